@@ -1,0 +1,58 @@
+/**
+ * Machine time (`mtime`, the CLINT's 10 MHz counter, and the `time` CSR).
+ *
+ * Two modes:
+ * - `host`: follows the host's monotonic clock, for interactive runs.
+ * - `virtual`: derived from the retired-instruction count, so runs are fully
+ *   reproducible. As QEMU's `-icount shift=0`, one instruction is 1 ns, so the
+ *   10 MHz timer ticks every 100 instructions. Idle time (wfi) is skipped by
+ *   jumping the clock to the next timer deadline.
+ *
+ * @module
+ */
+
+/** How machine time advances. */
+export type ClockMode = "host" | "virtual";
+
+/** Timer frequency of the `virt` machine (timebase-frequency in the DTB). */
+export const TIMEBASE_HZ = 10_000_000;
+
+/** Instructions per tick in virtual mode (1 ns per instruction, 100 ns per tick). */
+export const INSTRUCTIONS_PER_TICK = 100;
+
+/** The source of `mtime`. */
+export class Clock {
+  #offset = 0;
+  readonly #start = performance.now();
+
+  /**
+   * @param mode host wall clock or instruction-count based.
+   * @param instret returns the number of instructions retired so far.
+   */
+  constructor(readonly mode: ClockMode, readonly instret: () => number) {}
+
+  /** Current mtime in ticks of {@linkcode TIMEBASE_HZ}. */
+  now(): number {
+    if (this.mode === "virtual") {
+      return this.#offset + Math.floor(this.instret() / INSTRUCTIONS_PER_TICK);
+    }
+    return this.#offset + Math.floor((performance.now() - this.#start) * (TIMEBASE_HZ / 1000));
+  }
+
+  /** Sets mtime to `ticks` (a guest write to mtime). */
+  set(ticks: number): void {
+    this.#offset += ticks - this.now();
+  }
+
+  /**
+   * Skips idle time so that `now()` is at least `ticks`; used when the hart
+   * waits for an interrupt. Returns false in host mode, where the caller must
+   * wait for real time to pass instead.
+   */
+  skipTo(ticks: number): boolean {
+    if (this.mode !== "virtual") return false;
+    const now = this.now();
+    if (ticks > now) this.#offset += ticks - now;
+    return true;
+  }
+}

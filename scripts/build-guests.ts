@@ -1,0 +1,111 @@
+/**
+ * Builds the project's own guests with Debian's riscv64-unknown-elf-gcc.
+ *
+ * - guests/isa/*.S -> guests/isa/build/NAME.elf (one ISA test program per file)
+ * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs)
+ *
+ * Only stale outputs are rebuilt. Usage: `deno task guests [--force]`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const CC = "riscv64-unknown-elf-gcc";
+const ROOT = new URL("../guests/", import.meta.url).pathname;
+
+/** Flags shared by every bare-metal guest (see shared/GUESTS.md). */
+export const BARE_FLAGS = [
+  "-march=rv64imac_zicsr_zifencei",
+  "-mabi=lp64",
+  "-mcmodel=medany",
+  "-nostdlib",
+  "-ffreestanding",
+  "-fno-builtin",
+  "-static",
+  "-Wl,--no-warn-rwx-segments",
+  `-I${ROOT}common`,
+  `-T${ROOT}common/link.ld`,
+];
+
+/** One program to build: its sources and the ELF it produces. */
+interface Target {
+  sources: string[];
+  output: string;
+  flags: string[];
+}
+
+function listTargets(): Target[] {
+  const targets: Target[] = [];
+  for (const [dir, ext, flags] of [["isa", ".S", []], ["bench", ".c", ["-O2"]]] as const) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(`${ROOT}${dir}`)];
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (!e.isFile || !e.name.endsWith(ext)) continue;
+      const name = e.name.slice(0, -ext.length);
+      const sources = [`${ROOT}${dir}/${e.name}`];
+      if (dir === "bench") sources.unshift(`${ROOT}common/crt0.S`);
+      targets.push({ sources, output: `${ROOT}${dir}/build/${name}.elf`, flags: [...flags] });
+    }
+  }
+  return targets.sort((a, b) => a.output.localeCompare(b.output));
+}
+
+function mtime(path: string): number {
+  try {
+    return Deno.statSync(path).mtime?.getTime() ?? 0;
+  } catch {
+    return -1;
+  }
+}
+
+function isStale(t: Target): boolean {
+  const out = mtime(t.output);
+  if (out < 0) return true;
+  const inputs = [...t.sources, `${ROOT}common/test.h`, `${ROOT}common/link.ld`];
+  return inputs.some((s) => mtime(s) > out);
+}
+
+/** Builds every stale guest (all with `force`); returns the number built. */
+export async function buildGuests(force = false): Promise<number> {
+  let built = 0;
+  for (const t of listTargets()) {
+    if (!force && !isStale(t)) continue;
+    Deno.mkdirSync(t.output.slice(0, t.output.lastIndexOf("/")), { recursive: true });
+    let result: Deno.CommandOutput;
+    try {
+      result = await new Deno.Command(CC, {
+        args: [...BARE_FLAGS, ...t.flags, "-o", t.output, ...t.sources],
+      }).output();
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Error(
+          `${CC} not found: install it with 'apt-get install gcc-riscv64-unknown-elf'`,
+        );
+      }
+      throw e;
+    }
+    if (!result.success) {
+      throw new Error(
+        `building ${t.output} failed:\n${new TextDecoder().decode(result.stderr)}`,
+      );
+    }
+    built++;
+  }
+  return built;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { force: { type: "boolean" } } });
+  try {
+    const n = await buildGuests(values.force);
+    console.log(`guests: ${n} built`);
+  } catch (e) {
+    console.error(`build-guests: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
