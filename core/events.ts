@@ -110,9 +110,12 @@ export type Topic = keyof EventMap;
 /** A subscriber for one topic. */
 export type Listener<T> = (event: T) => void;
 
+/** Listener arrays by topic (a named type because `typeof this.#private` does not parse). */
+type ListenerTable = { [K in Topic]: Listener<EventMap[K]>[] };
+
 /** The typed event bus. */
 export class EventBus {
-  readonly #listeners: { [K in Topic]: Listener<EventMap[K]>[] } = {
+  readonly #listeners: ListenerTable = {
     trap: [],
     csr: [],
     mmio: [],
@@ -129,9 +132,9 @@ export class EventBus {
   /** Subscribes `fn` to `topic`; returns a function that unsubscribes it. */
   on<K extends Topic>(topic: K, fn: Listener<EventMap[K]>): () => void {
     // Copy-on-write so that a listener may unsubscribe while the topic is being emitted.
-    this.#listeners[topic] = [...this.#listeners[topic], fn] as typeof this.#listeners[K];
+    this.#listeners[topic] = [...this.#listeners[topic], fn] as ListenerTable[K];
     return () => {
-      this.#listeners[topic] = this.#listeners[topic].filter((l) => l !== fn) as typeof this.#listeners[K];
+      this.#listeners[topic] = this.#listeners[topic].filter((l) => l !== fn) as ListenerTable[K];
     };
   }
 
