@@ -1,0 +1,130 @@
+/**
+ * CLINT of the `virt` machine for one hart, as QEMU 7.2's ACLINT pair (MSWI at
+ * +0x0, MTIMER at +0x4000) presents it: `msip`, `mtimecmp` and `mtime`.
+ *
+ * `mtimecmp` is a 64-bit register kept as two uint32 halves and compared
+ * exactly against `mtime` (a JS integer below 2^53), so the all-ones value that
+ * firmware writes to mean "never" really never fires.
+ *
+ * @module
+ */
+
+import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { Clock } from "../core/clock.ts";
+import { type InterruptTarget, Irq } from "../core/irq.ts";
+
+/** Physical base address of the CLINT on `virt`. */
+export const CLINT_BASE = 0x0200_0000;
+/** Size of the CLINT's address range. */
+export const CLINT_SIZE = 0x1_0000;
+
+/** Register offsets from the CLINT base (hart 0 only). */
+export const ClintReg = {
+  /** Machine software interrupt pending, bit 0. */
+  MSIP: 0x0,
+  /** mtimecmp, low half. */
+  MTIMECMP_LO: 0x4000,
+  /** mtimecmp, high half. */
+  MTIMECMP_HI: 0x4004,
+  /** mtime, low half. */
+  MTIME_LO: 0xbff8,
+  /** mtime, high half. */
+  MTIME_HI: 0xbffc,
+} as const;
+
+const TWO_POW_32 = 0x1_0000_0000;
+/** mtimecmp values whose high half reaches this are at or above 2^53: mtime never gets there. */
+const UNREACHABLE_HI = 0x20_0000;
+
+/** The core-local interruptor: software interrupt and machine timer of hart 0. */
+export class Clint implements MmioDevice {
+  /** Device name used in events and the DTB. */
+  readonly name = "clint";
+  #msip = false;
+  // The ACLINT spec leaves mtimecmp unknown at reset and QEMU starts it at 0 but
+  // only evaluates it on writes. Our update() evaluates continuously, so reset
+  // to "never" to keep MTIP low until the guest programs a deadline.
+  #cmpHi = 0xffff_ffff;
+  #cmpLo = 0xffff_ffff;
+  #mtip = false;
+
+  /**
+   * @param hart receives MSIP and MTIP levels.
+   * @param clock the source of mtime; guest writes to mtime move it.
+   */
+  constructor(readonly hart: InterruptTarget, readonly clock: Clock) {
+    hart.setInterruptLevel(Irq.MSIP, false);
+    hart.setInterruptLevel(Irq.MTIP, false);
+  }
+
+  /** Reads a register; QEMU rejects accesses narrower than 32 bits, we read them as 0. */
+  read(offset: number, size: DeviceAccessSize): number {
+    if (size !== 4) return 0;
+    switch (offset) {
+      case ClintReg.MSIP:
+        return this.#msip ? 1 : 0;
+      case ClintReg.MTIMECMP_LO:
+        return this.#cmpLo;
+      case ClintReg.MTIMECMP_HI:
+        return this.#cmpHi;
+      case ClintReg.MTIME_LO:
+        return this.clock.now() % TWO_POW_32;
+      case ClintReg.MTIME_HI:
+        return Math.floor(this.clock.now() / TWO_POW_32);
+      default:
+        return 0;
+    }
+  }
+
+  /** Writes a register; narrower-than-32-bit writes are ignored (QEMU faults them). */
+  write(offset: number, size: DeviceAccessSize, value: number): void {
+    if (size !== 4) return;
+    value >>>= 0;
+    switch (offset) {
+      case ClintReg.MSIP:
+        this.#msip = (value & 1) !== 0;
+        this.hart.setInterruptLevel(Irq.MSIP, this.#msip);
+        return;
+      case ClintReg.MTIMECMP_LO:
+        this.#cmpLo = value;
+        break;
+      case ClintReg.MTIMECMP_HI:
+        this.#cmpHi = value;
+        break;
+      case ClintReg.MTIME_LO: {
+        const now = this.clock.now();
+        this.clock.set(now - (now % TWO_POW_32) + value);
+        break;
+      }
+      case ClintReg.MTIME_HI:
+        this.clock.set(value * TWO_POW_32 + (this.clock.now() % TWO_POW_32));
+        break;
+      default:
+        return;
+    }
+    // Both mtimecmp and mtime writes re-evaluate MTIP at once, as QEMU does.
+    this.update();
+  }
+
+  /** Recomputes MTIP = (mtime >= mtimecmp); the machine loop calls it as time passes. */
+  update(): void {
+    const now = this.clock.now();
+    const nowHi = Math.floor(now / TWO_POW_32);
+    const nowLo = now % TWO_POW_32;
+    const due = nowHi > this.#cmpHi || (nowHi === this.#cmpHi && nowLo >= this.#cmpLo);
+    if (due !== this.#mtip) {
+      this.#mtip = due;
+      this.hart.setInterruptLevel(Irq.MTIP, due);
+    }
+  }
+
+  /**
+   * The mtime value at which MTIP rises (possibly already in the past), or
+   * Infinity if mtimecmp is beyond any mtime a JS number can reach; lets an idle
+   * hart skip time to its next timer interrupt.
+   */
+  nextDeadline(): number {
+    if (this.#cmpHi >= UNREACHABLE_HI) return Infinity;
+    return this.#cmpHi * TWO_POW_32 + this.#cmpLo;
+  }
+}

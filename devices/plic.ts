@@ -1,0 +1,205 @@
+/**
+ * SiFive PLIC as QEMU 7.2's `virt` machine configures it for one hart: 96
+ * sources (source 0 reserved), 7 priority levels, and two contexts, 0 driving
+ * the hart's MEIP and 1 its SEIP.
+ *
+ * Sources are level-triggered behind a gateway: a source is pending while its
+ * line is high and it is not claimed; a claimed source cannot become pending
+ * again until the claim is completed, after which a line still high makes it
+ * pending at once.
+ *
+ * @module
+ */
+
+import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { EventBus } from "../core/events.ts";
+import { type InterruptTarget, Irq, type IrqLine } from "../core/irq.ts";
+
+/** Physical base address of the PLIC on `virt`. */
+export const PLIC_BASE = 0x0c00_0000;
+/** Size of the PLIC's address range. */
+export const PLIC_SIZE = 0x60_0000;
+/** Number of interrupt sources including the reserved source 0. */
+export const PLIC_NUM_SOURCES = 96;
+/** Highest priority; priority and threshold registers hold 0..7 (3 bits, WARL). */
+export const PLIC_MAX_PRIORITY = 7;
+
+/** Register block offsets from the PLIC base. */
+export const PlicReg = {
+  /** Source priorities, one word per source. */
+  PRIORITY: 0x0,
+  /** Pending bits, 32 sources per word, read-only. */
+  PENDING: 0x1000,
+  /** Enable bits of context 0; later contexts follow every ENABLE_STRIDE bytes. */
+  ENABLE: 0x2000,
+  /** Bytes between the enable blocks of two contexts. */
+  ENABLE_STRIDE: 0x80,
+  /** Threshold of context 0; the claim/complete word follows it at +4. */
+  CONTEXT: 0x20_0000,
+  /** Bytes between the threshold registers of two contexts. */
+  CONTEXT_STRIDE: 0x1000,
+} as const;
+
+const WORDS = PLIC_NUM_SOURCES / 32;
+/** The hart interrupt each context drives, by context number. */
+const CONTEXT_IRQ = [Irq.MEIP, Irq.SEIP] as const;
+const NUM_CONTEXTS = CONTEXT_IRQ.length;
+
+/** Platform-level interrupt controller: routes device lines to MEIP and SEIP. */
+export class Plic implements MmioDevice {
+  /** Device name used in events and the DTB. */
+  readonly name = "plic";
+  readonly #priority = new Uint32Array(PLIC_NUM_SOURCES);
+  readonly #level = new Uint32Array(WORDS);
+  readonly #pending = new Uint32Array(WORDS);
+  readonly #claimed = new Uint32Array(WORDS);
+  readonly #enable = new Uint32Array(WORDS * NUM_CONTEXTS);
+  readonly #threshold = new Uint32Array(NUM_CONTEXTS);
+  readonly #output = [false, false];
+  readonly #lines: (IrqLine | undefined)[] = [];
+
+  /**
+   * @param hart receives MEIP (context 0) and SEIP (context 1).
+   * @param events where source level changes are published on the `irq` topic.
+   */
+  constructor(readonly hart: InterruptTarget, readonly events: EventBus) {
+    for (const bit of CONTEXT_IRQ) hart.setInterruptLevel(bit, false);
+  }
+
+  /** The interrupt line of `source` (1..95), for the device wired to it. */
+  line(source: number): IrqLine {
+    if (!Number.isInteger(source) || source < 1 || source >= PLIC_NUM_SOURCES) {
+      throw new RangeError(`PLIC source ${source} is not in 1..${PLIC_NUM_SOURCES - 1}`);
+    }
+    return this.#lines[source] ??= { set: (level) => this.#setLevel(source, level) };
+  }
+
+  #setLevel(source: number, level: boolean): void {
+    const word = source >>> 5;
+    const bit = 1 << (source & 31);
+    if (((this.#level[word] & bit) !== 0) === level) return;
+    if (level) this.#level[word] |= bit;
+    else this.#level[word] &= ~bit;
+    if ((this.#claimed[word] & bit) === 0) {
+      if (level) this.#pending[word] |= bit;
+      else this.#pending[word] &= ~bit;
+    }
+    if (this.events.wants("irq")) {
+      this.events.emit("irq", { controller: "plic", line: source, level });
+    }
+    this.#update();
+  }
+
+  /** Reads a register; QEMU only accepts 32-bit accesses, others read as 0. */
+  read(offset: number, size: DeviceAccessSize): number {
+    if (size !== 4) return 0;
+    if (offset < PLIC_NUM_SOURCES * 4) return this.#priority[offset >>> 2];
+    if (offset >= PlicReg.PENDING && offset < PlicReg.PENDING + WORDS * 4) {
+      return this.#pending[(offset - PlicReg.PENDING) >>> 2];
+    }
+    const enable = this.#enableIndex(offset);
+    if (enable >= 0) return this.#enable[enable];
+    const context = this.#contextOf(offset);
+    if (context >= 0) {
+      const reg = offset & (PlicReg.CONTEXT_STRIDE - 1);
+      if (reg === 0) return this.#threshold[context];
+      if (reg === 4) return this.#claim(context);
+    }
+    return 0;
+  }
+
+  /** Writes a register; non-32-bit and read-only writes are ignored. */
+  write(offset: number, size: DeviceAccessSize, value: number): void {
+    if (size !== 4) return;
+    value >>>= 0;
+    if (offset < PLIC_NUM_SOURCES * 4) {
+      // QEMU makes the priority bits WARL by dropping the unsupported high bits.
+      this.#priority[offset >>> 2] = value % (PLIC_MAX_PRIORITY + 1);
+      this.#update();
+      return;
+    }
+    const enable = this.#enableIndex(offset);
+    if (enable >= 0) {
+      this.#enable[enable] = value;
+      this.#update();
+      return;
+    }
+    const context = this.#contextOf(offset);
+    if (context < 0) return;
+    const reg = offset & (PlicReg.CONTEXT_STRIDE - 1);
+    if (reg === 0) {
+      this.#threshold[context] = value % (PLIC_MAX_PRIORITY + 1);
+      this.#update();
+    } else if (reg === 4 && value < PLIC_NUM_SOURCES) {
+      this.#complete(value);
+    }
+  }
+
+  /** Index into #enable for an enable-word offset, or -1. */
+  #enableIndex(offset: number): number {
+    const rel = offset - PlicReg.ENABLE;
+    if (rel < 0 || rel >= NUM_CONTEXTS * PlicReg.ENABLE_STRIDE) return -1;
+    const word = (rel & (PlicReg.ENABLE_STRIDE - 1)) >>> 2;
+    if (word >= WORDS) return -1;
+    return Math.floor(rel / PlicReg.ENABLE_STRIDE) * WORDS + word;
+  }
+
+  /** Context number for an offset in the threshold/claim area, or -1. */
+  #contextOf(offset: number): number {
+    const rel = offset - PlicReg.CONTEXT;
+    if (rel < 0 || rel >= NUM_CONTEXTS * PlicReg.CONTEXT_STRIDE) return -1;
+    return Math.floor(rel / PlicReg.CONTEXT_STRIDE);
+  }
+
+  /** The best pending, enabled, unclaimed source above the context's threshold, or 0. */
+  #best(context: number): number {
+    let best = 0;
+    let bestPriority = this.#threshold[context];
+    for (let w = 0; w < WORDS; w++) {
+      const candidates = this.#pending[w] & ~this.#claimed[w] & this.#enable[context * WORDS + w];
+      if (candidates === 0) continue;
+      for (let b = 0; b < 32; b++) {
+        if ((candidates & (1 << b)) === 0) continue;
+        const source = (w << 5) | b;
+        // Strictly greater: on equal priority the lower source number wins.
+        if (this.#priority[source] > bestPriority) {
+          best = source;
+          bestPriority = this.#priority[source];
+        }
+      }
+    }
+    return best;
+  }
+
+  #claim(context: number): number {
+    const source = this.#best(context);
+    if (source !== 0) {
+      const word = source >>> 5;
+      const bit = 1 << (source & 31);
+      this.#pending[word] &= ~bit;
+      this.#claimed[word] |= bit;
+    }
+    this.#update();
+    return source;
+  }
+
+  #complete(source: number): void {
+    const word = source >>> 5;
+    const bit = 1 << (source & 31);
+    // QEMU completes any source number below num_sources, whatever the context's enables.
+    this.#claimed[word] &= ~bit;
+    if ((this.#level[word] & bit) !== 0) this.#pending[word] |= bit;
+    this.#update();
+  }
+
+  /** Drives MEIP/SEIP from each context's best candidate. */
+  #update(): void {
+    for (let context = 0; context < NUM_CONTEXTS; context++) {
+      const level = this.#best(context) !== 0;
+      if (level !== this.#output[context]) {
+        this.#output[context] = level;
+        this.hart.setInterruptLevel(CONTEXT_IRQ[context], level);
+      }
+    }
+  }
+}

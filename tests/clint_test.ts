@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { Clock } from "../core/clock.ts";
+import { Irq } from "../core/irq.ts";
+import { Clint } from "../devices/clint.ts";
+
+const MSIP = 0x0;
+const MTIMECMP = 0x4000;
+const MTIME = 0xbff8;
+
+/** A hart that remembers the last level of each mip bit. */
+class FakeHart {
+  levels = new Map<number, boolean>();
+  setInterruptLevel(bit: number, level: boolean): void {
+    this.levels.set(bit, level);
+  }
+  level(bit: number): boolean {
+    return this.levels.get(bit) ?? false;
+  }
+}
+
+/** A CLINT on a virtual clock; `instret` drives mtime at 100 instructions per tick. */
+function setup() {
+  const state = { instret: 0 };
+  const hart = new FakeHart();
+  const clock = new Clock("virtual", () => state.instret);
+  const clint = new Clint(hart, clock);
+  const setTicks = (ticks: number) => {
+    state.instret = ticks * 100;
+  };
+  return { hart, clock, clint, setTicks };
+}
+
+function writeMtimecmp(clint: Clint, hi: number, lo: number): void {
+  clint.write(MTIMECMP, 4, lo);
+  clint.write(MTIMECMP + 4, 4, hi);
+}
+
+Deno.test("clint: msip bit 0 drives MSIP and reads back", () => {
+  const { hart, clint } = setup();
+  clint.write(MSIP, 4, 1);
+  assert.equal(hart.level(Irq.MSIP), true);
+  assert.equal(clint.read(MSIP, 4), 1);
+  clint.write(MSIP, 4, 0xfffffffe); // only bit 0 counts
+  assert.equal(hart.level(Irq.MSIP), false);
+  assert.equal(clint.read(MSIP, 4), 0);
+});
+
+Deno.test("clint: no timer interrupt after reset, even much later", () => {
+  const { hart, clint, setTicks } = setup();
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), false);
+  setTicks(1e12);
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), false);
+  assert.equal(clint.nextDeadline(), Infinity);
+});
+
+Deno.test("clint: MTIP rises exactly when mtime reaches mtimecmp", () => {
+  const { hart, clint, setTicks } = setup();
+  writeMtimecmp(clint, 0, 50);
+  setTicks(49);
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), false);
+  setTicks(50);
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), true);
+  setTicks(51);
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), true);
+});
+
+Deno.test("clint: mtimecmp writes re-evaluate MTIP without waiting for update()", () => {
+  const { hart, clint, setTicks } = setup();
+  setTicks(1000);
+  writeMtimecmp(clint, 0, 10); // in the past: fires at once
+  assert.equal(hart.level(Irq.MTIP), true);
+  writeMtimecmp(clint, 0, 2000); // the usual way to acknowledge: move it forward
+  assert.equal(hart.level(Irq.MTIP), false);
+});
+
+Deno.test("clint: mtimecmp reads back both halves", () => {
+  const { clint } = setup();
+  writeMtimecmp(clint, 0x1234_5678, 0x9abc_def0);
+  assert.equal(clint.read(MTIMECMP, 4), 0x9abc_def0);
+  assert.equal(clint.read(MTIMECMP + 4, 4), 0x1234_5678);
+});
+
+Deno.test("clint: high mtimecmp values are unsigned and never fire", () => {
+  const { hart, clint, setTicks } = setup();
+  setTicks(2 ** 40);
+  writeMtimecmp(clint, 0x8000_0000, 0); // negative if treated as int32
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), false);
+  writeMtimecmp(clint, 0xffff_ffff, 0xffff_ffff);
+  setTicks(Number.MAX_SAFE_INTEGER / 100);
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), false);
+  assert.equal(clint.nextDeadline(), Infinity);
+});
+
+Deno.test("clint: compare uses the high half, not just the low one", () => {
+  const { hart, clint, setTicks } = setup();
+  writeMtimecmp(clint, 1, 0); // 2^32
+  setTicks(2 ** 32 - 1);
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), false);
+  setTicks(2 ** 32);
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), true);
+});
+
+Deno.test("clint: nextDeadline is the programmed mtimecmp in ticks", () => {
+  const { clint } = setup();
+  writeMtimecmp(clint, 2, 5);
+  assert.equal(clint.nextDeadline(), 2 * 2 ** 32 + 5);
+});
+
+Deno.test("clint: mtime reads the clock in two halves", () => {
+  const { clint, setTicks } = setup();
+  setTicks(3 * 2 ** 32 + 7);
+  assert.equal(clint.read(MTIME, 4), 7);
+  assert.equal(clint.read(MTIME + 4, 4), 3);
+});
+
+Deno.test("clint: mtime writes set the clock and re-evaluate MTIP", () => {
+  const { hart, clint, clock, setTicks } = setup();
+  setTicks(100);
+  writeMtimecmp(clint, 0, 500);
+  clint.write(MTIME, 4, 600);
+  assert.equal(clock.now(), 600);
+  assert.equal(hart.level(Irq.MTIP), true);
+  clint.write(MTIME + 4, 4, 1);
+  assert.equal(clock.now(), 2 ** 32 + 600);
+  clint.write(MTIME, 4, 0);
+  clint.write(MTIME + 4, 4, 0);
+  assert.equal(clock.now(), 0);
+  assert.equal(hart.level(Irq.MTIP), false);
+});

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { EventBus, type IrqEvent } from "../core/events.ts";
+import { Irq } from "../core/irq.ts";
+import { Plic } from "../devices/plic.ts";
+
+const priority = (source: number) => 4 * source;
+const PENDING = 0x1000;
+const enable = (context: number) => 0x2000 + 0x80 * context;
+const threshold = (context: number) => 0x20_0000 + 0x1000 * context;
+const claim = (context: number) => threshold(context) + 4;
+
+class FakeHart {
+  levels = new Map<number, boolean>();
+  setInterruptLevel(bit: number, level: boolean): void {
+    this.levels.set(bit, level);
+  }
+  level(bit: number): boolean {
+    return this.levels.get(bit) ?? false;
+  }
+}
+
+function setup() {
+  const hart = new FakeHart();
+  const events = new EventBus();
+  const plic = new Plic(hart, events);
+  return { hart, events, plic };
+}
+
+/** Gives `source` priority `prio` and enables it for `context`. */
+function route(plic: Plic, source: number, prio: number, context = 0): void {
+  plic.write(priority(source), 4, prio);
+  const word = enable(context) + 4 * (source >>> 5);
+  plic.write(word, 4, plic.read(word, 4) | (1 << (source & 31)));
+}
+
+Deno.test("plic: a raised line is pending but not delivered until enabled", () => {
+  const { hart, plic } = setup();
+  plic.write(priority(10), 4, 1);
+  plic.line(10).set(true);
+  assert.equal(plic.read(PENDING, 4), 1 << 10);
+  assert.equal(hart.level(Irq.MEIP), false);
+  plic.write(enable(0), 4, 1 << 10);
+  assert.equal(hart.level(Irq.MEIP), true);
+  assert.equal(hart.level(Irq.SEIP), false);
+});
+
+Deno.test("plic: priority 0 never interrupts and the threshold masks priorities at or below it", () => {
+  const { hart, plic } = setup();
+  route(plic, 3, 0);
+  plic.line(3).set(true);
+  assert.equal(hart.level(Irq.MEIP), false);
+  plic.write(priority(3), 4, 2);
+  assert.equal(hart.level(Irq.MEIP), true);
+  plic.write(threshold(0), 4, 2);
+  assert.equal(hart.level(Irq.MEIP), false);
+  assert.equal(plic.read(claim(0), 4), 0);
+  plic.write(threshold(0), 4, 1);
+  assert.equal(hart.level(Irq.MEIP), true);
+});
+
+Deno.test("plic: claim returns the highest priority, lowest source number on ties", () => {
+  const { plic } = setup();
+  route(plic, 5, 3);
+  route(plic, 7, 6);
+  route(plic, 40, 6);
+  for (const s of [5, 7, 40]) plic.line(s).set(true);
+  assert.equal(plic.read(claim(0), 4), 7);
+  assert.equal(plic.read(claim(0), 4), 40);
+  assert.equal(plic.read(claim(0), 4), 5);
+  assert.equal(plic.read(claim(0), 4), 0);
+});
+
+Deno.test("plic: claim clears pending and drops MEIP; complete re-pends a line still high", () => {
+  const { hart, plic } = setup();
+  route(plic, 10, 1);
+  const line = plic.line(10);
+  line.set(true);
+  assert.equal(plic.read(claim(0), 4), 10);
+  assert.equal(plic.read(PENDING, 4), 0);
+  assert.equal(hart.level(Irq.MEIP), false);
+  plic.write(claim(0), 4, 10);
+  assert.equal(plic.read(PENDING, 4), 1 << 10);
+  assert.equal(hart.level(Irq.MEIP), true);
+});
+
+Deno.test("plic: a claimed source does not become pending again before completion", () => {
+  const { hart, plic } = setup();
+  route(plic, 10, 1);
+  const line = plic.line(10);
+  line.set(true);
+  assert.equal(plic.read(claim(0), 4), 10);
+  line.set(false);
+  line.set(true);
+  assert.equal(plic.read(PENDING, 4), 0);
+  assert.equal(hart.level(Irq.MEIP), false);
+  line.set(false);
+  plic.write(claim(0), 4, 10);
+  assert.equal(plic.read(PENDING, 4), 0);
+  assert.equal(hart.level(Irq.MEIP), false);
+});
+
+Deno.test("plic: a level-triggered source stops pending when its line drops", () => {
+  const { hart, plic } = setup();
+  route(plic, 1, 1);
+  plic.line(1).set(true);
+  plic.line(1).set(false);
+  assert.equal(plic.read(PENDING, 4), 0);
+  assert.equal(hart.level(Irq.MEIP), false);
+});
+
+Deno.test("plic: context 1 drives SEIP with its own enables, threshold and claim", () => {
+  const { hart, plic } = setup();
+  route(plic, 33, 4, 1);
+  plic.line(33).set(true);
+  assert.equal(plic.read(PENDING + 4, 4), 1 << 1);
+  assert.equal(hart.level(Irq.SEIP), true);
+  assert.equal(hart.level(Irq.MEIP), false);
+  assert.equal(plic.read(enable(1) + 4, 4), 1 << 1);
+  assert.equal(plic.read(claim(0), 4), 0); // not enabled for context 0
+  assert.equal(plic.read(claim(1), 4), 33);
+  assert.equal(hart.level(Irq.SEIP), false);
+});
+
+Deno.test("plic: priorities and thresholds keep only 3 bits", () => {
+  const { plic } = setup();
+  plic.write(priority(1), 4, 0xff);
+  assert.equal(plic.read(priority(1), 4), 7);
+  plic.write(priority(95), 4, 9);
+  assert.equal(plic.read(priority(95), 4), 1);
+  plic.write(threshold(1), 4, 0x0d);
+  assert.equal(plic.read(threshold(1), 4), 5);
+});
+
+Deno.test("plic: the highest source, 95, works and the pending words are read-only", () => {
+  const { hart, plic } = setup();
+  route(plic, 95, 1);
+  plic.line(95).set(true);
+  assert.equal(plic.read(PENDING + 8, 4) >>> 0, 0x8000_0000);
+  plic.write(PENDING + 8, 4, 0);
+  assert.equal(plic.read(PENDING + 8, 4) >>> 0, 0x8000_0000);
+  assert.equal(hart.level(Irq.MEIP), true);
+  assert.equal(plic.read(claim(0), 4), 95);
+});
+
+Deno.test("plic: lines exist only for sources 1..95", () => {
+  const { plic } = setup();
+  assert.throws(() => plic.line(0), RangeError);
+  assert.throws(() => plic.line(96), RangeError);
+  plic.line(1);
+  plic.line(95);
+});
+
+Deno.test("plic: irq events report source level changes only", () => {
+  const { events, plic } = setup();
+  const seen: IrqEvent[] = [];
+  events.on("irq", (e) => seen.push({ ...e }));
+  plic.line(10).set(true);
+  plic.line(10).set(true);
+  plic.line(10).set(false);
+  assert.deepEqual(seen, [
+    { controller: "plic", line: 10, level: true },
+    { controller: "plic", line: 10, level: false },
+  ]);
+});
