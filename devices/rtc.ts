@@ -1,0 +1,147 @@
+/**
+ * Goldfish RTC as QEMU 7.2's hw/rtc/goldfish_rtc.c models it on `virt` (PLIC
+ * source 11): a 64-bit nanosecond clock with one alarm.
+ *
+ * Wall-clock nanoseconds exceed 2^53, so the time, its offset and the alarm are
+ * BigInts; the RTC is far off the hot path (Linux reads it at boot and when
+ * setting alarms).
+ *
+ * @module
+ */
+
+import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { IrqLine } from "../core/irq.ts";
+
+/** Physical base address of the RTC on `virt`. */
+export const RTC_BASE = 0x10_1000;
+/** Size of the RTC's address range. */
+export const RTC_SIZE = 0x1000;
+/** PLIC source of the RTC. */
+export const RTC_IRQ = 11;
+
+/** Register offsets. */
+export const RtcReg = {
+  /** Low 32 bits of the time in ns; reading it latches TIME_HIGH. */
+  TIME_LOW: 0x00,
+  /** High 32 bits of the time, as latched by the last TIME_LOW read. */
+  TIME_HIGH: 0x04,
+  /** Low half of the alarm time; writing it arms the alarm. */
+  ALARM_LOW: 0x08,
+  /** High half of the alarm time; write it before ALARM_LOW. */
+  ALARM_HIGH: 0x0c,
+  /** Bit 0 lets a fired alarm drive the interrupt line. */
+  IRQ_ENABLED: 0x10,
+  /** Any write disarms the alarm. */
+  CLEAR_ALARM: 0x14,
+  /** 1 while an alarm is armed and has not fired. */
+  ALARM_STATUS: 0x18,
+  /** Any write acknowledges a fired alarm. */
+  CLEAR_INTERRUPT: 0x1c,
+} as const;
+
+const LOW_MASK = 0xffff_ffffn;
+const HIGH_MASK = 0xffff_ffff_0000_0000n;
+
+/** The goldfish real-time clock. */
+export class GoldfishRtc implements MmioDevice {
+  /** Device name used in events and the DTB. */
+  readonly name = "rtc";
+  #offset = 0n;
+  #timeHigh = 0;
+  #alarm = 0n;
+  #alarmArmed = false;
+  #irqPending = false;
+  #irqEnabled = false;
+  #level = false;
+
+  /**
+   * @param irq the line into the interrupt controller.
+   * @param nowNs the time source in ns (wall clock, or deterministic for reproducible runs).
+   */
+  constructor(readonly irq: IrqLine, readonly nowNs: () => number) {
+    irq.set(false);
+  }
+
+  /** Reads a register; QEMU only accepts 32-bit accesses, others read as 0. */
+  read(offset: number, size: DeviceAccessSize): number {
+    if (size !== 4) return 0;
+    switch (offset) {
+      case RtcReg.TIME_LOW: {
+        const now = this.#now();
+        this.#timeHigh = Number(now >> 32n);
+        return Number(now & LOW_MASK);
+      }
+      case RtcReg.TIME_HIGH:
+        return this.#timeHigh;
+      case RtcReg.ALARM_LOW:
+        return Number(this.#alarm & LOW_MASK);
+      case RtcReg.ALARM_HIGH:
+        return Number(this.#alarm >> 32n);
+      case RtcReg.IRQ_ENABLED:
+        return this.#irqEnabled ? 1 : 0;
+      case RtcReg.ALARM_STATUS:
+        return this.#alarmArmed ? 1 : 0;
+      default:
+        return 0;
+    }
+  }
+
+  /** Writes a register; non-32-bit writes are ignored. */
+  write(offset: number, size: DeviceAccessSize, value: number): void {
+    if (size !== 4) return;
+    const word = BigInt(value >>> 0);
+    switch (offset) {
+      case RtcReg.TIME_LOW: {
+        const now = this.#now();
+        this.#offset += ((now & HIGH_MASK) | word) - now;
+        break;
+      }
+      case RtcReg.TIME_HIGH: {
+        const now = this.#now();
+        this.#offset += ((word << 32n) | (now & LOW_MASK)) - now;
+        break;
+      }
+      case RtcReg.ALARM_LOW:
+        this.#alarm = (this.#alarm & HIGH_MASK) | word;
+        this.#alarmArmed = true;
+        this.update();
+        break;
+      case RtcReg.ALARM_HIGH:
+        this.#alarm = (word << 32n) | (this.#alarm & LOW_MASK);
+        break;
+      case RtcReg.IRQ_ENABLED:
+        this.#irqEnabled = (value & 1) !== 0;
+        this.#drive();
+        break;
+      case RtcReg.CLEAR_ALARM:
+        this.#alarmArmed = false;
+        break;
+      case RtcReg.CLEAR_INTERRUPT:
+        this.#irqPending = false;
+        this.#drive();
+        break;
+    }
+  }
+
+  /** Fires the alarm once its time has come; the machine loop calls it as time passes. */
+  update(): void {
+    if (this.#alarmArmed && this.#now() >= this.#alarm) {
+      this.#alarmArmed = false;
+      this.#irqPending = true;
+      this.#drive();
+    }
+  }
+
+  /** RTC time: the source's ns plus the guest's adjustment, wrapped to 64 bits. */
+  #now(): bigint {
+    return BigInt.asUintN(64, BigInt(Math.floor(this.nowNs())) + this.#offset);
+  }
+
+  #drive(): void {
+    const level = this.#irqPending && this.#irqEnabled;
+    if (level !== this.#level) {
+      this.#level = level;
+      this.irq.set(level);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { GoldfishRtc } from "../devices/rtc.ts";
+
+const TIME_LOW = 0x00, TIME_HIGH = 0x04;
+const ALARM_LOW = 0x08, ALARM_HIGH = 0x0c;
+const IRQ_ENABLED = 0x10, CLEAR_ALARM = 0x14, ALARM_STATUS = 0x18, CLEAR_INTERRUPT = 0x1c;
+
+function setup(startNs = 0) {
+  const time = { ns: startNs };
+  const irq = {
+    level: false,
+    set(level: boolean) {
+      this.level = level;
+    },
+  };
+  const rtc = new GoldfishRtc(irq, () => time.ns);
+  const r = (reg: number) => rtc.read(reg, 4);
+  const w = (reg: number, v: number) => rtc.write(reg, 4, v);
+  const readTime = () => {
+    const low = BigInt(r(TIME_LOW));
+    return (BigInt(r(TIME_HIGH)) << 32n) | low;
+  };
+  return { time, irq, rtc, r, w, readTime };
+}
+
+Deno.test("rtc: reading TIME_LOW latches TIME_HIGH", () => {
+  const { time, r } = setup(0x12_3456_789a);
+  assert.equal(r(TIME_LOW), 0x3456_789a);
+  time.ns = 0x99_0000_0000;
+  assert.equal(r(TIME_HIGH), 0x12);
+  assert.equal(r(TIME_LOW), 0);
+  assert.equal(r(TIME_HIGH), 0x99);
+});
+
+Deno.test("rtc: wall-clock nanoseconds above 2^53 read back exactly", () => {
+  const { readTime } = setup(1_700_000_000_000_000_000);
+  assert.equal(readTime(), 1_700_000_000_000_000_000n);
+});
+
+Deno.test("rtc: writing the time moves it and it keeps running from there", () => {
+  const { time, w, readTime } = setup(5_000);
+  w(TIME_HIGH, 0x1);
+  w(TIME_LOW, 0x10);
+  assert.equal(readTime(), 0x1_0000_0010n);
+  time.ns += 250;
+  assert.equal(readTime(), 0x1_0000_0010n + 250n);
+});
+
+Deno.test("rtc: an alarm fires once its time comes and drives the line when enabled", () => {
+  const { time, irq, rtc, r, w } = setup(500);
+  w(IRQ_ENABLED, 1);
+  w(ALARM_HIGH, 0);
+  w(ALARM_LOW, 1000);
+  assert.equal(r(ALARM_STATUS), 1);
+  assert.equal(r(ALARM_LOW), 1000);
+  rtc.update();
+  assert.equal(irq.level, false);
+  time.ns = 1000;
+  rtc.update();
+  assert.equal(irq.level, true);
+  assert.equal(r(ALARM_STATUS), 0);
+  w(CLEAR_INTERRUPT, 1);
+  assert.equal(irq.level, false);
+});
+
+Deno.test("rtc: an alarm already in the past fires on the ALARM_LOW write", () => {
+  const { irq, r, w } = setup(2000);
+  w(IRQ_ENABLED, 1);
+  w(ALARM_LOW, 1000);
+  assert.equal(irq.level, true);
+  assert.equal(r(ALARM_STATUS), 0);
+});
+
+Deno.test("rtc: a fired alarm stays pending while interrupts are disabled", () => {
+  const { time, irq, rtc, r, w } = setup(0);
+  w(ALARM_LOW, 10);
+  time.ns = 20;
+  rtc.update();
+  assert.equal(irq.level, false);
+  assert.equal(r(IRQ_ENABLED), 0);
+  w(IRQ_ENABLED, 1);
+  assert.equal(irq.level, true);
+  w(IRQ_ENABLED, 0);
+  assert.equal(irq.level, false);
+});
+
+Deno.test("rtc: CLEAR_ALARM disarms a pending alarm", () => {
+  const { time, irq, rtc, r, w } = setup(0);
+  w(IRQ_ENABLED, 1);
+  w(ALARM_LOW, 10);
+  w(CLEAR_ALARM, 1);
+  assert.equal(r(ALARM_STATUS), 0);
+  time.ns = 20;
+  rtc.update();
+  assert.equal(irq.level, false);
+});
+
+Deno.test("rtc: the alarm compares all 64 bits", () => {
+  const { time, irq, rtc, w } = setup(0x5_0000_0000);
+  w(IRQ_ENABLED, 1);
+  w(ALARM_HIGH, 6);
+  w(ALARM_LOW, 0);
+  assert.equal(irq.level, false);
+  time.ns = 0x5_ffff_ffff;
+  rtc.update();
+  assert.equal(irq.level, false);
+  time.ns = 0x6_0000_0000;
+  rtc.update();
+  assert.equal(irq.level, true);
+});
