@@ -1,0 +1,1406 @@
+/**
+ * The emulated host hart: RV64IMAC + Zicsr + Zifencei with M, S and U modes
+ * (privileged spec 1.12) and Sv39.
+ *
+ * Data flow: fetch (decode cache per RAM page, filled through the MMU) ->
+ * dispatch on the decoded op -> registers (int32 pairs) and memory (software
+ * TLB fast path, MMU + bus slow path) -> traps (exceptions throw a sentinel that
+ * the run loop catches; interrupts are checked between instruction batches).
+ *
+ * The hot loop (`run`) keeps everything that changes rarely in locals and goes
+ * back to the top of the outer loop whenever a slow path may have changed the
+ * translation context, the privilege, or the decode cache.
+ *
+ * @module
+ */
+
+import type { Bus } from "./bus.ts";
+import type { Clock } from "./clock.ts";
+import {
+  Cause,
+  Csr,
+  MIDELEG_WRITABLE,
+  MIE_WRITABLE,
+  MIP_WRITABLE,
+  Mstatus,
+  MSTATUS_HI_FIXED,
+  MSTATUS_WRITABLE,
+  PLAIN_CSRS,
+  S_INTERRUPTS,
+  SSTATUS_MASK,
+} from "./csr.ts";
+import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
+import type { EventBus, Priv, TrapEvent } from "./events.ts";
+import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
+import type { InterruptTarget } from "./irq.ts";
+import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, PMP_COUNT } from "./mmu.ts";
+
+const TWO32 = 4294967296;
+const PAGE = 4096;
+
+/** misa of this hart: MXL = 64, extensions A, C, I, M, S, U. */
+const MISA_LO = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+const MISA_HI = 0x80000000 | 0;
+
+/** Interrupt priority order of privileged spec 3.1.9: MEI, MSI, MTI, SEI, SSI, STI. */
+const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
+
+/** Thrown (a single shared object, never an Error) to unwind from a faulting access. */
+const TRAP = { trap: true };
+
+/** Why `run` returned before its budget was used. */
+export const StopReason = {
+  /** The budget ran out. */
+  BUDGET: 0,
+  /** The hart executed wfi with no interrupt pending. */
+  WFI: 1,
+  /** `requestStop()` was called (a device halted the machine, a hook paused it). */
+  REQUESTED: 2,
+} as const;
+
+/** Page offsets of the fetch cache and of TLB pages are 12 bits. */
+function pageBase(va: number): number {
+  return va - (va & 0xfff);
+}
+
+/** The emulated RV64 hart. */
+export class Hart implements InterruptTarget {
+  /** Low halves of x0..x31. */
+  readonly xl = new Int32Array(32);
+  /** High halves of x0..x31. */
+  readonly xh = new Int32Array(32);
+  /** Program counter (signed value of the 64-bit pc; exact below 2^53). */
+  pc = 0;
+  /** Current privilege level. */
+  priv: Priv = 3;
+  /** Instructions retired since reset (minstret without the guest's writes). */
+  retired = 0;
+  /** True while the hart waits in wfi. */
+  waiting = false;
+  /** The MMU and TLB. */
+  readonly mmu: Mmu;
+  /** Source of mtime for the time CSR (set by the machine). */
+  clock: Clock | null = null;
+
+  /** Plain CSR storage (low and high words), indexed by CSR number. */
+  readonly #csrLo = new Int32Array(4096);
+  readonly #csrHi = new Int32Array(4096);
+  #mstatus = 0;
+  #mie = 0;
+  #mipSw = 0;
+  #mipHw = 0;
+  #mtvec = [0, 0];
+  #stvec = [0, 0];
+  #satp = [0, 0];
+  #instretOffset = 0;
+  #cycleOffset = 0;
+  /** Effective privilege of loads and stores (MPRV applied). */
+  #dataPriv: Priv = 3;
+  /** LR reservation: physical address (or -1) and the value loaded (for the SC compare). */
+  #resAddr = -1;
+  #resLo = 0;
+  #resHi = 0;
+  #trapCause = 0;
+  #trapTval = 0;
+  #stop = false;
+  /** Decode cache: one Int32Array(4096) per RAM page (packed op at even byte offsets, imm at +1). */
+  readonly #decoded: (Int32Array | undefined)[] = [];
+  readonly #scratch: Decoded = { packed: 0, imm: 0 };
+  /** Set when the current fetch page pointers may be stale (decode cache dropped, TLB flush). */
+  #resync = false;
+  /** Reusable trap event (published only when someone listens). */
+  readonly #trapEvent: TrapEvent = {
+    cause: 0,
+    interrupt: false,
+    pc: 0,
+    tval: 0,
+    from: 3,
+    to: 3,
+    handled: false,
+  };
+  /** Load results from slow paths: low word returned, high word here. */
+  #loadHi = 0;
+
+  constructor(readonly bus: Bus, readonly events: EventBus) {
+    this.mmu = new Mmu(bus);
+    this.mmu.onFlush = () => this.#resync = true;
+    bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
+    this.reset(0x1000);
+  }
+
+  /** Resets the hart: M-mode at `pc`, registers zero, CSRs at their reset values. */
+  reset(pc: number): void {
+    this.xl.fill(0);
+    this.xh.fill(0);
+    this.#csrLo.fill(0);
+    this.#csrHi.fill(0);
+    this.pc = pc;
+    this.priv = 3;
+    this.#mstatus = 0;
+    this.#mie = 0;
+    this.#mipSw = 0;
+    this.#mtvec = [0, 0];
+    this.#stvec = [0, 0];
+    this.#satp = [0, 0];
+    this.mmu.satpMode = 0;
+    this.mmu.satpPpn = 0;
+    for (let i = 0; i < PMP_COUNT; i++) {
+      this.mmu.pmpcfg[i] = 0;
+      this.mmu.pmpaddr[i] = 0;
+    }
+    this.mmu.setPmpcfg(0, 0); // recompute ranges and flush
+    this.#resAddr = -1;
+    this.waiting = false;
+    this.#updateDataPriv();
+    this.#decoded.length = 0;
+  }
+
+  /** Asks a running `run` to return at the next instruction boundary. */
+  requestStop(): void {
+    this.#stop = true;
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  /** Reads x`i` as a BigInt (signed). For tools and tests, not hot paths. */
+  getReg(i: number): bigint {
+    return (BigInt(this.xh[i]) << 32n) | BigInt(this.xl[i] >>> 0);
+  }
+
+  /** Writes x`i` (x0 stays zero). */
+  setReg(i: number, value: bigint): void {
+    if (i === 0) return;
+    this.xl[i] = Number(BigInt.asIntN(32, value));
+    this.xh[i] = Number(BigInt.asIntN(32, value >> 32n));
+  }
+
+  #setRegNumber(rd: number, v: number): void {
+    if (rd === 0) return;
+    this.xl[rd] = v | 0;
+    this.xh[rd] = Math.floor(v / TWO32) | 0;
+  }
+
+  // --------------------------------------------------------------- interrupts
+
+  /** Sets a hardware-driven mip bit (CLINT, PLIC). */
+  setInterruptLevel(bit: number, level: boolean): void {
+    const old = this.#mipHw;
+    this.#mipHw = level ? old | (1 << bit) : old & ~(1 << bit);
+    if (old !== this.#mipHw && this.events.wants("irq")) {
+      this.events.emit("irq", { controller: "hart", line: bit, level });
+    }
+  }
+
+  /** mip as software reads it. */
+  get mip(): number {
+    return this.#mipHw | this.#mipSw;
+  }
+
+  /** True if an interrupt is pending and enabled in mie, whatever the global enables (wfi wake-up). */
+  get interruptPending(): boolean {
+    return (this.mip & this.#mie) !== 0;
+  }
+
+  /** Takes the highest-priority interrupt that is pending and enabled; returns true if one was taken. */
+  #checkInterrupts(): boolean {
+    const pending = this.mip & this.#mie;
+    if (pending === 0) return false;
+    const mideleg = this.#csrLo[Csr.mideleg];
+    const mEnabled = this.priv < 3 || (this.#mstatus & Mstatus.MIE) !== 0;
+    const sEnabled = this.priv < 1 || (this.priv === 1 && (this.#mstatus & Mstatus.SIE) !== 0);
+    let candidates = 0;
+    if (mEnabled) candidates |= pending & ~mideleg;
+    if (sEnabled) candidates |= pending & mideleg;
+    if (candidates === 0) return false;
+    for (const bit of INTERRUPT_PRIORITY) {
+      if (candidates & (1 << bit)) {
+        this.waiting = false;
+        this.#takeTrap(bit, true, 0, this.pc);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // -------------------------------------------------------------------- traps
+
+  /** Records an exception and unwinds to the run loop. */
+  #raise(cause: number, tval: number): never {
+    this.#trapCause = cause;
+    this.#trapTval = tval;
+    throw TRAP;
+  }
+
+  /**
+   * Trap entry (privileged spec 3.1.6.1, 3.3.1, 4.1.1): chooses M or S by
+   * delegation, saves pc/cause/tval, stacks the interrupt enables, jumps to the vector.
+   */
+  #takeTrap(cause: number, interrupt: boolean, tval: number, pc: number): void {
+    const from = this.priv;
+    const deleg = from <= 1 &&
+      ((interrupt ? this.#csrLo[Csr.mideleg] : this.#csrLo[Csr.medeleg]) & (1 << cause)) !== 0;
+    const to: Priv = deleg ? 1 : 3;
+    if (this.events.wants("trap")) {
+      const e = this.#trapEvent;
+      e.cause = cause, e.interrupt = interrupt, e.pc = pc, e.tval = tval;
+      e.from = from, e.to = to, e.handled = false;
+      this.events.emit("trap", e);
+      if (e.handled) return;
+    }
+    this.#resAddr = -1;
+    const causeHi = interrupt ? 0x80000000 | 0 : 0;
+    const ms = this.#mstatus;
+    let vector: number[];
+    if (deleg) {
+      this.#writePair(Csr.sepc, pc);
+      this.#csrLo[Csr.scause] = cause, this.#csrHi[Csr.scause] = causeHi;
+      this.#writePair(Csr.stval, tval);
+      this.#mstatus = (ms & ~(Mstatus.SPP | Mstatus.SPIE | Mstatus.SIE)) |
+        (from === 1 ? Mstatus.SPP : 0) | ((ms & Mstatus.SIE) ? Mstatus.SPIE : 0);
+      vector = this.#stvec;
+    } else {
+      this.#writePair(Csr.mepc, pc);
+      this.#csrLo[Csr.mcause] = cause, this.#csrHi[Csr.mcause] = causeHi;
+      this.#writePair(Csr.mtval, tval);
+      this.#mstatus = (ms & ~(Mstatus.MPP | Mstatus.MPIE | Mstatus.MIE)) | (from << 11) |
+        ((ms & Mstatus.MIE) ? Mstatus.MPIE : 0);
+      vector = this.#mtvec;
+    }
+    this.priv = to;
+    const base = toNumber(vector[0] & ~3, vector[1]);
+    this.pc = interrupt && (vector[0] & 3) === 1 ? base + 4 * cause : base;
+    this.#updateDataPriv();
+  }
+
+  #writePair(csr: number, v: number): void {
+    this.#csrLo[csr] = v | 0;
+    this.#csrHi[csr] = Math.floor(v / TWO32) | 0;
+  }
+
+  #readPair(csr: number): number {
+    return toNumber(this.#csrLo[csr], this.#csrHi[csr]);
+  }
+
+  #updateDataPriv(): void {
+    const ms = this.#mstatus;
+    // MPP never holds the reserved value 2 (#setMstatus keeps it legal).
+    this.#dataPriv = (this.priv === 3 && (ms & Mstatus.MPRV) ? (ms >> 11) & 3 : this.priv) as Priv;
+    this.#resync = true;
+  }
+
+  // ----------------------------------------------------------- memory (slow)
+
+  /** Translates `va` or raises the right fault for `kind`. */
+  #translate(va: number, kind: AccessKind, priv: number, fill: boolean): number {
+    const pa = this.mmu.translate(va, kind, priv, fill);
+    if (pa === PAGE_FAULT) {
+      this.#raise(
+        kind === Access.FETCH
+          ? Cause.FETCH_PAGE_FAULT
+          : kind === Access.LOAD
+          ? Cause.LOAD_PAGE_FAULT
+          : Cause.STORE_PAGE_FAULT,
+        va,
+      );
+    }
+    if (pa === ACCESS_FAULT || pa < 0) this.#accessFault(kind, va);
+    return pa;
+  }
+
+  #accessFault(kind: AccessKind, va: number): never {
+    this.#raise(
+      kind === Access.FETCH
+        ? Cause.FETCH_ACCESS
+        : kind === Access.LOAD
+        ? Cause.LOAD_ACCESS
+        : Cause.STORE_ACCESS,
+      va,
+    );
+  }
+
+  /**
+   * Loads `size` bytes at `va` through the MMU (any alignment, RAM or MMIO).
+   * Returns the low 32 bits zero-extended by size; the high word is in #loadHi.
+   */
+  #loadSlow(va: number, size: number, priv: number): number {
+    const pa = this.#translate(va, Access.LOAD, priv, true);
+    const bus = this.bus;
+    if ((va & 0xfff) + size > PAGE) { // crosses a page: byte by byte, each translated
+      let lo = 0, hi = 0;
+      for (let i = 0; i < size; i++) {
+        const b = this.#loadSlow(va + i, 1, priv);
+        if (i < 4) lo |= b << (8 * i);
+        else hi |= b << (8 * (i - 4));
+      }
+      this.#loadHi = hi;
+      return lo;
+    }
+    const off = bus.ramOffset(pa, size);
+    if (off >= 0) {
+      const ram = bus.ram;
+      let lo = 0, hi = 0;
+      for (let i = 0; i < size; i++) {
+        if (i < 4) lo |= ram[off + i] << (8 * i);
+        else hi |= ram[off + i] << (8 * (i - 4));
+      }
+      this.#loadHi = hi;
+      return lo;
+    }
+    if (!bus.isMapped(pa, size)) this.#accessFault(Access.LOAD, va);
+    if ((pa & (size - 1)) !== 0) this.#accessFault(Access.LOAD, va); // no misaligned MMIO
+    this.#resync = true; // devices may raise interrupts
+    if (size === 8) {
+      const lo = bus.readDevice(pa, 4);
+      this.#loadHi = bus.readDevice(pa + 4, 4);
+      return lo;
+    }
+    this.#loadHi = 0;
+    return bus.readDevice(pa, size as 1 | 2 | 4);
+  }
+
+  /** Stores the low `size` bytes of (lo, hi) at `va` through the MMU. */
+  #storeSlow(va: number, size: number, lo: number, hi: number, priv: number): void {
+    if ((va & 0xfff) + size > PAGE) {
+      // Translate both pages before writing anything, so a fault leaves memory untouched.
+      this.#translate(va, Access.STORE, priv, false);
+      this.#translate(pageBase(va) + PAGE, Access.STORE, priv, false);
+      for (let i = 0; i < size; i++) {
+        const b = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
+        this.#storeSlow(va + i, 1, b & 0xff, 0, priv);
+      }
+      return;
+    }
+    const pa = this.#translate(va, Access.STORE, priv, true);
+    const bus = this.bus;
+    const off = bus.ramOffset(pa, size);
+    if (off >= 0) {
+      this.#dropDecodedPage(off >> 12);
+      const ram = bus.ram;
+      for (let i = 0; i < size; i++) {
+        ram[off + i] = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
+      }
+      return;
+    }
+    if (!bus.isMapped(pa, size)) this.#accessFault(Access.STORE, va);
+    if ((pa & (size - 1)) !== 0) this.#accessFault(Access.STORE, va);
+    this.#resync = true;
+    if (size === 8) {
+      bus.writeDevice(pa, 4, lo);
+      bus.writeDevice(pa + 4, 4, hi);
+    } else {
+      bus.writeDevice(pa, size as 1 | 2 | 4, lo);
+    }
+  }
+
+  // ------------------------------------------------------------ decode cache
+
+  /** Drops decoded instructions of RAM written behind the hart's back (DMA, loaders, PTE A/D). */
+  invalidateCode(paddr: number, length: number): void {
+    const first = Math.floor((paddr - this.bus.ramBase) / PAGE);
+    const last = Math.floor((paddr - this.bus.ramBase + length - 1) / PAGE);
+    for (let p = Math.max(0, first); p <= last; p++) this.#dropDecodedPage(p);
+  }
+
+  #dropDecodedPage(ramPage: number): void {
+    if (this.#decoded[ramPage] !== undefined) {
+      this.#decoded[ramPage] = undefined;
+      this.#resync = true;
+    }
+  }
+
+  /** Drops every decoded instruction (fence.i). */
+  flushDecodeCache(): void {
+    this.#decoded.length = 0;
+    this.#resync = true;
+  }
+
+  /** The decode cache of RAM page `ramPage`, created on first use. */
+  #decodedPage(ramPage: number): Int32Array {
+    let d = this.#decoded[ramPage];
+    if (d === undefined) {
+      d = new Int32Array(PAGE);
+      this.#decoded[ramPage] = d;
+      // Stores to a page with decoded code must take the slow path, which drops it.
+      this.mmu.dropStoreEntriesFor(ramPage * PAGE);
+    }
+    return d;
+  }
+
+  // ------------------------------------------------------------- execution
+
+  /**
+   * Runs up to `budget` instructions. Returns a {@linkcode StopReason}; the
+   * number executed is reflected in `retired`.
+   */
+  run(budget: number): number {
+    const xl = this.xl, xh = this.xh;
+    const bus = this.bus, ram32 = bus.ram32, ram16 = bus.ram16;
+    const mmu = this.mmu;
+    const end = this.retired + budget;
+    this.#stop = false;
+    let pc = this.pc;
+    let n = this.retired;
+    outer: while (n < end) {
+      if (this.#stop) break;
+      this.pc = pc;
+      if ((this.mip & this.#mie) !== 0 && this.#checkInterrupts()) {
+        this.#resync = false;
+        pc = this.pc;
+      }
+      if (this.waiting) {
+        if (!this.interruptPending) break;
+        this.waiting = false; // wfi also ends on a pending interrupt that is globally disabled
+      }
+      this.#resync = false;
+      const dataSlot = this.#dataPriv * 3;
+      const ltags = mmu.tags[dataSlot + Access.LOAD], loffs = mmu.offsets[dataSlot + Access.LOAD];
+      const stags = mmu.tags[dataSlot + Access.STORE];
+      const soffs = mmu.offsets[dataSlot + Access.STORE];
+      const fetchPriv = this.priv;
+      // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
+      let fBase = NaN, fRam = 0;
+      let dec: Int32Array = EMPTY_PAGE;
+      try {
+        while (n < end) {
+          let o = pc - fBase;
+          if (!(o >= 0 && o < PAGE)) {
+            // New fetch page: translate (may fault) and find its decode cache.
+            const pa = this.#translate(pc, Access.FETCH, fetchPriv, false);
+            const ramOff = bus.ramOffset(pageBase(pa), PAGE);
+            if (ramOff < 0) { // not RAM (boot ROM): one slow step
+              this.#stepFromDevice(pc, pa);
+              n++;
+              pc = this.pc;
+              continue outer;
+            }
+            fBase = pageBase(pc);
+            fRam = ramOff;
+            dec = this.#decodedPage(ramOff >> 12);
+            o = pc - fBase;
+          }
+          let p = dec[o];
+          if (p === 0) {
+            const lo16 = ram16[(fRam + o) >> 1];
+            if ((lo16 & 3) === 3 && o === PAGE - 2) { // 32-bit instruction crossing the page
+              this.#stepCrossing(pc, lo16);
+              n++;
+              pc = this.pc;
+              continue outer;
+            }
+            decodeAt(lo16, ram16[(fRam + o + 2) >> 1], this.#scratch);
+            p = dec[o] = this.#scratch.packed;
+            dec[o + 1] = this.#scratch.imm;
+          }
+          const imm = dec[o + 1];
+          const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
+          const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
+          switch (p & 0xff) {
+            case Op.ADDI: {
+              const s = (xl[rs1] >>> 0) + (imm >>> 0);
+              xh[rd] = (xh[rs1] + (imm >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+              xl[rd] = s | 0;
+              break;
+            }
+            case Op.ADD: {
+              const s = (xl[rs1] >>> 0) + (xl[rs2] >>> 0);
+              xh[rd] = (xh[rs1] + xh[rs2] + (s > 0xffffffff ? 1 : 0)) | 0;
+              xl[rd] = s | 0;
+              break;
+            }
+            case Op.SUB: {
+              const a = xl[rs1] >>> 0, b = xl[rs2] >>> 0;
+              xh[rd] = (xh[rs1] - xh[rs2] - (a < b ? 1 : 0)) | 0;
+              xl[rd] = (a - b) | 0;
+              break;
+            }
+            case Op.LUI:
+              xl[rd] = imm, xh[rd] = imm >> 31;
+              break;
+            case Op.AUIPC:
+              this.#setRegNumber(rd, pc + imm);
+              break;
+            case Op.JAL:
+              if (rd !== 0) this.#setRegNumber(rd, next);
+              pc = pc + imm;
+              n++;
+              continue;
+            case Op.JALR: {
+              const t = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
+              if (rd !== 0) this.#setRegNumber(rd, next);
+              pc = t - (t & 1);
+              n++;
+              continue;
+            }
+            case Op.BEQ:
+              if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) {
+                pc += imm, n++;
+                continue;
+              }
+              break;
+            case Op.BNE:
+              if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) {
+                pc += imm, n++;
+                continue;
+              }
+              break;
+            case Op.BLT:
+              if (xh[rs1] < xh[rs2] || (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) {
+                pc += imm, n++;
+                continue;
+              }
+              break;
+            case Op.BGE:
+              if (
+                !(xh[rs1] < xh[rs2] || (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))
+              ) {
+                pc += imm, n++;
+                continue;
+              }
+              break;
+            case Op.BLTU:
+              if (
+                (xh[rs1] >>> 0) < (xh[rs2] >>> 0) ||
+                (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))
+              ) {
+                pc += imm, n++;
+                continue;
+              }
+              break;
+            case Op.BGEU:
+              if (
+                !((xh[rs1] >>> 0) < (xh[rs2] >>> 0) ||
+                  (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))
+              ) {
+                pc += imm, n++;
+                continue;
+              }
+              break;
+            case Op.LB:
+            case Op.LH:
+            case Op.LW:
+            case Op.LD:
+            case Op.LBU:
+            case Op.LHU:
+            case Op.LWU: {
+              const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
+              const op = p & 0xff;
+              const size = LOAD_SIZE[op];
+              const slot = (va >>> 12) & 511;
+              let lo: number, hi = 0;
+              const po = va & 0xfff;
+              if (ltags[slot] === va - po && (po & (size - 1)) === 0) {
+                const a = loffs[slot] + po;
+                if (size === 8) lo = ram32[a >> 2], hi = ram32[(a >> 2) + 1];
+                else if (size === 4) lo = ram32[a >> 2];
+                else if (size === 2) lo = ram16[a >> 1];
+                else lo = bus.ram[a];
+              } else {
+                this.pc = pc;
+                lo = this.#loadSlow(va, size, this.#dataPriv);
+                hi = this.#loadHi;
+              }
+              if (rd !== 0) {
+                switch (op) {
+                  case Op.LB:
+                    lo = (lo << 24) >> 24, hi = lo >> 31;
+                    break;
+                  case Op.LH:
+                    lo = (lo << 16) >> 16, hi = lo >> 31;
+                    break;
+                  case Op.LW:
+                    hi = lo >> 31;
+                    break;
+                  case Op.LBU:
+                    lo &= 0xff, hi = 0;
+                    break;
+                  case Op.LHU:
+                    lo &= 0xffff, hi = 0;
+                    break;
+                  case Op.LWU:
+                    hi = 0;
+                    break;
+                }
+                xl[rd] = lo, xh[rd] = hi;
+              }
+              if (this.#resync) {
+                pc = next, n++;
+                continue outer;
+              }
+              break;
+            }
+            case Op.SB:
+            case Op.SH:
+            case Op.SW:
+            case Op.SD: {
+              const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
+              const size = STORE_SIZE[p & 0xff];
+              const slot = (va >>> 12) & 511;
+              const po = va & 0xfff;
+              if (stags[slot] === va - po && (po & (size - 1)) === 0) {
+                const a = soffs[slot] + po;
+                if (size === 8) ram32[a >> 2] = xl[rs2], ram32[(a >> 2) + 1] = xh[rs2];
+                else if (size === 4) ram32[a >> 2] = xl[rs2];
+                else if (size === 2) ram16[a >> 1] = xl[rs2];
+                else bus.ram[a] = xl[rs2];
+                if (this.#resAddr >= 0) this.#resAddr = -1; // QEMU keeps it; see #storeConditional
+              } else {
+                this.pc = pc;
+                this.#storeSlow(va, size, xl[rs2], xh[rs2], this.#dataPriv);
+                if (this.#resync) {
+                  pc = next, n++;
+                  continue outer;
+                }
+              }
+              break;
+            }
+            case Op.SLTI:
+              xl[rd] = xh[rs1] < (imm >> 31) ||
+                  (xh[rs1] === (imm >> 31) && (xl[rs1] >>> 0) < (imm >>> 0))
+                ? 1
+                : 0;
+              xh[rd] = 0;
+              break;
+            case Op.SLTIU:
+              xl[rd] = (xh[rs1] >>> 0) < ((imm >> 31) >>> 0) ||
+                  (xh[rs1] === (imm >> 31) && (xl[rs1] >>> 0) < (imm >>> 0))
+                ? 1
+                : 0;
+              xh[rd] = 0;
+              break;
+            case Op.XORI:
+              xh[rd] = xh[rs1] ^ (imm >> 31), xl[rd] = xl[rs1] ^ imm;
+              break;
+            case Op.ORI:
+              xh[rd] = xh[rs1] | (imm >> 31), xl[rd] = xl[rs1] | imm;
+              break;
+            case Op.ANDI:
+              xh[rd] = xh[rs1] & (imm >> 31), xl[rd] = xl[rs1] & imm;
+              break;
+            case Op.SLLI:
+              this.#shiftLeft(rd, rs1, imm);
+              break;
+            case Op.SRLI:
+              this.#shiftRight(rd, rs1, imm, false);
+              break;
+            case Op.SRAI:
+              this.#shiftRight(rd, rs1, imm, true);
+              break;
+            case Op.SLL:
+              this.#shiftLeft(rd, rs1, xl[rs2] & 63);
+              break;
+            case Op.SRL:
+              this.#shiftRight(rd, rs1, xl[rs2] & 63, false);
+              break;
+            case Op.SRA:
+              this.#shiftRight(rd, rs1, xl[rs2] & 63, true);
+              break;
+            case Op.SLT: {
+              const v = xh[rs1] < xh[rs2] ||
+                  (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))
+                ? 1
+                : 0;
+              xl[rd] = v, xh[rd] = 0;
+              break;
+            }
+            case Op.SLTU: {
+              const v = (xh[rs1] >>> 0) < (xh[rs2] >>> 0) ||
+                  (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))
+                ? 1
+                : 0;
+              xl[rd] = v, xh[rd] = 0;
+              break;
+            }
+            case Op.XOR:
+              xh[rd] = xh[rs1] ^ xh[rs2], xl[rd] = xl[rs1] ^ xl[rs2];
+              break;
+            case Op.OR:
+              xh[rd] = xh[rs1] | xh[rs2], xl[rd] = xl[rs1] | xl[rs2];
+              break;
+            case Op.AND:
+              xh[rd] = xh[rs1] & xh[rs2], xl[rd] = xl[rs1] & xl[rs2];
+              break;
+            case Op.ADDIW: {
+              const v = (xl[rs1] + imm) | 0;
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.SLLIW: {
+              const v = xl[rs1] << imm;
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.SRLIW: {
+              const v = (xl[rs1] >>> imm) | 0;
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.SRAIW: {
+              const v = xl[rs1] >> imm;
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.ADDW: {
+              const v = (xl[rs1] + xl[rs2]) | 0;
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.SUBW: {
+              const v = (xl[rs1] - xl[rs2]) | 0;
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.SLLW: {
+              const v = xl[rs1] << (xl[rs2] & 31);
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.SRLW: {
+              const v = (xl[rs1] >>> (xl[rs2] & 31)) | 0;
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.SRAW: {
+              const v = xl[rs1] >> (xl[rs2] & 31);
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.MULW: {
+              const v = Math.imul(xl[rs1], xl[rs2]);
+              xl[rd] = v, xh[rd] = v >> 31;
+              break;
+            }
+            case Op.NOP:
+              break;
+            default:
+              // Everything else is rare enough to live outside the hot function.
+              this.pc = pc;
+              this.#executeRare(p, imm, next);
+              n++;
+              pc = this.pc;
+              if (this.#resync || this.#stop) continue outer;
+              continue;
+          }
+          pc = next;
+          n++;
+        }
+      } catch (e) {
+        if (e !== TRAP) {
+          this.retired = n;
+          this.pc = pc;
+          throw e;
+        }
+        // A faulting instruction does not retire; pc still points at it.
+        this.retired = n;
+        this.#takeTrap(this.#trapCause, false, this.#trapTval, pc);
+        pc = this.pc;
+      }
+    }
+    this.pc = pc;
+    this.retired = n;
+    if (this.#stop) return StopReason.REQUESTED;
+    return this.waiting ? StopReason.WFI : StopReason.BUDGET;
+  }
+
+  #shiftLeft(rd: number, rs1: number, sh: number): void {
+    const xl = this.xl, xh = this.xh;
+    const lo = xl[rs1], hi = xh[rs1];
+    if (sh === 0) xl[rd] = lo, xh[rd] = hi;
+    else if (sh < 32) xh[rd] = (hi << sh) | (lo >>> (32 - sh)), xl[rd] = lo << sh;
+    else xh[rd] = lo << (sh - 32), xl[rd] = 0;
+  }
+
+  #shiftRight(rd: number, rs1: number, sh: number, arithmetic: boolean): void {
+    const xl = this.xl, xh = this.xh;
+    const lo = xl[rs1], hi = xh[rs1];
+    if (sh === 0) xl[rd] = lo, xh[rd] = hi;
+    else if (sh < 32) {
+      xl[rd] = (lo >>> sh) | (hi << (32 - sh));
+      xh[rd] = arithmetic ? hi >> sh : (hi >>> sh) | 0;
+    } else {
+      xl[rd] = arithmetic ? hi >> (sh - 32) : (hi >>> (sh - 32)) | 0;
+      xh[rd] = arithmetic ? hi >> 31 : 0;
+    }
+  }
+
+  /** Executes one instruction at `pc` fetched from a device (the boot ROM). */
+  #stepFromDevice(pc: number, pa: number): void {
+    const bus = this.bus;
+    if (!bus.isMapped(pa, 2)) this.#accessFault(Access.FETCH, pc);
+    const lo16 = bus.readDevice(pa, 2);
+    const hi16 = (lo16 & 3) === 3 ? bus.readDevice(pa + 2, 2) : 0;
+    this.#stepDecoded(pc, lo16, hi16);
+  }
+
+  /** Executes a 32-bit instruction whose halves lie on two pages (never cached). */
+  #stepCrossing(pc: number, lo16: number): void {
+    const pa2 = this.#translate(pc + 2, Access.FETCH, this.priv, false);
+    const off = this.bus.ramOffset(pa2, 2);
+    if (off < 0) this.#accessFault(Access.FETCH, pc + 2);
+    this.#stepDecoded(pc, lo16, this.bus.ram16[off >> 1]);
+  }
+
+  /** Decodes and executes one instruction outside the decode cache. */
+  #stepDecoded(pc: number, lo16: number, hi16: number): void {
+    decodeAt(lo16, hi16, this.#scratch);
+    const p = this.#scratch.packed, imm = this.#scratch.imm;
+    const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
+    this.pc = pc;
+    this.#executeOne(p, imm, next);
+  }
+
+  /** Executes one decoded instruction with all side effects (used off the hot path). */
+  #executeOne(p: number, imm: number, next: number): void {
+    const op = p & 0xff;
+    if (op >= Op.NOP) {
+      this.#executeRare(p, imm, next);
+      return;
+    }
+    const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
+    const xl = this.xl, xh = this.xh;
+    const pc = this.pc;
+    const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
+    switch (op) {
+      case Op.JAL:
+        this.#setRegNumber(rd, next);
+        this.pc = pc + imm;
+        return;
+      case Op.JALR:
+        this.#setRegNumber(rd, next);
+        this.pc = va - (va & 1);
+        return;
+      case Op.AUIPC:
+        this.#setRegNumber(rd, pc + imm);
+        this.pc = next;
+        return;
+    }
+    if (op >= Op.LB && op <= Op.LWU) {
+      let lo = this.#loadSlow(va, LOAD_SIZE[op], this.#dataPriv);
+      let hi = this.#loadHi;
+      if (op === Op.LB) lo = (lo << 24) >> 24, hi = lo >> 31;
+      else if (op === Op.LH) lo = (lo << 16) >> 16, hi = lo >> 31;
+      else if (op === Op.LW) hi = lo >> 31;
+      else if (op !== Op.LD) hi = 0;
+      if (rd !== 0) xl[rd] = lo, xh[rd] = hi;
+      this.pc = next;
+      return;
+    }
+    if (op >= Op.SB && op <= Op.SD) {
+      this.#storeSlow(va, STORE_SIZE[op], xl[rs2], xh[rs2], this.#dataPriv);
+      this.pc = next;
+      return;
+    }
+    if (op >= Op.BEQ && op <= Op.BGEU) {
+      const a = this.getReg(rs1), b = this.getReg(rs2);
+      const ua = BigInt.asUintN(64, a), ub = BigInt.asUintN(64, b);
+      const taken = [a === b, a !== b, a < b, a >= b, ua < ub, ua >= ub][op - Op.BEQ];
+      this.pc = taken ? pc + imm : next;
+      return;
+    }
+    // Register-only ALU ops: compute with BigInt (cold path, a handful of boot ROM instructions).
+    const a = this.getReg(rs1), b = this.getReg(rs2), i = BigInt(imm);
+    const u = (v: bigint) => BigInt.asUintN(64, v);
+    const w = (v: bigint) => BigInt.asIntN(32, v);
+    const results: Partial<Record<number, () => bigint>> = {
+      [Op.ADDI]: () => a + i,
+      [Op.ADD]: () => a + b,
+      [Op.SUB]: () => a - b,
+      [Op.LUI]: () => i,
+      [Op.SLTI]: () => a < i ? 1n : 0n,
+      [Op.SLTIU]: () => u(a) < u(i) ? 1n : 0n,
+      [Op.XORI]: () => a ^ i,
+      [Op.ORI]: () => a | i,
+      [Op.ANDI]: () => a & i,
+      [Op.SLLI]: () => a << i,
+      [Op.SRLI]: () => u(a) >> i,
+      [Op.SRAI]: () => a >> i,
+      [Op.SLL]: () => a << (b & 63n),
+      [Op.SRL]: () => u(a) >> (b & 63n),
+      [Op.SRA]: () => a >> (b & 63n),
+      [Op.SLT]: () => a < b ? 1n : 0n,
+      [Op.SLTU]: () => u(a) < u(b) ? 1n : 0n,
+      [Op.XOR]: () => a ^ b,
+      [Op.OR]: () => a | b,
+      [Op.AND]: () => a & b,
+      [Op.ADDIW]: () => w(a + i),
+      [Op.SLLIW]: () => w(a << i),
+      [Op.SRLIW]: () => w(BigInt.asUintN(32, a) >> i),
+      [Op.SRAIW]: () => w(a) >> i,
+      [Op.ADDW]: () => w(a + b),
+      [Op.SUBW]: () => w(a - b),
+      [Op.SLLW]: () => w(a << (b & 31n)),
+      [Op.SRLW]: () => w(BigInt.asUintN(32, a) >> (b & 31n)),
+      [Op.SRAW]: () => w(a) >> (b & 31n),
+      [Op.MULW]: () => w(a * b),
+    };
+    const f = results[op];
+    if (f !== undefined) this.setReg(rd, BigInt.asIntN(64, f()));
+    this.pc = next;
+  }
+
+  // ------------------------------------------------------------ rare ops
+
+  /** Ops kept out of the hot switch: M division and high multiply, system, CSR, atomics. */
+  #executeRare(p: number, imm: number, next: number): void {
+    const op = p & 0xff;
+    const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
+    const xl = this.xl, xh = this.xh;
+    const pc = this.pc;
+    switch (op) {
+      case Op.MUL:
+      case Op.MULH:
+      case Op.MULHSU:
+      case Op.MULHU: {
+        const signedA = op !== Op.MULHU, signedB = op === Op.MUL || op === Op.MULH;
+        mul128(xl[rs1], xh[rs1], xl[rs2], xh[rs2], signedA, signedB);
+        const high = op !== Op.MUL;
+        xl[rd] = r64[high ? 2 : 0], xh[rd] = r64[high ? 3 : 1];
+        break;
+      }
+      case Op.DIV:
+      case Op.DIVU:
+      case Op.REM:
+      case Op.REMU:
+        div64(
+          xl[rs1],
+          xh[rs1],
+          xl[rs2],
+          xh[rs2],
+          op === Op.DIV || op === Op.REM,
+          op === Op.REM || op === Op.REMU,
+        );
+        xl[rd] = r64[0], xh[rd] = r64[1];
+        break;
+      case Op.DIVW:
+      case Op.DIVUW:
+      case Op.REMW:
+      case Op.REMUW: {
+        const v = div32(xl[rs1], xl[rs2], op === Op.DIVW || op === Op.REMW, op >= Op.REMW);
+        xl[rd] = v, xh[rd] = v >> 31;
+        break;
+      }
+      case Op.FENCE_I:
+        this.flushDecodeCache();
+        break;
+      case Op.ECALL:
+        this.#raise(Cause.ECALL_U + this.priv, 0);
+        break;
+      case Op.EBREAK:
+        this.#raise(Cause.BREAKPOINT, pc);
+        break;
+      case Op.MRET: {
+        if (this.priv < 3) this.#illegal(imm, p);
+        const ms = this.#mstatus;
+        const mpp = ((ms >> 11) & 3) as Priv;
+        let nms = (ms & ~(Mstatus.MIE | Mstatus.MPP)) | Mstatus.MPIE |
+          ((ms & Mstatus.MPIE) ? Mstatus.MIE : 0);
+        if (mpp !== 3) nms &= ~Mstatus.MPRV;
+        this.#mstatus = nms;
+        this.priv = mpp;
+        this.pc = this.#readPair(Csr.mepc);
+        this.#updateDataPriv();
+        return;
+      }
+      case Op.SRET: {
+        if (this.priv < 1 || (this.priv === 1 && (this.#mstatus & Mstatus.TSR))) {
+          this.#illegal(imm, p);
+        }
+        const ms = this.#mstatus;
+        const spp: Priv = ms & Mstatus.SPP ? 1 : 0;
+        this.#mstatus = (ms & ~(Mstatus.SIE | Mstatus.SPP | Mstatus.MPRV)) | Mstatus.SPIE |
+          ((ms & Mstatus.SPIE) ? Mstatus.SIE : 0);
+        this.priv = spp;
+        this.pc = this.#readPair(Csr.sepc);
+        this.#updateDataPriv();
+        return;
+      }
+      case Op.WFI:
+        if (this.priv === 0 || (this.priv === 1 && (this.#mstatus & Mstatus.TW))) {
+          this.#illegal(imm, p);
+        }
+        this.pc = next;
+        if (!this.interruptPending) this.waiting = true, this.#resync = true;
+        return;
+      case Op.SFENCE_VMA:
+        if (this.priv === 0 || (this.priv === 1 && (this.#mstatus & Mstatus.TVM))) {
+          this.#illegal(imm, p);
+        }
+        this.mmu.flush();
+        break;
+      case Op.CSRRW:
+      case Op.CSRRS:
+      case Op.CSRRC:
+      case Op.CSRRWI:
+      case Op.CSRRSI:
+      case Op.CSRRCI:
+        this.#csrInstruction(op, rd, rs1, imm, p);
+        break;
+      case Op.AMO_W:
+      case Op.AMO_D:
+        this.#atomic(op === Op.AMO_D ? 8 : 4, imm, rd, rs1, rs2);
+        break;
+      case Op.ILLEGAL:
+        this.#raise(Cause.ILLEGAL_INSTRUCTION, ILLEGAL_TVAL ? imm : 0);
+        break;
+      default:
+        this.#executeOne(p, imm, next);
+        return;
+    }
+    this.pc = next;
+  }
+
+  /** Raises illegal instruction for the instruction whose decoded form is (p, imm). */
+  #illegal(_imm: number, _p: number): never {
+    // QEMU 7.2 writes 0 to mtval for illegal instructions, which the spec allows.
+    this.#raise(Cause.ILLEGAL_INSTRUCTION, 0);
+  }
+
+  // ------------------------------------------------------------- atomics
+
+  /** A extension: LR/SC and AMOs on RAM (MMIO atomics are access faults). */
+  #atomic(size: 4 | 8, f5: number, rd: number, rs1: number, rs2: number): void {
+    const xl = this.xl, xh = this.xh;
+    const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0);
+    const isLoad = f5 === Amo.LR;
+    if ((va & (size - 1)) !== 0) {
+      this.#raise(isLoad ? Cause.MISALIGNED_LOAD : Cause.MISALIGNED_STORE, va);
+    }
+    const kind = isLoad ? Access.LOAD : Access.STORE;
+    const pa = this.#translate(va, kind, this.#dataPriv, false);
+    const off = this.bus.ramOffset(pa, size);
+    if (off < 0) this.#accessFault(kind, va);
+    const ram32 = this.bus.ram32;
+    const w = off >> 2;
+    const oldLo = ram32[w], oldHi = size === 8 ? ram32[w + 1] : ram32[w] >> 31;
+    if (f5 === Amo.LR) {
+      this.#resAddr = pa;
+      this.#resLo = oldLo, this.#resHi = oldHi;
+      if (rd !== 0) xl[rd] = oldLo, xh[rd] = oldHi;
+      return;
+    }
+    if (f5 === Amo.SC) {
+      // As QEMU: the SC succeeds if the reservation is for this address and memory
+      // still holds the value LR read (a compare-and-swap), which the spec permits.
+      const ok = this.#resAddr === pa && oldLo === this.#resLo && oldHi === this.#resHi;
+      this.#resAddr = -1;
+      if (ok) {
+        this.#dropDecodedPage(off >> 12);
+        ram32[w] = xl[rs2];
+        if (size === 8) ram32[w + 1] = xh[rs2];
+      }
+      if (rd !== 0) xl[rd] = ok ? 0 : 1, xh[rd] = 0;
+      return;
+    }
+    const bLo = xl[rs2], bHi = size === 8 ? xh[rs2] : xl[rs2] >> 31;
+    let lo: number, hi: number;
+    const lt = (al: number, ah: number, cl: number, ch: number, unsigned: boolean) =>
+      unsigned
+        ? (ah >>> 0) < (ch >>> 0) || (ah === ch && (al >>> 0) < (cl >>> 0))
+        : ah < ch || (ah === ch && (al >>> 0) < (cl >>> 0));
+    switch (f5) {
+      case Amo.SWAP:
+        lo = bLo, hi = bHi;
+        break;
+      case Amo.ADD: {
+        const s = (oldLo >>> 0) + (bLo >>> 0);
+        lo = s | 0, hi = (oldHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+        break;
+      }
+      case Amo.XOR:
+        lo = oldLo ^ bLo, hi = oldHi ^ bHi;
+        break;
+      case Amo.AND:
+        lo = oldLo & bLo, hi = oldHi & bHi;
+        break;
+      case Amo.OR:
+        lo = oldLo | bLo, hi = oldHi | bHi;
+        break;
+      default: {
+        const unsigned = f5 === Amo.MINU || f5 === Amo.MAXU;
+        const wantMin = f5 === Amo.MIN || f5 === Amo.MINU;
+        const oldLess = size === 8
+          ? lt(oldLo, oldHi, bLo, bHi, unsigned)
+          : unsigned
+          ? (oldLo >>> 0) < (bLo >>> 0)
+          : oldLo < bLo;
+        const takeOld = wantMin ? oldLess : !oldLess;
+        lo = takeOld ? oldLo : bLo, hi = takeOld ? oldHi : bHi;
+      }
+    }
+    this.#dropDecodedPage(off >> 12);
+    ram32[w] = lo;
+    if (size === 8) ram32[w + 1] = hi;
+    if (rd !== 0) xl[rd] = oldLo, xh[rd] = oldHi;
+  }
+
+  // ---------------------------------------------------------------- CSRs
+
+  #csrInstruction(op: number, rd: number, rs1: number, csr: number, p: number): void {
+    const immForm = op >= Op.CSRRWI;
+    const srcLo = immForm ? rs1 : this.xl[rs1];
+    const srcHi = immForm ? 0 : this.xh[rs1];
+    const kind = immForm ? op - 3 : op; // CSRRW / CSRRS / CSRRC
+    const writes = kind === Op.CSRRW || rs1 !== 0;
+    const reads = kind !== Op.CSRRW || rd !== 0;
+    if (!this.#csrAccessible(csr, writes)) this.#illegal(csr, p);
+    let oldLo = 0, oldHi = 0;
+    if (reads || kind !== Op.CSRRW) {
+      if (!this.#csrRead(csr)) this.#illegal(csr, p);
+      oldLo = r64[0], oldHi = r64[1];
+    }
+    if (writes) {
+      let lo = srcLo, hi = srcHi;
+      if (kind === Op.CSRRS) lo = oldLo | srcLo, hi = oldHi | srcHi;
+      else if (kind === Op.CSRRC) lo = oldLo & ~srcLo, hi = oldHi & ~srcHi;
+      if (!this.#csrWrite(csr, lo, hi)) this.#illegal(csr, p);
+      this.#resync = true; // the write may change translation, interrupts or privilege state
+    }
+    if (rd !== 0) this.xl[rd] = oldLo, this.xh[rd] = oldHi;
+    if (this.events.wants("csr")) {
+      this.events.emit("csr", { csr, write: writes, pc: this.pc, value: toNumber(oldLo, oldHi) });
+    }
+  }
+
+  /** Privilege and read-only checks of privileged spec 2.1, plus counter enables and TVM. */
+  #csrAccessible(csr: number, write: boolean): boolean {
+    if (((csr >> 8) & 3) > this.priv) return false;
+    if (write && (csr >> 10) === 3) return false;
+    if (csr === Csr.satp && this.priv === 1 && (this.#mstatus & Mstatus.TVM)) return false;
+    if (csr >= 0xc00 && csr < 0xc20 && this.priv < 3) {
+      const bit = 1 << (csr & 31);
+      if ((this.#csrLo[Csr.mcounteren] & bit) === 0) return false;
+      if (this.priv === 0 && (this.#csrLo[Csr.scounteren] & bit) === 0) return false;
+    }
+    return true;
+  }
+
+  /** Reads `csr` into r64[0..1]; returns false if it does not exist. */
+  #csrRead(csr: number): boolean {
+    let lo = 0, hi = 0;
+    switch (csr) {
+      case Csr.mstatus:
+        lo = this.#mstatus, hi = MSTATUS_HI_FIXED;
+        break;
+      case Csr.sstatus:
+        lo = this.#mstatus & SSTATUS_MASK, hi = 2; // UXL = 64
+        break;
+      case Csr.misa:
+        lo = MISA_LO, hi = MISA_HI;
+        break;
+      case Csr.mie:
+        lo = this.#mie;
+        break;
+      case Csr.sie:
+        lo = this.#mie & this.#csrLo[Csr.mideleg];
+        break;
+      case Csr.mip:
+        lo = this.mip;
+        break;
+      case Csr.sip:
+        lo = this.mip & this.#csrLo[Csr.mideleg];
+        break;
+      case Csr.mtvec:
+        lo = this.#mtvec[0], hi = this.#mtvec[1];
+        break;
+      case Csr.stvec:
+        lo = this.#stvec[0], hi = this.#stvec[1];
+        break;
+      case Csr.satp:
+        lo = this.#satp[0], hi = this.#satp[1];
+        break;
+      case Csr.cycle:
+      case Csr.mcycle: {
+        const v = this.retired + this.#cycleOffset;
+        lo = v | 0, hi = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      case Csr.instret:
+      case Csr.minstret: {
+        const v = this.retired + this.#instretOffset;
+        lo = v | 0, hi = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      case Csr.time: {
+        const v = this.clock?.now() ?? 0;
+        lo = v | 0, hi = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      default: {
+        if (csr >= Csr.pmpcfg0 && csr < Csr.pmpcfg0 + 4) {
+          if (csr & 1) return false; // odd pmpcfg registers do not exist on RV64
+          const base = (csr - Csr.pmpcfg0) * 4;
+          const c = this.mmu.pmpcfg;
+          lo = c[base] | c[base + 1] << 8 | c[base + 2] << 16 | c[base + 3] << 24;
+          hi = c[base + 4] | c[base + 5] << 8 | c[base + 6] << 16 | c[base + 7] << 24;
+          break;
+        }
+        if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
+          const i = csr - Csr.pmpaddr0;
+          if (i < PMP_COUNT) {
+            const v = this.mmu.pmpaddr[i];
+            lo = v | 0, hi = Math.floor(v / TWO32) | 0;
+          }
+          break;
+        }
+        if (isZeroCounter(csr)) break;
+        if (!PLAIN_CSRS.has(csr)) return false;
+        lo = this.#csrLo[csr], hi = this.#csrHi[csr];
+      }
+    }
+    r64[0] = lo, r64[1] = hi;
+    return true;
+  }
+
+  /** Writes `csr` with WARL legalisation; returns false if it does not exist. */
+  #csrWrite(csr: number, lo: number, hi: number): boolean {
+    switch (csr) {
+      case Csr.mstatus:
+        this.#setMstatus((this.#mstatus & ~MSTATUS_WRITABLE) | (lo & MSTATUS_WRITABLE));
+        return true;
+      case Csr.sstatus: {
+        const mask = Mstatus.SIE | Mstatus.SPIE | Mstatus.SPP | Mstatus.SUM | Mstatus.MXR;
+        this.#setMstatus((this.#mstatus & ~mask) | (lo & mask));
+        return true;
+      }
+      case Csr.misa:
+        return true; // WARL: the extension set is fixed
+      case Csr.mie:
+        this.#mie = lo & MIE_WRITABLE;
+        return true;
+      case Csr.sie: {
+        const mask = this.#csrLo[Csr.mideleg] & S_INTERRUPTS;
+        this.#mie = (this.#mie & ~mask) | (lo & mask);
+        return true;
+      }
+      case Csr.mip:
+        this.#mipSw = lo & MIP_WRITABLE;
+        return true;
+      case Csr.sip: {
+        const mask = this.#csrLo[Csr.mideleg] & (1 << 1); // only SSIP is writable through sip
+        this.#mipSw = (this.#mipSw & ~mask) | (lo & mask);
+        return true;
+      }
+      case Csr.mtvec:
+      case Csr.stvec:
+        // Modes 2 and 3 are reserved; QEMU 7.2 ignores such writes, and so do we.
+        if ((lo & 3) < 2) {
+          const v = csr === Csr.mtvec ? this.#mtvec : this.#stvec;
+          v[0] = lo, v[1] = hi;
+        }
+        return true;
+      case Csr.satp: {
+        const mode = hi >>> 28;
+        if (mode !== 0 && mode !== 8) return true; // unsupported modes: the write is ignored
+        this.#satp[0] = lo, this.#satp[1] = hi;
+        this.mmu.satpMode = mode;
+        this.mmu.satpPpn = (lo >>> 0) + (hi & 0xfff) * TWO32;
+        this.mmu.flush();
+        return true;
+      }
+      case Csr.mcycle:
+        this.#cycleOffset = toNumber(lo, hi) - this.retired - 1;
+        return true;
+      case Csr.minstret:
+        // The csr instruction itself retires after the write, hence the -1.
+        this.#instretOffset = toNumber(lo, hi) - this.retired - 1;
+        return true;
+      case Csr.mideleg:
+        this.#csrLo[csr] = lo & MIDELEG_WRITABLE;
+        return true;
+      default: {
+        if (csr >= Csr.pmpcfg0 && csr < Csr.pmpcfg0 + 4) {
+          if (csr & 1) return false;
+          const base = (csr - Csr.pmpcfg0) * 4;
+          for (let i = 0; i < 8; i++) {
+            this.mmu.setPmpcfg(
+              base + i,
+              i < 4 ? (lo >>> (8 * i)) & 0xff : (hi >>> (8 * (i - 4))) & 0xff,
+            );
+          }
+          return true;
+        }
+        if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
+          const i = csr - Csr.pmpaddr0;
+          if (i < PMP_COUNT) this.mmu.setPmpaddr(i, (lo >>> 0) + (hi & 0x3fffff) * TWO32);
+          return true;
+        }
+        if (isZeroCounter(csr)) return true;
+        const mask = PLAIN_CSRS.get(csr);
+        if (mask === undefined) return false;
+        this.#csrLo[csr] = (this.#csrLo[csr] & ~mask[0]) | (lo & mask[0]);
+        this.#csrHi[csr] = (this.#csrHi[csr] & ~mask[1]) | (hi & mask[1]);
+        return true;
+      }
+    }
+  }
+
+  #setMstatus(value: number): void {
+    // MPP = 2 is reserved: keep the old MPP (WARL).
+    if (((value >> 11) & 3) === 2) value = (value & ~Mstatus.MPP) | (this.#mstatus & Mstatus.MPP);
+    const changed = value ^ this.#mstatus;
+    this.#mstatus = value;
+    if (changed & (Mstatus.SUM | Mstatus.MXR | Mstatus.MPRV | Mstatus.MPP)) {
+      this.mmu.sum = (value & Mstatus.SUM) !== 0;
+      this.mmu.mxr = (value & Mstatus.MXR) !== 0;
+      this.mmu.flush();
+    }
+    this.#updateDataPriv();
+  }
+
+  // ---------------------------------------------------------- inspection
+
+  /** Reads a CSR as a BigInt without side effects or privilege checks (tools, tests); null if absent. */
+  readCsr(csr: number): bigint | null {
+    if (!this.#csrRead(csr)) return null;
+    return (BigInt(r64[1]) << 32n) | BigInt(r64[0] >>> 0);
+  }
+
+  /** Writes a CSR as the hart would from M-mode (tools, tests); false if absent. */
+  writeCsr(csr: number, value: bigint): boolean {
+    const lo = Number(BigInt.asIntN(32, value)), hi = Number(BigInt.asIntN(32, value >> 32n));
+    const ok = this.#csrWrite(csr, lo, hi);
+    this.#resync = true;
+    return ok;
+  }
+
+  /** Injects an exception as if the current instruction raised it (hooks, fault injection). */
+  injectException(cause: number, tval: number): void {
+    this.#takeTrap(cause, false, tval, this.pc);
+  }
+
+  /** Translates a virtual address for a load as the hart would now, without side effects on the TLB; null on fault. */
+  translateForDebug(va: number, kind: AccessKind = Access.LOAD): number | null {
+    const pa = this.mmu.translate(
+      va,
+      kind,
+      kind === Access.FETCH ? this.priv : this.#dataPriv,
+      false,
+    );
+    return pa < 0 ? null : pa;
+  }
+}
+
+/** Size in bytes of each load op. */
+const LOAD_SIZE: Record<number, number> = {
+  [Op.LB]: 1,
+  [Op.LH]: 2,
+  [Op.LW]: 4,
+  [Op.LD]: 8,
+  [Op.LBU]: 1,
+  [Op.LHU]: 2,
+  [Op.LWU]: 4,
+};
+
+/** Size in bytes of each store op. */
+const STORE_SIZE: Record<number, number> = { [Op.SB]: 1, [Op.SH]: 2, [Op.SW]: 4, [Op.SD]: 8 };
+
+/** QEMU 7.2 reports 0 in mtval for illegal instructions. */
+const ILLEGAL_TVAL = false;
+
+/** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
+const EMPTY_PAGE = new Int32Array(PAGE);
+
+/** hpmcounter3..31, mhpmcounter3..31 and mhpmevent3..31: present, read as zero, writes ignored. */
+function isZeroCounter(csr: number): boolean {
+  const i = csr & 0x1f;
+  return i >= 3 && (csr >> 5 === 0xc00 >> 5 || csr >> 5 === 0xb00 >> 5 || csr >> 5 === 0x320 >> 5);
+}
