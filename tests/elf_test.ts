@@ -403,3 +403,27 @@ Deno.test({
     );
   },
 });
+
+const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const FW_JUMP_REASON = !exists(FW_JUMP)
+  ? " (skipped: Debian's opensbi not installed)"
+  : !HAS_READELF
+  ? ` (skipped: ${READELF} not installed)`
+  : "";
+
+Deno.test({
+  name:
+    `elf: OpenSBI's fw_jump.elf (someone else's linker script) parses as readelf reads it${FW_JUMP_REASON}`,
+  ignore: FW_JUMP_REASON !== "",
+  fn: async () => {
+    const image = parseElf(await Deno.readFile(FW_JUMP));
+    const expected = await readelfView(FW_JUMP);
+    assert.deepEqual(imageView(image), { entry: expected.entry, loads: expected.loads });
+    assert.equal(image.loadBase, 0x8000_0000);
+    const bus = newBus(0x10_0000);
+    loadElf(image, bus);
+    const s = image.segments[0];
+    assert.deepEqual(bus.ram.subarray(0, s.data.length), s.data);
+    assert.ok(bus.ram.subarray(s.data.length, s.memSize).every((b) => b === 0), "bss zeroed");
+  },
+});
