@@ -348,6 +348,20 @@ Deno.test("data buffers outside RAM fail with IOERR and touch nothing", () => {
       assert.equal(driver.takeUsed().length, 1);
     }
   }
+  // A request whose first data buffer is fine and second is not moves nothing at all.
+  driver.poke(DATA, pattern(512, 77));
+  for (const type of [T.OUT, T.IN]) {
+    writeHeader(driver, type, 0);
+    driver.submit([
+      { addr: HEADER, len: 16 },
+      { addr: DATA, len: 512, write: type === T.IN },
+      { addr: 0x4000_0000, len: 512, write: type === T.IN },
+      { addr: STATUS, len: 1, write: true },
+    ]);
+    assert.equal(status(driver), VirtioBlkStatus.IOERR);
+  }
+  assert.deepEqual(driver.peek(DATA, 512), pattern(512, 77));
+  driver.poke(DATA, ramBefore.subarray(DATA - RAM_BASE, DATA - RAM_BASE + 512));
   assert.equal(tripwire.accesses, 0);
   assert.deepEqual(disk.bytes, original);
   // Only the rings, descriptors, header and status changed: the last 256 RAM bytes did not.
