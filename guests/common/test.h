@@ -89,7 +89,8 @@ test_##n:                               \
  * a trap handler that checks every expected trap exactly.
  *
  * Registers reserved by this block: s5 = trap state, s6 = expected cause,
- * s7 = expected epc, s8 = expected tval, s9 = resume address. The handlers
+ * s7 = expected epc, s8 = expected tval, s9 = resume address, s4 = the mode
+ * whose handler took the last expected trap (PRV_M or PRV_S). The handlers
  * use s10/s11 as scratch and touch no memory (they work under any satp/MPRV).
  *
  * s5 states: 0 = no trap expected (any trap fails with 0x7f), 1 = armed,
@@ -166,7 +167,8 @@ trap_ret_##n:                           \
   mret
 
 /* From S or U (pc identity-mapped): ecall, and continue at the next
- * instruction in M-mode. */
+ * instruction in M-mode. If ecall-from-U is delegated, trap_handler_s
+ * forwards the request with an ecall from S (which must not be delegated). */
 #define RETURN_TO_M                     \
   la s9, 1f;                            \
   li s5, 3;                             \
@@ -212,6 +214,7 @@ trap_handler_m:                         \
   csrr s11, mtval;                      \
   bne s11, s8, trap_bad;                \
   li s5, 2;                             \
+  li s4, PRV_M;                         \
   csrw mepc, s9;                        \
   mret;                                 \
 trap_m_return_to_m:                     \
@@ -228,6 +231,8 @@ trap_bad:                               \
   j fail;                               \
   .align 2;                             \
 trap_handler_s:                         \
+  li s10, 3;                            \
+  beq s5, s10, trap_s_return_to_m;      \
   li s10, 1;                            \
   bne s5, s10, trap_s_unexpected;       \
   csrr s11, scause;                     \
@@ -239,8 +244,11 @@ trap_handler_s:                         \
   csrr s11, stval;                      \
   bne s11, s8, trap_bad;                \
   li s5, 2;                             \
+  li s4, PRV_S;                         \
   csrw sepc, s9;                        \
   sret;                                 \
+trap_s_return_to_m:                     \
+  ecall;                                \
 trap_s_unexpected:                      \
   csrr s11, scause;                     \
   csrr s10, sepc;                       \
