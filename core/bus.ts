@@ -81,7 +81,9 @@ export class Bus {
     for (const r of this.regions) {
       if (base < r.base + r.size && r.base < base + size) {
         throw new BusConfigError(
-          `${device.name} at 0x${base.toString(16)} overlaps ${r.device.name} at 0x${r.base.toString(16)}`,
+          `${device.name} at 0x${base.toString(16)} overlaps ${r.device.name} at 0x${
+            r.base.toString(16)
+          }`,
         );
       }
     }

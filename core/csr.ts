@@ -87,17 +87,20 @@ export const SSTATUS_MASK = Mstatus.SIE | Mstatus.SPIE | Mstatus.UBE | Mstatus.S
 /** High word of mstatus: UXL = SXL = 2 (64-bit), read-only. */
 export const MSTATUS_HI_FIXED = 0x0000000a;
 
-/** Interrupt bits that mideleg can delegate (supervisor interrupts). */
-export const MIDELEG_WRITABLE = (1 << 1) | (1 << 5) | (1 << 9);
+/**
+ * Interrupt bits that mideleg can delegate: the supervisor interrupts, and (QEMU
+ * 7.2's choice, kept for lockstep comparison) the VS bits 2, 6, 10 and LCOFI 13.
+ */
+export const MIDELEG_WRITABLE = 0x2666;
 
 /** Exception causes that medeleg can delegate: all but ecall from M (11) and reserved ones. */
-export const MEDELEG_WRITABLE = 0xb3ff; // 0-9, 12, 13, 15 (QEMU: bits 0..15 minus 10, 11, 14)
+export const MEDELEG_WRITABLE = 0xf0bfff; // as QEMU 7.2: 0-13 and 15, plus 20-23 (reserved for H)
 
 /** mip bits software can write: SSIP, STIP, SEIP (M-mode); SSIP through sip. */
 export const MIP_WRITABLE = (1 << 1) | (1 << 5) | (1 << 9);
 
-/** Interrupt bits that exist (mie/mip): SSI, MSI, STI, MTI, SEI, MEI. */
-export const MIE_WRITABLE = 0xaaa;
+/** Writable mie bits: SSI, MSI, STI, MTI, SEI, MEI, plus QEMU 7.2's VS bits and LCOFI. */
+export const MIE_WRITABLE = 0x2eee;
 
 /** The supervisor view of mip/mie. */
 export const S_INTERRUPTS = 0x222;
@@ -150,10 +153,10 @@ export const PLAIN_CSRS: ReadonlyMap<number, readonly [number, number]> = new Ma
   [Csr.mcause, [-1, -1]],
   [Csr.sepc, [-2, -1]], // bit 0 is always zero; bit 1 stays writable because C is present
   [Csr.mepc, [-2, -1]],
-  [Csr.scounteren, [7, 0]], // CY, TM, IR: no hpm counters
-  [Csr.mcounteren, [7, 0]],
-  [Csr.senvcfg, [0, 0]], // FIOM etc. are not implemented: read-only zero
-  [Csr.menvcfg, [0, 0]],
+  [Csr.scounteren, [-1, 0]], // all 32 enables are writable (the hpm counters read zero)
+  [Csr.mcounteren, [-1, 0]],
+  [Csr.senvcfg, [1, 0]], // FIOM only: no CBO or Svpbmt extensions
+  [Csr.menvcfg, [1, 0]],
   [Csr.mcountinhibit, [0, 0]],
   [Csr.medeleg, [MEDELEG_WRITABLE, 0]],
   [Csr.mideleg, [MIDELEG_WRITABLE, 0]],

@@ -146,7 +146,8 @@ export class Hart implements InterruptTarget {
     this.mmu.satpPpn = 0;
     for (let i = 0; i < PMP_COUNT; i++) {
       this.mmu.pmpcfg[i] = 0;
-      this.mmu.pmpaddr[i] = 0;
+      this.mmu.pmpaddrLo[i] = 0;
+      this.mmu.pmpaddrHi[i] = 0;
     }
     this.mmu.setPmpcfg(0, 0); // recompute ranges and flush
     this.#resAddr = -1;
@@ -985,12 +986,13 @@ export class Hart implements InterruptTarget {
         this.#raise(Cause.ECALL_U + this.priv, 0);
         break;
       case Op.EBREAK:
-        this.#raise(Cause.BREAKPOINT, pc);
+        this.#raise(Cause.BREAKPOINT, 0); // QEMU 7.2 leaves mtval 0 (the spec also allows the pc)
         break;
       case Op.MRET: {
-        if (this.priv < 3) this.#illegal(imm, p);
         const ms = this.#mstatus;
         const mpp = ((ms >> 11) & 3) as Priv;
+        // QEMU 7.2 also refuses to leave M-mode while no PMP entry would let the lower mode run.
+        if (this.priv < 3 || (mpp !== 3 && !this.mmu.pmpActive)) this.#illegal();
         let nms = (ms & ~(Mstatus.MIE | Mstatus.MPP)) | Mstatus.MPIE |
           ((ms & Mstatus.MPIE) ? Mstatus.MIE : 0);
         if (mpp !== 3) nms &= ~Mstatus.MPRV;
@@ -1001,9 +1003,7 @@ export class Hart implements InterruptTarget {
         return;
       }
       case Op.SRET: {
-        if (this.priv < 1 || (this.priv === 1 && (this.#mstatus & Mstatus.TSR))) {
-          this.#illegal(imm, p);
-        }
+        if (this.priv < 1 || (this.priv === 1 && (this.#mstatus & Mstatus.TSR))) this.#illegal();
         const ms = this.#mstatus;
         const spp: Priv = ms & Mstatus.SPP ? 1 : 0;
         this.#mstatus = (ms & ~(Mstatus.SIE | Mstatus.SPP | Mstatus.MPRV)) | Mstatus.SPIE |
@@ -1015,14 +1015,14 @@ export class Hart implements InterruptTarget {
       }
       case Op.WFI:
         if (this.priv === 0 || (this.priv === 1 && (this.#mstatus & Mstatus.TW))) {
-          this.#illegal(imm, p);
+          this.#illegal();
         }
         this.pc = next;
         if (!this.interruptPending) this.waiting = true, this.#resync = true;
         return;
       case Op.SFENCE_VMA:
         if (this.priv === 0 || (this.priv === 1 && (this.#mstatus & Mstatus.TVM))) {
-          this.#illegal(imm, p);
+          this.#illegal();
         }
         this.mmu.flush();
         break;
@@ -1032,14 +1032,14 @@ export class Hart implements InterruptTarget {
       case Op.CSRRWI:
       case Op.CSRRSI:
       case Op.CSRRCI:
-        this.#csrInstruction(op, rd, rs1, imm, p);
+        this.#csrInstruction(op, rd, rs1, imm);
         break;
       case Op.AMO_W:
       case Op.AMO_D:
         this.#atomic(op === Op.AMO_D ? 8 : 4, imm, rd, rs1, rs2);
         break;
       case Op.ILLEGAL:
-        this.#raise(Cause.ILLEGAL_INSTRUCTION, ILLEGAL_TVAL ? imm : 0);
+        this.#raise(Cause.ILLEGAL_INSTRUCTION, imm >>> 0); // QEMU 7.2: mtval = the bits
         break;
       default:
         this.#executeOne(p, imm, next);
@@ -1048,10 +1048,26 @@ export class Hart implements InterruptTarget {
     this.pc = next;
   }
 
-  /** Raises illegal instruction for the instruction whose decoded form is (p, imm). */
-  #illegal(_imm: number, _p: number): never {
-    // QEMU 7.2 writes 0 to mtval for illegal instructions, which the spec allows.
-    this.#raise(Cause.ILLEGAL_INSTRUCTION, 0);
+  /**
+   * Raises illegal instruction for the instruction at pc. mtval gets its bits
+   * (QEMU 7.2's choice; the spec also allows 0), read again from memory since
+   * the decode cache does not keep them.
+   */
+  #illegal(): never {
+    this.#raise(Cause.ILLEGAL_INSTRUCTION, this.#instructionBits(this.pc));
+  }
+
+  #instructionBits(pc: number): number {
+    const half = (va: number) => {
+      const pa = this.mmu.translate(va, Access.FETCH, this.priv, false);
+      return pa >= 0 && this.bus.isMapped(pa, 2)
+        ? (this.bus.ramOffset(pa, 2) >= 0
+          ? this.bus.ram16[this.bus.ramOffset(pa, 2) >> 1]
+          : this.bus.readDevice(pa, 2))
+        : 0;
+    };
+    const lo = half(pc);
+    return (lo & 3) === 3 ? ((half(pc + 2) << 16) | lo) >>> 0 : lo;
   }
 
   // ------------------------------------------------------------- atomics
@@ -1134,24 +1150,24 @@ export class Hart implements InterruptTarget {
 
   // ---------------------------------------------------------------- CSRs
 
-  #csrInstruction(op: number, rd: number, rs1: number, csr: number, p: number): void {
+  #csrInstruction(op: number, rd: number, rs1: number, csr: number): void {
     const immForm = op >= Op.CSRRWI;
     const srcLo = immForm ? rs1 : this.xl[rs1];
     const srcHi = immForm ? 0 : this.xh[rs1];
     const kind = immForm ? op - 3 : op; // CSRRW / CSRRS / CSRRC
     const writes = kind === Op.CSRRW || rs1 !== 0;
     const reads = kind !== Op.CSRRW || rd !== 0;
-    if (!this.#csrAccessible(csr, writes)) this.#illegal(csr, p);
+    if (!this.#csrAccessible(csr, writes)) this.#illegal();
     let oldLo = 0, oldHi = 0;
     if (reads || kind !== Op.CSRRW) {
-      if (!this.#csrRead(csr)) this.#illegal(csr, p);
+      if (!this.#csrRead(csr)) this.#illegal();
       oldLo = r64[0], oldHi = r64[1];
     }
     if (writes) {
       let lo = srcLo, hi = srcHi;
       if (kind === Op.CSRRS) lo = oldLo | srcLo, hi = oldHi | srcHi;
       else if (kind === Op.CSRRC) lo = oldLo & ~srcLo, hi = oldHi & ~srcHi;
-      if (!this.#csrWrite(csr, lo, hi)) this.#illegal(csr, p);
+      if (!this.#csrWrite(csr, lo, hi)) this.#illegal();
       this.#resync = true; // the write may change translation, interrupts or privilege state
     }
     if (rd !== 0) this.xl[rd] = oldLo, this.xh[rd] = oldHi;
@@ -1236,8 +1252,7 @@ export class Hart implements InterruptTarget {
         if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
           const i = csr - Csr.pmpaddr0;
           if (i < PMP_COUNT) {
-            const v = this.mmu.pmpaddr[i];
-            lo = v | 0, hi = Math.floor(v / TWO32) | 0;
+            lo = this.mmu.pmpaddrLo[i] | 0, hi = this.mmu.pmpaddrHi[i] | 0;
           }
           break;
         }
@@ -1320,7 +1335,7 @@ export class Hart implements InterruptTarget {
         }
         if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
           const i = csr - Csr.pmpaddr0;
-          if (i < PMP_COUNT) this.mmu.setPmpaddr(i, (lo >>> 0) + (hi & 0x3fffff) * TWO32);
+          if (i < PMP_COUNT) this.mmu.setPmpaddr(i, lo >>> 0, hi >>> 0);
           return true;
         }
         if (isZeroCounter(csr)) return true;
@@ -1392,9 +1407,6 @@ const LOAD_SIZE: Record<number, number> = {
 
 /** Size in bytes of each store op. */
 const STORE_SIZE: Record<number, number> = { [Op.SB]: 1, [Op.SH]: 2, [Op.SW]: 4, [Op.SD]: 8 };
-
-/** QEMU 7.2 reports 0 in mtval for illegal instructions. */
-const ILLEGAL_TVAL = false;
 
 /** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
 const EMPTY_PAGE = new Int32Array(PAGE);

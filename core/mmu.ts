@@ -57,11 +57,18 @@ export class Mmu {
   mxr = false;
   /** pmpcfg bytes. */
   readonly pmpcfg = new Uint8Array(PMP_COUNT);
-  /** pmpaddr values (54 bits, exact as numbers). */
-  readonly pmpaddr = new Float64Array(PMP_COUNT);
+  /** pmpaddr values, low 32 bits (54 bits in all: more than a double holds exactly). */
+  readonly pmpaddrLo = new Uint32Array(PMP_COUNT);
+  /** pmpaddr values, bits 32..53. */
+  readonly pmpaddrHi = new Uint32Array(PMP_COUNT);
   #pmpLo = new Float64Array(PMP_COUNT);
   #pmpHi = new Float64Array(PMP_COUNT);
   #pmpActive = false;
+
+  /** True if at least one PMP entry is active (QEMU refuses mret/sret to S/U otherwise). */
+  get pmpActive(): boolean {
+    return this.#pmpActive;
+  }
   /** Called whenever cached translations are dropped (the hart drops its page pointers). */
   onFlush: (() => void) | null = null;
 
@@ -164,11 +171,12 @@ export class Mmu {
   }
 
   /** Writes pmpaddr `i` (ignored when locked, or when entry i+1 is a locked TOR). */
-  setPmpaddr(i: number, value: number): void {
+  setPmpaddr(i: number, lo: number, hi: number): void {
     if (this.pmpcfg[i] & PMP_L) return;
     const next = i + 1 < PMP_COUNT ? this.pmpcfg[i + 1] : 0;
     if ((next & PMP_L) && ((next >> 3) & 3) === 1) return;
-    this.pmpaddr[i] = value;
+    this.pmpaddrLo[i] = lo;
+    this.pmpaddrHi[i] = hi & 0x3fffff;
     this.#recomputePmp();
   }
 
@@ -176,19 +184,23 @@ export class Mmu {
     this.#pmpActive = false;
     for (let i = 0; i < PMP_COUNT; i++) {
       const mode = (this.pmpcfg[i] >> 3) & 3;
-      const addr = this.pmpaddr[i];
+      const aLo = this.pmpaddrLo[i], aHi = this.pmpaddrHi[i];
+      // Byte address of pmpaddr (x4): below 2^56, and exact once the low bits are cleared.
+      const byteAddr = (l: number, h: number) => (h * 4294967296 + l) * 4;
       let lo = 0, hi = 0;
       if (mode === 1) { // TOR
-        lo = i === 0 ? 0 : this.pmpaddr[i - 1] * 4;
-        hi = addr * 4;
+        lo = i === 0 ? 0 : byteAddr(this.pmpaddrLo[i - 1], this.pmpaddrHi[i - 1]);
+        hi = byteAddr(aLo, aHi);
       } else if (mode === 2) { // NA4
-        lo = addr * 4;
+        lo = byteAddr(aLo, aHi);
         hi = lo + 4;
       } else if (mode === 3) { // NAPOT: trailing ones encode the size
         let ones = 0;
-        while (ones < 54 && Math.floor(addr / 2 ** ones) % 2 === 1) ones++;
+        while (ones < 32 && ((aLo >>> ones) & 1) === 1) ones++;
+        if (ones === 32) { while (ones < 54 && ((aHi >>> (ones - 32)) & 1) === 1) ones++; }
         const size = 2 ** (ones + 3);
-        lo = Math.floor((addr * 4) / size) * size;
+        const base = byteAddr(aLo, aHi);
+        lo = base - (base % size);
         hi = lo + size;
       }
       this.#pmpLo[i] = lo;
@@ -200,11 +212,11 @@ export class Mmu {
 
   /**
    * PMP check of privileged spec 3.7.1: the lowest-numbered entry that matches
-   * any byte decides, and must cover the whole access. QEMU 7.2 lets every mode
-   * through while no entry is active, and so do we.
+   * any byte decides, and must cover the whole access. With no active entry,
+   * S and U accesses fail (the spec's rule when entries are implemented; QEMU 7.2).
    */
   pmpAllows(pa: number, size: number, kind: AccessKind, priv: number): boolean {
-    if (!this.#pmpActive) return true;
+    if (!this.#pmpActive) return priv === 3;
     const need = kind === Access.FETCH ? PMP_X : kind === Access.LOAD ? PMP_R : PMP_W;
     for (let i = 0; i < PMP_COUNT; i++) {
       const cfg = this.pmpcfg[i];

@@ -232,7 +232,9 @@ export class VirtMachine {
         this.images[role] = image;
         const tohost = image.symbols.get("tohost");
         if (tohost !== undefined) this.#tohost = tohost;
-        return image.entry;
+        // A kernel started by firmware runs from where it was loaded (QEMU passes the
+        // lowest physical load address: a vmlinux's entry is a virtual address).
+        return role === "kernel" && this.config.bios ? image.loadBase : image.entry;
       }
       if (b.length === 0) throw new MachineConfigError("the file is empty");
       if (this.bus.ramOffset(rawAddress, b.length) < 0) {
