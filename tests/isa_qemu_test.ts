@@ -1,0 +1,105 @@
+/**
+ * Runs every ISA test program (guests/isa/build/*.elf) on QEMU, the reference
+ * machine, and asserts that it passes (exit code 0 through the syscon test
+ * finisher). This proves the test programs themselves are right; running them
+ * on rvisor is another test's job.
+ *
+ * A failing program exits with the number of the failing case; 0x7f means an
+ * unexpected trap. Build the programs first: `deno task guests`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+const QEMU = "qemu-system-riscv64";
+const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
+/** A CPU that matches rvisor's rv64imac hart (see shared GUESTS.md). */
+const CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
+  "Zihintpause=false";
+const TIMEOUT_MS = 20_000;
+
+function qemuInstalled(): boolean {
+  try {
+    return new Deno.Command(QEMU, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+function listElfs(): string[] {
+  try {
+    return [...Deno.readDirSync(BUILD)]
+      .filter((e) => e.isFile && e.name.endsWith(".elf"))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Runs one program; resolves with QEMU's exit code (null when killed on timeout). */
+async function runOnQemu(elf: string): Promise<{ code: number | null; output: string }> {
+  const child = new Deno.Command(QEMU, {
+    args: [
+      "-M",
+      "virt",
+      "-m",
+      "128M",
+      "-nographic",
+      "-bios",
+      "none",
+      "-icount",
+      "shift=0",
+      "-cpu",
+      CPU,
+      "-kernel",
+      elf,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, TIMEOUT_MS);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return {
+    code: timedOut ? null : out.code,
+    output: dec.decode(out.stdout) + dec.decode(out.stderr),
+  };
+}
+
+function describe(code: number | null): string {
+  if (code === null) return `no exit within ${TIMEOUT_MS / 1000} s`;
+  if (code === 0x7f) return "exit 0x7f: unexpected trap";
+  return `exit ${code}: case ${code} failed`;
+}
+
+const hasQemu = qemuInstalled();
+const skip = hasQemu ? "" : ` (skipped: ${QEMU} not installed)`;
+const elfs = listElfs();
+
+Deno.test({
+  name: `isa programs are built in guests/isa/build${skip}`,
+  ignore: !hasQemu,
+  fn() {
+    assert.ok(elfs.length > 0, `no ELF in ${BUILD}: run 'deno task guests' first`);
+  },
+});
+
+for (const name of elfs) {
+  Deno.test({
+    name: `isa ${name} passes on QEMU${skip}`,
+    ignore: !hasQemu,
+    async fn() {
+      const { code, output } = await runOnQemu(BUILD + name);
+      assert.equal(code, 0, `${name}: ${describe(code)}\n${output}`);
+    },
+  });
+}
