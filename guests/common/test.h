@@ -157,7 +157,7 @@ trap_ret_##n:                           \
   mret;                                 \
 1:
 
-/* Continue at address `reg` in privilege `mode`. */
+/* Continue at address `reg` (not t0) in privilege `mode`. */
 #define ENTER_MODE_AT(mode, reg)        \
   li t0, MSTATUS_MPP;                   \
   csrc mstatus, t0;                     \
