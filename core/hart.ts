@@ -92,8 +92,9 @@ export class Hart implements InterruptTarget {
   #mtvec = [0, 0];
   #stvec = [0, 0];
   #satp = [0, 0];
-  #instretOffset = 0;
-  #cycleOffset = 0;
+  /** minstret - retired and mcycle - retired, as exact 64-bit pairs (lo, hi). */
+  readonly #instretOffset = [0, 0];
+  readonly #cycleOffset = [0, 0];
   /** Effective privilege of loads and stores (MPRV applied). */
   #dataPriv: Priv = 3;
   /** LR reservation: physical address (or -1) and the value loaded (for the SC compare). */
@@ -142,6 +143,8 @@ export class Hart implements InterruptTarget {
     this.#mtvec = [0, 0];
     this.#stvec = [0, 0];
     this.#satp = [0, 0];
+    this.#instretOffset.fill(0);
+    this.#cycleOffset.fill(0);
     this.mmu.satpMode = 0;
     this.mmu.satpPpn = 0;
     for (let i = 0; i < PMP_COUNT; i++) {
@@ -597,6 +600,7 @@ export class Hart implements InterruptTarget {
                 else lo = bus.ram[a];
               } else {
                 this.pc = pc;
+                this.retired = n; // MMIO may read mtime
                 lo = this.#loadSlow(va, size, this.#dataPriv);
                 hi = this.#loadHi;
               }
@@ -646,6 +650,7 @@ export class Hart implements InterruptTarget {
                 if (this.#resAddr >= 0) this.#resAddr = -1; // QEMU keeps it; see #storeConditional
               } else {
                 this.pc = pc;
+                this.retired = n;
                 this.#storeSlow(va, size, xl[rs2], xh[rs2], this.#dataPriv);
                 if (this.#resync) {
                   pc = next, n++;
@@ -775,6 +780,7 @@ export class Hart implements InterruptTarget {
             default:
               // Everything else is rare enough to live outside the hot function.
               this.pc = pc;
+              this.retired = n; // counters and the virtual clock read it
               this.#executeRare(p, imm, next);
               n++;
               pc = this.pc;
@@ -1224,15 +1230,14 @@ export class Hart implements InterruptTarget {
         lo = this.#satp[0], hi = this.#satp[1];
         break;
       case Csr.cycle:
-      case Csr.mcycle: {
-        const v = this.retired + this.#cycleOffset;
-        lo = v | 0, hi = Math.floor(v / TWO32) | 0;
-        break;
-      }
+      case Csr.mcycle:
       case Csr.instret:
       case Csr.minstret: {
-        const v = this.retired + this.#instretOffset;
-        lo = v | 0, hi = Math.floor(v / TWO32) | 0;
+        // One cycle per instruction: mcycle and minstret differ only by what was written.
+        const off = csr === Csr.cycle || csr === Csr.mcycle ? this.#cycleOffset : this.#instretOffset;
+        const s = (this.retired >>> 0) + (off[0] >>> 0);
+        lo = s | 0;
+        hi = (Math.floor(this.retired / TWO32) + off[1] + (s > 0xffffffff ? 1 : 0)) | 0;
         break;
       }
       case Csr.time: {
@@ -1312,12 +1317,15 @@ export class Hart implements InterruptTarget {
         return true;
       }
       case Csr.mcycle:
-        this.#cycleOffset = toNumber(lo, hi) - this.retired - 1;
+      case Csr.minstret: {
+        // offset = value - (retired + 1): the csr instruction itself retires after the write.
+        const off = csr === Csr.mcycle ? this.#cycleOffset : this.#instretOffset;
+        const r = this.retired + 1;
+        const rLo = r >>> 0, rHi = Math.floor(r / TWO32);
+        off[0] = ((lo >>> 0) - rLo) | 0;
+        off[1] = (hi - rHi - ((lo >>> 0) < rLo ? 1 : 0)) | 0;
         return true;
-      case Csr.minstret:
-        // The csr instruction itself retires after the write, hence the -1.
-        this.#instretOffset = toNumber(lo, hi) - this.retired - 1;
-        return true;
+      }
       case Csr.mideleg:
         this.#csrLo[csr] = lo & MIDELEG_WRITABLE;
         return true;
