@@ -1,0 +1,162 @@
+/**
+ * Debian's OpenSBI (fw_jump) + U-Boot S-mode boot bare on rvisor to the `=>`
+ * prompt; U-Boot's `version` and `md.q` answer as the image says, and the
+ * OpenSBI banner describes the same machine as QEMU's (same firmware, same CPU).
+ */
+
+import assert from "node:assert/strict";
+import { VirtMachine } from "../devices/virt.ts";
+
+const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+const QEMU = "qemu-system-riscv64";
+/** The QEMU CPU that matches rvisor's hart (shared/GUESTS.md). */
+const QEMU_CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false," +
+  "zbs=false,Zihintpause=false";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hasCommand(cmd: string): boolean {
+  try {
+    new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const haveFirmware = exists(FW_JUMP) && exists(UBOOT);
+const haveQemu = hasCommand(QEMU);
+
+/** OpenSBI banner lines that describe the machine rather than timing or build. */
+const BANNER_KEYS = [
+  "Platform Name",
+  "Platform Features",
+  "Platform HART Count",
+  "Platform IPI Device",
+  "Platform Timer Device",
+  "Platform Console Device",
+  "Platform Reboot Device",
+  "Platform Shutdown Device",
+  "Runtime SBI Version",
+  "Boot HART Base ISA",
+  "Boot HART ISA Extensions",
+  "Boot HART PMP Count",
+  "Boot HART Priv Version",
+];
+
+function bannerLines(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const i = line.indexOf(":");
+    if (i < 0) continue;
+    const key = line.slice(0, i).trim();
+    if (BANNER_KEYS.includes(key)) m.set(key, line.slice(i + 1).trim());
+  }
+  return m;
+}
+
+async function bootToPrompt(): Promise<{ m: VirtMachine; out: () => string }> {
+  let text = "";
+  const m = new VirtMachine({
+    bios: { name: FW_JUMP, bytes: Deno.readFileSync(FW_JUMP) },
+    kernel: { name: UBOOT, bytes: Deno.readFileSync(UBOOT) },
+    console: (b) => text += String.fromCharCode(b),
+  });
+  const r = await m.run({ until: "Hit any key to stop autoboot", timeoutMs: 60_000 });
+  assert.equal(r.stop, "until", `no autoboot prompt; console:\n${text}`);
+  m.input(" ");
+  const r2 = await m.run({ until: "=> ", timeoutMs: 20_000 });
+  assert.equal(r2.stop, "until", `no => prompt; console:\n${text}`);
+  return { m, out: () => text };
+}
+
+/** Types `cmd` and returns what U-Boot printed up to the next prompt. */
+async function command(m: VirtMachine, out: () => string, cmd: string): Promise<string> {
+  const before = out().length;
+  m.input(cmd + "\n");
+  const deadline = performance.now() + 20_000;
+  while (performance.now() < deadline) {
+    await m.run({ maxInstructions: 2_000_000 });
+    const answer = out().slice(before);
+    if (answer.includes("\n=> ")) return answer.slice(0, answer.lastIndexOf("\n=> "));
+  }
+  throw new Error(`no prompt after '${cmd}'; console:\n${out().slice(before)}`);
+}
+
+Deno.test({
+  name: `OpenSBI + U-Boot boot bare to the prompt${
+    haveFirmware ? "" : " (skipped: Debian's opensbi and u-boot-qemu are not installed)"
+  }`,
+  ignore: !haveFirmware,
+  async fn() {
+    const { m, out } = await bootToPrompt();
+    const banner = bannerLines(out());
+    assert.equal(banner.get("Platform Name"), "riscv-virtio,qemu");
+    assert.equal(banner.get("Platform Timer Device"), "aclint-mtimer @ 10000000Hz");
+    assert.equal(banner.get("Platform Console Device"), "uart8250");
+    assert.equal(banner.get("Platform Reboot Device"), "sifive_test");
+    assert.equal(banner.get("Runtime SBI Version"), "1.0");
+    assert.equal(banner.get("Boot HART Base ISA"), "rv64imac");
+    assert.equal(banner.get("Boot HART ISA Extensions"), "time");
+    assert.equal(banner.get("Boot HART PMP Count"), "16");
+
+    const version = await command(m, out, "version");
+    assert.match(version, /U-Boot 2023\.01/);
+    assert.match(version, /riscv64-linux-gnu-gcc/);
+
+    // md.q shows U-Boot's own first 32 bytes, loaded at 0x8020_0000.
+    const image = Deno.readFileSync(UBOOT);
+    const view = new DataView(image.buffer);
+    const q = (i: number) => view.getBigUint64(i * 8, true).toString(16).padStart(16, "0");
+    const md = await command(m, out, "md.q 0x80200000 4");
+    assert.match(md, new RegExp(`80200000: ${q(0)} ${q(1)}`));
+    assert.match(md, new RegExp(`80200010: ${q(2)} ${q(3)}`));
+  },
+});
+
+Deno.test({
+  name: `the OpenSBI banner matches QEMU's for the same CPU${
+    haveFirmware && haveQemu ? "" : " (skipped: needs qemu-system-misc, opensbi and u-boot-qemu)"
+  }`,
+  ignore: !(haveFirmware && haveQemu),
+  async fn() {
+    const qemu = new Deno.Command(QEMU, {
+      args: ["-M", "virt", "-m", "128M", "-nographic", "-cpu", QEMU_CPU, "-bios", FW_JUMP, "-kernel", UBOOT],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let qemuText = "";
+    const reader = qemu.stdout.getReader();
+    const decoder = new TextDecoder();
+    const deadline = Date.now() + 20_000;
+    while (!qemuText.includes("Hit any key") && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      qemuText += decoder.decode(value);
+    }
+    qemu.kill();
+    reader.releaseLock();
+    await qemu.status;
+    await qemu.stdout.cancel().catch(() => {});
+
+    let ours = "";
+    const m = new VirtMachine({
+      bios: { name: FW_JUMP, bytes: Deno.readFileSync(FW_JUMP) },
+      kernel: { name: UBOOT, bytes: Deno.readFileSync(UBOOT) },
+      console: (b) => ours += String.fromCharCode(b),
+    });
+    await m.run({ until: "Hit any key", timeoutMs: 60_000 });
+    const expected = bannerLines(qemuText);
+    assert.ok(expected.size >= 10, `QEMU printed no banner:\n${qemuText}`);
+    assert.deepEqual(bannerLines(ours), expected);
+  },
+});
