@@ -1,0 +1,55 @@
+#!/bin/sh
+# One-step set-up for a fresh Debian machine with Node.js/npm:
+#   sh scripts/rvisor.sh boot [boot.ts flags]   installs what booting needs, boots the default guest
+#   sh scripts/rvisor.sh test                   installs what the tests need, runs check + all tests
+# Installs Deno from npm and Debian packages with apt-get only when they are missing.
+set -eu
+cd "$(dirname "$0")/.."
+
+BOOT_PACKAGES="opensbi u-boot-qemu"
+TEST_PACKAGES="$BOOT_PACKAGES gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
+picolibc-riscv64-unknown-elf qemu-system-misc device-tree-compiler gdb-multiarch"
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+need_packages() {
+  missing=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  if [ -n "$missing" ]; then
+    echo "rvisor: installing Debian packages:$missing" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
+  fi
+}
+
+need_deno() {
+  if ! command -v deno >/dev/null 2>&1; then
+    echo "rvisor: installing Deno from npm" >&2
+    as_root npm install -g deno >&2
+  fi
+}
+
+what="${1:-}"
+[ $# -gt 0 ] && shift
+case "$what" in
+  boot)
+    need_deno
+    need_packages $BOOT_PACKAGES
+    exec deno run -A boot.ts "$@"
+    ;;
+  test)
+    need_deno
+    # shellcheck disable=SC2086
+    need_packages $TEST_PACKAGES
+    deno task check
+    exec deno task test "$@"
+    ;;
+  *)
+    echo "usage: sh scripts/rvisor.sh boot [flags] | test" >&2
+    exit 2
+    ;;
+esac
