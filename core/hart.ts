@@ -29,14 +29,23 @@ import {
   S_INTERRUPTS,
   SSTATUS_MASK,
 } from "./csr.ts";
-import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
+import { Amo, decodeAt, type Decoded, Op, OP_COUNT } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
-import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, PMP_COUNT } from "./mmu.ts";
+import {
+  Access,
+  ACCESS_FAULT,
+  type AccessKind,
+  Mmu,
+  PAGE_FAULT,
+  PMP_COUNT,
+  TLB_SIZE,
+} from "./mmu.ts";
 
 const TWO32 = 4294967296;
 const PAGE = 4096;
+const TLB_MASK = TLB_SIZE - 1;
 
 /** misa of this hart: MXL = 64, extensions A, C, I, M, S, U. */
 const MISA_LO = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
@@ -461,6 +470,8 @@ export class Hart implements InterruptTarget {
       const stags = mmu.tags[dataSlot + Access.STORE];
       const soffs = mmu.offsets[dataSlot + Access.STORE];
       const fetchPriv = this.priv;
+      const ftags = mmu.tags[fetchPriv * 3 + Access.FETCH];
+      const foffs = mmu.offsets[fetchPriv * 3 + Access.FETCH];
       // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
       let fBase = NaN, fRam = 0;
       let dec: Int32Array = EMPTY_PAGE;
@@ -468,18 +479,23 @@ export class Hart implements InterruptTarget {
         while (n < end) {
           let o = pc - fBase;
           if (!(o >= 0 && o < PAGE)) {
-            // New fetch page: translate (may fault) and find its decode cache.
-            const pa = this.#translate(pc, Access.FETCH, fetchPriv, false);
-            const ramOff = bus.ramOffset(pageBase(pa), PAGE);
-            if (ramOff < 0) { // not RAM (boot ROM): one slow step
-              this.#stepFromDevice(pc, pa);
-              n++;
-              pc = this.pc;
-              continue outer;
-            }
+            // New fetch page: the fetch TLB, else translate (may fault); then its decode cache.
             fBase = pageBase(pc);
-            fRam = ramOff;
-            dec = this.#decodedPage(ramOff >> 12);
+            const slot = (pc >>> 12) & TLB_MASK;
+            if (ftags[slot] === fBase) {
+              fRam = foffs[slot];
+            } else {
+              const pa = this.#translate(pc, Access.FETCH, fetchPriv, true);
+              fRam = bus.ramOffset(pageBase(pa), PAGE);
+              if (fRam < 0) { // not RAM (boot ROM): one slow step
+                fBase = NaN;
+                this.#stepFromDevice(pc, pa);
+                n++;
+                pc = this.pc;
+                continue outer;
+              }
+            }
+            dec = this.#decoded[fRam >> 12] ?? this.#decodedPage(fRam >> 12);
             o = pc - fBase;
           }
           let p = dec[o];
@@ -588,8 +604,9 @@ export class Hart implements InterruptTarget {
             case Op.LWU: {
               const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
               const op = p & 0xff;
-              const size = LOAD_SIZE[op];
-              const slot = (va >>> 12) & 511;
+              let resync = false;
+              const size = ACCESS_SIZE[op];
+              const slot = (va >>> 12) & TLB_MASK;
               let lo: number, hi = 0;
               const po = va & 0xfff;
               if (ltags[slot] === va - po && (po & (size - 1)) === 0) {
@@ -603,6 +620,7 @@ export class Hart implements InterruptTarget {
                 this.retired = n; // MMIO may read mtime
                 lo = this.#loadSlow(va, size, this.#dataPriv);
                 hi = this.#loadHi;
+                resync = this.#resync;
               }
               if (rd !== 0) {
                 switch (op) {
@@ -627,7 +645,7 @@ export class Hart implements InterruptTarget {
                 }
                 xl[rd] = lo, xh[rd] = hi;
               }
-              if (this.#resync) {
+              if (resync) {
                 pc = next, n++;
                 continue outer;
               }
@@ -638,8 +656,8 @@ export class Hart implements InterruptTarget {
             case Op.SW:
             case Op.SD: {
               const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
-              const size = STORE_SIZE[p & 0xff];
-              const slot = (va >>> 12) & 511;
+              const size = ACCESS_SIZE[p & 0xff];
+              const slot = (va >>> 12) & TLB_MASK;
               const po = va & 0xfff;
               if (stags[slot] === va - po && (po & (size - 1)) === 0) {
                 const a = soffs[slot] + po;
@@ -647,7 +665,6 @@ export class Hart implements InterruptTarget {
                 else if (size === 4) ram32[a >> 2] = xl[rs2];
                 else if (size === 2) ram16[a >> 1] = xl[rs2];
                 else bus.ram[a] = xl[rs2];
-                if (this.#resAddr >= 0) this.#resAddr = -1; // QEMU keeps it; see #storeConditional
               } else {
                 this.pc = pc;
                 this.retired = n;
@@ -881,7 +898,7 @@ export class Hart implements InterruptTarget {
         return;
     }
     if (op >= Op.LB && op <= Op.LWU) {
-      let lo = this.#loadSlow(va, LOAD_SIZE[op], this.#dataPriv);
+      let lo = this.#loadSlow(va, ACCESS_SIZE[op], this.#dataPriv);
       let hi = this.#loadHi;
       if (op === Op.LB) lo = (lo << 24) >> 24, hi = lo >> 31;
       else if (op === Op.LH) lo = (lo << 16) >> 16, hi = lo >> 31;
@@ -892,7 +909,7 @@ export class Hart implements InterruptTarget {
       return;
     }
     if (op >= Op.SB && op <= Op.SD) {
-      this.#storeSlow(va, STORE_SIZE[op], xl[rs2], xh[rs2], this.#dataPriv);
+      this.#storeSlow(va, ACCESS_SIZE[op], xl[rs2], xh[rs2], this.#dataPriv);
       this.pc = next;
       return;
     }
@@ -951,7 +968,6 @@ export class Hart implements InterruptTarget {
     const op = p & 0xff;
     const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
     const xl = this.xl, xh = this.xh;
-    const pc = this.pc;
     switch (op) {
       case Op.MUL:
       case Op.MULH:
@@ -1234,7 +1250,9 @@ export class Hart implements InterruptTarget {
       case Csr.instret:
       case Csr.minstret: {
         // One cycle per instruction: mcycle and minstret differ only by what was written.
-        const off = csr === Csr.cycle || csr === Csr.mcycle ? this.#cycleOffset : this.#instretOffset;
+        const off = csr === Csr.cycle || csr === Csr.mcycle
+          ? this.#cycleOffset
+          : this.#instretOffset;
         const s = (this.retired >>> 0) + (off[0] >>> 0);
         lo = s | 0;
         hi = (Math.floor(this.retired / TWO32) + off[1] + (s > 0xffffffff ? 1 : 0)) | 0;
@@ -1402,19 +1420,25 @@ export class Hart implements InterruptTarget {
   }
 }
 
-/** Size in bytes of each load op. */
-const LOAD_SIZE: Record<number, number> = {
-  [Op.LB]: 1,
-  [Op.LH]: 2,
-  [Op.LW]: 4,
-  [Op.LD]: 8,
-  [Op.LBU]: 1,
-  [Op.LHU]: 2,
-  [Op.LWU]: 4,
-};
-
-/** Size in bytes of each store op. */
-const STORE_SIZE: Record<number, number> = { [Op.SB]: 1, [Op.SH]: 2, [Op.SW]: 4, [Op.SD]: 8 };
+/** Access size in bytes of each load and store op, indexed by op id (0 for other ops). */
+const ACCESS_SIZE = (() => {
+  const t = new Uint8Array(OP_COUNT);
+  const sizes: [number, number][] = [
+    [Op.LB, 1],
+    [Op.LH, 2],
+    [Op.LW, 4],
+    [Op.LD, 8],
+    [Op.LBU, 1],
+    [Op.LHU, 2],
+    [Op.LWU, 4],
+    [Op.SB, 1],
+    [Op.SH, 2],
+    [Op.SW, 4],
+    [Op.SD, 8],
+  ];
+  for (const [op, size] of sizes) t[op] = size;
+  return t;
+})();
 
 /** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
 const EMPTY_PAGE = new Int32Array(PAGE);
