@@ -1,0 +1,430 @@
+/**
+ * rvisor's benchmark suite (`deno task bench`). Every figure is measured in
+ * this run, next to the baseline it is compared with (DESIGN.md: speed claims
+ * are ratios from one run, never timed tests):
+ *
+ * - interpreter: MIPS on guests/bench/build/cpu.elf, best of 3 runs after one
+ *   warm-up, in this process, with the virtual clock (deterministic count);
+ * - QEMU (when installed): the same ELF, best of 3 wall times including QEMU's
+ *   start-up, which is measured separately on a trivial guest so that the ratio
+ *   can be given net of it; one extra `-icount shift=0` run gives QEMU's exact
+ *   instruction count of the benchmark loop, which must equal ours;
+ * - event bus: MIPS with no subscriber vs one subscriber on topics the workload
+ *   (almost) never publishes, to show that an idle topic costs nothing measurable;
+ * - registers: the representation micro-benchmark of scripts/bench-regs.ts;
+ * - boot: reset to U-Boot's "Hit any key to stop autoboot" under OpenSBI
+ *   fw_jump (Debian's opensbi + u-boot-qemu), on rvisor and on QEMU.
+ *
+ * Usage: `deno run -A scripts/bench.ts [--quick] [--json FILE]`. `--quick` runs
+ * cpu.elf for 1 M instructions only and skips QEMU and the boot (a smoke run).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { Topic } from "../core/events.ts";
+import { type RunResult, VirtMachine } from "../devices/virt.ts";
+import { benchRegs } from "./bench-regs.ts";
+import { buildGuests } from "./build-guests.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const CPU_ELF = `${ROOT}guests/bench/build/cpu.elf`;
+const SMOKE_ELF = `${ROOT}guests/isa/build/smoke.elf`;
+const QEMU = "qemu-system-riscv64";
+/** A QEMU CPU that matches rvisor's rv64imac hart (shared GUESTS.md). */
+const QEMU_CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false," +
+  "zbs=false,Zihintpause=false";
+const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+const UBOOT_MARK = "Hit any key to stop autoboot";
+
+/** Instruction budget of every cpu.elf run with `--quick`. */
+const QUICK_INSTRUCTIONS = 1_000_000;
+/** Instruction budget of each event-bus run: long enough to be stable, short enough for 20 runs. */
+const EVENT_INSTRUCTIONS = 15_000_000;
+/** Rounds of the event-bus comparison: best of 5, as other processes share the host. */
+const EVENT_ROUNDS = 5;
+
+/** One timed rvisor run of a program. */
+export interface InterpreterFigure {
+  /** Million instructions per second of the best run. */
+  mips: number;
+  /** Instructions retired in the best run. */
+  instructions: number;
+  /** Wall time of the best run (ms). */
+  wallMs: number;
+  /** How the best run ended (`halt` when the guest finished, `limit` with --quick). */
+  stop: RunResult["stop"];
+  /** The guest's exit code (0: checksum right), when it finished. */
+  exitCode?: number;
+  /** The loop's instruction count the guest printed ("cpu: minstret N"), when it finished. */
+  guestMinstret?: number;
+}
+
+/** QEMU's figures for the same ELF. */
+export interface QemuFigure {
+  /** Best wall time of `qemu-system-riscv64 ... -kernel cpu.elf` including start-up (ms). */
+  wallMs: number;
+  /** Best wall time of the same command on the trivial smoke.elf (ms): QEMU's start-up. */
+  startupMs: number;
+  /** The loop's instruction count printed by cpu.elf under `-icount shift=0`. */
+  icountMinstret?: number;
+  /** QEMU's exit code of the timed runs (0: checksum right). */
+  exitCode: number;
+}
+
+/** MIPS of one event-bus configuration. */
+export interface EventFigure {
+  /** Which subscriber was attached (`none` for the baseline). */
+  subscriber: string;
+  /** Best MIPS over the rounds. */
+  mips: number;
+  /** MIPS relative to `none`. */
+  ratio: number;
+  /** Events the subscriber received (shows whether the workload hit the topic). */
+  events: number;
+  /** Instructions per run. */
+  instructions: number;
+}
+
+/** Boot-to-U-Boot figures. */
+export interface BootFigure {
+  /** rvisor wall time from reset to the autoboot message (ms). */
+  wallMs: number;
+  /** Instructions rvisor retired until then. */
+  instructions: number;
+  /** The same on QEMU (process start to the message on its stdout), when installed. */
+  qemuMs?: number;
+}
+
+/** Everything one benchmark run measured (written by `--json`). */
+export interface BenchReport {
+  /** Run with `--quick`. */
+  quick: boolean;
+  /** Deno and V8 versions, for comparing reports. */
+  runtime: { deno: string; v8: string };
+  /** rvisor on cpu.elf. */
+  interpreter: InterpreterFigure;
+  /** QEMU on cpu.elf, or why it was skipped. */
+  qemu: QemuFigure | { skipped: string };
+  /** Event bus subscribers vs none. */
+  events: EventFigure[];
+  /** Register representations (ops/s, ratio to int32 pairs). */
+  registers: { name: string; opsPerSecond: number; ratio: number; exact: boolean }[];
+  /** Boot to U-Boot, or why it was skipped. */
+  boot: BootFigure | { skipped: string };
+}
+
+function image(path: string): { name: string; bytes: Uint8Array } {
+  return { name: path, bytes: Deno.readFileSync(path) };
+}
+
+/** Runs cpu.elf once on a fresh machine; `setup` may subscribe to its events. */
+async function runCpu(
+  maxInstructions: number | undefined,
+  setup?: (m: VirtMachine) => void,
+): Promise<{ result: RunResult; console: string }> {
+  let out = "";
+  const m = new VirtMachine({
+    kernel: image(CPU_ELF),
+    clock: "virtual",
+    console: (b) => out += String.fromCharCode(b),
+  });
+  setup?.(m);
+  const result = await m.run({ maxInstructions, timeoutMs: 300_000 });
+  return { result, console: out };
+}
+
+function mipsOf(r: RunResult): number {
+  return r.instructions / r.wallMs / 1000;
+}
+
+function parseMinstret(text: string): number | undefined {
+  const m = /cpu: minstret (\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** rvisor on cpu.elf: one warm-up run, then the best of 3. */
+export async function benchInterpreter(maxInstructions?: number): Promise<InterpreterFigure> {
+  await runCpu(maxInstructions); // warm-up: lets V8 optimise the hart before timing
+  let best: { result: RunResult; console: string } | undefined;
+  for (let i = 0; i < 3; i++) {
+    const run = await runCpu(maxInstructions);
+    if (!best || mipsOf(run.result) > mipsOf(best.result)) best = run;
+  }
+  const r = best!.result;
+  return {
+    mips: mipsOf(r),
+    instructions: r.instructions,
+    wallMs: r.wallMs,
+    stop: r.stop,
+    exitCode: r.stop === "halt" ? r.exitCode : undefined,
+    guestMinstret: parseMinstret(best!.console),
+  };
+}
+
+/**
+ * MIPS with no subscriber vs a no-op subscriber on `halt` (published once, at
+ * the end), `csr` (crt0 and cpu.elf run three CSR instructions) and `trap`
+ * (never); the ratios are 1 within the noise of the host. The
+ * configurations are interleaved round by round so that a change in machine
+ * load affects all of them alike.
+ */
+export async function benchEvents(maxInstructions: number): Promise<EventFigure[]> {
+  const topics: (Topic | "none")[] = ["none", "halt", "csr", "trap"];
+  const best = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (let round = 0; round < EVENT_ROUNDS; round++) {
+    for (const topic of topics) {
+      let events = 0;
+      const { result } = await runCpu(maxInstructions, (m) => {
+        if (topic !== "none") m.events.on(topic, () => void events++);
+      });
+      best.set(topic, Math.max(best.get(topic) ?? 0, mipsOf(result)));
+      counts.set(topic, events);
+    }
+  }
+  const base = best.get("none")!;
+  return topics.map((t) => ({
+    subscriber: t,
+    mips: best.get(t)!,
+    ratio: best.get(t)! / base,
+    events: counts.get(t)!,
+    instructions: maxInstructions,
+  }));
+}
+
+function qemuInstalled(): boolean {
+  try {
+    return new Deno.Command(QEMU, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+function qemuArgs(elf: string, icount: boolean): string[] {
+  return [
+    ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", QEMU_CPU],
+    ...(icount ? ["-icount", "shift=0"] : []),
+    ...["-kernel", elf],
+  ];
+}
+
+/** Runs QEMU on a bare ELF to completion; wall time includes process start-up. */
+async function runQemu(
+  elf: string,
+  icount: boolean,
+): Promise<{ ms: number; code: number; stdout: string }> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(QEMU, {
+    args: qemuArgs(elf, icount),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  return {
+    ms: performance.now() - t0,
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+  };
+}
+
+/** QEMU on cpu.elf (best of 3), its start-up on smoke.elf (best of 3), and one icount run. */
+export async function benchQemu(): Promise<QemuFigure> {
+  let wallMs = Infinity, startupMs = Infinity, exitCode = 0;
+  for (let i = 0; i < 3; i++) {
+    const s = await runQemu(SMOKE_ELF, false);
+    startupMs = Math.min(startupMs, s.ms);
+    const r = await runQemu(CPU_ELF, false);
+    wallMs = Math.min(wallMs, r.ms);
+    exitCode ||= r.code;
+  }
+  const counted = await runQemu(CPU_ELF, true);
+  return { wallMs, startupMs, exitCode, icountMinstret: parseMinstret(counted.stdout) };
+}
+
+/** Spawns QEMU on OpenSBI + U-Boot and returns the ms until `UBOOT_MARK` appears. */
+async function qemuBootMs(): Promise<number | undefined> {
+  const t0 = performance.now();
+  const child = new Deno.Command(QEMU, {
+    args: [
+      ...["-M", "virt", "-m", "128M", "-nographic", "-cpu", QEMU_CPU],
+      ...["-bios", OPENSBI, "-kernel", UBOOT],
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  let text = "", ms: number | undefined;
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of child.stdout) {
+      text += decoder.decode(chunk, { stream: true });
+      if (text.includes(UBOOT_MARK)) {
+        ms = performance.now() - t0;
+        break;
+      }
+      text = text.slice(-UBOOT_MARK.length * 2); // keep only what a match can span
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+  }
+  return ms;
+}
+
+/** Boot from reset to U-Boot's autoboot message on rvisor (one cold run) and QEMU. */
+export async function benchBoot(withQemu: boolean): Promise<BootFigure> {
+  const m = new VirtMachine({ bios: image(OPENSBI), kernel: image(UBOOT), clock: "virtual" });
+  const r = await m.run({ until: UBOOT_MARK, timeoutMs: 300_000 });
+  if (r.stop !== "until") throw new Error(`U-Boot did not reach its prompt: ${r.stop}`);
+  let qemuMs: number | undefined;
+  if (withQemu) {
+    // Best of 3, as for cpu.elf: process start-up is part of a boot.
+    for (let i = 0; i < 3; i++) {
+      const ms = await qemuBootMs();
+      if (ms !== undefined) qemuMs = Math.min(qemuMs ?? Infinity, ms);
+    }
+  }
+  return { wallMs: r.wallMs, instructions: r.instructions, qemuMs };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the whole suite; `quick` keeps it to a few seconds (1 M instructions, no QEMU, no boot). */
+export async function runBench(quick: boolean): Promise<BenchReport> {
+  await buildGuests();
+  const budget = quick ? QUICK_INSTRUCTIONS : undefined;
+  const interpreter = await benchInterpreter(budget);
+  const haveQemu = !quick && qemuInstalled();
+  const qemu = quick
+    ? { skipped: "--quick" }
+    : haveQemu
+    ? await benchQemu()
+    : { skipped: `${QEMU} not installed` };
+  const events = await benchEvents(quick ? QUICK_INSTRUCTIONS : EVENT_INSTRUCTIONS);
+  const regs = benchRegs(quick ? 20 : 400);
+  const base = regs.find((r) => r.name.startsWith("(c)"))!.opsPerSecond;
+  const registers = regs.map((r) => ({ ...r, ratio: r.opsPerSecond / base }));
+  const boot = quick
+    ? { skipped: "--quick" }
+    : exists(OPENSBI) && exists(UBOOT)
+    ? await benchBoot(haveQemu)
+    : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
+  return {
+    quick,
+    runtime: { deno: Deno.version.deno, v8: Deno.version.v8 },
+    interpreter,
+    qemu,
+    events,
+    registers,
+    boot,
+  };
+}
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+/** Renders the report as a plain aligned table (benchmark | figure | detail). */
+export function formatTable(r: BenchReport): string {
+  const rows: [string, string, string][] = [];
+  const i = r.interpreter;
+  rows.push([
+    "interpreter cpu.elf",
+    `${i.mips.toFixed(1)} MIPS`,
+    `${int(i.instructions)} instructions in ${ms(i.wallMs)}, best of 3 after 1 warm-up; ` +
+    (i.stop === "halt" ? `exit ${i.exitCode}` : `stopped: ${i.stop}`),
+  ]);
+  if ("skipped" in r.qemu) {
+    rows.push(["qemu cpu.elf", "skipped", r.qemu.skipped]);
+  } else {
+    const q = r.qemu;
+    const net = q.wallMs - q.startupMs;
+    const count = q.icountMinstret === undefined
+      ? "no count"
+      : `icount loop ${int(q.icountMinstret)}` +
+        (i.guestMinstret === undefined
+          ? ""
+          : i.guestMinstret === q.icountMinstret
+          ? " (= rvisor)"
+          : ` (rvisor ${int(i.guestMinstret)})`);
+    rows.push([
+      "qemu cpu.elf",
+      ms(q.wallMs),
+      `best of 3 incl. start-up ${ms(q.startupMs)} (smoke.elf); exit ${q.exitCode}; ${count}`,
+    ]);
+    rows.push([
+      "rvisor / qemu time",
+      `${(i.wallMs / q.wallMs).toFixed(1)}x`,
+      net > 1
+        ? `${(i.wallMs / net).toFixed(0)}x net of QEMU start-up (${ms(net)})`
+        : "QEMU's run is within its start-up noise",
+    ]);
+  }
+  for (const e of r.events) {
+    rows.push([
+      `event bus: ${e.subscriber === "none" ? "no subscriber" : `on ${e.subscriber}`}`,
+      `${e.mips.toFixed(1)} MIPS`,
+      e.subscriber === "none"
+        ? `best of ${EVENT_ROUNDS}, interleaved rounds of ${int(r.events[0].instructions)}`
+        : `${e.ratio.toFixed(3)}x of no subscriber; ${int(e.events)} events`,
+    ]);
+  }
+  for (const g of r.registers) {
+    rows.push([
+      `registers ${g.name}`,
+      `${(g.opsPerSecond / 1e6).toFixed(1)} Mops/s`,
+      `${g.ratio.toFixed(2)}x of (c)${g.exact ? "" : "; wrong results"}`,
+    ]);
+  }
+  if ("skipped" in r.boot) {
+    rows.push(["boot to U-Boot", "skipped", r.boot.skipped]);
+  } else {
+    const b = r.boot;
+    rows.push([
+      "boot to U-Boot",
+      ms(b.wallMs),
+      `${int(b.instructions)} instructions (OpenSBI fw_jump + U-Boot S-mode, one cold run)`,
+    ]);
+    if (b.qemuMs !== undefined) {
+      rows.push([
+        "boot to U-Boot on qemu",
+        ms(b.qemuMs),
+        `best of 3 incl. start-up; rvisor ${(b.wallMs / b.qemuMs).toFixed(1)}x`,
+      ]);
+    }
+  }
+  const header: [string, string, string] = ["benchmark", "figure", "detail"];
+  const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));
+  const w1 = Math.max(...[header, ...rows].map((x) => x[1].length));
+  return [header, ...rows]
+    .map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`)
+    .join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean" }, json: { type: "string" } },
+  });
+  try {
+    const report = await runBench(values.quick ?? false);
+    console.log(formatTable(report));
+    if (values.json) Deno.writeTextFileSync(values.json, JSON.stringify(report, null, 2) + "\n");
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Smoke test of the benchmark suite: `scripts/bench.ts --quick` (cpu.elf for
+ * 1 M instructions, no QEMU, no boot) prints every expected row and writes a
+ * JSON report. No timing is asserted: speed is the benchmark's business, and a
+ * timed test would fail on a loaded host.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+const SCRIPT = new URL("../scripts/bench.ts", import.meta.url).pathname;
+
+Deno.test("bench --quick prints the table and writes --json", async () => {
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SCRIPT, "--quick", "--json", json],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+
+    const rows = stdout.trimEnd().split("\n");
+    assert.match(rows[0], /^benchmark\s+figure\s+detail$/);
+    for (
+      const row of [
+        /^interpreter cpu\.elf\s+[\d.]+ MIPS\s+1,000,000 instructions .*stopped: limit$/,
+        /^qemu cpu\.elf\s+skipped\s+--quick$/,
+        /^event bus: no subscriber\s+[\d.]+ MIPS/,
+        /^event bus: on halt\s+[\d.]+ MIPS\s+[\d.]+x of no subscriber; 0 events$/,
+        /^event bus: on csr\s+[\d.]+ MIPS/,
+        /^event bus: on trap\s+[\d.]+ MIPS\s+[\d.]+x of no subscriber; 0 events$/,
+        /^registers \(a\) BigInt in Array\s+[\d.]+ Mops\/s/,
+        /^registers \(b\) BigInt64Array\s+[\d.]+ Mops\/s/,
+        /^registers \(c\) int32 hi\/lo pairs\s+[\d.]+ Mops\/s\s+1\.00x of \(c\)$/,
+        /^registers \(d\) Float64Array \(inexact\)\s+[\d.]+ Mops\/s.*wrong results$/,
+        /^boot to U-Boot\s+skipped\s+--quick$/,
+      ]
+    ) {
+      assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
+    }
+    assert.equal(rows.length, 12, stdout);
+
+    const report = JSON.parse(await Deno.readTextFile(json));
+    assert.equal(report.quick, true);
+    assert.equal(report.interpreter.instructions, 1_000_000);
+    assert.equal(report.interpreter.stop, "limit");
+    assert.deepEqual(report.qemu, { skipped: "--quick" });
+    assert.deepEqual(
+      report.events.map((e: { subscriber: string }) => e.subscriber),
+      ["none", "halt", "csr", "trap"],
+    );
+    // (a) and (b) compute exactly what (c) does; doubles cannot.
+    assert.deepEqual(
+      report.registers.map((r: { exact: boolean }) => r.exact),
+      [true, true, true, false],
+    );
+  } finally {
+    await Deno.remove(json);
+  }
+});
