@@ -13,6 +13,7 @@
 import { FdtNode, serializeFdt } from "../core/fdt.ts";
 import { RAM_BASE } from "../core/bus.ts";
 import { Irq } from "../core/irq.ts";
+import { TIMEBASE_HZ } from "../core/clock.ts";
 
 /** Physical layout of the `virt` devices in the tree (QEMU 7.2 `virt_memmap`). */
 export const VIRT_MEMMAP = {
@@ -38,8 +39,6 @@ export const VIRTIO_SLOTS = 8;
 export const PLIC_NDEV = 96;
 /** UART input clock QEMU advertises (3.6864 MHz). */
 export const UART_CLOCK_HZ = 0x38_4000;
-/** mtime frequency, as on QEMU (10 MHz). */
-export const TIMEBASE_HZ = 10_000_000;
 
 /** Phandles, numbered as QEMU 7.2 numbers them for one hart. */
 const PHANDLE = { cpu0: 1, cpu0Intc: 2, plic: 3, test: 4 } as const;

@@ -1,0 +1,54 @@
+/**
+ * rvisor's public API: everything a script may import.
+ *
+ * ```ts
+ * import { VirtMachine } from "./mod.ts";
+ *
+ * const m = new VirtMachine({
+ *   kernel: { name: "prog.elf", bytes: Deno.readFileSync("prog.elf") },
+ *   clock: "virtual",
+ *   console: (byte) => Deno.stdout.writeSync(new Uint8Array([byte])),
+ * });
+ * m.events.on("trap", (t) => console.log(`trap ${t.cause} at 0x${t.pc.toString(16)}`));
+ * const result = await m.run({ maxInstructions: 10_000_000 });
+ * console.log(result.stop, result.exitCode);
+ * ```
+ *
+ * Everything exported here is a plain ES module (no `Deno.*`), so it also runs
+ * in a Worker or a browser; files and the terminal live in `devices/host/`.
+ *
+ * @module
+ */
+
+export {
+  type ImageFile,
+  MachineConfigError,
+  type RunOptions,
+  type RunResult,
+  type VirtConfig,
+  VirtMachine,
+} from "./devices/virt.ts";
+export {
+  type ConsoleEvent,
+  type CsrEvent,
+  EventBus,
+  type EventMap,
+  type HaltEvent,
+  type HaltReason,
+  type IrqEvent,
+  type Listener,
+  type MmioEvent,
+  type Priv,
+  type Topic,
+  type TrapEvent,
+} from "./core/events.ts";
+export { Hart, StopReason } from "./core/hart.ts";
+export { Bus, BusConfigError, type MmioDevice, RAM_BASE } from "./core/bus.ts";
+export { Clock, type ClockMode, TIMEBASE_HZ } from "./core/clock.ts";
+export { Cause, Csr, CSR_NAMES } from "./core/csr.ts";
+export { Irq } from "./core/irq.ts";
+export { Access, Mmu } from "./core/mmu.ts";
+export { ElfError, type ElfImage, loadElf, parseElf } from "./core/elf.ts";
+export { FdtNode, parseFdt, serializeFdt } from "./core/fdt.ts";
+export { buildVirtDtb, buildVirtFdt, VIRT_IRQ, VIRT_MEMMAP } from "./devices/dtb.ts";
+export { type BlockBackend, CowOverlay, MemoryBlockBackend } from "./devices/block.ts";
