@@ -78,12 +78,29 @@ export class Hart implements InterruptTarget {
   readonly xl = new Int32Array(32);
   /** High halves of x0..x31. */
   readonly xh = new Int32Array(32);
+  /**
+   * pc and the retired-instruction count live in a Float64Array: a double
+   * stored in a plain field is boxed on every write, and the slow paths write
+   * them often (each exit under the hypervisor).
+   */
+  readonly #numbers = new Float64Array(2);
+
   /** Program counter (signed value of the 64-bit pc; exact below 2^53). */
-  pc = 0;
+  get pc(): number {
+    return this.#numbers[0];
+  }
+  set pc(value: number) {
+    this.#numbers[0] = value;
+  }
   /** Current privilege level. */
   priv: Priv = 3;
   /** Instructions retired since reset (minstret without the guest's writes). */
-  retired = 0;
+  get retired(): number {
+    return this.#numbers[1];
+  }
+  set retired(value: number) {
+    this.#numbers[1] = value;
+  }
   /** True while the hart waits in wfi. */
   waiting = false;
   /** The MMU and TLB. */
@@ -787,6 +804,16 @@ export class Hart implements InterruptTarget {
               xl[rd] = v, xh[rd] = v >> 31;
               break;
             }
+            case Op.MUL: {
+              // Low 64 bits of the product: al*bl in full, plus the cross terms shifted by 32.
+              const al = xl[rs1], bl = xl[rs2];
+              const ua = al >>> 0;
+              const p0 = ua * (bl & 0xffff), p1 = ua * (bl >>> 16); // each below 2^48: exact
+              const carry = Math.floor((p1 + Math.floor(p0 / 65536)) / 65536); // high word of ua*ub
+              xh[rd] = (carry + Math.imul(al, xh[rs2]) + Math.imul(xh[rs1], bl)) | 0;
+              xl[rd] = Math.imul(al, bl);
+              break;
+            }
             case Op.MULW: {
               const v = Math.imul(xl[rs1], xl[rs2]);
               xl[rd] = v, xh[rd] = v >> 31;
@@ -969,16 +996,12 @@ export class Hart implements InterruptTarget {
     const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
     const xl = this.xl, xh = this.xh;
     switch (op) {
-      case Op.MUL:
       case Op.MULH:
       case Op.MULHSU:
-      case Op.MULHU: {
-        const signedA = op !== Op.MULHU, signedB = op === Op.MUL || op === Op.MULH;
-        mul128(xl[rs1], xh[rs1], xl[rs2], xh[rs2], signedA, signedB);
-        const high = op !== Op.MUL;
-        xl[rd] = r64[high ? 2 : 0], xh[rd] = r64[high ? 3 : 1];
+      case Op.MULHU:
+        mul128(xl[rs1], xh[rs1], xl[rs2], xh[rs2], op !== Op.MULHU, op === Op.MULH);
+        xl[rd] = r64[2], xh[rd] = r64[3];
         break;
-      }
       case Op.DIV:
       case Op.DIVU:
       case Op.REM:

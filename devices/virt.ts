@@ -96,7 +96,7 @@ export interface RunOptions {
 /** The hart runs this many instructions between device updates. */
 const BATCH = 4096;
 /** Yield to the JS event loop this often (ms) so that input and timers get through. */
-const YIELD_MS = 20;
+const YIELD_MS = 50;
 /** The kernel-ready offset for raw kernels started without firmware. */
 const MiB = 1024 * 1024;
 
