@@ -1,0 +1,489 @@
+/**
+ * rvisor's command line: boots a guest on the emulated `virt` machine with the
+ * host terminal as its serial console. `deno task boot -h` lists the flags.
+ *
+ * Without --bios and --kernel it boots the default guest (see
+ * {@linkcode defaultGuest}).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { MachineConfigError, type VirtConfig, VirtMachine } from "./devices/virt.ts";
+import type { ImageFile } from "./devices/virt.ts";
+import type { BlockBackend } from "./devices/block.ts";
+import { openDiskImage } from "./devices/host/disk.ts";
+import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
+import type { TrapEvent } from "./core/events.ts";
+
+/** Process exit codes of rvisor (also listed in `-h`). */
+export const ExitCode = {
+  /** Guest powered off (syscon 0x5555) or passed (HTIF tohost = 1), or Ctrl-A x. */
+  OK: 0,
+  /** Guest reported failure without a usable code (0, or above 255). */
+  GUEST_FAIL: 1,
+  /** Bad command line or unusable input file. */
+  USAGE: 2,
+  /** rvisor itself failed (a bug). */
+  INTERNAL: 70,
+  /** --timeout expired; the same code as coreutils `timeout`. */
+  TIMEOUT: 124,
+  /** stdout was closed (as a process killed by SIGPIPE). */
+  BROKEN_PIPE: 141,
+} as const;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+/** Default RAM, as QEMU's `virt`. */
+const DEFAULT_MEMORY = 128 * MiB;
+const MIN_MEMORY = MiB;
+/**
+ * Largest RAM: the hart indexes RAM with signed 32-bit shifts (`off >> 2`),
+ * so offsets must stay below 2^31.
+ */
+const MAX_MEMORY = 2 * GiB;
+
+/** Debian's firmware, booted when no image is given. */
+const DEBIAN_OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const DEBIAN_UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+
+/** An error the user can fix: printed as one line `rvisor: <message>`, exit 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const HELP = `Usage: rvisor [options]
+Boots a RISC-V (RV64) guest on an emulated QEMU-compatible 'virt' machine; the
+terminal is the guest's serial console. With neither --bios nor --kernel, boots
+the default guest (Debian's OpenSBI fw_jump + U-Boot, from the opensbi and
+u-boot-qemu packages).
+
+Options:
+  --bios FILE       M-mode firmware (ELF or raw binary at 0x80000000), e.g.
+                    OpenSBI's fw_jump.elf
+  --kernel FILE     kernel: with --bios, placed for the firmware (0x80200000,
+                    fw_jump convention); without, loaded and started in M-mode
+                    at its entry (as QEMU's -bios none -kernel)
+  --initrd FILE     initial ramdisk (its location goes in the device tree)
+  --append STR      kernel command line (/chosen/bootargs)
+  --disk FILE       raw disk image as a virtio block device; the file is opened
+                    read-only and guest writes go to an in-memory overlay
+  --disk-write      let guest writes reach the --disk file
+  --mem SIZE        RAM size: bytes, or with a K, M or G suffix (256M, 1G,
+                    131072K); a multiple of 4 KiB from 1M to 2G (default 128M)
+  --no-hypervisor   run the guest directly on the emulated hart (bare). The
+                    hypervisor is not implemented yet; bare is the default
+  --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
+  --clock MODE      how the timer advances: host (wall clock, default) or
+                    virtual (from the instruction count: reproducible runs)
+  --stats           at exit, print instructions retired, wall time, MIPS and
+                    trap counts by cause to stderr
+  -h, --help        print this help
+
+Console (when stdin is a terminal; it is put in raw mode, so Ctrl-C goes to
+the guest):
+  Ctrl-A x          quit (exit 0)
+  Ctrl-A h          print the escape keys
+  Ctrl-A Ctrl-A     send Ctrl-A to the guest
+When stdin is a pipe or file, its bytes are the guest's serial input; at its
+end the guest keeps running.
+
+Exit codes:
+  0     guest powered off (syscon 0x5555) or passed (HTIF), or Ctrl-A x
+  N     guest reported failure code N (syscon (N << 16) | 0x3333, or HTIF);
+        1 if the code is 0 or above 255
+  2     bad option or input file (one line on stderr names it)
+  70    internal error (set RVISOR_DEBUG=1 for the stack trace)
+  124   --timeout expired
+  141   stdout was closed
+Environment: RVISOR_DEBUG=1 prints stack traces of internal errors.
+`;
+
+/** Parsed command line. */
+export interface BootOptions {
+  /** M-mode firmware path. */
+  bios?: string;
+  /** Kernel path. */
+  kernel?: string;
+  /** Initrd path. */
+  initrd?: string;
+  /** Kernel command line. */
+  append?: string;
+  /** Disk image path. */
+  disk?: string;
+  /** Let guest writes reach the disk file. */
+  diskWrite: boolean;
+  /** RAM size in bytes. */
+  memory: number;
+  /** Wall-clock limit in milliseconds. */
+  timeoutMs?: number;
+  /** Timer source. */
+  clock: "host" | "virtual";
+  /** Print statistics at exit. */
+  stats: boolean;
+  /** Print help and exit. */
+  help: boolean;
+}
+
+const OPTIONS = {
+  bios: { type: "string" },
+  kernel: { type: "string" },
+  initrd: { type: "string" },
+  append: { type: "string" },
+  disk: { type: "string" },
+  "disk-write": { type: "boolean" },
+  mem: { type: "string" },
+  "no-hypervisor": { type: "boolean" },
+  timeout: { type: "string" },
+  clock: { type: "string" },
+  stats: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Unit multipliers of --mem suffixes (binary, as QEMU's -m). */
+const UNITS: Record<string, bigint> = {
+  "": 1n,
+  k: 1024n,
+  m: 1024n ** 2n,
+  g: 1024n ** 3n,
+  t: 1024n ** 4n,
+};
+
+/**
+ * Parses a --mem value: a byte count or a number with a K/M/G/T suffix
+ * (optionally followed by "iB"/"B"); a fraction must come out as whole bytes.
+ * Throws {@linkcode UsageError} with a one-line reason.
+ */
+export function parseMemSize(text: string): number {
+  const bad = (why: string) => new UsageError(`--mem ${text}: ${why}`);
+  const m = /^(\d+)(?:\.(\d+))?\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+  if (!m) throw bad("not a size (examples: 256M, 1G, 131072K, 268435456)");
+  const [, whole, frac = "", unit] = m;
+  const scale = 10n ** BigInt(frac.length);
+  const scaled = (BigInt(whole) * scale + BigInt(frac || "0")) * UNITS[unit.toLowerCase()];
+  if (scaled % scale !== 0n) throw bad("not a whole number of bytes");
+  const bytes = scaled / scale;
+  if (bytes === 0n) throw bad("RAM size must be more than 0");
+  if (bytes < BigInt(MIN_MEMORY)) {
+    const hint = unit === "" ? ` (a plain number is bytes: did you mean ${text}M?)` : "";
+    throw bad(`RAM must be at least 1M${hint}`);
+  }
+  if (bytes > BigInt(MAX_MEMORY)) throw bad("RAM can be at most 2G");
+  if (bytes % 4096n !== 0n) throw bad("RAM size must be a multiple of 4K");
+  return Number(bytes);
+}
+
+/** Turns node:util's parse errors into one line naming the flag. */
+function describeParseError(e: Error): string {
+  const code = (e as { code?: string }).code;
+  const flag = /'(-[^' <]*)/.exec(e.message)?.[1];
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `${flag ?? "option"}: unknown option (see rvisor -h)`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /does not take an argument/.test(e.message)
+        ? `${flag}: takes no value`
+        : `${flag ?? "option"}: needs a value (use ${flag}=VALUE if it starts with '-')`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
+      const arg = /'([^']*)'/.exec(e.message)?.[1];
+      return `${arg ?? "argument"}: unexpected argument (images are given with --kernel/--bios)`;
+    }
+    default:
+      return e.message.split("\n")[0];
+  }
+}
+
+/** Parses and validates the command line; throws {@linkcode UsageError}. */
+export function parseBootArgs(args: string[]): BootOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new UsageError(describeParseError(e as Error));
+  }
+  let timeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    const t = Number(values.timeout);
+    if (values.timeout.trim() === "" || !Number.isFinite(t) || t <= 0) {
+      throw new UsageError(`--timeout ${values.timeout}: not a positive number of seconds`);
+    }
+    timeoutMs = t * 1000;
+  }
+  const clock = values.clock ?? "host";
+  if (clock !== "host" && clock !== "virtual") {
+    throw new UsageError(`--clock ${clock}: must be host or virtual`);
+  }
+  if (values["disk-write"] && values.disk === undefined) {
+    throw new UsageError("--disk-write: needs --disk FILE");
+  }
+  return {
+    bios: values.bios,
+    kernel: values.kernel,
+    initrd: values.initrd,
+    append: values.append,
+    disk: values.disk,
+    diskWrite: values["disk-write"] ?? false,
+    memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
+    timeoutMs,
+    clock,
+    stats: values.stats ?? false,
+    help: values.help ?? false,
+  };
+}
+
+/** Reads an image file; throws {@linkcode UsageError} naming it on any problem. */
+export function readImage(path: string, memory: number): ImageFile {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (e) {
+    throw new UsageError(`${path}: ${describeFsError(e)}`);
+  }
+  if (info.isDirectory) throw new UsageError(`${path}: is a directory`);
+  if (!info.isFile) throw new UsageError(`${path}: not a regular file`);
+  // An ELF may be larger than RAM (debug sections are not loaded), but not absurdly so.
+  if (info.size > Math.max(4 * memory, 1 * GiB)) {
+    throw new UsageError(
+      `${path}: ${info.size} bytes is far larger than RAM (${memory} bytes; see --mem)`,
+    );
+  }
+  try {
+    return { name: path, bytes: Deno.readFileSync(path) };
+  } catch (e) {
+    throw new UsageError(`${path}: ${describeFsError(e)}`);
+  }
+}
+
+function describeFsError(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
+  return `cannot read: ${(e as Error).message ?? e}`;
+}
+
+/**
+ * The guest booted when neither --bios nor --kernel is given. This is the one
+ * place to change when rvisor embeds its own default guest.
+ */
+export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"> {
+  for (const [path, pkg] of [[DEBIAN_OPENSBI, "opensbi"], [DEBIAN_UBOOT, "u-boot-qemu"]]) {
+    try {
+      Deno.statSync(path);
+    } catch {
+      throw new UsageError(
+        `${path}: not found; the default guest needs Debian's opensbi and u-boot-qemu ` +
+          `packages (apt-get install ${pkg}), or give --bios/--kernel`,
+      );
+    }
+  }
+  return { bios: readImage(DEBIAN_OPENSBI, memory), kernel: readImage(DEBIAN_UBOOT, memory) };
+}
+
+const INTERRUPT_NAMES: Record<number, string> = {
+  1: "supervisor software interrupt",
+  3: "machine software interrupt",
+  5: "supervisor timer interrupt",
+  7: "machine timer interrupt",
+  9: "supervisor external interrupt",
+  11: "machine external interrupt",
+};
+
+const EXCEPTION_NAMES: Record<number, string> = {
+  0: "instruction address misaligned",
+  1: "instruction access fault",
+  2: "illegal instruction",
+  3: "breakpoint",
+  4: "load address misaligned",
+  5: "load access fault",
+  6: "store/AMO address misaligned",
+  7: "store/AMO access fault",
+  8: "ecall from U-mode",
+  9: "ecall from S-mode",
+  11: "ecall from M-mode",
+  12: "instruction page fault",
+  13: "load page fault",
+  15: "store/AMO page fault",
+};
+
+/** Counts traps by cause: keys are `cause` for exceptions and `-1 - cause` for interrupts. */
+class TrapCounter {
+  readonly counts = new Map<number, number>();
+  /** Subscribes to the machine's trap topic (only done for --stats: it costs per trap). */
+  constructor(machine: VirtMachine) {
+    machine.events.on("trap", (e: TrapEvent) => {
+      const key = e.interrupt ? -1 - e.cause : e.cause;
+      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    });
+  }
+
+  /** Lines "  count  name (kind N)", most frequent first. */
+  lines(): string[] {
+    return [...this.counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
+      const irq = key < 0;
+      const cause = irq ? -1 - key : key;
+      const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? "reserved";
+      return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
+    });
+  }
+}
+
+/** The running session: machine, console, and the single way out. */
+class Session {
+  machine: VirtMachine | undefined;
+  disk: BlockBackend | undefined;
+  terminal: HostTerminal | undefined;
+  traps: TrapCounter | undefined;
+  startMs = performance.now();
+  #finished = false;
+
+  constructor(readonly options: BootOptions | undefined) {}
+
+  /** Flushes, restores the terminal, prints stats, and exits the process. */
+  finish(code: number, message?: string): never {
+    if (!this.#finished) {
+      this.#finished = true;
+      this.terminal?.restore();
+      // On a terminal, start our message on a fresh line rather than after a guest prompt.
+      if (message !== undefined && this.terminal && !this.terminal.output.atLineStart) {
+        if (Deno.stdout.isTerminal()) writeStdout("\r\n");
+      }
+      try {
+        this.disk?.close?.();
+      } catch {
+        // Closing a file we only read cannot lose data; the exit code matters more.
+      }
+      if (message !== undefined) writeStderr(`rvisor: ${message}\n`);
+      if (this.options?.stats && this.machine) writeStderr(this.#stats());
+    }
+    Deno.exit(code);
+  }
+
+  #stats(): string {
+    const m = this.machine!;
+    const wallS = (performance.now() - this.startMs) / 1000;
+    const n = m.hart.retired;
+    const lines = [
+      "rvisor stats:",
+      `  instructions retired  ${n}`,
+      `  wall time             ${wallS.toFixed(3)} s`,
+      `  MIPS                  ${(wallS > 0 ? n / wallS / 1e6 : 0).toFixed(1)}`,
+      `  traps                 ${
+        [...(this.traps?.counts.values() ?? [])].reduce((a, b) => a + b, 0)
+      }`,
+      ...(this.traps?.lines() ?? []),
+    ];
+    return lines.join("\n") + "\n";
+  }
+}
+
+/** Runs rvisor with `args`; never returns (exits the process). */
+export async function main(args: string[]): Promise<void> {
+  let session = new Session(undefined);
+  try {
+    const options = parseBootArgs(args);
+    if (options.help) {
+      writeStdout(HELP);
+      Deno.exit(ExitCode.OK);
+    }
+    session = new Session(options);
+    const s = session;
+    for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
+      // SIGINT arrives only when stdin is not a raw terminal (raw mode passes Ctrl-C as 0x03).
+      Deno.addSignalListener(sig, () => s.finish(128 + SIGNAL_NUMBERS[sig], `killed by ${sig}`));
+    }
+
+    const images: Pick<VirtConfig, "bios" | "kernel"> = options.bios || options.kernel
+      ? {
+        bios: options.bios === undefined ? undefined : readImage(options.bios, options.memory),
+        kernel: options.kernel === undefined
+          ? undefined
+          : readImage(options.kernel, options.memory),
+      }
+      : defaultGuest(options.memory);
+    const initrd = options.initrd === undefined
+      ? undefined
+      : readImage(options.initrd, options.memory);
+    if (options.disk !== undefined) {
+      try {
+        s.disk = openDiskImage(options.disk, options.diskWrite);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+
+    const terminal = new HostTerminal({
+      onQuit: () => s.finish(ExitCode.OK, "terminated"),
+      onBrokenPipe: () => s.finish(ExitCode.BROKEN_PIPE),
+    });
+    s.terminal = terminal;
+    try {
+      s.machine = new VirtMachine({
+        memory: options.memory,
+        ...images,
+        initrd,
+        append: options.append,
+        disk: s.disk,
+        clock: options.clock,
+        console: (b) => terminal.output.put(b),
+      });
+    } catch (e) {
+      if (e instanceof RangeError && /allocat/i.test(e.message)) {
+        throw new UsageError(`--mem: cannot allocate ${options.memory} bytes of RAM`);
+      }
+      throw e;
+    }
+    const machine = s.machine;
+    if (options.stats) s.traps = new TrapCounter(machine);
+
+    terminal.start(machine);
+    s.startMs = performance.now();
+    const result = await machine.run({ timeoutMs: options.timeoutMs });
+    if (result.stop === "timeout") {
+      s.finish(
+        ExitCode.TIMEOUT,
+        `timeout: guest still running after ${options.timeoutMs! / 1000} s`,
+      );
+    }
+    const halted = machine.halted;
+    if (!halted) return s.finish(ExitCode.INTERNAL, "the machine stopped without a halt");
+    const code = machine.exitCode;
+    switch (halted.reason) {
+      case "poweroff":
+        s.finish(ExitCode.OK);
+        break;
+      case "reset":
+        s.finish(ExitCode.OK, "guest requested a reset; rvisor does not reboot, exiting");
+        break;
+      case "fail":
+      case "htif":
+        if (code > 255) {
+          s.finish(ExitCode.GUEST_FAIL, `guest reported failure ${code} (exit code 1)`);
+        }
+        s.finish(code);
+        break;
+      default:
+        s.finish(code || ExitCode.GUEST_FAIL, `machine halted: ${halted.reason} ${halted.code}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof MachineConfigError) {
+      session.finish(ExitCode.USAGE, e.message.split("\n")[0]);
+    }
+    const err = e as Error;
+    const detail = Deno.env.get("RVISOR_DEBUG") === "1" ? `\n${err?.stack ?? err}` : "";
+    session.finish(
+      ExitCode.INTERNAL,
+      `${err?.message?.split("\n")[0] ?? String(e)} (internal error; please report)${detail}`,
+    );
+  }
+}
+
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+function writeStdout(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let done = 0;
+  while (done < bytes.length) done += Deno.stdout.writeSync(bytes.subarray(done));
+}
+
+if (import.meta.main) await main(Deno.args);
