@@ -16,43 +16,17 @@
 
 import type { Bus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
-import {
-  Cause,
-  Csr,
-  MIDELEG_WRITABLE,
-  MIE_WRITABLE,
-  MIP_WRITABLE,
-  Mstatus,
-  MSTATUS_HI_FIXED,
-  MSTATUS_WRITABLE,
-  PLAIN_CSRS,
-  S_INTERRUPTS,
-  SSTATUS_MASK,
-} from "./csr.ts";
+import { CsrFile } from "./csrfile.ts";
+import { Cause } from "./csr.ts";
 import { Amo, decodeAt, type Decoded, Op, OP_COUNT } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
-import {
-  Access,
-  ACCESS_FAULT,
-  type AccessKind,
-  Mmu,
-  PAGE_FAULT,
-  PMP_COUNT,
-  TLB_SIZE,
-} from "./mmu.ts";
+import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
 
 const TWO32 = 4294967296;
 const PAGE = 4096;
 const TLB_MASK = TLB_SIZE - 1;
-
-/** misa of this hart: MXL = 64, extensions A, C, I, M, S, U. */
-const MISA_LO = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
-const MISA_HI = 0x80000000 | 0;
-
-/** Interrupt priority order of privileged spec 3.1.9: MEI, MSI, MTI, SEI, SSI, STI. */
-const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
 
 /** Thrown (a single shared object, never an Error) to unwind from a faulting access. */
 const TRAP = { trap: true };
@@ -92,8 +66,6 @@ export class Hart implements InterruptTarget {
   set pc(value: number) {
     this.#numbers[0] = value;
   }
-  /** Current privilege level. */
-  priv: Priv = 3;
   /** Instructions retired since reset (minstret without the guest's writes). */
   get retired(): number {
     return this.#numbers[1];
@@ -101,6 +73,11 @@ export class Hart implements InterruptTarget {
   set retired(value: number) {
     this.#numbers[1] = value;
   }
+  /** Current privilege level. */
+  get priv(): Priv {
+    return this.csr.priv;
+  }
+
   /** True while the hart waits in wfi. */
   waiting = false;
   /** The MMU and TLB. */
@@ -108,21 +85,14 @@ export class Hart implements InterruptTarget {
   /** Source of mtime for the time CSR (set by the machine). */
   clock: Clock | null = null;
 
-  /** Plain CSR storage (low and high words), indexed by CSR number. */
-  readonly #csrLo = new Int32Array(4096);
-  readonly #csrHi = new Int32Array(4096);
-  #mstatus = 0;
-  #mie = 0;
-  #mipSw = 0;
-  #mipHw = 0;
-  #mtvec = [0, 0];
-  #stvec = [0, 0];
-  #satp = [0, 0];
-  /** minstret - retired and mcycle - retired, as exact 64-bit pairs (lo, hi). */
-  readonly #instretOffset = [0, 0];
-  readonly #cycleOffset = [0, 0];
-  /** Effective privilege of loads and stores (MPRV applied). */
-  #dataPriv: Priv = 3;
+  /** Privilege level and CSRs. */
+  readonly csr: CsrFile;
+  /**
+   * The machine-mode software written in TypeScript (the hypervisor): when set,
+   * it sees every trap before architectural trap entry and returns true if it
+   * handled it (then it has set pc and whatever else the trap changes).
+   */
+  onTrap: ((cause: number, interrupt: boolean, tval: number, pc: number) => boolean) | null = null;
   /** LR reservation: physical address (or -1) and the value loaded (for the SC compare). */
   #resAddr = -1;
   #resLo = 0;
@@ -151,6 +121,11 @@ export class Hart implements InterruptTarget {
   constructor(readonly bus: Bus, readonly events: EventBus) {
     this.mmu = new Mmu(bus);
     this.mmu.onFlush = () => this.#resync = true;
+    this.csr = new CsrFile(this.mmu, {
+      retired: () => this.retired,
+      time: () => this.clock?.now() ?? 0,
+    });
+    this.csr.onChange = () => this.#resync = true;
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
     this.reset(0x1000);
   }
@@ -159,29 +134,10 @@ export class Hart implements InterruptTarget {
   reset(pc: number): void {
     this.xl.fill(0);
     this.xh.fill(0);
-    this.#csrLo.fill(0);
-    this.#csrHi.fill(0);
     this.pc = pc;
-    this.priv = 3;
-    this.#mstatus = 0;
-    this.#mie = 0;
-    this.#mipSw = 0;
-    this.#mtvec = [0, 0];
-    this.#stvec = [0, 0];
-    this.#satp = [0, 0];
-    this.#instretOffset.fill(0);
-    this.#cycleOffset.fill(0);
-    this.mmu.satpMode = 0;
-    this.mmu.satpPpn = 0;
-    for (let i = 0; i < PMP_COUNT; i++) {
-      this.mmu.pmpcfg[i] = 0;
-      this.mmu.pmpaddrLo[i] = 0;
-      this.mmu.pmpaddrHi[i] = 0;
-    }
-    this.mmu.setPmpcfg(0, 0); // recompute ranges and flush
+    this.csr.reset();
     this.#resAddr = -1;
     this.waiting = false;
-    this.#updateDataPriv();
     this.#decoded.length = 0;
   }
 
@@ -214,42 +170,25 @@ export class Hart implements InterruptTarget {
 
   /** Sets a hardware-driven mip bit (CLINT, PLIC). */
   setInterruptLevel(bit: number, level: boolean): void {
-    const old = this.#mipHw;
-    this.#mipHw = level ? old | (1 << bit) : old & ~(1 << bit);
-    if (old !== this.#mipHw && this.events.wants("irq")) {
+    const old = this.csr.mipHw;
+    this.csr.mipHw = level ? old | (1 << bit) : old & ~(1 << bit);
+    if (old !== this.csr.mipHw && this.events.wants("irq")) {
       this.events.emit("irq", { controller: "hart", line: bit, level });
     }
   }
 
-  /** mip as software reads it. */
-  get mip(): number {
-    return this.#mipHw | this.#mipSw;
-  }
-
   /** True if an interrupt is pending and enabled in mie, whatever the global enables (wfi wake-up). */
   get interruptPending(): boolean {
-    return (this.mip & this.#mie) !== 0;
+    return this.csr.interruptPending;
   }
 
   /** Takes the highest-priority interrupt that is pending and enabled; returns true if one was taken. */
   #checkInterrupts(): boolean {
-    const pending = this.mip & this.#mie;
-    if (pending === 0) return false;
-    const mideleg = this.#csrLo[Csr.mideleg];
-    const mEnabled = this.priv < 3 || (this.#mstatus & Mstatus.MIE) !== 0;
-    const sEnabled = this.priv < 1 || (this.priv === 1 && (this.#mstatus & Mstatus.SIE) !== 0);
-    let candidates = 0;
-    if (mEnabled) candidates |= pending & ~mideleg;
-    if (sEnabled) candidates |= pending & mideleg;
-    if (candidates === 0) return false;
-    for (const bit of INTERRUPT_PRIORITY) {
-      if (candidates & (1 << bit)) {
-        this.waiting = false;
-        this.#takeTrap(bit, true, 0, this.pc);
-        return true;
-      }
-    }
-    return false;
+    const cause = this.csr.pendingInterrupt();
+    if (cause < 0) return false;
+    this.waiting = false;
+    this.#takeTrap(cause, true, 0, this.pc);
+    return true;
   }
 
   // -------------------------------------------------------------------- traps
@@ -266,56 +205,22 @@ export class Hart implements InterruptTarget {
    * delegation, saves pc/cause/tval, stacks the interrupt enables, jumps to the vector.
    */
   #takeTrap(cause: number, interrupt: boolean, tval: number, pc: number): void {
-    const from = this.priv;
-    const deleg = from <= 1 &&
-      ((interrupt ? this.#csrLo[Csr.mideleg] : this.#csrLo[Csr.medeleg]) & (1 << cause)) !== 0;
-    const to: Priv = deleg ? 1 : 3;
     if (this.events.wants("trap")) {
       const e = this.#trapEvent;
       e.cause = cause, e.interrupt = interrupt, e.pc = pc, e.tval = tval;
-      e.from = from, e.to = to, e.handled = false;
+      e.from = this.priv, e.to = this.csr.trapTarget(cause, interrupt), e.handled = false;
       this.events.emit("trap", e);
       if (e.handled) return;
     }
     this.#resAddr = -1;
-    const causeHi = interrupt ? 0x80000000 | 0 : 0;
-    const ms = this.#mstatus;
-    let vector: number[];
-    if (deleg) {
-      this.#writePair(Csr.sepc, pc);
-      this.#csrLo[Csr.scause] = cause, this.#csrHi[Csr.scause] = causeHi;
-      this.#writePair(Csr.stval, tval);
-      this.#mstatus = (ms & ~(Mstatus.SPP | Mstatus.SPIE | Mstatus.SIE)) |
-        (from === 1 ? Mstatus.SPP : 0) | ((ms & Mstatus.SIE) ? Mstatus.SPIE : 0);
-      vector = this.#stvec;
-    } else {
-      this.#writePair(Csr.mepc, pc);
-      this.#csrLo[Csr.mcause] = cause, this.#csrHi[Csr.mcause] = causeHi;
-      this.#writePair(Csr.mtval, tval);
-      this.#mstatus = (ms & ~(Mstatus.MPP | Mstatus.MPIE | Mstatus.MIE)) | (from << 11) |
-        ((ms & Mstatus.MIE) ? Mstatus.MPIE : 0);
-      vector = this.#mtvec;
+    if (this.onTrap !== null) {
+      this.pc = pc;
+      if (this.onTrap(cause, interrupt, tval, pc)) {
+        this.#resync = true;
+        return;
+      }
     }
-    this.priv = to;
-    const base = toNumber(vector[0] & ~3, vector[1]);
-    this.pc = interrupt && (vector[0] & 3) === 1 ? base + 4 * cause : base;
-    this.#updateDataPriv();
-  }
-
-  #writePair(csr: number, v: number): void {
-    this.#csrLo[csr] = v | 0;
-    this.#csrHi[csr] = Math.floor(v / TWO32) | 0;
-  }
-
-  #readPair(csr: number): number {
-    return toNumber(this.#csrLo[csr], this.#csrHi[csr]);
-  }
-
-  #updateDataPriv(): void {
-    const ms = this.#mstatus;
-    // MPP never holds the reserved value 2 (#setMstatus keeps it legal).
-    this.#dataPriv = (this.priv === 3 && (ms & Mstatus.MPRV) ? (ms >> 11) & 3 : this.priv) as Priv;
-    this.#resync = true;
+    this.pc = this.csr.enterTrap(cause, interrupt, tval, pc);
   }
 
   // ----------------------------------------------------------- memory (slow)
@@ -473,7 +378,7 @@ export class Hart implements InterruptTarget {
     outer: while (n < end) {
       if (this.#stop) break;
       this.pc = pc;
-      if ((this.mip & this.#mie) !== 0 && this.#checkInterrupts()) {
+      if (this.csr.interruptPending && this.#checkInterrupts()) {
         this.#resync = false;
         pc = this.pc;
       }
@@ -482,7 +387,7 @@ export class Hart implements InterruptTarget {
         this.waiting = false; // wfi also ends on a pending interrupt that is globally disabled
       }
       this.#resync = false;
-      const dataSlot = this.#dataPriv * 3;
+      const dataSlot = this.csr.dataPriv * 3;
       const ltags = mmu.tags[dataSlot + Access.LOAD], loffs = mmu.offsets[dataSlot + Access.LOAD];
       const stags = mmu.tags[dataSlot + Access.STORE];
       const soffs = mmu.offsets[dataSlot + Access.STORE];
@@ -635,7 +540,7 @@ export class Hart implements InterruptTarget {
               } else {
                 this.pc = pc;
                 this.retired = n; // MMIO may read mtime
-                lo = this.#loadSlow(va, size, this.#dataPriv);
+                lo = this.#loadSlow(va, size, this.csr.dataPriv);
                 hi = this.#loadHi;
                 resync = this.#resync;
               }
@@ -685,7 +590,7 @@ export class Hart implements InterruptTarget {
               } else {
                 this.pc = pc;
                 this.retired = n;
-                this.#storeSlow(va, size, xl[rs2], xh[rs2], this.#dataPriv);
+                this.#storeSlow(va, size, xl[rs2], xh[rs2], this.csr.dataPriv);
                 if (this.#resync) {
                   pc = next, n++;
                   continue outer;
@@ -925,7 +830,7 @@ export class Hart implements InterruptTarget {
         return;
     }
     if (op >= Op.LB && op <= Op.LWU) {
-      let lo = this.#loadSlow(va, ACCESS_SIZE[op], this.#dataPriv);
+      let lo = this.#loadSlow(va, ACCESS_SIZE[op], this.csr.dataPriv);
       let hi = this.#loadHi;
       if (op === Op.LB) lo = (lo << 24) >> 24, hi = lo >> 31;
       else if (op === Op.LH) lo = (lo << 16) >> 16, hi = lo >> 31;
@@ -936,7 +841,7 @@ export class Hart implements InterruptTarget {
       return;
     }
     if (op >= Op.SB && op <= Op.SD) {
-      this.#storeSlow(va, ACCESS_SIZE[op], xl[rs2], xh[rs2], this.#dataPriv);
+      this.#storeSlow(va, ACCESS_SIZE[op], xl[rs2], xh[rs2], this.csr.dataPriv);
       this.pc = next;
       return;
     }
@@ -1033,42 +938,20 @@ export class Hart implements InterruptTarget {
       case Op.EBREAK:
         this.#raise(Cause.BREAKPOINT, 0); // QEMU 7.2 leaves mtval 0 (the spec also allows the pc)
         break;
-      case Op.MRET: {
-        const ms = this.#mstatus;
-        const mpp = ((ms >> 11) & 3) as Priv;
-        // QEMU 7.2 also refuses to leave M-mode while no PMP entry would let the lower mode run.
-        if (this.priv < 3 || (mpp !== 3 && !this.mmu.pmpActive)) this.#illegal();
-        let nms = (ms & ~(Mstatus.MIE | Mstatus.MPP)) | Mstatus.MPIE |
-          ((ms & Mstatus.MPIE) ? Mstatus.MIE : 0);
-        if (mpp !== 3) nms &= ~Mstatus.MPRV;
-        this.#mstatus = nms;
-        this.priv = mpp;
-        this.pc = this.#readPair(Csr.mepc);
-        this.#updateDataPriv();
-        return;
-      }
+      case Op.MRET:
       case Op.SRET: {
-        if (this.priv < 1 || (this.priv === 1 && (this.#mstatus & Mstatus.TSR))) this.#illegal();
-        const ms = this.#mstatus;
-        const spp: Priv = ms & Mstatus.SPP ? 1 : 0;
-        this.#mstatus = (ms & ~(Mstatus.SIE | Mstatus.SPP | Mstatus.MPRV)) | Mstatus.SPIE |
-          ((ms & Mstatus.SPIE) ? Mstatus.SIE : 0);
-        this.priv = spp;
-        this.pc = this.#readPair(Csr.sepc);
-        this.#updateDataPriv();
+        const target = op === Op.MRET ? this.csr.mret() : this.csr.sret();
+        if (Number.isNaN(target)) this.#illegal();
+        this.pc = target;
         return;
       }
       case Op.WFI:
-        if (this.priv === 0 || (this.priv === 1 && (this.#mstatus & Mstatus.TW))) {
-          this.#illegal();
-        }
+        if (this.csr.wfiTraps()) this.#illegal();
         this.pc = next;
         if (!this.interruptPending) this.waiting = true, this.#resync = true;
         return;
       case Op.SFENCE_VMA:
-        if (this.priv === 0 || (this.priv === 1 && (this.#mstatus & Mstatus.TVM))) {
-          this.#illegal();
-        }
+        if (this.csr.sfenceTraps()) this.#illegal();
         this.mmu.flush();
         break;
       case Op.CSRRW:
@@ -1126,7 +1009,7 @@ export class Hart implements InterruptTarget {
       this.#raise(isLoad ? Cause.MISALIGNED_LOAD : Cause.MISALIGNED_STORE, va);
     }
     const kind = isLoad ? Access.LOAD : Access.STORE;
-    const pa = this.#translate(va, kind, this.#dataPriv, false);
+    const pa = this.#translate(va, kind, this.csr.dataPriv, false);
     const off = this.bus.ramOffset(pa, size);
     if (off < 0) this.#accessFault(kind, va);
     const ram32 = this.bus.ram32;
@@ -1202,17 +1085,17 @@ export class Hart implements InterruptTarget {
     const kind = immForm ? op - 3 : op; // CSRRW / CSRRS / CSRRC
     const writes = kind === Op.CSRRW || rs1 !== 0;
     const reads = kind !== Op.CSRRW || rd !== 0;
-    if (!this.#csrAccessible(csr, writes)) this.#illegal();
+    if (!this.csr.accessible(csr, writes)) this.#illegal();
     let oldLo = 0, oldHi = 0;
     if (reads || kind !== Op.CSRRW) {
-      if (!this.#csrRead(csr)) this.#illegal();
+      if (!this.csr.read(csr)) this.#illegal();
       oldLo = r64[0], oldHi = r64[1];
     }
     if (writes) {
       let lo = srcLo, hi = srcHi;
       if (kind === Op.CSRRS) lo = oldLo | srcLo, hi = oldHi | srcHi;
       else if (kind === Op.CSRRC) lo = oldLo & ~srcLo, hi = oldHi & ~srcHi;
-      if (!this.#csrWrite(csr, lo, hi)) this.#illegal();
+      if (!this.csr.write(csr, lo, hi)) this.#illegal();
       this.#resync = true; // the write may change translation, interrupts or privilege state
     }
     if (rd !== 0) this.xl[rd] = oldLo, this.xh[rd] = oldHi;
@@ -1221,207 +1104,18 @@ export class Hart implements InterruptTarget {
     }
   }
 
-  /** Privilege and read-only checks of privileged spec 2.1, plus counter enables and TVM. */
-  #csrAccessible(csr: number, write: boolean): boolean {
-    if (((csr >> 8) & 3) > this.priv) return false;
-    if (write && (csr >> 10) === 3) return false;
-    if (csr === Csr.satp && this.priv === 1 && (this.#mstatus & Mstatus.TVM)) return false;
-    if (csr >= 0xc00 && csr < 0xc20 && this.priv < 3) {
-      const bit = 1 << (csr & 31);
-      if ((this.#csrLo[Csr.mcounteren] & bit) === 0) return false;
-      if (this.priv === 0 && (this.#csrLo[Csr.scounteren] & bit) === 0) return false;
-    }
-    return true;
-  }
-
-  /** Reads `csr` into r64[0..1]; returns false if it does not exist. */
-  #csrRead(csr: number): boolean {
-    let lo = 0, hi = 0;
-    switch (csr) {
-      case Csr.mstatus:
-        lo = this.#mstatus, hi = MSTATUS_HI_FIXED;
-        break;
-      case Csr.sstatus:
-        lo = this.#mstatus & SSTATUS_MASK, hi = 2; // UXL = 64
-        break;
-      case Csr.misa:
-        lo = MISA_LO, hi = MISA_HI;
-        break;
-      case Csr.mie:
-        lo = this.#mie;
-        break;
-      case Csr.sie:
-        lo = this.#mie & this.#csrLo[Csr.mideleg];
-        break;
-      case Csr.mip:
-        lo = this.mip;
-        break;
-      case Csr.sip:
-        lo = this.mip & this.#csrLo[Csr.mideleg];
-        break;
-      case Csr.mtvec:
-        lo = this.#mtvec[0], hi = this.#mtvec[1];
-        break;
-      case Csr.stvec:
-        lo = this.#stvec[0], hi = this.#stvec[1];
-        break;
-      case Csr.satp:
-        lo = this.#satp[0], hi = this.#satp[1];
-        break;
-      case Csr.cycle:
-      case Csr.mcycle:
-      case Csr.instret:
-      case Csr.minstret: {
-        // One cycle per instruction: mcycle and minstret differ only by what was written.
-        const off = csr === Csr.cycle || csr === Csr.mcycle
-          ? this.#cycleOffset
-          : this.#instretOffset;
-        const s = (this.retired >>> 0) + (off[0] >>> 0);
-        lo = s | 0;
-        hi = (Math.floor(this.retired / TWO32) + off[1] + (s > 0xffffffff ? 1 : 0)) | 0;
-        break;
-      }
-      case Csr.time: {
-        const v = this.clock?.now() ?? 0;
-        lo = v | 0, hi = Math.floor(v / TWO32) | 0;
-        break;
-      }
-      default: {
-        if (csr >= Csr.pmpcfg0 && csr < Csr.pmpcfg0 + 4) {
-          if (csr & 1) return false; // odd pmpcfg registers do not exist on RV64
-          const base = (csr - Csr.pmpcfg0) * 4;
-          const c = this.mmu.pmpcfg;
-          lo = c[base] | c[base + 1] << 8 | c[base + 2] << 16 | c[base + 3] << 24;
-          hi = c[base + 4] | c[base + 5] << 8 | c[base + 6] << 16 | c[base + 7] << 24;
-          break;
-        }
-        if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
-          const i = csr - Csr.pmpaddr0;
-          if (i < PMP_COUNT) {
-            lo = this.mmu.pmpaddrLo[i] | 0, hi = this.mmu.pmpaddrHi[i] | 0;
-          }
-          break;
-        }
-        if (isZeroCounter(csr)) break;
-        if (!PLAIN_CSRS.has(csr)) return false;
-        lo = this.#csrLo[csr], hi = this.#csrHi[csr];
-      }
-    }
-    r64[0] = lo, r64[1] = hi;
-    return true;
-  }
-
-  /** Writes `csr` with WARL legalisation; returns false if it does not exist. */
-  #csrWrite(csr: number, lo: number, hi: number): boolean {
-    switch (csr) {
-      case Csr.mstatus:
-        this.#setMstatus((this.#mstatus & ~MSTATUS_WRITABLE) | (lo & MSTATUS_WRITABLE));
-        return true;
-      case Csr.sstatus: {
-        const mask = Mstatus.SIE | Mstatus.SPIE | Mstatus.SPP | Mstatus.SUM | Mstatus.MXR;
-        this.#setMstatus((this.#mstatus & ~mask) | (lo & mask));
-        return true;
-      }
-      case Csr.misa:
-        return true; // WARL: the extension set is fixed
-      case Csr.mie:
-        this.#mie = lo & MIE_WRITABLE;
-        return true;
-      case Csr.sie: {
-        const mask = this.#csrLo[Csr.mideleg] & S_INTERRUPTS;
-        this.#mie = (this.#mie & ~mask) | (lo & mask);
-        return true;
-      }
-      case Csr.mip:
-        this.#mipSw = lo & MIP_WRITABLE;
-        return true;
-      case Csr.sip: {
-        const mask = this.#csrLo[Csr.mideleg] & (1 << 1); // only SSIP is writable through sip
-        this.#mipSw = (this.#mipSw & ~mask) | (lo & mask);
-        return true;
-      }
-      case Csr.mtvec:
-      case Csr.stvec:
-        // Modes 2 and 3 are reserved; QEMU 7.2 ignores such writes, and so do we.
-        if ((lo & 3) < 2) {
-          const v = csr === Csr.mtvec ? this.#mtvec : this.#stvec;
-          v[0] = lo, v[1] = hi;
-        }
-        return true;
-      case Csr.satp: {
-        const mode = hi >>> 28;
-        if (mode !== 0 && mode !== 8) return true; // unsupported modes: the write is ignored
-        this.#satp[0] = lo, this.#satp[1] = hi;
-        this.mmu.satpMode = mode;
-        this.mmu.satpPpn = (lo >>> 0) + (hi & 0xfff) * TWO32;
-        this.mmu.flush();
-        return true;
-      }
-      case Csr.mcycle:
-      case Csr.minstret: {
-        // offset = value - (retired + 1): the csr instruction itself retires after the write.
-        const off = csr === Csr.mcycle ? this.#cycleOffset : this.#instretOffset;
-        const r = this.retired + 1;
-        const rLo = r >>> 0, rHi = Math.floor(r / TWO32);
-        off[0] = ((lo >>> 0) - rLo) | 0;
-        off[1] = (hi - rHi - ((lo >>> 0) < rLo ? 1 : 0)) | 0;
-        return true;
-      }
-      case Csr.mideleg:
-        this.#csrLo[csr] = lo & MIDELEG_WRITABLE;
-        return true;
-      default: {
-        if (csr >= Csr.pmpcfg0 && csr < Csr.pmpcfg0 + 4) {
-          if (csr & 1) return false;
-          const base = (csr - Csr.pmpcfg0) * 4;
-          for (let i = 0; i < 8; i++) {
-            this.mmu.setPmpcfg(
-              base + i,
-              i < 4 ? (lo >>> (8 * i)) & 0xff : (hi >>> (8 * (i - 4))) & 0xff,
-            );
-          }
-          return true;
-        }
-        if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
-          const i = csr - Csr.pmpaddr0;
-          if (i < PMP_COUNT) this.mmu.setPmpaddr(i, lo >>> 0, hi >>> 0);
-          return true;
-        }
-        if (isZeroCounter(csr)) return true;
-        const mask = PLAIN_CSRS.get(csr);
-        if (mask === undefined) return false;
-        this.#csrLo[csr] = (this.#csrLo[csr] & ~mask[0]) | (lo & mask[0]);
-        this.#csrHi[csr] = (this.#csrHi[csr] & ~mask[1]) | (hi & mask[1]);
-        return true;
-      }
-    }
-  }
-
-  #setMstatus(value: number): void {
-    // MPP = 2 is reserved: keep the old MPP (WARL).
-    if (((value >> 11) & 3) === 2) value = (value & ~Mstatus.MPP) | (this.#mstatus & Mstatus.MPP);
-    const changed = value ^ this.#mstatus;
-    this.#mstatus = value;
-    if (changed & (Mstatus.SUM | Mstatus.MXR | Mstatus.MPRV | Mstatus.MPP)) {
-      this.mmu.sum = (value & Mstatus.SUM) !== 0;
-      this.mmu.mxr = (value & Mstatus.MXR) !== 0;
-      this.mmu.flush();
-    }
-    this.#updateDataPriv();
-  }
-
   // ---------------------------------------------------------- inspection
 
   /** Reads a CSR as a BigInt without side effects or privilege checks (tools, tests); null if absent. */
   readCsr(csr: number): bigint | null {
-    if (!this.#csrRead(csr)) return null;
+    if (!this.csr.read(csr)) return null;
     return (BigInt(r64[1]) << 32n) | BigInt(r64[0] >>> 0);
   }
 
   /** Writes a CSR as the hart would from M-mode (tools, tests); false if absent. */
   writeCsr(csr: number, value: bigint): boolean {
     const lo = Number(BigInt.asIntN(32, value)), hi = Number(BigInt.asIntN(32, value >> 32n));
-    const ok = this.#csrWrite(csr, lo, hi);
+    const ok = this.csr.write(csr, lo, hi);
     this.#resync = true;
     return ok;
   }
@@ -1436,7 +1130,7 @@ export class Hart implements InterruptTarget {
     const pa = this.mmu.translate(
       va,
       kind,
-      kind === Access.FETCH ? this.priv : this.#dataPriv,
+      kind === Access.FETCH ? this.priv : this.csr.dataPriv,
       false,
     );
     return pa < 0 ? null : pa;
@@ -1465,9 +1159,3 @@ const ACCESS_SIZE = (() => {
 
 /** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
 const EMPTY_PAGE = new Int32Array(PAGE);
-
-/** hpmcounter3..31, mhpmcounter3..31 and mhpmevent3..31: present, read as zero, writes ignored. */
-function isZeroCounter(csr: number): boolean {
-  const i = csr & 0x1f;
-  return i >= 3 && (csr >> 5 === 0xc00 >> 5 || csr >> 5 === 0xb00 >> 5 || csr >> 5 === 0x320 >> 5);
-}
