@@ -33,6 +33,10 @@ for (const name of programs) {
       `mcause=${h.readCsr(0x342)?.toString(16)} mepc=${h.readCsr(0x341)?.toString(16)} ` +
       `s10=${h.getReg(26).toString(16)} s11=${h.getReg(27).toString(16)} console=${console}`;
     assert.equal(r.stop, "halt", detail);
-    assert.equal(r.reason, "poweroff", `case ${r.exitCode} failed (0x7f: unexpected trap); ${detail}`);
+    assert.equal(
+      r.reason,
+      "poweroff",
+      `case ${r.exitCode} failed (0x7f: unexpected trap); ${detail}`,
+    );
   });
 }

@@ -129,7 +129,19 @@ Deno.test({
   ignore: !(haveFirmware && haveQemu),
   async fn() {
     const qemu = new Deno.Command(QEMU, {
-      args: ["-M", "virt", "-m", "128M", "-nographic", "-cpu", QEMU_CPU, "-bios", FW_JUMP, "-kernel", UBOOT],
+      args: [
+        "-M",
+        "virt",
+        "-m",
+        "128M",
+        "-nographic",
+        "-cpu",
+        QEMU_CPU,
+        "-bios",
+        FW_JUMP,
+        "-kernel",
+        UBOOT,
+      ],
       stdin: "null",
       stdout: "piped",
       stderr: "null",
