@@ -72,8 +72,8 @@ Options:
   --disk-write      let guest writes reach the --disk file
   --mem SIZE        RAM size: bytes, or with a K, M or G suffix (256M, 1G,
                     131072K); a multiple of 4 KiB from 1M to 2G (default 128M)
-  --no-hypervisor   run the guest directly on the emulated hart (bare). The
-                    hypervisor is not implemented yet; bare is the default
+  --no-hypervisor   run the guest directly on the emulated hart (bare mode):
+                    the hypervisor is not implemented yet; bare is the default
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -166,7 +166,10 @@ export function parseMemSize(text: string): number {
   const bytes = scaled / scale;
   if (bytes === 0n) throw bad("RAM size must be more than 0");
   if (bytes < BigInt(MIN_MEMORY)) {
-    const hint = unit === "" ? ` (a plain number is bytes: did you mean ${text}M?)` : "";
+    const asMiB = Number(whole) * MiB;
+    const hint = unit === "" && frac === "" && asMiB >= MIN_MEMORY && asMiB <= MAX_MEMORY
+      ? ` (a plain number is bytes: did you mean ${text}M?)`
+      : "";
     throw bad(`RAM must be at least 1M${hint}`);
   }
   if (bytes > BigInt(MAX_MEMORY)) throw bad("RAM can be at most 2G");
