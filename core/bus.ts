@@ -63,15 +63,24 @@ export class Bus {
    * @param ramSize RAM size in bytes, a multiple of 4096.
    * @param events the bus on which MMIO accesses are published.
    * @param ramBase physical address of RAM.
+   * @param backing use this memory (a 4 KiB-aligned window of another buffer) as RAM.
    */
-  constructor(ramSize: number, readonly events: EventBus, ramBase = RAM_BASE) {
+  constructor(
+    ramSize: number,
+    readonly events: EventBus,
+    ramBase = RAM_BASE,
+    backing?: { buffer: ArrayBuffer; byteOffset: number },
+  ) {
     if (!Number.isInteger(ramSize) || ramSize <= 0 || ramSize % 4096 !== 0) {
       throw new BusConfigError(`RAM size ${ramSize} is not a positive multiple of 4096`);
     }
-    const buffer = new ArrayBuffer(ramSize);
-    this.ram = new Uint8Array(buffer);
-    this.ram16 = new Uint16Array(buffer);
-    this.ram32 = new Int32Array(buffer);
+    // A bus may see a window of another bus's RAM: the hypervisor's guest bus does,
+    // so that guest DMA can only ever reach the guest's own memory.
+    const buffer = backing?.buffer ?? new ArrayBuffer(ramSize);
+    const offset = backing?.byteOffset ?? 0;
+    this.ram = new Uint8Array(buffer, offset, ramSize);
+    this.ram16 = new Uint16Array(buffer, offset, ramSize / 2);
+    this.ram32 = new Int32Array(buffer, offset, ramSize / 4);
     this.ramBase = ramBase;
     this.ramSize = ramSize;
   }

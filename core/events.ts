@@ -88,6 +88,58 @@ export interface HaltEvent {
   message: string;
 }
 
+/** Classes of hypervisor exits (host traps handled by the machine-mode hypervisor). */
+export type ExitKind =
+  | "csr-read"
+  | "csr-write"
+  | "mret"
+  | "sret"
+  | "wfi"
+  | "sfence.vma"
+  | "ecall"
+  | "breakpoint"
+  | "shadow-fill"
+  | "guest-page-fault"
+  | "guest-access-fault"
+  | "mmio"
+  | "mprv"
+  | "timer"
+  | "external-interrupt"
+  | "illegal-instruction"
+  | "misaligned";
+
+/** A host trap the hypervisor handled, classified. */
+export interface ExitEvent {
+  /** What kind of exit. */
+  kind: ExitKind;
+  /** Host mcause (interrupt causes have `interrupt` set). */
+  cause: number;
+  /** True for host interrupts. */
+  interrupt: boolean;
+  /** Guest pc of the exit. */
+  pc: number;
+  /** Host mtval. */
+  tval: number;
+  /** Guest virtual privilege at the exit. */
+  vpriv: Priv;
+}
+
+/** A trap the hypervisor injected into the guest (taken in virtual M or S). */
+export interface GuestTrapEvent {
+  /** Guest mcause/scause value (without the interrupt bit). */
+  cause: number;
+  /** True for interrupts. */
+  interrupt: boolean;
+  /** Guest pc of the trapping instruction. */
+  pc: number;
+  /** The tval given to the guest. */
+  tval: number;
+  /** Virtual mode before and after. */
+  from: Priv;
+  /** Virtual mode the trap is taken in. */
+  to: Priv;
+}
+
 /** Every topic of the bus and the record it carries. */
 export interface EventMap {
   /** Every trap the hart takes. */
@@ -102,6 +154,10 @@ export interface EventMap {
   console: ConsoleEvent;
   /** The machine halted. */
   halt: HaltEvent;
+  /** A hypervisor exit. */
+  exit: ExitEvent;
+  /** A trap injected into the guest. */
+  guestTrap: GuestTrapEvent;
 }
 
 /** Topic names of {@linkcode EventMap}. */
@@ -122,6 +178,8 @@ export class EventBus {
     irq: [],
     console: [],
     halt: [],
+    exit: [],
+    guestTrap: [],
   };
 
   /** True if anyone listens on `topic`: publishers check this before building an event. */

@@ -69,6 +69,13 @@ export class Mmu {
   get pmpActive(): boolean {
     return this.#pmpActive;
   }
+  /**
+   * Flags (low PTE byte) of the leaf of the last successful Sv39 walk, or all of
+   * R, W, X, U, A, D for untranslated accesses: shadow paging copies them.
+   */
+  leafFlags = 0;
+  /** Bumped whenever the PMP configuration changes (shadow page tables depend on it). */
+  pmpGeneration = 0;
   /** Called whenever cached translations are dropped (the hart drops its page pointers). */
   onFlush: (() => void) | null = null;
 
@@ -103,6 +110,7 @@ export class Mmu {
     let pa: number;
     if (priv === 3 || this.satpMode === 0) {
       pa = va;
+      this.leafFlags = PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D;
     } else {
       pa = this.#walk(va, kind, priv);
       if (pa < 0) return pa;
@@ -110,7 +118,7 @@ export class Mmu {
     if (!this.pmpAllows(pa, 1, kind, priv)) return ACCESS_FAULT;
     if (fill) {
       const pageOff = this.bus.ramOffset(pa - (pa & 0xfff), 4096);
-      if (pageOff >= 0 && this.#pmpUniform(pa - (pa & 0xfff))) {
+      if (pageOff >= 0 && this.pmpUniform(pa - (pa & 0xfff))) {
         const slot = (va >>> 12) & TLB_MASK;
         this.tags[priv * 3 + kind][slot] = va - (va & 0xfff);
         this.offsets[priv * 3 + kind][slot] = pageOff;
@@ -158,6 +166,7 @@ export class Mmu {
         this.bus.onRamWritten?.(pteAddr, 8);
       }
       const pageOffsetMask = superSpan * 4096 - 1; // below 2^31, so & is exact
+      this.leafFlags = lo & 0xff;
       return ppn * 4096 + (va & pageOffsetMask);
     }
     return PAGE_FAULT;
@@ -207,6 +216,7 @@ export class Mmu {
       this.#pmpHi[i] = hi;
       if (mode !== 0) this.#pmpActive = true;
     }
+    this.pmpGeneration++;
     this.flush();
   }
 
@@ -231,7 +241,7 @@ export class Mmu {
   }
 
   /** True if no PMP entry boundary falls inside the 4 KiB page at `base`. */
-  #pmpUniform(base: number): boolean {
+  pmpUniform(base: number): boolean {
     if (!this.#pmpActive) return true;
     for (let i = 0; i < PMP_COUNT; i++) {
       if ((this.pmpcfg[i] & 0x18) === 0) continue;

@@ -1,0 +1,202 @@
+/**
+ * The `virt` board's device set and boot image placement, shared by the host
+ * machine and by the hypervisor's guest machine: both are QEMU `virt` boards,
+ * one wired to the emulated hart, the other to a guest vCPU.
+ *
+ * Boot conventions (as QEMU 7.2):
+ * - kernel without bios (`-bios none -kernel`): the ELF's segments are loaded
+ *   and the reset vector jumps to its entry in M-mode.
+ * - bios (+ kernel): the firmware starts in M-mode; the kernel is placed at
+ *   0x8020_0000 (fw_jump's next stage), a0 = hart id, a1 = DTB; the boot ROM
+ *   also carries fw_dynamic_info for fw_dynamic firmware.
+ *
+ * @module
+ */
+
+import type { Bus } from "../core/bus.ts";
+import { type Clock, TIMEBASE_HZ } from "../core/clock.ts";
+import { type ElfImage, loadElf, parseElf } from "../core/elf.ts";
+import type { EventBus, HaltReason } from "../core/events.ts";
+import type { InterruptTarget } from "../core/irq.ts";
+import type { BlockBackend } from "./block.ts";
+import { bootRomImage, fdtLoadAddress, initrdLoadAddress, KERNEL_LOAD_ADDRESS } from "./bootrom.ts";
+import { Clint } from "./clint.ts";
+import { buildVirtDtb, VIRT_IRQ, VIRT_MEMMAP, VIRTIO_SLOTS } from "./dtb.ts";
+import { Plic } from "./plic.ts";
+import { GoldfishRtc } from "./rtc.ts";
+import { Syscon } from "./syscon.ts";
+import { Uart16550 } from "./uart.ts";
+import { EmptyVirtioSlot, VirtioMmioTransport } from "./virtio-mmio.ts";
+import { VirtioBlockDevice } from "./virtio-blk.ts";
+
+/** An image to load: its bytes and a name used in error messages. */
+export interface ImageFile {
+  /** File name (or any label) for messages. */
+  name: string;
+  /** The file's bytes: an ELF64 RISC-V image or a raw binary. */
+  bytes: Uint8Array;
+}
+
+/** Thrown for configurations and images that cannot boot; the message names the input. */
+export class MachineConfigError extends Error {
+  override name = "MachineConfigError";
+}
+
+/** What the devices of a board are connected to. */
+export interface BoardWiring {
+  /** The bus the devices are mapped on (and the RAM virtio reaches by DMA). */
+  bus: Bus;
+  /** The hart (or vCPU) whose mip lines the CLINT and PLIC drive. */
+  cpu: InterruptTarget;
+  /** mtime. */
+  clock: Clock;
+  /** Event bus for device events. */
+  events: EventBus;
+  /** Receives UART output. */
+  console: (byte: number) => void;
+  /** Called when the guest writes the syscon finisher. */
+  halt: (reason: HaltReason, code: number) => void;
+  /** Disk behind the virtio block device, if any. */
+  disk?: BlockBackend;
+}
+
+/** The devices of QEMU's `virt` board, mapped at QEMU's addresses. */
+export class VirtDevices {
+  /** Core-local interruptor. */
+  readonly clint: Clint;
+  /** Platform-level interrupt controller. */
+  readonly plic: Plic;
+  /** UART0. */
+  readonly uart: Uart16550;
+  /** Goldfish RTC. */
+  readonly rtc: GoldfishRtc;
+
+  constructor(w: BoardWiring) {
+    this.clint = new Clint(w.cpu, w.clock);
+    this.plic = new Plic(w.cpu, w.events);
+    this.uart = new Uart16550(this.plic.line(VIRT_IRQ.UART0), w.console, w.events);
+    // Wall-clock time at start-up, then advancing with mtime (so virtual runs stay reproducible).
+    const epochNs = Date.now() * 1e6;
+    this.rtc = new GoldfishRtc(
+      this.plic.line(VIRT_IRQ.RTC),
+      () => epochNs + w.clock.now() * (1e9 / TIMEBASE_HZ),
+    );
+    const m = VIRT_MEMMAP;
+    w.bus.map(m.test.base, m.test.size, new Syscon(w.halt));
+    w.bus.map(m.rtc.base, m.rtc.size, this.rtc);
+    w.bus.map(m.clint.base, m.clint.size, this.clint);
+    w.bus.map(m.plic.base, m.plic.size, this.plic);
+    w.bus.map(m.uart0.base, m.uart0.size, this.uart);
+    for (let i = 0; i < VIRTIO_SLOTS; i++) {
+      const base = m.virtio.base + i * m.virtio.size;
+      // QEMU plugs the first -drive into the highest slot (devices are created in reverse).
+      const dev = w.disk && i === VIRTIO_SLOTS - 1
+        ? new VirtioMmioTransport(
+          w.bus,
+          this.plic.line(VIRT_IRQ.VIRTIO0 + i),
+          new VirtioBlockDevice(w.disk),
+          `virtio${i}`,
+        )
+        : new EmptyVirtioSlot(`virtio${i}`);
+      w.bus.map(base, m.virtio.size, dev);
+    }
+  }
+
+  /** Time-driven device state: the timer comparator and the RTC alarm. */
+  update(): void {
+    this.clint.update();
+    this.rtc.update();
+  }
+}
+
+/** Images and command line to boot. */
+export interface BootImages {
+  /** M-mode firmware (OpenSBI's fw_jump.elf, U-Boot's M-mode build, ...). */
+  bios?: ImageFile;
+  /** Kernel: started directly in M-mode without bios, or placed for the firmware. */
+  kernel?: ImageFile;
+  /** Initial ramdisk. */
+  initrd?: ImageFile;
+  /** Kernel command line (/chosen/bootargs). */
+  append?: string;
+}
+
+/** Where everything went: what the reset vector needs, and symbols. */
+export interface BootLayout {
+  /** Where the reset vector jumps. */
+  start: number;
+  /** The next stage for the firmware (fw_dynamic_info.next_addr). */
+  kernelEntry: number;
+  /** DTB address (a1). */
+  dtbAddress: number;
+  /** The DTB. */
+  dtb: Uint8Array;
+  /** The boot ROM contents (reset vector, addresses, fw_dynamic_info). */
+  rom: Uint8Array;
+  /** Parsed ELF images, for symbols. */
+  images: { bios?: ElfImage; kernel?: ElfImage };
+  /** Address of the HTIF `tohost` symbol, or -1. */
+  tohost: number;
+}
+
+/** Loads bios/kernel/initrd and the generated DTB into `bus` RAM the way QEMU does. */
+export function loadBoot(bus: Bus, boot: BootImages): BootLayout {
+  const images: BootLayout["images"] = {};
+  let tohost = -1;
+  const place = (file: ImageFile, rawAddress: number, role: "bios" | "kernel"): number => {
+    const b = file.bytes;
+    const isElf = b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c &&
+      b[3] === 0x46;
+    try {
+      if (isElf) {
+        const image = parseElf(b);
+        loadElf(image, bus);
+        images[role] = image;
+        tohost = image.symbols.get("tohost") ?? tohost;
+        // A kernel started by firmware runs from where it was loaded (QEMU passes the
+        // lowest physical load address: a vmlinux's entry is a virtual address).
+        return role === "kernel" && boot.bios ? image.loadBase : image.entry;
+      }
+      if (b.length === 0) throw new MachineConfigError("the file is empty");
+      if (bus.ramOffset(rawAddress, b.length) < 0) {
+        throw new MachineConfigError(
+          `raw image of ${b.length} bytes does not fit in RAM at ${hex(rawAddress)} ` +
+            `(RAM is ${hex(bus.ramBase)}..${hex(bus.ramBase + bus.ramSize)})`,
+        );
+      }
+      bus.loadBytes(rawAddress, b);
+      return rawAddress;
+    } catch (e) {
+      throw new MachineConfigError(`${file.name}: ${(e as Error).message}`);
+    }
+  };
+
+  let start = bus.ramBase;
+  let kernelEntry = KERNEL_LOAD_ADDRESS;
+  if (boot.bios) start = place(boot.bios, bus.ramBase, "bios");
+  if (boot.kernel) {
+    kernelEntry = place(boot.kernel, boot.bios ? KERNEL_LOAD_ADDRESS : bus.ramBase, "kernel");
+    if (!boot.bios) start = kernelEntry;
+  }
+  let initrd: { start: number; end: number } | undefined;
+  if (boot.initrd) {
+    const at = initrdLoadAddress(kernelEntry, bus.ramSize);
+    if (bus.ramOffset(at, boot.initrd.bytes.length) < 0) {
+      throw new MachineConfigError(
+        `${boot.initrd.name}: initrd of ${boot.initrd.bytes.length} bytes does not fit in RAM ` +
+          `at ${hex(at)}`,
+      );
+    }
+    bus.loadBytes(at, boot.initrd.bytes);
+    initrd = { start: at, end: at + boot.initrd.bytes.length };
+  }
+  const dtb = buildVirtDtb({ ramSize: bus.ramSize, bootargs: boot.append, initrd });
+  const dtbAddress = fdtLoadAddress(bus.ramBase, bus.ramSize);
+  bus.loadBytes(dtbAddress, dtb);
+  const rom = bootRomImage(start, dtbAddress, kernelEntry);
+  return { start, kernelEntry, dtbAddress, dtb, rom, images, tohost };
+}
+
+function hex(n: number): string {
+  return "0x" + n.toString(16);
+}
