@@ -3,6 +3,7 @@
  *
  * - guests/isa/*.S -> guests/isa/build/NAME.elf (one ISA test program per file)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs)
+ * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
  *
  * Only stale outputs are rebuilt. Usage: `deno task guests [--force]`.
  *
@@ -10,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { buildTinyos, tinyosStale } from "./build-tinyos.ts";
 
 const CC = "riscv64-unknown-elf-gcc";
 const ROOT = new URL("../guests/", import.meta.url).pathname;
@@ -94,6 +96,10 @@ export async function buildGuests(force = false): Promise<number> {
         `building ${t.output} failed:\n${new TextDecoder().decode(result.stderr)}`,
       );
     }
+    built++;
+  }
+  if (force || tinyosStale()) {
+    await buildTinyos();
     built++;
   }
   return built;
