@@ -1,0 +1,227 @@
+/**
+ * tinyos, the default guest (guests/tinyos): boots on rvisor with the virtual
+ * clock and answers every shell command; the committed image is what the
+ * sources build to; and the same image behaves on QEMU, the reference.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { VirtMachine } from "../devices/virt.ts";
+import { buildTinyos, TINYOS_ELF } from "../scripts/build-tinyos.ts";
+
+const QEMU = "qemu-system-riscv64";
+/** The QEMU CPU that matches rvisor's hart (shared/GUESTS.md). */
+const QEMU_CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false," +
+  "zbs=false,Zihintpause=false";
+/** Instructions a command may take before the test gives up (mem 64 takes ~0.5 M). */
+const COMMAND_BUDGET = 50_000_000;
+/** Instructions of idle time between two readings (the timer ticks every 10 M). */
+const IDLE = 30_000_000;
+
+function hasCommand(cmd: string): boolean {
+  try {
+    new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** tinyos on rvisor, driven like a terminal: type a line, read the answer. */
+class Tinyos {
+  readonly machine: VirtMachine;
+  output = "";
+
+  constructor() {
+    this.machine = new VirtMachine({
+      kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) },
+      clock: "virtual",
+      console: (b) => this.output += String.fromCharCode(b),
+    });
+  }
+
+  /** Runs until `text` appears after output position `from`; false on halt or budget. */
+  async waitFor(text: string, from: number): Promise<boolean> {
+    const start = this.machine.hart.retired;
+    while (!this.output.includes(text, from)) {
+      if (this.machine.hart.retired - start > COMMAND_BUDGET) return false;
+      const r = await this.machine.run({ maxInstructions: 1_000_000 });
+      if (r.stop === "halt") return this.output.includes(text, from);
+    }
+    return true;
+  }
+
+  async boot(): Promise<string> {
+    assert.ok(await this.waitFor("$ ", 0), `no prompt after boot:\n${this.output}`);
+    return this.output;
+  }
+
+  /** Types `line` + Enter; returns what the shell printed before the next prompt. */
+  async command(line: string): Promise<string> {
+    const from = this.output.length;
+    this.machine.input(line + "\n");
+    assert.ok(await this.waitFor("\n$ ", from), `no prompt after '${line}':\n${this.output}`);
+    const answer = this.output.slice(from, this.output.lastIndexOf("\n$ ") + 1);
+    const echoEnd = answer.indexOf("\r\n");
+    return answer.slice(echoEnd + 2).replaceAll("\r\n", "\n");
+  }
+
+  async idle(instructions: number): Promise<void> {
+    await this.machine.run({ maxInstructions: instructions });
+  }
+}
+
+async function booted(): Promise<Tinyos> {
+  const os = new Tinyos();
+  await os.boot();
+  return os;
+}
+
+function parseUptime(text: string): { seconds: number; ticks: number } {
+  const m = text.match(/^up (\d+\.\d{3}) s, (\d+) ticks$/m);
+  assert.ok(m, `uptime answer: ${text}`);
+  return { seconds: Number(m[1]), ticks: Number(m[2]) };
+}
+
+function parsePs(text: string): { pid: number; state: string; ticks: number; name: string }[] {
+  const lines = text.trim().split("\n");
+  assert.match(lines[0], /^PID\s+STATE\s+TICKS\s+NAME$/);
+  return lines.slice(1).map((line) => {
+    const m = line.match(/^(\d+)\s+(\w+)\s+(\d+)\s+(\S+)$/);
+    assert.ok(m, `ps line: ${line}`);
+    return { pid: Number(m[1]), state: m[2], ticks: Number(m[3]), name: m[4] };
+  });
+}
+
+Deno.test("tinyos boots through M-mode and the S-mode kernel to the shell prompt", async () => {
+  const text = (await booted()).output;
+  for (
+    const line of [
+      "tinyos: booting (M-mode), hart 0, device tree at 0x",
+      "tinyos: S-mode kernel, Sv39",
+      "tinyos: paging on",
+      "tinyos: started sh (pid 1) and ticker (pid 2) in U-mode",
+    ]
+  ) assert.ok(text.includes(line), `missing '${line}' in:\n${text}`);
+  assert.ok(text.endsWith("$ "));
+});
+
+Deno.test("tinyos: help lists every command; unknown commands are errors", async () => {
+  const os = await booted();
+  const help = await os.command("help");
+  for (const cmd of ["help", "echo", "ps", "uptime", "mem", "poweroff"]) {
+    assert.match(help, new RegExp(`^  ${cmd}\\b`, "m"));
+  }
+  assert.equal(await os.command("frobnicate now"), "sh: unknown command: frobnicate (try help)\n");
+  assert.equal(await os.command(""), "");
+});
+
+Deno.test("tinyos: echo prints its arguments; backspace edits the line", async () => {
+  const os = await booted();
+  assert.equal(await os.command("echo hi"), "hi\n");
+  assert.equal(await os.command("echo  a   b\tc "), "a b c\n");
+  assert.equal(await os.command("echx\x7fo typo\bs fixed"), "typs fixed\n");
+});
+
+Deno.test("tinyos: ps shows sh and the ticker, which the timer preempts", async () => {
+  const os = await booted();
+  await os.idle(IDLE);
+  const procs = parsePs(await os.command("ps"));
+  assert.ok(procs.length >= 2);
+  assert.deepEqual(procs.map((p) => [p.pid, p.name]), [[1, "sh"], [2, "ticker"]]);
+  assert.equal(procs[0].state, "running");
+  assert.ok(procs[1].ticks >= 1, `ticker was never charged a timer tick: ${procs[1].ticks}`);
+});
+
+Deno.test("tinyos: uptime grows in seconds and timer ticks", async () => {
+  const os = await booted();
+  const first = parseUptime(await os.command("uptime"));
+  await os.idle(IDLE);
+  const second = parseUptime(await os.command("uptime"));
+  assert.ok(second.seconds > first.seconds, `${first.seconds} -> ${second.seconds}`);
+  assert.ok(second.ticks > first.ticks, `${first.ticks} -> ${second.ticks}`);
+});
+
+Deno.test("tinyos: mem touches pages through page faults and frees them", async () => {
+  const os = await booted();
+  assert.equal(
+    await os.command("mem 64"),
+    "mem: 64 pages at 0x40001000: 64 page faults, 0 bad words, 64 pages freed: ok\n",
+  );
+  // More pages than one page table maps, twice: the freed pages are reused.
+  for (let i = 0; i < 2; i++) {
+    assert.match(await os.command("mem 600"), /600 page faults, 0 bad words, 600 pages freed: ok/);
+  }
+  assert.equal(await os.command("mem"), "usage: mem N (pages, at least 1)\n");
+  assert.match(await os.command("mem 999999"), /^mem: cannot grow the heap by 999999 pages/);
+});
+
+Deno.test("tinyos: poweroff ends the run with exit code 0", async () => {
+  const os = await booted();
+  os.machine.input("poweroff\n");
+  const r = await os.machine.run({ maxInstructions: COMMAND_BUDGET });
+  assert.equal(r.stop, "halt");
+  assert.equal(r.reason, "poweroff");
+  assert.equal(r.exitCode, 0);
+  assert.ok(os.output.includes("tinyos: poweroff requested by pid 1 (sh)"));
+});
+
+const haveGcc = hasCommand("riscv64-unknown-elf-gcc");
+Deno.test({
+  name: haveGcc
+    ? "tinyos: the sources rebuild to the committed tinyos.elf, byte for byte"
+    : "tinyos: rebuild check (ignored: riscv64-unknown-elf-gcc is not installed)",
+  ignore: !haveGcc,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "tinyos-" });
+    try {
+      await buildTinyos(`${dir}/tinyos.elf`, `${dir}/work`);
+      const built = Deno.readFileSync(`${dir}/tinyos.elf`);
+      const committed = Deno.readFileSync(TINYOS_ELF);
+      assert.ok(
+        built.length === committed.length && built.every((b, i) => b === committed[i]),
+        "guests/tinyos/tinyos.elf is stale: run `deno task guests` and commit it",
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+const haveQemu = hasCommand(QEMU);
+Deno.test({
+  name: haveQemu
+    ? "tinyos on QEMU answers the same commands and powers off with exit code 0"
+    : "tinyos on QEMU (ignored: qemu-system-riscv64 is not installed)",
+  ignore: !haveQemu,
+  async fn() {
+    const proc = new Deno.Command(QEMU, {
+      args: [
+        ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", QEMU_CPU],
+        ...["-kernel", TINYOS_ELF],
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => proc.kill(), 30_000);
+    const writer = proc.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("help\nps\necho hi\nuptime\nmem 64\npoweroff\n"));
+    await writer.close();
+    const { code, stdout } = await proc.output();
+    clearTimeout(timer);
+    const text = new TextDecoder().decode(stdout).replaceAll("\r\n", "\n");
+    assert.equal(code, 0, text);
+    assert.match(text, /tinyos: S-mode kernel, Sv39/);
+    assert.match(text, /^ {2}poweroff {3}stop the machine$/m);
+    assert.match(text, /^2 +\w+ +\d+ +ticker$/m);
+    assert.match(text, /^(\$ )?hi$/m); // typed-ahead input is echoed before the prompt
+    assert.match(text, /up \d+\.\d{3} s, \d+ ticks/);
+    assert.match(
+      text,
+      /mem: 64 pages at 0x40001000: 64 page faults, 0 bad words, 64 pages freed: ok/,
+    );
+    assert.match(text, /tinyos: poweroff requested by pid 1 \(sh\)/);
+  },
+});
