@@ -19,8 +19,6 @@ struct trapframe {
 };
 #define REG_SP 2
 #define REG_A0 10
-#define REG_A1 11
-#define REG_A2 12
 #define REG_A7 17
 
 struct proc {

@@ -16,7 +16,6 @@
 #define MSTATUS_MPP_MASK (3UL << 11)
 #define MSTATUS_MPP_S (1UL << 11)
 #define SSTATUS_SPP (1UL << 8) /* privilege before the trap: 1 = S, 0 = U */
-#define SSTATUS_SPIE (1UL << 5)
 
 /* Interrupt bits of mip/mie (sip/sie use the S ones). */
 #define IRQ_SSIP (1UL << 1)
@@ -31,7 +30,6 @@
 #define CAUSE_IRQ_S_EXTERNAL (CAUSE_INTERRUPT | 9)
 #define CAUSE_ECALL_U 8
 #define CAUSE_ECALL_S 9
-#define CAUSE_FETCH_PAGE_FAULT 12
 #define CAUSE_LOAD_PAGE_FAULT 13
 #define CAUSE_STORE_PAGE_FAULT 15
 
