@@ -59,8 +59,8 @@ export interface MmioEvent {
 
 /** A change of an interrupt line: a PLIC source or a hart mip bit. */
 export interface IrqEvent {
-  /** `plic` for PLIC sources, `hart` for mip bits. */
-  controller: "plic" | "hart";
+  /** `plic` for PLIC sources, `hart` for mip bits, `vcpu` for a guest's virtual mip bits. */
+  controller: "plic" | "hart" | "vcpu";
   /** PLIC source number, or mip bit number. */
   line: number;
   /** The new level. */

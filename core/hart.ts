@@ -371,7 +371,8 @@ export class Hart implements InterruptTarget {
     const xl = this.xl, xh = this.xh;
     const bus = this.bus, ram32 = bus.ram32, ram16 = bus.ram16;
     const mmu = this.mmu;
-    const end = this.retired + budget;
+    // Traps count against the budget too, so a trap storm cannot keep run() from returning.
+    let end = this.retired + budget;
     this.#stop = false;
     let pc = this.pc;
     let n = this.retired;
@@ -381,6 +382,7 @@ export class Hart implements InterruptTarget {
       if (this.csr.interruptPending && this.#checkInterrupts()) {
         this.#resync = false;
         pc = this.pc;
+        end--;
       }
       if (this.waiting) {
         if (!this.interruptPending) break;
@@ -747,6 +749,7 @@ export class Hart implements InterruptTarget {
         }
         // A faulting instruction does not retire; pc still points at it.
         this.retired = n;
+        end--;
         this.#takeTrap(this.#trapCause, false, this.#trapTval, pc);
         pc = this.pc;
       }

@@ -71,7 +71,7 @@ export class Mmu {
   }
   /**
    * Flags (low PTE byte) of the leaf of the last successful Sv39 walk, or all of
-   * R, W, X, U, A, D for untranslated accesses: shadow paging copies them.
+   * R, W, X, A, D for untranslated accesses: shadow paging copies them.
    */
   leafFlags = 0;
   /** Bumped whenever the PMP configuration changes (shadow page tables depend on it). */
@@ -110,7 +110,7 @@ export class Mmu {
     let pa: number;
     if (priv === 3 || this.satpMode === 0) {
       pa = va;
-      this.leafFlags = PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D;
+      this.leafFlags = PTE_R | PTE_W | PTE_X | PTE_A | PTE_D; // no U: bare memory has no owner
     } else {
       pa = this.#walk(va, kind, priv);
       if (pa < 0) return pa;

@@ -1,0 +1,188 @@
+/**
+ * Emulation of guest instructions that cannot run natively in host U-mode:
+ * CSR instructions on the virtual CSRs, and loads and stores that reach guest
+ * devices (MMIO) or that virtual M-mode makes through MPRV.
+ *
+ * Guest faults found while emulating are thrown as {@linkcode GuestFault} and
+ * injected by the exit handler, exactly as the instruction would have trapped.
+ *
+ * @module
+ */
+
+import { Cause } from "../core/csr.ts";
+import { decodeAt, type Decoded, Op } from "../core/decode.ts";
+import type { Hart } from "../core/hart.ts";
+import { out } from "../core/int64.ts";
+import { Access, ACCESS_FAULT, type AccessKind, PAGE_FAULT } from "../core/mmu.ts";
+import type { Guest } from "./guest.ts";
+
+const TWO32 = 4294967296;
+
+/** A guest exception found during emulation. */
+export class GuestFault {
+  constructor(readonly cause: number, readonly tval: number) {}
+}
+
+/** A decoded guest instruction and its length. */
+export interface GuestInstruction extends Decoded {
+  /** 2 or 4. */
+  length: number;
+  /** The raw instruction bits (16 or 32), for mtval. */
+  bits: number;
+}
+
+/** Load/store ops: size in bytes, and whether a load sign-extends. */
+const MEMORY_OPS: ReadonlyMap<number, { size: number; signed: boolean; store: boolean }> = new Map([
+  [Op.LB, { size: 1, signed: true, store: false }],
+  [Op.LH, { size: 2, signed: true, store: false }],
+  [Op.LW, { size: 4, signed: true, store: false }],
+  [Op.LD, { size: 8, signed: true, store: false }],
+  [Op.LBU, { size: 1, signed: false, store: false }],
+  [Op.LHU, { size: 2, signed: false, store: false }],
+  [Op.LWU, { size: 4, signed: false, store: false }],
+  [Op.SB, { size: 1, signed: false, store: true }],
+  [Op.SH, { size: 2, signed: false, store: true }],
+  [Op.SW, { size: 4, signed: false, store: true }],
+  [Op.SD, { size: 8, signed: false, store: true }],
+]);
+
+/** Decodes raw instruction bits as reported in host mtval (illegal instruction). */
+export function decodeBits(bits: number): GuestInstruction {
+  const d: GuestInstruction = { packed: 0, imm: 0, length: 0, bits: bits >>> 0 };
+  d.length = decodeAt(bits & 0xffff, (bits >>> 16) & 0xffff, d);
+  return d;
+}
+
+/** Emulates guest loads and stores against the guest's translation and devices. */
+export class MemoryEmulator {
+  constructor(readonly hart: Hart, readonly guest: Guest) {}
+
+  /** Fetches and decodes the guest instruction at `pc` (its page is mapped: it was executing). */
+  fetch(pc: number): GuestInstruction {
+    const lo = this.#hostHalf(pc);
+    const hi = (lo & 3) === 3 ? this.#hostHalf(pc + 2) : 0;
+    return decodeBits(((hi << 16) | lo) >>> 0);
+  }
+
+  #hostHalf(va: number): number {
+    const pa = this.hart.translateForDebug(va, Access.FETCH);
+    const off = pa === null ? -1 : this.hart.bus.ramOffset(pa, 2);
+    if (off < 0) throw new GuestFault(Cause.FETCH_ACCESS, va);
+    return this.hart.bus.ram16[off >> 1];
+  }
+
+  /**
+   * Performs the load or store `insn` at guest privilege `priv`; returns false
+   * if it is not a plain load or store (AMOs to devices are access faults).
+   */
+  execute(insn: GuestInstruction, priv: number): boolean {
+    const op = insn.packed & 0xff;
+    const info = MEMORY_OPS.get(op);
+    if (info === undefined) return false;
+    const xl = this.hart.xl, xh = this.hart.xh;
+    const rd = (insn.packed >> 8) & 31, rs1 = (insn.packed >> 13) & 31;
+    const rs2 = (insn.packed >> 18) & 31;
+    const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + insn.imm;
+    if (info.store) {
+      this.#store(va, info.size, xl[rs2], xh[rs2], priv);
+      return true;
+    }
+    let lo = this.#load(va, info.size, priv);
+    let hi = out[1];
+    if (info.size < 8) {
+      const shift = 32 - 8 * info.size;
+      if (info.size < 4) {
+        lo = info.signed ? (lo << shift) >> shift : lo & ((1 << (8 * info.size)) - 1);
+      }
+      hi = info.signed ? lo >> 31 : 0;
+    }
+    if (rd !== 0) xl[rd] = lo, xh[rd] = hi;
+    return true;
+  }
+
+  /** Guest-physical address of `va` for `kind`, or a thrown guest fault. */
+  #translate(va: number, kind: AccessKind, priv: number): number {
+    const gpa = this.guest.vcpu.mmu.translate(va, kind, priv, false);
+    if (gpa === PAGE_FAULT) {
+      throw new GuestFault(
+        kind === Access.LOAD ? Cause.LOAD_PAGE_FAULT : Cause.STORE_PAGE_FAULT,
+        va,
+      );
+    }
+    if (gpa === ACCESS_FAULT) this.#accessFault(kind, va);
+    return gpa;
+  }
+
+  #accessFault(kind: AccessKind, va: number): never {
+    throw new GuestFault(kind === Access.LOAD ? Cause.LOAD_ACCESS : Cause.STORE_ACCESS, va);
+  }
+
+  /** Loads `size` bytes; returns the low word, the high word in out[1]. */
+  #load(va: number, size: number, priv: number): number {
+    const bus = this.guest.bus;
+    if ((va & 0xfff) + size > 4096) { // crosses a page: byte by byte
+      let lo = 0, hi = 0;
+      for (let i = 0; i < size; i++) {
+        const b = this.#load(va + i, 1, priv);
+        if (i < 4) lo |= b << (8 * i);
+        else hi |= b << (8 * (i - 4));
+      }
+      out[1] = hi;
+      return lo;
+    }
+    const gpa = this.#translate(va, Access.LOAD, priv);
+    if (!this.guest.vcpu.mmu.pmpAllows(gpa, size, Access.LOAD, priv)) {
+      this.#accessFault(Access.LOAD, va);
+    }
+    const off = bus.ramOffset(gpa, size);
+    if (off >= 0) {
+      let lo = 0, hi = 0;
+      for (let i = 0; i < size; i++) {
+        if (i < 4) lo |= bus.ram[off + i] << (8 * i);
+        else hi |= bus.ram[off + i] << (8 * (i - 4));
+      }
+      out[1] = hi;
+      return lo;
+    }
+    if (!bus.isMapped(gpa, size) || gpa % size !== 0) this.#accessFault(Access.LOAD, va);
+    if (size === 8) {
+      const lo = bus.readDevice(gpa, 4);
+      out[1] = bus.readDevice(gpa + 4, 4);
+      return lo;
+    }
+    out[1] = 0;
+    return bus.readDevice(gpa, size as 1 | 2 | 4);
+  }
+
+  #store(va: number, size: number, lo: number, hi: number, priv: number): void {
+    const bus = this.guest.bus;
+    if ((va & 0xfff) + size > 4096) {
+      // Both pages must be writable before anything is written.
+      this.#translate(va, Access.STORE, priv);
+      this.#translate(va - (va & 0xfff) + 4096, Access.STORE, priv);
+      for (let i = 0; i < size; i++) {
+        this.#store(va + i, 1, i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4)), 0, priv);
+      }
+      return;
+    }
+    const gpa = this.#translate(va, Access.STORE, priv);
+    if (!this.guest.vcpu.mmu.pmpAllows(gpa, size, Access.STORE, priv)) {
+      this.#accessFault(Access.STORE, va);
+    }
+    const off = bus.ramOffset(gpa, size);
+    if (off >= 0) {
+      for (let i = 0; i < size; i++) {
+        bus.ram[off + i] = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
+      }
+      bus.onRamWritten?.(gpa, size);
+      return;
+    }
+    if (!bus.isMapped(gpa, size) || gpa % size !== 0) this.#accessFault(Access.STORE, va);
+    if (size === 8) {
+      bus.writeDevice(gpa, 4, lo);
+      bus.writeDevice(gpa + 4, 4, hi);
+    } else {
+      bus.writeDevice(gpa, size as 1 | 2 | 4, lo);
+    }
+  }
+}

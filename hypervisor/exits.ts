@@ -1,0 +1,193 @@
+/**
+ * Exit dispatch (the seed's exchandlers.c): every host trap taken while the
+ * guest runs in host U-mode lands here, is classified, and is either completed
+ * on the guest's behalf (CSR access, mret, MMIO, shadow fill, ...) or turned
+ * into a trap of the guest's own (injected into virtual M or S-mode).
+ *
+ * @module
+ */
+
+import { Cause } from "../core/csr.ts";
+import { Op } from "../core/decode.ts";
+import type { ExitKind } from "../core/events.ts";
+import type { Hart } from "../core/hart.ts";
+import { out } from "../core/int64.ts";
+import { Access, type AccessKind } from "../core/mmu.ts";
+import { decodeBits, GuestFault, type GuestInstruction, MemoryEmulator } from "./emulate.ts";
+import type { Guest } from "./guest.ts";
+import type { GuestTimer } from "./timer.ts";
+import { Fill, type GuestMemory } from "./vmem.ts";
+
+const IRQ_MTI = 7;
+
+/** Host page-fault causes by access kind. */
+const PAGE_FAULT_KIND: ReadonlyMap<number, AccessKind> = new Map([
+  [Cause.FETCH_PAGE_FAULT, Access.FETCH],
+  [Cause.LOAD_PAGE_FAULT, Access.LOAD],
+  [Cause.STORE_PAGE_FAULT, Access.STORE],
+]);
+
+/** What the dispatcher needs from the hypervisor. */
+export interface ExitContext {
+  /** Injects a guest exception at `pc` (the instruction that raised it). */
+  injectException(cause: number, tval: number, pc: number): void;
+  /** Called when the guest changed its translation context (privilege, satp, MPRV...). */
+  contextChanged(): void;
+  /** Called for host traps that should never happen (a hypervisor bug): stops the run. */
+  invariantFailed(message: string): void;
+}
+
+/** Classifies and handles exits. */
+export class ExitHandler {
+  readonly #emulator: MemoryEmulator;
+
+  constructor(
+    readonly hart: Hart,
+    readonly guest: Guest,
+    readonly memory: GuestMemory,
+    readonly timer: GuestTimer,
+    readonly ctx: ExitContext,
+  ) {
+    this.#emulator = new MemoryEmulator(hart, guest);
+  }
+
+  /** Handles one host trap; returns its class. The hart's pc is the guest pc of the trap. */
+  handle(cause: number, interrupt: boolean, tval: number, pc: number): ExitKind {
+    if (interrupt) {
+      if (cause === IRQ_MTI) {
+        this.timer.sync();
+        return "timer";
+      }
+      // The host PLIC has no sources wired to the guest: guest devices are virtual.
+      this.ctx.invariantFailed(`unexpected host interrupt ${cause}`);
+      return "external-interrupt";
+    }
+    try {
+      const kind = PAGE_FAULT_KIND.get(cause);
+      if (kind !== undefined) return this.#pageFault(kind, tval, pc);
+      switch (cause) {
+        case Cause.ILLEGAL_INSTRUCTION:
+          return this.#privileged(decodeBits(tval), pc);
+        case Cause.ECALL_U:
+          // ecall from virtual U, S or M: causes 8, 9, 11 (the guest's privilege, not the host's).
+          this.ctx.injectException(Cause.ECALL_U + this.guest.vcpu.priv, 0, pc);
+          return "ecall";
+        case Cause.BREAKPOINT:
+          this.ctx.injectException(Cause.BREAKPOINT, 0, pc);
+          return "breakpoint";
+        case Cause.MISALIGNED_LOAD:
+        case Cause.MISALIGNED_STORE:
+          // Only LR/SC/AMOs trap misaligned; the guest sees the same trap it would bare.
+          this.ctx.injectException(cause, tval, pc);
+          return "misaligned";
+        default:
+          // Access faults cannot happen: shadow tables only map what host PMP allows.
+          this.ctx.invariantFailed(
+            `host trap ${cause} at guest pc 0x${pc.toString(16)}, tval 0x${tval.toString(16)}`,
+          );
+          return "guest-access-fault";
+      }
+    } catch (e) {
+      if (!(e instanceof GuestFault)) throw e;
+      this.ctx.injectException(e.cause, e.tval, pc);
+      return e.cause === Cause.ILLEGAL_INSTRUCTION ? "illegal-instruction" : "guest-page-fault";
+    }
+  }
+
+  #pageFault(kind: AccessKind, va: number, pc: number): ExitKind {
+    const csr = this.guest.vcpu.csr;
+    const priv = kind === Access.FETCH ? csr.priv : csr.dataPriv;
+    switch (this.memory.fill(va, kind, priv)) {
+      case Fill.MAPPED:
+        return "shadow-fill";
+      case Fill.GUEST_FAULT: {
+        const cause = this.memory.faultCause;
+        this.ctx.injectException(cause, va, pc);
+        return cause === 1 || cause === 5 || cause === 7
+          ? "guest-access-fault"
+          : "guest-page-fault";
+      }
+    }
+    // Emulate the load or store: a guest device, MPRV, or a page with finer PMP rules.
+    const insn = this.#emulator.fetch(pc);
+    if (!this.#emulator.execute(insn, priv)) {
+      // AMOs and LR/SC on devices: as on the `virt` board, an access fault.
+      throw new GuestFault(kind === Access.LOAD ? Cause.LOAD_ACCESS : Cause.STORE_ACCESS, va);
+    }
+    this.#complete(pc, insn);
+    if (csr.priv === 3 && csr.dataPriv !== 3) return "mprv";
+    this.timer.sync(); // the access may have reprogrammed the guest timer
+    return "mmio";
+  }
+
+  /** An instruction that is illegal in host U-mode: privileged for the guest, or truly illegal. */
+  #privileged(insn: GuestInstruction, pc: number): ExitKind {
+    const vcpu = this.guest.vcpu, csr = vcpu.csr;
+    const op = insn.packed & 0xff;
+    const illegal = () => new GuestFault(Cause.ILLEGAL_INSTRUCTION, insn.bits);
+    switch (op) {
+      case Op.CSRRW:
+      case Op.CSRRS:
+      case Op.CSRRC:
+      case Op.CSRRWI:
+      case Op.CSRRSI:
+      case Op.CSRRCI:
+        return this.#csr(insn, pc, illegal);
+      case Op.MRET:
+      case Op.SRET: {
+        const target = op === Op.MRET ? csr.mret() : csr.sret();
+        if (Number.isNaN(target)) throw illegal();
+        vcpu.emulated++;
+        this.hart.pc = target;
+        this.ctx.contextChanged();
+        return op === Op.MRET ? "mret" : "sret";
+      }
+      case Op.WFI:
+        if (csr.wfiTraps()) throw illegal();
+        this.#complete(pc, insn);
+        // Idle the host hart until something is pending for the guest.
+        if (!csr.interruptPending) this.hart.waiting = true;
+        return "wfi";
+      case Op.SFENCE_VMA:
+        if (csr.sfenceTraps()) throw illegal();
+        this.memory.flush();
+        this.#complete(pc, insn);
+        this.ctx.contextChanged();
+        return "sfence.vma";
+      default:
+        throw illegal();
+    }
+  }
+
+  #csr(insn: GuestInstruction, pc: number, illegal: () => GuestFault): ExitKind {
+    const csr = this.guest.vcpu.csr;
+    const p = insn.packed, op = p & 0xff;
+    const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, num = insn.imm;
+    const immForm = op >= Op.CSRRWI;
+    const kind = immForm ? op - 3 : op; // CSRRW / CSRRS / CSRRC
+    const writes = kind === Op.CSRRW || rs1 !== 0;
+    if (!csr.accessible(num, writes)) throw illegal();
+    let oldLo = 0, oldHi = 0;
+    if (kind !== Op.CSRRW || rd !== 0) {
+      if (!csr.read(num)) throw illegal();
+      oldLo = out[0], oldHi = out[1];
+    }
+    if (writes) {
+      const srcLo = immForm ? rs1 : this.hart.xl[rs1], srcHi = immForm ? 0 : this.hart.xh[rs1];
+      let lo = srcLo, hi = srcHi;
+      if (kind === Op.CSRRS) lo = oldLo | srcLo, hi = oldHi | srcHi;
+      else if (kind === Op.CSRRC) lo = oldLo & ~srcLo, hi = oldHi & ~srcHi;
+      if (!csr.write(num, lo, hi)) throw illegal();
+    }
+    if (rd !== 0) this.hart.xl[rd] = oldLo, this.hart.xh[rd] = oldHi;
+    this.#complete(pc, insn);
+    if (writes) this.ctx.contextChanged();
+    return writes ? "csr-write" : "csr-read";
+  }
+
+  /** The emulated instruction retires: count it and step past it. */
+  #complete(pc: number, insn: GuestInstruction): void {
+    this.guest.vcpu.emulated++;
+    this.hart.pc = pc + insn.length;
+  }
+}

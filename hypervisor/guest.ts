@@ -1,0 +1,102 @@
+/**
+ * The guest's machine (the seed's virtmmdev.c and its memory layout): a QEMU
+ * `virt` board of its own, seen through the guest-physical address space.
+ *
+ * - Guest RAM is a window of host RAM: guest-physical 0x8000_0000 is host
+ *   physical 0x8000_0000 + offset. The guest bus is a view of exactly that
+ *   window, so guest DMA (virtio) cannot reach anything else.
+ * - Guest devices are the same device models as the host's, wired to the vCPU;
+ *   they are reached only by emulating the guest's loads and stores.
+ * - The guest boot ROM lives in one host page below the window, mapped into the
+ *   guest read-only.
+ *
+ * @module
+ */
+
+import { Bus, RAM_BASE } from "../core/bus.ts";
+import type { Clock } from "../core/clock.ts";
+import type { EventBus, HaltReason } from "../core/events.ts";
+import type { BlockBackend } from "../devices/block.ts";
+import { type BootImages, type BootLayout, loadBoot, VirtDevices } from "../devices/board.ts";
+import { BOOT_ROM_BASE } from "../devices/bootrom.ts";
+import { Vcpu } from "./vcpu.ts";
+
+/** Everything the guest machine is built from. */
+export interface GuestSetup {
+  /** Host bus: guest RAM is a window of its RAM. */
+  hostBus: Bus;
+  /** Host physical address of guest-physical RAM_BASE. */
+  windowBase: number;
+  /** Guest RAM size. */
+  memory: number;
+  /** Host physical address of the page that holds the guest boot ROM. */
+  romPage: number;
+  /** mtime, shared with the host. */
+  clock: Clock;
+  /** Event bus. */
+  events: EventBus;
+  /** Instructions the guest retired natively on the host hart. */
+  hostRetired: () => number;
+  /** Guest console output. */
+  console: (byte: number) => void;
+  /** Guest poweroff/reset/fail. */
+  halt: (reason: HaltReason, code: number) => void;
+  /** Guest disk. */
+  disk?: BlockBackend;
+}
+
+/** A guest: its vCPU, its bus and devices, and where its images went. */
+export class Guest {
+  /** Guest-physical address space. */
+  readonly bus: Bus;
+  /** The virtual hart. */
+  readonly vcpu: Vcpu;
+  /** The guest's board devices. */
+  readonly devices: VirtDevices;
+  /** Image placement in guest-physical memory. */
+  readonly layout: BootLayout;
+  /** Host physical address of guest-physical RAM_BASE. */
+  readonly windowBase: number;
+  /** Host page holding the boot ROM. */
+  readonly romPage: number;
+
+  constructor(setup: GuestSetup, images: BootImages) {
+    const host = setup.hostBus;
+    this.windowBase = setup.windowBase;
+    this.romPage = setup.romPage;
+    const byteOffset = host.ram.byteOffset + host.ramOffset(setup.windowBase, setup.memory);
+    this.bus = new Bus(setup.memory, setup.events, RAM_BASE, {
+      buffer: host.ram.buffer as ArrayBuffer,
+      byteOffset,
+    });
+    // Writes behind the host hart's back (loaders, DMA) must drop its decoded code.
+    this.bus.onRamWritten = (gpa, length) => host.onRamWritten?.(this.toHost(gpa), length);
+    this.vcpu = new Vcpu(this.bus, setup.events, setup.hostRetired, () => setup.clock.now());
+    this.devices = new VirtDevices({
+      bus: this.bus,
+      cpu: this.vcpu,
+      clock: setup.clock,
+      events: setup.events,
+      console: setup.console,
+      halt: setup.halt,
+      disk: setup.disk,
+    });
+    this.layout = loadBoot(this.bus, images);
+    host.loadBytes(this.romPage, this.layout.rom);
+  }
+
+  /** Host physical address of guest-physical `gpa` (which must be guest RAM). */
+  toHost(gpa: number): number {
+    return gpa - RAM_BASE + this.windowBase;
+  }
+
+  /** True if the 4 KiB page at `gpa` is guest RAM. */
+  isRamPage(gpa: number): boolean {
+    return this.bus.ramOffset(gpa - (gpa & 0xfff), 4096) >= 0;
+  }
+
+  /** True if `gpa` is in the guest boot ROM page. */
+  isRomPage(gpa: number): boolean {
+    return gpa >= BOOT_ROM_BASE && gpa < BOOT_ROM_BASE + 4096;
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The machine-mode hypervisor (the seed's hypervisor.c and hypenterleave.S):
+ * initialisation, the entry from every host trap, trap injection into the
+ * guest, and delivery of the guest's virtual interrupts.
+ *
+ * Data flow: guest instruction traps in host U-mode -> Hart.onTrap -> exit
+ * dispatch (exits.ts) -> virtual CSRs / shadow fill / device emulation ->
+ * pending virtual interrupts delivered -> host satp set for the guest's
+ * context -> back to the guest.
+ *
+ * Host memory layout: [RAM base: boot ROM page][page pool for shadow tables]
+ * [guest window: guest RAM at RAM base + offset]. Host PMP lets host U-mode
+ * touch only the window, the ROM page (read/execute) and the pool (read, for
+ * the host MMU's walks), so even a wrong shadow entry cannot leak host memory.
+ *
+ * @module
+ */
+
+import { RAM_BASE } from "../core/bus.ts";
+import type { ClockMode } from "../core/clock.ts";
+import { Csr, Mstatus } from "../core/csr.ts";
+import type { ExitEvent, ExitKind, Priv } from "../core/events.ts";
+import type { Hart } from "../core/hart.ts";
+import type { BlockBackend } from "../devices/block.ts";
+import { type BootImages, MachineConfigError } from "../devices/board.ts";
+import { BOOT_ROM_BASE } from "../devices/bootrom.ts";
+import { type MachineSoftware, VirtMachine } from "../devices/virt.ts";
+import { ExitHandler } from "./exits.ts";
+import { Guest } from "./guest.ts";
+import { PageAllocator } from "./pagealloc.ts";
+import { GuestTimer } from "./timer.ts";
+import { GuestMemory } from "./vmem.ts";
+import { formatReport } from "./panic.ts";
+
+/** Default host offset of guest RAM, as the seed's `src/vmem.h`. */
+export const DEFAULT_GUEST_OFFSET = 0x500_0000;
+const MiB = 1024 * 1024;
+/** Guest traps in a row with no guest instruction retired that count as a double fault. */
+const DOUBLE_FAULT_LIMIT = 1000;
+/** Exits in a row with no guest instruction retired or emulated that mean the hypervisor is stuck. */
+const STUCK_LIMIT = 100_000;
+/** Exits remembered for diagnostics. */
+const EXIT_HISTORY = 32;
+
+/** Configuration of a machine that runs a guest under the hypervisor. */
+export interface HypervisorConfig extends BootImages {
+  /** Guest RAM size in bytes (default 128 MiB). */
+  memory?: number;
+  /** Host physical offset of guest RAM from RAM base (default 0x500_0000). */
+  guestOffset?: number;
+  /** The guest's virtio disk. */
+  disk?: BlockBackend;
+  /** How mtime advances (default `host`). */
+  clock?: ClockMode;
+  /** Receives the guest's console output. */
+  console?: (byte: number) => void;
+}
+
+/** One remembered exit, for diagnostics. */
+export interface ExitRecord {
+  /** Exit class. */
+  kind: ExitKind;
+  /** Guest pc. */
+  pc: number;
+  /** Host mtval. */
+  tval: number;
+  /** Virtual mode. */
+  vpriv: Priv;
+}
+
+/** The hypervisor: owns the host hart's traps and runs one guest. */
+export class Hypervisor implements MachineSoftware {
+  /** The guest machine. */
+  readonly guest: Guest;
+  /** Shadow paging. */
+  readonly memory: GuestMemory;
+  /** Exit counts by class. */
+  readonly exitCounts = new Map<ExitKind, number>();
+  /** The last exits, oldest first. */
+  readonly recentExits: ExitRecord[] = [];
+  /** Guest traps injected, by virtual cause ("irq 7", "exc 8"). */
+  readonly guestTraps = new Map<string, number>();
+  readonly #hart: Hart;
+  readonly #exits: ExitHandler;
+  readonly #timer: GuestTimer;
+  readonly #exitEvent: ExitEvent = {
+    kind: "timer",
+    cause: 0,
+    interrupt: false,
+    pc: 0,
+    tval: 0,
+    vpriv: 3,
+  };
+  #trapsWithoutProgress = 0;
+  #retiredAtLastTrap = -1;
+  #exitsWithoutProgress = 0;
+  #progressMark = -1;
+
+  constructor(readonly machine: VirtMachine, config: HypervisorConfig, guestOffset: number) {
+    const hart = this.#hart = machine.hart;
+    const bus = machine.bus;
+    const romPage = RAM_BASE;
+    const windowBase = RAM_BASE + guestOffset;
+    const guestMemory = bus.ramSize - guestOffset;
+    this.guest = new Guest({
+      hostBus: bus,
+      windowBase,
+      memory: guestMemory,
+      romPage,
+      clock: machine.clock,
+      events: machine.events,
+      hostRetired: () => hart.retired,
+      console: (b) => machine.emitConsole(b),
+      halt: (reason, code) => machine.halt(reason, code),
+      disk: config.disk,
+    }, config);
+    const pages = new PageAllocator(bus, romPage + 4096, windowBase);
+    this.memory = new GuestMemory(hart, this.guest, pages);
+    this.#timer = new GuestTimer(machine.clint, this.guest.devices.clint);
+    this.#exits = new ExitHandler(hart, this.guest, this.memory, this.#timer, {
+      injectException: (cause, tval, pc) => this.#inject(cause, false, tval, pc),
+      contextChanged: () => this.memory.switchRoot(),
+      invariantFailed: (message) => this.#panic(message),
+    });
+    this.#enterGuest(romPage, windowBase, bus.ramBase + bus.ramSize);
+    machine.attach(this, this.guest.devices.uart);
+  }
+
+  /**
+   * Host M-mode set-up, then "mret" into host U-mode at the guest's reset
+   * vector: PMP confines host U-mode, timer interrupts enabled, counters trap
+   * (so the guest's counter-enable rules apply), every trap comes here.
+   */
+  #enterGuest(romPage: number, windowBase: number, ramEnd: number): void {
+    const csr = this.#hart.csr;
+    const tor = (i: number, addr: number, perms: number) => {
+      csr.write(Csr.pmpaddr0 + i, (addr / 4) | 0, Math.floor(addr / 4 / 4294967296));
+      return (0x08 | perms) << (8 * i); // A = TOR
+    };
+    csr.write(Csr.pmpaddr0, (romPage / 4) | 0, 0); // entry 0: bottom of the TOR chain
+    const R = 1, W = 2, X = 4;
+    const cfg = tor(1, romPage + 4096, R | X) | tor(2, windowBase, R) | tor(3, ramEnd, R | W | X);
+    csr.write(Csr.pmpcfg0, cfg, 0);
+    csr.write(Csr.mie, 1 << 7, 0); // MTIE: the guest timer arrives as a host timer interrupt
+    csr.write(Csr.mcounteren, 0, 0);
+    this.#hart.onTrap = (cause, interrupt, tval, pc) => this.#onTrap(cause, interrupt, tval, pc);
+    csr.write(Csr.mstatus, 0, 0); // MPP = U
+    csr.write(Csr.mepc, BOOT_ROM_BASE, 0);
+    this.#hart.pc = csr.mret();
+    this.memory.switchRoot();
+    this.#timer.sync();
+  }
+
+  /** The entry from every host trap (hypenterleave): handle, deliver interrupts, resume. */
+  #onTrap(cause: number, interrupt: boolean, tval: number, pc: number): boolean {
+    const vpriv = this.guest.vcpu.priv;
+    const kind = this.#exits.handle(cause, interrupt, tval, pc);
+    this.exitCounts.set(kind, (this.exitCounts.get(kind) ?? 0) + 1);
+    if (this.recentExits.length >= EXIT_HISTORY) this.recentExits.shift();
+    this.recentExits.push({ kind, pc, tval, vpriv });
+    if (this.machine.events.wants("exit")) {
+      const e = this.#exitEvent;
+      e.kind = kind, e.cause = cause, e.interrupt = interrupt, e.pc = pc, e.tval = tval;
+      e.vpriv = vpriv;
+      this.machine.events.emit("exit", e);
+    }
+    this.#deliverInterrupts();
+    const progress = this.#hart.retired + this.guest.vcpu.emulated;
+    this.#exitsWithoutProgress = progress === this.#progressMark
+      ? this.#exitsWithoutProgress + 1
+      : 0;
+    this.#progressMark = progress;
+    if (this.#exitsWithoutProgress > STUCK_LIMIT) {
+      this.#panic(
+        `no guest progress in ${STUCK_LIMIT} exits (last: ${kind} at pc 0x${pc.toString(16)})`,
+      );
+    }
+    return true;
+  }
+
+  /** Between instruction batches: device time, then pending virtual interrupts. */
+  poll(): void {
+    this.guest.devices.rtc.update();
+    this.#deliverInterrupts();
+  }
+
+  /** The host CLINT carries the guest's timer deadline, so nothing else to wait for. */
+  nextDeadline(): number {
+    return Infinity;
+  }
+
+  /** Takes the guest's highest-priority deliverable interrupt, if any, in its virtual mode. */
+  #deliverInterrupts(): void {
+    const csr = this.guest.vcpu.csr;
+    if (!csr.interruptPending) return;
+    this.#hart.waiting = false; // wfi ends on any pending interrupt, enabled globally or not
+    const cause = csr.pendingInterrupt();
+    if (cause >= 0) this.#inject(cause, true, 0, this.#hart.pc);
+  }
+
+  /** Trap entry into the guest (virtual M or S by the guest's delegation). */
+  #inject(cause: number, interrupt: boolean, tval: number, pc: number): void {
+    const csr = this.guest.vcpu.csr;
+    const from = csr.priv;
+    const retired = this.#hart.retired;
+    if (!interrupt) {
+      this.#trapsWithoutProgress = retired === this.#retiredAtLastTrap
+        ? this.#trapsWithoutProgress + 1
+        : 0;
+      this.#retiredAtLastTrap = retired;
+      if (this.#trapsWithoutProgress > DOUBLE_FAULT_LIMIT) {
+        this.#panic(
+          `guest double fault: exception ${cause} (tval 0x${tval.toString(16)}) ` +
+            `repeats at pc 0x${pc.toString(16)} without progress`,
+        );
+        return;
+      }
+    }
+    this.#hart.pc = csr.enterTrap(cause, interrupt, tval, pc);
+    const key = `${interrupt ? "irq" : "exc"} ${cause}`;
+    this.guestTraps.set(key, (this.guestTraps.get(key) ?? 0) + 1);
+    if (this.machine.events.wants("guestTrap")) {
+      this.machine.events.emit("guestTrap", { cause, interrupt, pc, tval, from, to: csr.priv });
+    }
+    this.memory.switchRoot();
+  }
+
+  /** Stops the run with a diagnostic report (a hypervisor invariant failed, or a guest double fault). */
+  #panic(message: string): void {
+    this.panicReport = formatReport(this, message);
+    this.#hart.requestStop();
+    this.machine.halt("error", 1);
+  }
+
+  /** The report of the panic that stopped the run, if one did. */
+  panicReport: string | null = null;
+
+  /** A diagnostic report of the guest's state now (registers, CSRs, recent exits, stack). */
+  report(reason = "guest state"): string {
+    return formatReport(this, reason);
+  }
+
+  /** The host hart the guest runs on. */
+  get hart(): Hart {
+    return this.#hart;
+  }
+
+  /** True if virtual M-mode makes its loads and stores through MPRV right now. */
+  get mprv(): boolean {
+    const c = this.guest.vcpu.csr;
+    return c.priv === 3 && (c.mstatus & Mstatus.MPRV) !== 0 && c.dataPriv !== 3;
+  }
+}
+
+/** A `virt` machine whose hart runs `config`'s guest under the hypervisor. */
+export function createHypervisorMachine(
+  config: HypervisorConfig,
+): VirtMachine & { hypervisor: Hypervisor } {
+  const offset = config.guestOffset ?? DEFAULT_GUEST_OFFSET;
+  const memory = config.memory ?? 128 * MiB;
+  if (!Number.isInteger(offset) || offset < 2 * MiB || offset % (2 * MiB) !== 0) {
+    throw new MachineConfigError(
+      `guest offset 0x${offset.toString(16)} must be a multiple of 2 MiB, at least 2 MiB ` +
+        `(it holds the hypervisor's shadow page tables)`,
+    );
+  }
+  const machine = new VirtMachine({
+    memory: offset + memory,
+    clock: config.clock,
+    console: config.console,
+  });
+  const hypervisor = new Hypervisor(machine, config, offset);
+  return Object.assign(machine, { hypervisor });
+}

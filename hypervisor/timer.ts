@@ -1,0 +1,35 @@
+/**
+ * Timer emulation (the seed's timer.c): the guest's CLINT mtimecmp drives the
+ * host's. While the guest's timer is not yet due, the host CLINT is set to fire
+ * at the guest's deadline; when it fires (a host timer interrupt, an exit), the
+ * guest CLINT raises the guest's MTIP and the host timer is disarmed until the
+ * guest programs a new deadline, so a pending guest timer never storms the host.
+ *
+ * @module
+ */
+
+import type { Clint } from "../devices/clint.ts";
+
+const MTIMECMP = 0x4000;
+
+/** Couples the guest CLINT to the host CLINT. */
+export class GuestTimer {
+  constructor(readonly host: Clint, readonly guest: Clint) {}
+
+  /** Brings the guest's MTIP up to date and re-arms the host timer for the next deadline. */
+  sync(): void {
+    this.guest.update();
+    const deadline = this.guest.nextDeadline();
+    const due = deadline <= this.host.clock.now();
+    this.#arm(due ? Infinity : deadline);
+  }
+
+  #arm(deadline: number): void {
+    const lo = Number.isFinite(deadline) ? deadline % 4294967296 : 0xffffffff;
+    const hi = Number.isFinite(deadline) ? Math.floor(deadline / 4294967296) : 0xffffffff;
+    // High word first to all ones, so that no transient value fires early.
+    this.host.write(MTIMECMP + 4, 4, 0xffffffff);
+    this.host.write(MTIMECMP, 4, lo);
+    this.host.write(MTIMECMP + 4, 4, hi);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The guest's virtual hart (the seed's guestprivilege.c and virtcsr.c): its
+ * virtual privilege mode and CSRs, and its own MMU view of guest-physical
+ * memory.
+ *
+ * The CSRs are a {@linkcode CsrFile}, the same class the emulated host hart
+ * uses, so every WARL rule, delegation and trap-entry detail is the one a bare
+ * guest sees. The guest's registers are not here: the guest runs on the host
+ * hart (in host U-mode) and its x registers are the host hart's.
+ *
+ * @module
+ */
+
+import type { Bus } from "../core/bus.ts";
+import { CsrFile } from "../core/csrfile.ts";
+import type { EventBus, Priv } from "../core/events.ts";
+import type { InterruptTarget } from "../core/irq.ts";
+import { Mmu } from "../core/mmu.ts";
+
+/** One guest vCPU. */
+export class Vcpu implements InterruptTarget {
+  /** The guest's translation (its satp, PMP) over guest-physical memory. */
+  readonly mmu: Mmu;
+  /** Virtual privilege mode and CSRs. */
+  readonly csr: CsrFile;
+  /** Guest instructions the hypervisor completed by emulation (they count as retired). */
+  emulated = 0;
+
+  /**
+   * @param guestBus guest-physical address space (guest RAM window and guest devices).
+   * @param events where interrupt-line changes are published.
+   * @param hostRetired instructions the guest retired natively on the host hart.
+   * @param time mtime.
+   */
+  constructor(
+    guestBus: Bus,
+    readonly events: EventBus,
+    hostRetired: () => number,
+    time: () => number,
+  ) {
+    this.mmu = new Mmu(guestBus);
+    this.csr = new CsrFile(this.mmu, {
+      retired: () => hostRetired() + this.emulated,
+      time,
+    });
+    this.csr.reset();
+  }
+
+  /** Virtual privilege mode. */
+  get priv(): Priv {
+    return this.csr.priv;
+  }
+
+  /** Guest CLINT and PLIC drive the vCPU's mip lines. */
+  setInterruptLevel(bit: number, level: boolean): void {
+    const old = this.csr.mipHw;
+    this.csr.mipHw = level ? old | (1 << bit) : old & ~(1 << bit);
+    if (old !== this.csr.mipHw && this.events.wants("irq")) {
+      this.events.emit("irq", { controller: "vcpu", line: bit, level });
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Guest memory virtualization (the seed's vmem.c): which shadow root the host
+ * runs on, and filling it on host page faults.
+ *
+ * A host page fault at guest virtual address `va` is resolved in two steps:
+ * 1. guest VA -> guest PA by the guest's own translation (its satp, SUM, MXR,
+ *    PMP) at the guest's effective privilege; the walk sets A/D in the guest's
+ *    PTEs as hardware would. A guest fault here is the guest's to handle.
+ * 2. guest PA -> host PA by the window offset, only for guest RAM (and the boot
+ *    ROM page). Guest device pages are never mapped: their accesses keep
+ *    faulting and are emulated.
+ *
+ * Shadow permissions follow the guest PTE: writable only once the guest's D bit
+ * is set (so the first write traps and sets it, as RVirt does), executable
+ * never for user pages in a supervisor root, nothing but execute in virtual
+ * M-mode with MPRV (data accesses are emulated through the MPP translation).
+ *
+ * @module
+ */
+
+import { RAM_BASE } from "../core/bus.ts";
+import type { Hart } from "../core/hart.ts";
+import { Csr } from "../core/csr.ts";
+import { Access, ACCESS_FAULT, type AccessKind, PAGE_FAULT } from "../core/mmu.ts";
+import type { Guest } from "./guest.ts";
+import { ShadowPageTables, ShadowPerm } from "./shadow.ts";
+import type { PageAllocator } from "./pagealloc.ts";
+
+const PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_D = 128;
+const SATP_SV39 = 8 << 28;
+
+/** Result of {@linkcode GuestMemory.fill}. */
+export const Fill = {
+  /** A shadow entry was written: re-execute the instruction. */
+  MAPPED: 0,
+  /** The guest's own translation faulted: inject `faultCause`. */
+  GUEST_FAULT: 1,
+  /** The address is a guest device (or needs per-access checks): emulate the access. */
+  EMULATE: 2,
+} as const;
+
+/** The shadow page tables of one guest and the host satp that selects them. */
+export class GuestMemory {
+  /** The shadow tables. */
+  readonly shadow: ShadowPageTables;
+  /** For GUEST_FAULT results: the guest exception cause. */
+  faultCause = 0;
+  #currentKey = "";
+  #pmpGeneration = -1;
+
+  constructor(readonly hart: Hart, readonly guest: Guest, pages: PageAllocator) {
+    this.shadow = new ShadowPageTables(hart.bus, pages);
+  }
+
+  /**
+   * The translation context the guest is in. Roots are cached per context, so
+   * everything that changes translation results must be part of the key.
+   */
+  rootKey(): string {
+    const c = this.guest.vcpu.csr, mmu = this.guest.vcpu.mmu;
+    if (c.priv === 3) return c.dataPriv === 3 ? "M" : "M+MPRV";
+    if (mmu.satpMode === 0) return `bare:${c.priv}`;
+    const sum = c.priv === 1 && mmu.sum ? 1 : 0;
+    return `sv39:${c.priv}:${mmu.satpPpn}:${sum}:${mmu.mxr ? 1 : 0}`;
+  }
+
+  /** Points host satp at the root for the guest's current context. */
+  switchRoot(): void {
+    const mmu = this.guest.vcpu.mmu;
+    if (mmu.pmpGeneration !== this.#pmpGeneration) { // guest PMP changed: permissions did too
+      this.#pmpGeneration = mmu.pmpGeneration;
+      this.flush();
+    }
+    const key = this.rootKey();
+    if (key === this.#currentKey) return;
+    let root = this.shadow.root(key);
+    if (root < 0) { // pool exhausted: reclaim everything and start over
+      this.shadow.clear();
+      root = this.shadow.root(key);
+    }
+    this.#currentKey = key;
+    const ppn = root / 4096;
+    this.hart.csr.write(Csr.satp, ppn | 0, SATP_SV39 | Math.floor(ppn / 4294967296));
+  }
+
+  /** Drops all shadow tables (guest sfence.vma, PMP change) and re-selects the root. */
+  flush(): void {
+    this.shadow.clear();
+    this.#currentKey = "";
+    this.hart.mmu.flush();
+  }
+
+  /**
+   * Resolves a host page fault at guest virtual `va` for an access of `kind` at
+   * guest privilege `priv` (MPRV applied for data).
+   */
+  fill(va: number, kind: AccessKind, priv: number): number {
+    const vcpu = this.guest.vcpu;
+    if (kind !== Access.FETCH && vcpu.csr.priv === 3 && priv !== 3) return Fill.EMULATE; // MPRV
+    const gpa = vcpu.mmu.translate(va, kind, priv, false);
+    if (gpa === PAGE_FAULT) {
+      this.faultCause = kind === Access.FETCH ? 12 : kind === Access.LOAD ? 13 : 15;
+      return Fill.GUEST_FAULT;
+    }
+    if (gpa === ACCESS_FAULT) return this.#accessFault(kind);
+    const page = gpa - (gpa & 0xfff);
+    let hpa: number, perms: number;
+    if (this.guest.isRamPage(page)) {
+      if (!vcpu.mmu.pmpUniform(page)) {
+        return kind === Access.FETCH ? this.#accessFault(kind) : Fill.EMULATE;
+      }
+      hpa = page - RAM_BASE + this.guest.windowBase;
+      perms = this.#permissions(vcpu.mmu.leafFlags, priv) & this.#pmpPermissions(page, priv);
+    } else if (this.guest.isRomPage(page) && kind !== Access.STORE) {
+      hpa = this.guest.romPage;
+      perms = ShadowPerm.R | ShadowPerm.X;
+    } else if (kind !== Access.FETCH && this.guest.bus.findRegion(gpa) !== null) {
+      return Fill.EMULATE;
+    } else {
+      return this.#accessFault(kind);
+    }
+    if (this.#currentKey === "M+MPRV") perms &= ShadowPerm.X;
+    if (!this.shadow.map(this.#root(), va, hpa, perms)) {
+      this.flush();
+      this.switchRoot();
+      this.shadow.map(this.#root(), va, hpa, perms);
+    }
+    return Fill.MAPPED;
+  }
+
+  #root(): number {
+    return this.shadow.root(this.#currentKey);
+  }
+
+  #accessFault(kind: AccessKind): number {
+    this.faultCause = kind === Access.FETCH ? 1 : kind === Access.LOAD ? 5 : 7;
+    return Fill.GUEST_FAULT;
+  }
+
+  /** What the guest's PMP allows on the whole (PMP-uniform) page at `gpa`, as shadow bits. */
+  #pmpPermissions(gpa: number, priv: number): number {
+    const mmu = this.guest.vcpu.mmu;
+    return (mmu.pmpAllows(gpa, 4096, Access.LOAD, priv) ? ShadowPerm.R : 0) |
+      (mmu.pmpAllows(gpa, 4096, Access.STORE, priv) ? ShadowPerm.W : 0) |
+      (mmu.pmpAllows(gpa, 4096, Access.FETCH, priv) ? ShadowPerm.X : 0);
+  }
+
+  /** Shadow R/W/X from the guest leaf flags (the walk already checked this access). */
+  #permissions(flags: number, priv: number): number {
+    const mxr = this.guest.vcpu.mmu.mxr;
+    let perms = 0;
+    if ((flags & PTE_R) || (mxr && (flags & PTE_X))) perms |= ShadowPerm.R;
+    if ((flags & PTE_W) && (flags & PTE_D)) perms |= ShadowPerm.W;
+    // Supervisor code never executes user pages (4.3.1), even with SUM.
+    if ((flags & PTE_X) && !(priv === 1 && (flags & PTE_U))) perms |= ShadowPerm.X;
+    return perms;
+  }
+}
