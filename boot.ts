@@ -15,6 +15,11 @@ import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
 import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
 import type { TrapEvent } from "./core/events.ts";
+import {
+  createHypervisorMachine,
+  DEFAULT_GUEST_OFFSET,
+  type Hypervisor,
+} from "./hypervisor/hypervisor.ts";
 
 /** Process exit codes of rvisor (also listed in `-h`). */
 export const ExitCode = {
@@ -70,15 +75,21 @@ Options:
   --disk FILE       raw disk image as a virtio block device; the file is opened
                     read-only and guest writes go to an in-memory overlay
   --disk-write      let guest writes reach the --disk file
-  --mem SIZE        RAM size: bytes, or with a K, M or G suffix (256M, 1G,
-                    131072K); a multiple of 4 KiB from 1M to 2G (default 128M)
-  --no-hypervisor   run the guest directly on the emulated hart (bare mode):
-                    the hypervisor is not implemented yet; bare is the default
+  --mem SIZE        guest RAM size: bytes, or with a K, M or G suffix (256M,
+                    1G, 131072K); a multiple of 4 KiB from 1M to 2G (default 128M)
+  --no-hypervisor   run the guest directly on the emulated hart (bare mode)
+                    instead of under the machine-mode hypervisor (the default:
+                    the guest runs in host U-mode, its M/S/U modes emulated)
+  --guest-offset SIZE
+                    host offset of guest RAM under the hypervisor (default
+                    0x5000000 = 80M, a multiple of 2M); host RAM below it holds
+                    the hypervisor's shadow page tables
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
-  --stats           at exit, print instructions retired, wall time, MIPS and
-                    trap counts by cause to stderr
+  --stats           at exit, print instructions retired, wall time, MIPS,
+                    trap counts by cause and (under the hypervisor) exits by
+                    kind to stderr
   -h, --help        print this help
 
 Console (when stdin is a terminal; it is put in raw mode, so Ctrl-C goes to
@@ -114,8 +125,12 @@ export interface BootOptions {
   disk?: string;
   /** Let guest writes reach the disk file. */
   diskWrite: boolean;
-  /** RAM size in bytes. */
+  /** Guest RAM size in bytes. */
   memory: number;
+  /** Run under the hypervisor (false: bare). */
+  hypervisor: boolean;
+  /** Host offset of guest RAM under the hypervisor. */
+  guestOffset: number;
   /** Wall-clock limit in milliseconds. */
   timeoutMs?: number;
   /** Timer source. */
@@ -135,6 +150,7 @@ const OPTIONS = {
   "disk-write": { type: "boolean" },
   mem: { type: "string" },
   "no-hypervisor": { type: "boolean" },
+  "guest-offset": { type: "string" },
   timeout: { type: "string" },
   clock: { type: "string" },
   stats: { type: "boolean" },
@@ -175,6 +191,26 @@ export function parseMemSize(text: string): number {
   if (bytes > BigInt(MAX_MEMORY)) throw bad("RAM can be at most 2G");
   if (bytes % 4096n !== 0n) throw bad("RAM size must be a multiple of 4K");
   return Number(bytes);
+}
+
+/** Parses `--guest-offset` (hex address or size); throws {@linkcode UsageError}. */
+export function parseGuestOffset(text: string): number {
+  const bad = (why: string) => new UsageError(`--guest-offset ${text}: ${why}`);
+  let bytes: number;
+  if (/^0x[0-9a-f]+$/i.test(text.trim())) {
+    bytes = parseInt(text.trim(), 16);
+  } else {
+    try {
+      bytes = parseMemSize(text);
+    } catch {
+      throw bad("not a size (examples: 0x5000000, 80M)");
+    }
+  }
+  if (bytes < 2 * MiB || bytes % (2 * MiB) !== 0) {
+    throw bad("must be a multiple of 2M, at least 2M");
+  }
+  if (bytes > GiB) throw bad("can be at most 1G");
+  return bytes;
 }
 
 /** Turns node:util's parse errors into one line naming the flag. */
@@ -228,6 +264,10 @@ export function parseBootArgs(args: string[]): BootOptions {
     disk: values.disk,
     diskWrite: values["disk-write"] ?? false,
     memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
+    hypervisor: !values["no-hypervisor"],
+    guestOffset: values["guest-offset"] === undefined
+      ? DEFAULT_GUEST_OFFSET
+      : parseGuestOffset(values["guest-offset"]),
     timeoutMs,
     clock,
     stats: values.stats ?? false,
@@ -337,6 +377,7 @@ class Session {
   disk: BlockBackend | undefined;
   terminal: HostTerminal | undefined;
   traps: TrapCounter | undefined;
+  hypervisor: Hypervisor | undefined;
   startMs = performance.now();
   #finished = false;
 
@@ -362,6 +403,18 @@ class Session {
     Deno.exit(code);
   }
 
+  /** The hypervisor's exit table, most frequent first. */
+  #exitLines(): string[] {
+    const hv = this.hypervisor;
+    if (!hv) return [];
+    const exits = [...hv.exitCounts].sort((a, b) => b[1] - a[1]);
+    const total = exits.reduce((a, [, n]) => a + n, 0);
+    return [
+      `  hypervisor exits      ${total}`,
+      ...exits.map(([kind, n]) => `  ${String(n).padStart(12)}  ${kind}`),
+    ];
+  }
+
   #stats(): string {
     const m = this.machine!;
     const wallS = (performance.now() - this.startMs) / 1000;
@@ -375,6 +428,7 @@ class Session {
         [...(this.traps?.counts.values() ?? [])].reduce((a, b) => a + b, 0)
       }`,
       ...(this.traps?.lines() ?? []),
+      ...this.#exitLines(),
     ];
     return lines.join("\n") + "\n";
   }
@@ -420,16 +474,29 @@ export async function main(args: string[]): Promise<void> {
       onBrokenPipe: () => s.finish(ExitCode.BROKEN_PIPE),
     });
     s.terminal = terminal;
+    if (options.hypervisor && options.guestOffset + options.memory > MAX_MEMORY) {
+      throw new UsageError(
+        `--mem ${options.memory}: guest RAM plus the guest offset (${options.guestOffset}) ` +
+          `must fit in 2G of host RAM`,
+      );
+    }
+    const config = {
+      memory: options.memory,
+      ...images,
+      initrd,
+      append: options.append,
+      disk: s.disk,
+      clock: options.clock,
+      console: (b: number) => terminal.output.put(b),
+    };
     try {
-      s.machine = new VirtMachine({
-        memory: options.memory,
-        ...images,
-        initrd,
-        append: options.append,
-        disk: s.disk,
-        clock: options.clock,
-        console: (b) => terminal.output.put(b),
-      });
+      if (options.hypervisor) {
+        const m = createHypervisorMachine({ ...config, guestOffset: options.guestOffset });
+        s.hypervisor = m.hypervisor;
+        s.machine = m;
+      } else {
+        s.machine = new VirtMachine(config);
+      }
     } catch (e) {
       if (e instanceof RangeError && /allocat/i.test(e.message)) {
         throw new UsageError(`--mem: cannot allocate ${options.memory} bytes of RAM`);
@@ -450,6 +517,10 @@ export async function main(args: string[]): Promise<void> {
     }
     const halted = machine.halted;
     if (!halted) return s.finish(ExitCode.INTERNAL, "the machine stopped without a halt");
+    const report = s.hypervisor?.panicReport;
+    if (report) {
+      s.finish(s.hypervisor!.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL, report);
+    }
     const code = machine.exitCode;
     switch (halted.reason) {
       case "poweroff":

@@ -120,7 +120,7 @@ export class Hypervisor implements MachineSoftware {
     this.#exits = new ExitHandler(hart, this.guest, this.memory, this.#timer, {
       injectException: (cause, tval, pc) => this.#inject(cause, false, tval, pc),
       contextChanged: () => this.memory.switchRoot(),
-      invariantFailed: (message) => this.#panic(message),
+      invariantFailed: (message) => this.#panic(message, false),
     });
     this.#enterGuest(romPage, windowBase, bus.ramBase + bus.ramSize);
     machine.attach(this, this.guest.devices.uart);
@@ -173,6 +173,7 @@ export class Hypervisor implements MachineSoftware {
     if (this.#exitsWithoutProgress > STUCK_LIMIT) {
       this.#panic(
         `no guest progress in ${STUCK_LIMIT} exits (last: ${kind} at pc 0x${pc.toString(16)})`,
+        false,
       );
     }
     return true;
@@ -212,6 +213,7 @@ export class Hypervisor implements MachineSoftware {
         this.#panic(
           `guest double fault: exception ${cause} (tval 0x${tval.toString(16)}) ` +
             `repeats at pc 0x${pc.toString(16)} without progress`,
+          true,
         );
         return;
       }
@@ -225,15 +227,21 @@ export class Hypervisor implements MachineSoftware {
     this.memory.switchRoot();
   }
 
-  /** Stops the run with a diagnostic report (a hypervisor invariant failed, or a guest double fault). */
-  #panic(message: string): void {
+  /**
+   * Stops the run with a diagnostic report: the guest crashed itself
+   * (`guestFault`: a double fault) or a hypervisor invariant failed (a bug).
+   */
+  #panic(message: string, guestFault: boolean): void {
     this.panicReport = formatReport(this, message);
+    this.panicIsGuestFault = guestFault;
     this.#hart.requestStop();
     this.machine.halt("error", 1);
   }
 
   /** The report of the panic that stopped the run, if one did. */
   panicReport: string | null = null;
+  /** True if that panic was the guest's own crash (double fault) rather than a hypervisor failure. */
+  panicIsGuestFault = false;
 
   /** A diagnostic report of the guest's state now (registers, CSRs, recent exits, stack). */
   report(reason = "guest state"): string {

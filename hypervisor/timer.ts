@@ -14,6 +14,8 @@ const MTIMECMP = 0x4000;
 
 /** Couples the guest CLINT to the host CLINT. */
 export class GuestTimer {
+  #armed = NaN;
+
   constructor(readonly host: Clint, readonly guest: Clint) {}
 
   /** Brings the guest's MTIP up to date and re-arms the host timer for the next deadline. */
@@ -25,6 +27,8 @@ export class GuestTimer {
   }
 
   #arm(deadline: number): void {
+    if (deadline === this.#armed) return; // sync runs after every device access: usually a no-op
+    this.#armed = deadline;
     const lo = Number.isFinite(deadline) ? deadline % 4294967296 : 0xffffffff;
     const hi = Number.isFinite(deadline) ? Math.floor(deadline / 4294967296) : 0xffffffff;
     // High word first to all ones, so that no transient value fires early.

@@ -109,6 +109,7 @@ Deno.test("cli: -h documents every flag and the exit codes, exit 0", async () =>
         "--disk-write",
         "--mem",
         "--no-hypervisor",
+        "--guest-offset",
         "--timeout",
         "--clock",
         "--stats",
@@ -116,7 +117,7 @@ Deno.test("cli: -h documents every flag and the exit codes, exit 0", async () =>
         "Ctrl-A x",
         "Exit codes",
         "124",
-        "the hypervisor is not implemented yet; bare is the default",
+        "under the machine-mode hypervisor (the default",
       ]
     ) {
       assert.ok(r.stdout.replace(/\s+/g, " ").includes(f), `help mentions ${f}`);
