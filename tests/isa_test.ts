@@ -1,12 +1,14 @@
 /**
- * Runs every ISA test program of guests/isa on rvisor (bare, no hypervisor):
- * each reports through the syscon finisher, exit code 0 = pass, N = case N failed.
+ * Runs every ISA test program of guests/isa on rvisor, bare on the emulated hart
+ * and under the hypervisor (the same program must pass both ways): each reports
+ * through the syscon finisher, exit code 0 = pass, N = case N failed.
  * tests/isa_qemu_test.ts runs the same programs on QEMU to prove the programs right.
  */
 
 import assert from "node:assert/strict";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { VirtMachine } from "../devices/virt.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 
 const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
 
@@ -18,25 +20,29 @@ Deno.test("ISA programs were built", () => {
   assert.ok(programs.length >= 10, `only ${programs.length} programs in ${BUILD}`);
 });
 
-for (const name of programs) {
-  Deno.test(`isa: ${name.replace(".elf", "")} passes on rvisor`, async () => {
-    const bytes = Deno.readFileSync(BUILD + name);
-    let console = "";
-    const m = new VirtMachine({
-      kernel: { name, bytes },
-      clock: "virtual",
-      console: (b) => console += String.fromCharCode(b),
+for (const mode of ["bare", "hypervisor"] as const) {
+  for (const name of programs) {
+    Deno.test(`isa: ${name.replace(".elf", "")} passes on rvisor (${mode})`, async () => {
+      let console = "";
+      const config = {
+        kernel: { name, bytes: Deno.readFileSync(BUILD + name) },
+        clock: "virtual" as const,
+        console: (b: number) => console += String.fromCharCode(b),
+      };
+      const hv = mode === "hypervisor" ? createHypervisorMachine(config) : null;
+      const m = hv ?? new VirtMachine(config);
+      const r = await m.run({ maxInstructions: 20_000_000 });
+      const h = m.hart;
+      const report = hv?.hypervisor.panicReport ?? "";
+      const detail = `stop=${r.stop} exit=${r.exitCode} pc=0x${h.pc.toString(16)} ` +
+        `s10=${h.getReg(26).toString(16)} s11=${h.getReg(27).toString(16)} ` +
+        `console=${console}\n${report}`;
+      assert.equal(r.stop, "halt", detail);
+      assert.equal(
+        r.reason,
+        "poweroff",
+        `case ${r.exitCode} failed (0x7f: unexpected trap); ${detail}`,
+      );
     });
-    const r = await m.run({ maxInstructions: 20_000_000 });
-    const h = m.hart;
-    const detail = `stop=${r.stop} exit=${r.exitCode} pc=0x${h.pc.toString(16)} ` +
-      `mcause=${h.readCsr(0x342)?.toString(16)} mepc=${h.readCsr(0x341)?.toString(16)} ` +
-      `s10=${h.getReg(26).toString(16)} s11=${h.getReg(27).toString(16)} console=${console}`;
-    assert.equal(r.stop, "halt", detail);
-    assert.equal(
-      r.reason,
-      "poweroff",
-      `case ${r.exitCode} failed (0x7f: unexpected trap); ${detail}`,
-    );
-  });
+  }
 }

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { VirtMachine } from "../devices/virt.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { buildTinyos, TINYOS_ELF } from "../scripts/build-tinyos.ts";
 
 const QEMU = "qemu-system-riscv64";
@@ -33,12 +34,13 @@ class Tinyos {
   readonly machine: VirtMachine;
   output = "";
 
-  constructor() {
-    this.machine = new VirtMachine({
+  constructor(mode: Mode) {
+    const config = {
       kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) },
-      clock: "virtual",
-      console: (b) => this.output += String.fromCharCode(b),
-    });
+      clock: "virtual" as const,
+      console: (b: number) => this.output += String.fromCharCode(b),
+    };
+    this.machine = mode === "bare" ? new VirtMachine(config) : createHypervisorMachine(config);
   }
 
   /** Runs until `text` appears after output position `from`; false on halt or budget. */
@@ -72,8 +74,11 @@ class Tinyos {
   }
 }
 
-async function booted(): Promise<Tinyos> {
-  const os = new Tinyos();
+/** Bare on the emulated hart, or under the hypervisor: both must behave the same. */
+type Mode = "bare" | "hypervisor";
+
+async function booted(mode: Mode): Promise<Tinyos> {
+  const os = new Tinyos(mode);
   await os.boot();
   return os;
 }
@@ -94,80 +99,89 @@ function parsePs(text: string): { pid: number; state: string; ticks: number; nam
   });
 }
 
-Deno.test("tinyos boots through M-mode and the S-mode kernel to the shell prompt", async () => {
-  const text = (await booted()).output;
-  for (
-    const line of [
-      "tinyos: booting (M-mode), hart 0, device tree at 0x",
-      "tinyos: S-mode kernel, Sv39",
-      "tinyos: paging on",
-      "tinyos: started sh (pid 1) and ticker (pid 2) in U-mode",
-    ]
-  ) assert.ok(text.includes(line), `missing '${line}' in:\n${text}`);
-  assert.ok(text.endsWith("$ "));
-});
+for (const mode of ["bare", "hypervisor"] as const) {
+  Deno.test(`tinyos boots through M-mode and the S-mode kernel to the shell prompt (${mode})`, async () => {
+    const text = (await booted(mode)).output;
+    for (
+      const line of [
+        "tinyos: booting (M-mode), hart 0, device tree at 0x",
+        "tinyos: S-mode kernel, Sv39",
+        "tinyos: paging on",
+        "tinyos: started sh (pid 1) and ticker (pid 2) in U-mode",
+      ]
+    ) assert.ok(text.includes(line), `missing '${line}' in:\n${text}`);
+    assert.ok(text.endsWith("$ "));
+  });
 
-Deno.test("tinyos: help lists every command; unknown commands are errors", async () => {
-  const os = await booted();
-  const help = await os.command("help");
-  for (const cmd of ["help", "echo", "ps", "uptime", "mem", "poweroff"]) {
-    assert.match(help, new RegExp(`^  ${cmd}\\b`, "m"));
-  }
-  assert.equal(await os.command("frobnicate now"), "sh: unknown command: frobnicate (try help)\n");
-  assert.equal(await os.command(""), "");
-});
+  Deno.test(`tinyos: help lists every command; unknown commands are errors (${mode})`, async () => {
+    const os = await booted(mode);
+    const help = await os.command("help");
+    for (const cmd of ["help", "echo", "ps", "uptime", "mem", "poweroff"]) {
+      assert.match(help, new RegExp(`^  ${cmd}\\b`, "m"));
+    }
+    assert.equal(
+      await os.command("frobnicate now"),
+      "sh: unknown command: frobnicate (try help)\n",
+    );
+    assert.equal(await os.command(""), "");
+  });
 
-Deno.test("tinyos: echo prints its arguments; backspace edits the line", async () => {
-  const os = await booted();
-  assert.equal(await os.command("echo hi"), "hi\n");
-  assert.equal(await os.command("echo  a   b\tc "), "a b c\n");
-  assert.equal(await os.command("echx\x7fo typo\bs fixed"), "typs fixed\n");
-});
+  Deno.test(`tinyos: echo prints its arguments; backspace edits the line (${mode})`, async () => {
+    const os = await booted(mode);
+    assert.equal(await os.command("echo hi"), "hi\n");
+    assert.equal(await os.command("echo  a   b\tc "), "a b c\n");
+    assert.equal(await os.command("echx\x7fo typo\bs fixed"), "typs fixed\n");
+  });
 
-Deno.test("tinyos: ps shows sh and the ticker, which the timer preempts", async () => {
-  const os = await booted();
-  await os.idle(IDLE);
-  const procs = parsePs(await os.command("ps"));
-  assert.ok(procs.length >= 2);
-  assert.deepEqual(procs.map((p) => [p.pid, p.name]), [[1, "sh"], [2, "ticker"]]);
-  assert.equal(procs[0].state, "running");
-  assert.ok(procs[1].ticks >= 1, `ticker was never charged a timer tick: ${procs[1].ticks}`);
-});
+  Deno.test(`tinyos: ps shows sh and the ticker, which the timer preempts (${mode})`, async () => {
+    const os = await booted(mode);
+    await os.idle(IDLE);
+    const procs = parsePs(await os.command("ps"));
+    assert.ok(procs.length >= 2);
+    assert.deepEqual(procs.map((p) => [p.pid, p.name]), [[1, "sh"], [2, "ticker"]]);
+    assert.equal(procs[0].state, "running");
+    assert.ok(procs[1].ticks >= 1, `ticker was never charged a timer tick: ${procs[1].ticks}`);
+  });
 
-Deno.test("tinyos: uptime grows in seconds and timer ticks", async () => {
-  const os = await booted();
-  const first = parseUptime(await os.command("uptime"));
-  await os.idle(IDLE);
-  const second = parseUptime(await os.command("uptime"));
-  assert.ok(second.seconds > first.seconds, `${first.seconds} -> ${second.seconds}`);
-  assert.ok(second.ticks > first.ticks, `${first.ticks} -> ${second.ticks}`);
-});
+  Deno.test(`tinyos: uptime grows in seconds and timer ticks (${mode})`, async () => {
+    const os = await booted(mode);
+    const first = parseUptime(await os.command("uptime"));
+    await os.idle(IDLE);
+    const second = parseUptime(await os.command("uptime"));
+    assert.ok(second.seconds > first.seconds, `${first.seconds} -> ${second.seconds}`);
+    assert.ok(second.ticks > first.ticks, `${first.ticks} -> ${second.ticks}`);
+  });
 
-Deno.test("tinyos: mem touches pages through page faults and frees them", async () => {
-  const os = await booted();
-  assert.equal(
-    await os.command("mem 64"),
-    "mem: 64 pages at 0x40001000: 64 page faults, 0 bad words, 64 pages freed: ok\n",
-  );
-  // More pages than one page table maps, twice: the freed pages are reused.
-  for (let i = 0; i < 2; i++) {
-    assert.match(await os.command("mem 600"), /600 page faults, 0 bad words, 600 pages freed: ok/);
-  }
-  assert.equal(await os.command("mem"), "usage: mem N (pages, at least 1)\n");
-  assert.match(await os.command("mem 999999"), /^mem: cannot grow the heap by 999999 pages/);
-});
+  Deno.test(`tinyos: mem touches pages through page faults and frees them (${mode})`, async () => {
+    const os = await booted(mode);
+    assert.equal(
+      await os.command("mem 64"),
+      "mem: 64 pages at 0x40001000: 64 page faults, 0 bad words, 64 pages freed: ok\n",
+    );
+    // More pages than one page table maps, twice: the freed pages are reused.
+    for (let i = 0; i < 2; i++) {
+      assert.match(
+        await os.command("mem 600"),
+        /600 page faults, 0 bad words, 600 pages freed: ok/,
+      );
+    }
+    assert.equal(await os.command("mem"), "usage: mem N (pages, at least 1)\n");
+    assert.match(await os.command("mem 999999"), /^mem: cannot grow the heap by 999999 pages/);
+  });
 
-Deno.test("tinyos: poweroff ends the run with exit code 0", async () => {
-  const os = await booted();
-  os.machine.input("poweroff\n");
-  const r = await os.machine.run({ maxInstructions: COMMAND_BUDGET });
-  assert.equal(r.stop, "halt");
-  assert.equal(r.reason, "poweroff");
-  assert.equal(r.exitCode, 0);
-  assert.ok(os.output.includes("tinyos: poweroff requested by pid 1 (sh)"));
-});
+  Deno.test(`tinyos: poweroff ends the run with exit code 0 (${mode})`, async () => {
+    const os = await booted(mode);
+    os.machine.input("poweroff\n");
+    const r = await os.machine.run({ maxInstructions: COMMAND_BUDGET });
+    assert.equal(r.stop, "halt");
+    assert.equal(r.reason, "poweroff");
+    assert.equal(r.exitCode, 0);
+    assert.ok(os.output.includes("tinyos: poweroff requested by pid 1 (sh)"));
+  });
+}
 
 const haveGcc = hasCommand("riscv64-unknown-elf-gcc");
+
 Deno.test({
   name: haveGcc
     ? "tinyos: the sources rebuild to the committed tinyos.elf, byte for byte"

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { VirtMachine } from "../devices/virt.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 
 const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
@@ -63,13 +64,18 @@ function bannerLines(text: string): Map<string, string> {
   return m;
 }
 
-async function bootToPrompt(): Promise<{ m: VirtMachine; out: () => string }> {
+/** Bare on the emulated hart, or under the hypervisor. */
+type Mode = "bare" | "hypervisor";
+
+async function bootToPrompt(mode: Mode): Promise<{ m: VirtMachine; out: () => string }> {
   let text = "";
-  const m = new VirtMachine({
+  const config = {
     bios: { name: FW_JUMP, bytes: Deno.readFileSync(FW_JUMP) },
     kernel: { name: UBOOT, bytes: Deno.readFileSync(UBOOT) },
-    console: (b) => text += String.fromCharCode(b),
-  });
+    clock: "virtual" as const,
+    console: (b: number) => text += String.fromCharCode(b),
+  };
+  const m = mode === "bare" ? new VirtMachine(config) : createHypervisorMachine(config);
   const r = await m.run({ until: "Hit any key to stop autoboot", timeoutMs: 60_000 });
   assert.equal(r.stop, "until", `no autoboot prompt; console:\n${text}`);
   m.input(" ");
@@ -97,7 +103,7 @@ Deno.test({
   }`,
   ignore: !haveFirmware,
   async fn() {
-    const { m, out } = await bootToPrompt();
+    const { m, out } = await bootToPrompt("bare");
     const banner = bannerLines(out());
     assert.equal(banner.get("Platform Name"), "riscv-virtio,qemu");
     assert.equal(banner.get("Platform Timer Device"), "aclint-mtimer @ 10000000Hz");
@@ -170,5 +176,28 @@ Deno.test({
     const expected = bannerLines(qemuText);
     assert.ok(expected.size >= 10, `QEMU printed no banner:\n${qemuText}`);
     assert.deepEqual(bannerLines(ours), expected);
+  },
+});
+
+Deno.test({
+  name: `OpenSBI + U-Boot under the hypervisor: same console as bare, same answers${
+    haveFirmware ? "" : " (skipped: Debian's opensbi and u-boot-qemu are not installed)"
+  }`,
+  ignore: !haveFirmware,
+  async fn() {
+    const session = async (mode: Mode) => {
+      const { m, out } = await bootToPrompt(mode);
+      const answers = [
+        await command(m, out, "version"),
+        await command(m, out, "md.q 0x80200000 4"),
+      ];
+      // The countdown digits depend on timing; everything else must match.
+      return { boot: out().replace(/autoboot: +\d.*/, "autoboot:"), answers };
+    };
+    const bare = await session("bare");
+    const hv = await session("hypervisor");
+    assert.equal(hv.boot, bare.boot);
+    assert.deepEqual(hv.answers, bare.answers);
+    assert.match(hv.answers[0], /U-Boot 2023\.01/);
   },
 });
