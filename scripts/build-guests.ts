@@ -2,7 +2,8 @@
  * Builds the project's own guests with Debian's riscv64-unknown-elf-gcc.
  *
  * - guests/isa/*.S -> guests/isa/build/NAME.elf (one ISA test program per file)
- * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs)
+ * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
+ *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
  * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
  *
  * Only stale outputs are rebuilt. Usage: `deno task guests [--force]`.
@@ -50,7 +51,16 @@ function listTargets(): Target[] {
       if (!e.isFile || !e.name.endsWith(ext)) continue;
       const name = e.name.slice(0, -ext.length);
       const sources = [`${ROOT}${dir}/${e.name}`];
-      if (dir === "bench") sources.unshift(`${ROOT}common/crt0.S`);
+      if (dir === "bench") {
+        // Also NAME_user.elf: main() in U-mode (for the hypervisor's overhead on a user program).
+        const user = [`${ROOT}common/crt0_user.S`, ...sources];
+        targets.push({
+          sources: user,
+          output: `${ROOT}${dir}/build/${name}_user.elf`,
+          flags: [...flags],
+        });
+        sources.unshift(`${ROOT}common/crt0.S`);
+      }
       targets.push({ sources, output: `${ROOT}${dir}/build/${name}.elf`, flags: [...flags] });
     }
   }

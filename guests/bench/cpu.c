@@ -12,6 +12,10 @@
  * The inputs change every iteration (they are seeded from the running CRC), so
  * no work can be hoisted out of the loop by the compiler.
  *
+ * It runs in M-mode (crt0.S, build/cpu.elf) or in U-mode (crt0_user.S,
+ * build/cpu_user.elf): it reads the counter through instret, which M-mode may
+ * always read and U-mode may with mcounteren.IR (set by crt0_user.S).
+ *
  * It prints "cpu: checksum 0x........ ok" and "cpu: minstret N" on the UART
  * (N: instructions retired by the loop; exact only under QEMU's -icount and on
  * rvisor, as without -icount QEMU's counter follows the host clock) and exits through the syscon:
@@ -219,7 +223,7 @@ int main(void) {
   uint32_t crc32 = 0xffffffffu;
   static const int sizes[] = {8, 16, 32, 16};
   uint64_t retired0;
-  __asm__ volatile("csrr %0, minstret" : "=r"(retired0));
+  __asm__ volatile("csrr %0, instret" : "=r"(retired0));
   for (uint32_t it = 0; it < ITERATIONS; it++) {
     uint32_t seed = crc32 ^ ((uint32_t)crc16 << 16) ^ it;
 
@@ -244,7 +248,7 @@ int main(void) {
   /* Read before printing (QEMU's UART may make the THRE poll spin under -icount);
      a difference because QEMU's icount clock starts with a start-up bias. */
   uint64_t retired;
-  __asm__ volatile("csrr %0, minstret" : "=r"(retired));
+  __asm__ volatile("csrr %0, instret" : "=r"(retired));
   retired -= retired0;
   bare_puts("cpu: checksum ");
   bare_puthex(checksum, 8);
