@@ -13,10 +13,19 @@
  *   (almost) never publishes, to show that an idle topic costs nothing measurable;
  * - registers: the representation micro-benchmark of scripts/bench-regs.ts;
  * - boot: reset to U-Boot's "Hit any key to stop autoboot" under OpenSBI
- *   fw_jump (Debian's opensbi + u-boot-qemu), on rvisor and on QEMU.
+ *   fw_jump (Debian's opensbi + u-boot-qemu), on rvisor and on QEMU;
+ * - hypervisor: the overhead of the machine-mode hypervisor (hypervisor/) over
+ *   bare rvisor on the same workload, wall time hypervisor/bare, on
+ *   cpu_user.elf (cpu.c with main() in U-mode: a CPU-bound user program) and on
+ *   the boot to U-Boot above; with the exits by kind, exits per second and the
+ *   time spent in the hypervisor's exit handler. Bare and hypervisor runs are
+ *   interleaved (alternating which goes first) after one warm-up of each, and
+ *   the best of each is kept, so that load from other processes hurts both
+ *   alike. Virtual clock, so the instruction and exit counts are reproducible.
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--json FILE]`. `--quick` runs
- * cpu.elf for 1 M instructions only and skips QEMU and the boot (a smoke run).
+ * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
+ * boots (a smoke run).
  *
  * @module
  */
@@ -24,11 +33,13 @@
 import { parseArgs } from "node:util";
 import type { Topic } from "../core/events.ts";
 import { type RunResult, VirtMachine } from "../devices/virt.ts";
+import { createHypervisorMachine, type Hypervisor } from "../hypervisor/hypervisor.ts";
 import { benchRegs } from "./bench-regs.ts";
 import { buildGuests } from "./build-guests.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CPU_ELF = `${ROOT}guests/bench/build/cpu.elf`;
+const CPU_USER_ELF = `${ROOT}guests/bench/build/cpu_user.elf`;
 const SMOKE_ELF = `${ROOT}guests/isa/build/smoke.elf`;
 const QEMU = "qemu-system-riscv64";
 /** A QEMU CPU that matches rvisor's rv64imac hart (shared GUESTS.md). */
@@ -44,6 +55,12 @@ const QUICK_INSTRUCTIONS = 1_000_000;
 const EVENT_INSTRUCTIONS = 15_000_000;
 /** Rounds of the event-bus comparison: best of 5, as other processes share the host. */
 const EVENT_ROUNDS = 5;
+/** Interleaved bare/hypervisor rounds on cpu_user.elf (~1.5 s a run). */
+const HV_CPU_ROUNDS = 4;
+/** Interleaved bare/hypervisor rounds of the boot to U-Boot (~0.6 s a run). */
+const HV_BOOT_ROUNDS = 5;
+/** Exit kinds shown in the table (all of them are in the JSON report). */
+const TOP_EXITS = 5;
 
 /** One timed rvisor run of a program. */
 export interface InterpreterFigure {
@@ -97,6 +114,55 @@ export interface BootFigure {
   qemuMs?: number;
 }
 
+/** One timed run of a workload, bare or under the hypervisor. */
+export interface HypervisorRun {
+  /** Wall time (ms). */
+  wallMs: number;
+  /**
+   * Guest instructions: retired by the hart, plus (under the hypervisor) those
+   * the hypervisor emulated (CSR accesses, mret, MMIO...).
+   */
+  instructions: number;
+  /** Of `instructions`, emulated by the hypervisor (0 bare). */
+  emulated: number;
+  /** `instructions` per microsecond. */
+  mips: number;
+  /** How the run ended (`halt`: the guest finished, `until`: prompt seen, `limit`: --quick). */
+  stop: RunResult["stop"];
+  /** Exit code, for `halt`. */
+  exitCode?: number;
+}
+
+/** The hypervisor's side of a bare/hypervisor comparison. */
+export interface HypervisorExits {
+  /** Exits in the best hypervisor run. */
+  exits: number;
+  /** Exits per second of that run's wall time. */
+  exitsPerSecond: number;
+  /** Exits by kind, most frequent first. */
+  byKind: { kind: string; count: number }[];
+  /** Wall time spent in the hypervisor's exit handler (Hart.onTrap) in that run (ms). */
+  handlerMs: number;
+  /** Guest traps the hypervisor injected, by virtual cause ("exc 2"). */
+  guestTraps: { trap: string; count: number }[];
+}
+
+/** One workload bare and under the hypervisor, measured in the same run. */
+export interface HypervisorFigure {
+  /** What ran. */
+  workload: string;
+  /** The best bare run. */
+  bare: HypervisorRun;
+  /** The best hypervisor run. */
+  hypervisor: HypervisorRun & HypervisorExits;
+  /** Wall time of the best hypervisor run / best bare run. */
+  ratio: number;
+  /** The target the issue sets for `ratio`. */
+  target: number;
+  /** Interleaved rounds (each after one warm-up run of both). */
+  rounds: number;
+}
+
 /** Everything one benchmark run measured (written by `--json`). */
 export interface BenchReport {
   /** Run with `--quick`. */
@@ -113,6 +179,10 @@ export interface BenchReport {
   registers: { name: string; opsPerSecond: number; ratio: number; exact: boolean }[];
   /** Boot to U-Boot, or why it was skipped. */
   boot: BootFigure | { skipped: string };
+  /** cpu_user.elf bare vs under the hypervisor. */
+  hypervisorCpu: HypervisorFigure;
+  /** Boot to U-Boot bare vs under the hypervisor, or why it was skipped. */
+  hypervisorBoot: HypervisorFigure | { skipped: string };
 }
 
 function image(path: string): { name: string; bytes: Uint8Array } {
@@ -295,6 +365,109 @@ export async function benchBoot(withQemu: boolean): Promise<BootFigure> {
   return { wallMs: r.wallMs, instructions: r.instructions, qemuMs };
 }
 
+/** What to run for a bare/hypervisor comparison. */
+interface Workload {
+  /** Boot images. */
+  images: {
+    kernel: { name: string; bytes: Uint8Array };
+    bios?: { name: string; bytes: Uint8Array };
+  };
+  /** Instruction budget (undefined: to the end). */
+  maxInstructions?: number;
+  /** Stop at this console text. */
+  until?: string;
+}
+
+/** One run of `w`, bare or under the hypervisor (then with its exit figures). */
+async function runWorkload(
+  w: Workload,
+  hypervisor: boolean,
+): Promise<HypervisorRun & Partial<HypervisorExits>> {
+  const config = { ...w.images, clock: "virtual" as const, console: () => {} };
+  let hv: Hypervisor | undefined;
+  let m: VirtMachine;
+  let handlerMs = 0;
+  if (hypervisor) {
+    const hm = createHypervisorMachine(config);
+    hv = hm.hypervisor;
+    m = hm;
+    // Time the exit handler from outside (two performance.now() per exit:
+    // ~0.1 us, well under the cost of an exit).
+    const handler = m.hart.onTrap!;
+    m.hart.onTrap = (cause, interrupt, tval, pc) => {
+      const t0 = performance.now();
+      const handled = handler(cause, interrupt, tval, pc);
+      handlerMs += performance.now() - t0;
+      return handled;
+    };
+  } else {
+    m = new VirtMachine(config);
+  }
+  const r = await m.run({ maxInstructions: w.maxInstructions, until: w.until, timeoutMs: 300_000 });
+  const emulated = hv?.guest.vcpu.emulated ?? 0;
+  const run: HypervisorRun & Partial<HypervisorExits> = {
+    wallMs: r.wallMs,
+    instructions: r.instructions + emulated,
+    emulated,
+    mips: (r.instructions + emulated) / r.wallMs / 1000,
+    stop: r.stop,
+    exitCode: r.stop === "halt" ? r.exitCode : undefined,
+  };
+  if (hv) {
+    const byKind = [...hv.exitCounts].map(([kind, count]) => ({ kind, count }))
+      .sort((a, b) => b.count - a.count);
+    const exits = byKind.reduce((n, e) => n + e.count, 0);
+    Object.assign(run, {
+      exits,
+      exitsPerSecond: exits / (r.wallMs / 1000),
+      byKind,
+      handlerMs,
+      guestTraps: [...hv.guestTraps].map(([trap, count]) => ({ trap, count }))
+        .sort((a, b) => b.count - a.count),
+    });
+  }
+  return run;
+}
+
+/**
+ * `w` bare and under the hypervisor: one warm-up run of each (V8 compiles the
+ * hart's and the hypervisor's paths), then `rounds` rounds of one run each,
+ * alternating which goes first; the best (shortest) run of each is kept.
+ */
+export async function benchHypervisor(
+  workload: string,
+  w: Workload,
+  rounds: number,
+  target: number,
+): Promise<HypervisorFigure> {
+  await runWorkload(w, false);
+  await runWorkload(w, true);
+  let bare: HypervisorRun | undefined;
+  let hyp: (HypervisorRun & Partial<HypervisorExits>) | undefined;
+  for (let round = 0; round < rounds; round++) {
+    for (const hypervisor of round % 2 === 0 ? [false, true] : [true, false]) {
+      const r = await runWorkload(w, hypervisor);
+      if (hypervisor) {
+        if (!hyp || r.wallMs < hyp.wallMs) hyp = r;
+      } else if (!bare || r.wallMs < bare.wallMs) {
+        bare = r;
+      }
+    }
+  }
+  for (const [name, r] of [["bare", bare!], ["hypervisor", hyp!]] as const) {
+    const ok = r.stop === "limit" || r.stop === "until" || (r.stop === "halt" && r.exitCode === 0);
+    if (!ok) throw new Error(`${workload} ${name}: stopped with ${r.stop} (exit ${r.exitCode})`);
+  }
+  return {
+    workload,
+    bare: bare!,
+    hypervisor: hyp as HypervisorRun & HypervisorExits,
+    ratio: hyp!.wallMs / bare!.wallMs,
+    target,
+    rounds,
+  };
+}
+
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -319,10 +492,25 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
   const regs = benchRegs(quick ? 20 : 400);
   const base = regs.find((r) => r.name.startsWith("(c)"))!.opsPerSecond;
   const registers = regs.map((r) => ({ ...r, ratio: r.opsPerSecond / base }));
+  const haveUboot = exists(OPENSBI) && exists(UBOOT);
   const boot = quick
     ? { skipped: "--quick" }
-    : exists(OPENSBI) && exists(UBOOT)
+    : haveUboot
     ? await benchBoot(haveQemu)
+    : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
+  const hypervisorCpu = await benchHypervisor(
+    "cpu_user.elf",
+    { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget },
+    quick ? 1 : HV_CPU_ROUNDS,
+    1.1,
+  );
+  const hypervisorBoot = quick ? { skipped: "--quick" } : haveUboot
+    ? await benchHypervisor(
+      "boot to U-Boot",
+      { images: { bios: image(OPENSBI), kernel: image(UBOOT) }, until: UBOOT_MARK },
+      HV_BOOT_ROUNDS,
+      2,
+    )
     : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
   return {
     quick,
@@ -332,11 +520,54 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
     events,
     registers,
     boot,
+    hypervisorCpu,
+    hypervisorBoot,
   };
 }
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+/** The rows of one bare/hypervisor comparison: bare, hypervisor, ratio, exits. */
+function hypervisorRows(
+  rows: [string, string, string][],
+  name: string,
+  f: HypervisorFigure | { skipped: string },
+): void {
+  if ("skipped" in f) {
+    rows.push([name, "skipped", f.skipped]);
+    return;
+  }
+  const end = (r: HypervisorRun) =>
+    r.stop === "halt" ? `exit ${r.exitCode}` : r.stop === "until" ? "prompt" : `stopped: ${r.stop}`;
+  const b = f.bare, h = f.hypervisor;
+  rows.push([
+    `${name}: bare`,
+    `${b.mips.toFixed(1)} MIPS`,
+    `${int(b.instructions)} instructions in ${ms(b.wallMs)}; ${end(b)}`,
+  ]);
+  rows.push([
+    `${name}: hypervisor`,
+    `${h.mips.toFixed(1)} MIPS`,
+    `${int(h.instructions)} instructions (${int(h.emulated)} emulated) in ${ms(h.wallMs)}; ` +
+    end(h),
+  ]);
+  rows.push([
+    `${name}: hypervisor / bare`,
+    `${f.ratio.toFixed(2)}x`,
+    `wall time, best of ${f.rounds} interleaved rounds after 1 warm-up each; ` +
+    `target <= ${f.target}x${f.ratio <= f.target ? "" : " MISSED"}`,
+  ]);
+  const perExit = h.exits > 0 ? `, ${(h.handlerMs * 1000 / h.exits).toFixed(1)} us/exit` : "";
+  rows.push([
+    `${name}: exits`,
+    `${int(h.exitsPerSecond)}/s`,
+    `${int(h.exits)} exits, handler ${h.handlerMs.toFixed(1)} ms ` +
+    `(${(100 * h.handlerMs / h.wallMs).toFixed(1)}% of the run${perExit}): ` +
+    h.byKind.slice(0, TOP_EXITS).map((e) => `${e.kind} ${int(e.count)}`).join(", ") +
+    (h.byKind.length > TOP_EXITS ? ", ..." : ""),
+  ]);
+}
 
 /** Renders the report as a plain aligned table (benchmark | figure | detail). */
 export function formatTable(r: BenchReport): string {
@@ -407,6 +638,8 @@ export function formatTable(r: BenchReport): string {
       ]);
     }
   }
+  hypervisorRows(rows, "hypervisor cpu_user.elf", r.hypervisorCpu);
+  hypervisorRows(rows, "hypervisor boot to U-Boot", r.hypervisorBoot);
   const header: [string, string, string] = ["benchmark", "figure", "detail"];
   const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));
   const w1 = Math.max(...[header, ...rows].map((x) => x[1].length));

@@ -1,8 +1,9 @@
 /**
- * Smoke test of the benchmark suite: `scripts/bench.ts --quick` (cpu.elf for
- * 1 M instructions, no QEMU, no boot) prints every expected row and writes a
- * JSON report. No timing is asserted: speed is the benchmark's business, and a
- * timed test would fail on a loaded host.
+ * Smoke test of the benchmark suite: `scripts/bench.ts --quick` (cpu.elf, and
+ * cpu_user.elf bare and under the hypervisor, for 1 M instructions; no QEMU, no
+ * boot) prints every expected row and writes a JSON report. No timing is
+ * asserted: speed is the benchmark's business, and a timed test would fail on a
+ * loaded host.
  *
  * @module
  */
@@ -37,17 +38,34 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^registers \(c\) int32 hi\/lo pairs\s+[\d.]+ Mops\/s\s+1\.00x of \(c\)$/,
         /^registers \(d\) Float64Array \(inexact\)\s+[\d.]+ Mops\/s.*wrong results$/,
         /^boot to U-Boot\s+skipped\s+--quick$/,
+        /^hypervisor cpu_user\.elf: bare\s+[\d.]+ MIPS\s+1,000,000 instructions .*stopped: limit$/,
+        /^hypervisor cpu_user\.elf: hypervisor\s+[\d.]+ MIPS\s+1,000,\d{3} instructions \(\d+ emulated\) .*stopped: limit$/,
+        /^hypervisor cpu_user\.elf: hypervisor \/ bare\s+[\d.]+x\s+wall time, .*target <= 1\.1x/,
+        /^hypervisor cpu_user\.elf: exits\s+[\d,]+\/s\s+[\d,]+ exits, handler .*shadow-fill \d+/,
+        /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 12, stdout);
+    assert.equal(rows.length, 17, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
     assert.equal(report.interpreter.instructions, 1_000_000);
     assert.equal(report.interpreter.stop, "limit");
     assert.deepEqual(report.qemu, { skipped: "--quick" });
+    // cpu_user.elf: the same budget bare and under the hypervisor (which also emulates a few).
+    const hv = report.hypervisorCpu;
+    assert.equal(hv.bare.instructions, 1_000_000);
+    assert.equal(hv.bare.emulated, 0);
+    assert.equal(hv.hypervisor.instructions, 1_000_000 + hv.hypervisor.emulated);
+    assert.equal(hv.hypervisor.stop, "limit");
+    assert.ok(hv.hypervisor.exits > 0);
+    assert.equal(
+      hv.hypervisor.exits,
+      hv.hypervisor.byKind.reduce((n: number, e: { count: number }) => n + e.count, 0),
+    );
+    assert.deepEqual(report.hypervisorBoot, { skipped: "--quick" });
     assert.deepEqual(
       report.events.map((e: { subscriber: string }) => e.subscriber),
       ["none", "halt", "csr", "trap"],
