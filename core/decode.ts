@@ -101,10 +101,16 @@ export const Op = {
   /** Atomic memory operation on a doubleword; imm holds funct5. */
   AMO_D: 78,
   ILLEGAL: 79,
+  /**
+   * Not an instruction: a decode-cache slot at a registered breakpoint. The
+   * real instruction is decoded again when it has to run, so breakpoints cost
+   * nothing where there are none and fire even for code that was decoded before.
+   */
+  BREAKPOINT: 80,
 } as const;
 
 /** Number of distinct op ids (for tables indexed by op). */
-export const OP_COUNT = 80;
+export const OP_COUNT = 81;
 
 /** Names of the ops, indexed by id (for disassembly-lite and statistics). */
 export const OP_NAMES: readonly string[] = (() => {

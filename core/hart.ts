@@ -39,7 +39,23 @@ export const StopReason = {
   WFI: 1,
   /** `requestStop()` was called (a device halted the machine, a hook paused it). */
   REQUESTED: 2,
+  /** A breakpoint: pc is at it, and the instruction there has not run. */
+  BREAKPOINT: 3,
+  /** A watchpoint: the access that hit it has completed. */
+  WATCHPOINT: 4,
 } as const;
+
+/** A watched range of virtual addresses. */
+export interface Watchpoint {
+  /** First virtual address. */
+  addr: number;
+  /** Length in bytes. */
+  length: number;
+  /** Fire on loads. */
+  read: boolean;
+  /** Fire on stores (and AMOs). */
+  write: boolean;
+}
 
 /** Page offsets of the fetch cache and of TLB pages are 12 bits. */
 function pageBase(va: number): number {
@@ -100,6 +116,23 @@ export class Hart implements InterruptTarget {
   #trapCause = 0;
   #trapTval = 0;
   #stop = false;
+  #stopReason: number = StopReason.BUDGET;
+  readonly #breakpoints = new Set<number>();
+  #watchpoints: Watchpoint[] = [];
+  /** Where and when the current run started: a breakpoint there is being resumed from. */
+  #runStartPc = NaN;
+  #runStartRetired = -1;
+  /**
+   * Decides what a breakpoint does: return true to stop the run there
+   * (StopReason.BREAKPOINT), false to go on (the handler may set pc to redirect).
+   * Without a handler every breakpoint stops.
+   */
+  onBreakpoint: ((pc: number) => boolean) | null = null;
+  /**
+   * Called after an access that touches a watchpoint completed; return true to
+   * stop the run after this instruction. Without a handler every hit stops.
+   */
+  onWatchpoint: ((addr: number, size: number, write: boolean, pc: number) => boolean) | null = null;
   /** Decode cache: one Int32Array(4096) per RAM page (packed op at even byte offsets, imm at +1). */
   readonly #decoded: (Int32Array | undefined)[] = [];
   readonly #scratch: Decoded = { packed: 0, imm: 0 };
@@ -144,6 +177,76 @@ export class Hart implements InterruptTarget {
   /** Asks a running `run` to return at the next instruction boundary. */
   requestStop(): void {
     this.#stop = true;
+    this.#stopReason = StopReason.REQUESTED;
+  }
+
+  // ---------------------------------------------------- breakpoints and watchpoints
+
+  /** Adds a breakpoint at virtual address `pc` (it fires even for code decoded before). */
+  addBreakpoint(pc: number): void {
+    this.#breakpoints.add(pc);
+    this.flushDecodeCache();
+  }
+
+  /** Removes the breakpoint at `pc`; with none left, execution is at full speed again. */
+  removeBreakpoint(pc: number): void {
+    if (this.#breakpoints.delete(pc)) this.flushDecodeCache();
+  }
+
+  /** The breakpoints set. */
+  get breakpoints(): ReadonlySet<number> {
+    return this.#breakpoints;
+  }
+
+  /** Watches `[addr, addr + length)` (virtual) for loads and/or stores. */
+  addWatchpoint(w: Watchpoint): void {
+    this.#watchpoints = [...this.#watchpoints, { ...w }];
+    this.#updateWatchedPages();
+  }
+
+  /** Removes watchpoints equal to `w`. */
+  removeWatchpoint(w: Watchpoint): void {
+    this.#watchpoints = this.#watchpoints.filter((x) =>
+      !(x.addr === w.addr && x.length === w.length && x.read === w.read && x.write === w.write)
+    );
+    this.#updateWatchedPages();
+  }
+
+  /** The watchpoints set. */
+  get watchpoints(): readonly Watchpoint[] {
+    return this.#watchpoints;
+  }
+
+  #updateWatchedPages(): void {
+    const pages = this.mmu.watchedPages;
+    pages.clear();
+    for (const w of this.#watchpoints) {
+      for (let p = pageBase(w.addr); p < w.addr + w.length; p += PAGE) pages.add(p);
+    }
+    this.mmu.flush();
+  }
+
+  /** Checks an access against the watchpoints; a hit that should stop ends the run after it. */
+  #watch(va: number, size: number, write: boolean): void {
+    for (const w of this.#watchpoints) {
+      if (va + size <= w.addr || va >= w.addr + w.length || !(write ? w.write : w.read)) continue;
+      if (this.onWatchpoint === null || this.onWatchpoint(va, size, write, this.pc)) {
+        this.#stop = true;
+        this.#stopReason = StopReason.WATCHPOINT;
+        this.#resync = true;
+      }
+      return;
+    }
+  }
+
+  /** True if the breakpoint at `pc` stops the run (it is not being resumed from, and the handler says so). */
+  #breakpointStops(pc: number): boolean {
+    if (!this.#breakpoints.has(pc)) return false; // an alias of a breakpoint's physical page
+    if (pc === this.#runStartPc && this.retired === this.#runStartRetired) return false;
+    if (this.onBreakpoint !== null && !this.onBreakpoint(pc)) return false;
+    this.#stop = true;
+    this.#stopReason = StopReason.BREAKPOINT;
+    return true;
   }
 
   // ---------------------------------------------------------------- registers
@@ -259,6 +362,7 @@ export class Hart implements InterruptTarget {
    */
   #loadSlow(va: number, size: number, priv: number): number {
     const pa = this.#translate(va, Access.LOAD, priv, true);
+    if (this.#watchpoints.length !== 0) this.#watch(va, size, false);
     const bus = this.bus;
     if ((va & 0xfff) + size > PAGE) { // crosses a page: byte by byte, each translated
       let lo = 0, hi = 0;
@@ -306,6 +410,7 @@ export class Hart implements InterruptTarget {
       return;
     }
     const pa = this.#translate(va, Access.STORE, priv, true);
+    if (this.#watchpoints.length !== 0) this.#watch(va, size, true);
     const bus = this.bus;
     const off = bus.ramOffset(pa, size);
     if (off >= 0) {
@@ -374,8 +479,11 @@ export class Hart implements InterruptTarget {
     // Traps count against the budget too, so a trap storm cannot keep run() from returning.
     let end = this.retired + budget;
     this.#stop = false;
+    this.#stopReason = StopReason.BUDGET;
     let pc = this.pc;
     let n = this.retired;
+    this.#runStartPc = pc;
+    this.#runStartRetired = n;
     outer: while (n < end) {
       if (this.#stop) break;
       this.pc = pc;
@@ -413,7 +521,8 @@ export class Hart implements InterruptTarget {
               fRam = bus.ramOffset(pageBase(pa), PAGE);
               if (fRam < 0) { // not RAM (boot ROM): one slow step
                 fBase = NaN;
-                this.#stepFromDevice(pc, pa);
+                this.retired = n;
+                if (!this.#stepFromDevice(pc, pa)) continue outer; // stopped at a breakpoint
                 n++;
                 pc = this.pc;
                 continue outer;
@@ -426,13 +535,17 @@ export class Hart implements InterruptTarget {
           if (p === 0) {
             const lo16 = ram16[(fRam + o) >> 1];
             if ((lo16 & 3) === 3 && o === PAGE - 2) { // 32-bit instruction crossing the page
-              this.#stepCrossing(pc, lo16);
+              this.pc = pc;
+              this.retired = n;
+              if (!this.#stepCrossing(pc, lo16)) continue outer; // stopped at a breakpoint
               n++;
               pc = this.pc;
               continue outer;
             }
             decodeAt(lo16, ram16[(fRam + o + 2) >> 1], this.#scratch);
-            p = dec[o] = this.#scratch.packed;
+            p = this.#scratch.packed;
+            if (this.#breakpoints.size !== 0 && this.#breakpoints.has(pc)) p = Op.BREAKPOINT;
+            dec[o] = p;
             dec[o + 1] = this.#scratch.imm;
           }
           const imm = dec[o + 1];
@@ -733,8 +846,9 @@ export class Hart implements InterruptTarget {
               this.pc = pc;
               this.retired = n; // counters and the virtual clock read it
               this.#executeRare(p, imm, next);
-              n++;
               pc = this.pc;
+              if (this.#stopReason === StopReason.BREAKPOINT) continue outer; // nothing ran
+              n++;
               if (this.#resync || this.#stop) continue outer;
               continue;
           }
@@ -756,7 +870,7 @@ export class Hart implements InterruptTarget {
     }
     this.pc = pc;
     this.retired = n;
-    if (this.#stop) return StopReason.REQUESTED;
+    if (this.#stop) return this.#stopReason;
     return this.waiting ? StopReason.WFI : StopReason.BUDGET;
   }
 
@@ -782,35 +896,41 @@ export class Hart implements InterruptTarget {
   }
 
   /** Executes one instruction at `pc` fetched from a device (the boot ROM). */
-  #stepFromDevice(pc: number, pa: number): void {
+  #stepFromDevice(pc: number, pa: number): boolean {
     const bus = this.bus;
     if (!bus.isMapped(pa, 2)) this.#accessFault(Access.FETCH, pc);
     const lo16 = bus.readDevice(pa, 2);
     const hi16 = (lo16 & 3) === 3 ? bus.readDevice(pa + 2, 2) : 0;
-    this.#stepDecoded(pc, lo16, hi16);
+    return this.#stepDecoded(pc, lo16, hi16);
   }
 
   /** Executes a 32-bit instruction whose halves lie on two pages (never cached). */
-  #stepCrossing(pc: number, lo16: number): void {
+  #stepCrossing(pc: number, lo16: number): boolean {
     const pa2 = this.#translate(pc + 2, Access.FETCH, this.priv, false);
     const off = this.bus.ramOffset(pa2, 2);
     if (off < 0) this.#accessFault(Access.FETCH, pc + 2);
-    this.#stepDecoded(pc, lo16, this.bus.ram16[off >> 1]);
+    return this.#stepDecoded(pc, lo16, this.bus.ram16[off >> 1]);
   }
 
-  /** Decodes and executes one instruction outside the decode cache. */
-  #stepDecoded(pc: number, lo16: number, hi16: number): void {
+  /**
+   * Decodes and executes one instruction outside the decode cache; false if a
+   * breakpoint there stopped the run first.
+   */
+  #stepDecoded(pc: number, lo16: number, hi16: number): boolean {
+    this.pc = pc;
+    if (this.#breakpoints.size !== 0 && this.#breakpointStops(pc)) return false;
+    if (this.pc !== pc) return true; // the breakpoint handler redirected execution
     decodeAt(lo16, hi16, this.#scratch);
     const p = this.#scratch.packed, imm = this.#scratch.imm;
     const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
-    this.pc = pc;
     this.#executeOne(p, imm, next);
+    return true;
   }
 
   /** Executes one decoded instruction with all side effects (used off the hot path). */
   #executeOne(p: number, imm: number, next: number): void {
     const op = p & 0xff;
-    if (op >= Op.NOP) {
+    if (op >= Op.NOP || (op >= Op.MULH && op <= Op.REMUW && op !== Op.MULW)) {
       this.#executeRare(p, imm, next);
       return;
     }
@@ -890,6 +1010,7 @@ export class Hart implements InterruptTarget {
       [Op.SRLW]: () => w(BigInt.asUintN(32, a) >> (b & 31n)),
       [Op.SRAW]: () => w(a) >> (b & 31n),
       [Op.MULW]: () => w(a * b),
+      [Op.MUL]: () => a * b,
     };
     const f = results[op];
     if (f !== undefined) this.setReg(rd, BigInt.asIntN(64, f()));
@@ -969,6 +1090,16 @@ export class Hart implements InterruptTarget {
       case Op.AMO_D:
         this.#atomic(op === Op.AMO_D ? 8 : 4, imm, rd, rs1, rs2);
         break;
+      case Op.BREAKPOINT: {
+        const pc = this.pc;
+        if (this.#breakpointStops(pc) || this.pc !== pc) return; // stopped, or redirected
+        // Run the real instruction, decoded again from memory.
+        const bits = this.#instructionBits(pc);
+        decodeAt(bits & 0xffff, bits >>> 16, this.#scratch);
+        const q = this.#scratch.packed;
+        this.#executeOne(q, this.#scratch.imm, pc + ((q & 0x800000) !== 0 ? 4 : 2));
+        return;
+      }
       case Op.ILLEGAL:
         this.#raise(Cause.ILLEGAL_INSTRUCTION, imm >>> 0); // QEMU 7.2: mtval = the bits
         break;
@@ -1013,6 +1144,7 @@ export class Hart implements InterruptTarget {
     }
     const kind = isLoad ? Access.LOAD : Access.STORE;
     const pa = this.#translate(va, kind, this.csr.dataPriv, false);
+    if (this.#watchpoints.length !== 0) this.#watch(va, size, !isLoad);
     const off = this.bus.ramOffset(pa, size);
     if (off < 0) this.#accessFault(kind, va);
     const ram32 = this.bus.ram32;

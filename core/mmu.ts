@@ -76,6 +76,11 @@ export class Mmu {
   leafFlags = 0;
   /** Bumped whenever the PMP configuration changes (shadow page tables depend on it). */
   pmpGeneration = 0;
+  /**
+   * Virtual page bases with watchpoints: never entered into the TLB, so every
+   * access to them takes the slow path where watchpoints are checked.
+   */
+  readonly watchedPages = new Set<number>();
   /** Called whenever cached translations are dropped (the hart drops its page pointers). */
   onFlush: (() => void) | null = null;
 
@@ -118,7 +123,8 @@ export class Mmu {
     if (!this.pmpAllows(pa, 1, kind, priv)) return ACCESS_FAULT;
     if (fill) {
       const pageOff = this.bus.ramOffset(pa - (pa & 0xfff), 4096);
-      if (pageOff >= 0 && this.pmpUniform(pa - (pa & 0xfff))) {
+      const watched = this.watchedPages.size !== 0 && this.watchedPages.has(va - (va & 0xfff));
+      if (pageOff >= 0 && !watched && this.pmpUniform(pa - (pa & 0xfff))) {
         const slot = (va >>> 12) & TLB_MASK;
         this.tags[priv * 3 + kind][slot] = va - (va & 0xfff);
         this.offsets[priv * 3 + kind][slot] = pageOff;
