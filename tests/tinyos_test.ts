@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
-import { buildTinyos, TINYOS_ELF } from "../scripts/build-tinyos.ts";
+import {
+  buildTinyos,
+  imageModule,
+  TINYOS_ELF,
+  TINYOS_IMAGE_MODULE,
+} from "../scripts/build-tinyos.ts";
+import { tinyosElf } from "../guests/tinyos/image.ts";
 
 const QEMU = "qemu-system-riscv64";
 /** The QEMU CPU that matches rvisor's hart (shared/GUESTS.md). */
@@ -179,6 +185,16 @@ for (const mode of ["bare", "hypervisor"] as const) {
     assert.ok(os.output.includes("tinyos: poweroff requested by pid 1 (sh)"));
   });
 }
+
+Deno.test("tinyos: image.ts (boot.ts's embedded default guest) is tinyos.elf, byte for byte", () => {
+  const committed = Deno.readFileSync(TINYOS_ELF);
+  const embedded = tinyosElf();
+  const stale = "guests/tinyos/image.ts is stale: run `deno task guests` and commit it";
+  assert.equal(embedded.length, committed.length, stale);
+  assert.ok(embedded.every((b, i) => b === committed[i]), stale);
+  // And the module's text is exactly what the generator writes (no hand edits).
+  assert.equal(Deno.readTextFileSync(TINYOS_IMAGE_MODULE), imageModule(committed), stale);
+});
 
 const haveGcc = hasCommand("riscv64-unknown-elf-gcc");
 
