@@ -20,6 +20,7 @@ import {
   DEFAULT_GUEST_OFFSET,
   type Hypervisor,
 } from "./hypervisor/hypervisor.ts";
+import { tinyosElf } from "./guests/tinyos/image.ts";
 
 /** Process exit codes of rvisor (also listed in `-h`). */
 export const ExitCode = {
@@ -49,9 +50,8 @@ const MIN_MEMORY = MiB;
  */
 const MAX_MEMORY = 2 * GiB;
 
-/** Debian's firmware, booted when no image is given. */
-const DEBIAN_OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
-const DEBIAN_UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+/** tinyos does not read the device tree: it assumes QEMU's default 128 MiB (memlayout.h). */
+const TINYOS_MEMORY = 128 * MiB;
 
 /** An error the user can fix: printed as one line `rvisor: <message>`, exit 2. */
 export class UsageError extends Error {
@@ -61,8 +61,11 @@ export class UsageError extends Error {
 const HELP = `Usage: rvisor [options]
 Boots a RISC-V (RV64) guest on an emulated QEMU-compatible 'virt' machine; the
 terminal is the guest's serial console. With neither --bios nor --kernel, boots
-the default guest (Debian's OpenSBI fw_jump + U-Boot, from the opensbi and
-u-boot-qemu packages).
+the default guest: tinyos (guests/tinyos), a small teaching OS embedded in
+rvisor, to its shell prompt '$ ' (try help; poweroff exits 0). Debian's OpenSBI
+and U-Boot (packages opensbi, u-boot-qemu) boot with
+  --bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf
+  --kernel /usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 
 Options:
   --bios FILE       M-mode firmware (ELF or raw binary at 0x80000000), e.g.
@@ -306,21 +309,19 @@ function describeFsError(e: unknown): string {
 }
 
 /**
- * The guest booted when neither --bios nor --kernel is given. This is the one
- * place to change when rvisor embeds its own default guest.
+ * The guest booted when neither --bios nor --kernel is given: tinyos, started
+ * in M-mode as QEMU's `-bios none -kernel`. Its bytes come from the generated
+ * module guests/tinyos/image.ts rather than a file read at run time, so a
+ * bundled (`deno task bundle`) or compiled rvisor carries it inside.
+ * Throws {@linkcode UsageError} if `memory` is below the 128 MiB tinyos assumes.
  */
 export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"> {
-  for (const [path, pkg] of [[DEBIAN_OPENSBI, "opensbi"], [DEBIAN_UBOOT, "u-boot-qemu"]]) {
-    try {
-      Deno.statSync(path);
-    } catch {
-      throw new UsageError(
-        `${path}: not found; the default guest needs Debian's opensbi and u-boot-qemu ` +
-          `packages (apt-get install ${pkg}), or give --bios/--kernel`,
-      );
-    }
+  if (memory < TINYOS_MEMORY) {
+    throw new UsageError(
+      `--mem ${memory}: the default guest (tinyos) needs at least 128M of RAM`,
+    );
   }
-  return { bios: readImage(DEBIAN_OPENSBI, memory), kernel: readImage(DEBIAN_UBOOT, memory) };
+  return { kernel: { name: "tinyos.elf (embedded)", bytes: tinyosElf() } };
 }
 
 const INTERRUPT_NAMES: Record<number, string> = {

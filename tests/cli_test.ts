@@ -22,6 +22,8 @@ function exists(path: string): boolean {
   }
 }
 const HAVE_FIRMWARE = exists(OPENSBI) && exists(UBOOT);
+/** Debian's OpenSBI + U-Boot: no longer the default guest (tinyos is), so named explicitly. */
+const FIRMWARE = ["--bios", OPENSBI, "--kernel", UBOOT];
 
 let built: Promise<number> | undefined;
 /** Builds the ISA guests once if smoke.elf is missing. */
@@ -118,6 +120,8 @@ Deno.test("cli: -h documents every flag and the exit codes, exit 0", async () =>
         "Exit codes",
         "124",
         "under the machine-mode hypervisor (the default",
+        "tinyos",
+        "--bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf",
       ]
     ) {
       assert.ok(r.stdout.replace(/\s+/g, " ").includes(f), `help mentions ${f}`);
@@ -216,6 +220,22 @@ Deno.test("cli: bad flags and --mem values each give one line naming the flag, e
   }
 });
 
+Deno.test("cli: with no --bios/--kernel the embedded tinyos boots and answers, exit 0", async () => {
+  for (const mode of [[], ["--no-hypervisor"]]) {
+    const r = await boot(
+      [...mode, "--clock", "virtual", "--timeout", "60"],
+      "echo hi\npoweroff\n",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /tinyos: started sh \(pid 1\)/);
+    assert.match(r.stdout, /^(\$ )?hi\r?$/m);
+    assert.match(r.stdout, /tinyos: poweroff requested by pid 1 \(sh\)/);
+  }
+  // tinyos assumes 128 MiB; less is refused up front rather than crashing the guest.
+  assertOneLineError(await boot(["--mem", "64M"]), "--mem", "tinyos", "128M");
+});
+
 Deno.test("cli: parseMemSize accepts QEMU-style sizes", () => {
   const M = 1024 * 1024;
   assert.equal(parseMemSize("256M"), 256 * M);
@@ -279,7 +299,7 @@ Deno.test({
   ignore: !HAVE_FIRMWARE,
   fn: async () => {
     // The leading space stops autoboot; poweroff ends the run without waiting for the timeout.
-    const r = await boot(["--timeout", "20"], " version\npoweroff\n");
+    const r = await boot([...FIRMWARE, "--timeout", "20"], " version\npoweroff\n");
     assert.equal(r.code, 0, r.stderr);
     const banners = r.stdout.match(/U-Boot 2023\.01/g) ?? [];
     assert.equal(banners.length, 2, r.stdout.slice(-800)); // the boot banner and the answer
@@ -298,12 +318,15 @@ Deno.test({
       // Writes 8 sectors of RAM (OpenSBI's code at 0x80000000) over the start of the disk.
       const script = " virtio scan\nvirtio write 80000000 0 8\npoweroff\n";
 
-      const cow = await boot(["--timeout", "20", "--disk", path], script);
+      const cow = await boot([...FIRMWARE, "--timeout", "20", "--disk", path], script);
       assert.equal(cow.code, 0, cow.stderr);
       assert.match(cow.stdout, /8 blocks written: OK/);
       assert.deepEqual(Deno.readFileSync(path), image, "image untouched without --disk-write");
 
-      const rw = await boot(["--timeout", "20", "--disk", path, "--disk-write"], script);
+      const rw = await boot(
+        [...FIRMWARE, "--timeout", "20", "--disk", path, "--disk-write"],
+        script,
+      );
       assert.equal(rw.code, 0, rw.stderr);
       assert.match(rw.stdout, /8 blocks written: OK/);
       // The 8 sectors changed (random bytes are not OpenSBI's code); the rest did not.
