@@ -107,6 +107,8 @@ export class VirtMachine {
   halted: { reason: HaltReason; code: number } | null = null;
   /** Console output so far (for `until` matching; capped). */
   #consoleTail = "";
+  /** Console bytes ever emitted, so `until` can tell new output from old. */
+  #consoleTotal = 0;
   #tohost = -1;
   readonly #consoleOut: ((byte: number) => void) | undefined;
   #software: MachineSoftware | null = null;
@@ -155,7 +157,16 @@ export class VirtMachine {
   emitConsole(byte: number): void {
     this.#consoleOut?.(byte);
     this.#consoleTail += String.fromCharCode(byte);
+    this.#consoleTotal++;
     if (this.#consoleTail.length > 8192) this.#consoleTail = this.#consoleTail.slice(-4096);
+  }
+
+  /** True if `text` ends within the console output emitted since byte count `start`. */
+  #printedSince(start: number, text: string): boolean {
+    const fresh = this.#consoleTotal - start;
+    if (fresh === 0) return false;
+    const tail = this.#consoleTail;
+    return tail.includes(text, Math.max(0, tail.length - fresh - text.length + 1));
   }
 
   /** Console output seen so far (the last few KiB, as Latin-1 text). */
@@ -201,8 +212,9 @@ export class VirtMachine {
     if (lo & 1) this.halt("htif", lo >>> 1);
   }
 
-  /** Runs until a halt, the console shows `until`, or a limit. */
+  /** Runs until a halt, the console shows `until` in output new to this run, or a limit. */
   async run(options: RunOptions = {}): Promise<RunResult> {
+    const consoleStart = this.#consoleTotal;
     const hart = this.hart;
     const startRetired = hart.retired;
     const t0 = performance.now();
@@ -225,7 +237,7 @@ export class VirtMachine {
       this.#software?.poll();
       if (this.#tohost >= 0) this.#checkTohost();
       if (this.halted) return result("halt");
-      if (options.until !== undefined && this.#consoleTail.includes(options.until)) {
+      if (options.until !== undefined && this.#printedSince(consoleStart, options.until)) {
         return result("until");
       }
       const now = performance.now();

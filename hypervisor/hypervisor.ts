@@ -54,6 +54,11 @@ export interface HypervisorConfig extends BootImages {
   clock?: ClockMode;
   /** Receives the guest's console output. */
   console?: (byte: number) => void;
+  /**
+   * Limit of the shadow page-table pool in 4 KiB pages (default: all host RAM
+   * between the ROM page and the window). Small pools force reclaims; at least 4.
+   */
+  shadowPages?: number;
 }
 
 /** One remembered exit, for diagnostics. */
@@ -114,7 +119,9 @@ export class Hypervisor implements MachineSoftware {
       halt: (reason, code) => machine.halt(reason, code),
       disk: config.disk,
     }, config);
-    const pages = new PageAllocator(bus, romPage + 4096, windowBase);
+    const poolBase = romPage + 4096;
+    const poolEnd = Math.min(windowBase, poolBase + (config.shadowPages ?? Infinity) * 4096);
+    const pages = new PageAllocator(bus, poolBase, poolEnd);
     this.memory = new GuestMemory(hart, this.guest, pages);
     this.#timer = new GuestTimer(machine.clint, this.guest.devices.clint);
     this.#exits = new ExitHandler(hart, this.guest, this.memory, this.#timer, {
@@ -270,6 +277,11 @@ export function createHypervisorMachine(
     throw new MachineConfigError(
       `guest offset 0x${offset.toString(16)} must be a multiple of 2 MiB, at least 2 MiB ` +
         `(it holds the hypervisor's shadow page tables)`,
+    );
+  }
+  if (config.shadowPages !== undefined && !(config.shadowPages >= 4)) {
+    throw new MachineConfigError(
+      `shadow pool of ${config.shadowPages} pages: at least 4 are needed (a root and one path)`,
     );
   }
   const machine = new VirtMachine({

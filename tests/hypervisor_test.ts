@@ -1,0 +1,53 @@
+/**
+ * Hypervisor behaviour beyond the guests' own tests: shadow-pool reclaim,
+ * guest RAM placement settings, and the diagnostics of a guest that crashes itself.
+ */
+
+import assert from "node:assert/strict";
+import { createHypervisorMachine, DEFAULT_GUEST_OFFSET } from "../hypervisor/hypervisor.ts";
+import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
+
+/** Boots tinyos, runs `commands` at its prompt, returns the console text. */
+async function tinyos(
+  options: { shadowPages?: number; guestOffset?: number; memory?: number },
+  commands: string[],
+): Promise<{ text: string; m: ReturnType<typeof createHypervisorMachine> }> {
+  let text = "";
+  const m = createHypervisorMachine({
+    kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) },
+    clock: "virtual",
+    console: (b) => text += String.fromCharCode(b),
+    ...options,
+  });
+  for (const cmd of ["", ...commands]) {
+    const from = text.length;
+    if (cmd) m.input(cmd + "\n");
+    const r = await m.run({ until: "$ ", maxInstructions: 200_000_000 });
+    assert.equal(m.hypervisor.panicReport, null);
+    assert.ok(
+      r.stop === "until" || text.includes("$ ", from),
+      `no prompt after '${cmd}':\n${text}`,
+    );
+  }
+  return { text, m };
+}
+
+Deno.test("a tiny shadow pool is reclaimed and refilled, never exhausted", async () => {
+  const { text, m } = await tinyos({ shadowPages: 8 }, ["mem 64", "ps"]);
+  assert.match(text, /64 page faults, 0 bad words, 64 pages freed: ok/);
+  assert.ok(m.hypervisor.memory.shadow.pages.resets > 10, "the pool was reclaimed");
+});
+
+Deno.test("guest RAM placement follows guestOffset and memory", async () => {
+  const offset = 0x200_0000, memory = 128 * 1024 * 1024;
+  const { m } = await tinyos({ guestOffset: offset, memory }, ["echo placed"]);
+  assert.equal(m.bus.ramSize, offset + memory);
+  assert.equal(m.hypervisor.guest.windowBase, 0x8000_0000 + offset);
+  assert.equal(m.hypervisor.guest.bus.ramSize, memory);
+  assert.notEqual(offset, DEFAULT_GUEST_OFFSET);
+  assert.throws(
+    () => createHypervisorMachine({ guestOffset: 0x123000 }),
+    /multiple of 2 MiB/,
+  );
+  assert.throws(() => createHypervisorMachine({ shadowPages: 2 }), /at least 4/);
+});
