@@ -1,13 +1,14 @@
 #!/bin/sh
 # One-step set-up for a fresh Debian machine with Node.js/npm:
-#   sh scripts/rvisor.sh boot [boot.ts flags]   installs what booting needs, boots the default guest
+#   sh scripts/rvisor.sh boot [boot.ts flags]   installs Deno if needed, boots the default guest (tinyos)
 #   sh scripts/rvisor.sh test                   installs what the tests need, runs check + all tests
 # Installs Deno from npm and Debian packages with apt-get only when they are missing.
 set -eu
 cd "$(dirname "$0")/.."
 
-BOOT_PACKAGES="opensbi u-boot-qemu"
-TEST_PACKAGES="$BOOT_PACKAGES gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
+# Booting needs no Debian package: the default guest, tinyos, is embedded in rvisor.
+# The tests also boot Debian's OpenSBI + U-Boot and rebuild our guests.
+TEST_PACKAGES="opensbi u-boot-qemu gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
 picolibc-riscv64-unknown-elf qemu-system-misc device-tree-compiler gdb-multiarch"
 
 as_root() {
@@ -38,7 +39,6 @@ what="${1:-}"
 case "$what" in
   boot)
     need_deno
-    need_packages $BOOT_PACKAGES
     exec deno run -A boot.ts "$@"
     ;;
   test)
