@@ -21,7 +21,7 @@
  */
 
 /** The tinyos source directory (absolute, with a trailing slash). */
-export const TINYOS_DIR = new URL("../guests/tinyos/", import.meta.url).pathname;
+export const TINYOS_DIR: string = new URL("../guests/tinyos/", import.meta.url).pathname;
 /** The committed image. */
 export const TINYOS_ELF = `${TINYOS_DIR}tinyos.elf`;
 /** The committed module embedding {@linkcode TINYOS_ELF} (generated; see {@linkcode imageModule}). */

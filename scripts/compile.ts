@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 
 /** The repository root (absolute, with a trailing slash). */
-export const ROOT = new URL("../", import.meta.url).pathname;
+export const ROOT: string = new URL("../", import.meta.url).pathname;
 
 /** How a compile ended. */
 export type CompileResult =
