@@ -11,11 +11,12 @@ import { Cause } from "../core/csr.ts";
 import { Op } from "../core/decode.ts";
 import type { ExitKind } from "../core/events.ts";
 import type { Hart } from "../core/hart.ts";
-import { out } from "../core/int64.ts";
+import { out, toNumber } from "../core/int64.ts";
 import { Access, type AccessKind } from "../core/mmu.ts";
 import { decodeBits, GuestFault, type GuestInstruction, MemoryEmulator } from "./emulate.ts";
 import type { Guest } from "./guest.ts";
 import type { GuestTimer } from "./timer.ts";
+import type { GuestException } from "./vcpu.ts";
 import { Fill, type GuestMemory } from "./vmem.ts";
 
 const IRQ_MTI = 7;
@@ -40,6 +41,8 @@ export interface ExitContext {
 /** Classifies and handles exits. */
 export class ExitHandler {
   readonly #emulator: MemoryEmulator;
+  /** Reused record for Vcpu.onException. */
+  readonly #exception: GuestException = { cause: 0, tval: 0, pc: 0, from: 3, handled: false };
 
   constructor(
     readonly hart: Hart,
@@ -49,6 +52,22 @@ export class ExitHandler {
     readonly ctx: ExitContext,
   ) {
     this.#emulator = new MemoryEmulator(hart, guest);
+  }
+
+  /**
+   * Injects a guest exception, unless the vCPU's script hook (Vcpu.onException)
+   * rewrites it or completes the instruction itself.
+   */
+  #inject(cause: number, tval: number, pc: number): void {
+    const hook = this.guest.vcpu.onException;
+    if (hook !== null) {
+      const e = this.#exception;
+      e.cause = cause, e.tval = tval, e.pc = pc, e.from = this.guest.vcpu.priv, e.handled = false;
+      hook(e);
+      if (e.handled) return;
+      cause = e.cause, tval = e.tval;
+    }
+    this.ctx.injectException(cause, tval, pc);
   }
 
   /** Handles one host trap; returns its class. The hart's pc is the guest pc of the trap. */
@@ -70,15 +89,15 @@ export class ExitHandler {
           return this.#privileged(decodeBits(tval), pc);
         case Cause.ECALL_U:
           // ecall from virtual U, S or M: causes 8, 9, 11 (the guest's privilege, not the host's).
-          this.ctx.injectException(Cause.ECALL_U + this.guest.vcpu.priv, 0, pc);
+          this.#inject(Cause.ECALL_U + this.guest.vcpu.priv, 0, pc);
           return "ecall";
         case Cause.BREAKPOINT:
-          this.ctx.injectException(Cause.BREAKPOINT, 0, pc);
+          this.#inject(Cause.BREAKPOINT, 0, pc);
           return "breakpoint";
         case Cause.MISALIGNED_LOAD:
         case Cause.MISALIGNED_STORE:
           // Only LR/SC/AMOs trap misaligned; the guest sees the same trap it would bare.
-          this.ctx.injectException(cause, tval, pc);
+          this.#inject(cause, tval, pc);
           return "misaligned";
         default:
           // Access faults cannot happen: shadow tables only map what host PMP allows.
@@ -89,7 +108,7 @@ export class ExitHandler {
       }
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e;
-      this.ctx.injectException(e.cause, e.tval, pc);
+      this.#inject(e.cause, e.tval, pc);
       return e.cause === Cause.ILLEGAL_INSTRUCTION ? "illegal-instruction" : "guest-page-fault";
     }
   }
@@ -102,7 +121,7 @@ export class ExitHandler {
         return "shadow-fill";
       case Fill.GUEST_FAULT: {
         const cause = this.memory.faultCause;
-        this.ctx.injectException(cause, va, pc);
+        this.#inject(cause, va, pc);
         return cause === 1 || cause === 5 || cause === 7
           ? "guest-access-fault"
           : "guest-page-fault";
@@ -182,6 +201,15 @@ export class ExitHandler {
     if (rd !== 0) this.hart.xl[rd] = oldLo, this.hart.xh[rd] = oldHi;
     this.#complete(pc, insn);
     if (writes) this.ctx.contextChanged();
+    // The `csr` topic shows the guest's CSR instructions, as it does for a bare hart.
+    if (this.guest.vcpu.events.wants("csr")) {
+      this.guest.vcpu.events.emit("csr", {
+        csr: num,
+        write: writes,
+        pc,
+        value: toNumber(oldLo, oldHi),
+      });
+    }
     return writes ? "csr-write" : "csr-read";
   }
 

@@ -17,6 +17,27 @@ import type { EventBus, Priv } from "../core/events.ts";
 import type { InterruptTarget } from "../core/irq.ts";
 import { Mmu } from "../core/mmu.ts";
 
+/**
+ * An exception about to be injected into the guest, as a script hook sees it
+ * ({@linkcode Vcpu.onException}). The hook may change `cause` and `tval` (the
+ * guest then takes that exception instead, with its own delegation rules), or
+ * set `handled` to complete the instruction itself: it must then set the
+ * guest's pc (the host hart's) and whatever registers the instruction changes,
+ * as for `TrapEvent.handled` on a bare hart.
+ */
+export interface GuestException {
+  /** Exception cause the guest would see (8/9/11 for ecall from virtual U/S/M). */
+  cause: number;
+  /** The tval it would see. */
+  tval: number;
+  /** Guest pc of the instruction that raised it. */
+  pc: number;
+  /** Virtual privilege it is raised from. */
+  from: Priv;
+  /** Set by the hook: the hypervisor neither injects it nor touches pc. */
+  handled: boolean;
+}
+
 /** One guest vCPU. */
 export class Vcpu implements InterruptTarget {
   /** The guest's translation (its satp, PMP) over guest-physical memory. */
@@ -25,6 +46,12 @@ export class Vcpu implements InterruptTarget {
   readonly csr: CsrFile;
   /** Guest instructions the hypervisor completed by emulation (they count as retired). */
   emulated = 0;
+  /**
+   * A script's hook on every exception the hypervisor is about to inject into
+   * the guest (ecalls included: the place to implement an SBI extension in
+   * TypeScript). Null, the default, costs one check per injected exception.
+   */
+  onException: ((e: GuestException) => void) | null = null;
 
   /**
    * @param guestBus guest-physical address space (guest RAM window and guest devices).
