@@ -46,8 +46,12 @@ export interface VirtConfig extends BootImages {
 
 /** How a run ended. */
 export interface RunResult {
-  /** `halt` (guest poweroff/fail/reset/tohost), `until` (console text seen), `limit`, `timeout`. */
-  stop: "halt" | "until" | "limit" | "timeout";
+  /**
+   * `halt` (guest poweroff/fail/reset/tohost), `until` (console text seen), `limit`, `timeout`,
+   * `pause` ({@linkcode VirtMachine.pause}), `breakpoint` / `watchpoint` (a hart breakpoint or
+   * watchpoint whose handler asked to stop).
+   */
+  stop: "halt" | "until" | "limit" | "timeout" | "pause" | "breakpoint" | "watchpoint";
   /** For halts: why. */
   reason?: HaltReason;
   /** Suggested process exit code: 0 for poweroff / tohost pass. */
@@ -112,6 +116,8 @@ export class VirtMachine {
   #tohost = -1;
   readonly #consoleOut: ((byte: number) => void) | undefined;
   #software: MachineSoftware | null = null;
+  /** Set by pause(): the current (or next) run returns at an instruction boundary. */
+  #pauseRequested = false;
 
   constructor(readonly config: VirtConfig = {}) {
     const memory = config.memory ?? 128 * MiB;
@@ -179,6 +185,16 @@ export class VirtMachine {
     this.uart.pushInput(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   }
 
+  /**
+   * Makes the current run (or the next, if none is running) return with stop
+   * `pause` at the next instruction boundary. Safe from a hook inside the run
+   * and from another task; run again to resume.
+   */
+  pause(): void {
+    this.#pauseRequested = true;
+    this.hart.requestStop();
+  }
+
   /** Stops the machine for good (syscon, tohost, a hook, an error). */
   halt(reason: HaltReason, code: number): void {
     if (this.halted) return;
@@ -230,6 +246,10 @@ export class VirtMachine {
     });
     while (true) {
       if (this.halted) return result("halt");
+      if (this.#pauseRequested) {
+        this.#pauseRequested = false;
+        return result("pause");
+      }
       const done = hart.retired - startRetired;
       if (done >= limit) return result("limit");
       const stop = hart.run(Math.min(BATCH, limit - done));
@@ -237,6 +257,19 @@ export class VirtMachine {
       this.#software?.poll();
       if (this.#tohost >= 0) this.#checkTohost();
       if (this.halted) return result("halt");
+      // A hook paused the run, or a breakpoint/watchpoint handler asked to stop: hand control back.
+      if (
+        this.#pauseRequested || stop === StopReason.BREAKPOINT || stop === StopReason.WATCHPOINT
+      ) {
+        this.#pauseRequested = false;
+        return result(
+          stop === StopReason.BREAKPOINT
+            ? "breakpoint"
+            : stop === StopReason.WATCHPOINT
+            ? "watchpoint"
+            : "pause",
+        );
+      }
       if (options.until !== undefined && this.#printedSince(consoleStart, options.until)) {
         return result("until");
       }
