@@ -99,7 +99,7 @@ export function encodeFdtValue(value: FdtValue, what = "property"): Uint8Array {
 /** A device tree node: ordered properties (raw bytes) and ordered children. */
 export class FdtNode {
   /** Properties in insertion order, values already encoded. */
-  readonly props = new Map<string, Uint8Array>();
+  readonly props: Map<string, Uint8Array> = new Map();
   /** Child nodes in insertion order. */
   readonly children: FdtNode[] = [];
 

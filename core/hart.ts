@@ -65,9 +65,9 @@ function pageBase(va: number): number {
 /** The emulated RV64 hart. */
 export class Hart implements InterruptTarget {
   /** Low halves of x0..x31. */
-  readonly xl = new Int32Array(32);
+  readonly xl: Int32Array = new Int32Array(32);
   /** High halves of x0..x31. */
-  readonly xh = new Int32Array(32);
+  readonly xh: Int32Array = new Int32Array(32);
   /**
    * pc and the retired-instruction count live in a Float64Array: a double
    * stored in a plain field is boxed on every write, and the slow paths write

@@ -56,11 +56,11 @@ export class Mmu {
   /** mstatus.MXR. */
   mxr = false;
   /** pmpcfg bytes. */
-  readonly pmpcfg = new Uint8Array(PMP_COUNT);
+  readonly pmpcfg: Uint8Array = new Uint8Array(PMP_COUNT);
   /** pmpaddr values, low 32 bits (54 bits in all: more than a double holds exactly). */
-  readonly pmpaddrLo = new Uint32Array(PMP_COUNT);
+  readonly pmpaddrLo: Uint32Array = new Uint32Array(PMP_COUNT);
   /** pmpaddr values, bits 32..53. */
-  readonly pmpaddrHi = new Uint32Array(PMP_COUNT);
+  readonly pmpaddrHi: Uint32Array = new Uint32Array(PMP_COUNT);
   #pmpLo = new Float64Array(PMP_COUNT);
   #pmpHi = new Float64Array(PMP_COUNT);
   #pmpActive = false;
@@ -80,7 +80,7 @@ export class Mmu {
    * Virtual page bases with watchpoints: never entered into the TLB, so every
    * access to them takes the slow path where watchpoints are checked.
    */
-  readonly watchedPages = new Set<number>();
+  readonly watchedPages: Set<number> = new Set();
   /** Called whenever cached translations are dropped (the hart drops its page pointers). */
   onFlush: (() => void) | null = null;
 

@@ -84,7 +84,7 @@ const FAIL_WITHOUT_CODE = 1;
 /** The `virt` machine. */
 export class VirtMachine {
   /** Typed event bus of this machine. */
-  readonly events = new EventBus();
+  readonly events: EventBus = new EventBus();
   /** Physical bus with RAM and devices. */
   readonly bus: Bus;
   /** The hart. */
