@@ -20,6 +20,14 @@ export const TIMEBASE_HZ = 10_000_000;
 /** Instructions per tick in virtual mode (1 ns per instruction, 100 ns per tick). */
 export const INSTRUCTIONS_PER_TICK = 100;
 
+/** Saved state of a {@linkcode Clock}. */
+export interface ClockState {
+  /** The mode it ran in (informational: restoring into the other mode is allowed). */
+  mode: ClockMode;
+  /** mtime when saved. */
+  now: number;
+}
+
 /** The source of `mtime`. */
 export class Clock {
   #offset = 0;
@@ -42,6 +50,23 @@ export class Clock {
   /** Sets mtime to `ticks` (a guest write to mtime). */
   set(ticks: number): void {
     this.#offset += ticks - this.now();
+  }
+
+  /**
+   * The clock's state for a snapshot: mtime now. Saved as a value rather than
+   * the offset so that it restores onto either mode (a host-clock snapshot can
+   * continue deterministically in virtual mode).
+   */
+  saveState(): ClockState {
+    return { mode: this.mode, now: this.now() };
+  }
+
+  /**
+   * Restores mtime so that `now()` continues exactly from the saved value.
+   * The instruction count must already be restored: virtual time derives from it.
+   */
+  loadState(state: ClockState): void {
+    this.set(state.now);
   }
 
   /**

@@ -26,7 +26,7 @@ import {
 } from "./csr.ts";
 import type { Priv } from "./events.ts";
 import { out, toNumber } from "./int64.ts";
-import { type Mmu, PMP_COUNT } from "./mmu.ts";
+import { type Mmu, type MmuState, PMP_COUNT } from "./mmu.ts";
 
 const TWO32 = 4294967296;
 
@@ -43,6 +43,34 @@ export interface CounterSource {
   retired(): number;
   /** mtime in ticks. */
   time(): number;
+}
+
+/** Saved state of a {@linkcode CsrFile} (plain JSON). */
+export interface CsrFileState {
+  /** Privilege level. */
+  priv: Priv;
+  /** mstatus low word. */
+  mstatus: number;
+  /** mie. */
+  mie: number;
+  /** Software-written mip bits. */
+  mipSw: number;
+  /** Hardware-driven mip bits (the interrupt lines' levels when saved). */
+  mipHw: number;
+  /** Non-zero plain CSRs as [number, low word, high word]. */
+  csrs: [number, number, number][];
+  /** mtvec (lo, hi). */
+  mtvec: number[];
+  /** stvec (lo, hi). */
+  stvec: number[];
+  /** satp (lo, hi). */
+  satp: number[];
+  /** minstret - retired (lo, hi). */
+  instretOffset: number[];
+  /** mcycle - retired (lo, hi). */
+  cycleOffset: number[];
+  /** The MMU's translation state. */
+  mmu: MmuState;
 }
 
 /** Privilege level and CSRs of one (real or virtual) hart. */
@@ -98,6 +126,55 @@ export class CsrFile {
       this.mmu.pmpaddrHi[i] = 0;
     }
     this.mmu.setPmpcfg(0, 0); // recompute PMP ranges and flush
+    this.#updateDataPriv();
+  }
+
+  /**
+   * Everything a snapshot needs: privilege, CSR values (only the non-zero
+   * plain CSRs, not the 2 x 4096-entry arrays), counter offsets, and the MMU's
+   * translation state that satp, mstatus and the PMP CSRs control.
+   */
+  saveState(): CsrFileState {
+    const csrs: [number, number, number][] = [];
+    for (let i = 0; i < 4096; i++) {
+      if (this.#lo[i] !== 0 || this.#hi[i] !== 0) csrs.push([i, this.#lo[i], this.#hi[i]]);
+    }
+    return {
+      priv: this.priv,
+      mstatus: this.mstatus,
+      mie: this.mie,
+      mipSw: this.mipSw,
+      mipHw: this.mipHw,
+      csrs,
+      mtvec: [...this.#mtvec],
+      stvec: [...this.#stvec],
+      satp: [...this.#satp],
+      instretOffset: [...this.#instretOffset],
+      cycleOffset: [...this.#cycleOffset],
+      mmu: this.mmu.saveState(),
+    };
+  }
+
+  /**
+   * Restores {@linkcode saveState}'s state as is (no WARL legalisation: it was
+   * legal when saved) and tells the owner through onChange.
+   */
+  loadState(state: CsrFileState): void {
+    this.#lo.fill(0);
+    this.#hi.fill(0);
+    for (const [i, lo, hi] of state.csrs) this.#lo[i] = lo, this.#hi[i] = hi;
+    this.priv = state.priv;
+    this.mstatus = state.mstatus;
+    this.mie = state.mie;
+    this.mipSw = state.mipSw;
+    this.mipHw = state.mipHw;
+    const copy = (to: number[], from: number[]) => (to[0] = from[0], to[1] = from[1]);
+    copy(this.#mtvec, state.mtvec);
+    copy(this.#stvec, state.stvec);
+    copy(this.#satp, state.satp);
+    copy(this.#instretOffset, state.instretOffset);
+    copy(this.#cycleOffset, state.cycleOffset);
+    this.mmu.loadState(state.mmu);
     this.#updateDataPriv();
   }
 

@@ -16,7 +16,7 @@
 
 import type { Bus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
-import { CsrFile } from "./csrfile.ts";
+import { CsrFile, type CsrFileState } from "./csrfile.ts";
 import { Cause } from "./csr.ts";
 import { Amo, decodeAt, type Decoded, Op, OP_COUNT } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
@@ -60,6 +60,24 @@ export interface Watchpoint {
 /** Page offsets of the fetch cache and of TLB pages are 12 bits. */
 function pageBase(va: number): number {
   return va - (va & 0xfff);
+}
+
+/** Saved state of a {@linkcode Hart} (plain JSON). */
+export interface HartState {
+  /** Low halves of x0..x31. */
+  xl: number[];
+  /** High halves of x0..x31. */
+  xh: number[];
+  /** pc. */
+  pc: number;
+  /** Instructions retired (virtual time derives from it). */
+  retired: number;
+  /** Waiting in wfi. */
+  waiting: boolean;
+  /** LR reservation: address (-1: none), low and high word of the loaded value. */
+  reservation: number[];
+  /** CSRs and MMU state. */
+  csr: CsrFileState;
 }
 
 /** The emulated RV64 hart. */
@@ -1258,6 +1276,38 @@ export class Hart implements InterruptTarget {
   /** Injects an exception as if the current instruction raised it (hooks, fault injection). */
   injectException(cause: number, tval: number): void {
     this.#takeTrap(cause, false, tval, this.pc);
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  /**
+   * The architectural state for a snapshot: registers, pc, instruction count,
+   * wfi, the LR reservation, CSRs and MMU state. Breakpoints, watchpoints and
+   * hooks belong to whoever set them; the TLB and decode cache are caches.
+   */
+  saveState(): HartState {
+    return {
+      xl: [...this.xl],
+      xh: [...this.xh],
+      pc: this.pc,
+      retired: this.retired,
+      waiting: this.waiting,
+      reservation: [this.#resAddr, this.#resLo, this.#resHi],
+      csr: this.csr.saveState(),
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state and drops the TLB and every decoded instruction. */
+  loadState(state: HartState): void {
+    this.xl.set(state.xl);
+    this.xh.set(state.xh);
+    this.pc = state.pc;
+    this.retired = state.retired;
+    this.waiting = state.waiting;
+    [this.#resAddr, this.#resLo, this.#resHi] = state.reservation;
+    this.csr.loadState(state.csr);
+    this.mmu.flush();
+    this.flushDecodeCache();
   }
 
   /** Translates a virtual address for a load as the hart would now, without side effects on the TLB; null on fault. */

@@ -41,6 +41,26 @@ const SV39_LIMIT = 2 ** 38;
 /** Number of PMP entries (as QEMU 7.2's virt cpu). */
 export const PMP_COUNT = 16;
 
+/** Saved state of an {@linkcode Mmu} (plain JSON). */
+export interface MmuState {
+  /** satp.MODE. */
+  satpMode: number;
+  /** satp.PPN. */
+  satpPpn: number;
+  /** mstatus.SUM. */
+  sum: boolean;
+  /** mstatus.MXR. */
+  mxr: boolean;
+  /** pmpcfg bytes. */
+  pmpcfg: number[];
+  /** pmpaddr low words. */
+  pmpaddrLo: number[];
+  /** pmpaddr high words. */
+  pmpaddrHi: number[];
+  /** {@linkcode Mmu.pmpGeneration}. */
+  pmpGeneration: number;
+}
+
 /** The translation state and the TLB of one hart. */
 export class Mmu {
   /** TLB tags: page base address per slot, NaN when empty. Index: priv * 3 + kind. */
@@ -89,6 +109,38 @@ export class Mmu {
       this.tags.push(new Float64Array(TLB_SIZE).fill(NaN));
       this.offsets.push(new Int32Array(TLB_SIZE));
     }
+  }
+
+  /**
+   * The translation state for a snapshot: satp fields, SUM/MXR and the PMP
+   * registers. The TLB is a cache and is never saved.
+   */
+  saveState(): MmuState {
+    return {
+      satpMode: this.satpMode,
+      satpPpn: this.satpPpn,
+      sum: this.sum,
+      mxr: this.mxr,
+      pmpcfg: [...this.pmpcfg],
+      pmpaddrLo: [...this.pmpaddrLo],
+      pmpaddrHi: [...this.pmpaddrHi],
+      pmpGeneration: this.pmpGeneration,
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state; drops the TLB. */
+  loadState(state: MmuState): void {
+    this.satpMode = state.satpMode;
+    this.satpPpn = state.satpPpn;
+    this.sum = state.sum;
+    this.mxr = state.mxr;
+    // Assigned directly: setPmpcfg would refuse writes to entries locked in the current state.
+    this.pmpcfg.set(state.pmpcfg);
+    this.pmpaddrLo.set(state.pmpaddrLo);
+    this.pmpaddrHi.set(state.pmpaddrHi);
+    this.#recomputePmp();
+    // Shadow page tables are keyed by the generation: restore it after the recompute bumped it.
+    this.pmpGeneration = state.pmpGeneration;
   }
 
   /** Drops every cached translation. */
