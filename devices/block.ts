@@ -86,6 +86,12 @@ export class MemoryBlockBackend implements BlockBackend {
 /** Granularity of {@linkcode CowOverlay}: one host page, so sequential writes stay cheap. */
 export const COW_CHUNK_SIZE = 4096;
 
+/** Saved state of a {@linkcode CowOverlay}: the chunks written so far. */
+export interface CowOverlayState {
+  /** Chunk index and full contents. */
+  chunks: { index: number; bytes: Uint8Array }[];
+}
+
 /**
  * Copy-on-write overlay: reads come from the base until a chunk is written,
  * writes go to private in-memory chunks. The base is never written, which is
@@ -111,6 +117,29 @@ export class CowOverlay implements BlockBackend {
   /** Number of chunks that differ from the base (diagnostics and tests). */
   get dirtyChunks(): number {
     return this.#chunks.size;
+  }
+
+  /** The backend unwritten chunks are read from. */
+  get base(): BlockBackend {
+    return this.#base;
+  }
+
+  /** The written chunks, in chunk order, for a snapshot (the base is not saved). */
+  saveState(): CowOverlayState {
+    const chunks = [...this.#chunks].sort((a, b) => a[0] - b[0]);
+    return { chunks: chunks.map(([index, bytes]) => ({ index, bytes: bytes.slice() })) };
+  }
+
+  /** Replaces the written chunks with {@linkcode saveState}'s. */
+  loadState(state: CowOverlayState): void {
+    this.#chunks.clear();
+    for (const { index, bytes } of state.chunks) {
+      const start = index * COW_CHUNK_SIZE;
+      if (start >= this.size || bytes.length !== Math.min(COW_CHUNK_SIZE, this.size - start)) {
+        throw new RangeError(`overlay chunk ${index} does not fit the ${this.size}-byte disk`);
+      }
+      this.#chunks.set(index, bytes.slice());
+    }
   }
 
   /** Reads merged contents: written chunks from memory, the rest from the base. */
@@ -169,4 +198,34 @@ export class CowOverlay implements BlockBackend {
   close(): void {
     this.#base.close?.();
   }
+}
+
+/** Bytes read from each sampled window by {@linkcode diskFingerprint}. */
+const FINGERPRINT_WINDOW = 64 * 1024;
+/** Windows sampled across a disk besides the first. */
+const FINGERPRINT_SAMPLES = 16;
+
+/**
+ * A cheap identity of a disk's contents: FNV-1a over its first 64 KiB and 16
+ * windows spread over the rest (the whole disk when it is small). Snapshots
+ * record it so that a snapshot is never restored onto another disk of the same
+ * size; reading the whole of a multi-GiB image for this would be too slow.
+ */
+export function diskFingerprint(disk: BlockBackend): string {
+  let h = 0x811c9dc5;
+  const window = new Uint8Array(Math.min(FINGERPRINT_WINDOW, disk.size));
+  const offsets = [0];
+  if (disk.size > FINGERPRINT_WINDOW * (FINGERPRINT_SAMPLES + 1)) {
+    const step = Math.floor(disk.size / FINGERPRINT_SAMPLES / SECTOR_SIZE) * SECTOR_SIZE;
+    for (let i = 1; i < FINGERPRINT_SAMPLES; i++) offsets.push(i * step);
+    offsets.push(disk.size - FINGERPRINT_WINDOW);
+  } else {
+    for (let o = FINGERPRINT_WINDOW; o < disk.size; o += FINGERPRINT_WINDOW) offsets.push(o);
+  }
+  for (const offset of offsets) {
+    const part = window.subarray(0, Math.min(window.length, disk.size - offset));
+    disk.read(offset, part);
+    for (let i = 0; i < part.length; i++) h = Math.imul(h ^ part[i], 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
 }

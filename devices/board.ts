@@ -18,15 +18,16 @@ import { type Clock, TIMEBASE_HZ } from "../core/clock.ts";
 import { type ElfImage, loadElf, parseElf } from "../core/elf.ts";
 import type { EventBus, HaltReason } from "../core/events.ts";
 import type { InterruptTarget } from "../core/irq.ts";
-import type { BlockBackend } from "./block.ts";
+import { type BlockBackend, CowOverlay, type CowOverlayState, diskFingerprint } from "./block.ts";
+import { fingerprint, type SnapshotConfig } from "../core/snapshot.ts";
 import { bootRomImage, fdtLoadAddress, initrdLoadAddress, KERNEL_LOAD_ADDRESS } from "./bootrom.ts";
-import { Clint } from "./clint.ts";
+import { Clint, type ClintState } from "./clint.ts";
 import { buildVirtDtb, VIRT_IRQ, VIRT_MEMMAP, VIRTIO_SLOTS } from "./dtb.ts";
-import { Plic } from "./plic.ts";
-import { GoldfishRtc } from "./rtc.ts";
+import { Plic, type PlicState } from "./plic.ts";
+import { GoldfishRtc, type RtcState } from "./rtc.ts";
 import { Syscon } from "./syscon.ts";
-import { Uart16550 } from "./uart.ts";
-import { EmptyVirtioSlot, VirtioMmioTransport } from "./virtio-mmio.ts";
+import { Uart16550, type UartState } from "./uart.ts";
+import { EmptyVirtioSlot, type VirtioMmioState, VirtioMmioTransport } from "./virtio-mmio.ts";
 import { VirtioBlockDevice } from "./virtio-blk.ts";
 
 /** An image to load: its bytes and a name used in error messages. */
@@ -60,6 +61,24 @@ export interface BoardWiring {
   disk?: BlockBackend;
 }
 
+/** Saved state of a {@linkcode VirtDevices} board. */
+export interface VirtDevicesState {
+  /** The RTC's start-up wall-clock time in ns. */
+  epochNs: number;
+  /** CLINT. */
+  clint: ClintState;
+  /** PLIC. */
+  plic: PlicState;
+  /** UART0. */
+  uart: UartState;
+  /** RTC. */
+  rtc: RtcState;
+  /** The virtio block transport, if any. */
+  blk: VirtioMmioState | null;
+  /** The copy-on-write disk's written chunks, if the disk is an overlay. */
+  overlay: CowOverlayState | null;
+}
+
 /** The devices of QEMU's `virt` board, mapped at QEMU's addresses. */
 export class VirtDevices {
   /** Core-local interruptor. */
@@ -70,16 +89,22 @@ export class VirtDevices {
   readonly uart: Uart16550;
   /** Goldfish RTC. */
   readonly rtc: GoldfishRtc;
+  /** The virtio-mmio transport of the block device, if a disk is attached. */
+  readonly blk: VirtioMmioTransport | null = null;
+  /** The disk behind it. */
+  readonly disk: BlockBackend | null;
+  /** Wall-clock ns at start-up: the RTC's time is this plus mtime (a snapshot keeps it). */
+  #epochNs = Date.now() * 1e6;
 
   constructor(w: BoardWiring) {
+    this.disk = w.disk ?? null;
     this.clint = new Clint(w.cpu, w.clock);
     this.plic = new Plic(w.cpu, w.events);
     this.uart = new Uart16550(this.plic.line(VIRT_IRQ.UART0), w.console, w.events);
     // Wall-clock time at start-up, then advancing with mtime (so virtual runs stay reproducible).
-    const epochNs = Date.now() * 1e6;
     this.rtc = new GoldfishRtc(
       this.plic.line(VIRT_IRQ.RTC),
-      () => epochNs + w.clock.now() * (1e9 / TIMEBASE_HZ),
+      () => this.#epochNs + w.clock.now() * (1e9 / TIMEBASE_HZ),
     );
     const m = VIRT_MEMMAP;
     w.bus.map(m.test.base, m.test.size, new Syscon(w.halt));
@@ -91,7 +116,7 @@ export class VirtDevices {
       const base = m.virtio.base + i * m.virtio.size;
       // QEMU plugs the first -drive into the highest slot (devices are created in reverse).
       const dev = w.disk && i === VIRTIO_SLOTS - 1
-        ? new VirtioMmioTransport(
+        ? this.blk = new VirtioMmioTransport(
           w.bus,
           this.plic.line(VIRT_IRQ.VIRTIO0 + i),
           new VirtioBlockDevice(w.disk),
@@ -100,6 +125,55 @@ export class VirtDevices {
         : new EmptyVirtioSlot(`virtio${i}`);
       w.bus.map(base, m.virtio.size, dev);
     }
+  }
+
+  /**
+   * What a snapshot of this board must be restored onto, as named settings
+   * (`prefix` tells the host board from a guest's): the disk's size, how its
+   * writes are kept, and a fingerprint of its image. A copy-on-write disk's
+   * written chunks are in the snapshot; a writable disk's writes are in its
+   * file, so its fingerprint is that of the file as it is now.
+   */
+  snapshotConfig(prefix = ""): SnapshotConfig {
+    const disk = this.disk;
+    if (disk === null) return { [`${prefix}disk`]: "none" };
+    const overlay = disk instanceof CowOverlay;
+    return {
+      [`${prefix}disk`]: overlay ? "copy-on-write" : disk.readOnly ? "read-only" : "writable",
+      [`${prefix}disk size`]: `${disk.size} bytes`,
+      [`${prefix}disk contents`]: `fingerprint ${diskFingerprint(overlay ? disk.base : disk)}`,
+    };
+  }
+
+  /** Device state for a snapshot: CLINT, PLIC, UART, RTC, virtio transport, disk overlay. */
+  saveState(): VirtDevicesState {
+    return {
+      epochNs: this.#epochNs,
+      clint: this.clint.saveState(),
+      plic: this.plic.saveState(),
+      uart: this.uart.saveState(),
+      rtc: this.rtc.saveState(),
+      blk: this.blk?.saveState() ?? null,
+      overlay: this.disk instanceof CowOverlay ? this.disk.saveState() : null,
+    };
+  }
+
+  /**
+   * Restores {@linkcode saveState}'s state onto a board built with the same
+   * devices (the snapshot's config was checked first). The clock and the
+   * interrupt target's mip must be restored before or after: nothing is driven.
+   */
+  loadState(state: VirtDevicesState): void {
+    this.#epochNs = state.epochNs;
+    this.clint.loadState(state.clint);
+    this.plic.loadState(state.plic);
+    this.uart.loadState(state.uart);
+    this.rtc.loadState(state.rtc);
+    if ((state.blk === null) !== (this.blk === null)) {
+      throw new RangeError(`virtio disk ${state.blk ? "present" : "absent"} in the saved state`);
+    }
+    if (state.blk) this.blk!.loadState(state.blk);
+    if (state.overlay && this.disk instanceof CowOverlay) this.disk.loadState(state.overlay);
   }
 
   /** Time-driven device state: the timer comparator and the RTC alarm. */
@@ -137,6 +211,25 @@ export interface BootLayout {
   images: { bios?: ElfImage; kernel?: ElfImage };
   /** Address of the HTIF `tohost` symbol, or -1. */
   tohost: number;
+}
+
+/**
+ * The boot images as snapshot settings (`prefix` tells a guest's from the
+ * host's): size and fingerprint of each image, and the command line. The
+ * images' bytes are in the snapshot's RAM already, but symbols (tohost, stack
+ * traces) and the boot ROM come from the images given to the restoring
+ * machine, so they must be the same files. Names are left out: the same file
+ * may be reached by another path.
+ */
+export function imagesSnapshotConfig(images: BootImages, prefix = ""): SnapshotConfig {
+  const describe = (file: ImageFile | undefined) =>
+    file ? `${file.bytes.length} bytes, fingerprint ${fingerprint(file.bytes)}` : "none";
+  return {
+    [`${prefix}bios`]: describe(images.bios),
+    [`${prefix}kernel`]: describe(images.kernel),
+    [`${prefix}initrd`]: describe(images.initrd),
+    [`${prefix}append`]: JSON.stringify(images.append ?? ""),
+  };
 }
 
 /** Loads bios/kernel/initrd and the generated DTB into `bus` RAM the way QEMU does. */

@@ -36,6 +36,18 @@ const TWO_POW_32 = 0x1_0000_0000;
 /** mtimecmp values whose high half reaches this are at or above 2^53: mtime never gets there. */
 const UNREACHABLE_HI = 0x20_0000;
 
+/** Saved state of a {@linkcode Clint}. */
+export interface ClintState {
+  /** msip bit 0. */
+  msip: boolean;
+  /** mtimecmp low half. */
+  cmpLo: number;
+  /** mtimecmp high half. */
+  cmpHi: number;
+  /** The MTIP level the CLINT drives. */
+  mtip: boolean;
+}
+
 /** The core-local interruptor: software interrupt and machine timer of hart 0. */
 export class Clint implements MmioDevice {
   /** Device name used in events and the DTB. */
@@ -104,6 +116,22 @@ export class Clint implements MmioDevice {
     }
     // Both mtimecmp and mtime writes re-evaluate MTIP at once, as QEMU does.
     this.update();
+  }
+
+  /** msip, mtimecmp and the MTIP level for a snapshot (mtime is the clock's). */
+  saveState(): ClintState {
+    return { msip: this.#msip, cmpLo: this.#cmpLo, cmpHi: this.#cmpHi, mtip: this.#mtip };
+  }
+
+  /**
+   * Restores {@linkcode saveState}'s state. The hart's mip lines are restored
+   * with the hart, so nothing is driven here (that would emit irq events).
+   */
+  loadState(state: ClintState): void {
+    this.#msip = state.msip;
+    this.#cmpLo = state.cmpLo;
+    this.#cmpHi = state.cmpHi;
+    this.#mtip = state.mtip;
   }
 
   /** Recomputes MTIP = (mtime >= mtimecmp); the machine loop calls it as time passes. */

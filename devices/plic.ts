@@ -45,6 +45,24 @@ const WORDS = PLIC_NUM_SOURCES / 32;
 const CONTEXT_IRQ = [Irq.MEIP, Irq.SEIP] as const;
 const NUM_CONTEXTS = CONTEXT_IRQ.length;
 
+/** Saved state of a {@linkcode Plic} (plain JSON). */
+export interface PlicState {
+  /** Priority per source. */
+  priority: number[];
+  /** Line levels, 32 sources per word. */
+  level: number[];
+  /** Pending bits. */
+  pending: number[];
+  /** Claimed (in service) bits. */
+  claimed: number[];
+  /** Enable words, per context. */
+  enable: number[];
+  /** Threshold per context. */
+  threshold: number[];
+  /** The level each context drives. */
+  output: boolean[];
+}
+
 /** Platform-level interrupt controller: routes device lines to MEIP and SEIP. */
 export class Plic implements MmioDevice {
   /** Device name used in events and the DTB. */
@@ -88,6 +106,30 @@ export class Plic implements MmioDevice {
       this.events.emit("irq", { controller: "plic", line: source, level });
     }
     this.#update();
+  }
+
+  /** Priorities, line levels, pending, claimed, enables, thresholds and outputs, for a snapshot. */
+  saveState(): PlicState {
+    return {
+      priority: [...this.#priority],
+      level: [...this.#level],
+      pending: [...this.#pending],
+      claimed: [...this.#claimed],
+      enable: [...this.#enable],
+      threshold: [...this.#threshold],
+      output: [...this.#output],
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state without driving the hart (its mip is restored with it). */
+  loadState(state: PlicState): void {
+    this.#priority.set(state.priority);
+    this.#level.set(state.level);
+    this.#pending.set(state.pending);
+    this.#claimed.set(state.claimed);
+    this.#enable.set(state.enable);
+    this.#threshold.set(state.threshold);
+    for (let i = 0; i < NUM_CONTEXTS; i++) this.#output[i] = state.output[i];
   }
 
   /** Reads a register; QEMU only accepts 32-bit accesses, others read as 0. */

@@ -42,6 +42,24 @@ export const RtcReg = {
 const LOW_MASK = 0xffff_ffffn;
 const HIGH_MASK = 0xffff_ffff_0000_0000n;
 
+/** Saved state of a {@linkcode GoldfishRtc} (bigints: nanoseconds exceed 2^53). */
+export interface RtcState {
+  /** The RTC's time in ns when saved. */
+  time: bigint;
+  /** TIME_HIGH as latched by the last TIME_LOW read. */
+  timeHigh: number;
+  /** Alarm time in ns. */
+  alarm: bigint;
+  /** The alarm is armed. */
+  alarmArmed: boolean;
+  /** A fired alarm awaits CLEAR_INTERRUPT. */
+  irqPending: boolean;
+  /** IRQ_ENABLED. */
+  irqEnabled: boolean;
+  /** The level driven on the interrupt line. */
+  level: boolean;
+}
+
 /** The goldfish real-time clock. */
 export class GoldfishRtc implements MmioDevice {
   /** Device name used in events and the DTB. */
@@ -121,6 +139,35 @@ export class GoldfishRtc implements MmioDevice {
         this.#drive();
         break;
     }
+  }
+
+  /**
+   * The RTC's state for a snapshot. The time is saved as the RTC's own reading,
+   * not as the guest's offset from the time source, so that it continues from
+   * where it was whatever the time source of the restoring machine says.
+   */
+  saveState(): RtcState {
+    return {
+      time: this.#now(),
+      timeHigh: this.#timeHigh,
+      alarm: this.#alarm,
+      alarmArmed: this.#alarmArmed,
+      irqPending: this.#irqPending,
+      irqEnabled: this.#irqEnabled,
+      level: this.#level,
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state (after the time source was restored). */
+  loadState(state: RtcState): void {
+    this.#offset = 0n;
+    this.#offset = state.time - this.#now();
+    this.#timeHigh = state.timeHigh;
+    this.#alarm = state.alarm;
+    this.#alarmArmed = state.alarmArmed;
+    this.#irqPending = state.irqPending;
+    this.#irqEnabled = state.irqEnabled;
+    this.#level = state.level;
   }
 
   /** Fires the alarm once its time has come; the machine loop calls it as time passes. */

@@ -93,6 +93,32 @@ const MSR_DELTAS = 0x0f;
 /** Divisor latch at reset: 9600 baud from a 1.8432 MHz clock, as QEMU. */
 const DIVISOR_RESET = 0x0c;
 
+/** Saved state of a {@linkcode Uart16550} (plain JSON). */
+export interface UartState {
+  /** IER. */
+  ier: number;
+  /** LCR. */
+  lcr: number;
+  /** MCR. */
+  mcr: number;
+  /** The sticky FCR bits. */
+  fcr: number;
+  /** SCR. */
+  scr: number;
+  /** MSR. */
+  msr: number;
+  /** Divisor latch. */
+  divisor: number;
+  /** Receive FIFO trigger level. */
+  rxTrigger: number;
+  /** A THRE interrupt is pending. */
+  thrPending: boolean;
+  /** The level driven on the interrupt line. */
+  irqLevel: boolean;
+  /** Received bytes not yet read: the FIFO, then what is still "on the wire". */
+  rx: number[];
+}
+
 /** A 16550A UART whose transmitter never keeps the guest waiting. */
 export class Uart16550 implements MmioDevice {
   #ier = 0;
@@ -136,6 +162,39 @@ export class Uart16550 implements MmioDevice {
   /** How many more bytes the 16-byte receive FIFO holds; hosts may pace input by it. */
   rxSpace(): number {
     return Math.max(0, UART_FIFO_SIZE - this.#rxCount());
+  }
+
+  /** Registers, interrupt state and the received bytes not yet read, for a snapshot. */
+  saveState(): UartState {
+    return {
+      ier: this.#ier,
+      lcr: this.#lcr,
+      mcr: this.#mcr,
+      fcr: this.#fcr,
+      scr: this.#scr,
+      msr: this.#msr,
+      divisor: this.#divisor,
+      rxTrigger: this.#rxTrigger,
+      thrPending: this.#thrPending,
+      irqLevel: this.#irqLevel,
+      rx: this.#rx.slice(this.#rxHead),
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state; the PLIC restores the line level with its own state. */
+  loadState(state: UartState): void {
+    this.#ier = state.ier;
+    this.#lcr = state.lcr;
+    this.#mcr = state.mcr;
+    this.#fcr = state.fcr;
+    this.#scr = state.scr;
+    this.#msr = state.msr;
+    this.#divisor = state.divisor;
+    this.#rxTrigger = state.rxTrigger;
+    this.#thrPending = state.thrPending;
+    this.#irqLevel = state.irqLevel;
+    this.#rx = [...state.rx];
+    this.#rxHead = 0;
   }
 
   /**

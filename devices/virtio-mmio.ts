@@ -146,6 +146,50 @@ function joinAddress(low: number, high: number): number {
   return high * 0x1_0000_0000 + low;
 }
 
+/** Saved state of a {@linkcode Virtqueue} (plain JSON). */
+export interface VirtqueueState {
+  /** QueueNum. */
+  size: number;
+  /** QueueReady. */
+  ready: boolean;
+  /** Descriptor table address. */
+  descAddr: number;
+  /** Available ring address. */
+  driverAddr: number;
+  /** Used ring address. */
+  deviceAddr: number;
+  /** Next available index to read. */
+  lastAvailIdx: number;
+  /** Next used index to write. */
+  usedIdx: number;
+  /** Buffers used since the last interrupt decision. */
+  usedSinceNotify: boolean;
+}
+
+/** Saved state of a {@linkcode VirtioMmioTransport}. */
+export interface VirtioMmioState {
+  /** Device ID, checked on restore (the same slot must hold the same kind of device). */
+  deviceId: number;
+  /** Status register. */
+  status: number;
+  /** InterruptStatus. */
+  interruptStatus: number;
+  /** ConfigGeneration. */
+  configGeneration: number;
+  /** Features the driver accepted. */
+  driverFeatures: bigint;
+  /** Why the device last needed a reset. */
+  lastError: string | null;
+  /** DeviceFeaturesSel. */
+  deviceFeaturesSel: number;
+  /** DriverFeaturesSel. */
+  driverFeaturesSel: number;
+  /** QueueSel. */
+  queueSel: number;
+  /** Each virtqueue. */
+  queues: VirtqueueState[];
+}
+
 /**
  * One split virtqueue: the driver-set layout plus the device's ring positions.
  * Devices call {@linkcode pop} and {@linkcode push}; the transport owns the rest.
@@ -189,6 +233,32 @@ export class Virtqueue {
     this.descAddr = this.driverAddr = this.deviceAddr = 0;
     this.lastAvailIdx = this.usedIdx = 0;
     this.#usedSinceNotify = false;
+  }
+
+  /** The driver-set layout and the device's ring positions, for a snapshot. */
+  saveState(): VirtqueueState {
+    return {
+      size: this.size,
+      ready: this.ready,
+      descAddr: this.descAddr,
+      driverAddr: this.driverAddr,
+      deviceAddr: this.deviceAddr,
+      lastAvailIdx: this.lastAvailIdx,
+      usedIdx: this.usedIdx,
+      usedSinceNotify: this.#usedSinceNotify,
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state. */
+  loadState(state: VirtqueueState): void {
+    this.size = state.size;
+    this.ready = state.ready;
+    this.descAddr = state.descAddr;
+    this.driverAddr = state.driverAddr;
+    this.deviceAddr = state.deviceAddr;
+    this.lastAvailIdx = state.lastAvailIdx;
+    this.usedIdx = state.usedIdx;
+    this.#usedSinceNotify = state.usedSinceNotify;
   }
 
   /** Marks the device broken (DEVICE_NEEDS_RESET); pop returns null afterwards. */
@@ -336,6 +406,45 @@ export class VirtioMmioTransport implements MmioDevice {
       { length: device.queueCount },
       (_, i) => new Virtqueue(bus, i, VIRTQUEUE_MAX_SIZE, onFault),
     );
+  }
+
+  /**
+   * Transport registers and virtqueues, for a snapshot. The device models
+   * behind it (virtio-blk) keep no state between requests; a disk's contents
+   * are the board's to save.
+   */
+  saveState(): VirtioMmioState {
+    return {
+      deviceId: this.device.deviceId,
+      status: this.status,
+      interruptStatus: this.interruptStatus,
+      configGeneration: this.configGeneration,
+      driverFeatures: this.driverFeatures,
+      lastError: this.lastError,
+      deviceFeaturesSel: this.#deviceFeaturesSel,
+      driverFeaturesSel: this.#driverFeaturesSel,
+      queueSel: this.#queueSel,
+      queues: this.queues.map((q) => q.saveState()),
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state; throws if it is another kind of device. */
+  loadState(state: VirtioMmioState): void {
+    if (state.deviceId !== this.device.deviceId || state.queues.length !== this.queues.length) {
+      throw new RangeError(
+        `${this.name}: saved device ${state.deviceId} with ${state.queues.length} queues, ` +
+          `this is device ${this.device.deviceId} with ${this.queues.length}`,
+      );
+    }
+    this.status = state.status;
+    this.interruptStatus = state.interruptStatus;
+    this.configGeneration = state.configGeneration;
+    this.driverFeatures = state.driverFeatures;
+    this.lastError = state.lastError;
+    this.#deviceFeaturesSel = state.deviceFeaturesSel;
+    this.#driverFeaturesSel = state.driverFeaturesSel;
+    this.#queueSel = state.queueSel;
+    state.queues.forEach((q, i) => this.queues[i].loadState(q));
   }
 
   /** Reads a register or, from 0x100, the device configuration space. */
