@@ -6,12 +6,26 @@
  */
 
 import { Bus } from "../core/bus.ts";
-import { Clock, type ClockMode } from "../core/clock.ts";
+import { Clock, type ClockMode, type ClockState } from "../core/clock.ts";
 import type { ElfImage } from "../core/elf.ts";
 import { EventBus, type HaltReason } from "../core/events.ts";
-import { Hart, StopReason } from "../core/hart.ts";
+import { Hart, type HartState, StopReason } from "../core/hart.ts";
+import {
+  checkSnapshotConfig,
+  decodeSnapshot,
+  encodeSnapshot,
+  type SnapshotConfig,
+  SnapshotError,
+} from "../core/snapshot.ts";
 import type { BlockBackend } from "./block.ts";
-import { type BootImages, loadBoot, MachineConfigError, VirtDevices } from "./board.ts";
+import {
+  type BootImages,
+  imagesSnapshotConfig,
+  loadBoot,
+  MachineConfigError,
+  VirtDevices,
+  type VirtDevicesState,
+} from "./board.ts";
 import { BOOT_ROM_BASE, BOOT_ROM_SIZE, BootRom } from "./bootrom.ts";
 import type { Clint } from "./clint.ts";
 import type { Plic } from "./plic.ts";
@@ -30,6 +44,34 @@ export interface MachineSoftware {
   poll(): void;
   /** The earliest mtime at which the software needs to run again (Infinity: none). */
   nextDeadline(): number;
+  /**
+   * Settings a snapshot must be restored onto, merged into the machine's
+   * (see {@linkcode VirtMachine.snapshotConfig}). Software without the three
+   * snapshot methods makes the machine refuse to save.
+   */
+  snapshotConfig?(): SnapshotConfig;
+  /** The software's state for a snapshot (JSON, plus Uint8Array/bigint). */
+  saveState?(): unknown;
+  /** Restores {@linkcode saveState}'s state (after the hart, clock and RAM were restored). */
+  loadState?(state: unknown): void;
+}
+
+/** What {@linkcode VirtMachine.saveSnapshot} stores besides RAM. */
+export interface VirtMachineState {
+  /** The hart. */
+  hart: HartState;
+  /** mtime. */
+  clock: ClockState;
+  /** The board's devices. */
+  devices: VirtDevicesState;
+  /** The machine-mode software's (hypervisor's) state, or null. */
+  software: unknown;
+  /** The halt that ended the run, if any. */
+  halted: { reason: HaltReason; code: number } | null;
+  /** The console tail `until` matches against. */
+  consoleTail: string;
+  /** Console bytes output so far. */
+  consoleTotal: number;
 }
 
 /** Configuration of a `virt` machine. */
@@ -157,6 +199,82 @@ export class VirtMachine {
   attach(software: MachineSoftware, consoleUart: Uart16550): void {
     this.#software = software;
     this.uart = consoleUart;
+  }
+
+  /**
+   * The settings a snapshot records and a restore checks: RAM size, boot
+   * images, disk, and the machine-mode software's (hypervisor on/off, guest
+   * offset, guest images and disk). The clock mode is not one of them: a
+   * snapshot continues in whichever mode the restoring machine runs.
+   */
+  snapshotConfig(): SnapshotConfig {
+    const mib = this.bus.ramSize / MiB;
+    return {
+      "RAM size": Number.isInteger(mib) ? `${mib} MiB` : `${this.bus.ramSize} bytes`,
+      ...imagesSnapshotConfig(this.config),
+      ...this.devices.snapshotConfig(),
+      hypervisor: this.#software ? "on" : "off",
+      ...this.#software?.snapshotConfig?.(),
+    };
+  }
+
+  /**
+   * Saves the whole machine (hart, clock, devices, disk overlay, the
+   * hypervisor, RAM, halt state and console tail) as one snapshot file's
+   * bytes (core/snapshot.ts describes the format). Call it between runs, not
+   * from a hook inside one. Restore with {@linkcode restore} on a machine
+   * built from the same configuration.
+   */
+  saveSnapshot(): Uint8Array {
+    const software = this.#software;
+    if (software && !software.saveState) {
+      throw new Error("the machine-mode software attached to this machine cannot be saved");
+    }
+    const state: VirtMachineState = {
+      hart: this.hart.saveState(),
+      clock: this.clock.saveState(),
+      devices: this.devices.saveState(),
+      software: software?.saveState?.() ?? null,
+      halted: this.halted,
+      consoleTail: this.#consoleTail,
+      consoleTotal: this.#consoleTotal,
+    };
+    const info = {
+      clock: this.clock.mode,
+      retired: this.hart.retired,
+      halted: this.halted !== null,
+    };
+    return encodeSnapshot({ config: this.snapshotConfig(), info }, state, this.bus.ram);
+  }
+
+  /**
+   * Restores a snapshot from {@linkcode saveSnapshot} into this machine, which
+   * must have been created with the same configuration (RAM size, images,
+   * disk, hypervisor mode and guest offset). Running on then behaves as the
+   * saved machine would have: in the virtual clock mode, with the same input,
+   * the console output is byte-identical.
+   *
+   * Throws {@linkcode SnapshotError} whose one-line message starts with
+   * `source` (a file name) for a file that is not a snapshot, another format
+   * version, a damaged file, or a different machine; the machine is then left
+   * as it was.
+   */
+  restore(bytes: Uint8Array, source = "snapshot"): void {
+    const snapshot = decodeSnapshot(bytes, source);
+    checkSnapshotConfig(snapshot.header.config, this.snapshotConfig(), source);
+    const state = snapshot.state as VirtMachineState;
+    if (typeof state?.hart !== "object" || typeof state?.devices !== "object") {
+      throw new SnapshotError(`${source}: damaged state section`);
+    }
+    snapshot.restoreRam(this.bus.ram);
+    // The hart first: virtual time, and so the clock and the RTC, derive from its count.
+    this.hart.loadState(state.hart);
+    this.clock.loadState(state.clock);
+    this.devices.loadState(state.devices);
+    if (this.#software) this.#software.loadState?.(state.software);
+    this.halted = state.halted;
+    this.#consoleTail = state.consoleTail;
+    this.#consoleTotal = state.consoleTotal;
   }
 
   /** Delivers a byte of guest console output (UART transmit). */

@@ -22,14 +22,21 @@ import { Csr, Mstatus } from "../core/csr.ts";
 import type { ExitEvent, ExitKind, Priv } from "../core/events.ts";
 import type { Hart } from "../core/hart.ts";
 import type { BlockBackend } from "../devices/block.ts";
-import { type BootImages, MachineConfigError } from "../devices/board.ts";
+import {
+  type BootImages,
+  imagesSnapshotConfig,
+  MachineConfigError,
+  type VirtDevicesState,
+} from "../devices/board.ts";
+import type { CsrFileState } from "../core/csrfile.ts";
+import type { SnapshotConfig } from "../core/snapshot.ts";
 import { BOOT_ROM_BASE } from "../devices/bootrom.ts";
 import { type MachineSoftware, VirtMachine } from "../devices/virt.ts";
 import { ExitHandler } from "./exits.ts";
 import { Guest } from "./guest.ts";
 import { PageAllocator } from "./pagealloc.ts";
 import { GuestTimer } from "./timer.ts";
-import { GuestMemory } from "./vmem.ts";
+import { GuestMemory, type GuestMemoryState } from "./vmem.ts";
 import { formatReport } from "./panic.ts";
 
 /** Default host offset of guest RAM, as the seed's `src/vmem.h`. */
@@ -73,6 +80,32 @@ export interface ExitRecord {
   vpriv: Priv;
 }
 
+/** Saved state of a {@linkcode Hypervisor} (see {@linkcode Hypervisor.saveState}). */
+export interface HypervisorState {
+  /** The vCPU's CSRs and MMU state. */
+  vcpu: CsrFileState;
+  /** Guest instructions completed by emulation. */
+  emulated: number;
+  /** The guest's board. */
+  devices: VirtDevicesState;
+  /** Shadow paging. */
+  memory: GuestMemoryState;
+  /** The host timer deadline armed for the guest (NaN: none yet). */
+  timerArmed: number;
+  /** Double-fault and no-progress watchdog counters. */
+  progress: number[];
+  /** Exit counts by kind. */
+  exitCounts: [ExitKind, number][];
+  /** The last exits. */
+  recentExits: ExitRecord[];
+  /** Injected guest traps by cause. */
+  guestTraps: [string, number][];
+  /** The panic report, if one stopped the run. */
+  panicReport: string | null;
+  /** Whether that panic was the guest's fault. */
+  panicIsGuestFault: boolean;
+}
+
 /** The hypervisor: owns the host hart's traps and runs one guest. */
 export class Hypervisor implements MachineSoftware {
   /** The guest machine. */
@@ -101,7 +134,11 @@ export class Hypervisor implements MachineSoftware {
   #exitsWithoutProgress = 0;
   #progressMark = -1;
 
-  constructor(readonly machine: VirtMachine, config: HypervisorConfig, guestOffset: number) {
+  constructor(
+    readonly machine: VirtMachine,
+    readonly config: HypervisorConfig,
+    readonly guestOffset: number,
+  ) {
     const hart = this.#hart = machine.hart;
     const bus = machine.bus;
     const romPage = RAM_BASE;
@@ -128,6 +165,7 @@ export class Hypervisor implements MachineSoftware {
       injectException: (cause, tval, pc) => this.#inject(cause, false, tval, pc),
       contextChanged: () => this.memory.switchRoot(),
       invariantFailed: (message) => this.#panic(message, false),
+      guestHung: (message) => this.#panic(message, true),
     });
     this.#enterGuest(romPage, windowBase, bus.ramBase + bus.ramSize);
     machine.attach(this, this.guest.devices.uart);
@@ -190,6 +228,71 @@ export class Hypervisor implements MachineSoftware {
   poll(): void {
     this.guest.devices.rtc.update();
     this.#deliverInterrupts();
+  }
+
+  /**
+   * Snapshot settings: hypervisor on, the guest window, the guest's images and
+   * disk. The host RAM size (offset + guest RAM) is the machine's.
+   */
+  snapshotConfig(): SnapshotConfig {
+    return {
+      hypervisor: "on",
+      "guest offset": `0x${this.guestOffset.toString(16)}`,
+      "guest RAM size": `${this.guest.bus.ramSize} bytes`,
+      "shadow page pool": `${this.memory.shadow.pages.capacity} pages`,
+      ...imagesSnapshotConfig(this.config, "guest "),
+      ...this.guest.devices.snapshotConfig("guest "),
+    };
+  }
+
+  /**
+   * The hypervisor's state for a snapshot: the vCPU's CSRs and emulated count,
+   * the guest's devices, shadow paging (root keys and the page pool: the tables
+   * are in host RAM), the timer coupling, progress watchdogs and statistics.
+   */
+  saveState(): HypervisorState {
+    return {
+      vcpu: this.guest.vcpu.csr.saveState(),
+      emulated: this.guest.vcpu.emulated,
+      devices: this.guest.devices.saveState(),
+      memory: this.memory.saveState(),
+      timerArmed: this.#timer.saveState(),
+      progress: [
+        this.#trapsWithoutProgress,
+        this.#retiredAtLastTrap,
+        this.#exitsWithoutProgress,
+        this.#progressMark,
+      ],
+      exitCounts: [...this.exitCounts],
+      recentExits: this.recentExits.map((e) => ({ ...e })),
+      guestTraps: [...this.guestTraps],
+      panicReport: this.panicReport,
+      panicIsGuestFault: this.panicIsGuestFault,
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state (the machine restores the host hart and RAM). */
+  loadState(saved: unknown): void {
+    const state = saved as HypervisorState;
+    this.guest.vcpu.csr.loadState(state.vcpu);
+    this.guest.vcpu.emulated = state.emulated;
+    this.guest.devices.loadState(state.devices);
+    this.memory.loadState(state.memory);
+    this.#timer.loadState(state.timerArmed);
+    [
+      this.#trapsWithoutProgress,
+      this.#retiredAtLastTrap,
+      this.#exitsWithoutProgress,
+      this.#progressMark,
+    ] = state.progress;
+    this.exitCounts.clear();
+    for (const [kind, n] of state.exitCounts) this.exitCounts.set(kind, n);
+    this.recentExits.length = 0;
+    this.recentExits.push(...state.recentExits);
+    this.guestTraps.clear();
+    for (const [key, n] of state.guestTraps) this.guestTraps.set(key, n);
+    this.panicReport = state.panicReport;
+    this.panicIsGuestFault = state.panicIsGuestFault;
   }
 
   /** The host CLINT carries the guest's timer deadline, so nothing else to wait for. */

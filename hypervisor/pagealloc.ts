@@ -9,6 +9,16 @@
 
 import type { Bus } from "../core/bus.ts";
 
+/** Saved state of a {@linkcode PageAllocator}. */
+export interface PageAllocatorState {
+  /** Next free page. */
+  next: number;
+  /** Pages handed out since the last reset. */
+  used: number;
+  /** Times the pool was emptied. */
+  resets: number;
+}
+
 /** Bump allocator over `[base, end)` of host physical memory. */
 export class PageAllocator {
   #next: number;
@@ -43,6 +53,23 @@ export class PageAllocator {
     const off = this.bus.ramOffset(page, 4096);
     this.bus.ram.fill(0, off, off + 4096);
     return page;
+  }
+
+  /** The bump pointer and counters, for a snapshot (the pages are in RAM). */
+  saveState(): PageAllocatorState {
+    return { next: this.#next, used: this.used, resets: this.resets };
+  }
+
+  /** Restores {@linkcode saveState}'s state. */
+  loadState(state: PageAllocatorState): void {
+    if (state.next < this.base || state.next > this.end) {
+      throw new RangeError(
+        `saved page pool pointer 0x${state.next.toString(16)} is outside the pool`,
+      );
+    }
+    this.#next = state.next;
+    this.used = state.used;
+    this.resets = state.resets;
   }
 
   /** Returns every page to the pool. */

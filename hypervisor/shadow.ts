@@ -12,13 +12,23 @@
  */
 
 import type { Bus } from "../core/bus.ts";
-import type { PageAllocator } from "./pagealloc.ts";
+import type { PageAllocator, PageAllocatorState } from "./pagealloc.ts";
 
 /** Permission bits of a shadow leaf (the Sv39 PTE R, W and X bits). */
 export const ShadowPerm = { R: 2, W: 4, X: 8 } as const;
 
 const PTE_V = 1, PTE_U = 16, PTE_A = 64, PTE_D = 128;
 const TWO30 = 1 << 30;
+
+/** Saved state of {@linkcode ShadowPageTables}. */
+export interface ShadowState {
+  /** Root table address by translation-context key. */
+  roots: [string, number][];
+  /** Leaf entries written so far. */
+  fills: number;
+  /** The page pool. */
+  pages: PageAllocatorState;
+}
 
 /** The shadow tables of one guest. */
 export class ShadowPageTables {
@@ -69,6 +79,24 @@ export class ShadowPageTables {
     this.#setPte(w, hpa, PTE_V | PTE_U | PTE_A | PTE_D | perms);
     this.fills++;
     return true;
+  }
+
+  /**
+   * The cached roots by context key, for a snapshot. The tables themselves
+   * are host RAM, which the snapshot holds anyway, so keeping the roots (rather
+   * than dropping the tables as the cache they are) costs nothing and restores
+   * exactly the same host page faults, and so the same run.
+   */
+  saveState(): ShadowState {
+    return { roots: [...this.#roots], fills: this.fills, pages: this.pages.saveState() };
+  }
+
+  /** Restores {@linkcode saveState}'s state. */
+  loadState(state: ShadowState): void {
+    this.#roots.clear();
+    for (const [key, root] of state.roots) this.#roots.set(key, root);
+    this.fills = state.fills;
+    this.pages.loadState(state.pages);
   }
 
   /** Drops every shadow table (guest sfence.vma, or reclaim). */

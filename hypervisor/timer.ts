@@ -18,6 +18,20 @@ export class GuestTimer {
 
   constructor(readonly host: Clint, readonly guest: Clint) {}
 
+  /**
+   * The deadline the host timer is armed for (NaN: never armed), for a
+   * snapshot: re-arming the host CLINT after a restore would re-evaluate MTIP
+   * at a moment the saved run did not, so the value is restored instead.
+   */
+  saveState(): number {
+    return this.#armed;
+  }
+
+  /** Restores {@linkcode saveState}'s value. */
+  loadState(armed: number): void {
+    this.#armed = armed;
+  }
+
   /** Brings the guest's MTIP up to date and re-arms the host timer for the next deadline. */
   sync(): void {
     this.guest.update();

@@ -23,7 +23,7 @@ import type { Hart } from "../core/hart.ts";
 import { Csr } from "../core/csr.ts";
 import { Access, ACCESS_FAULT, type AccessKind, PAGE_FAULT } from "../core/mmu.ts";
 import type { Guest } from "./guest.ts";
-import { ShadowPageTables, ShadowPerm } from "./shadow.ts";
+import { ShadowPageTables, ShadowPerm, type ShadowState } from "./shadow.ts";
 import type { PageAllocator } from "./pagealloc.ts";
 
 const PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_D = 128;
@@ -38,6 +38,16 @@ export const Fill = {
   /** The address is a guest device (or needs per-access checks): emulate the access. */
   EMULATE: 2,
 } as const;
+
+/** Saved state of {@linkcode GuestMemory}. */
+export interface GuestMemoryState {
+  /** Key of the root host satp points at. */
+  currentKey: string;
+  /** Guest PMP generation the shadow tables were built for. */
+  pmpGeneration: number;
+  /** The shadow tables. */
+  shadow: ShadowState;
+}
 
 /** The shadow page tables of one guest and the host satp that selects them. */
 export class GuestMemory {
@@ -62,6 +72,22 @@ export class GuestMemory {
     if (mmu.satpMode === 0) return `bare:${c.priv}`;
     const sum = c.priv === 1 && mmu.sum ? 1 : 0;
     return `sv39:${c.priv}:${mmu.satpPpn}:${sum}:${mmu.mxr ? 1 : 0}`;
+  }
+
+  /** The current root's key, the PMP generation it was built for, and the shadow tables. */
+  saveState(): GuestMemoryState {
+    return {
+      currentKey: this.#currentKey,
+      pmpGeneration: this.#pmpGeneration,
+      shadow: this.shadow.saveState(),
+    };
+  }
+
+  /** Restores {@linkcode saveState}'s state (host satp is restored with the hart). */
+  loadState(state: GuestMemoryState): void {
+    this.#currentKey = state.currentKey;
+    this.#pmpGeneration = state.pmpGeneration;
+    this.shadow.loadState(state.shadow);
   }
 
   /** Points host satp at the root for the guest's current context. */
