@@ -36,6 +36,8 @@ export interface ExitContext {
   contextChanged(): void;
   /** Called for host traps that should never happen (a hypervisor bug): stops the run. */
   invariantFailed(message: string): void;
+  /** Called when the guest stopped itself for good (a hang nothing can end): stops the run. */
+  guestHung(message: string): void;
 }
 
 /** Classifies and handles exits. */
@@ -166,6 +168,10 @@ export class ExitHandler {
         this.#complete(pc, insn);
         // Idle the host hart until something is pending for the guest.
         if (!csr.interruptPending) this.hart.waiting = true;
+        // With every interrupt disabled in mie nothing can ever wake it (one hart, no NMI).
+        if (csr.mie === 0) {
+          this.ctx.guestHung(`guest hang: wfi at pc 0x${pc.toString(16)} with mie = 0`);
+        }
         return "wfi";
       case Op.SFENCE_VMA:
         if (csr.sfenceTraps()) throw illegal();

@@ -166,6 +166,7 @@ export class Hypervisor implements MachineSoftware {
       contextChanged: () => this.memory.switchRoot(),
       invariantFailed: (message) => this.#panic(message, false),
       guestHung: (message) => this.#panic(message, true),
+      guestHung: (message) => this.#panic(message, true),
     });
     this.#enterGuest(romPage, windowBase, bus.ramBase + bus.ramSize);
     machine.attach(this, this.guest.devices.uart);

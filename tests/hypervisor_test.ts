@@ -51,3 +51,18 @@ Deno.test("guest RAM placement follows guestOffset and memory", async () => {
   );
   assert.throws(() => createHypervisorMachine({ shadowPages: 2 }), /at least 4/);
 });
+
+Deno.test("a guest that hangs itself (wfi with mie = 0) ends the run with a report", async () => {
+  // csrwi mie, 0; wfi; j . — hand-encoded, loaded raw at RAM base in virtual M-mode.
+  const words = [0x30405073, 0x10500073, 0x0000006f];
+  const bytes = new Uint8Array(new Uint32Array(words).buffer);
+  const m = createHypervisorMachine({ kernel: { name: "hang.bin", bytes }, clock: "virtual" });
+  const r = await m.run({ maxInstructions: 1_000_000, timeoutMs: 10_000 });
+  assert.equal(r.stop, "halt");
+  assert.equal(r.reason, "error");
+  assert.ok(m.hypervisor.panicIsGuestFault);
+  const report = m.hypervisor.panicReport ?? "";
+  assert.match(report, /guest hang: wfi at pc 0x80000004 with mie = 0/);
+  assert.match(report, /virtual mode M/);
+  assert.match(report, /last exits/);
+});
