@@ -1,6 +1,19 @@
 /**
  * rvisor's public API: everything a script may import.
  *
+ * Scripts start from {@linkcode createMachine}:
+ *
+ * ```ts
+ * import { createMachine } from "./mod.ts";
+ *
+ * const m = createMachine({ kernel: { name: "tinyos.elf", bytes: Deno.readFileSync("tinyos.elf") } });
+ * m.hook("exit", (e) => console.log(e.kind, e.pc.toString(16)), { kind: "ecall" });
+ * await m.run({ until: "$ " });
+ * console.log(m.getReg("sp"), m.readCsr("satp"), m.host.exitCounts);
+ * ```
+ *
+ * The layers below are exported too:
+ *
  * ```ts
  * import { VirtMachine } from "./mod.ts";
  *
@@ -21,6 +34,30 @@
  */
 
 export {
+  createMachine,
+  type Hook,
+  type HostView,
+  Machine,
+  type MachineConfig,
+  type SbiCall,
+  type SbiResult,
+  type WatchHit,
+} from "./hypervisor/machine.ts";
+export {
+  type AddressRange,
+  type HookFilter,
+  type HookHandle,
+  type OneOrMany,
+} from "./hypervisor/hooks.ts";
+export { csrIndex, REG_NAMES, regIndex, type RegName } from "./hypervisor/inspect.ts";
+export { type GuestException } from "./hypervisor/vcpu.ts";
+export {
+  createHypervisorMachine,
+  DEFAULT_GUEST_OFFSET,
+  Hypervisor,
+  type HypervisorConfig,
+} from "./hypervisor/hypervisor.ts";
+export {
   type ImageFile,
   MachineConfigError,
   type RunOptions,
@@ -33,6 +70,9 @@ export {
   type CsrEvent,
   EventBus,
   type EventMap,
+  type ExitEvent,
+  type ExitKind,
+  type GuestTrapEvent,
   type HaltEvent,
   type HaltReason,
   type IrqEvent,

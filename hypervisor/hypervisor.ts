@@ -113,11 +113,11 @@ export class Hypervisor implements MachineSoftware {
   /** Shadow paging. */
   readonly memory: GuestMemory;
   /** Exit counts by class. */
-  readonly exitCounts = new Map<ExitKind, number>();
+  readonly exitCounts: Map<ExitKind, number> = new Map();
   /** The last exits, oldest first. */
   readonly recentExits: ExitRecord[] = [];
   /** Guest traps injected, by virtual cause ("irq 7", "exc 8"). */
-  readonly guestTraps = new Map<string, number>();
+  readonly guestTraps: Map<string, number> = new Map();
   readonly #hart: Hart;
   readonly #exits: ExitHandler;
   readonly #timer: GuestTimer;

@@ -1,0 +1,141 @@
+/**
+ * Hook filters for the script facade (hypervisor/machine.ts): which events of
+ * an event-bus topic reach a hook. A filter is compiled once into a predicate,
+ * so a hook with a filter costs one call per event of its topic, and nothing
+ * at all once removed (the bus then has no listener left for the topic).
+ *
+ * @module
+ */
+
+import type { EventMap, ExitKind, Priv, Topic } from "../core/events.ts";
+import { csrIndex } from "./inspect.ts";
+
+/** One value or a list of accepted values. */
+export type OneOrMany<T> = T | readonly T[];
+
+/** A half-open address range `[start, end)`, or one address. */
+export type AddressRange = number | readonly [number, number];
+
+/**
+ * Which events reach a hook. Every field given must match; fields that do not
+ * apply to the topic are rejected when the hook is added.
+ */
+export interface HookFilter {
+  /** trap, exit, guestTrap: the cause (mcause without the interrupt bit). */
+  cause?: OneOrMany<number>;
+  /** trap, exit, guestTrap: only interrupts (true) or only exceptions (false). */
+  interrupt?: boolean;
+  /** csr: CSR numbers or names (`"satp"`). */
+  csr?: OneOrMany<number | string>;
+  /** csr, mmio: only writes (true) or only reads (false). */
+  write?: boolean;
+  /** mmio: physical address range; trap, exit, guestTrap, csr: pc range. */
+  address?: AddressRange;
+  /** mmio: device name (`uart`, `clint`, `plic`, `virtio-blk`...). */
+  device?: OneOrMany<string>;
+  /** exit: guest virtual mode at the exit; guestTrap: the mode the trap was taken from. */
+  vpriv?: OneOrMany<Priv>;
+  /** exit: exit class (`ecall`, `csr-write`, `shadow-fill`...). */
+  kind?: OneOrMany<ExitKind>;
+}
+
+/** The filter fields each topic understands. */
+const FIELDS: { [K in Topic]: readonly (keyof HookFilter)[] } = {
+  trap: ["cause", "interrupt", "address"],
+  exit: ["cause", "interrupt", "address", "vpriv", "kind"],
+  guestTrap: ["cause", "interrupt", "address", "vpriv"],
+  csr: ["csr", "write", "address"],
+  mmio: ["address", "write", "device"],
+  irq: [],
+  console: ["device"],
+  halt: [],
+};
+
+function set<T>(v: OneOrMany<T>): ReadonlySet<T> {
+  return new Set(Array.isArray(v) ? v as readonly T[] : [v as T]);
+}
+
+function range(r: AddressRange): [number, number] {
+  return typeof r === "number" ? [r, r + 1] : [r[0], r[1]];
+}
+
+/**
+ * Compiles `filter` for `topic` into a predicate (null: everything matches).
+ * Throws TypeError for a field the topic does not have, so that a typo does not
+ * silently match every event.
+ */
+export function compileFilter<K extends Topic>(
+  topic: K,
+  filter: HookFilter | undefined,
+): ((e: EventMap[K]) => boolean) | null {
+  if (filter === undefined) return null;
+  const allowed = FIELDS[topic];
+  if (allowed === undefined) throw new TypeError(`no event topic ${topic}`);
+  const tests: ((e: Record<string, unknown>) => boolean)[] = [];
+  for (const key of Object.keys(filter) as (keyof HookFilter)[]) {
+    if (filter[key] === undefined) continue;
+    if (!allowed.includes(key)) {
+      throw new TypeError(
+        `hook filter field '${key}' does not apply to topic ${topic} ` +
+          `(it has: ${allowed.join(", ") || "none"})`,
+      );
+    }
+    switch (key) {
+      case "cause": {
+        const s = set(filter.cause!);
+        tests.push((e) => s.has(e.cause as number));
+        break;
+      }
+      case "interrupt": {
+        const want = filter.interrupt;
+        tests.push((e) => e.interrupt === want);
+        break;
+      }
+      case "write": {
+        const want = filter.write;
+        tests.push((e) => e.write === want);
+        break;
+      }
+      case "csr": {
+        const s = new Set([...set(filter.csr!)].map(csrIndex));
+        tests.push((e) => s.has(e.csr as number));
+        break;
+      }
+      case "address": {
+        const [lo, hi] = range(filter.address!);
+        const field = topic === "mmio" ? "addr" : "pc";
+        tests.push((e) => (e[field] as number) >= lo && (e[field] as number) < hi);
+        break;
+      }
+      case "device": {
+        const s = set(filter.device!);
+        tests.push((e) => s.has(e.device as string));
+        break;
+      }
+      case "vpriv": {
+        const s = set(filter.vpriv!);
+        const field = topic === "exit" ? "vpriv" : "from";
+        tests.push((e) => s.has(e[field] as Priv));
+        break;
+      }
+      case "kind": {
+        const s = set(filter.kind!);
+        tests.push((e) => s.has(e.kind as ExitKind));
+        break;
+      }
+    }
+  }
+  if (tests.length === 0) return null;
+  return (e) => {
+    for (const t of tests) if (!t(e as unknown as Record<string, unknown>)) return false;
+    return true;
+  };
+}
+
+/** What `hook`, `hookPc` and `watch` return: remove() detaches the hook for good. */
+export interface HookHandle {
+  /** Detaches the hook; with no hook left on its topic, the topic costs one check again. */
+  remove(): void;
+  /** False once removed. */
+  readonly active: boolean;
+}

@@ -1,0 +1,118 @@
+/**
+ * Debugger-style inspection helpers for the script facade (hypervisor/machine.ts):
+ * register and CSR names, and a page-table walk that has no side effects.
+ *
+ * The MMU's own walk sets PTE A/D bits and may fill the TLB, as hardware does;
+ * a script that merely looks at memory must not change what the guest later
+ * sees, so {@linkcode peekTranslate} walks the guest's Sv39 table read-only and
+ * without permission checks (as a debugger would).
+ *
+ * @module
+ */
+
+import type { Bus } from "../core/bus.ts";
+import { Csr, CSR_NAMES } from "../core/csr.ts";
+import type { Mmu } from "../core/mmu.ts";
+
+/** ABI names of x0..x31, in order. */
+export const REG_NAMES: readonly string[] = [
+  "zero",
+  "ra",
+  "sp",
+  "gp",
+  "tp",
+  "t0",
+  "t1",
+  "t2",
+  "s0",
+  "s1",
+  "a0",
+  "a1",
+  "a2",
+  "a3",
+  "a4",
+  "a5",
+  "a6",
+  "a7",
+  "s2",
+  "s3",
+  "s4",
+  "s5",
+  "s6",
+  "s7",
+  "s8",
+  "s9",
+  "s10",
+  "s11",
+  "t3",
+  "t4",
+  "t5",
+  "t6",
+];
+
+/** A register given by number (0..31), ABI name (`a0`, `fp`) or `xN`. */
+export type RegName = number | string;
+
+/** Resolves a register name or number to 0..31; throws RangeError for anything else. */
+export function regIndex(reg: RegName): number {
+  if (typeof reg === "number") {
+    if (Number.isInteger(reg) && reg >= 0 && reg < 32) return reg;
+  } else {
+    const name = reg.trim().toLowerCase();
+    if (name === "fp") return 8;
+    const abi = REG_NAMES.indexOf(name);
+    if (abi >= 0) return abi;
+    const m = /^x(\d{1,2})$/.exec(name);
+    if (m && Number(m[1]) < 32) return Number(m[1]);
+  }
+  throw new RangeError(`no register ${String(reg)} (use 0..31, x0..x31 or an ABI name)`);
+}
+
+const CSR_BY_NAME: ReadonlyMap<string, number> = new Map(
+  [...CSR_NAMES].map(([num, name]) => [name, num]),
+);
+
+/** Resolves a CSR name (`satp`) or number (0x180); throws RangeError for an unknown name. */
+export function csrIndex(csr: number | string): number {
+  if (typeof csr === "number") {
+    if (Number.isInteger(csr) && csr >= 0 && csr < 4096) return csr;
+  } else {
+    const num = CSR_BY_NAME.get(csr.trim().toLowerCase());
+    if (num !== undefined) return num;
+  }
+  throw new RangeError(`no CSR ${String(csr)} (use a name such as satp or a number below 0x1000)`);
+}
+
+/** CSR number of `satp` (re-exported for the facade's translation context). */
+export const SATP = Csr.satp;
+
+const TWO30 = 1 << 30;
+const SV39_LIMIT = 2 ** 38;
+const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8;
+
+/**
+ * Translates virtual address `va` through `mmu`'s current page table (its satp
+ * fields) over `bus`, read-only: no A/D updates, no TLB fill, no permission or
+ * PMP checks. `bare` (M-mode, or satp off) maps va to itself. Returns the
+ * physical address, or null if the table has no valid mapping.
+ */
+export function peekTranslate(bus: Bus, mmu: Mmu, va: number, bare: boolean): number | null {
+  if (bare || mmu.satpMode === 0) return va;
+  if (va < -SV39_LIMIT || va >= SV39_LIMIT) return null;
+  let table = mmu.satpPpn * 4096;
+  for (let level = 2; level >= 0; level--) {
+    const vpn = level === 2 ? Math.floor(va / TWO30) & 0x1ff : (va >>> (12 + 9 * level)) & 0x1ff;
+    const off = bus.ramOffset(table + vpn * 8, 8);
+    if (off < 0) return null;
+    const lo = bus.ram32[off >> 2], hi = bus.ram32[(off >> 2) + 1];
+    if ((lo & PTE_V) === 0 || ((lo & PTE_R) === 0 && (lo & PTE_W) !== 0)) return null;
+    const ppn = (lo >>> 10) + (hi & 0x3fffff) * 4194304;
+    if ((lo & (PTE_R | PTE_X)) === 0) {
+      table = ppn * 4096;
+      continue;
+    }
+    const span = (level === 0 ? 1 : level === 1 ? 512 : 262144) * 4096;
+    return ppn * 4096 + (((va % span) + span) % span);
+  }
+  return null;
+}
