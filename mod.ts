@@ -49,7 +49,15 @@ export {
   type HookHandle,
   type OneOrMany,
 } from "./hypervisor/hooks.ts";
-export { csrIndex, REG_NAMES, regIndex, type RegName } from "./hypervisor/inspect.ts";
+export {
+  causeName,
+  csrIndex,
+  hex,
+  privName,
+  REG_NAMES,
+  regIndex,
+  type RegName,
+} from "./hypervisor/inspect.ts";
 export { type GuestException } from "./hypervisor/vcpu.ts";
 export {
   createHypervisorMachine,

@@ -116,3 +116,45 @@ export function peekTranslate(bus: Bus, mmu: Mmu, va: number, bare: boolean): nu
   }
   return null;
 }
+
+const INTERRUPT_NAMES: Readonly<Record<number, string>> = {
+  1: "supervisor software interrupt",
+  3: "machine software interrupt",
+  5: "supervisor timer interrupt",
+  7: "machine timer interrupt",
+  9: "supervisor external interrupt",
+  11: "machine external interrupt",
+};
+
+const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
+  0: "instruction address misaligned",
+  1: "instruction access fault",
+  2: "illegal instruction",
+  3: "breakpoint",
+  4: "load address misaligned",
+  5: "load access fault",
+  6: "store/AMO address misaligned",
+  7: "store/AMO access fault",
+  8: "ecall from U-mode",
+  9: "ecall from S-mode",
+  11: "ecall from M-mode",
+  12: "instruction page fault",
+  13: "load page fault",
+  15: "store/AMO page fault",
+};
+
+/** The privileged spec's name of a trap cause ("load page fault"), for traces. */
+export function causeName(cause: number, interrupt: boolean): string {
+  return (interrupt ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? `reserved cause ${cause}`;
+}
+
+/** "M", "S" or "U" for a privilege level. */
+export function privName(priv: number): string {
+  return priv === 3 ? "M" : priv === 1 ? "S" : priv === 0 ? "U" : String(priv);
+}
+
+/** `0x` and the unsigned 64-bit hex form of a register or address (negative numbers wrap). */
+export function hex(value: number | bigint): string {
+  const v = typeof value === "bigint" ? value : BigInt(Math.trunc(value));
+  return "0x" + BigInt.asUintN(64, v).toString(16);
+}

@@ -2,6 +2,7 @@
  * Builds the project's own guests with Debian's riscv64-unknown-elf-gcc.
  *
  * - guests/isa/*.S -> guests/isa/build/NAME.elf (one ISA test program per file)
+ * - guests/sbi/*.S -> guests/sbi/build/NAME.elf (S-mode guests for scripts/sbi-extension.ts)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
  * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
@@ -40,7 +41,8 @@ interface Target {
 
 function listTargets(): Target[] {
   const targets: Target[] = [];
-  for (const [dir, ext, flags] of [["isa", ".S", []], ["bench", ".c", ["-O2"]]] as const) {
+  const dirs = [["isa", ".S", []], ["bench", ".c", ["-O2"]], ["sbi", ".S", []]] as const;
+  for (const [dir, ext, flags] of dirs) {
     let entries: Deno.DirEntry[];
     try {
       entries = [...Deno.readDirSync(`${ROOT}${dir}`)];
