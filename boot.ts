@@ -21,6 +21,15 @@ import {
   type Hypervisor,
 } from "./hypervisor/hypervisor.ts";
 import { tinyosElf } from "./guests/tinyos/image.ts";
+import { GdbStub } from "./devices/gdb/stub.ts";
+import { BareTarget } from "./devices/gdb/target.ts";
+import { GuestTarget } from "./hypervisor/gdb.ts";
+import {
+  type GdbListenAddress,
+  GdbListenError,
+  parseGdbAddress,
+  runWithGdb,
+} from "./devices/host/gdbserver.ts";
 
 /** Process exit codes of rvisor (also listed in `-h`). */
 export const ExitCode = {
@@ -90,6 +99,13 @@ Options:
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
+  --gdb PORT        GDB remote stub on 127.0.0.1:PORT (target remote :PORT);
+                    under the hypervisor it shows the guest's view
+  --gdb-wait        with --gdb: hold the hart at reset until a debugger
+                    attaches (as QEMU's -S)
+  --gdb-listen HOST:PORT
+                    like --gdb, on another address: the protocol has no
+                    authentication, so anyone who reaches it controls the guest
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr
@@ -140,6 +156,10 @@ export interface BootOptions {
   clock: "host" | "virtual";
   /** Print statistics at exit. */
   stats: boolean;
+  /** GDB stub address (--gdb / --gdb-listen). */
+  gdb?: GdbListenAddress;
+  /** Hold the hart until a debugger attaches. */
+  gdbWait: boolean;
   /** Print help and exit. */
   help: boolean;
 }
@@ -157,6 +177,9 @@ const OPTIONS = {
   timeout: { type: "string" },
   clock: { type: "string" },
   stats: { type: "boolean" },
+  gdb: { type: "string" },
+  "gdb-listen": { type: "string" },
+  "gdb-wait": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -256,6 +279,17 @@ export function parseBootArgs(args: string[]): BootOptions {
   if (clock !== "host" && clock !== "virtual") {
     throw new UsageError(`--clock ${clock}: must be host or virtual`);
   }
+  let gdb: GdbListenAddress | undefined;
+  try {
+    if (values.gdb !== undefined && values["gdb-listen"] !== undefined) {
+      throw new GdbListenError("--gdb and --gdb-listen: give one");
+    }
+    if (values.gdb !== undefined) gdb = parseGdbAddress(values.gdb, false);
+    if (values["gdb-listen"] !== undefined) gdb = parseGdbAddress(values["gdb-listen"], true);
+  } catch (e) {
+    throw new UsageError(`--gdb ${(e as Error).message}`);
+  }
+  if (values["gdb-wait"] && gdb === undefined) throw new UsageError("--gdb-wait: needs --gdb PORT");
   if (values["disk-write"] && values.disk === undefined) {
     throw new UsageError("--disk-write: needs --disk FILE");
   }
@@ -274,6 +308,8 @@ export function parseBootArgs(args: string[]): BootOptions {
     timeoutMs,
     clock,
     stats: values.stats ?? false,
+    gdb,
+    gdbWait: values["gdb-wait"] ?? false,
     help: values.help ?? false,
   };
 }
@@ -509,7 +545,20 @@ export async function main(args: string[]): Promise<void> {
 
     terminal.start(machine);
     s.startMs = performance.now();
-    const result = await machine.run({ timeoutMs: options.timeoutMs });
+    const result = options.gdb
+      ? await runWithGdb(
+        new GdbStub(
+          s.hypervisor ? new GuestTarget(machine, s.hypervisor) : new BareTarget(machine),
+        ),
+        {
+          address: options.gdb,
+          wait: options.gdbWait,
+          timeoutMs: options.timeoutMs,
+          announce: (line) => writeStderr(`rvisor: ${line}\n`),
+        },
+      )
+      : await machine.run({ timeoutMs: options.timeoutMs });
+    if (result.stop === "killed") s.finish(ExitCode.OK, "killed by the debugger");
     if (result.stop === "timeout") {
       s.finish(
         ExitCode.TIMEOUT,
