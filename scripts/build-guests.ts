@@ -3,6 +3,7 @@
  *
  * - guests/isa/*.S -> guests/isa/build/NAME.elf (one ISA test program per file)
  * - guests/sbi/*.S -> guests/sbi/build/NAME.elf (S-mode guests for scripts/sbi-extension.ts)
+ * - guests/adversarial/*.S -> guests/adversarial/build/NAME.elf (tests/isolation_test.ts)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
  * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
@@ -41,7 +42,12 @@ interface Target {
 
 function listTargets(): Target[] {
   const targets: Target[] = [];
-  const dirs = [["isa", ".S", []], ["bench", ".c", ["-O2"]], ["sbi", ".S", []]] as const;
+  const dirs = [
+    ["isa", ".S", []],
+    ["bench", ".c", ["-O2"]],
+    ["sbi", ".S", []],
+    ["adversarial", ".S", []],
+  ] as const;
   for (const [dir, ext, flags] of dirs) {
     let entries: Deno.DirEntry[];
     try {
