@@ -1,0 +1,299 @@
+/**
+ * The GDB remote stub: Debian's gdb-multiarch in batch mode against
+ * `boot.ts --gdb`, bare and under the hypervisor (guest view); loopback-only
+ * binds; and a fuzzed packet stream that must get error replies, not a crash.
+ */
+
+import assert from "node:assert/strict";
+import { type GdbConnection, GdbStub } from "../devices/gdb/stub.ts";
+import { BareTarget } from "../devices/gdb/target.ts";
+import { encodePacket, fromLatin1, latin1, PacketDecoder } from "../devices/gdb/protocol.ts";
+import { isLoopback, parseGdbAddress } from "../devices/host/gdbserver.ts";
+import { VirtMachine } from "../devices/virt.ts";
+import { buildGuests } from "../scripts/build-guests.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
+
+function installed(cmd: string): boolean {
+  try {
+    return new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+const HAVE_GDB = installed("gdb-multiarch");
+
+let built: Promise<number> | undefined;
+function ensureGuests(): Promise<number> {
+  built ??= buildGuests();
+  return built;
+}
+
+/** Starts `boot.ts --gdb 0 --gdb-wait` and returns the process and the port it announced. */
+interface Stub {
+  child: Deno.ChildProcess;
+  port: number;
+  stderr: ReadableStreamDefaultReader<Uint8Array>;
+}
+
+async function startStub(extra: string[]): Promise<Stub> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}boot.ts`,
+      "--gdb",
+      "0",
+      "--gdb-wait",
+      "--timeout",
+      "60",
+      "--kernel",
+      SMOKE,
+      ...extra,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.getReader();
+  let text = "";
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`rvisor exited before listening: ${text}`);
+    text += new TextDecoder().decode(value);
+    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
+    if (m) return { child, port: Number(m[1]), stderr: reader };
+  }
+}
+
+/** Runs gdb-multiarch in batch mode with `commands`; returns its output. */
+async function gdb(port: number, commands: string[]): Promise<string> {
+  const args = ["-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off"];
+  args.push("-ex", `target remote 127.0.0.1:${port}`);
+  for (const c of commands) args.push("-ex", c);
+  args.push(SMOKE);
+  const out = await new Deno.Command("gdb-multiarch", { args, stdin: "null" }).output();
+  const dec = new TextDecoder();
+  return dec.decode(out.stdout) + dec.decode(out.stderr);
+}
+
+async function finish(stub: Stub): Promise<{ code: number; stderr: string }> {
+  const child = stub.child;
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  let stderr = "";
+  while (true) {
+    const { value, done } = await stub.stderr.read();
+    if (done) break;
+    stderr += new TextDecoder().decode(value);
+  }
+  const { code } = await child.status;
+  await child.stdout.cancel();
+  clearTimeout(timer);
+  return { code, stderr };
+}
+
+Deno.test({
+  name: HAVE_GDB
+    ? "gdb-multiarch: break at a symbol, continue, step, registers, memory, detach (bare)"
+    : "gdb-multiarch: SKIPPED (gdb-multiarch is not installed)",
+  ignore: !HAVE_GDB,
+  sanitizeResources: false,
+  fn: async () => {
+    await ensureGuests();
+    const stub = await startStub(["--no-hypervisor"]);
+    const out = await gdb(stub.port, [
+      "print $pc",
+      "break test_3",
+      "continue",
+      "print $pc",
+      "stepi",
+      "print $pc",
+      "info registers",
+      "x/4wx 0x80001000",
+      "print/x $mstatus",
+      "print $priv",
+      "monitor phys on",
+      "x/1wx 0x80000000",
+      "detach",
+    ]);
+    assert.match(out, /\$1 = .*0x1000/, out); // held at reset: the boot ROM
+    assert.match(out, /Breakpoint 1, 0x0*80000036 in test_3/, out);
+    assert.match(out, /\$2 = .*0x80000036 <test_3>/, out);
+    assert.match(out, /\$3 = .*0x80000038 <test_3\+2>/, out); // c.li is 2 bytes
+    assert.match(out, /\ngp\s+0x3\s/, out); // test number 3 is running
+    assert.match(out, /\nsp\s+0x80003010\s/, out);
+    assert.match(out, /\npc\s+0x80000038\s/, out);
+    assert.match(out, /0x80001000(?: <word>)?:\s+0x12345678\s+0x00000000/, out);
+    assert.match(out, /\$4 = 0xa00000000/, out); // mstatus: UXL = SXL = 64
+    assert.match(out, /\$5 = (3|prv3)/, out); // priv: M
+    assert.match(out, /memory accesses are physical/, out);
+    assert.match(out, /0x80000000 <_start>:\s+0x00000297/, out);
+    assert.match(out, /Inferior 1 \(Remote target\) detached/, out);
+    // Detached: the program runs on freely and powers off with success.
+    const { code, stderr } = await finish(stub);
+    assert.equal(code, 0, stderr);
+  },
+});
+
+Deno.test({
+  name: HAVE_GDB
+    ? "gdb-multiarch under the hypervisor: the guest's registers, virtual CSRs and privilege, watchpoint"
+    : "gdb-multiarch under the hypervisor: SKIPPED (gdb-multiarch is not installed)",
+  ignore: !HAVE_GDB,
+  sanitizeResources: false,
+  fn: async () => {
+    await ensureGuests();
+    const stub = await startStub([]);
+    const out = await gdb(stub.port, [
+      "break test_3",
+      "continue",
+      "stepi",
+      "stepi",
+      "print $pc",
+      "print $priv",
+      "print/x $mtvec",
+      "x/1wx 0x80001000",
+      "rwatch *(int*)0x80001000",
+      "continue",
+      "delete",
+      "continue",
+    ]);
+    assert.match(out, /Breakpoint 1, 0x0*80000036 in test_3/, out);
+    assert.match(out, /\$1 = .*0x8000003c <test_3\+6>/, out);
+    assert.match(out, /\$2 = (3|prv3)/, out); // the guest's virtual M-mode, not host U
+    assert.match(out, /\$3 = 0x80000080/, out); // the guest's mtvec (unexpected_trap)
+    assert.match(out, /0x80001000(?: <word>)?:\s+0x12345678/, out);
+    assert.match(out, /Hardware read watchpoint 2: \*\(int\*\)0x80001000\s+Value = 305419896/, out);
+    assert.match(out, /exited normally/, out);
+    const { code, stderr } = await finish(stub);
+    assert.equal(code, 0, stderr);
+  },
+});
+
+Deno.test("gdb stub: loopback only unless --gdb-listen asks for another address", async () => {
+  assert.deepEqual(parseGdbAddress("1234", false), { hostname: "127.0.0.1", port: 1234 });
+  assert.deepEqual(parseGdbAddress("localhost:1", false), { hostname: "localhost", port: 1 });
+  assert.deepEqual(parseGdbAddress("[::1]:5", false), { hostname: "::1", port: 5 });
+  assert.throws(() => parseGdbAddress("0.0.0.0:1234", false), /loopback only/);
+  assert.throws(() => parseGdbAddress("192.168.1.2:1234", false), /--gdb-listen/);
+  assert.throws(() => parseGdbAddress("1234567", false), /port|expected/);
+  assert.deepEqual(parseGdbAddress("0.0.0.0:1234", true), { hostname: "0.0.0.0", port: 1234 });
+  assert.ok(isLoopback("127.0.0.5") && !isLoopback("10.0.0.1"));
+  // The command line refuses it with a usage error, before anything listens.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}boot.ts`, "--gdb", "0.0.0.0:0"],
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /^rvisor: --gdb .*loopback only/);
+});
+
+/** A connection fed from a script: the stub's replies are collected. */
+class ScriptedConnection implements GdbConnection {
+  readonly sent: number[] = [];
+  #chunks: Uint8Array[];
+  constructor(chunks: Uint8Array[]) {
+    this.#chunks = chunks;
+  }
+  read(buffer: Uint8Array): Promise<number | null> {
+    const c = this.#chunks.shift();
+    if (c === undefined) return new Promise(() => {}); // the debugger stays, silent
+    buffer.set(c.subarray(0, buffer.length));
+    // Yield to the stub between chunks, as a socket would.
+    return new Promise((resolve) => setTimeout(() => resolve(Math.min(c.length, buffer.length))));
+  }
+  write(bytes: Uint8Array): Promise<number> {
+    this.sent.push(...bytes);
+    return Promise.resolve(bytes.length);
+  }
+  close(): void {}
+}
+
+/** Replies (packet bodies) in what the stub sent. */
+function replies(bytes: number[]): string[] {
+  const d = new PacketDecoder();
+  return d.push(Uint8Array.from(bytes)).filter((e) => e.kind === "packet").map((e) =>
+    e.kind === "packet" ? fromLatin1(e.data) : ""
+  );
+}
+
+Deno.test("gdb stub: a fuzzed packet stream gets error or empty replies, and the stub survives", async () => {
+  await ensureGuests();
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const machine = new VirtMachine({
+    kernel: { name: "smoke.elf", bytes: Deno.readFileSync(SMOKE) },
+    clock: "virtual",
+  });
+  const stub = new GdbStub(new BareTarget(machine));
+  const malformed = [
+    "g1",
+    "Gzz",
+    "p",
+    "pzzzz",
+    "P20=",
+    "P20=xyz",
+    "m",
+    "m80000000",
+    "mzz,4",
+    "m80000000,ffffffff",
+    "M80000000,4:00",
+    "M80000000,1:zz",
+    "X80000000,4:",
+    "Z9,0,0",
+    "Z0,zz,4",
+    "Z2,80001000,0",
+    "z",
+    "qXfer:features:read:target.xml:zz,10",
+    "qXfer:features:read:other.xml:0,10",
+    "qRcmd,zz",
+    "vCont;x",
+    "cxyz",
+    "C",
+    "\u00ff\u0000",
+    "",
+  ];
+  const chunks: Uint8Array[] = [latin1("+"), encodePacket("QStartNoAckMode")];
+  const expectError: string[] = [];
+  for (const p of malformed) chunks.push(encodePacket(p)), expectError.push(p);
+  for (let i = 0; i < 300; i++) {
+    // Random bytes (line noise, bad checksums, stray '$' and '#') and random packet bodies.
+    const len = rand(40);
+    const bytes = Uint8Array.from({ length: len }, () => rand(256));
+    // Bodies that would resume, detach, kill or overwrite state get a harmless first byte.
+    const body = fromLatin1(bytes).replace(/^[cCsSDkvGPMXZzR]/, "x");
+    chunks.push(rand(2) === 0 ? bytes : encodePacket(body));
+  }
+  chunks.push(
+    latin1("$#00"),
+    encodePacket("?"),
+    encodePacket("p20"),
+    encodePacket("unknown-packet"),
+  );
+  chunks.push(encodePacket("m80001000,4"));
+  const conn = new ScriptedConnection(chunks);
+  assert.ok(stub.attach(conn));
+  const run = stub.run({ waitForDebugger: true, timeoutMs: 3000 });
+  const result = await run;
+  assert.equal(result.stop, "timeout", "the stub stayed stopped under the debugger");
+  const r = replies(conn.sent);
+  // Each malformed packet got an error or an empty reply (after QStartNoAckMode's OK).
+  const first = r.indexOf("OK");
+  for (let i = 0; i < malformed.length; i++) {
+    const reply = r[first + 1 + i];
+    assert.ok(
+      reply === "" || /^E[0-9a-f]{2}$/i.test(reply),
+      `${JSON.stringify(malformed[i])} -> ${JSON.stringify(reply)}`,
+    );
+  }
+  // And the stub still answers properly at the end: memory of `word`, pc at reset.
+  assert.equal(r[r.length - 1], "78563412", r.slice(-5).join(" | "));
+  assert.equal(r[r.length - 2], "", "unknown packet: empty reply");
+  assert.equal(r[r.length - 3], "0010000000000000", "pc is still the reset vector");
+  assert.equal(machine.halted, null);
+});
