@@ -66,6 +66,17 @@ export {
   type HypervisorConfig,
 } from "./hypervisor/hypervisor.ts";
 export {
+  OPENSBI_MEDELEG,
+  OPENSBI_MIDELEG,
+  SBI_IMPL_ID,
+  SBI_IMPL_VERSION,
+  SBI_SPEC_VERSION,
+  SbiError,
+  SbiExt,
+  SbiFirmware,
+  type SbiHost,
+} from "./hypervisor/sbi.ts";
+export {
   type ImageFile,
   MachineConfigError,
   type RunOptions,

@@ -97,6 +97,7 @@ export type ExitKind =
   | "wfi"
   | "sfence.vma"
   | "ecall"
+  | "sbi"
   | "breakpoint"
   | "shadow-fill"
   | "guest-page-fault"

@@ -232,8 +232,27 @@ export function imagesSnapshotConfig(images: BootImages, prefix = ""): SnapshotC
   };
 }
 
-/** Loads bios/kernel/initrd and the generated DTB into `bus` RAM the way QEMU does. */
-export function loadBoot(bus: Bus, boot: BootImages): BootLayout {
+/** Options of {@linkcode loadBoot}. */
+export interface LoadBootOptions {
+  /**
+   * The machine software is the SBI firmware (the hypervisor's built-in one):
+   * the kernel is placed as a firmware's next stage although there is no bios,
+   * and the DTB is the one OpenSBI would pass on.
+   */
+  builtinFirmware?: boolean;
+}
+
+/**
+ * Loads bios/kernel/initrd and the generated DTB into `bus` RAM the way QEMU does;
+ * `isa` is the DTB's riscv,isa (default rv64imac_zicsr_zifencei).
+ */
+export function loadBoot(
+  bus: Bus,
+  boot: BootImages,
+  isa?: string,
+  options: LoadBootOptions = {},
+): BootLayout {
+  const nextStage = boot.bios !== undefined || options.builtinFirmware === true;
   const images: BootLayout["images"] = {};
   let tohost = -1;
   const place = (file: ImageFile, rawAddress: number, role: "bios" | "kernel"): number => {
@@ -248,7 +267,7 @@ export function loadBoot(bus: Bus, boot: BootImages): BootLayout {
         tohost = image.symbols.get("tohost") ?? tohost;
         // A kernel started by firmware runs from where it was loaded (QEMU passes the
         // lowest physical load address: a vmlinux's entry is a virtual address).
-        return role === "kernel" && boot.bios ? image.loadBase : image.entry;
+        return role === "kernel" && nextStage ? image.loadBase : image.entry;
       }
       if (b.length === 0) throw new MachineConfigError("the file is empty");
       if (bus.ramOffset(rawAddress, b.length) < 0) {
@@ -268,7 +287,7 @@ export function loadBoot(bus: Bus, boot: BootImages): BootLayout {
   let kernelEntry = KERNEL_LOAD_ADDRESS;
   if (boot.bios) start = place(boot.bios, bus.ramBase, "bios");
   if (boot.kernel) {
-    kernelEntry = place(boot.kernel, boot.bios ? KERNEL_LOAD_ADDRESS : bus.ramBase, "kernel");
+    kernelEntry = place(boot.kernel, nextStage ? KERNEL_LOAD_ADDRESS : bus.ramBase, "kernel");
     if (!boot.bios) start = kernelEntry;
   }
   let initrd: { start: number; end: number } | undefined;
@@ -283,7 +302,13 @@ export function loadBoot(bus: Bus, boot: BootImages): BootLayout {
     bus.loadBytes(at, boot.initrd.bytes);
     initrd = { start: at, end: at + boot.initrd.bytes.length };
   }
-  const dtb = buildVirtDtb({ ramSize: bus.ramSize, bootargs: boot.append, initrd });
+  const dtb = buildVirtDtb({
+    ramSize: bus.ramSize,
+    bootargs: boot.append,
+    initrd,
+    isa,
+    firmwareFixups: options.builtinFirmware,
+  });
   const dtbAddress = fdtLoadAddress(bus.ramBase, bus.ramSize);
   bus.loadBytes(dtbAddress, dtb);
   const rom = bootRomImage(start, dtbAddress, kernelEntry);

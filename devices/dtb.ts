@@ -64,6 +64,13 @@ export interface VirtDtbConfig {
   rngSeed?: Uint8Array;
   /** Header boot_cpuid_phys; default 0. */
   bootCpuId?: number;
+  /**
+   * The tree as an SBI firmware hands it to the kernel (OpenSBI's fdt_fixups),
+   * for the hypervisor's built-in firmware: the PLIC's M-mode context is marked
+   * unusable (interrupt 0xffffffff, fdt_plic_fixup). Nothing is reserved: the
+   * built-in firmware has no memory in the guest.
+   */
+  firmwareFixups?: boolean;
 }
 
 /** `reg` of a device under a node with #address-cells = #size-cells = 2. */
@@ -158,7 +165,12 @@ export function buildVirtFdt(cfg: VirtDtbConfig): FdtNode {
     .prop("phandle", PHANDLE.plic)
     .prop("riscv,ndev", PLIC_NDEV)
     .prop("reg", reg(m.plic.base, m.plic.size))
-    .prop("interrupts-extended", [PHANDLE.cpu0Intc, Irq.MEIP, PHANDLE.cpu0Intc, Irq.SEIP])
+    .prop("interrupts-extended", [
+      PHANDLE.cpu0Intc,
+      cfg.firmwareFixups ? 0xffffffff : Irq.MEIP,
+      PHANDLE.cpu0Intc,
+      Irq.SEIP,
+    ])
     .prop("interrupt-controller", null)
     .prop("compatible", ["sifive,plic-1.0.0", "riscv,plic0"])
     .prop("#address-cells", 0)

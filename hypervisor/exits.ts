@@ -15,6 +15,7 @@ import { out, toNumber } from "../core/int64.ts";
 import { Access, type AccessKind } from "../core/mmu.ts";
 import { decodeBits, GuestFault, type GuestInstruction, MemoryEmulator } from "./emulate.ts";
 import type { Guest } from "./guest.ts";
+import type { SbiFirmware } from "./sbi.ts";
 import type { GuestTimer } from "./timer.ts";
 import type { GuestException } from "./vcpu.ts";
 import { Fill, type GuestMemory } from "./vmem.ts";
@@ -52,6 +53,8 @@ export class ExitHandler {
     readonly memory: GuestMemory,
     readonly timer: GuestTimer,
     readonly ctx: ExitContext,
+    /** The built-in SBI firmware (`firmware: "builtin"`), or null when the guest brings its own. */
+    readonly firmware: SbiFirmware | null = null,
   ) {
     this.#emulator = new MemoryEmulator(hart, guest);
   }
@@ -69,6 +72,9 @@ export class ExitHandler {
       if (e.handled) return;
       cause = e.cause, tval = e.tval;
     }
+    // With the built-in firmware an SBI call goes to it, not to guest M-mode (scripts' hooks
+    // above still see it first, as they would before a guest's own firmware).
+    if (cause === Cause.ECALL_S && this.firmware !== null) return this.firmware.ecall(pc);
     this.ctx.injectException(cause, tval, pc);
   }
 
@@ -77,6 +83,7 @@ export class ExitHandler {
     if (interrupt) {
       if (cause === IRQ_MTI) {
         this.timer.sync();
+        this.firmware?.timerInterrupt(); // built-in firmware: the S timer deadline passed
         return "timer";
       }
       // The host PLIC has no sources wired to the guest: guest devices are virtual.
@@ -89,10 +96,12 @@ export class ExitHandler {
       switch (cause) {
         case Cause.ILLEGAL_INSTRUCTION:
           return this.#privileged(decodeBits(tval), pc);
-        case Cause.ECALL_U:
+        case Cause.ECALL_U: {
           // ecall from virtual U, S or M: causes 8, 9, 11 (the guest's privilege, not the host's).
-          this.#inject(Cause.ECALL_U + this.guest.vcpu.priv, 0, pc);
-          return "ecall";
+          const vcause = Cause.ECALL_U + this.guest.vcpu.priv;
+          this.#inject(vcause, 0, pc);
+          return this.firmware !== null && vcause === Cause.ECALL_S ? "sbi" : "ecall";
+        }
         case Cause.BREAKPOINT:
           this.#inject(Cause.BREAKPOINT, 0, pc);
           return "breakpoint";

@@ -43,6 +43,8 @@ export interface GuestSetup {
   halt: (reason: HaltReason, code: number) => void;
   /** Guest disk. */
   disk?: BlockBackend;
+  /** The hypervisor is the guest's SBI firmware: images and DTB placed as for a firmware. */
+  builtinFirmware?: boolean;
 }
 
 /** A guest: its vCPU, its bus and devices, and where its images went. */
@@ -81,7 +83,9 @@ export class Guest {
       halt: setup.halt,
       disk: setup.disk,
     });
-    this.layout = loadBoot(this.bus, images);
+    this.layout = loadBoot(this.bus, images, undefined, {
+      builtinFirmware: setup.builtinFirmware,
+    });
     host.loadBytes(this.romPage, this.layout.rom);
   }
 

@@ -35,6 +35,7 @@ import { type MachineSoftware, VirtMachine } from "../devices/virt.ts";
 import { ExitHandler } from "./exits.ts";
 import { Guest } from "./guest.ts";
 import { PageAllocator } from "./pagealloc.ts";
+import { SbiFirmware } from "./sbi.ts";
 import { GuestTimer } from "./timer.ts";
 import { GuestMemory, type GuestMemoryState } from "./vmem.ts";
 import { formatReport } from "./panic.ts";
@@ -66,6 +67,13 @@ export interface HypervisorConfig extends BootImages {
    * between the ROM page and the window). Small pools force reclaims; at least 4.
    */
   shadowPages?: number;
+  /**
+   * Who answers the guest's SBI calls: `guest` (default) runs the guest's own
+   * firmware (`bios`, e.g. OpenSBI) in virtual M-mode from the boot ROM;
+   * `builtin` makes the hypervisor the firmware (hypervisor/sbi.ts): no bios,
+   * the kernel starts in virtual S-mode at 0x8020_0000 (or its ELF load address).
+   */
+  firmware?: "guest" | "builtin";
 }
 
 /** One remembered exit, for diagnostics. */
@@ -118,6 +126,8 @@ export class Hypervisor implements MachineSoftware {
   readonly recentExits: ExitRecord[] = [];
   /** Guest traps injected, by virtual cause ("irq 7", "exc 8"). */
   readonly guestTraps: Map<string, number> = new Map();
+  /** The built-in SBI firmware (config `firmware: "builtin"`), or null. */
+  readonly firmware: SbiFirmware | null;
   readonly #hart: Hart;
   readonly #exits: ExitHandler;
   readonly #timer: GuestTimer;
@@ -155,19 +165,30 @@ export class Hypervisor implements MachineSoftware {
       console: (b) => machine.emitConsole(b),
       halt: (reason, code) => machine.halt(reason, code),
       disk: config.disk,
+      builtinFirmware: config.firmware === "builtin",
     }, config);
     const poolBase = romPage + 4096;
     const poolEnd = Math.min(windowBase, poolBase + (config.shadowPages ?? Infinity) * 4096);
     const pages = new PageAllocator(bus, poolBase, poolEnd);
     this.memory = new GuestMemory(hart, this.guest, pages);
     this.#timer = new GuestTimer(machine.clint, this.guest.devices.clint);
+    this.firmware = config.firmware === "builtin"
+      ? new SbiFirmware({
+        hart,
+        guest: this.guest,
+        memory: this.memory,
+        timer: this.#timer,
+        halt: (reason, code) => machine.halt(reason, code),
+        contextChanged: () => this.memory.switchRoot(),
+        fatal: (message) => this.#panic(message, true),
+      })
+      : null;
     this.#exits = new ExitHandler(hart, this.guest, this.memory, this.#timer, {
       injectException: (cause, tval, pc) => this.#inject(cause, false, tval, pc),
       contextChanged: () => this.memory.switchRoot(),
       invariantFailed: (message) => this.#panic(message, false),
       guestHung: (message) => this.#panic(message, true),
-      guestHung: (message) => this.#panic(message, true),
-    });
+    }, this.firmware);
     this.#enterGuest(romPage, windowBase, bus.ramBase + bus.ramSize);
     machine.attach(this, this.guest.devices.uart);
   }
@@ -191,7 +212,10 @@ export class Hypervisor implements MachineSoftware {
     csr.write(Csr.mcounteren, 0, 0);
     this.#hart.onTrap = (cause, interrupt, tval, pc) => this.#onTrap(cause, interrupt, tval, pc);
     csr.write(Csr.mstatus, 0, 0); // MPP = U
-    csr.write(Csr.mepc, BOOT_ROM_BASE, 0);
+    // The guest's own firmware starts at the boot ROM in virtual M-mode; the built-in one
+    // sets up virtual M-mode itself and starts the kernel in virtual S-mode.
+    const start = this.firmware ? this.firmware.boot() : BOOT_ROM_BASE;
+    csr.write(Csr.mepc, start | 0, Math.floor(start / 4294967296));
     this.#hart.pc = csr.mret();
     this.memory.switchRoot();
     this.#timer.sync();
@@ -239,6 +263,7 @@ export class Hypervisor implements MachineSoftware {
     return {
       hypervisor: "on",
       "guest offset": `0x${this.guestOffset.toString(16)}`,
+      ...(this.firmware ? { "guest firmware": "builtin" } : {}),
       "guest RAM size": `${this.guest.bus.ramSize} bytes`,
       "shadow page pool": `${this.memory.shadow.pages.capacity} pages`,
       ...imagesSnapshotConfig(this.config, "guest "),
@@ -329,7 +354,9 @@ export class Hypervisor implements MachineSoftware {
         return;
       }
     }
-    this.#hart.pc = csr.enterTrap(cause, interrupt, tval, pc);
+    this.#hart.pc = this.firmware
+      ? this.firmware.enterTrap(cause, interrupt, tval, pc)
+      : csr.enterTrap(cause, interrupt, tval, pc);
     const key = `${interrupt ? "irq" : "exc"} ${cause}`;
     this.guestTraps.set(key, (this.guestTraps.get(key) ?? 0) + 1);
     if (this.machine.events.wants("guestTrap")) {
@@ -386,6 +413,13 @@ export function createHypervisorMachine(
   if (config.shadowPages !== undefined && !(config.shadowPages >= 4)) {
     throw new MachineConfigError(
       `shadow pool of ${config.shadowPages} pages: at least 4 are needed (a root and one path)`,
+    );
+  }
+  if (config.firmware === "builtin" && (config.bios || !config.kernel)) {
+    throw new MachineConfigError(
+      config.bios
+        ? `builtin firmware: no bios can be given (${config.bios.name}); the hypervisor is the firmware`
+        : "builtin firmware: a kernel is needed (the hypervisor starts it in S-mode)",
     );
   }
   const machine = new VirtMachine({
