@@ -96,6 +96,11 @@ Options:
                     host offset of guest RAM under the hypervisor (default
                     0x5000000 = 80M, a multiple of 2M); host RAM below it holds
                     the hypervisor's shadow page tables
+  --firmware MODE   who answers the guest's SBI calls under the hypervisor:
+                    guest (default: the --bios firmware, e.g. OpenSBI, in
+                    virtual M-mode) or builtin (the hypervisor itself: no
+                    --bios; the --kernel starts in S-mode at 0x80200000 with
+                    a0 = 0, a1 = DTB, as after OpenSBI's fw_jump)
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -148,6 +153,8 @@ export interface BootOptions {
   memory: number;
   /** Run under the hypervisor (false: bare). */
   hypervisor: boolean;
+  /** Who answers SBI calls under the hypervisor: the guest's --bios, or the hypervisor. */
+  firmware: "guest" | "builtin";
   /** Host offset of guest RAM under the hypervisor. */
   guestOffset: number;
   /** Wall-clock limit in milliseconds. */
@@ -173,6 +180,7 @@ const OPTIONS = {
   "disk-write": { type: "boolean" },
   mem: { type: "string" },
   "no-hypervisor": { type: "boolean" },
+  firmware: { type: "string" },
   "guest-offset": { type: "string" },
   timeout: { type: "string" },
   clock: { type: "string" },
@@ -293,6 +301,24 @@ export function parseBootArgs(args: string[]): BootOptions {
   if (values["disk-write"] && values.disk === undefined) {
     throw new UsageError("--disk-write: needs --disk FILE");
   }
+  const firmware = values.firmware ?? "guest";
+  if (firmware !== "guest" && firmware !== "builtin") {
+    throw new UsageError(`--firmware ${firmware}: must be guest or builtin`);
+  }
+  if (firmware === "builtin") {
+    if (values["no-hypervisor"]) {
+      throw new UsageError(
+        "--firmware builtin: the hypervisor is the firmware, so it cannot run bare " +
+          "(--no-hypervisor); give bare mode an M-mode firmware with --bios",
+      );
+    }
+    if (values.bios !== undefined) {
+      throw new UsageError("--firmware builtin: no --bios (the hypervisor answers SBI calls)");
+    }
+    if (values.kernel === undefined) {
+      throw new UsageError("--firmware builtin: needs --kernel (an S-mode kernel to start)");
+    }
+  }
   return {
     bios: values.bios,
     kernel: values.kernel,
@@ -302,6 +328,7 @@ export function parseBootArgs(args: string[]): BootOptions {
     diskWrite: values["disk-write"] ?? false,
     memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
     hypervisor: !values["no-hypervisor"],
+    firmware,
     guestOffset: values["guest-offset"] === undefined
       ? DEFAULT_GUEST_OFFSET
       : parseGuestOffset(values["guest-offset"]),
@@ -528,7 +555,11 @@ export async function main(args: string[]): Promise<void> {
     };
     try {
       if (options.hypervisor) {
-        const m = createHypervisorMachine({ ...config, guestOffset: options.guestOffset });
+        const m = createHypervisorMachine({
+          ...config,
+          guestOffset: options.guestOffset,
+          firmware: options.firmware,
+        });
         s.hypervisor = m.hypervisor;
         s.machine = m;
       } else {
