@@ -22,6 +22,10 @@
  *   interleaved (alternating which goes first) after one warm-up of each, and
  *   the best of each is kept, so that load from other processes hurts both
  *   alike. Virtual clock, so the instruction and exit counts are reproducible.
+ * - firmware: the same boot to U-Boot under the hypervisor with OpenSBI in
+ *   virtual M-mode vs the hypervisor's built-in SBI firmware (`--firmware
+ *   builtin`, hypervisor/sbi.ts): instructions, exits and wall time of each,
+ *   interleaved as above.
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
@@ -59,6 +63,8 @@ const EVENT_ROUNDS = 5;
 const HV_CPU_ROUNDS = 4;
 /** Interleaved bare/hypervisor rounds of the boot to U-Boot (~0.6 s a run). */
 const HV_BOOT_ROUNDS = 5;
+/** Interleaved OpenSBI/builtin-firmware rounds of the boot to U-Boot under the hypervisor. */
+const FIRMWARE_ROUNDS = 3;
 /** Exit kinds shown in the table (all of them are in the JSON report). */
 const TOP_EXITS = 5;
 
@@ -183,6 +189,20 @@ export interface BenchReport {
   hypervisorCpu: HypervisorFigure;
   /** Boot to U-Boot bare vs under the hypervisor, or why it was skipped. */
   hypervisorBoot: HypervisorFigure | { skipped: string };
+  /** Boot to U-Boot under the hypervisor, OpenSBI vs built-in firmware, or why it was skipped. */
+  firmware: FirmwareFigure | { skipped: string };
+}
+
+/** The boot to U-Boot under the hypervisor with OpenSBI vs with the built-in SBI firmware. */
+export interface FirmwareFigure {
+  /** Best run with OpenSBI fw_jump in virtual M-mode. */
+  opensbi: HypervisorRun & HypervisorExits;
+  /** Best run with `firmware: "builtin"` (U-Boot started in virtual S-mode). */
+  builtin: HypervisorRun & HypervisorExits;
+  /** Wall time builtin / OpenSBI. */
+  ratio: number;
+  /** Interleaved rounds (each after one warm-up run of both). */
+  rounds: number;
 }
 
 function image(path: string): { name: string; bytes: Uint8Array } {
@@ -376,6 +396,8 @@ interface Workload {
   maxInstructions?: number;
   /** Stop at this console text. */
   until?: string;
+  /** Under the hypervisor: who answers SBI calls (default: the guest's bios). */
+  firmware?: "guest" | "builtin";
 }
 
 /** One run of `w`, bare or under the hypervisor (then with its exit figures). */
@@ -388,7 +410,7 @@ async function runWorkload(
   let m: VirtMachine;
   let handlerMs = 0;
   if (hypervisor) {
-    const hm = createHypervisorMachine(config);
+    const hm = createHypervisorMachine({ ...config, firmware: w.firmware });
     hv = hm.hypervisor;
     m = hm;
     // Time the exit handler from outside (two performance.now() per exit:
@@ -468,6 +490,28 @@ export async function benchHypervisor(
   };
 }
 
+/**
+ * The boot to U-Boot under the hypervisor with OpenSBI and with the built-in
+ * firmware: one warm-up of each, then `rounds` interleaved rounds, best of each.
+ */
+export async function benchFirmware(rounds: number): Promise<FirmwareFigure> {
+  const kernel = image(UBOOT);
+  const opensbi: Workload = { images: { bios: image(OPENSBI), kernel }, until: UBOOT_MARK };
+  const builtin: Workload = { images: { kernel }, until: UBOOT_MARK, firmware: "builtin" };
+  await runWorkload(opensbi, true);
+  await runWorkload(builtin, true);
+  const best: (HypervisorRun & Partial<HypervisorExits>)[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const r = await runWorkload(i === 0 ? opensbi : builtin, true);
+      if (r.stop !== "until") throw new Error(`firmware boot ${i}: stopped with ${r.stop}`);
+      if (!best[i] || r.wallMs < best[i].wallMs) best[i] = r;
+    }
+  }
+  const [o, b] = best as (HypervisorRun & HypervisorExits)[];
+  return { opensbi: o, builtin: b, ratio: b.wallMs / o.wallMs, rounds };
+}
+
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -512,6 +556,11 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
       2,
     )
     : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
+  const firmware = quick
+    ? { skipped: "--quick" }
+    : haveUboot
+    ? await benchFirmware(FIRMWARE_ROUNDS)
+    : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
   return {
     quick,
     runtime: { deno: Deno.version.deno, v8: Deno.version.v8 },
@@ -522,6 +571,7 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
     boot,
     hypervisorCpu,
     hypervisorBoot,
+    firmware,
   };
 }
 
@@ -566,6 +616,30 @@ function hypervisorRows(
     `(${(100 * h.handlerMs / h.wallMs).toFixed(1)}% of the run${perExit}): ` +
     h.byKind.slice(0, TOP_EXITS).map((e) => `${e.kind} ${int(e.count)}`).join(", ") +
     (h.byKind.length > TOP_EXITS ? ", ..." : ""),
+  ]);
+}
+
+/** The rows of the OpenSBI vs built-in firmware comparison. */
+function firmwareRows(rows: [string, string, string][], f: FirmwareFigure | { skipped: string }) {
+  const name = "firmware boot to U-Boot";
+  if ("skipped" in f) {
+    rows.push([name, "skipped", f.skipped]);
+    return;
+  }
+  for (const [label, r] of [["OpenSBI", f.opensbi], ["builtin", f.builtin]] as const) {
+    rows.push([
+      `${name}: ${label}`,
+      ms(r.wallMs),
+      `${int(r.instructions)} instructions (${int(r.emulated)} emulated), ${int(r.exits)} exits: ` +
+      r.byKind.slice(0, TOP_EXITS).map((e) => `${e.kind} ${int(e.count)}`).join(", ") +
+      (r.byKind.length > TOP_EXITS ? ", ..." : ""),
+    ]);
+  }
+  rows.push([
+    `${name}: builtin / OpenSBI`,
+    `${f.ratio.toFixed(2)}x`,
+    `wall time, best of ${f.rounds} interleaved rounds after 1 warm-up each; exits ` +
+    `${(f.builtin.exits / f.opensbi.exits).toFixed(2)}x`,
   ]);
 }
 
@@ -640,6 +714,7 @@ export function formatTable(r: BenchReport): string {
   }
   hypervisorRows(rows, "hypervisor cpu_user.elf", r.hypervisorCpu);
   hypervisorRows(rows, "hypervisor boot to U-Boot", r.hypervisorBoot);
+  firmwareRows(rows, r.firmware);
   const header: [string, string, string] = ["benchmark", "figure", "detail"];
   const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));
   const w1 = Math.max(...[header, ...rows].map((x) => x[1].length));

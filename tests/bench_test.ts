@@ -43,11 +43,12 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor cpu_user\.elf: hypervisor \/ bare\s+[\d.]+x\s+wall time, .*target <= 1\.1x/,
         /^hypervisor cpu_user\.elf: exits\s+[\d,]+\/s\s+[\d,]+ exits, handler .*shadow-fill \d+/,
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
+        /^firmware boot to U-Boot\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 17, stdout);
+    assert.equal(rows.length, 18, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -66,6 +67,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
       hv.hypervisor.byKind.reduce((n: number, e: { count: number }) => n + e.count, 0),
     );
     assert.deepEqual(report.hypervisorBoot, { skipped: "--quick" });
+    assert.deepEqual(report.firmware, { skipped: "--quick" });
     assert.deepEqual(
       report.events.map((e: { subscriber: string }) => e.subscriber),
       ["none", "halt", "csr", "trap"],
