@@ -9,7 +9,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { MachineConfigError, type VirtConfig, VirtMachine } from "./devices/virt.ts";
+import {
+  MachineConfigError,
+  type VirtConfig,
+  VirtMachine,
+} from "./devices/virt.ts";
 import type { ImageFile } from "./devices/virt.ts";
 import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
@@ -21,6 +25,11 @@ import {
   type Hypervisor,
 } from "./hypervisor/hypervisor.ts";
 import { tinyosElf } from "./guests/tinyos/image.ts";
+import { Machine } from "./hypervisor/machine.ts";
+import { parseTraceTopics, traceEvents } from "./hypervisor/trace.ts";
+import type { Topic } from "./core/events.ts";
+import { runScript, ScriptError } from "./devices/host/script.ts";
+import { startStatusLine } from "./devices/host/status.ts";
 import { GdbStub } from "./devices/gdb/stub.ts";
 import { BareTarget } from "./devices/gdb/target.ts";
 import { GuestTarget } from "./hypervisor/gdb.ts";
@@ -111,6 +120,12 @@ Options:
   --gdb-listen HOST:PORT
                     like --gdb, on another address: the protocol has no
                     authentication, so anyone who reaches it controls the guest
+  --script FILE     a TypeScript/JavaScript module whose default export gets
+                    the machine (the Machine API of mod.ts) before boot, to add
+                    hooks; may be async (examples in scripts/)
+  --trace TOPICS    print each event of the comma-separated topics to stderr,
+                    one line each: trap, exit, guestTrap, csr, mmio, irq,
+                    console, halt, or all
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr
@@ -163,6 +178,10 @@ export interface BootOptions {
   clock: "host" | "virtual";
   /** Print statistics at exit. */
   stats: boolean;
+  /** Script module to run on the machine before boot. */
+  script?: string;
+  /** Event-bus topics to trace to stderr. */
+  trace: Topic[];
   /** GDB stub address (--gdb / --gdb-listen). */
   gdb?: GdbListenAddress;
   /** Hold the hart until a debugger attaches. */
@@ -185,6 +204,8 @@ const OPTIONS = {
   timeout: { type: "string" },
   clock: { type: "string" },
   stats: { type: "boolean" },
+  script: { type: "string" },
+  trace: { type: "string" },
   gdb: { type: "string" },
   "gdb-listen": { type: "string" },
   "gdb-wait": { type: "boolean" },
@@ -211,15 +232,17 @@ export function parseMemSize(text: string): number {
   if (!m) throw bad("not a size (examples: 256M, 1G, 131072K, 268435456)");
   const [, whole, frac = "", unit] = m;
   const scale = 10n ** BigInt(frac.length);
-  const scaled = (BigInt(whole) * scale + BigInt(frac || "0")) * UNITS[unit.toLowerCase()];
+  const scaled = (BigInt(whole) * scale + BigInt(frac || "0")) *
+    UNITS[unit.toLowerCase()];
   if (scaled % scale !== 0n) throw bad("not a whole number of bytes");
   const bytes = scaled / scale;
   if (bytes === 0n) throw bad("RAM size must be more than 0");
   if (bytes < BigInt(MIN_MEMORY)) {
     const asMiB = Number(whole) * MiB;
-    const hint = unit === "" && frac === "" && asMiB >= MIN_MEMORY && asMiB <= MAX_MEMORY
-      ? ` (a plain number is bytes: did you mean ${text}M?)`
-      : "";
+    const hint =
+      unit === "" && frac === "" && asMiB >= MIN_MEMORY && asMiB <= MAX_MEMORY
+        ? ` (a plain number is bytes: did you mean ${text}M?)`
+        : "";
     throw bad(`RAM must be at least 1M${hint}`);
   }
   if (bytes > BigInt(MAX_MEMORY)) throw bad("RAM can be at most 2G");
@@ -247,6 +270,15 @@ export function parseGuestOffset(text: string): number {
   return bytes;
 }
 
+/** Parses `--trace`; throws {@linkcode UsageError}. */
+function parseTrace(text: string): Topic[] {
+  try {
+    return parseTraceTopics(text);
+  } catch (e) {
+    throw new UsageError(`--trace ${text}: ${(e as Error).message}`);
+  }
+}
+
 /** Turns node:util's parse errors into one line naming the flag. */
 function describeParseError(e: Error): string {
   const code = (e as { code?: string }).code;
@@ -257,10 +289,14 @@ function describeParseError(e: Error): string {
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       return /does not take an argument/.test(e.message)
         ? `${flag}: takes no value`
-        : `${flag ?? "option"}: needs a value (use ${flag}=VALUE if it starts with '-')`;
+        : `${
+          flag ?? "option"
+        }: needs a value (use ${flag}=VALUE if it starts with '-')`;
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
       const arg = /'([^']*)'/.exec(e.message)?.[1];
-      return `${arg ?? "argument"}: unexpected argument (images are given with --kernel/--bios)`;
+      return `${
+        arg ?? "argument"
+      }: unexpected argument (images are given with --kernel/--bios)`;
     }
     default:
       return e.message.split("\n")[0];
@@ -271,7 +307,12 @@ function describeParseError(e: Error): string {
 export function parseBootArgs(args: string[]): BootOptions {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args,
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (e) {
     throw new UsageError(describeParseError(e as Error));
   }
@@ -279,7 +320,9 @@ export function parseBootArgs(args: string[]): BootOptions {
   if (values.timeout !== undefined) {
     const t = Number(values.timeout);
     if (values.timeout.trim() === "" || !Number.isFinite(t) || t <= 0) {
-      throw new UsageError(`--timeout ${values.timeout}: not a positive number of seconds`);
+      throw new UsageError(
+        `--timeout ${values.timeout}: not a positive number of seconds`,
+      );
     }
     timeoutMs = t * 1000;
   }
@@ -293,11 +336,15 @@ export function parseBootArgs(args: string[]): BootOptions {
       throw new GdbListenError("--gdb and --gdb-listen: give one");
     }
     if (values.gdb !== undefined) gdb = parseGdbAddress(values.gdb, false);
-    if (values["gdb-listen"] !== undefined) gdb = parseGdbAddress(values["gdb-listen"], true);
+    if (values["gdb-listen"] !== undefined) {
+      gdb = parseGdbAddress(values["gdb-listen"], true);
+    }
   } catch (e) {
     throw new UsageError(`--gdb ${(e as Error).message}`);
   }
-  if (values["gdb-wait"] && gdb === undefined) throw new UsageError("--gdb-wait: needs --gdb PORT");
+  if (values["gdb-wait"] && gdb === undefined) {
+    throw new UsageError("--gdb-wait: needs --gdb PORT");
+  }
   if (values["disk-write"] && values.disk === undefined) {
     throw new UsageError("--disk-write: needs --disk FILE");
   }
@@ -313,10 +360,14 @@ export function parseBootArgs(args: string[]): BootOptions {
       );
     }
     if (values.bios !== undefined) {
-      throw new UsageError("--firmware builtin: no --bios (the hypervisor answers SBI calls)");
+      throw new UsageError(
+        "--firmware builtin: no --bios (the hypervisor answers SBI calls)",
+      );
     }
     if (values.kernel === undefined) {
-      throw new UsageError("--firmware builtin: needs --kernel (an S-mode kernel to start)");
+      throw new UsageError(
+        "--firmware builtin: needs --kernel (an S-mode kernel to start)",
+      );
     }
   }
   return {
@@ -326,7 +377,9 @@ export function parseBootArgs(args: string[]): BootOptions {
     append: values.append,
     disk: values.disk,
     diskWrite: values["disk-write"] ?? false,
-    memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
+    memory: values.mem === undefined
+      ? DEFAULT_MEMORY
+      : parseMemSize(values.mem),
     hypervisor: !values["no-hypervisor"],
     firmware,
     guestOffset: values["guest-offset"] === undefined
@@ -335,6 +388,8 @@ export function parseBootArgs(args: string[]): BootOptions {
     timeoutMs,
     clock,
     stats: values.stats ?? false,
+    script: values.script,
+    trace: values.trace === undefined ? [] : parseTrace(values.trace),
     gdb,
     gdbWait: values["gdb-wait"] ?? false,
     help: values.help ?? false,
@@ -378,7 +433,9 @@ function describeFsError(e: unknown): string {
  * bundled (`deno task bundle`) or compiled rvisor carries it inside.
  * Throws {@linkcode UsageError} if `memory` is below the 128 MiB tinyos assumes.
  */
-export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"> {
+export function defaultGuest(
+  memory: number,
+): Pick<VirtConfig, "bios" | "kernel"> {
   if (memory < TINYOS_MEMORY) {
     throw new UsageError(
       `--mem ${memory}: the default guest (tinyos) needs at least 128M of RAM`,
@@ -429,8 +486,11 @@ class TrapCounter {
     return [...this.counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
       const irq = key < 0;
       const cause = irq ? -1 - key : key;
-      const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? "reserved";
-      return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
+      const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ??
+        "reserved";
+      return `  ${String(n).padStart(12)}  ${name} (${
+        irq ? "interrupt" : "exception"
+      } ${cause})`;
     });
   }
 }
@@ -453,7 +513,10 @@ class Session {
       this.#finished = true;
       this.terminal?.restore();
       // On a terminal, start our message on a fresh line rather than after a guest prompt.
-      if (message !== undefined && this.terminal && !this.terminal.output.atLineStart) {
+      if (
+        message !== undefined && this.terminal &&
+        !this.terminal.output.atLineStart
+      ) {
         if (Deno.stdout.isTerminal()) writeStdout("\r\n");
       }
       try {
@@ -511,17 +574,23 @@ export async function main(args: string[]): Promise<void> {
     const s = session;
     for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
       // SIGINT arrives only when stdin is not a raw terminal (raw mode passes Ctrl-C as 0x03).
-      Deno.addSignalListener(sig, () => s.finish(128 + SIGNAL_NUMBERS[sig], `killed by ${sig}`));
+      Deno.addSignalListener(
+        sig,
+        () => s.finish(128 + SIGNAL_NUMBERS[sig], `killed by ${sig}`),
+      );
     }
 
-    const images: Pick<VirtConfig, "bios" | "kernel"> = options.bios || options.kernel
-      ? {
-        bios: options.bios === undefined ? undefined : readImage(options.bios, options.memory),
-        kernel: options.kernel === undefined
-          ? undefined
-          : readImage(options.kernel, options.memory),
-      }
-      : defaultGuest(options.memory);
+    const images: Pick<VirtConfig, "bios" | "kernel"> =
+      options.bios || options.kernel
+        ? {
+          bios: options.bios === undefined
+            ? undefined
+            : readImage(options.bios, options.memory),
+          kernel: options.kernel === undefined
+            ? undefined
+            : readImage(options.kernel, options.memory),
+        }
+        : defaultGuest(options.memory);
     const initrd = options.initrd === undefined
       ? undefined
       : readImage(options.initrd, options.memory);
@@ -538,7 +607,9 @@ export async function main(args: string[]): Promise<void> {
       onBrokenPipe: () => s.finish(ExitCode.BROKEN_PIPE),
     });
     s.terminal = terminal;
-    if (options.hypervisor && options.guestOffset + options.memory > MAX_MEMORY) {
+    if (
+      options.hypervisor && options.guestOffset + options.memory > MAX_MEMORY
+    ) {
       throw new UsageError(
         `--mem ${options.memory}: guest RAM plus the guest offset (${options.guestOffset}) ` +
           `must fit in 2G of host RAM`,
@@ -567,19 +638,41 @@ export async function main(args: string[]): Promise<void> {
       }
     } catch (e) {
       if (e instanceof RangeError && /allocat/i.test(e.message)) {
-        throw new UsageError(`--mem: cannot allocate ${options.memory} bytes of RAM`);
+        throw new UsageError(
+          `--mem: cannot allocate ${options.memory} bytes of RAM`,
+        );
       }
       throw e;
     }
     const machine = s.machine;
     if (options.stats) s.traps = new TrapCounter(machine);
+    if (options.trace.length !== 0) {
+      // Raw terminal mode needs the carriage return; one write per line keeps lines whole.
+      const eol = Deno.stderr.isTerminal() ? "\r\n" : "\n";
+      traceEvents(
+        machine.events,
+        options.trace,
+        (line) => writeStderr(line + eol),
+      );
+    }
+    if (options.script !== undefined) {
+      await runScript(options.script, new Machine(machine));
+    }
+    const hv = s.hypervisor;
+    startStatusLine({
+      retired: () => machine.hart.retired,
+      exits: () =>
+        hv ? [...hv.exitCounts.values()].reduce((a, b) => a + b, 0) : null,
+    });
 
     terminal.start(machine);
     s.startMs = performance.now();
     const result = options.gdb
       ? await runWithGdb(
         new GdbStub(
-          s.hypervisor ? new GuestTarget(machine, s.hypervisor) : new BareTarget(machine),
+          s.hypervisor
+            ? new GuestTarget(machine, s.hypervisor)
+            : new BareTarget(machine),
         ),
         {
           address: options.gdb,
@@ -589,18 +682,38 @@ export async function main(args: string[]): Promise<void> {
         },
       )
       : await machine.run({ timeoutMs: options.timeoutMs });
-    if (result.stop === "killed") s.finish(ExitCode.OK, "killed by the debugger");
+    if (result.stop === "killed") {
+      s.finish(ExitCode.OK, "killed by the debugger");
+    }
     if (result.stop === "timeout") {
       s.finish(
         ExitCode.TIMEOUT,
         `timeout: guest still running after ${options.timeoutMs! / 1000} s`,
       );
     }
+    if (
+      result.stop === "pause" || result.stop === "breakpoint" ||
+      result.stop === "watchpoint"
+    ) {
+      s.finish(
+        ExitCode.OK,
+        `stopped by the script (${result.stop}) at pc 0x${
+          machine.hart.pc.toString(16)
+        }`,
+      );
+    }
     const halted = machine.halted;
-    if (!halted) return s.finish(ExitCode.INTERNAL, "the machine stopped without a halt");
+    if (!halted) {
+      return s.finish(ExitCode.INTERNAL, "the machine stopped without a halt");
+    }
     const report = s.hypervisor?.panicReport;
     if (report) {
-      s.finish(s.hypervisor!.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL, report);
+      s.finish(
+        s.hypervisor!.panicIsGuestFault
+          ? ExitCode.GUEST_FAIL
+          : ExitCode.INTERNAL,
+        report,
+      );
     }
     const code = machine.exitCode;
     switch (halted.reason) {
@@ -608,27 +721,43 @@ export async function main(args: string[]): Promise<void> {
         s.finish(ExitCode.OK);
         break;
       case "reset":
-        s.finish(ExitCode.OK, "guest requested a reset; rvisor does not reboot, exiting");
+        s.finish(
+          ExitCode.OK,
+          "guest requested a reset; rvisor does not reboot, exiting",
+        );
         break;
       case "fail":
       case "htif":
         if (code > 255) {
-          s.finish(ExitCode.GUEST_FAIL, `guest reported failure ${code} (exit code 1)`);
+          s.finish(
+            ExitCode.GUEST_FAIL,
+            `guest reported failure ${code} (exit code 1)`,
+          );
         }
         s.finish(code);
         break;
       default:
-        s.finish(code || ExitCode.GUEST_FAIL, `machine halted: ${halted.reason} ${halted.code}`);
+        s.finish(
+          code || ExitCode.GUEST_FAIL,
+          `machine halted: ${halted.reason} ${halted.code}`,
+        );
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof MachineConfigError) {
+    if (
+      e instanceof ScriptError || e instanceof UsageError ||
+      e instanceof MachineConfigError
+    ) {
       session.finish(ExitCode.USAGE, e.message.split("\n")[0]);
     }
     const err = e as Error;
-    const detail = Deno.env.get("RVISOR_DEBUG") === "1" ? `\n${err?.stack ?? err}` : "";
+    const detail = Deno.env.get("RVISOR_DEBUG") === "1"
+      ? `\n${err?.stack ?? err}`
+      : "";
     session.finish(
       ExitCode.INTERNAL,
-      `${err?.message?.split("\n")[0] ?? String(e)} (internal error; please report)${detail}`,
+      `${
+        err?.message?.split("\n")[0] ?? String(e)
+      } (internal error; please report)${detail}`,
     );
   }
 }
@@ -638,7 +767,9 @@ const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 function writeStdout(text: string): void {
   const bytes = new TextEncoder().encode(text);
   let done = 0;
-  while (done < bytes.length) done += Deno.stdout.writeSync(bytes.subarray(done));
+  while (done < bytes.length) {
+    done += Deno.stdout.writeSync(bytes.subarray(done));
+  }
 }
 
 if (import.meta.main) await main(Deno.args);
