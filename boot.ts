@@ -9,11 +9,7 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  MachineConfigError,
-  type VirtConfig,
-  VirtMachine,
-} from "./devices/virt.ts";
+import { MachineConfigError, type VirtConfig, VirtMachine } from "./devices/virt.ts";
 import type { ImageFile } from "./devices/virt.ts";
 import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
@@ -239,10 +235,9 @@ export function parseMemSize(text: string): number {
   if (bytes === 0n) throw bad("RAM size must be more than 0");
   if (bytes < BigInt(MIN_MEMORY)) {
     const asMiB = Number(whole) * MiB;
-    const hint =
-      unit === "" && frac === "" && asMiB >= MIN_MEMORY && asMiB <= MAX_MEMORY
-        ? ` (a plain number is bytes: did you mean ${text}M?)`
-        : "";
+    const hint = unit === "" && frac === "" && asMiB >= MIN_MEMORY && asMiB <= MAX_MEMORY
+      ? ` (a plain number is bytes: did you mean ${text}M?)`
+      : "";
     throw bad(`RAM must be at least 1M${hint}`);
   }
   if (bytes > BigInt(MAX_MEMORY)) throw bad("RAM can be at most 2G");
@@ -289,14 +284,10 @@ function describeParseError(e: Error): string {
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       return /does not take an argument/.test(e.message)
         ? `${flag}: takes no value`
-        : `${
-          flag ?? "option"
-        }: needs a value (use ${flag}=VALUE if it starts with '-')`;
+        : `${flag ?? "option"}: needs a value (use ${flag}=VALUE if it starts with '-')`;
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
       const arg = /'([^']*)'/.exec(e.message)?.[1];
-      return `${
-        arg ?? "argument"
-      }: unexpected argument (images are given with --kernel/--bios)`;
+      return `${arg ?? "argument"}: unexpected argument (images are given with --kernel/--bios)`;
     }
     default:
       return e.message.split("\n")[0];
@@ -377,9 +368,7 @@ export function parseBootArgs(args: string[]): BootOptions {
     append: values.append,
     disk: values.disk,
     diskWrite: values["disk-write"] ?? false,
-    memory: values.mem === undefined
-      ? DEFAULT_MEMORY
-      : parseMemSize(values.mem),
+    memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
     hypervisor: !values["no-hypervisor"],
     firmware,
     guestOffset: values["guest-offset"] === undefined
@@ -488,9 +477,7 @@ class TrapCounter {
       const cause = irq ? -1 - key : key;
       const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ??
         "reserved";
-      return `  ${String(n).padStart(12)}  ${name} (${
-        irq ? "interrupt" : "exception"
-      } ${cause})`;
+      return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
     });
   }
 }
@@ -580,17 +567,14 @@ export async function main(args: string[]): Promise<void> {
       );
     }
 
-    const images: Pick<VirtConfig, "bios" | "kernel"> =
-      options.bios || options.kernel
-        ? {
-          bios: options.bios === undefined
-            ? undefined
-            : readImage(options.bios, options.memory),
-          kernel: options.kernel === undefined
-            ? undefined
-            : readImage(options.kernel, options.memory),
-        }
-        : defaultGuest(options.memory);
+    const images: Pick<VirtConfig, "bios" | "kernel"> = options.bios || options.kernel
+      ? {
+        bios: options.bios === undefined ? undefined : readImage(options.bios, options.memory),
+        kernel: options.kernel === undefined
+          ? undefined
+          : readImage(options.kernel, options.memory),
+      }
+      : defaultGuest(options.memory);
     const initrd = options.initrd === undefined
       ? undefined
       : readImage(options.initrd, options.memory);
@@ -661,8 +645,7 @@ export async function main(args: string[]): Promise<void> {
     const hv = s.hypervisor;
     startStatusLine({
       retired: () => machine.hart.retired,
-      exits: () =>
-        hv ? [...hv.exitCounts.values()].reduce((a, b) => a + b, 0) : null,
+      exits: () => hv ? [...hv.exitCounts.values()].reduce((a, b) => a + b, 0) : null,
     });
 
     terminal.start(machine);
@@ -670,9 +653,7 @@ export async function main(args: string[]): Promise<void> {
     const result = options.gdb
       ? await runWithGdb(
         new GdbStub(
-          s.hypervisor
-            ? new GuestTarget(machine, s.hypervisor)
-            : new BareTarget(machine),
+          s.hypervisor ? new GuestTarget(machine, s.hypervisor) : new BareTarget(machine),
         ),
         {
           address: options.gdb,
@@ -697,9 +678,7 @@ export async function main(args: string[]): Promise<void> {
     ) {
       s.finish(
         ExitCode.OK,
-        `stopped by the script (${result.stop}) at pc 0x${
-          machine.hart.pc.toString(16)
-        }`,
+        `stopped by the script (${result.stop}) at pc 0x${machine.hart.pc.toString(16)}`,
       );
     }
     const halted = machine.halted;
@@ -709,9 +688,7 @@ export async function main(args: string[]): Promise<void> {
     const report = s.hypervisor?.panicReport;
     if (report) {
       s.finish(
-        s.hypervisor!.panicIsGuestFault
-          ? ExitCode.GUEST_FAIL
-          : ExitCode.INTERNAL,
+        s.hypervisor!.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL,
         report,
       );
     }
@@ -750,14 +727,10 @@ export async function main(args: string[]): Promise<void> {
       session.finish(ExitCode.USAGE, e.message.split("\n")[0]);
     }
     const err = e as Error;
-    const detail = Deno.env.get("RVISOR_DEBUG") === "1"
-      ? `\n${err?.stack ?? err}`
-      : "";
+    const detail = Deno.env.get("RVISOR_DEBUG") === "1" ? `\n${err?.stack ?? err}` : "";
     session.finish(
       ExitCode.INTERNAL,
-      `${
-        err?.message?.split("\n")[0] ?? String(e)
-      } (internal error; please report)${detail}`,
+      `${err?.message?.split("\n")[0] ?? String(e)} (internal error; please report)${detail}`,
     );
   }
 }
