@@ -228,8 +228,7 @@ export function parseMemSize(text: string): number {
   if (!m) throw bad("not a size (examples: 256M, 1G, 131072K, 268435456)");
   const [, whole, frac = "", unit] = m;
   const scale = 10n ** BigInt(frac.length);
-  const scaled = (BigInt(whole) * scale + BigInt(frac || "0")) *
-    UNITS[unit.toLowerCase()];
+  const scaled = (BigInt(whole) * scale + BigInt(frac || "0")) * UNITS[unit.toLowerCase()];
   if (scaled % scale !== 0n) throw bad("not a whole number of bytes");
   const bytes = scaled / scale;
   if (bytes === 0n) throw bad("RAM size must be more than 0");
@@ -298,12 +297,7 @@ function describeParseError(e: Error): string {
 export function parseBootArgs(args: string[]): BootOptions {
   let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: false,
-    }));
+    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (e) {
     throw new UsageError(describeParseError(e as Error));
   }
@@ -311,9 +305,7 @@ export function parseBootArgs(args: string[]): BootOptions {
   if (values.timeout !== undefined) {
     const t = Number(values.timeout);
     if (values.timeout.trim() === "" || !Number.isFinite(t) || t <= 0) {
-      throw new UsageError(
-        `--timeout ${values.timeout}: not a positive number of seconds`,
-      );
+      throw new UsageError(`--timeout ${values.timeout}: not a positive number of seconds`);
     }
     timeoutMs = t * 1000;
   }
@@ -327,15 +319,11 @@ export function parseBootArgs(args: string[]): BootOptions {
       throw new GdbListenError("--gdb and --gdb-listen: give one");
     }
     if (values.gdb !== undefined) gdb = parseGdbAddress(values.gdb, false);
-    if (values["gdb-listen"] !== undefined) {
-      gdb = parseGdbAddress(values["gdb-listen"], true);
-    }
+    if (values["gdb-listen"] !== undefined) gdb = parseGdbAddress(values["gdb-listen"], true);
   } catch (e) {
     throw new UsageError(`--gdb ${(e as Error).message}`);
   }
-  if (values["gdb-wait"] && gdb === undefined) {
-    throw new UsageError("--gdb-wait: needs --gdb PORT");
-  }
+  if (values["gdb-wait"] && gdb === undefined) throw new UsageError("--gdb-wait: needs --gdb PORT");
   if (values["disk-write"] && values.disk === undefined) {
     throw new UsageError("--disk-write: needs --disk FILE");
   }
@@ -351,14 +339,10 @@ export function parseBootArgs(args: string[]): BootOptions {
       );
     }
     if (values.bios !== undefined) {
-      throw new UsageError(
-        "--firmware builtin: no --bios (the hypervisor answers SBI calls)",
-      );
+      throw new UsageError("--firmware builtin: no --bios (the hypervisor answers SBI calls)");
     }
     if (values.kernel === undefined) {
-      throw new UsageError(
-        "--firmware builtin: needs --kernel (an S-mode kernel to start)",
-      );
+      throw new UsageError("--firmware builtin: needs --kernel (an S-mode kernel to start)");
     }
   }
   return {
@@ -422,9 +406,7 @@ function describeFsError(e: unknown): string {
  * bundled (`deno task bundle`) or compiled rvisor carries it inside.
  * Throws {@linkcode UsageError} if `memory` is below the 128 MiB tinyos assumes.
  */
-export function defaultGuest(
-  memory: number,
-): Pick<VirtConfig, "bios" | "kernel"> {
+export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"> {
   if (memory < TINYOS_MEMORY) {
     throw new UsageError(
       `--mem ${memory}: the default guest (tinyos) needs at least 128M of RAM`,
@@ -475,8 +457,7 @@ class TrapCounter {
     return [...this.counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
       const irq = key < 0;
       const cause = irq ? -1 - key : key;
-      const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ??
-        "reserved";
+      const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? "reserved";
       return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
     });
   }
@@ -500,10 +481,7 @@ class Session {
       this.#finished = true;
       this.terminal?.restore();
       // On a terminal, start our message on a fresh line rather than after a guest prompt.
-      if (
-        message !== undefined && this.terminal &&
-        !this.terminal.output.atLineStart
-      ) {
+      if (message !== undefined && this.terminal && !this.terminal.output.atLineStart) {
         if (Deno.stdout.isTerminal()) writeStdout("\r\n");
       }
       try {
@@ -561,10 +539,7 @@ export async function main(args: string[]): Promise<void> {
     const s = session;
     for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
       // SIGINT arrives only when stdin is not a raw terminal (raw mode passes Ctrl-C as 0x03).
-      Deno.addSignalListener(
-        sig,
-        () => s.finish(128 + SIGNAL_NUMBERS[sig], `killed by ${sig}`),
-      );
+      Deno.addSignalListener(sig, () => s.finish(128 + SIGNAL_NUMBERS[sig], `killed by ${sig}`));
     }
 
     const images: Pick<VirtConfig, "bios" | "kernel"> = options.bios || options.kernel
@@ -591,9 +566,7 @@ export async function main(args: string[]): Promise<void> {
       onBrokenPipe: () => s.finish(ExitCode.BROKEN_PIPE),
     });
     s.terminal = terminal;
-    if (
-      options.hypervisor && options.guestOffset + options.memory > MAX_MEMORY
-    ) {
+    if (options.hypervisor && options.guestOffset + options.memory > MAX_MEMORY) {
       throw new UsageError(
         `--mem ${options.memory}: guest RAM plus the guest offset (${options.guestOffset}) ` +
           `must fit in 2G of host RAM`,
@@ -622,9 +595,7 @@ export async function main(args: string[]): Promise<void> {
       }
     } catch (e) {
       if (e instanceof RangeError && /allocat/i.test(e.message)) {
-        throw new UsageError(
-          `--mem: cannot allocate ${options.memory} bytes of RAM`,
-        );
+        throw new UsageError(`--mem: cannot allocate ${options.memory} bytes of RAM`);
       }
       throw e;
     }
@@ -633,15 +604,9 @@ export async function main(args: string[]): Promise<void> {
     if (options.trace.length !== 0) {
       // Raw terminal mode needs the carriage return; one write per line keeps lines whole.
       const eol = Deno.stderr.isTerminal() ? "\r\n" : "\n";
-      traceEvents(
-        machine.events,
-        options.trace,
-        (line) => writeStderr(line + eol),
-      );
+      traceEvents(machine.events, options.trace, (line) => writeStderr(line + eol));
     }
-    if (options.script !== undefined) {
-      await runScript(options.script, new Machine(machine));
-    }
+    if (options.script !== undefined) await runScript(options.script, new Machine(machine));
     const hv = s.hypervisor;
     startStatusLine({
       retired: () => machine.hart.retired,
@@ -663,34 +628,24 @@ export async function main(args: string[]): Promise<void> {
         },
       )
       : await machine.run({ timeoutMs: options.timeoutMs });
-    if (result.stop === "killed") {
-      s.finish(ExitCode.OK, "killed by the debugger");
-    }
+    if (result.stop === "killed") s.finish(ExitCode.OK, "killed by the debugger");
     if (result.stop === "timeout") {
       s.finish(
         ExitCode.TIMEOUT,
         `timeout: guest still running after ${options.timeoutMs! / 1000} s`,
       );
     }
-    if (
-      result.stop === "pause" || result.stop === "breakpoint" ||
-      result.stop === "watchpoint"
-    ) {
+    if (result.stop === "pause" || result.stop === "breakpoint" || result.stop === "watchpoint") {
       s.finish(
         ExitCode.OK,
         `stopped by the script (${result.stop}) at pc 0x${machine.hart.pc.toString(16)}`,
       );
     }
     const halted = machine.halted;
-    if (!halted) {
-      return s.finish(ExitCode.INTERNAL, "the machine stopped without a halt");
-    }
+    if (!halted) return s.finish(ExitCode.INTERNAL, "the machine stopped without a halt");
     const report = s.hypervisor?.panicReport;
     if (report) {
-      s.finish(
-        s.hypervisor!.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL,
-        report,
-      );
+      s.finish(s.hypervisor!.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL, report);
     }
     const code = machine.exitCode;
     switch (halted.reason) {
@@ -698,32 +653,20 @@ export async function main(args: string[]): Promise<void> {
         s.finish(ExitCode.OK);
         break;
       case "reset":
-        s.finish(
-          ExitCode.OK,
-          "guest requested a reset; rvisor does not reboot, exiting",
-        );
+        s.finish(ExitCode.OK, "guest requested a reset; rvisor does not reboot, exiting");
         break;
       case "fail":
       case "htif":
         if (code > 255) {
-          s.finish(
-            ExitCode.GUEST_FAIL,
-            `guest reported failure ${code} (exit code 1)`,
-          );
+          s.finish(ExitCode.GUEST_FAIL, `guest reported failure ${code} (exit code 1)`);
         }
         s.finish(code);
         break;
       default:
-        s.finish(
-          code || ExitCode.GUEST_FAIL,
-          `machine halted: ${halted.reason} ${halted.code}`,
-        );
+        s.finish(code || ExitCode.GUEST_FAIL, `machine halted: ${halted.reason} ${halted.code}`);
     }
   } catch (e) {
-    if (
-      e instanceof ScriptError || e instanceof UsageError ||
-      e instanceof MachineConfigError
-    ) {
+    if (e instanceof ScriptError || e instanceof UsageError || e instanceof MachineConfigError) {
       session.finish(ExitCode.USAGE, e.message.split("\n")[0]);
     }
     const err = e as Error;
@@ -740,9 +683,7 @@ const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 function writeStdout(text: string): void {
   const bytes = new TextEncoder().encode(text);
   let done = 0;
-  while (done < bytes.length) {
-    done += Deno.stdout.writeSync(bytes.subarray(done));
-  }
+  while (done < bytes.length) done += Deno.stdout.writeSync(bytes.subarray(done));
 }
 
 if (import.meta.main) await main(Deno.args);
