@@ -33,6 +33,10 @@ const TWO32 = 4294967296;
 /** misa: MXL = 64, extensions A, C, I, M, S, U. */
 const MISA_LO = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
 const MISA_HI = 0x80000000 | 0;
+/** misa bits D (3) and F (5), present when the hart has the FPU. */
+const MISA_FD = (1 << 3) | (1 << 5);
+/** mstatus.SD (bit 63, the high word's sign): FS = Dirty (XS and VS are always Off here). */
+const SD_HI = 0x80000000 | 0;
 
 /** Interrupt priority order of privileged spec 3.1.9: MEI, MSI, MTI, SEI, SSI, STI. */
 const INTERRUPT_PRIORITY = [11, 3, 7, 9, 1, 5];
@@ -87,6 +91,14 @@ export class CsrFile {
   mipHw = 0;
   /** Effective privilege of loads and stores (MPRV applied). */
   dataPriv: Priv = 3;
+  /**
+   * F and D are present: misa shows them, mstatus.FS is writable, fflags/frm/
+   * fcsr exist. Without them FS is read-only zero, so every FP instruction
+   * and FP CSR access is illegal.
+   */
+  fpu = false;
+  /** fcsr: accrued flags in bits 4:0, frm in bits 7:5 (unprivileged spec 11.2). */
+  fcsr = 0;
   /** Called after anything that changes translation, privilege or interrupt state. */
   onChange: () => void = () => {};
   readonly #lo = new Int32Array(4096);
@@ -110,6 +122,7 @@ export class CsrFile {
     this.#hi.fill(0);
     this.priv = 3;
     this.mstatus = 0;
+    this.fcsr = 0;
     this.mie = 0;
     this.mipSw = 0;
     this.#mtvec.fill(0);
@@ -312,13 +325,24 @@ export class CsrFile {
     let lo = 0, hi = 0;
     switch (csr) {
       case Csr.mstatus:
-        lo = this.mstatus, hi = MSTATUS_HI_FIXED;
+        lo = this.mstatus, hi = MSTATUS_HI_FIXED | this.#sd();
         break;
       case Csr.sstatus:
-        lo = this.mstatus & SSTATUS_MASK, hi = 2; // UXL = 64
+        lo = this.mstatus & SSTATUS_MASK, hi = 2 | this.#sd(); // UXL = 64
         break;
       case Csr.misa:
-        lo = MISA_LO, hi = MISA_HI;
+        lo = this.fpu ? MISA_LO | MISA_FD : MISA_LO, hi = MISA_HI;
+        break;
+      case Csr.fflags:
+      case Csr.frm:
+      case Csr.fcsr:
+        // Absent without F, illegal with FS = Off (privileged spec 3.1.6.6).
+        if (!this.fpu || (this.mstatus & Mstatus.FS) === 0) return false;
+        lo = csr === Csr.fflags
+          ? this.fcsr & 0x1f
+          : csr === Csr.frm
+          ? (this.fcsr >>> 5) & 7
+          : this.fcsr & 0xff;
         break;
       case Csr.mie:
         lo = this.mie;
@@ -386,16 +410,32 @@ export class CsrFile {
   /** Writes `csr` with WARL legalisation; returns false if it does not exist. */
   write(csr: number, lo: number, hi: number): boolean {
     switch (csr) {
-      case Csr.mstatus:
-        this.#setMstatus((this.mstatus & ~MSTATUS_WRITABLE) | (lo & MSTATUS_WRITABLE));
+      case Csr.mstatus: {
+        const mask = this.fpu ? MSTATUS_WRITABLE | Mstatus.FS : MSTATUS_WRITABLE;
+        this.#setMstatus((this.mstatus & ~mask) | (lo & mask));
         return true;
+      }
       case Csr.sstatus: {
-        const mask = Mstatus.SIE | Mstatus.SPIE | Mstatus.SPP | Mstatus.SUM | Mstatus.MXR;
+        const mask = Mstatus.SIE | Mstatus.SPIE | Mstatus.SPP | Mstatus.SUM | Mstatus.MXR |
+          (this.fpu ? Mstatus.FS : 0);
         this.#setMstatus((this.mstatus & ~mask) | (lo & mask));
         return true;
       }
       case Csr.misa:
         return true; // WARL: the extension set is fixed
+      case Csr.fflags:
+      case Csr.frm:
+      case Csr.fcsr: {
+        if (!this.fpu || (this.mstatus & Mstatus.FS) === 0) return false;
+        const f = this.fcsr;
+        this.fcsr = csr === Csr.fflags
+          ? (f & ~0x1f) | (lo & 0x1f)
+          : csr === Csr.frm
+          ? (f & 0x1f) | ((lo & 7) << 5)
+          : lo & 0xff;
+        this.mstatus |= Mstatus.FS; // writing fcsr dirties the FP state
+        return true;
+      }
       case Csr.mie:
         this.mie = lo & MIE_WRITABLE;
         break;
@@ -467,6 +507,11 @@ export class CsrFile {
     }
     this.onChange();
     return true;
+  }
+
+  /** The SD bit for the high word of mstatus/sstatus: set when FS = Dirty. */
+  #sd(): number {
+    return (this.mstatus & Mstatus.FS) === Mstatus.FS ? SD_HI : 0;
   }
 
   #setMstatus(value: number): void {

@@ -1,5 +1,5 @@
 /**
- * Instruction decoding: RV64IMAC + Zicsr + Zifencei into a compact, dense form
+ * Instruction decoding: RV64IMAFDC + Zicsr + Zifencei into a compact, dense form
  * that the interpreter dispatches on with a single switch.
  *
  * Compressed instructions are first expanded to their 32-bit equivalents through
@@ -107,10 +107,17 @@ export const Op = {
    * nothing where there are none and fire even for code that was decoded before.
    */
   BREAKPOINT: 80,
+  /** F/D loads and stores (imm = offset); illegal at execution without F/D or with FS = Off. */
+  FLW: 81,
+  FLD: 82,
+  FSW: 83,
+  FSD: 84,
+  /** An OP-FP or fused multiply-add instruction; imm holds its 32-bit encoding (core/fpu.ts). */
+  FP: 85,
 } as const;
 
 /** Number of distinct op ids (for tables indexed by op). */
-export const OP_COUNT = 81;
+export const OP_COUNT = 86;
 
 /** Names of the ops, indexed by id (for disassembly-lite and statistics). */
 export const OP_NAMES: readonly string[] = (() => {
@@ -345,6 +352,23 @@ export function decode32(insn: number, length: 2 | 4, out: Decoded): void {
         return;
       }
       break;
+    case 0x07: // flw / fld
+      if (f3 === 2 || f3 === 3) op = f3 === 2 ? Op.FLW : Op.FLD, imm = immI(insn);
+      break;
+    case 0x27: // fsw / fsd
+      if (f3 === 2 || f3 === 3) op = f3 === 2 ? Op.FSW : Op.FSD, imm = immS(insn);
+      break;
+    case 0x43:
+    case 0x47:
+    case 0x4b:
+    case 0x4f:
+    case 0x53:
+      if (validFp(insn)) {
+        out.packed = Op.FP | rd << 8 | rs1 << 13 | rs2 << 18 | (length === 4 ? 1 << 23 : 0);
+        out.imm = insn;
+        return;
+      }
+      break;
     case 0x2f: {
       const f5 = insn >>> 27;
       if ((f3 === 2 || f3 === 3) && VALID_AMO.has(f5) && !(f5 === Amo.LR && rs2 !== 0)) {
@@ -363,6 +387,45 @@ export function decode32(insn: number, length: 2 | 4, out: Decoded): void {
   }
   out.packed = pack(op, rd, rs1, rs2, length);
   out.imm = imm;
+}
+
+/**
+ * True if `insn` (opcode OP-FP or one of the four fused multiply-add opcodes)
+ * encodes an F or D instruction of RV64 (unprivileged spec chapter 27's
+ * RV32F/RV64F/RV32D/RV64D listings). The reserved static rounding modes 5
+ * and 6 are illegal here; the dynamic mode's frm is checked at execution.
+ */
+function validFp(insn: number): boolean {
+  const f3 = (insn >>> 12) & 7;
+  const rs2 = (insn >>> 20) & 0x1f;
+  const f7 = insn >>> 25;
+  const rmOk = f3 !== 5 && f3 !== 6;
+  if ((insn & 0x7f) !== 0x53) return ((insn >>> 25) & 3) <= 1 && rmOk; // fmt S or D
+  if ((f7 & 3) > 1) return false; // H and Q formats are absent
+  switch (f7 >> 2) {
+    case 0: // fadd
+    case 1: // fsub
+    case 2: // fmul
+    case 3: // fdiv
+      return rmOk;
+    case 11: // fsqrt
+      return rs2 === 0 && rmOk;
+    case 4: // fsgnj[n|x]
+      return f3 <= 2;
+    case 5: // fmin/fmax
+      return f3 <= 1;
+    case 8: // fcvt.s.d (f7 0x20, rs2 1) / fcvt.d.s (f7 0x21, rs2 0)
+      return rs2 === ((f7 & 1) ^ 1) && rmOk;
+    case 20: // fle/flt/feq
+      return f3 <= 2;
+    case 24: // fcvt.int.fmt
+    case 26: // fcvt.fmt.int
+      return rs2 <= 3 && rmOk;
+    case 28: // fmv.x.w/d (f3 0), fclass (f3 1)
+    case 30: // fmv.w/d.x (f3 0)
+      return rs2 === 0 && (f3 === 0 || (f3 === 1 && f7 >> 2 === 28));
+  }
+  return false;
 }
 
 /**
@@ -417,7 +480,11 @@ export function expandCompressed(c: number): number {
         return sType(lwOff(), rdp, rs1p, 2, 0x23); // c.sw
       case 7:
         return sType(ldOff(), rdp, rs1p, 3, 0x23); // c.sd
-      default: // c.fld/c.fsd need D (absent); 4 is reserved
+      case 1: // c.fld (RV64DC; illegal at execution without D or with FS = Off)
+        return iType(ldOff(), rs1p, 3, rdp, 0x07);
+      case 5: // c.fsd
+        return sType(ldOff(), rdp, rs1p, 3, 0x27);
+      default: // 4 is reserved
         return 0;
     }
   }
@@ -494,8 +561,10 @@ export function expandCompressed(c: number): number {
         return sType(bits(12, 9) << 2 | bits(8, 7) << 6, rs2, 2, 2, 0x23);
       case 7: // c.sdsp
         return sType(bits(12, 10) << 3 | bits(9, 7) << 6, rs2, 2, 3, 0x23);
-      default: // c.fldsp/c.fsdsp need D
-        return 0;
+      case 1: // c.fldsp (f0 is a valid destination, unlike c.ldsp's x0)
+        return iType(bit(12) << 5 | bits(6, 5) << 3 | bits(4, 2) << 6, 2, 3, rd, 0x07);
+      default: // c.fsdsp
+        return sType(bits(12, 10) << 3 | bits(9, 7) << 6, rs2, 2, 3, 0x27);
     }
   }
   return 0;

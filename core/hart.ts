@@ -20,6 +20,7 @@ import { CsrFile, type CsrFileState } from "./csrfile.ts";
 import { Cause } from "./csr.ts";
 import { Amo, decodeAt, type Decoded, Op, OP_COUNT } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
+import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
 import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
@@ -78,6 +79,12 @@ export interface HartState {
   reservation: number[];
   /** CSRs and MMU state. */
   csr: CsrFileState;
+}
+
+/** Options of a {@linkcode Hart}. */
+export interface HartOptions {
+  /** ISA string: `rv64imac` (default), `rv64imafdc` or `rv64gc` (core/fpu.ts ISA_STRINGS). */
+  isa?: string;
 }
 
 /** The emulated RV64 hart. */
@@ -169,13 +176,22 @@ export class Hart implements InterruptTarget {
   /** Load results from slow paths: low word returned, high word here. */
   #loadHi = 0;
 
-  constructor(readonly bus: Bus, readonly events: EventBus) {
+  /** The F/D unit (present in every hart; usable only when the ISA has F and D). */
+  readonly fpu: Fpu;
+
+  /**
+   * @param options.isa `rv64imac` (default) or `rv64imafdc`/`rv64gc`: F and D
+   *   change misa, mstatus.FS writability and the legality of FP instructions.
+   */
+  constructor(readonly bus: Bus, readonly events: EventBus, options: HartOptions = {}) {
     this.mmu = new Mmu(bus);
     this.mmu.onFlush = () => this.#resync = true;
     this.csr = new CsrFile(this.mmu, {
       retired: () => this.retired,
       time: () => this.clock?.now() ?? 0,
     });
+    this.csr.fpu = isaHasFD(options.isa ?? DEFAULT_ISA);
+    this.fpu = new Fpu(this.csr, this.xl, this.xh);
     this.csr.onChange = () => this.#resync = true;
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
     this.reset(0x1000);
@@ -185,6 +201,7 @@ export class Hart implements InterruptTarget {
   reset(pc: number): void {
     this.xl.fill(0);
     this.xh.fill(0);
+    this.fpu.reset();
     this.pc = pc;
     this.csr.reset();
     this.#resAddr = -1;
@@ -1121,6 +1138,26 @@ export class Hart implements InterruptTarget {
       case Op.ILLEGAL:
         this.#raise(Cause.ILLEGAL_INSTRUCTION, imm >>> 0); // QEMU 7.2: mtval = the bits
         break;
+      case Op.FP:
+        if (!this.fpu.execute(imm, rd, rs1, rs2)) this.#illegal();
+        break;
+      case Op.FLW:
+      case Op.FLD: {
+        if (!this.fpu.usable()) this.#illegal();
+        const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
+        const lo = this.#loadSlow(va, op === Op.FLD ? 8 : 4, this.csr.dataPriv);
+        this.fpu.load(rd, lo, this.#loadHi, op === Op.FLD);
+        break;
+      }
+      case Op.FSW:
+      case Op.FSD: {
+        // fsw stores the low 32 bits as they are, boxed or not (12.2).
+        if (!this.fpu.usable()) this.#illegal();
+        const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
+        const fw = this.fpu.fw;
+        this.#storeSlow(va, op === Op.FSD ? 8 : 4, fw[2 * rs2], fw[2 * rs2 + 1], this.csr.dataPriv);
+        break;
+      }
       default:
         this.#executeOne(p, imm, next);
         return;

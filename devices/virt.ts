@@ -10,6 +10,7 @@ import { Clock, type ClockMode, type ClockState } from "../core/clock.ts";
 import type { ElfImage } from "../core/elf.ts";
 import { EventBus, type HaltReason } from "../core/events.ts";
 import { Hart, type HartState, StopReason } from "../core/hart.ts";
+import { dtbIsaString } from "../core/fpu.ts";
 import {
   checkSnapshotConfig,
   decodeSnapshot,
@@ -84,6 +85,11 @@ export interface VirtConfig extends BootImages {
   clock?: ClockMode;
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
+  /**
+   * The hart's ISA: `rv64imac` (default, what the QEMU comparisons use) or
+   * `rv64imafdc` / `rv64gc` (F and D: misa, mstatus.FS and the DTB's riscv,isa follow).
+   */
+  isa?: string;
 }
 
 /** How a run ended. */
@@ -169,7 +175,7 @@ export class VirtMachine {
       );
     }
     this.bus = new Bus(memory, this.events);
-    this.hart = new Hart(this.bus, this.events);
+    this.hart = new Hart(this.bus, this.events, { isa: config.isa });
     this.clock = new Clock(config.clock ?? "host", () => this.hart.retired);
     this.hart.clock = this.clock;
     this.#consoleOut = config.console;
@@ -183,7 +189,7 @@ export class VirtMachine {
       disk: config.disk,
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);
-    const layout = loadBoot(this.bus, config);
+    const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu));
     this.images = layout.images;
     this.#tohost = layout.tohost;
     this.dtb = { address: layout.dtbAddress, bytes: layout.dtb };
