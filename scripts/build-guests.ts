@@ -33,6 +33,9 @@ export const BARE_FLAGS = [
   `-T${ROOT}common/link.ld`,
 ];
 
+/** -march of the ISA programs named fp_*.S (F and D; run on a machine with isa rv64imafdc). */
+export const FD_MARCH = "-march=rv64imafdc_zicsr_zifencei";
+
 /** One program to build: its sources and the ELF it produces. */
 interface Target {
   sources: string[];
@@ -59,6 +62,8 @@ function listTargets(): Target[] {
       if (!e.isFile || !e.name.endsWith(ext)) continue;
       const name = e.name.slice(0, -ext.length);
       const sources = [`${ROOT}${dir}/${e.name}`];
+      // fp_*.S exercise F and D: built for rv64imafdc (the last -march wins).
+      const march = dir === "isa" && e.name.startsWith("fp_") ? [FD_MARCH] : [];
       if (dir === "bench") {
         // Also NAME_user.elf: main() in U-mode (for the hypervisor's overhead on a user program).
         const user = [`${ROOT}common/crt0_user.S`, ...sources];
@@ -69,7 +74,11 @@ function listTargets(): Target[] {
         });
         sources.unshift(`${ROOT}common/crt0.S`);
       }
-      targets.push({ sources, output: `${ROOT}${dir}/build/${name}.elf`, flags: [...flags] });
+      targets.push({
+        sources,
+        output: `${ROOT}${dir}/build/${name}.elf`,
+        flags: [...flags, ...march],
+      });
     }
   }
   return targets.sort((a, b) => a.output.localeCompare(b.output));

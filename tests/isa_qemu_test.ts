@@ -17,6 +17,8 @@ const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
 /** A CPU that matches rvisor's rv64imac hart (see shared GUESTS.md). */
 const CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
   "Zihintpause=false";
+/** The same with F and D, for the fp_* programs. */
+const CPU_FD = "rv64,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false,Zihintpause=false";
 const TIMEOUT_MS = 20_000;
 
 function qemuInstalled(): boolean {
@@ -53,7 +55,7 @@ async function runOnQemu(elf: string): Promise<{ code: number | null; output: st
       "-icount",
       "shift=0",
       "-cpu",
-      CPU,
+      elf.split("/").pop()!.startsWith("fp_") ? CPU_FD : CPU,
       "-kernel",
       elf,
     ],
