@@ -111,10 +111,15 @@ export class GdbClient {
   async request(packet: string): Promise<string> {
     const bytes = encodePacket(packet);
     await this.#writeAll(bytes);
+    return await this.#readReply(bytes);
+  }
+
+  /** The next reply packet; `resend` is what to send again on a nack (ack mode). */
+  async #readReply(resend?: Uint8Array): Promise<string> {
     while (true) {
       const e = await this.#nextEvent();
       if (e.kind === "ack") {
-        if (!e.ok) await this.#writeAll(bytes);
+        if (!e.ok && resend !== undefined) await this.#writeAll(resend);
         continue;
       }
       if (e.kind !== "packet") continue;
