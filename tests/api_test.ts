@@ -1,0 +1,229 @@
+/**
+ * The scripting facade (hypervisor/machine.ts): hooks and their filters, hook
+ * removal leaving no listener behind, pause/resume/step, guest-view state
+ * access bare and under the hypervisor, the console streams.
+ */
+
+import assert from "node:assert/strict";
+import { createMachine, type Machine, type Topic } from "../mod.ts";
+import { tinyosElf } from "../guests/tinyos/image.ts";
+
+const MODES = ["hypervisor", "bare"] as const;
+
+function tinyos(mode: "bare" | "hypervisor"): Machine {
+  return createMachine({
+    kernel: { name: "tinyos.elf", bytes: tinyosElf() },
+    clock: "virtual",
+    hypervisor: mode === "hypervisor",
+  });
+}
+
+async function toPrompt(m: Machine): Promise<void> {
+  const r = await m.run({ until: "$ ", maxInstructions: 50_000_000 });
+  assert.equal(r.stop, "until");
+}
+
+for (const mode of MODES) {
+  Deno.test(`api: csr hook with filters sees the guest's satp writes, and removal unhooks (${mode})`, async () => {
+    const m = tinyos(mode);
+    const satp: bigint[] = [];
+    let others = 0;
+    const h = m.hook("csr", (e, mm) => {
+      assert.equal(e.csr, 0x180);
+      assert.ok(e.write);
+      satp.push(mm.readCsr("satp")!);
+    }, { csr: "satp", write: true });
+    const o = m.hook("csr", () => others++, { csr: ["sepc", 0x142] });
+    await toPrompt(m);
+    assert.ok(satp.length >= 2, `satp written ${satp.length} times`);
+    assert.ok(satp.some((v) => BigInt.asUintN(64, v) >> 60n === 8n), "the kernel turned Sv39 on");
+    assert.equal(m.readCsr("satp"), satp.at(-1), "the last write is the current value");
+    assert.ok(others > 0, "sepc/scause are read in the kernel's trap path");
+    assert.ok(m.events.wants("csr"));
+    h.remove();
+    o.remove();
+    assert.equal(h.active, false);
+    assert.equal(m.events.wants("csr"), false, "no csr listener is left");
+  });
+
+  Deno.test(`api: mmio hook filtered by device and address (${mode})`, async () => {
+    const m = tinyos(mode);
+    const devices = new Set<string>();
+    let uartWrites = 0;
+    const h1 = m.hook("mmio", (e) => devices.add(e.device));
+    const h2 = m.hook("mmio", (e) => {
+      assert.equal(e.device, "uart0");
+      assert.ok(e.addr >= 0x1000_0000 && e.addr < 0x1000_0008);
+      uartWrites++;
+    }, { device: "uart0", address: [0x1000_0000, 0x1000_0008], write: true });
+    await toPrompt(m);
+    assert.ok(devices.has("uart0") && devices.size >= 2, [...devices].join(","));
+    assert.ok(uartWrites >= m.consoleText.length, "one THR write per console byte at least");
+    h1.remove(), h2.remove();
+    assert.equal(m.events.wants("mmio"), false);
+  });
+
+  Deno.test(`api: pause from a hook and from another task, then resume (${mode})`, async () => {
+    const m = tinyos(mode);
+    const topic = mode === "bare" ? "trap" : "guestTrap";
+    let trapPc = -1;
+    const h = m.hook(topic, (e, mm) => {
+      trapPc = e.pc;
+      mm.pause();
+    }, { cause: 8 }); // the shell's first system call
+    const r = await m.run({ until: "$ ", maxInstructions: 50_000_000 });
+    assert.equal(r.stop, "pause");
+    assert.ok(trapPc >= 0x4000_0000 && trapPc < 0x5000_0000, "an ecall from U-mode code");
+    h.remove();
+    assert.equal((await m.resume()).stop, "until", "resumed to the prompt");
+    // From another task: the run yields to the event loop, so a timer can stop it.
+    setTimeout(() => m.pause(), 20);
+    const r2 = await m.run({ maxInstructions: 1e12 });
+    assert.equal(r2.stop, "pause");
+    assert.equal(m.halted, null);
+  });
+
+  Deno.test(`api: pc hook set after the code ran still fires; step; redirect (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    const addr = m.symbol("sys_uptime");
+    let hits = 0;
+    const bp = m.hookPc(addr, () => (hits++, true));
+    m.send("uptime\n");
+    const r = await m.run({ maxInstructions: 50_000_000 });
+    assert.equal(r.stop, "breakpoint");
+    assert.equal(m.pc, addr);
+    assert.equal(m.priv, 1, "the kernel runs in (virtual) S-mode");
+    // Stepping: one guest instruction at a time.
+    const before = m.instructions;
+    const pcs = [await m.step(), await m.step(), await m.step()];
+    assert.equal(m.instructions, before + 3);
+    assert.ok(
+      pcs.every((pc) => pc > addr && pc < addr + 64),
+      pcs.map((p) => p.toString(16)).join(),
+    );
+    bp.remove();
+    assert.equal(m.vm.hart.breakpoints.size, 0, "no breakpoint left");
+    assert.equal(m.vm.hart.onBreakpoint, null);
+    assert.equal((await m.resume({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+    assert.equal(hits, 1);
+    // Redirect: make sys_getpid... here sys_uptime return at once with a0 = -1.
+    const redirect = m.hookPc(addr, (mm) => {
+      mm.setReg("a0", -1);
+      mm.pc = Number(BigInt.asIntN(64, mm.getReg("ra")));
+    });
+    m.send("uptime\n");
+    assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+    redirect.remove();
+    assert.ok(m.consoleText.includes("uptime"), m.consoleText.slice(-200));
+  });
+
+  Deno.test(`api: guest-view state: registers, CSRs, memory through the guest page table (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    m.hookPc(m.symbol("sys_uptime"), () => true);
+    m.send("uptime\n");
+    assert.equal((await m.run({ maxInstructions: 50_000_000 })).stop, "breakpoint");
+    assert.equal(m.getReg("sp"), m.getReg(2));
+    assert.equal(m.getReg("x2"), m.getReg(2));
+    assert.equal(m.regs().sp, m.getReg("sp"));
+    assert.throws(() => m.getReg("q7"), RangeError);
+    const saved = m.getReg("t6");
+    m.setReg("t6", 0x1234_5678_9abc_def0n);
+    assert.equal(m.getReg(31), 0x1234_5678_9abc_def0n);
+    m.setReg("t6", saved);
+    const satp = m.readCsr("satp")!;
+    assert.equal(BigInt.asUintN(64, satp) >> 60n, 8n, "Sv39");
+    assert.equal(m.readCsr(0x180), satp);
+    // The kernel's text through the guest's own table: the instruction at pc.
+    const pa = m.translate(m.pc)!;
+    assert.notEqual(pa, null);
+    assert.deepEqual(m.readVirtual(m.pc, 4), m.readPhysical(pa, 4));
+    // User memory through the same table: the shell's code at 0x4000_0000 is mapped.
+    const user = m.translate(0x4000_0000);
+    assert.notEqual(user, null);
+    assert.notEqual(user, 0x4000_0000);
+    // Writes reach guest-physical memory.
+    const scratch = m.readVirtual(0x4000_0000, 8);
+    m.writeVirtual(0x4000_0000, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    assert.deepEqual([...m.readPhysical(user!, 8)], [1, 2, 3, 4, 5, 6, 7, 8]);
+    m.writeVirtual(0x4000_0000, scratch);
+    assert.throws(() => m.readVirtual(0x7000_0000_0, 4), RangeError);
+    if (mode === "hypervisor") {
+      assert.equal(m.host.priv, 0, "the guest runs in host U-mode");
+      assert.notEqual(m.host.readCsr("satp"), satp, "the host runs on the shadow table");
+      assert.ok((m.host.exitCounts.get("ecall") ?? 0) > 0);
+      assert.ok(m.host.guestTraps.size > 0);
+    } else {
+      assert.equal(m.host.priv, 1);
+      assert.equal(m.host.exitCounts.size, 0);
+    }
+  });
+
+  Deno.test(`api: console streams (${mode})`, async () => {
+    const m = tinyos(mode);
+    const reader = m.stdout.getReader();
+    let text = "";
+    const reading = (async () => {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await toPrompt(m);
+    const writer = m.stdin.getWriter();
+    await writer.write("echo streams work\n");
+    assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+    await new Promise((r) => setTimeout(r, 0));
+    await reader.cancel();
+    await reading;
+    assert.ok(text.includes("tinyos"), "boot output came through the stream");
+    assert.ok(text.includes("streams work\r\n$ "), JSON.stringify(text.slice(-80)));
+    assert.equal(m.events.wants("console"), false, "cancelling the stream unsubscribed it");
+  });
+
+  Deno.test(`api: removing any hook leaves no listener, breakpoint or vCPU hook (${mode})`, () => {
+    const m = tinyos(mode);
+    const topics: Topic[] = ["trap", "exit", "guestTrap", "csr", "mmio", "irq", "console", "halt"];
+    for (const t of topics) {
+      const h = m.hook(t, () => {});
+      assert.ok(m.events.wants(t));
+      h.remove();
+      h.remove(); // twice is harmless
+      assert.equal(m.events.wants(t), false, t);
+    }
+    const pc = m.hookPc([0x8000_0000, 0x8000_0010], () => {});
+    assert.equal(m.vm.hart.breakpoints.size, 8);
+    pc.remove();
+    assert.equal(m.vm.hart.breakpoints.size, 0);
+    const w1 = m.watch(0x8000_1000, 8, () => {});
+    const w2 = m.watch(0x8000_1000, 8, () => {});
+    w1.remove();
+    assert.equal(m.vm.hart.watchpoints.length, 1, "the other watch hook keeps its watchpoint");
+    w2.remove();
+    assert.equal(m.vm.hart.watchpoints.length, 0);
+    assert.equal(m.vm.hart.onWatchpoint, null);
+    const ex = m.hookEcall(() => undefined);
+    ex.remove();
+    assert.equal(m.events.wants("trap"), false);
+    if (m.hypervisor) assert.equal(m.hypervisor.guest.vcpu.onException, null);
+    assert.throws(() => m.hook("halt", () => {}, { cause: 1 }), TypeError);
+  });
+}
+
+Deno.test("api: an exception hook turns a guest page fault into an access fault (hypervisor)", async () => {
+  const m = tinyos("hypervisor");
+  await toPrompt(m);
+  const seen: number[] = [];
+  const h = m.hookException((e) => {
+    seen.push(e.cause);
+    e.cause = e.cause === 13 ? 5 : 7;
+  }, [13, 15]);
+  m.send("mem 1\n");
+  const r = await m.run({ until: "powering off", maxInstructions: 50_000_000 });
+  h.remove();
+  assert.equal(r.stop === "until" || r.stop === "halt", true);
+  assert.equal(seen.length, 1);
+  assert.match(m.consoleText, /killed: scause 0x[57] /);
+});
