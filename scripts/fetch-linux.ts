@@ -65,12 +65,12 @@ const EXTRA_MODULES = ["crc32c_generic", "ext4"];
 export class FetchError extends Error {
   /** The error's name. */
   override name = "FetchError";
-  /**
-   * @param subject the package or file concerned (starts the message).
-   * @param problem what went wrong.
-   */
-  constructor(readonly subject: string, problem: string) {
+  /** The package or file concerned (the message starts with it). */
+  readonly subject: string;
+  /** Builds the message `subject: problem`. */
+  constructor(subject: string, problem: string) {
     super(`${subject}: ${problem}`);
+    this.subject = subject;
   }
 }
 
