@@ -46,7 +46,7 @@ const BUSYBOX = "busybox-static";
  * Bumped whenever the initramfs recipe (init script, module list, layout)
  * changes, so a cache built by an older script is rebuilt (from its .debs).
  */
-const RECIPE = 1;
+const RECIPE = 2;
 
 /**
  * Modules /init loads, each with what it needs first, found from the
@@ -89,8 +89,13 @@ export interface LinuxImages {
 }
 
 /** The cache manifest: what a previous run built. */
-interface Manifest extends LinuxImages {
+interface Manifest {
   recipe: number;
+  /** Cache-relative file names (so the cache can be moved). */
+  kernel: string;
+  initrd: string;
+  release: string;
+  packages: Record<string, string>;
   /** Cache-relative names of the .debs, for rebuilding without a download. */
   debs: Record<string, { file: string; version: string }>;
 }
@@ -109,9 +114,9 @@ export function defaultCacheDir(): string {
 export function cachedLinux(dir: string = defaultCacheDir()): LinuxImages | null {
   const m = readManifest(dir);
   if (!m || m.recipe !== RECIPE) return null;
-  if (!exists(m.kernel) || !exists(m.initrd)) return null;
-  const { kernel, initrd, release, packages } = m;
-  return { dir, kernel, initrd, release, packages };
+  const kernel = `${dir}/${m.kernel}`, initrd = `${dir}/${m.initrd}`;
+  if (!exists(kernel) || !exists(initrd)) return null;
+  return { dir, kernel, initrd, release: m.release, packages: m.packages };
 }
 
 /** Options of {@linkcode fetchLinux}. */
@@ -183,7 +188,14 @@ export async function fetchLinux(options: FetchOptions = {}): Promise<LinuxImage
     Deno.writeFileSync(initrd, newcArchive(initramfsEntries(release, busybox, modules)));
 
     const packages = Object.fromEntries(Object.entries(debs).map(([n, d]) => [n, d.version]));
-    const manifest: Manifest = { dir, kernel, initrd, release, packages, recipe: RECIPE, debs };
+    const manifest: Manifest = {
+      recipe: RECIPE,
+      kernel: kernel.slice(dir.length + 1),
+      initrd: initrd.slice(dir.length + 1),
+      release,
+      packages,
+      debs,
+    };
     Deno.writeTextFileSync(`${dir}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
     return { dir, kernel, initrd, release, packages };
   } finally {
