@@ -117,6 +117,12 @@ export interface LockstepOptions {
    * masks them), so that runs stay comparable across interrupts. Default true.
    */
   interrupts?: boolean;
+  /**
+   * Give rvisor QEMU's device tree (dumped with `-machine dumpdtb`) instead of
+   * its own: the two describe the same machine but are not byte-identical, and
+   * firmware reads them byte by byte. Default true.
+   */
+  qemuDtb?: boolean;
   /** Progress lines (every 100k steps) go here. */
   progress?: (line: string) => void;
 }
@@ -223,8 +229,9 @@ export async function lockstep(options: LockstepOptions): Promise<LockstepReport
   }).spawn();
   let client: GdbClient | undefined;
   try {
+    const dtb = options.qemuDtb ?? true ? dumpQemuDtb(args) : null;
     client = await GdbClient.connect(port, "127.0.0.1", 15_000);
-    return await compare(client, options);
+    return await compare(client, options, dtb);
   } finally {
     client?.close();
     try {
@@ -237,13 +244,43 @@ export async function lockstep(options: LockstepOptions): Promise<LockstepReport
   }
 }
 
-async function compare(q: GdbClient, options: LockstepOptions): Promise<LockstepReport> {
+/** QEMU's device tree for the machine `args` describe (`-machine virt,dumpdtb=FILE`). */
+function dumpQemuDtb(args: string[]): Uint8Array | null {
+  const file = Deno.makeTempFileSync({ suffix: ".dtb" });
+  try {
+    const dumpArgs = args.filter((a) => a !== "-S");
+    const i = dumpArgs.indexOf("-gdb");
+    dumpArgs.splice(i, 2);
+    dumpArgs[dumpArgs.indexOf("virt")] = `virt,dumpdtb=${file}`;
+    const out = new Deno.Command("qemu-system-riscv64", {
+      args: dumpArgs,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return out.success ? Deno.readFileSync(file) : null;
+  } finally {
+    Deno.removeSync(file);
+  }
+}
+
+async function compare(
+  q: GdbClient,
+  options: LockstepOptions,
+  dtb: Uint8Array | null,
+): Promise<LockstepReport> {
   const machine = new VirtMachine({
     bios: image(options.bios),
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
   });
+  if (dtb !== null) {
+    // Same address (QEMU's placement rule); rvisor's own tree may be longer: clear it first.
+    const at = machine.dtb.address;
+    machine.bus.loadBytes(at, new Uint8Array(Math.max(dtb.length, machine.dtb.bytes.length)));
+    machine.bus.loadBytes(at, dtb);
+  }
   const target = new BareTarget(machine);
   const hart = machine.hart;
   // CSRs both sides expose, by name: QEMU's numbers come from its target description.
