@@ -138,8 +138,12 @@ export class GuestMemory {
       hpa = page - RAM_BASE + this.guest.windowBase;
       perms = this.#permissions(vcpu.mmu.leafFlags, priv) & this.#pmpPermissions(page, priv);
     } else if (this.guest.isRomPage(page) && kind !== Access.STORE) {
+      // Read/execute at most, and only what the guest's PTE and PMP allow:
+      // a read-only mapping must not make the ROM executable, nor the reverse.
+      if (!vcpu.mmu.pmpUniform(page)) return this.#accessFault(kind);
       hpa = this.guest.romPage;
-      perms = ShadowPerm.R | ShadowPerm.X;
+      perms = (ShadowPerm.R | ShadowPerm.X) & this.#permissions(vcpu.mmu.leafFlags, priv) &
+        this.#pmpPermissions(page, priv);
     } else if (kind !== Access.FETCH && this.guest.bus.findRegion(gpa) !== null) {
       return Fill.EMULATE;
     } else {
