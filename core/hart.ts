@@ -1088,6 +1088,8 @@ export class Hart implements InterruptTarget {
         xl[rd] = v, xh[rd] = v >> 31;
         break;
       }
+      case Op.NOP: // reached only outside the decode cache (page-crossing or ROM fetches)
+        break;
       case Op.FENCE_I:
         this.flushDecodeCache();
         break;
