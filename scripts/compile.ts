@@ -4,7 +4,7 @@
  * as a module (guests/tinyos/image.ts), so it is part of the compiled code.
  *
  * `deno compile` writes Deno's `denort` runtime with the code appended; it
- * downloads denort from dl.deno.land unless the `DENORT_BIN` environment
+ * downloads denort from Deno's servers unless the `DENORT_BIN` environment
  * variable names a local copy (of the same Deno version). Where that server
  * cannot be reached, deno's own error is a long chain ending in a DNS failure;
  * this wrapper says what is missing and how to proceed instead.
@@ -53,7 +53,7 @@ export async function compileRvisor(output = `${ROOT}rvisor`): Promise<CompileRe
 
 /** One paragraph saying what is missing, why, and the ways forward. */
 function denortHelp(stderr: string): string {
-  const url = /https:\/\/\S+denort\S*\.zip/.exec(stderr)?.[0] ?? "dl.deno.land";
+  const url = /https:\/\/\S+denort\S*\.zip/.exec(stderr)?.[0] ?? "Deno's download server";
   // The innermost cause is the last numbered line of "Caused by:" (a backtrace may follow).
   const causes = stderr.split(/\nStack backtrace:/)[0].split("\n").map((l) => l.trim());
   const cause = causes.filter((l) => /^\d+: /.test(l)).pop();

@@ -33,8 +33,31 @@ import { type CpioEntry, newcArchive } from "./cpio.ts";
 /** Line /init prints once the modules are loaded, just before the shell starts. */
 export const INIT_MARKER = "rvisor-linux: init ready";
 
-/** Debian's mirror (the one apt uses). */
-export const DEFAULT_MIRROR = "http://deb.debian.org/debian";
+/** Where apt keeps its sources: the mirror comes from there, as apt itself would use it. */
+const APT_SOURCES = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
+
+/**
+ * The Debian mirror apt is configured with on this machine: the first `URIs:`
+ * of a deb822 sources file, or the first `deb URL` line of sources.list, that
+ * serves Debian's main archive (not the security one). Throws FetchError when
+ * none is configured (pass --mirror then).
+ */
+export function defaultMirror(sources: string[] = APT_SOURCES): string {
+  for (const path of sources) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      continue;
+    }
+    const urls = [
+      ...text.matchAll(/^URIs:\s*(\S+)/gm),
+      ...text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/gm),
+    ].map((m) => m[1]).filter((u) => /^https?:/.test(u) && !/security/.test(u));
+    if (urls.length > 0) return urls[0];
+  }
+  throw new FetchError("apt sources", "no Debian mirror configured for apt; pass --mirror URL");
+}
 /** The first Debian release with riscv64 as an official architecture. */
 export const DEFAULT_SUITE = "trixie";
 const ARCH = "riscv64";
@@ -123,7 +146,7 @@ export function cachedLinux(dir: string = defaultCacheDir()): LinuxImages | null
 export interface FetchOptions {
   /** Cache directory (default {@linkcode defaultCacheDir}). */
   cache?: string;
-  /** Debian mirror URL (default {@linkcode DEFAULT_MIRROR}). */
+  /** Debian mirror URL (default: apt's, {@linkcode defaultMirror}). */
   mirror?: string;
   /** Suite (default {@linkcode DEFAULT_SUITE}). */
   suite?: string;
@@ -140,7 +163,7 @@ export interface FetchOptions {
  */
 export async function fetchLinux(options: FetchOptions = {}): Promise<LinuxImages> {
   const dir = options.cache ?? defaultCacheDir();
-  const mirror = (options.mirror ?? DEFAULT_MIRROR).replace(/\/+$/, "");
+  const mirror = (options.mirror ?? defaultMirror()).replace(/\/+$/, "");
   const suite = options.suite ?? DEFAULT_SUITE;
   const log = options.log ?? (() => {});
   if (!options.force) {
