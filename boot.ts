@@ -15,6 +15,7 @@ import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
 import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
 import type { TrapEvent } from "./core/events.ts";
+import { SnapshotError } from "./core/snapshot.ts";
 import {
   createHypervisorMachine,
   DEFAULT_GUEST_OFFSET,
@@ -109,6 +110,19 @@ Options:
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
+  --snapshot-save FILE
+                    save the whole machine (hart, devices, disk overlay,
+                    hypervisor, RAM) to FILE when the run ends: guest halt,
+                    Ctrl-A x, --timeout or a signal
+  --snapshot-at N   with --snapshot-save: save after N instructions instead
+                    (counted from the start of this run) and keep running
+  --snapshot-load FILE
+                    continue the machine saved in FILE instead of booting. The
+                    flags that define the machine (--bios, --kernel, --initrd,
+                    --append, --disk, --mem, --no-hypervisor, --guest-offset)
+                    must be those it was saved with (the disk image must be
+                    unchanged: only a copy-on-write overlay is in the file);
+                    with --clock virtual the run continues exactly
   --gdb PORT        GDB remote stub on 127.0.0.1:PORT (target remote :PORT);
                     under the hypervisor it shows the guest's view
   --gdb-wait        with --gdb: hold the hart at reset until a debugger
@@ -182,6 +196,12 @@ export interface BootOptions {
   gdb?: GdbListenAddress;
   /** Hold the hart until a debugger attaches. */
   gdbWait: boolean;
+  /** Save a snapshot to this file (at the end, or at `snapshotAt`). */
+  snapshotSave?: string;
+  /** Save after this many instructions of the run instead of at the end. */
+  snapshotAt?: number;
+  /** Restore this snapshot instead of booting. */
+  snapshotLoad?: string;
   /** Print help and exit. */
   help: boolean;
 }
@@ -205,6 +225,9 @@ const OPTIONS = {
   gdb: { type: "string" },
   "gdb-listen": { type: "string" },
   "gdb-wait": { type: "boolean" },
+  "snapshot-save": { type: "string" },
+  "snapshot-at": { type: "string" },
+  "snapshot-load": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -345,6 +368,16 @@ export function parseBootArgs(args: string[]): BootOptions {
       throw new UsageError("--firmware builtin: needs --kernel (an S-mode kernel to start)");
     }
   }
+  let snapshotAt: number | undefined;
+  if (values["snapshot-at"] !== undefined) {
+    snapshotAt = Number(values["snapshot-at"]);
+    if (!/^\d+$/.test(values["snapshot-at"].trim()) || !Number.isSafeInteger(snapshotAt)) {
+      throw new UsageError(`--snapshot-at ${values["snapshot-at"]}: not a number of instructions`);
+    }
+    if (values["snapshot-save"] === undefined) {
+      throw new UsageError("--snapshot-at: needs --snapshot-save FILE");
+    }
+  }
   return {
     bios: values.bios,
     kernel: values.kernel,
@@ -365,6 +398,9 @@ export function parseBootArgs(args: string[]): BootOptions {
     trace: values.trace === undefined ? [] : parseTrace(values.trace),
     gdb,
     gdbWait: values["gdb-wait"] ?? false,
+    snapshotSave: values["snapshot-save"],
+    snapshotAt,
+    snapshotLoad: values["snapshot-load"],
     help: values.help ?? false,
   };
 }
@@ -387,6 +423,15 @@ export function readImage(path: string, memory: number): ImageFile {
   }
   try {
     return { name: path, bytes: Deno.readFileSync(path) };
+  } catch (e) {
+    throw new UsageError(`${path}: ${describeFsError(e)}`);
+  }
+}
+
+/** Reads a --snapshot-load file; throws {@linkcode UsageError} naming it. */
+function readSnapshot(path: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
   } catch (e) {
     throw new UsageError(`${path}: ${describeFsError(e)}`);
   }
@@ -472,13 +517,43 @@ class Session {
   hypervisor: Hypervisor | undefined;
   startMs = performance.now();
   #finished = false;
+  #snapshotSaved = false;
 
   constructor(readonly options: BootOptions | undefined) {}
 
-  /** Flushes, restores the terminal, prints stats, and exits the process. */
-  finish(code: number, message?: string): never {
+  /** Writes --snapshot-save's file; throws {@linkcode UsageError} if it cannot. */
+  saveSnapshot(): void {
+    const path = this.options?.snapshotSave;
+    if (path === undefined || this.machine === undefined) return;
+    this.#snapshotSaved = true;
+    try {
+      Deno.writeFileSync(path, this.machine.saveSnapshot());
+    } catch (e) {
+      throw new UsageError(`${path}: cannot write the snapshot: ${describeFsError(e)}`);
+    }
+  }
+
+  /**
+   * Flushes, saves --snapshot-save's file (unless `save` is false: the run
+   * failed), restores the terminal, prints stats, and exits the process.
+   */
+  finish(code: number, message?: string, save = true): never {
     if (!this.#finished) {
       this.#finished = true;
+      if (save && this.options?.snapshotSave !== undefined && !this.#snapshotSaved) {
+        try {
+          if (this.options.snapshotAt === undefined) this.saveSnapshot();
+          else {
+            writeStderr(
+              `rvisor: --snapshot-at ${this.options.snapshotAt}: the run ended first, ` +
+                `no snapshot saved\n`,
+            );
+          }
+        } catch (e) {
+          writeStderr(`rvisor: ${(e as Error).message}\n`);
+          if (code === ExitCode.OK) code = ExitCode.USAGE;
+        }
+      }
       this.terminal?.restore();
       // On a terminal, start our message on a fresh line rather than after a guest prompt.
       if (message !== undefined && this.terminal && !this.terminal.output.atLineStart) {
@@ -600,6 +675,9 @@ export async function main(args: string[]): Promise<void> {
       throw e;
     }
     const machine = s.machine;
+    if (options.snapshotLoad !== undefined) {
+      machine.restore(readSnapshot(options.snapshotLoad), options.snapshotLoad);
+    }
     if (options.stats) s.traps = new TrapCounter(machine);
     if (options.trace.length !== 0) {
       // Raw terminal mode needs the carriage return; one write per line keeps lines whole.
@@ -615,7 +693,9 @@ export async function main(args: string[]): Promise<void> {
 
     terminal.start(machine);
     s.startMs = performance.now();
-    const result = options.gdb
+    const deadline = s.startMs + (options.timeoutMs ?? Infinity);
+    const timeLeft = () => Number.isFinite(deadline) ? deadline - performance.now() : undefined;
+    let result = options.gdb
       ? await runWithGdb(
         new GdbStub(
           s.hypervisor ? new GuestTarget(machine, s.hypervisor) : new BareTarget(machine),
@@ -623,12 +703,16 @@ export async function main(args: string[]): Promise<void> {
         {
           address: options.gdb,
           wait: options.gdbWait,
-          timeoutMs: options.timeoutMs,
+          timeoutMs: timeLeft(),
           announce: (line) => writeStderr(`rvisor: ${line}\n`),
         },
       )
-      : await machine.run({ timeoutMs: options.timeoutMs });
+      : await machine.run({ timeoutMs: timeLeft(), maxInstructions: options.snapshotAt });
     if (result.stop === "killed") s.finish(ExitCode.OK, "killed by the debugger");
+    if (result.stop === "limit") {
+      s.saveSnapshot();
+      result = await machine.run({ timeoutMs: timeLeft() });
+    }
     if (result.stop === "timeout") {
       s.finish(
         ExitCode.TIMEOUT,
@@ -666,14 +750,18 @@ export async function main(args: string[]): Promise<void> {
         s.finish(code || ExitCode.GUEST_FAIL, `machine halted: ${halted.reason} ${halted.code}`);
     }
   } catch (e) {
-    if (e instanceof ScriptError || e instanceof UsageError || e instanceof MachineConfigError) {
-      session.finish(ExitCode.USAGE, e.message.split("\n")[0]);
+    if (
+      e instanceof ScriptError || e instanceof UsageError || e instanceof MachineConfigError ||
+      e instanceof SnapshotError
+    ) {
+      session.finish(ExitCode.USAGE, e.message.split("\n")[0], false);
     }
     const err = e as Error;
     const detail = Deno.env.get("RVISOR_DEBUG") === "1" ? `\n${err?.stack ?? err}` : "";
     session.finish(
       ExitCode.INTERNAL,
       `${err?.message?.split("\n")[0] ?? String(e)} (internal error; please report)${detail}`,
+      false,
     );
   }
 }

@@ -140,8 +140,16 @@ export class ConsoleOutput {
 export interface ConsoleSink {
   /** Feeds bytes to the guest's UART. */
   input(bytes: Uint8Array): void;
-  /** The UART: its device name (in MMIO events) and free receive FIFO space. */
-  readonly uart: { readonly name: string; rxSpace(): number };
+  /**
+   * The UART: its device name (in MMIO events), free receive FIFO space, and
+   * optionally its registers (a machine restored from a snapshot has a UART
+   * the guest set up before the pacer could watch).
+   */
+  readonly uart: {
+    readonly name: string;
+    rxSpace(): number;
+    saveState?(): { ier: number; lcr: number; fcr: number; mcr: number };
+  };
   /** The machine's event bus. */
   readonly events: EventBus;
 }
@@ -186,6 +194,14 @@ export class InputPacer {
   /** Starts watching the guest's UART accesses (register state matters from reset on). */
   constructor(readonly sink: ConsoleSink) {
     const name = sink.uart.name;
+    // A restored machine's guest will not set its UART up again: start from its registers.
+    const regs = sink.uart.saveState?.();
+    if (regs) {
+      this.#ier = regs.ier;
+      this.#lcr = regs.lcr;
+      this.#fcr = regs.fcr;
+      this.#loopback = (regs.mcr & MCR_LOOP) !== 0;
+    }
     this.#unsubscribe = sink.events.on("mmio", (e) => {
       if (e.device !== name) return;
       const reg = e.addr & 0xff;
