@@ -64,6 +64,7 @@ export {
   DEFAULT_GUEST_OFFSET,
   Hypervisor,
   type HypervisorConfig,
+  type HypervisorState,
 } from "./hypervisor/hypervisor.ts";
 export {
   OPENSBI_MEDELEG,
@@ -83,7 +84,15 @@ export {
   type RunResult,
   type VirtConfig,
   VirtMachine,
+  type VirtMachineState,
 } from "./devices/virt.ts";
+export {
+  readSnapshotHeader,
+  SNAPSHOT_FORMAT_VERSION,
+  type SnapshotConfig,
+  SnapshotError,
+  type SnapshotHeader,
+} from "./core/snapshot.ts";
 export {
   type ConsoleEvent,
   type CsrEvent,
@@ -101,13 +110,19 @@ export {
   type Topic,
   type TrapEvent,
 } from "./core/events.ts";
-export { Hart, StopReason } from "./core/hart.ts";
+export { Hart, type HartState, StopReason } from "./core/hart.ts";
 export { Bus, BusConfigError, type MmioDevice, RAM_BASE } from "./core/bus.ts";
-export { Clock, type ClockMode, TIMEBASE_HZ } from "./core/clock.ts";
+export { Clock, type ClockMode, type ClockState, TIMEBASE_HZ } from "./core/clock.ts";
 export { Cause, Csr, CSR_NAMES } from "./core/csr.ts";
 export { Irq } from "./core/irq.ts";
-export { Access, Mmu } from "./core/mmu.ts";
+export { Access, Mmu, type MmuState } from "./core/mmu.ts";
 export { ElfError, type ElfImage, loadElf, parseElf } from "./core/elf.ts";
 export { FdtNode, parseFdt, serializeFdt } from "./core/fdt.ts";
 export { buildVirtDtb, buildVirtFdt, VIRT_IRQ, VIRT_MEMMAP } from "./devices/dtb.ts";
-export { type BlockBackend, CowOverlay, MemoryBlockBackend } from "./devices/block.ts";
+export {
+  type BlockBackend,
+  CowOverlay,
+  type CowOverlayState,
+  MemoryBlockBackend,
+} from "./devices/block.ts";
+export { type VirtDevicesState } from "./devices/board.ts";
