@@ -18,7 +18,7 @@ import type { Clock } from "../core/clock.ts";
 import type { EventBus, HaltReason } from "../core/events.ts";
 import type { BlockBackend } from "../devices/block.ts";
 import { type BootImages, type BootLayout, loadBoot, VirtDevices } from "../devices/board.ts";
-import { BOOT_ROM_BASE } from "../devices/bootrom.ts";
+import { BOOT_ROM_BASE, BOOT_ROM_SIZE, BootRom } from "../devices/bootrom.ts";
 import { Vcpu } from "./vcpu.ts";
 
 /** Everything the guest machine is built from. */
@@ -87,6 +87,11 @@ export class Guest {
       builtinFirmware: setup.builtinFirmware,
     });
     host.loadBytes(this.romPage, this.layout.rom);
+    // The whole mask ROM is also a device of the guest bus: its first page is shadow-mapped
+    // for speed (the reset vector runs from it); the rest reads as zeros and ignores
+    // stores through emulated accesses, as on QEMU and bare.
+    const l = this.layout;
+    this.bus.map(BOOT_ROM_BASE, BOOT_ROM_SIZE, new BootRom(l.start, l.dtbAddress, l.kernelEntry));
   }
 
   /** Host physical address of guest-physical `gpa` (which must be guest RAM). */
