@@ -77,6 +77,8 @@ export interface HartState {
   waiting: boolean;
   /** LR reservation: address (-1: none), low and high word of the loaded value. */
   reservation: number[];
+  /** f0..f31 as (low, high) words; all zero without F/D. */
+  f: number[];
   /** CSRs and MMU state. */
   csr: CsrFileState;
 }
@@ -119,7 +121,9 @@ export class Hart implements InterruptTarget {
     return this.csr.priv;
   }
 
-  /** True while the hart waits in wfi. */
+  /** Traps taken since reset: with `retired`, a measure of work that grows even in a trap loop. */
+  trapsTaken = 0;
+    /** True while the hart waits in wfi. */
   waiting = false;
   /** The MMU and TLB. */
   readonly mmu: Mmu;
@@ -343,6 +347,7 @@ export class Hart implements InterruptTarget {
    * delegation, saves pc/cause/tval, stacks the interrupt enables, jumps to the vector.
    */
   #takeTrap(cause: number, interrupt: boolean, tval: number, pc: number): void {
+    this.trapsTaken++;
     if (this.events.wants("trap")) {
       const e = this.#trapEvent;
       e.cause = cause, e.interrupt = interrupt, e.pc = pc, e.tval = tval;
@@ -1320,7 +1325,7 @@ export class Hart implements InterruptTarget {
   // ------------------------------------------------------------ snapshots
 
   /**
-   * The architectural state for a snapshot: registers, pc, instruction count,
+   * The architectural state for a snapshot: x and f registers, pc, instruction count,
    * wfi, the LR reservation, CSRs and MMU state. Breakpoints, watchpoints and
    * hooks belong to whoever set them; the TLB and decode cache are caches.
    */
@@ -1332,6 +1337,7 @@ export class Hart implements InterruptTarget {
       retired: this.retired,
       waiting: this.waiting,
       reservation: [this.#resAddr, this.#resLo, this.#resHi],
+      f: [...this.fpu.fw],
       csr: this.csr.saveState(),
     };
   }
@@ -1344,6 +1350,7 @@ export class Hart implements InterruptTarget {
     this.retired = state.retired;
     this.waiting = state.waiting;
     [this.#resAddr, this.#resLo, this.#resHi] = state.reservation;
+    this.fpu.fw.set(state.f);
     this.csr.loadState(state.csr);
     this.mmu.flush();
     this.flushDecodeCache();
