@@ -73,6 +73,8 @@ export interface CsrFileState {
   instretOffset: number[];
   /** mcycle - retired (lo, hi). */
   cycleOffset: number[];
+  /** fcsr (frm and the accrued FP flags). */
+  fcsr: number;
   /** The MMU's translation state. */
   mmu: MmuState;
 }
@@ -164,6 +166,7 @@ export class CsrFile {
       satp: [...this.#satp],
       instretOffset: [...this.#instretOffset],
       cycleOffset: [...this.#cycleOffset],
+      fcsr: this.fcsr,
       mmu: this.mmu.saveState(),
     };
   }
@@ -187,6 +190,7 @@ export class CsrFile {
     copy(this.#satp, state.satp);
     copy(this.#instretOffset, state.instretOffset);
     copy(this.#cycleOffset, state.cycleOffset);
+    this.fcsr = state.fcsr;
     this.mmu.loadState(state.mmu);
     this.#updateDataPriv();
   }

@@ -217,6 +217,7 @@ export class VirtMachine {
     const mib = this.bus.ramSize / MiB;
     return {
       "RAM size": Number.isInteger(mib) ? `${mib} MiB` : `${this.bus.ramSize} bytes`,
+      "F/D extensions": this.hart.csr.fpu ? "on" : "off",
       ...imagesSnapshotConfig(this.config),
       ...this.devices.snapshotConfig(),
       hypervisor: this.#software ? "on" : "off",
@@ -356,6 +357,7 @@ export class VirtMachine {
   async run(options: RunOptions = {}): Promise<RunResult> {
     const consoleStart = this.#consoleTotal;
     const hart = this.hart;
+    const startSteps = hart.retired + hart.trapsTaken;
     const startRetired = hart.retired;
     const t0 = performance.now();
     const limit = options.maxInstructions ?? Infinity;
@@ -374,7 +376,8 @@ export class VirtMachine {
         this.#pauseRequested = false;
         return result("pause");
       }
-      const done = hart.retired - startRetired;
+      // Traps count too, so that a guest stuck in a trap loop still reaches the limit.
+      const done = hart.retired + hart.trapsTaken - startSteps;
       if (done >= limit) return result("limit");
       const stop = hart.run(Math.min(BATCH, limit - done));
       this.devices.update();
