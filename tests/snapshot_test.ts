@@ -16,6 +16,7 @@ import { SNAPSHOT_FORMAT_VERSION, SnapshotError } from "../core/snapshot.ts";
 import { type BlockBackend, CowOverlay, MemoryBlockBackend } from "../devices/block.ts";
 import { VIRT_MEMMAP, VIRTIO_SLOTS } from "../devices/dtb.ts";
 import { VirtioMmioRegister } from "../devices/virtio-mmio.ts";
+import { Csr } from "../core/csr.ts";
 
 const BOOT = new URL("../boot.ts", import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -346,5 +347,21 @@ Deno.test("a snapshot keeps the virtio disk's overlay and transport state, never
   assert.match(
     restoreError(make(other).machine, snapshot),
     /disk contents is fingerprint \w+ in the snapshot but fingerprint \w+ here/,
+  );
+});
+
+Deno.test("F/D registers and fcsr are saved; an F/D snapshot needs an F/D machine", () => {
+  const a = new Tinyos("bare", { isa: "rv64gc" }).machine;
+  for (let i = 0; i < 64; i++) a.hart.fpu.fw[i] = Math.imul(i + 1, 0x9e3779b9);
+  a.hart.writeCsr(Csr.mstatus, 1n << 13n); // FS = Initial: fcsr is accessible
+  a.hart.writeCsr(Csr.fcsr, 0x85n);
+  const snapshot = a.saveSnapshot();
+  const b = new Tinyos("bare", { isa: "rv64gc" }).machine;
+  b.restore(snapshot);
+  assert.deepEqual(b.hart.fpu.fw, a.hart.fpu.fw);
+  assert.equal(b.hart.readCsr(Csr.fcsr), 0x85n);
+  assert.match(
+    restoreError(new Tinyos("bare").machine, snapshot),
+    /F\/D extensions is on in the snapshot but off here/,
   );
 });
