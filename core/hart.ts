@@ -1201,7 +1201,8 @@ export class Hart implements InterruptTarget {
     const xl = this.xl, xh = this.xh;
     const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0);
     const isLoad = f5 === Amo.LR;
-    if ((va & (size - 1)) !== 0) {
+    // Alignment from the register's low word: va is rounded above 2^53, the low bits are not.
+    if ((xl[rs1] & (size - 1)) !== 0) {
       this.#raise(isLoad ? Cause.MISALIGNED_LOAD : Cause.MISALIGNED_STORE, va);
     }
     const kind = isLoad ? Access.LOAD : Access.STORE;

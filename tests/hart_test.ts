@@ -36,3 +36,22 @@ for (const mode of ["bare", "hypervisor"] as const) {
     assert.equal(m.hart.getReg(10), 0x555n);
   });
 }
+
+Deno.test("run({maxInstructions}) ends even when the guest is stuck in a trap loop (bare)", async () => {
+  // csrwi mtvec, 0; ecall: the trap vector is unmapped, so every trap traps again at once.
+  const bytes = new Uint8Array(new Uint32Array([0x30505073, 0x00000073]).buffer);
+  const m = new VirtMachine({ kernel: { name: "loop.bin", bytes }, clock: "virtual" });
+  const r = await m.run({ maxInstructions: 100_000, timeoutMs: 30_000 });
+  assert.equal(r.stop, "limit");
+  assert.ok(m.hart.trapsTaken >= 99_000);
+});
+
+Deno.test("a misaligned LR at an address above 2^53 is a misaligned-load trap", () => {
+  // lr.w a0, (a1) with a1 = 0x0020_0000_0000_0003: its double is rounded, its low bits are not.
+  const bytes = new Uint8Array(new Uint32Array([0x1005a52f]).buffer);
+  const m = new VirtMachine({ kernel: { name: "lr.bin", bytes } });
+  m.hart.reset(0x8000_0000);
+  m.hart.setReg(11, 0x0020_0000_0000_0003n);
+  m.hart.run(1);
+  assert.equal(m.hart.readCsr(0x342), 4n); // mcause: load address misaligned
+});
