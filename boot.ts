@@ -25,7 +25,7 @@ import { tinyosElf } from "./guests/tinyos/image.ts";
 import { Machine } from "./hypervisor/machine.ts";
 import { parseTraceTopics, traceEvents } from "./hypervisor/trace.ts";
 import type { Topic } from "./core/events.ts";
-import { runScript, ScriptError } from "./devices/host/script.ts";
+import { loadScript, ScriptError } from "./devices/host/script.ts";
 import { startStatusLine } from "./devices/host/status.ts";
 import { GdbStub } from "./devices/gdb/stub.ts";
 import { BareTarget } from "./devices/gdb/target.ts";
@@ -636,6 +636,7 @@ export async function main(args: string[]): Promise<void> {
       }
     }
 
+    const script = options.script === undefined ? undefined : await loadScript(options.script);
     const terminal = new HostTerminal({
       onQuit: () => s.finish(ExitCode.OK, "terminated"),
       onBrokenPipe: () => s.finish(ExitCode.BROKEN_PIPE),
@@ -684,7 +685,7 @@ export async function main(args: string[]): Promise<void> {
       const eol = Deno.stderr.isTerminal() ? "\r\n" : "\n";
       traceEvents(machine.events, options.trace, (line) => writeStderr(line + eol));
     }
-    if (options.script !== undefined) await runScript(options.script, new Machine(machine));
+    if (script) await script(new Machine(machine));
     const hv = s.hypervisor;
     startStatusLine({
       retired: () => machine.hart.retired,

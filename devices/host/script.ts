@@ -16,24 +16,32 @@ export class ScriptError extends Error {
   override name = "ScriptError";
 }
 
-/** Imports `path` (relative to the working directory) and runs its default export on `machine`. */
-export async function runScript(path: string, machine: Machine): Promise<void> {
+/**
+ * Imports `path` (relative to the working directory) and returns a function
+ * that runs its default export on a machine. Loading is separate from running
+ * so that the import (which may take a while for TypeScript) happens before
+ * the machine exists: with the host clock, time passes from its creation on.
+ */
+export async function loadScript(path: string): Promise<(machine: Machine) => Promise<void>> {
   let mod: { default?: unknown };
   try {
     mod = await import(pathToFileURL(resolve(path)).href);
   } catch (e) {
     throw new ScriptError(`--script ${path}: cannot load: ${firstLine(e)}`);
   }
-  if (typeof mod.default !== "function") {
+  const setup = mod.default;
+  if (typeof setup !== "function") {
     throw new ScriptError(
       `--script ${path}: needs a default export: a function that receives the machine`,
     );
   }
-  try {
-    await mod.default(machine);
-  } catch (e) {
-    throw new ScriptError(`--script ${path}: ${firstLine(e)}`);
-  }
+  return async (machine) => {
+    try {
+      await setup(machine);
+    } catch (e) {
+      throw new ScriptError(`--script ${path}: ${firstLine(e)}`);
+    }
+  };
 }
 
 function firstLine(e: unknown): string {
