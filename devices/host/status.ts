@@ -67,13 +67,14 @@ export function startStatusLine(
       now.exits === null ? null : dt > 0 ? (now.exits - last.exits) / dt : 0,
     );
     last = { ...now, exits: now.exits ?? 0 };
-    if (!sharedTerminal) return writeStderr(`\r\x1b[K${text}`);
     const size = Deno.consoleSize();
+    // A terminal that reports no size (some pseudo-terminals) gets the in-place line.
+    if (!sharedTerminal || size.rows < 3) return writeStderr(`\r\x1b[K${text}`);
     if (size.rows !== rows) {
       rows = size.rows; // keep guest output in rows 1..rows-1: save cursor, set region, restore
       writeStderr(`\x1b7\x1b[1;${rows - 1}r\x1b8`);
     }
-    writeStderr(`\x1b7\x1b[${rows};1H\x1b[2K${text.slice(0, size.columns - 1)}\x1b8`);
+    writeStderr(`\x1b7\x1b[${rows};1H\x1b[2K${text.slice(0, Math.max(20, size.columns - 1))}\x1b8`);
   };
   let timer: ReturnType<typeof setInterval> | undefined;
   const delay = setTimeout(() => {
@@ -89,7 +90,7 @@ export function startStatusLine(
       clearInterval(timer);
       globalThis.removeEventListener("unload", line.stop);
       if (timer === undefined) return; // never drawn
-      if (!sharedTerminal) writeStderr("\r\x1b[K");
+      if (rows === 0) writeStderr("\r\x1b[K");
       else writeStderr(`\x1b7\x1b[${rows};1H\x1b[2K\x1b[r\x1b8`);
     },
   };
