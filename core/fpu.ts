@@ -654,8 +654,11 @@ export class Fpu {
       default:
         v = (hi >>> 0) * TWO32 + (lo >>> 0);
     }
-    const limit = double ? 9007199254740992 : 16777216;
-    if (Math.abs(v) <= limit) { // exact: the conversion of an integer this small is exact
+    // v is exact only below 2^53 (else hi * 2^32 + lo already rounded), and the
+    // conversion is exact for magnitudes up to 2^p.
+    const exactV = kind < 2 ||
+      (kind === 2 ? hi >= -0x200000 && hi < 0x200000 : (hi >>> 0) < 0x200000);
+    if (exactV && Math.abs(v) <= (double ? 9007199254740992 : 16777216)) {
       if (double) this.fd[rd] = v;
       else this.#setS(rd, v);
       return;

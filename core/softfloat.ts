@@ -307,10 +307,13 @@ export function div(f: Format, aBits: bigint, bBits: bigint, rm: number): bigint
 export function isqrt(n: bigint): bigint {
   if (n < 2n) return n;
   const len = bitLength(n);
-  // A double estimate, then Newton's iteration from above.
+  // A double estimate, then Newton's iteration. The estimate may be below the
+  // root, but every Newton step lands at or above it (AM-GM), and from there
+  // the iterates decrease to it: one unconditional step, then while decreasing.
   let x: bigint;
   if (len < 1000) x = BigInt(Math.ceil(Math.sqrt(Number(n)))) + 1n;
   else x = 1n << BigInt((len >> 1) + 1);
+  x = (x + n / x) >> 1n;
   for (;;) {
     const y = (x + n / x) >> 1n;
     if (y >= x) break;
