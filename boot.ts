@@ -16,6 +16,7 @@ import { openDiskImage } from "./devices/host/disk.ts";
 import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
 import type { TrapEvent } from "./core/events.ts";
 import { SnapshotError } from "./core/snapshot.ts";
+import { DEFAULT_ISA, ISA_STRINGS } from "./core/fpu.ts";
 import {
   createHypervisorMachine,
   DEFAULT_GUEST_OFFSET,
@@ -107,6 +108,8 @@ Options:
                     virtual M-mode) or builtin (the hypervisor itself: no
                     --bios; the --kernel starts in S-mode at 0x80200000 with
                     a0 = 0, a1 = DTB, as after OpenSBI's fw_jump)
+  --isa ISA         the hart: rv64imac (default) or rv64imafdc / rv64gc (F and D;
+                    bare only for now, with --no-hypervisor)
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -182,6 +185,8 @@ export interface BootOptions {
   firmware: "guest" | "builtin";
   /** Host offset of guest RAM under the hypervisor. */
   guestOffset: number;
+  /** The hart's ISA (core/fpu.ts ISA_STRINGS). */
+  isa: string;
   /** Wall-clock limit in milliseconds. */
   timeoutMs?: number;
   /** Timer source. */
@@ -217,6 +222,7 @@ const OPTIONS = {
   "no-hypervisor": { type: "boolean" },
   firmware: { type: "string" },
   "guest-offset": { type: "string" },
+  isa: { type: "string" },
   timeout: { type: "string" },
   clock: { type: "string" },
   stats: { type: "boolean" },
@@ -368,6 +374,13 @@ export function parseBootArgs(args: string[]): BootOptions {
       throw new UsageError("--firmware builtin: needs --kernel (an S-mode kernel to start)");
     }
   }
+  const isa = (values.isa ?? DEFAULT_ISA).toLowerCase();
+  if (!Object.hasOwn(ISA_STRINGS, isa)) {
+    throw new UsageError(`--isa ${values.isa}: one of ${Object.keys(ISA_STRINGS).join(", ")}`);
+  }
+  if (ISA_STRINGS[isa] && !values["no-hypervisor"]) {
+    throw new UsageError(`--isa ${isa}: F and D run bare only for now (add --no-hypervisor)`);
+  }
   let snapshotAt: number | undefined;
   if (values["snapshot-at"] !== undefined) {
     snapshotAt = Number(values["snapshot-at"]);
@@ -388,6 +401,7 @@ export function parseBootArgs(args: string[]): BootOptions {
     memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
     hypervisor: !values["no-hypervisor"],
     firmware,
+    isa,
     guestOffset: values["guest-offset"] === undefined
       ? DEFAULT_GUEST_OFFSET
       : parseGuestOffset(values["guest-offset"]),
@@ -656,6 +670,7 @@ export async function main(args: string[]): Promise<void> {
       disk: s.disk,
       clock: options.clock,
       console: (b: number) => terminal.output.put(b),
+      isa: options.isa,
     };
     try {
       if (options.hypervisor) {
