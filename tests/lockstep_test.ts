@@ -50,7 +50,9 @@ const KNOWN: Record<string, { why: RegExp; reason: string }> = {
 
 if (HAVE_QEMU) await buildGuests();
 const programs = HAVE_QEMU
-  ? [...Deno.readDirSync(BUILD)].filter((e) => e.name.endsWith(".elf")).map((e) => e.name).sort()
+  // fp_* programs need F/D, which the default machine on both sides does not have.
+  ? [...Deno.readDirSync(BUILD)].map((e) => e.name)
+    .filter((n) => n.endsWith(".elf") && !n.startsWith("fp_")).sort()
   : [];
 
 Deno.test({
@@ -61,7 +63,8 @@ Deno.test({
   fn: async (t) => {
     for (const elf of programs) {
       await t.step(elf, async () => {
-        const r = await lockstep({ kernel: `${BUILD}${elf}` });
+        // Bounded, so that a program that never halts cannot hold CI (the longest halts at ~6k).
+        const r = await lockstep({ kernel: `${BUILD}${elf}`, maxInstructions: 20_000 });
         const known = KNOWN[elf];
         if (known && r.result === "differ") {
           assert.match(r.text, known.why, r.text);

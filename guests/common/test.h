@@ -28,6 +28,11 @@
 
 #define TESTNUM gp
 
+/* 4-byte alignment for trap handlers (mtvec ignores misaligned bases). RVC must be on
+ * for it: with `.option norvc` the assembler cannot pad by 2 bytes and silently
+ * leaves the code misaligned, which tests that switch RVC off did. */
+#define ALIGN4 .option push; .option rvc; .balign 4; .option pop
+
 /* Entry: set up a trap vector that fails, a stack, then run the cases. */
 #define TEST_BEGIN                      \
   .section .text.init;                  \
@@ -41,7 +46,7 @@ _start:                                 \
 /* Pass after the last case; include the shared failure paths and a stack. */
 #define TEST_END                        \
   j pass;                               \
-  .align 2;                             \
+  ALIGN4;                               \
 unexpected_trap:                        \
   csrr s11, mcause;                     \
   csrr s10, mepc;                       \
@@ -199,7 +204,7 @@ trap_ret_##n:                           \
 
 /* The handlers; place once after TEST_END. */
 #define PRIV_HANDLERS                   \
-  .align 2;                             \
+  ALIGN4;                               \
 trap_handler_m:                         \
   li s10, 3;                            \
   beq s5, s10, trap_m_return_to_m;      \
@@ -229,7 +234,7 @@ trap_m_return_to_m:                     \
   mret;                                 \
 trap_bad:                               \
   j fail;                               \
-  .align 2;                             \
+  ALIGN4;                               \
 trap_handler_s:                         \
   li s10, 3;                            \
   beq s5, s10, trap_s_return_to_m;      \
