@@ -123,7 +123,7 @@ export class Hart implements InterruptTarget {
 
   /** Traps taken since reset: with `retired`, a measure of work that grows even in a trap loop. */
   trapsTaken = 0;
-    /** True while the hart waits in wfi. */
+  /** True while the hart waits in wfi. */
   waiting = false;
   /** The MMU and TLB. */
   readonly mmu: Mmu;

@@ -357,7 +357,8 @@ export class VirtMachine {
   async run(options: RunOptions = {}): Promise<RunResult> {
     const consoleStart = this.#consoleTotal;
     const hart = this.hart;
-    const startSteps = hart.retired + hart.trapsTaken;
+    /** Traps taken in batches that retired nothing: a guest stuck in a trap loop. */
+    let stalledTraps = 0;
     const startRetired = hart.retired;
     const t0 = performance.now();
     const limit = options.maxInstructions ?? Infinity;
@@ -376,10 +377,12 @@ export class VirtMachine {
         this.#pauseRequested = false;
         return result("pause");
       }
-      // Traps count too, so that a guest stuck in a trap loop still reaches the limit.
-      const done = hart.retired + hart.trapsTaken - startSteps;
+      // A trap loop retires nothing: its traps count toward the limit instead.
+      const done = hart.retired - startRetired + stalledTraps;
       if (done >= limit) return result("limit");
+      const retiredBefore = hart.retired, trapsBefore = hart.trapsTaken;
       const stop = hart.run(Math.min(BATCH, limit - done));
+      if (hart.retired === retiredBefore) stalledTraps += hart.trapsTaken - trapsBefore;
       this.devices.update();
       this.#software?.poll();
       if (this.#tohost >= 0) this.#checkTohost();
