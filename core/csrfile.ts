@@ -29,6 +29,7 @@ import { out, toNumber } from "./int64.ts";
 import { type Mmu, type MmuState, PMP_COUNT } from "./mmu.ts";
 
 const TWO32 = 4294967296;
+const MIP_SEIP = 1 << 9;
 
 /** misa: MXL = 64, extensions A, C, I, M, S, U. */
 const MISA_LO = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
@@ -409,6 +410,26 @@ export class CsrFile {
     }
     out[0] = lo, out[1] = hi;
     return true;
+  }
+
+  /**
+   * The write of csrrs/csrrc: `old | bits` or `old & ~bits`. For mip, "old" holds
+   * the software-writable SEIP bit, not the value read, which ORs in the PLIC's
+   * line (privileged spec 3.1.9): otherwise setting STIP while an S-mode external
+   * interrupt is pending would latch SEIP in software for good.
+   */
+  modify(
+    csr: number,
+    set: boolean,
+    bitsLo: number,
+    bitsHi: number,
+    oldLo: number,
+    oldHi: number,
+  ): boolean {
+    if (csr === Csr.mip) oldLo = (oldLo & ~MIP_SEIP) | (this.mipSw & MIP_SEIP);
+    return set
+      ? this.write(csr, oldLo | bitsLo, oldHi | bitsHi)
+      : this.write(csr, oldLo & ~bitsLo, oldHi & ~bitsHi);
   }
 
   /** Writes `csr` with WARL legalisation; returns false if it does not exist. */

@@ -1290,10 +1290,10 @@ export class Hart implements InterruptTarget {
       oldLo = r64[0], oldHi = r64[1];
     }
     if (writes) {
-      let lo = srcLo, hi = srcHi;
-      if (kind === Op.CSRRS) lo = oldLo | srcLo, hi = oldHi | srcHi;
-      else if (kind === Op.CSRRC) lo = oldLo & ~srcLo, hi = oldHi & ~srcHi;
-      if (!this.csr.write(csr, lo, hi)) this.#illegal();
+      const ok = kind === Op.CSRRW
+        ? this.csr.write(csr, srcLo, srcHi)
+        : this.csr.modify(csr, kind === Op.CSRRS, srcLo, srcHi, oldLo, oldHi);
+      if (!ok) this.#illegal();
       this.#resync = true; // the write may change translation, interrupts or privilege state
     }
     if (rd !== 0) this.xl[rd] = oldLo, this.xh[rd] = oldHi;

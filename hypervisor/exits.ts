@@ -208,10 +208,10 @@ export class ExitHandler {
     }
     if (writes) {
       const srcLo = immForm ? rs1 : this.hart.xl[rs1], srcHi = immForm ? 0 : this.hart.xh[rs1];
-      let lo = srcLo, hi = srcHi;
-      if (kind === Op.CSRRS) lo = oldLo | srcLo, hi = oldHi | srcHi;
-      else if (kind === Op.CSRRC) lo = oldLo & ~srcLo, hi = oldHi & ~srcHi;
-      if (!csr.write(num, lo, hi)) throw illegal();
+      const ok = kind === Op.CSRRW
+        ? csr.write(num, srcLo, srcHi)
+        : csr.modify(num, kind === Op.CSRRS, srcLo, srcHi, oldLo, oldHi);
+      if (!ok) throw illegal();
     }
     if (rd !== 0) this.hart.xl[rd] = oldLo, this.hart.xh[rd] = oldHi;
     this.#complete(pc, insn);

@@ -55,3 +55,19 @@ Deno.test("a misaligned LR at an address above 2^53 is a misaligned-load trap", 
   m.hart.run(1);
   assert.equal(m.hart.readCsr(0x342), 4n); // mcause: load address misaligned
 });
+
+for (const mode of ["bare", "hypervisor"] as const) {
+  Deno.test(`csrs mip does not latch the PLIC's SEIP into the software bit (${mode})`, async () => {
+    // li t0, 32; csrs mip, t0 (set STIP); j . — while the S-mode external line is high.
+    const bytes = new Uint8Array(new Uint32Array([0x02000293, 0x3442a073, 0x0000006f]).buffer);
+    const config = { kernel: { name: "mip.bin", bytes }, clock: "virtual" as const };
+    const hv = mode === "hypervisor" ? createHypervisorMachine(config) : null;
+    const m = hv ?? new VirtMachine(config);
+    const cpu = hv ? hv.hypervisor.guest.vcpu : m.hart;
+    cpu.setInterruptLevel(9, true); // the PLIC's S-context line
+    await m.run({ maxInstructions: 20 });
+    cpu.setInterruptLevel(9, false);
+    const csr = hv ? hv.hypervisor.guest.vcpu.csr : m.hart.csr;
+    assert.equal(csr.mip, 1 << 5, "only STIP remains once the line drops");
+  });
+}
