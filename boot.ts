@@ -108,8 +108,8 @@ Options:
                     virtual M-mode) or builtin (the hypervisor itself: no
                     --bios; the --kernel starts in S-mode at 0x80200000 with
                     a0 = 0, a1 = DTB, as after OpenSBI's fw_jump)
-  --isa ISA         the hart: rv64imac (default) or rv64imafdc / rv64gc (F and D;
-                    bare only for now, with --no-hypervisor)
+  --isa ISA         the hart (and the guest's, under the hypervisor): rv64imac
+                    (default) or rv64imafdc / rv64gc (F and D)
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -377,9 +377,6 @@ export function parseBootArgs(args: string[]): BootOptions {
   const isa = (values.isa ?? DEFAULT_ISA).toLowerCase();
   if (!Object.hasOwn(ISA_STRINGS, isa)) {
     throw new UsageError(`--isa ${values.isa}: one of ${Object.keys(ISA_STRINGS).join(", ")}`);
-  }
-  if (ISA_STRINGS[isa] && !values["no-hypervisor"]) {
-    throw new UsageError(`--isa ${isa}: F and D run bare only for now (add --no-hypervisor)`);
   }
   let snapshotAt: number | undefined;
   if (values["snapshot-at"] !== undefined) {

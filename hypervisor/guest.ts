@@ -20,6 +20,7 @@ import type { BlockBackend } from "../devices/block.ts";
 import { type BootImages, type BootLayout, loadBoot, VirtDevices } from "../devices/board.ts";
 import { BOOT_ROM_BASE, BOOT_ROM_SIZE, BootRom } from "../devices/bootrom.ts";
 import { Vcpu } from "./vcpu.ts";
+import { dtbIsaString } from "../core/fpu.ts";
 
 /** Everything the guest machine is built from. */
 export interface GuestSetup {
@@ -45,6 +46,8 @@ export interface GuestSetup {
   disk?: BlockBackend;
   /** The hypervisor is the guest's SBI firmware: images and DTB placed as for a firmware. */
   builtinFirmware?: boolean;
+  /** The guest hart has F and D (misa, mstatus.FS, the DTB's riscv,isa). */
+  fpu?: boolean;
 }
 
 /** A guest: its vCPU, its bus and devices, and where its images went. */
@@ -83,7 +86,8 @@ export class Guest {
       halt: setup.halt,
       disk: setup.disk,
     });
-    this.layout = loadBoot(this.bus, images, undefined, {
+    this.vcpu.csr.fpu = setup.fpu ?? false;
+    this.layout = loadBoot(this.bus, images, dtbIsaString(this.vcpu.csr.fpu), {
       builtinFirmware: setup.builtinFirmware,
     });
     host.loadBytes(this.romPage, this.layout.rom);

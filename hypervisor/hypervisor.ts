@@ -60,6 +60,8 @@ export interface HypervisorConfig extends BootImages {
   disk?: BlockBackend;
   /** How mtime advances (default `host`). */
   clock?: ClockMode;
+  /** The guest hart's ISA: `rv64imac` (default) or `rv64imafdc`/`rv64gc` (F and D). */
+  isa?: string;
   /** Receives the guest's console output. */
   console?: (byte: number) => void;
   /**
@@ -166,6 +168,7 @@ export class Hypervisor implements MachineSoftware {
       halt: (reason, code) => machine.halt(reason, code),
       disk: config.disk,
       builtinFirmware: config.firmware === "builtin",
+      fpu: hart.csr.fpu,
     }, config);
     const poolBase = romPage + 4096;
     const poolEnd = Math.min(windowBase, poolBase + (config.shadowPages ?? Infinity) * 4096);
@@ -219,10 +222,12 @@ export class Hypervisor implements MachineSoftware {
     this.#hart.pc = csr.mret();
     this.memory.switchRoot();
     this.#timer.sync();
+    this.#fsToHost();
   }
 
   /** The entry from every host trap (hypenterleave): handle, deliver interrupts, resume. */
   #onTrap(cause: number, interrupt: boolean, tval: number, pc: number): boolean {
+    this.#fsFromHost();
     const vpriv = this.guest.vcpu.priv;
     const kind = this.#exits.handle(cause, interrupt, tval, pc);
     this.exitCounts.set(kind, (this.exitCounts.get(kind) ?? 0) + 1);
@@ -246,7 +251,24 @@ export class Hypervisor implements MachineSoftware {
         false,
       );
     }
+    this.#fsToHost();
     return true;
+  }
+
+  /**
+   * The guest's FP registers and fcsr are the host hart's (the guest runs FP code
+   * natively), so mstatus.FS is shared too: the host's FS is the guest's while it
+   * runs (FS = Off then traps as illegal and is injected), and a host FS turned
+   * Dirty by guest FP instructions makes the guest's Dirty.
+   */
+  #fsFromHost(): void {
+    const host = this.#hart.csr, guest = this.guest.vcpu.csr;
+    if (host.fpu) guest.mstatus = (guest.mstatus & ~Mstatus.FS) | (host.mstatus & Mstatus.FS);
+  }
+
+  #fsToHost(): void {
+    const host = this.#hart.csr, guest = this.guest.vcpu.csr;
+    if (host.fpu) host.mstatus = (host.mstatus & ~Mstatus.FS) | (guest.mstatus & Mstatus.FS);
   }
 
   /** Between instruction batches: device time, then pending virtual interrupts. */
@@ -423,6 +445,7 @@ export function createHypervisorMachine(
     );
   }
   const machine = new VirtMachine({
+    isa: config.isa,
     memory: offset + memory,
     clock: config.clock,
     console: config.console,

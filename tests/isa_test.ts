@@ -22,14 +22,9 @@ Deno.test("ISA programs were built", () => {
 
 for (const mode of ["bare", "hypervisor"] as const) {
   for (const name of programs) {
-    // fp_* programs need F and D: an rv64imafdc hart (bare only until the hypervisor has F/D).
+    // fp_* programs need F and D: an rv64imafdc hart (and guest, under the hypervisor).
     const fd = name.startsWith("fp_");
-    const ignore = fd && mode === "hypervisor";
-    const skip = ignore ? " (skipped: F/D is not wired into the hypervisor yet)" : "";
-    Deno.test({
-      name: `isa: ${name.replace(".elf", "")} passes on rvisor (${mode})${skip}`,
-      ignore,
-    }, async () => {
+    Deno.test(`isa: ${name.replace(".elf", "")} passes on rvisor (${mode})`, async () => {
       let console = "";
       const config = {
         isa: fd ? "rv64imafdc" : "rv64imac",
