@@ -15,6 +15,7 @@ import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
 import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
 import type { TrapEvent } from "./core/events.ts";
+import { causeName } from "./core/names.ts";
 import { SnapshotError } from "./core/snapshot.ts";
 import { DEFAULT_ISA, ISA_STRINGS } from "./core/fpu.ts";
 import {
@@ -471,32 +472,6 @@ export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"
   return { kernel: { name: "tinyos.elf (embedded)", bytes: tinyosElf() } };
 }
 
-const INTERRUPT_NAMES: Record<number, string> = {
-  1: "supervisor software interrupt",
-  3: "machine software interrupt",
-  5: "supervisor timer interrupt",
-  7: "machine timer interrupt",
-  9: "supervisor external interrupt",
-  11: "machine external interrupt",
-};
-
-const EXCEPTION_NAMES: Record<number, string> = {
-  0: "instruction address misaligned",
-  1: "instruction access fault",
-  2: "illegal instruction",
-  3: "breakpoint",
-  4: "load address misaligned",
-  5: "load access fault",
-  6: "store/AMO address misaligned",
-  7: "store/AMO access fault",
-  8: "ecall from U-mode",
-  9: "ecall from S-mode",
-  11: "ecall from M-mode",
-  12: "instruction page fault",
-  13: "load page fault",
-  15: "store/AMO page fault",
-};
-
 /** Counts traps by cause: keys are `cause` for exceptions and `-1 - cause` for interrupts. */
 class TrapCounter {
   readonly counts = new Map<number, number>();
@@ -513,7 +488,7 @@ class TrapCounter {
     return [...this.counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
       const irq = key < 0;
       const cause = irq ? -1 - key : key;
-      const name = (irq ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? "reserved";
+      const name = causeName(cause, irq);
       return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
     });
   }

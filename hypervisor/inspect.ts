@@ -13,42 +13,9 @@
 import type { Bus } from "../core/bus.ts";
 import { Csr, CSR_NAMES } from "../core/csr.ts";
 import type { Mmu } from "../core/mmu.ts";
+import { REG_NAMES } from "../core/names.ts";
 
-/** ABI names of x0..x31, in order. */
-export const REG_NAMES: readonly string[] = [
-  "zero",
-  "ra",
-  "sp",
-  "gp",
-  "tp",
-  "t0",
-  "t1",
-  "t2",
-  "s0",
-  "s1",
-  "a0",
-  "a1",
-  "a2",
-  "a3",
-  "a4",
-  "a5",
-  "a6",
-  "a7",
-  "s2",
-  "s3",
-  "s4",
-  "s5",
-  "s6",
-  "s7",
-  "s8",
-  "s9",
-  "s10",
-  "s11",
-  "t3",
-  "t4",
-  "t5",
-  "t6",
-];
+export { causeName, REG_NAMES } from "../core/names.ts";
 
 /** A register given by number (0..31), ABI name (`a0`, `fp`) or `xN`. */
 export type RegName = number | string;
@@ -115,37 +82,6 @@ export function peekTranslate(bus: Bus, mmu: Mmu, va: number, bare: boolean): nu
     return ppn * 4096 + (((va % span) + span) % span);
   }
   return null;
-}
-
-const INTERRUPT_NAMES: Readonly<Record<number, string>> = {
-  1: "supervisor software interrupt",
-  3: "machine software interrupt",
-  5: "supervisor timer interrupt",
-  7: "machine timer interrupt",
-  9: "supervisor external interrupt",
-  11: "machine external interrupt",
-};
-
-const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
-  0: "instruction address misaligned",
-  1: "instruction access fault",
-  2: "illegal instruction",
-  3: "breakpoint",
-  4: "load address misaligned",
-  5: "load access fault",
-  6: "store/AMO address misaligned",
-  7: "store/AMO access fault",
-  8: "ecall from U-mode",
-  9: "ecall from S-mode",
-  11: "ecall from M-mode",
-  12: "instruction page fault",
-  13: "load page fault",
-  15: "store/AMO page fault",
-};
-
-/** The privileged spec's name of a trap cause ("load page fault"), for traces. */
-export function causeName(cause: number, interrupt: boolean): string {
-  return (interrupt ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? `reserved cause ${cause}`;
 }
 
 /** "M", "S" or "U" for a privilege level. */

@@ -11,42 +11,7 @@ import { Csr, CSR_NAMES } from "../core/csr.ts";
 import { hex64, out } from "../core/int64.ts";
 import { Access } from "../core/mmu.ts";
 import type { Hypervisor } from "./hypervisor.ts";
-
-/** ABI names of x0..x31. */
-const ABI = [
-  "zero",
-  "ra",
-  "sp",
-  "gp",
-  "tp",
-  "t0",
-  "t1",
-  "t2",
-  "s0",
-  "s1",
-  "a0",
-  "a1",
-  "a2",
-  "a3",
-  "a4",
-  "a5",
-  "a6",
-  "a7",
-  "s2",
-  "s3",
-  "s4",
-  "s5",
-  "s6",
-  "s7",
-  "s8",
-  "s9",
-  "s10",
-  "s11",
-  "t3",
-  "t4",
-  "t5",
-  "t6",
-];
+import { REG_NAMES } from "../core/names.ts";
 
 /** CSRs worth showing in a report. */
 const REPORT_CSRS = [
@@ -78,7 +43,9 @@ export function formatReport(hv: Hypervisor, reason: string): string {
   lines.push(`guest pc 0x${pc.toString(16)}${sym(hv, pc)}, virtual mode ${MODE_NAMES[vcpu.priv]}`);
   for (let i = 0; i < 32; i += 4) {
     lines.push(
-      [0, 1, 2, 3].map((j) => `${ABI[i + j].padStart(4)} ${hex64(hart.xl[i + j], hart.xh[i + j])}`)
+      [0, 1, 2, 3].map((j) =>
+        `${REG_NAMES[i + j].padStart(4)} ${hex64(hart.xl[i + j], hart.xh[i + j])}`
+      )
         .join("  "),
     );
   }

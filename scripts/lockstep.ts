@@ -25,6 +25,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { REG_NAMES } from "../core/names.ts";
 import { csrName, existingCsrs } from "../devices/gdb/target.ts";
 import { BareTarget } from "../devices/gdb/target.ts";
 import { regFromHex } from "../devices/gdb/protocol.ts";
@@ -35,26 +36,6 @@ import { VirtMachine } from "../devices/virt.ts";
 export const QEMU_CPU =
   "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
   "Zihintpause=false";
-
-/** ABI names of x0..x31, for reports. */
-const ABI = [
-  "zero",
-  "ra",
-  "sp",
-  "gp",
-  "tp",
-  "t0",
-  "t1",
-  "t2",
-  "s0",
-  "s1",
-  ...Array.from({ length: 8 }, (_, i) => `a${i}`),
-  ...Array.from({ length: 10 }, (_, i) => `s${i + 2}`),
-  "t3",
-  "t4",
-  "t5",
-  "t6",
-];
 
 /**
  * CSRs left out of comparisons: the counters follow each emulator's own
@@ -319,7 +300,7 @@ async function compare(
       ...Object.entries(differences).map(([n, [a, b]]) => `  ${n}: qemu ${a}  rvisor ${b}`),
       "  register files (qemu | rvisor):",
       ...Array.from({ length: 33 }, (_, i) => {
-        const name = i === 32 ? "pc" : `x${i}/${ABI[i]}`;
+        const name = i === 32 ? "pc" : `x${i}/${REG_NAMES[i]}`;
         const mark = qv[i] !== rv[i] ? "  <--" : "";
         return `    ${name.padEnd(9)} ${hex(qv[i] ?? 0n)} | ${hex(rv[i])}${mark}`;
       }),
@@ -370,7 +351,7 @@ async function compare(
     const differences: Record<string, [string, string]> = {};
     for (let i = 0; i < 33; i++) {
       if (BigInt.asUintN(64, qv[i]) !== BigInt.asUintN(64, rv[i])) {
-        differences[i === 32 ? "pc" : `x${i} (${ABI[i]})`] = [hex(qv[i]), hex(rv[i])];
+        differences[i === 32 ? "pc" : `x${i} (${REG_NAMES[i]})`] = [hex(qv[i]), hex(rv[i])];
       }
     }
     const prevPc = history.length > 0 ? BigInt("0x" + history[history.length - 1]) : pc;

@@ -13,6 +13,7 @@
  */
 
 import { StopReason, type Watchpoint } from "../../core/hart.ts";
+import { REG_NAMES } from "../../core/names.ts";
 import {
   encodePacket,
   fromHex,
@@ -500,24 +501,7 @@ export class GdbStub {
 
   #targetXml(): string {
     if (this.#xml !== null) return this.#xml;
-    const names = [
-      "zero",
-      "ra",
-      "sp",
-      "gp",
-      "tp",
-      "t0",
-      "t1",
-      "t2",
-      "fp",
-      "s1",
-      ...Array.from({ length: 8 }, (_, i) => `a${i}`),
-      ...Array.from({ length: 10 }, (_, i) => `s${i + 2}`),
-      "t3",
-      "t4",
-      "t5",
-      "t6",
-    ];
+    const names = REG_NAMES.map((n) => n === "s0" ? "fp" : n); // gdb's name for x8
     const type = (n: string) =>
       n === "ra"
         ? "code_ptr"
