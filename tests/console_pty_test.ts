@@ -1,0 +1,86 @@
+/**
+ * The interactive console through a real pseudo-terminal (util-linux `script`
+ * allocates it): stdin is a terminal, so boot.ts switches it to raw mode; typed
+ * keys reach tinyos's shell, and Ctrl-A x quits with exit code 0 as in QEMU.
+ */
+
+import assert from "node:assert/strict";
+
+const BOOT = new URL("../boot.ts", import.meta.url).pathname;
+
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const HAVE_SCRIPT = hasScript();
+
+/**
+ * The guest's output: without the status line boot.ts draws on a terminal, and
+ * without carriage returns (the pty's own output processing adds more of them).
+ */
+function guestText(raw: string): string {
+  return raw.replace(/rvisor: [\d.]+ ?[kMG]? instr[^\r\n]*/g, "").replace(/\x1b\[K|\r/g, "");
+}
+
+for (const mode of ["hypervisor", "bare"] as const) {
+  Deno.test({
+    name: `console on a pty: type into tinyos, Ctrl-A x quits (${mode})${
+      HAVE_SCRIPT ? "" : " (skipped: util-linux script is not installed)"
+    }`,
+    ignore: !HAVE_SCRIPT,
+    async fn() {
+      const flags = ["--clock", "virtual", ...(mode === "bare" ? ["--no-hypervisor"] : [])];
+      const child = new Deno.Command("script", {
+        args: ["-qfec", `${Deno.execPath()} run -A ${BOOT} ${flags.join(" ")}`, "/dev/null"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      const reader = child.stdout.getReader();
+      const decoder = new TextDecoder();
+      let raw = "";
+      const waitFor = async (text: string) => {
+        const deadline = Date.now() + 60_000;
+        while (!guestText(raw).includes(text)) {
+          assert.ok(Date.now() < deadline, `no ${JSON.stringify(text)} in:\n${guestText(raw)}`);
+          const { value, done } = await reader.read();
+          assert.ok(!done, `the session ended before ${JSON.stringify(text)}:\n${raw}`);
+          raw += decoder.decode(value);
+        }
+      };
+      const type = (s: string) => writer.write(new TextEncoder().encode(s));
+      try {
+        await waitFor("$ ");
+        await type("echo typed on a pty\r"); // Enter is CR on a raw terminal
+        await waitFor("typed on a pty\n$ ");
+        await type("\x01x");
+        const status = await child.status;
+        assert.equal(status.code, 0, guestText(raw));
+        // Drain what is left: boot.ts says it was terminated, like QEMU.
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          raw += decoder.decode(value);
+        }
+        assert.match(raw, /rvisor: terminated/);
+      } finally {
+        await writer.close().catch(() => {});
+        reader.releaseLock();
+        await child.stdout.cancel().catch(() => {});
+        await child.stderr.cancel().catch(() => {});
+        try {
+          child.kill();
+        } catch {
+          // already exited
+        }
+        await child.status;
+      }
+    },
+  });
+}
