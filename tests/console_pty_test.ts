@@ -24,7 +24,8 @@ const HAVE_SCRIPT = hasScript();
  * without carriage returns (the pty's own output processing adds more of them).
  */
 function guestText(raw: string): string {
-  return raw.replace(/rvisor: [\d.]+ ?[kMG]? instr[^\r\n]*/g, "").replace(/\x1b\[K|\r/g, "");
+  return raw.replace(/rvisor: [\d.]+ ?[kMG]? instr[^\r\n]*/g, "").replaceAll("\x1b[K", "")
+    .replaceAll("\r", "");
 }
 
 for (const mode of ["hypervisor", "bare"] as const) {
