@@ -63,7 +63,7 @@
   csrw pmpaddr0, t0;                    \
   li t0, A_NAPOT;                       \
   csrw pmpcfg0, t0;                     \
-  la t0, capture_m;                     \
+  la t0, capture_m_a5;                     \
   csrw mtvec, t0;                       \
   la s7, 2f;                            \
   la s9, 3f;                            \
@@ -148,7 +148,7 @@ test_23:
 TEST_END
 PRIV_HANDLERS
   .align 2
-capture_m:                              # a5/a6/a7 = mcause/mepc/mtval, resume in M at s9
+capture_m_a5:                              # a5/a6/a7 = mcause/mepc/mtval, resume in M at s9
   csrr a5, mcause
   csrr a6, mepc
   csrr a7, mtval

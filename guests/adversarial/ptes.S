@@ -124,7 +124,7 @@ TEST_BEGIN
   IF_RVISOR_CHECKS(1f)
 test_200:
   li TESTNUM, 200
-  la t0, capture_m                      # the trap comes from S: come back in M
+  la t0, capture_m_a5                      # the trap comes from S: come back in M
   csrw mtvec, t0
   li t0, 0x7b000000
   srli t0, t0, 12
@@ -145,7 +145,7 @@ test_200:
 TEST_END
 PRIV_HANDLERS
   .align 2
-capture_m:                              # a5/a6/a7 = mcause/mepc/mtval, resume in M at 3b
+capture_m_a5:                              # a5/a6/a7 = mcause/mepc/mtval, resume in M at 3b
   csrr a5, mcause
   csrr a6, mepc
   csrr a7, mtval

@@ -202,7 +202,14 @@ trap_ret_##n:                           \
   li t0, 0x1f;                          \
   csrw pmpcfg0, t0
 
-/* The handlers; place once after TEST_END. */
+/* Point xtvec at a capture handler: the trap lands there, which copies
+ * x{status,cause,epc,tval} to a0..a3 and jumps to `resume` in the trap's
+ * target mode without returning (so the state after trap entry is visible). */
+#define CAPTURE_M(resume) la t0, capture_m; csrw mtvec, t0; la s9, resume
+#define CAPTURE_S(resume) la t0, capture_s; csrw stvec, t0; la s9, resume
+#define RESTORE_MTVEC la t0, trap_handler_m; csrw mtvec, t0
+
+/* The handlers (checking, and capturing); place once after TEST_END. */
 #define PRIV_HANDLERS                   \
   ALIGN4;                               \
 trap_handler_m:                         \
@@ -258,7 +265,21 @@ trap_s_unexpected:                      \
   csrr s11, scause;                     \
   csrr s10, sepc;                       \
   li TESTNUM, 0x7e;                     \
-  j fail;
+  j fail;                               \
+  ALIGN4;                               \
+capture_m:                              \
+  csrr a0, mstatus;                     \
+  csrr a1, mcause;                      \
+  csrr a2, mepc;                        \
+  csrr a3, mtval;                       \
+  jr s9;                                \
+  ALIGN4;                               \
+capture_s:                              \
+  csrr a0, sstatus;                     \
+  csrr a1, scause;                      \
+  csrr a2, sepc;                        \
+  csrr a3, stval;                       \
+  jr s9;
 
 #endif /* RVISOR_PRIV_H */
 

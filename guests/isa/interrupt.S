@@ -9,9 +9,6 @@
 
 /* A trap lands in capture_m/capture_s, which copy x{cause,epc,tval} to
  * a1..a3 (xstatus to a0) and continue at `resume` in the handler's mode. */
-#define CAPTURE_M(resume) la t0, capture_m; csrw mtvec, t0; la s9, resume
-#define CAPTURE_S(resume) la t0, capture_s; csrw stvec, t0; la s9, resume
-#define RESTORE_MTVEC la t0, trap_handler_m; csrw mtvec, t0
 
 /* Case n: `enable` makes a pending interrupt takeable; it must be taken at
  * once, in M, with mcause = IRQ(c) and mepc = the instruction after `enable`
@@ -199,17 +196,3 @@ u_first:
 TEST_END
 PRIV_HANDLERS
 
-  .align 2
-capture_m:
-  csrr a0, mstatus
-  csrr a1, mcause
-  csrr a2, mepc
-  csrr a3, mtval
-  jr s9
-  .align 2
-capture_s:
-  csrr a0, sstatus
-  csrr a1, scause
-  csrr a2, sepc
-  csrr a3, stval
-  jr s9

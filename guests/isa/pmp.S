@@ -19,8 +19,6 @@
 /* pmpcfg0 = entry0 | entry1 << 8 | entry2 << 16 | entry3 << 24 */
 #define CFG0(e0, e1, e2, e3) li t0, (e0) | ((e1) << 8) | ((e2) << 16) | ((e3) << 24); csrw pmpcfg0, t0
 
-#define CAPTURE_M(resume) la t0, capture_m; csrw mtvec, t0; la s9, resume
-#define RESTORE_MTVEC la t0, trap_handler_m; csrw mtvec, t0
 
 TEST_BEGIN
   INSTALL_TRAP_HANDLER
@@ -144,13 +142,6 @@ s_nomatch:
 TEST_END
 PRIV_HANDLERS
 
-  .align 2
-capture_m:
-  csrr a0, mstatus
-  csrr a1, mcause
-  csrr a2, mepc
-  csrr a3, mtval
-  jr s9
 
   .data
   .align 12

@@ -3,12 +3,6 @@
 # (privileged spec 1.12, 3.1.6, 3.1.8, 3.1.15-16, 3.3.2, 4.1.1, 4.1.7-9).
 #include "test.h"
 
-/* Point xtvec at a capture handler: the trap lands there, which copies
- * x{status,cause,epc,tval} to a0..a3 and jumps to `resume` in the trap's
- * target mode without returning (so the state after trap entry is visible). */
-#define CAPTURE_M(resume) la t0, capture_m; csrw mtvec, t0; la s9, resume
-#define CAPTURE_S(resume) la t0, capture_s; csrw stvec, t0; la s9, resume
-#define RESTORE_MTVEC la t0, trap_handler_m; csrw mtvec, t0
 
 TEST_BEGIN
   INSTALL_TRAP_HANDLER
@@ -209,20 +203,6 @@ test_11:
 TEST_END
 PRIV_HANDLERS
 
-  .align 2
-capture_m:
-  csrr a0, mstatus
-  csrr a1, mcause
-  csrr a2, mepc
-  csrr a3, mtval
-  jr s9
-  .align 2
-capture_s:
-  csrr a0, sstatus
-  csrr a1, scause
-  csrr a2, sepc
-  csrr a3, stval
-  jr s9
 
   .data
   .align 3
