@@ -92,6 +92,10 @@ Options:
                     at its entry (as QEMU's -bios none -kernel)
   --initrd FILE     initial ramdisk (its location goes in the device tree)
   --append STR      kernel command line (/chosen/bootargs)
+  --load FILE@ADDR  copy FILE as raw bytes to physical address ADDR (hex with
+                    0x, or decimal) before boot, as QEMU's -device
+                    loader,file=FILE,addr=ADDR: e.g. a Linux Image for U-Boot's
+                    booti; may be repeated
   --disk FILE       raw disk image as a virtio block device; the file is opened
                     read-only and guest writes go to an in-memory overlay
   --disk-write      let guest writes reach the --disk file
@@ -123,10 +127,10 @@ Options:
   --snapshot-load FILE
                     continue the machine saved in FILE instead of booting. The
                     flags that define the machine (--bios, --kernel, --initrd,
-                    --append, --disk, --mem, --no-hypervisor, --guest-offset)
-                    must be those it was saved with (the disk image must be
-                    unchanged: only a copy-on-write overlay is in the file);
-                    with --clock virtual the run continues exactly
+                    --append, --load, --disk, --mem, --no-hypervisor,
+                    --guest-offset) must be those it was saved with (the disk
+                    image must be unchanged: only a copy-on-write overlay is in
+                    the file); with --clock virtual the run continues exactly
   --gdb PORT        GDB remote stub on 127.0.0.1:PORT (target remote :PORT);
                     under the hypervisor it shows the guest's view
   --gdb-wait        with --gdb: hold the hart at reset until a debugger
@@ -174,6 +178,8 @@ export interface BootOptions {
   initrd?: string;
   /** Kernel command line. */
   append?: string;
+  /** Raw files to copy to physical addresses (--load FILE@ADDR). */
+  loads: { path: string; address: number }[];
   /** Disk image path. */
   disk?: string;
   /** Let guest writes reach the disk file. */
@@ -217,6 +223,7 @@ const OPTIONS = {
   kernel: { type: "string" },
   initrd: { type: "string" },
   append: { type: "string" },
+  load: { type: "string", multiple: true },
   disk: { type: "string" },
   "disk-write": { type: "boolean" },
   mem: { type: "string" },
@@ -292,6 +299,24 @@ export function parseGuestOffset(text: string): number {
   }
   if (bytes > GiB) throw bad("can be at most 1G");
   return bytes;
+}
+
+/** Parses one `--load FILE@ADDR`; throws {@linkcode UsageError}. */
+export function parseLoad(text: string): { path: string; address: number } {
+  const at = text.lastIndexOf("@");
+  const path = text.slice(0, at), where = text.slice(at + 1).trim();
+  if (at <= 0 || where === "") {
+    throw new UsageError(`--load ${text}: expected FILE@ADDRESS (e.g. Image@0x84000000)`);
+  }
+  const address = /^0x[0-9a-f]+$/i.test(where)
+    ? parseInt(where, 16)
+    : /^\d+$/.test(where)
+    ? Number(where)
+    : NaN;
+  if (!Number.isSafeInteger(address)) {
+    throw new UsageError(`--load ${text}: ${where} is not an address (hex with 0x, or decimal)`);
+  }
+  return { path, address };
 }
 
 /** Parses `--trace`; throws {@linkcode UsageError}. */
@@ -394,6 +419,7 @@ export function parseBootArgs(args: string[]): BootOptions {
     kernel: values.kernel,
     initrd: values.initrd,
     append: values.append,
+    loads: (values.load ?? []).map(parseLoad),
     disk: values.disk,
     diskWrite: values["disk-write"] ?? false,
     memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
@@ -614,6 +640,10 @@ export async function main(args: string[]): Promise<void> {
     const initrd = options.initrd === undefined
       ? undefined
       : readImage(options.initrd, options.memory);
+    const loads = options.loads.map(({ path, address }) => ({
+      file: readImage(path, options.memory),
+      address,
+    }));
     if (options.disk !== undefined) {
       try {
         s.disk = openDiskImage(options.disk, options.diskWrite);
@@ -639,6 +669,7 @@ export async function main(args: string[]): Promise<void> {
       ...images,
       initrd,
       append: options.append,
+      loads,
       disk: s.disk,
       clock: options.clock,
       console: (b: number) => terminal.output.put(b),

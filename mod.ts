@@ -125,4 +125,4 @@ export {
   type CowOverlayState,
   MemoryBlockBackend,
 } from "./devices/block.ts";
-export { type VirtDevicesState } from "./devices/board.ts";
+export { type RawLoad, type VirtDevicesState } from "./devices/board.ts";

@@ -193,6 +193,20 @@ export interface BootImages {
   initrd?: ImageFile;
   /** Kernel command line (/chosen/bootargs). */
   append?: string;
+  /**
+   * Raw files copied to fixed physical addresses, as QEMU's
+   * `-device loader,file=F,addr=A`: a kernel and initrd for U-Boot's booti,
+   * say. Nothing in the device tree mentions them.
+   */
+  loads?: RawLoad[];
+}
+
+/** A raw file at a physical address ({@linkcode BootImages.loads}). */
+export interface RawLoad {
+  /** The bytes and their name. */
+  file: ImageFile;
+  /** Physical address of the first byte. */
+  address: number;
 }
 
 /** Where everything went: what the reset vector needs, and symbols. */
@@ -229,6 +243,8 @@ export function imagesSnapshotConfig(images: BootImages, prefix = ""): SnapshotC
     [`${prefix}kernel`]: describe(images.kernel),
     [`${prefix}initrd`]: describe(images.initrd),
     [`${prefix}append`]: JSON.stringify(images.append ?? ""),
+    [`${prefix}loads`]: (images.loads ?? [])
+      .map((l) => `${describe(l.file)} at ${hex(l.address)}`).join("; ") || "none",
   };
 }
 
@@ -255,6 +271,28 @@ export function loadBoot(
   const nextStage = boot.bios !== undefined || options.builtinFirmware === true;
   const images: BootLayout["images"] = {};
   let tohost = -1;
+  // Like QEMU's ROM blobs, no two images may share a byte: one would silently
+  // overwrite the other.
+  const claimed: { name: string; start: number; end: number }[] = [];
+  const claim = (name: string, start: number, length: number) => {
+    const end = start + length;
+    const other = claimed.find((r) => start < r.end && r.start < end);
+    if (other) {
+      throw new Error(
+        `${hex(start)}..${hex(end)} overlaps ${other.name} (${hex(other.start)}..${
+          hex(other.end)
+        })`,
+      );
+    }
+    claimed.push({ name, start, end });
+  };
+  const claimNamed = (name: string, start: number, length: number) => {
+    try {
+      claim(name, start, length);
+    } catch (e) {
+      throw new MachineConfigError(`${name}: ${(e as Error).message}`);
+    }
+  };
   const place = (file: ImageFile, rawAddress: number, role: "bios" | "kernel"): number => {
     const b = file.bytes;
     const isElf = b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c &&
@@ -262,6 +300,7 @@ export function loadBoot(
     try {
       if (isElf) {
         const image = parseElf(b);
+        for (const seg of image.segments) claim(file.name, seg.paddr, seg.data.length);
         loadElf(image, bus);
         images[role] = image;
         tohost = image.symbols.get("tohost") ?? tohost;
@@ -276,6 +315,7 @@ export function loadBoot(
             `(RAM is ${hex(bus.ramBase)}..${hex(bus.ramBase + bus.ramSize)})`,
         );
       }
+      claim(file.name, rawAddress, b.length);
       bus.loadBytes(rawAddress, b);
       return rawAddress;
     } catch (e) {
@@ -299,6 +339,7 @@ export function loadBoot(
           `at ${hex(at)}`,
       );
     }
+    claimNamed(boot.initrd.name, at, boot.initrd.bytes.length);
     bus.loadBytes(at, boot.initrd.bytes);
     initrd = { start: at, end: at + boot.initrd.bytes.length };
   }
@@ -310,7 +351,20 @@ export function loadBoot(
     firmwareFixups: options.builtinFirmware,
   });
   const dtbAddress = fdtLoadAddress(bus.ramBase, bus.ramSize);
+  claimNamed("the device tree", dtbAddress, dtb.length);
   bus.loadBytes(dtbAddress, dtb);
+  for (const { file, address } of boot.loads ?? []) {
+    if (bus.ramOffset(address, file.bytes.length) < 0) {
+      throw new MachineConfigError(
+        `${file.name}: a file of ${file.bytes.length} bytes at ${
+          hex(address)
+        } does not fit in RAM ` +
+          `(RAM is ${hex(bus.ramBase)}..${hex(bus.ramBase + bus.ramSize)})`,
+      );
+    }
+    claimNamed(file.name, address, file.bytes.length);
+    bus.loadBytes(address, file.bytes);
+  }
   const rom = bootRomImage(start, dtbAddress, kernelEntry);
   return { start, kernelEntry, dtbAddress, dtb, rom, images, tohost };
 }

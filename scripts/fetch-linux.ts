@@ -669,7 +669,7 @@ async function extractDeb(
 /** The command that boots the images on rvisor (bare; drop --no-hypervisor for the hypervisor). */
 export function bootCommand(images: LinuxImages): string {
   return [
-    "deno run -A boot.ts --no-hypervisor --mem 256M",
+    "deno run -A boot.ts --isa rv64imafdc --mem 256M",
     "--bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf",
     `--kernel ${images.kernel} --initrd ${images.initrd}`,
     `--append "console=ttyS0 earlycon=sbi no4lvl"`,

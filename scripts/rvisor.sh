@@ -7,9 +7,11 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Booting needs no Debian package: the default guest, tinyos, is embedded in rvisor.
-# The tests also boot Debian's OpenSBI + U-Boot and rebuild our guests.
+# The tests also boot Debian's OpenSBI + U-Boot and rebuild our guests; fetching
+# Debian's Linux for tests/linux_test.ts needs xz and gpgv with the archive keyring.
 TEST_PACKAGES="opensbi u-boot-qemu gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
-picolibc-riscv64-unknown-elf qemu-system-misc device-tree-compiler gdb-multiarch"
+picolibc-riscv64-unknown-elf qemu-system-misc device-tree-compiler gdb-multiarch \
+xz-utils gpgv debian-archive-keyring"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -46,7 +48,9 @@ case "$what" in
     # shellcheck disable=SC2086
     need_packages $TEST_PACKAGES
     deno task check
-    exec deno task test "$@"
+    # Linux boots too: tests/linux_test.ts fetches Debian's kernel and busybox
+    # into ~/.cache/rvisor/linux once (RVISOR_LINUX=0 leaves them out).
+    RVISOR_LINUX="${RVISOR_LINUX:-1}" exec deno task test "$@"
     ;;
   *)
     echo "usage: sh scripts/rvisor.sh boot [flags] | test" >&2

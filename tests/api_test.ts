@@ -227,3 +227,27 @@ Deno.test("api: an exception hook turns a guest page fault into an access fault 
   assert.equal(seen.length, 1);
   assert.match(m.consoleText, /killed: scause 0x[57] /);
 });
+
+for (const mode of MODES) {
+  Deno.test(`api: loads put raw files at guest-physical addresses, overlaps are refused (${mode})`, () => {
+    const kernel = { name: "tinyos.elf", bytes: tinyosElf() };
+    const blob = new Uint8Array(8192).map((_, i) => (i * 31) & 0xff);
+    const m = createMachine({
+      kernel,
+      loads: [{ file: { name: "blob.bin", bytes: blob }, address: 0x8400_1000 }],
+      hypervisor: mode === "hypervisor",
+    });
+    assert.deepEqual(m.readPhysical(0x8400_1000, blob.length), blob);
+    assert.deepEqual([...m.readPhysical(0x8400_0ff8, 8)], [0, 0, 0, 0, 0, 0, 0, 0]);
+    // tinyos's first segment starts at RAM base.
+    assert.throws(
+      () =>
+        createMachine({
+          kernel,
+          loads: [{ file: { name: "blob.bin", bytes: blob }, address: 0x8000_0000 }],
+          hypervisor: mode === "hypervisor",
+        }),
+      /^MachineConfigError: blob\.bin: 0x80000000\.\.0x80002000 overlaps tinyos\.elf/,
+    );
+  });
+}

@@ -107,6 +107,7 @@ Deno.test("cli: -h documents every flag and the exit codes, exit 0", async () =>
         "--kernel",
         "--initrd",
         "--append",
+        "--load FILE@ADDR",
         "--disk ",
         "--disk-write",
         "--mem",
@@ -187,6 +188,12 @@ Deno.test("cli: bad files each give one line naming the file and the problem, ex
       [["--kernel", `${dir}/empty.bin`], [`${dir}/empty.bin`, "empty"]],
       [["--kernel", SMOKE, "--disk", `${dir}/none.img`], [`${dir}/none.img`, "no such file"]],
       [["--kernel", SMOKE, "--disk", dir], [dir, "directory"]],
+      [["--kernel", SMOKE, "--load", `${dir}/gone@0x84000000`], [`${dir}/gone`, "no such file"]],
+      [
+        ["--kernel", SMOKE, "--load", `${dir}/big.bin@0x87f00000`],
+        [`${dir}/big.bin`, "does not fit in RAM"],
+      ],
+      [["--kernel", SMOKE, "--load", `${dir}/big.bin@0x80000000`], [`${dir}/big.bin`, "overlaps"]],
     ];
     for (const [args, mentions] of cases) {
       assertOneLineError(await boot(args), ...mentions);
@@ -214,6 +221,9 @@ Deno.test("cli: bad flags and --mem values each give one line naming the flag, e
     [["--timeout", "0"], ["--timeout 0"]],
     [["--clock", "wall"], ["--clock wall"]],
     [["--disk-write", "--kernel", SMOKE], ["--disk-write", "--disk"]],
+    [["--load", "Image"], ["--load Image", "FILE@ADDRESS"]],
+    [["--load", "Image@"], ["--load Image@", "FILE@ADDRESS"]],
+    [["--load", "Image@top"], ["--load Image@top", "not an address"]],
   ];
   for (const [args, mentions] of cases) {
     assertOneLineError(await boot(args), ...mentions);
