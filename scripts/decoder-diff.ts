@@ -25,34 +25,20 @@
 import { parseArgs } from "node:util";
 import { decodeAt, type Decoded, Op } from "../core/decode.ts";
 import { VirtMachine } from "../devices/virt.ts";
+import { hasCommand, QEMU, QEMU_CPU } from "./host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const HARNESS_SRC = `${ROOT}guests/diff/decoder.S`;
 /** Where the harness reads its list (decoder.S: ENC). */
 const ENC_ADDR = 0x8040_0000;
-/** The QEMU CPU that matches rvisor's rv64imac hart (shared/GUESTS.md). */
-export const QEMU_CPU: string =
-  "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
-  "Zihintpause=false";
-const QEMU = "qemu-system-riscv64";
 const CC = "riscv64-unknown-elf-gcc";
 const OBJDUMP = "riscv64-unknown-elf-objdump";
 /** Characters of a compact record (decoder.S). */
 const RECORD = 5;
 
-/** True when `cmd --version` runs (used to skip tests when a tool is missing). */
-export function haveTool(cmd: string): boolean {
-  try {
-    return new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 /** The tools these comparisons need that are missing (empty: all present). */
 export function missingTools(): string[] {
-  return [QEMU, CC, OBJDUMP].filter((t) => !haveTool(t));
+  return [QEMU, CC, OBJDUMP].filter((t) => !hasCommand(t));
 }
 
 /** Assembles decoder.S into `dir`/decoder.elf (no C: see decoder.S); returns the path. */

@@ -29,6 +29,7 @@
 
 import { parseArgs } from "node:util";
 import { type CpioEntry, newcArchive } from "./cpio.ts";
+import { exists, hasCommand, OPENSBI_FW_JUMP } from "./host-tools.ts";
 
 /** Line /init prints once the modules are loaded, just before the shell starts. */
 export const INIT_MARKER = "rvisor-linux: init ready";
@@ -351,7 +352,7 @@ async function signedRelease(mirror: string, name: string, codename: string): Pr
   const bytes = await download(subject, `${mirror}/dists/${name}/InRelease`);
   let text: string;
   let checked: string;
-  if (exists(KEYRING) && await hasCommand("gpgv")) {
+  if (exists(KEYRING) && hasCommand("gpgv")) {
     // gpgv --output writes only the signed data, so nothing unsigned can slip in.
     const out = await runTool(subject, "gpgv", ["--keyring", KEYRING, "--output", "-", "-"], bytes);
     text = new TextDecoder().decode(out);
@@ -527,15 +528,6 @@ function initramfsEntries(release: string, busybox: Uint8Array, modules: Module[
 
 // ---- platform helpers ----
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function readManifest(dir: string): Manifest | null {
   try {
     return JSON.parse(Deno.readTextFileSync(`${dir}/manifest.json`)) as Manifest;
@@ -577,19 +569,6 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 
 async function sha256File(path: string): Promise<string> {
   return await sha256(Deno.readFileSync(path));
-}
-
-async function hasCommand(name: string): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("sh", {
-      args: ["-c", `command -v ${name}`],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs a tool with `input` on stdin; its stdout, or a FetchError with its stderr's first line. */
@@ -670,7 +649,7 @@ async function extractDeb(
 export function bootCommand(images: LinuxImages): string {
   return [
     "deno run -A boot.ts --isa rv64imafdc --mem 256M",
-    "--bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf",
+    `--bios ${OPENSBI_FW_JUMP}`,
     `--kernel ${images.kernel} --initrd ${images.initrd}`,
     `--append "console=ttyS0 earlycon=sbi no4lvl"`,
   ].join(" \\\n  ");

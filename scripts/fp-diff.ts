@@ -19,13 +19,10 @@
 
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
+import { hasCommand, QEMU, QEMU_CPU_FD } from "./host-tools.ts";
 
 const AS = "riscv64-unknown-elf-as";
 const LD = "riscv64-unknown-elf-ld";
-const QEMU = "qemu-system-riscv64";
-/** QEMU 7.2's rv64 with F and D, otherwise as the other comparisons (no H, B, ...). */
-const QEMU_CPU = "rv64,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
-  "Zihintpause=false";
 
 /** One F/D operation under test. */
 export interface FpOp {
@@ -449,7 +446,7 @@ export async function runOnQemu(elf: string): Promise<string[]> {
       "-bios",
       "none",
       "-cpu",
-      QEMU_CPU,
+      QEMU_CPU_FD,
       "-kernel",
       elf,
     ],
@@ -526,19 +523,7 @@ export function describeMismatch(m: FpMismatch): string {
 
 /** True if the assembler, linker and QEMU are installed. */
 export function toolsInstalled(): boolean {
-  for (const cmd of [AS, LD, QEMU]) {
-    try {
-      if (
-        !new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
-          .success
-      ) {
-        return false;
-      }
-    } catch {
-      return false;
-    }
-  }
-  return true;
+  return [AS, LD, QEMU].every((cmd) => hasCommand(cmd));
 }
 
 if (import.meta.main) {

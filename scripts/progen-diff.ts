@@ -15,17 +15,13 @@
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
 import { generateProgram } from "./progen.ts";
+import { QEMU, QEMU_CPU } from "./host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const AS = "riscv64-unknown-elf-as";
 const LD = "riscv64-unknown-elf-ld";
-const QEMU = "qemu-system-riscv64";
 /** The regression file: seeds that ever disagreed, one per line (# comments). */
 export const REGRESSION_FILE = `${ROOT}tests/progen_seeds.txt`;
-/** The QEMU CPU that matches rvisor's rv64imac hart (shared/GUESTS.md). */
-const QEMU_CPU =
-  "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
-  "Zihintpause=false";
 
 /** Assembles the program for `seeds` into `dir`; returns the ELF path. */
 export async function buildProgram(

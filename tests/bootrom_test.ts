@@ -7,19 +7,12 @@ import {
   initrdLoadAddress,
   KERNEL_LOAD_ADDRESS,
 } from "../devices/bootrom.ts";
+import { hasCommand, QEMU } from "../scripts/host-tools.ts";
 
 const MiB = 1024 * 1024;
 
-function hasTool(name: string): boolean {
-  try {
-    new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAS_QEMU = hasTool("qemu-system-riscv64");
-const HAS_OBJDUMP = hasTool("riscv64-unknown-elf-objdump");
+const HAS_QEMU = hasCommand(QEMU);
+const HAS_OBJDUMP = hasCommand("riscv64-unknown-elf-objdump");
 const QEMU_REASON = HAS_QEMU ? "" : " (skipped: qemu-system-riscv64 not installed)";
 const OBJDUMP_REASON = HAS_OBJDUMP ? "" : " (skipped: riscv64-unknown-elf-objdump not installed)";
 
@@ -150,7 +143,7 @@ Deno.test({
 
 /** Reads 22 ROM words from a QEMU `virt` started with `args`, through the monitor. */
 async function qemuRomWords(args: string[]): Promise<number[]> {
-  const child = new Deno.Command("qemu-system-riscv64", {
+  const child = new Deno.Command(QEMU, {
     args: ["-M", "virt", "-display", "none", "-serial", "null", "-S", "-monitor", "stdio", ...args],
     stdin: "piped",
     stdout: "piped",

@@ -7,20 +7,10 @@
 import assert from "node:assert/strict";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { parseMemSize, UsageError } from "../boot.ts";
+import { exists, OPENSBI_FW_JUMP as OPENSBI, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
-const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
-const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const HAVE_FIRMWARE = exists(OPENSBI) && exists(UBOOT);
 /** Debian's OpenSBI + U-Boot: no longer the default guest (tinyos is), so named explicitly. */
 const FIRMWARE = ["--bios", OPENSBI, "--kernel", UBOOT];

@@ -5,19 +5,11 @@
  */
 
 import assert from "node:assert/strict";
+import { hasCommand } from "../scripts/host-tools.ts";
 
 const BOOT = new URL("../boot.ts", import.meta.url).pathname;
 
-function hasScript(): boolean {
-  try {
-    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_SCRIPT = hasScript();
+const HAVE_SCRIPT = hasCommand("script");
 
 /**
  * The guest's output: without the status line boot.ts draws on a terminal, and

@@ -2,25 +2,14 @@ import assert from "node:assert/strict";
 import { type FdtNode, parseFdt } from "../core/fdt.ts";
 import { buildVirtDtb, PLIC_NDEV, VIRTIO_SLOTS } from "../devices/dtb.ts";
 import { initrdLoadAddress } from "../devices/bootrom.ts";
+import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const MiB = 1024 * 1024;
 
-function hasTool(name: string): boolean {
-  try {
-    new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAS_DTC = hasTool("dtc");
-const HAS_QEMU = hasTool("qemu-system-riscv64");
+const HAS_DTC = hasCommand("dtc");
+const HAS_QEMU = hasCommand(QEMU);
 const DTC_REASON = HAS_DTC ? "" : " (skipped: dtc not installed)";
 const QEMU_REASON = HAS_QEMU ? "" : " (skipped: qemu-system-riscv64 not installed)";
-
-/** The CPU that matches rv64imac (GUESTS.md). */
-const QEMU_CPU =
-  "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false,Zihintpause=false";
 
 /** QEMU nodes rvisor leaves out because it has no such device (see devices/dtb.ts). */
 const OMITTED = ["/pmu", "/fw-cfg@10100000", "/flash@20000000", "/platform-bus@4000000"].concat(
@@ -147,7 +136,7 @@ async function qemuDtb(memory: string, extra: string[] = []): Promise<FdtNode> {
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/virt.dtb`;
-    const { code, stderr } = await new Deno.Command("qemu-system-riscv64", {
+    const { code, stderr } = await new Deno.Command(QEMU, {
       args: ["-M", `virt,dumpdtb=${file}`, "-m", memory, "-cpu", QEMU_CPU, "-nographic", ...extra],
       stdin: "null",
     }).output();

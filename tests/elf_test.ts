@@ -2,26 +2,12 @@ import assert from "node:assert/strict";
 import { ElfError, type ElfImage, loadElf, parseElf } from "../core/elf.ts";
 import { Bus } from "../core/bus.ts";
 import { EventBus } from "../core/events.ts";
+import { exists, hasCommand, OPENSBI_FW_JUMP as FW_JUMP } from "../scripts/host-tools.ts";
 
 const SMOKE_ELF = new URL("../guests/isa/build/smoke.elf", import.meta.url).pathname;
 
-function hasTool(name: string): boolean {
-  try {
-    new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
-}
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
 const READELF = "riscv64-unknown-elf-readelf";
-const HAS_READELF = hasTool(READELF);
+const HAS_READELF = hasCommand(READELF);
 const HAS_SMOKE = exists(SMOKE_ELF);
 const READELF_REASON = HAS_READELF ? "" : ` (skipped: ${READELF} not installed)`;
 const SMOKE_REASON = !HAS_SMOKE
@@ -404,7 +390,6 @@ Deno.test({
   },
 });
 
-const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const FW_JUMP_REASON = !exists(FW_JUMP)
   ? " (skipped: Debian's opensbi not installed)"
   : !HAS_READELF

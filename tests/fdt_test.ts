@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { FDT_MAGIC, FdtError, FdtNode, parseFdt, serializeFdt } from "../core/fdt.ts";
+import { hasCommand } from "../scripts/host-tools.ts";
 
-function hasTool(name: string): boolean {
-  try {
-    new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAS_DTC = hasTool("dtc");
+const HAS_DTC = hasCommand("dtc");
 const DTC_REASON = HAS_DTC ? "" : " (skipped: dtc not installed)";
 
 /** A small tree that uses every value kind. */

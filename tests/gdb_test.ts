@@ -11,19 +11,12 @@ import { encodePacket, fromLatin1, latin1, PacketDecoder } from "../devices/gdb/
 import { isLoopback, parseGdbAddress } from "../devices/host/gdbserver.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
+import { hasCommand } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
 
-function installed(cmd: string): boolean {
-  try {
-    return new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-const HAVE_GDB = installed("gdb-multiarch");
+const HAVE_GDB = hasCommand("gdb-multiarch");
 
 let built: Promise<number> | undefined;
 function ensureGuests(): Promise<number> {

@@ -11,24 +11,10 @@
  */
 
 import assert from "node:assert/strict";
+import { hasCommand, QEMU, QEMU_CPU, QEMU_CPU_FD } from "../scripts/host-tools.ts";
 
-const QEMU = "qemu-system-riscv64";
 const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
-/** A CPU that matches rvisor's rv64imac hart (see shared GUESTS.md). */
-const CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
-  "Zihintpause=false";
-/** The same with F and D, for the fp_* programs. */
-const CPU_FD = "rv64,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false,Zihintpause=false";
 const TIMEOUT_MS = 20_000;
-
-function qemuInstalled(): boolean {
-  try {
-    return new Deno.Command(QEMU, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 function listElfs(): string[] {
   try {
@@ -55,7 +41,7 @@ async function runOnQemu(elf: string): Promise<{ code: number | null; output: st
       "-icount",
       "shift=0",
       "-cpu",
-      elf.split("/").pop()!.startsWith("fp_") ? CPU_FD : CPU,
+      elf.split("/").pop()!.startsWith("fp_") ? QEMU_CPU_FD : QEMU_CPU,
       "-kernel",
       elf,
     ],
@@ -83,7 +69,7 @@ function describe(code: number | null): string {
   return `exit ${code}: case ${code} failed`;
 }
 
-const hasQemu = qemuInstalled();
+const hasQemu = hasCommand(QEMU);
 const skip = hasQemu ? "" : ` (skipped: ${QEMU} not installed)`;
 const elfs = listElfs();
 

@@ -20,6 +20,7 @@ import { MemoryBlockBackend } from "../devices/block.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, DEFAULT_GUEST_OFFSET } from "../hypervisor/hypervisor.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
+import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const SRC = new URL("../guests/adversarial/", import.meta.url).pathname;
 const BUILD = `${SRC}build/`;
@@ -283,9 +284,7 @@ for (const name of PASSING) {
   });
 }
 
-const QEMU = "qemu-system-riscv64";
-const qemuFound = await new Deno.Command(QEMU, { args: ["--version"], stdout: "null" }).output()
-  .then((o) => o.success, () => false);
+const qemuFound = hasCommand(QEMU);
 
 // On QEMU the programs run as built (rvisor_checks = 0: no cases QEMU's virt
 // machine answers differently); virtio.S needs a disk and the trap loops never end.
@@ -294,14 +293,12 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
     name: `adversarial: ${name} passes on QEMU`,
     ignore: !qemuFound,
     async fn() {
-      const cpu = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false," +
-        "zbs=false,Zihintpause=false";
       const out = await new Deno.Command("timeout", {
         args: [
           "20",
           QEMU,
           ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-icount", "shift=0"],
-          ...["-cpu", cpu, "-kernel", `${BUILD}${name}.elf`],
+          ...["-cpu", QEMU_CPU, "-kernel", `${BUILD}${name}.elf`],
         ],
         stdout: "piped",
         stderr: "piped",

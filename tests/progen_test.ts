@@ -11,12 +11,12 @@
 import assert from "node:assert/strict";
 import { generateBody, generateProgram, Rng } from "../scripts/progen.ts";
 import { diffMany, regressionSeeds, runRvisor } from "../scripts/progen-diff.ts";
-import { haveTool } from "../scripts/decoder-diff.ts";
+import { hasCommand, QEMU } from "../scripts/host-tools.ts";
 
 const SEEDS = 10_000;
 const PER_PROGRAM = 1000;
 
-const missing = ["riscv64-unknown-elf-gcc", "qemu-system-riscv64"].filter((t) => !haveTool(t));
+const missing = ["riscv64-unknown-elf-gcc", QEMU].filter((t) => !hasCommand(t));
 const skip = missing.length > 0 ? ` (skipped: ${missing.join(", ")} not installed)` : "";
 const noGcc = missing.includes("riscv64-unknown-elf-gcc")
   ? " (skipped: riscv64-unknown-elf-gcc not installed)"

@@ -13,18 +13,9 @@ import { MachineConfigError } from "../devices/board.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { OPENSBI_MEDELEG, OPENSBI_MIDELEG, SbiExt } from "../hypervisor/sbi.ts";
 import { parseBootArgs, UsageError } from "../boot.ts";
+import { exists, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
 const GUEST = new URL("../guests/sbi/build/builtin.elf", import.meta.url).pathname;
-const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A raw S-mode kernel: SRST system_reset(a0 = type, reason 0), then spin. */
 function resetKernel(type: number): Uint8Array {

@@ -16,24 +16,12 @@ import {
   TINYOS_IMAGE_MODULE,
 } from "../scripts/build-tinyos.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
+import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
-const QEMU = "qemu-system-riscv64";
-/** The QEMU CPU that matches rvisor's hart (shared/GUESTS.md). */
-const QEMU_CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false," +
-  "zbs=false,Zihintpause=false";
 /** Instructions a command may take before the test gives up (mem 64 takes ~0.5 M). */
 const COMMAND_BUDGET = 50_000_000;
 /** Instructions of idle time between two readings (the timer ticks every 10 M). */
 const IDLE = 30_000_000;
-
-function hasCommand(cmd: string): boolean {
-  try {
-    new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** tinyos on rvisor, driven like a terminal: type a line, read the answer. */
 class Tinyos {

@@ -7,31 +7,14 @@
 import assert from "node:assert/strict";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
-
-const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
-const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
-const QEMU = "qemu-system-riscv64";
-/** The QEMU CPU that matches rvisor's hart (shared/GUESTS.md). */
-const QEMU_CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false," +
-  "zbs=false,Zihintpause=false";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function hasCommand(cmd: string): boolean {
-  try {
-    new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
-}
+import {
+  exists,
+  hasCommand,
+  OPENSBI_FW_JUMP as FW_JUMP,
+  QEMU,
+  QEMU_CPU,
+  UBOOT_SMODE as UBOOT,
+} from "../scripts/host-tools.ts";
 
 const haveFirmware = exists(FW_JUMP) && exists(UBOOT);
 const haveQemu = hasCommand(QEMU);
