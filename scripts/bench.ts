@@ -26,10 +26,16 @@
  *   virtual M-mode vs the hypervisor's built-in SBI firmware (`--firmware
  *   builtin`, hypervisor/sbi.ts): instructions, exits and wall time of each,
  *   interleaved as above.
+ * - linux: Debian's kernel and busybox (scripts/fetch-linux.ts; fetched into
+ *   its cache on first use) from reset to the shell prompt: bare, under the
+ *   hypervisor with OpenSBI, and with the built-in firmware: instructions,
+ *   exits and wall time of one cold run each (a boot is ~1e9 instructions,
+ *   so the JIT's warm-up is noise), and QEMU's wall time to the same prompt
+ *   (best of 3, start-up included) on the same images.
  *
- * Usage: `deno run -A scripts/bench.ts [--quick] [--json FILE]`. `--quick` runs
+ * Usage: `deno run -A scripts/bench.ts [--quick] [--no-linux] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
- * boots (a smoke run).
+ * boots (a smoke run); `--no-linux` skips the Linux boots.
  *
  * @module
  */
@@ -39,19 +45,36 @@ import type { Topic } from "../core/events.ts";
 import { type RunResult, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, type Hypervisor } from "../hypervisor/hypervisor.ts";
 import { benchRegs } from "./bench-regs.ts";
+import {
+  exists,
+  hasCommand,
+  OPENSBI_FW_JUMP as OPENSBI,
+  QEMU,
+  QEMU_CPU,
+  QEMU_CPU_FD,
+  UBOOT_SMODE as UBOOT,
+} from "./host-tools.ts";
 import { buildGuests } from "./build-guests.ts";
+import {
+  cachedLinux,
+  FetchError,
+  fetchLinux,
+  INIT_MARKER,
+  type LinuxImages,
+} from "./fetch-linux.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CPU_ELF = `${ROOT}guests/bench/build/cpu.elf`;
 const CPU_USER_ELF = `${ROOT}guests/bench/build/cpu_user.elf`;
 const SMOKE_ELF = `${ROOT}guests/isa/build/smoke.elf`;
-const QEMU = "qemu-system-riscv64";
-/** A QEMU CPU that matches rvisor's rv64imac hart (shared GUESTS.md). */
-const QEMU_CPU = "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false," +
-  "zbs=false,Zihintpause=false";
-const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
-const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
 const UBOOT_MARK = "Hit any key to stop autoboot";
+/** The Linux boots: what tests/linux_test.ts boots, to busybox's prompt after /init's marker. */
+const LINUX_APPEND = "console=ttyS0 earlycon=sbi no4lvl panic=-1";
+const LINUX_ISA = "rv64imafdc";
+const LINUX_MEMORY = 256 * 1024 * 1024;
+const LINUX_PROMPT = "# ";
+/** QEMU runs of the Linux boot (best kept). */
+const LINUX_QEMU_ROUNDS = 3;
 
 /** Instruction budget of every cpu.elf run with `--quick`. */
 const QUICK_INSTRUCTIONS = 1_000_000;
@@ -191,6 +214,22 @@ export interface BenchReport {
   hypervisorBoot: HypervisorFigure | { skipped: string };
   /** Boot to U-Boot under the hypervisor, OpenSBI vs built-in firmware, or why it was skipped. */
   firmware: FirmwareFigure | { skipped: string };
+  /** Linux to the shell, or why it was skipped. */
+  linux: LinuxFigure | { skipped: string };
+}
+
+/** Debian's Linux from reset to the busybox prompt, three ways on rvisor and on QEMU. */
+export interface LinuxFigure {
+  /** Kernel release booted. */
+  release: string;
+  /** Bare, OpenSBI fw_jump in M-mode. */
+  bare: HypervisorRun;
+  /** Under the hypervisor, OpenSBI in virtual M-mode. */
+  opensbi: HypervisorRun & HypervisorExits;
+  /** Under the hypervisor with the built-in SBI firmware. */
+  builtin: HypervisorRun & HypervisorExits;
+  /** QEMU's best wall time to the same prompt (start-up included), when installed. */
+  qemuMs?: number;
 }
 
 /** The boot to U-Boot under the hypervisor with OpenSBI vs with the built-in SBI firmware. */
@@ -284,15 +323,6 @@ export async function benchEvents(maxInstructions: number): Promise<EventFigure[
   }));
 }
 
-function qemuInstalled(): boolean {
-  try {
-    return new Deno.Command(QEMU, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 function qemuArgs(elf: string, icount: boolean): string[] {
   return [
     ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", QEMU_CPU],
@@ -335,29 +365,38 @@ export async function benchQemu(): Promise<QemuFigure> {
   return { wallMs, startupMs, exitCode, icountMinstret: parseMinstret(counted.stdout) };
 }
 
-/** Spawns QEMU on OpenSBI + U-Boot and returns the ms until `UBOOT_MARK` appears. */
-async function qemuBootMs(): Promise<number | undefined> {
+/**
+ * Spawns QEMU with `args` and returns the ms until its console has shown each
+ * of `marks` in turn (undefined if it exits or `timeoutMs` passes first).
+ */
+async function qemuMsUntil(
+  args: string[],
+  marks: string[],
+  timeoutMs: number,
+): Promise<number | undefined> {
   const t0 = performance.now();
   const child = new Deno.Command(QEMU, {
-    args: [
-      ...["-M", "virt", "-m", "128M", "-nographic", "-cpu", QEMU_CPU],
-      ...["-bios", OPENSBI, "-kernel", UBOOT],
-    ],
+    args: ["-M", "virt", "-nographic", ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  let text = "", ms: number | undefined;
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  let text = "", ms: number | undefined, next = 0;
   const decoder = new TextDecoder();
   try {
     for await (const chunk of child.stdout) {
       text += decoder.decode(chunk, { stream: true });
-      if (text.includes(UBOOT_MARK)) {
+      let at;
+      while (next < marks.length && (at = text.indexOf(marks[next])) >= 0) {
+        text = text.slice(at + marks[next].length);
+        next++;
+      }
+      if (next === marks.length) {
         ms = performance.now() - t0;
         break;
       }
-      text = text.slice(-UBOOT_MARK.length * 2); // keep only what a match can span
+      text = text.slice(-marks[next].length * 2); // keep only what a match can span
     }
   } finally {
     clearTimeout(timer);
@@ -369,19 +408,35 @@ async function qemuBootMs(): Promise<number | undefined> {
   return ms;
 }
 
+/** QEMU's best time of `rounds` runs of `args` until `marks` (undefined: none got there). */
+async function bestQemuMs(
+  args: string[],
+  marks: string[],
+  rounds: number,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  let best: number | undefined;
+  for (let i = 0; i < rounds; i++) {
+    const ms = await qemuMsUntil(args, marks, timeoutMs);
+    if (ms !== undefined) best = Math.min(best ?? Infinity, ms);
+  }
+  return best;
+}
+
 /** Boot from reset to U-Boot's autoboot message on rvisor (one cold run) and QEMU. */
 export async function benchBoot(withQemu: boolean): Promise<BootFigure> {
   const m = new VirtMachine({ bios: image(OPENSBI), kernel: image(UBOOT), clock: "virtual" });
   const r = await m.run({ until: UBOOT_MARK, timeoutMs: 300_000 });
   if (r.stop !== "until") throw new Error(`U-Boot did not reach its prompt: ${r.stop}`);
-  let qemuMs: number | undefined;
-  if (withQemu) {
-    // Best of 3, as for cpu.elf: process start-up is part of a boot.
-    for (let i = 0; i < 3; i++) {
-      const ms = await qemuBootMs();
-      if (ms !== undefined) qemuMs = Math.min(qemuMs ?? Infinity, ms);
-    }
-  }
+  // Best of 3, as for cpu.elf: process start-up is part of a boot.
+  const qemuMs = withQemu
+    ? await bestQemuMs(
+      ["-m", "128M", "-cpu", QEMU_CPU, "-bios", OPENSBI, "-kernel", UBOOT],
+      [UBOOT_MARK],
+      3,
+      30_000,
+    )
+    : undefined;
   return { wallMs: r.wallMs, instructions: r.instructions, qemuMs };
 }
 
@@ -391,11 +446,16 @@ interface Workload {
   images: {
     kernel: { name: string; bytes: Uint8Array };
     bios?: { name: string; bytes: Uint8Array };
+    initrd?: { name: string; bytes: Uint8Array };
+    append?: string;
   };
+  /** RAM (default 128 MiB) and ISA (default rv64imac). */
+  memory?: number;
+  isa?: string;
   /** Instruction budget (undefined: to the end). */
   maxInstructions?: number;
-  /** Stop at this console text. */
-  until?: string;
+  /** Stop at this console text; a list: at the last of them, each seen after the one before. */
+  until?: string | string[];
   /** Under the hypervisor: who answers SBI calls (default: the guest's bios). */
   firmware?: "guest" | "builtin";
 }
@@ -405,7 +465,13 @@ async function runWorkload(
   w: Workload,
   hypervisor: boolean,
 ): Promise<HypervisorRun & Partial<HypervisorExits>> {
-  const config = { ...w.images, clock: "virtual" as const, console: () => {} };
+  const config = {
+    ...w.images,
+    memory: w.memory,
+    isa: w.isa,
+    clock: "virtual" as const,
+    console: () => {},
+  };
   let hv: Hypervisor | undefined;
   let m: VirtMachine;
   let handlerMs = 0;
@@ -425,15 +491,22 @@ async function runWorkload(
   } else {
     m = new VirtMachine(config);
   }
-  const r = await m.run({ maxInstructions: w.maxInstructions, until: w.until, timeoutMs: 300_000 });
+  let r: RunResult | undefined;
+  let instructions = 0, wallMs = 0;
+  for (const until of Array.isArray(w.until) ? w.until : [w.until]) {
+    r = await m.run({ maxInstructions: w.maxInstructions, until, timeoutMs: 300_000 });
+    instructions += r.instructions;
+    wallMs += r.wallMs;
+    if (r.stop !== "until") break;
+  }
   const emulated = hv?.guest.vcpu.emulated ?? 0;
   const run: HypervisorRun & Partial<HypervisorExits> = {
-    wallMs: r.wallMs,
-    instructions: r.instructions + emulated,
+    wallMs,
+    instructions: instructions + emulated,
     emulated,
-    mips: (r.instructions + emulated) / r.wallMs / 1000,
-    stop: r.stop,
-    exitCode: r.stop === "halt" ? r.exitCode : undefined,
+    mips: (instructions + emulated) / wallMs / 1000,
+    stop: r!.stop,
+    exitCode: r!.stop === "halt" ? r!.exitCode : undefined,
   };
   if (hv) {
     const byKind = [...hv.exitCounts].map(([kind, count]) => ({ kind, count }))
@@ -441,7 +514,7 @@ async function runWorkload(
     const exits = byKind.reduce((n, e) => n + e.count, 0);
     Object.assign(run, {
       exits,
-      exitsPerSecond: exits / (r.wallMs / 1000),
+      exitsPerSecond: exits / (wallMs / 1000),
       byKind,
       handlerMs,
       guestTraps: [...hv.guestTraps].map(([trap, count]) => ({ trap, count }))
@@ -512,21 +585,67 @@ export async function benchFirmware(rounds: number): Promise<FirmwareFigure> {
   return { opensbi: o, builtin: b, ratio: b.wallMs / o.wallMs, rounds };
 }
 
-function exists(path: string): boolean {
+/** The Linux images from the cache, fetched if absent, or why there are none. */
+async function linuxImages(): Promise<LinuxImages | string> {
+  const cached = cachedLinux();
+  if (cached) return cached;
   try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
+    return await fetchLinux({ log: (line) => console.error(`bench: fetch-linux: ${line}`) });
+  } catch (e) {
+    if (e instanceof FetchError) return `no Linux images (${e.message})`;
+    throw e;
   }
 }
 
+/** Linux from reset to the shell bare, under the hypervisor two ways, and on QEMU. */
+export async function benchLinux(
+  images: LinuxImages,
+  withQemu: boolean,
+): Promise<LinuxFigure> {
+  const kernel = image(images.kernel), initrd = image(images.initrd);
+  const base = {
+    memory: LINUX_MEMORY,
+    isa: LINUX_ISA,
+    until: [INIT_MARKER, LINUX_PROMPT],
+  };
+  const withBios: Workload = {
+    ...base,
+    images: { bios: image(OPENSBI), kernel, initrd, append: LINUX_APPEND },
+  };
+  const builtinFw: Workload = {
+    ...base,
+    images: { kernel, initrd, append: LINUX_APPEND },
+    firmware: "builtin",
+  };
+  const runs = [
+    await runWorkload(withBios, false),
+    await runWorkload(withBios, true),
+    await runWorkload(builtinFw, true),
+  ];
+  for (const [i, r] of runs.entries()) {
+    if (r.stop !== "until") throw new Error(`linux boot ${i}: stopped with ${r.stop}`);
+  }
+  const qemuMs = withQemu
+    ? await bestQemuMs(
+      [
+        ...["-m", "256M", "-cpu", QEMU_CPU_FD, "-bios", OPENSBI],
+        ...["-kernel", images.kernel, "-initrd", images.initrd, "-append", LINUX_APPEND],
+      ],
+      [INIT_MARKER, LINUX_PROMPT],
+      LINUX_QEMU_ROUNDS,
+      120_000,
+    )
+    : undefined;
+  const [bare, opensbi, builtin] = runs as (HypervisorRun & HypervisorExits)[];
+  return { release: images.release, bare, opensbi, builtin, qemuMs };
+}
+
 /** Runs the whole suite; `quick` keeps it to a few seconds (1 M instructions, no QEMU, no boot). */
-export async function runBench(quick: boolean): Promise<BenchReport> {
+export async function runBench(quick: boolean, withLinux = true): Promise<BenchReport> {
   await buildGuests();
   const budget = quick ? QUICK_INSTRUCTIONS : undefined;
   const interpreter = await benchInterpreter(budget);
-  const haveQemu = !quick && qemuInstalled();
+  const haveQemu = !quick && hasCommand(QEMU);
   const qemu = quick
     ? { skipped: "--quick" }
     : haveQemu
@@ -561,6 +680,11 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
     : haveUboot
     ? await benchFirmware(FIRMWARE_ROUNDS)
     : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
+  let linux: LinuxFigure | { skipped: string } = { skipped: quick ? "--quick" : "--no-linux" };
+  if (!quick && withLinux) {
+    const images = exists(OPENSBI) ? await linuxImages() : "Debian's opensbi not installed";
+    linux = typeof images === "string" ? { skipped: images } : await benchLinux(images, haveQemu);
+  }
   return {
     quick,
     runtime: { deno: Deno.version.deno, v8: Deno.version.v8 },
@@ -572,6 +696,7 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
     hypervisorCpu,
     hypervisorBoot,
     firmware,
+    linux,
   };
 }
 
@@ -641,6 +766,49 @@ function firmwareRows(rows: [string, string, string][], f: FirmwareFigure | { sk
     `wall time, best of ${f.rounds} interleaved rounds after 1 warm-up each; exits ` +
     `${(f.builtin.exits / f.opensbi.exits).toFixed(2)}x`,
   ]);
+}
+
+/** The rows of the Linux boots. */
+function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped: string }) {
+  const name = "linux to shell";
+  if ("skipped" in f) {
+    rows.push([name, "skipped", f.skipped]);
+    return;
+  }
+  const exits = (r: HypervisorRun & Partial<HypervisorExits>) =>
+    r.exits === undefined ? "" : `, ${int(r.exits)} exits (${int(r.exitsPerSecond!)}/s): ` +
+      r.byKind!.slice(0, TOP_EXITS).map((e) => `${e.kind} ${int(e.count)}`).join(", ");
+  for (
+    const [label, r] of [
+      ["bare", f.bare],
+      ["hypervisor + OpenSBI", f.opensbi],
+      ["hypervisor + builtin", f.builtin],
+    ] as const
+  ) {
+    rows.push([
+      `${name}: ${label}`,
+      ms(r.wallMs),
+      `${int(r.instructions)} instructions (${int(r.emulated)} emulated), ` +
+      `${r.mips.toFixed(1)} MIPS${exits(r)}`,
+    ]);
+  }
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  rows.push([
+    `${name}: hypervisor / bare`,
+    ratio(f.opensbi.wallMs, f.bare.wallMs),
+    `wall time with OpenSBI; builtin / OpenSBI ${ratio(f.builtin.wallMs, f.opensbi.wallMs)}, ` +
+    `exits ${ratio(f.builtin.exits, f.opensbi.exits)}; one cold run each, ${f.release}`,
+  ]);
+  if (f.qemuMs !== undefined) {
+    rows.push([
+      `${name}: qemu`,
+      ms(f.qemuMs),
+      `best of ${LINUX_QEMU_ROUNDS} incl. start-up (same images, rv64imafdc); ` +
+      `rvisor bare ${ratio(f.bare.wallMs, f.qemuMs)}, hypervisor ` +
+      `${ratio(f.opensbi.wallMs, f.qemuMs)} (goal <= 3x with a block translator), ` +
+      `builtin ${ratio(f.builtin.wallMs, f.qemuMs)}`,
+    ]);
+  }
 }
 
 /** Renders the report as a plain aligned table (benchmark | figure | detail). */
@@ -715,6 +883,7 @@ export function formatTable(r: BenchReport): string {
   hypervisorRows(rows, "hypervisor cpu_user.elf", r.hypervisorCpu);
   hypervisorRows(rows, "hypervisor boot to U-Boot", r.hypervisorBoot);
   firmwareRows(rows, r.firmware);
+  linuxRows(rows, r.linux);
   const header: [string, string, string] = ["benchmark", "figure", "detail"];
   const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));
   const w1 = Math.max(...[header, ...rows].map((x) => x[1].length));
@@ -725,10 +894,14 @@ export function formatTable(r: BenchReport): string {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { quick: { type: "boolean" }, json: { type: "string" } },
+    options: {
+      quick: { type: "boolean" },
+      "no-linux": { type: "boolean" },
+      json: { type: "string" },
+    },
   });
   try {
-    const report = await runBench(values.quick ?? false);
+    const report = await runBench(values.quick ?? false, !values["no-linux"]);
     console.log(formatTable(report));
     if (values.json) Deno.writeTextFileSync(values.json, JSON.stringify(report, null, 2) + "\n");
   } catch (e) {

@@ -31,11 +31,7 @@ import { BareTarget } from "../devices/gdb/target.ts";
 import { regFromHex } from "../devices/gdb/protocol.ts";
 import { GdbClient } from "../devices/host/gdbclient.ts";
 import { VirtMachine } from "../devices/virt.ts";
-
-/** QEMU's CPU model matching rvisor's RV64IMAC hart (as tests/isa_qemu_test.ts). */
-export const QEMU_CPU =
-  "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
-  "Zihintpause=false";
+import { QEMU_CPU } from "./host-tools.ts";
 
 /**
  * CSRs left out of comparisons: the counters follow each emulator's own

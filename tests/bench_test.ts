@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { formatTable } from "../scripts/bench.ts";
 
 const SCRIPT = new URL("../scripts/bench.ts", import.meta.url).pathname;
 
@@ -44,11 +45,12 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor cpu_user\.elf: exits\s+[\d,]+\/s\s+[\d,]+ exits, handler .*shadow-fill \d+/,
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
         /^firmware boot to U-Boot\s+skipped\s+--quick$/,
+        /^linux to shell\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 18, stdout);
+    assert.equal(rows.length, 19, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -68,6 +70,44 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     );
     assert.deepEqual(report.hypervisorBoot, { skipped: "--quick" });
     assert.deepEqual(report.firmware, { skipped: "--quick" });
+    assert.deepEqual(report.linux, { skipped: "--quick" });
+
+    // The Linux rows, from a figure shaped like a full run's.
+    const run = (wallMs: number, exits?: number) => ({
+      wallMs,
+      instructions: 1.5e9,
+      emulated: exits ? 4e5 : 0,
+      mips: 1.5e9 / wallMs / 1000,
+      stop: "until",
+      ...(exits
+        ? {
+          exits,
+          exitsPerSecond: exits / wallMs * 1000,
+          byKind: [{ kind: "shadow-fill", count: exits }],
+        }
+        : {}),
+    });
+    const table = formatTable({
+      ...report,
+      linux: {
+        release: "6.12.0-test",
+        bare: run(40_000),
+        opensbi: run(44_000, 1_700_000),
+        builtin: run(42_000, 1_600_000),
+        qemuMs: 4_000,
+      },
+    });
+    for (
+      const row of [
+        /^linux to shell: bare\s+40000 ms\s+1,500,000,000 instructions \(0 emulated\), 37\.5 MIPS$/,
+        /^linux to shell: hypervisor \+ OpenSBI\s+44000 ms\s+.*1,700,000 exits \(38,636\/s\): shadow-fill 1,700,000$/,
+        /^linux to shell: hypervisor \+ builtin\s+42000 ms\s+.*1,600,000 exits/,
+        /^linux to shell: hypervisor \/ bare\s+1\.10x\s+.*builtin \/ OpenSBI 0\.95x, exits 0\.94x; .*6\.12\.0-test$/,
+        /^linux to shell: qemu\s+4000 ms\s+.*rvisor bare 10\.00x, hypervisor 11\.00x .*builtin 10\.50x$/,
+      ]
+    ) {
+      assert.ok(table.split("\n").some((r) => row.test(r)), `no row matches ${row}\n${table}`);
+    }
     assert.deepEqual(
       report.events.map((e: { subscriber: string }) => e.subscriber),
       ["none", "halt", "csr", "trap"],

@@ -27,9 +27,8 @@ import {
   INIT_MARKER,
   type LinuxImages,
 } from "../scripts/fetch-linux.ts";
+import { exists, OPENSBI_FW_JUMP as FW_JUMP, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
-const FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
-const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
 /** panic=-1: a kernel panic reboots at once, which ends the run instead of spinning. */
 const APPEND = "console=ttyS0 earlycon=sbi no4lvl panic=-1";
 const MiB = 1024 * 1024;
@@ -50,15 +49,6 @@ const WRITE_TEXT = "rvisor-linux-disk-write";
 
 /** How Linux is started. */
 type Boot = "bare" | "hypervisor" | "hypervisor-builtin" | "bare-booti";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The images, or why the tests cannot run. */
 async function findImages(): Promise<LinuxImages | string> {

@@ -9,31 +9,20 @@
 import assert from "node:assert/strict";
 import { lockstep } from "../scripts/lockstep.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
+import {
+  exists,
+  hasCommand,
+  OPENSBI_FW_JUMP as OPENSBI,
+  QEMU,
+  UBOOT_SMODE as UBOOT,
+} from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUILD = `${ROOT}guests/isa/build/`;
-const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
-const UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
 /** U-Boot instructions compared in CI (more with scripts/lockstep.ts --max). */
 const UBOOT_STEPS = Number(Deno.env.get("LOCKSTEP_UBOOT_STEPS") ?? 20_000);
 
-function installed(cmd: string): boolean {
-  try {
-    return new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAVE_QEMU = installed("qemu-system-riscv64");
+const HAVE_QEMU = hasCommand(QEMU);
 
 /**
  * Programs whose comparison ends at a documented asynchronous event rather
