@@ -166,6 +166,10 @@ export class Mmu {
   translate(va: number, kind: AccessKind, priv: number, fill: boolean): number {
     let pa: number;
     if (priv === 3 || this.satpMode === 0) {
+      // Without translation the address is physical: at or above 2^63 (negative
+      // here) it names no memory, and must not alias the PAGE_FAULT/ACCESS_FAULT
+      // sentinels (a load from -1 was a page fault; found by scripts/decoder-diff.ts).
+      if (va < 0) return ACCESS_FAULT;
       pa = va;
       this.leafFlags = PTE_R | PTE_W | PTE_X | PTE_A | PTE_D; // no U: bare memory has no owner
     } else {

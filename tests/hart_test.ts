@@ -71,3 +71,16 @@ for (const mode of ["bare", "hypervisor"] as const) {
     assert.equal(csr.mip, 1 << 5, "only STIP remains once the line drops");
   });
 }
+
+Deno.test("M-mode accesses at 0xffff_ffff_ffff_ffff are access faults, not page faults (regression)", () => {
+  // The address is -1 as a JS number, which the MMU also used as its page-fault
+  // sentinel. lwu a4, -1(x0); sb zero, -1(x0); jalr x0, -1(x0) then the fetch at -2.
+  const cases = [[0xfff06703, 1, 5n], [0xfe000fa3, 1, 7n], [0xfff00067, 2, 1n]] as const;
+  for (const [insn, steps, cause] of cases) {
+    const bytes = new Uint8Array(new Uint32Array([insn]).buffer);
+    const m = new VirtMachine({ kernel: { name: "neg1.bin", bytes } });
+    m.hart.reset(0x8000_0000);
+    m.hart.run(steps);
+    assert.equal(m.hart.readCsr(0x342), cause, `mcause after 0x${insn.toString(16)}`);
+  }
+});
