@@ -102,6 +102,16 @@ export class CsrFile {
   fpu = false;
   /** fcsr: accrued flags in bits 4:0, frm in bits 7:5 (unprivileged spec 11.2). */
   fcsr = 0;
+  /**
+   * Take QEMU 7.2's choices where the spec leaves a choice or QEMU follows an
+   * older one, so that firmware probing CSRs runs the same instructions on
+   * both (scripts/lockstep-trace.ts): pmpaddr16..63 and (m)hpmcounter19..31
+   * are illegal (QEMU has priv 1.11's 16 PMP CSRs and 16 HPM counters);
+   * mhpmcounter3..18, mhpmevent3..31, mcountinhibit and all 64 bits of
+   * mcounteren/scounteren keep what is written (the counters do not count).
+   * Off: the spec's choices (all 64 pmpaddr and 29 counters, read-only zero).
+   */
+  qemuQuirks = false;
   /** Called after anything that changes translation, privilege or interrupt state. */
   onChange: () => void = () => {};
   readonly #lo = new Int32Array(4096);
@@ -401,9 +411,16 @@ export class CsrFile {
         if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
           const i = csr - Csr.pmpaddr0;
           if (i < PMP_COUNT) lo = this.mmu.pmpaddrLo[i] | 0, hi = this.mmu.pmpaddrHi[i] | 0;
+          else if (this.qemuQuirks) return false;
           break;
         }
-        if (isZeroCounter(csr)) break;
+        if (isZeroCounter(csr)) {
+          if (!this.qemuQuirks) break;
+          const store = qemuCounterStore(csr);
+          if (store < 0) return false;
+          lo = this.#lo[store], hi = this.#hi[store];
+          break;
+        }
         if (!PLAIN_CSRS.has(csr)) return false;
         lo = this.#lo[csr], hi = this.#hi[csr];
       }
@@ -520,11 +537,22 @@ export class CsrFile {
         if (csr >= Csr.pmpaddr0 && csr < Csr.pmpaddr0 + 64) {
           const i = csr - Csr.pmpaddr0;
           if (i < PMP_COUNT) this.mmu.setPmpaddr(i, lo >>> 0, hi >>> 0);
+          else if (this.qemuQuirks) return false;
           return true;
         }
-        if (isZeroCounter(csr)) return true;
+        if (isZeroCounter(csr)) {
+          if (!this.qemuQuirks) return true;
+          const store = qemuCounterStore(csr);
+          if (store < 0) return false;
+          this.#lo[store] = lo, this.#hi[store] = hi;
+          return true;
+        }
         const mask = PLAIN_CSRS.get(csr);
         if (mask === undefined) return false;
+        if (this.qemuQuirks && QEMU_FULL_WIDTH.has(csr)) {
+          this.#lo[csr] = lo, this.#hi[csr] = hi;
+          return true;
+        }
         this.#lo[csr] = (this.#lo[csr] & ~mask[0]) | (lo & mask[0]);
         this.#hi[csr] = (this.#hi[csr] & ~mask[1]) | (hi & mask[1]);
         return true;
@@ -563,6 +591,27 @@ export class CsrFile {
     this.dataPriv = (this.priv === 3 && (ms & Mstatus.MPRV) ? (ms >> 11) & 3 : this.priv) as Priv;
     this.onChange();
   }
+}
+
+/** CSRs QEMU 7.2 keeps whole where rvisor keeps some bits or none ({@linkcode CsrFile.qemuQuirks}). */
+const QEMU_FULL_WIDTH: ReadonlySet<number> = new Set([
+  Csr.mcountinhibit,
+  Csr.mcounteren,
+  Csr.scounteren,
+]);
+
+/** QEMU 7.2's implemented HPM counters: 3..18 (its pmu-num=16). */
+const QEMU_LAST_HPM = 18;
+
+/**
+ * With {@linkcode CsrFile.qemuQuirks}: where HPM counter or event `csr` keeps
+ * its value (hpmcounterN reads mhpmcounterN), or -1 where QEMU 7.2 has no
+ * such CSR.
+ */
+function qemuCounterStore(csr: number): number {
+  const i = csr & 0x1f;
+  if (csr >> 5 === 0x320 >> 5) return csr;
+  return i > QEMU_LAST_HPM ? -1 : 0xb00 + i;
 }
 
 /** hpmcounter3..31, mhpmcounter3..31 and mhpmevent3..31: present, read as zero, writes ignored. */

@@ -56,7 +56,7 @@ const UNCOMPARED = new Set([
  * QEMU, so not all of them): trap state, delegation, translation. The whole
  * common set is compared every `csrEvery` steps.
  */
-const KEY_CSRS = new Set([
+export const KEY_CSRS: ReadonlySet<string> = new Set([
   "mstatus",
   "medeleg",
   "mideleg",
@@ -125,7 +125,7 @@ export interface LockstepReport {
 }
 
 /** A free TCP port on loopback (bound then released; QEMU binds it a moment later). */
-function freePort(): number {
+export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -222,12 +222,12 @@ export async function lockstep(options: LockstepOptions): Promise<LockstepReport
 }
 
 /** QEMU's device tree for the machine `args` describe (`-machine virt,dumpdtb=FILE`). */
-function dumpQemuDtb(args: string[]): Uint8Array | null {
+export function dumpQemuDtb(args: string[]): Uint8Array | null {
   const file = Deno.makeTempFileSync({ suffix: ".dtb" });
   try {
     const dumpArgs = args.filter((a) => a !== "-S");
     const i = dumpArgs.indexOf("-gdb");
-    dumpArgs.splice(i, 2);
+    if (i >= 0) dumpArgs.splice(i, 2);
     dumpArgs[dumpArgs.indexOf("virt")] = `virt,dumpdtb=${file}`;
     const out = new Deno.Command("qemu-system-riscv64", {
       args: dumpArgs,
@@ -422,7 +422,7 @@ async function compare(
  * bits written to pmpaddrN (and returns them), the spec (and rvisor) keep
  * bits 55:2, i.e. 54 bits.
  */
-function normalize(name: string, v: bigint): bigint {
+export function normalize(name: string, v: bigint): bigint {
   if (name.startsWith("pmpaddr")) return BigInt.asUintN(54, v);
   return BigInt.asUintN(64, v);
 }

@@ -84,3 +84,29 @@ Deno.test("M-mode accesses at 0xffff_ffff_ffff_ffff are access faults, not page 
     assert.equal(m.hart.readCsr(0x342), cause, `mcause after 0x${insn.toString(16)}`);
   }
 });
+
+Deno.test("CsrFile.qemuQuirks: QEMU 7.2's PMP and HPM CSR choices, the spec's without", () => {
+  const m = new VirtMachine({ kernel: { name: "x.bin", bytes: new Uint8Array(4) } });
+  const csr = m.hart.csr;
+  const value = (n: number) => csr.read(n) ? m.hart.readCsr(n) : "illegal";
+  const writeAll = () => {
+    for (const n of [0x3c0, 0xb03, 0xb13, 0x323, 0x320, 0x306]) csr.write(n, -1, -1);
+  };
+  writeAll();
+  // Spec: pmpaddr16 and the counters exist, read-only zero; mcounteren keeps 32 bits.
+  assert.deepEqual(
+    [0x3c0, 0xb03, 0xc03, 0xb13, 0xc13, 0x323, 0x320, 0x306].map(value),
+    [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xffff_ffffn],
+  );
+  csr.qemuQuirks = true;
+  writeAll();
+  // QEMU 7.2: no pmpaddr16 or counters 19..31; counters 3..18, events and mcountinhibit keep values.
+  const all = 0xffff_ffff_ffff_ffffn;
+  assert.deepEqual(
+    [0x3c0, 0xb03, 0xc03, 0xb13, 0xc13, 0x323, 0x320, 0x306].map((n) => {
+      const v = value(n);
+      return typeof v === "bigint" ? BigInt.asUintN(64, v) : v;
+    }),
+    ["illegal", all, all, "illegal", "illegal", all, all, all],
+  );
+});

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { lockstep } from "../scripts/lockstep.ts";
+import { traceLockstep } from "../scripts/lockstep-trace.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import {
   exists,
@@ -77,5 +78,50 @@ Deno.test({
     const r = await lockstep({ bios: OPENSBI, kernel: UBOOT, maxInstructions: UBOOT_STEPS });
     assert.equal(r.result, "match", r.text);
     assert.equal(r.steps, UBOOT_STEPS);
+  },
+});
+
+const HAVE_UBOOT = HAVE_QEMU && exists(OPENSBI) && exists(UBOOT);
+
+Deno.test({
+  name: HAVE_UBOOT
+    ? "lockstep-trace: OpenSBI + U-Boot identical to QEMU from reset to the U-Boot prompt"
+    : "lockstep-trace: SKIPPED (QEMU, opensbi or u-boot-qemu missing)",
+  ignore: !HAVE_UBOOT,
+  fn: async () => {
+    const r = await traceLockstep({
+      bios: OPENSBI,
+      kernel: UBOOT,
+      input: { after: "Hit any key to stop autoboot", text: " " },
+      until: "=> ",
+    });
+    assert.equal(r.result, "match", r.text);
+    assert.equal(r.end, "until", r.text);
+    // About 24 M instructions, every pc compared; registers and CSRs at ~25 checkpoints.
+    assert.ok(r.instructions > 20_000_000, r.text);
+    assert.ok(r.checkpoints >= 20, r.text);
+    assert.deepEqual(r.interrupts, [], "no interrupt before the prompt");
+  },
+});
+
+Deno.test({
+  name: HAVE_UBOOT
+    ? "lockstep-trace: without QEMU's CSR quirks, OpenSBI's pmpaddr16 probe is the first difference"
+    : "lockstep-trace: SKIPPED (QEMU, opensbi or u-boot-qemu missing)",
+  ignore: !HAVE_UBOOT,
+  fn: async () => {
+    // rvisor follows priv 1.12 (pmpaddr16..63 read-only zero); QEMU 7.2 makes them illegal.
+    const r = await traceLockstep({
+      bios: OPENSBI,
+      kernel: UBOOT,
+      maxInstructions: 3_000_000,
+      qemuQuirks: false,
+    });
+    assert.equal(r.result, "differ", r.text);
+    assert.match(
+      r.text,
+      /first difference after \d+ instructions .*QEMU went to 0x8000a8f8/,
+      r.text,
+    );
   },
 });
