@@ -47,6 +47,16 @@ export class Clock {
     return this.#offset + Math.floor((performance.now() - this.#start) * (TIMEBASE_HZ / 1000));
   }
 
+  /**
+   * Nanoseconds of machine time, as QEMU's virtual clock counts them: in
+   * virtual mode one per instruction (so ticks = floor(ns / 100)) plus the
+   * time skipped or set; in host mode from the wall clock.
+   */
+  nanos(): number {
+    if (this.mode === "virtual") return this.#offset * INSTRUCTIONS_PER_TICK + this.instret();
+    return this.#offset * (1e9 / TIMEBASE_HZ) + (performance.now() - this.#start) * 1e6;
+  }
+
   /** Sets mtime to `ticks` (a guest write to mtime). */
   set(ticks: number): void {
     this.#offset += ticks - this.now();

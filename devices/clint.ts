@@ -10,7 +10,7 @@
  */
 
 import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
-import type { Clock } from "../core/clock.ts";
+import { type Clock, TIMEBASE_HZ } from "../core/clock.ts";
 import { type InterruptTarget, Irq } from "../core/irq.ts";
 
 /** Physical base address of the CLINT on `virt`. */
@@ -59,6 +59,18 @@ export class Clint implements MmioDevice {
   #cmpHi = 0xffff_ffff;
   #cmpLo = 0xffff_ffff;
   #mtip = false;
+  /**
+   * Time the timer the way QEMU 7.2's ACLINT does, for lockstep comparisons
+   * (scripts/lockstep-trace.ts), instead of MTIP = (mtime >= mtimecmp): a
+   * write of mtimecmp at or below mtime raises MTIP at once; a later value
+   * lowers it and arms a one-shot timer for now + (mtimecmp - mtime) * 100 ns
+   * (QEMU counts from the write's nanosecond, not from the tick boundary, so
+   * it fires up to 99 instructions after mtime reaches mtimecmp). Only a write
+   * lowers MTIP again. Not kept in snapshots.
+   */
+  qemuTimer = false;
+  /** With {@linkcode qemuTimer}: the nanosecond ({@linkcode Clock.nanos}) the armed timer fires. */
+  #fireNs = Infinity;
 
   /**
    * @param hart receives MSIP and MTIP levels.
@@ -99,9 +111,11 @@ export class Clint implements MmioDevice {
         return;
       case ClintReg.MTIMECMP_LO:
         this.#cmpLo = value;
+        if (this.qemuTimer) return this.#armQemuTimer();
         break;
       case ClintReg.MTIMECMP_HI:
         this.#cmpHi = value;
+        if (this.qemuTimer) return this.#armQemuTimer();
         break;
       case ClintReg.MTIME_LO: {
         const now = this.clock.now();
@@ -114,8 +128,10 @@ export class Clint implements MmioDevice {
       default:
         return;
     }
-    // Both mtimecmp and mtime writes re-evaluate MTIP at once, as QEMU does.
-    this.update();
+    // Both mtimecmp and mtime writes re-evaluate MTIP at once, as QEMU does (and
+    // QEMU's timer re-arms from the new mtime).
+    if (this.qemuTimer) this.#armQemuTimer();
+    else this.update();
   }
 
   /** msip, mtimecmp and the MTIP level for a snapshot (mtime is the clock's). */
@@ -134,8 +150,33 @@ export class Clint implements MmioDevice {
     this.#mtip = state.mtip;
   }
 
+  /** QEMU 7.2's riscv_aclint_mtimer_write_timecmp ({@linkcode qemuTimer}). */
+  #armQemuTimer(): void {
+    const ticks = this.clock.now();
+    const cmp = this.#cmpHi >= UNREACHABLE_HI ? Infinity : this.#cmpHi * TWO_POW_32 + this.#cmpLo;
+    if (cmp <= ticks) {
+      this.#setMtip(true); // an armed timer stays armed, as in QEMU
+      return;
+    }
+    this.#setMtip(false);
+    this.#fireNs = this.clock.nanos() + (cmp - ticks) * (1e9 / TIMEBASE_HZ);
+  }
+
+  #setMtip(level: boolean): void {
+    if (level === this.#mtip) return;
+    this.#mtip = level;
+    this.hart.setInterruptLevel(Irq.MTIP, level);
+  }
+
   /** Recomputes MTIP = (mtime >= mtimecmp); the machine loop calls it as time passes. */
   update(): void {
+    if (this.qemuTimer) {
+      if (this.clock.nanos() >= this.#fireNs) {
+        this.#fireNs = Infinity;
+        this.#setMtip(true);
+      }
+      return;
+    }
     const now = this.clock.now();
     const nowHi = Math.floor(now / TWO_POW_32);
     const nowLo = now % TWO_POW_32;

@@ -24,14 +24,26 @@
  * UART before the next instruction, as it is in rvisor's; both runs stay
  * deterministic (U-Boot's autoboot needs a key, or it waits 2e9 instructions).
  *
- * Interrupts: the record notes each interrupt rvisor takes; since QEMU's log
- * shows where execution went, an interrupt taken at another count (or not at
- * all) is a pc difference at that count. A `wfi` ends the comparison:
- * QEMU's icount lets real time pass while the hart sleeps.
+ * QEMU's choices: rvisor's hart takes QEMU 7.2's CSR choices where the two
+ * differ by design (CsrFile.qemuQuirks: OpenSBI probes them) and its CLINT
+ * times MTIP as QEMU's does (Clint.qemuTimer: QEMU's timer fires up to 99
+ * instructions after mtime reaches mtimecmp), so timer interrupts arrive at
+ * the instruction counts QEMU delivers them; the record notes each interrupt,
+ * and one taken at another count is a pc difference there. Counter values
+ * (cycle, instret) are each emulator's own (QEMU also counts some trapping
+ * instructions) and show as register differences; scripts/lockstep.ts, which
+ * copies QEMU's counter reads into rvisor, is the tool for those. A `wfi`
+ * ends the comparison: QEMU's icount lets real time pass while the hart
+ * sleeps. QEMU runs with `-icount shift=0` (sleep=off would make idle time
+ * exact, but QEMU 7.2 then spins when resumed from a gdb stop with its timer
+ * disarmed, which OpenSBI does).
  *
  * QEMU logs an instruction again when its translation block restarts without
- * executing it (icount budget refills, a breakpoint): a repeated pc that
- * rvisor did not repeat is skipped and counted.
+ * executing it (icount budget refills, I/O, a breakpoint): a repeated pc that
+ * rvisor did not repeat is skipped and counted. It logs nothing for a fetch
+ * that faults (raised while translating), and the record leaves those out.
+ * QEMU starting no instruction for 3 s while the record goes on (a trap loop,
+ * a sleep) is reported as a difference.
  *
  * ```sh
  * deno run -A scripts/lockstep-trace.ts --bios /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf \
@@ -48,6 +60,7 @@ import { csrName, existingCsrs } from "../devices/gdb/target.ts";
 import { GdbClient } from "../devices/host/gdbclient.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import type { TrapEvent } from "../core/events.ts";
+import { Cause } from "../core/csr.ts";
 import { QEMU, QEMU_CPU } from "./host-tools.ts";
 import { disassemble, dumpQemuDtb, freePort, KEY_CSRS, normalize } from "./lockstep.ts";
 
@@ -140,6 +153,9 @@ class Record {
   }
 }
 
+/** How long QEMU may start no instruction before that counts as a difference (ms). */
+const STALL_MS = 3_000;
+
 /** Instructions past the limit that may run before a new pc gives the last checkpoint. */
 const MAX_OVERRUN = 10_000_000;
 
@@ -179,13 +195,16 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
   }
   const hart = machine.hart;
   hart.csr.qemuQuirks = options.qemuQuirks ?? true;
+  machine.clint.qemuTimer = options.qemuQuirks ?? true;
   const csrs = existingCsrs(hart.csr).filter((n) => KEY_CSRS.has(csrName(n)));
   const rec = new Record();
-  let interrupted = false;
+  // Steps that start no instruction in QEMU's sense log nothing there: an
+  // interrupt taken first, or a fetch fault (QEMU raises it while translating).
+  let startedNothing = false;
   machine.events.on("trap", (e: TrapEvent) => {
-    if (!e.interrupt) return;
-    rec.interrupts.push({ at: rec.length - 1, cause: e.cause, pc: e.pc });
-    interrupted = true;
+    if (e.interrupt) rec.interrupts.push({ at: rec.length - 1, cause: e.cause, pc: e.pc });
+    else if (e.cause !== Cause.FETCH_ACCESS && e.cause !== Cause.FETCH_PAGE_FAULT) return;
+    startedNothing = true;
   });
   const every = options.checkpointEvery ?? 1_000_000;
   const max = options.maxInstructions ?? Infinity;
@@ -233,11 +252,10 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
       break;
     }
     rec.push(pc);
-    interrupted = false;
+    startedNothing = false;
     hart.run(1);
     machine.devices.update();
-    // An interrupt taken before the instruction: the step started nothing (QEMU logs nothing).
-    if (interrupted) rec.pop();
+    if (startedNothing) rec.pop();
     if (machine.halted) {
       rec.end = "halt";
       break;
@@ -359,6 +377,16 @@ async function compareWithQemu(
       const pc = cp.regs[32];
       if (cp.step > 0) {
         await q.command(`Z0,${BigInt.asUintN(64, pc).toString(16)},2`);
+        // QEMU starting no instruction for a while (a trap loop on a fetch fault, a
+        // wfi with no timer) without reaching the checkpoint is a difference too.
+        let seen = -1, stalled = false;
+        const watch = setInterval(() => {
+          if (compared === seen && !stalled) {
+            stalled = true;
+            q.interrupt().catch(() => {});
+          }
+          seen = compared;
+        }, STALL_MS);
         const stop = await Promise.race([
           q.request("c").catch(() => "(QEMU exited)"),
           differed.then(async () => {
@@ -366,10 +394,19 @@ async function compareWithQemu(
             return "difference";
           }),
         ]);
+        clearInterval(watch);
         if (difference !== null) break;
         if (!/^[ST][0-9a-fA-F]{2}/.test(stop)) return fail(`QEMU stopped: ${stop}`);
+        if (stalled) {
+          const at = (await q.readGeneralRegisters())[32];
+          return fail(
+            `lockstep-trace: QEMU started no instruction after ${compared} (it is at pc ` +
+              `${hex(at)}: a trap loop or a sleep), rvisor went on to ${hex(rec.at(compared))}`,
+          );
+        }
         await q.command(`z0,${BigInt.asUintN(64, pc).toString(16)},2`);
       }
+      options.progress?.(`compare: to checkpoint at ${cp.step}, pc ${hex(pc)}`);
       const diffs = await compareState(q, byName, cp);
       checkpoints++;
       if (diffs.length > 0) {
@@ -384,13 +421,31 @@ async function compareWithQemu(
       }
       if (cp.type !== undefined) await typeInto(q, serialIn, cp.type);
       options.progress?.(
-        `compare: checkpoint ${checkpoints}/${rec.checkpoints.length} at ${cp.step} ` +
+        `compare: checkpoint ${checkpoints}/${rec.checkpoints.length} at ${cp.step}, ` +
+          `pc ${hex(cp.regs[32])}: ` +
           `instructions identical (${Math.round(compared / ((performance.now() - t0) / 1000))}` +
           ` instructions/s)`,
       );
     }
-    // QEMU is stopped at the last checkpoint; its log up to there must be in.
-    const endStep = rec.checkpoints.at(-1)?.step ?? 0;
+    let endStep = rec.checkpoints.at(-1)?.step ?? 0;
+    let endOutput = rec.checkpoints.at(-1)?.output ?? 0;
+    if (rec.end === "halt" && difference === null) {
+      // The guest ended the run: QEMU runs to its end too (its process exits on a
+      // poweroff), and the whole record is compared.
+      // A QEMU that stops logging without exiting (asleep in wfi with no timer, or
+      // a guest end QEMU does not implement) is stopped once its log is quiet.
+      let seen = -1;
+      const idle = setInterval(() => {
+        if (compared === seen) q.interrupt().catch(() => {});
+        seen = compared;
+      }, STALL_MS);
+      await Promise.race([q.request("c").catch(() => "exited"), differed]);
+      clearInterval(idle);
+      await Promise.race([logDone, new Promise((r) => setTimeout(r, 5_000))]);
+      endStep = rec.length;
+      endOutput = rec.output.length;
+    }
+    // QEMU's log up to the end must be in (it is stopped at the last checkpoint, or gone).
     const deadline = performance.now() + 10_000;
     while (difference === null && compared < Math.min(endStep, rec.length)) {
       if (performance.now() > deadline) {
@@ -400,7 +455,7 @@ async function compareWithQemu(
     }
     if (difference !== null) return fail(`lockstep-trace: first difference ${difference}`);
     // Stopped at the same instruction, the two consoles show the same text.
-    const ours = rec.output.slice(0, rec.checkpoints.at(-1)?.output ?? 0);
+    const ours = rec.output.slice(0, endOutput);
     while (qemuConsole.length < ours.length && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -497,7 +552,7 @@ export async function traceLockstep(options: TraceLockstepOptions): Promise<Trac
     const t1 = performance.now();
     const r = await compareWithQemu(options, args, rec);
     const t2 = performance.now();
-    const compared = rec.checkpoints.at(-1)?.step ?? 0;
+    const compared = rec.end === "halt" ? rec.length : rec.checkpoints.at(-1)?.step ?? 0;
     const irqs = rec.interrupts.filter((i) => i.at < compared);
     const summary = `${compared} instructions (${rec.retired} retired by rvisor's record), ` +
       `${r.checkpoints} checkpoints, ${irqs.length} interrupts, ${r.restarts} QEMU block restarts`;

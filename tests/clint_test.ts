@@ -136,3 +136,32 @@ Deno.test("clint: mtime writes set the clock and re-evaluate MTIP", () => {
   assert.equal(clock.now(), 0);
   assert.equal(hart.level(Irq.MTIP), false);
 });
+
+Deno.test("clint: qemuTimer fires (mtimecmp - mtime) * 100 ns after the write, as QEMU 7.2", () => {
+  const state = { instret: 0 };
+  const hart = new FakeHart();
+  const clint = new Clint(hart, new Clock("virtual", () => state.instret));
+  clint.qemuTimer = true;
+  // Written at instruction 1234 (mtime 12, 34 ns into the tick) for mtimecmp 20: QEMU fires at
+  // 1234 + 8 * 100 = 2034, not at 2000 when mtime reaches 20.
+  state.instret = 1234;
+  writeMtimecmp(clint, 0, 20);
+  for (const [at, level] of [[1999, false], [2000, false], [2033, false], [2034, true]] as const) {
+    state.instret = at;
+    clint.update();
+    assert.equal(hart.level(Irq.MTIP), level, `MTIP at ${at}`);
+  }
+  // Only a write lowers it again; a value at or below mtime raises it at once.
+  state.instret = 3000;
+  writeMtimecmp(clint, 0, 100);
+  assert.equal(hart.level(Irq.MTIP), false);
+  writeMtimecmp(clint, 0, 30);
+  assert.equal(hart.level(Irq.MTIP), true);
+  // Without the quirk: MTIP = mtime >= mtimecmp, re-evaluated as time passes.
+  clint.qemuTimer = false;
+  writeMtimecmp(clint, 0, 31);
+  assert.equal(hart.level(Irq.MTIP), false);
+  state.instret = 3100;
+  clint.update();
+  assert.equal(hart.level(Irq.MTIP), true);
+});

@@ -83,6 +83,30 @@ Deno.test({
 
 const HAVE_UBOOT = HAVE_QEMU && exists(OPENSBI) && exists(UBOOT);
 
+/** Programs the pc-trace comparison leaves to scripts/lockstep.ts, and why. */
+const TRACE_SKIPS: Record<string, string> = {
+  "counters.elf": "polls rdtime: QEMU's icount clock warps by real time when resumed from gdb",
+  "counteren.elf": "keeps cycle/instret values in registers: each emulator counts its own way",
+};
+
+Deno.test({
+  name: HAVE_QEMU
+    ? "lockstep-trace: the ISA programs run pc for pc as on QEMU to their halt, timer " +
+      "interrupts at QEMU's counts (counters/counteren: lockstep.ts)"
+    : "lockstep-trace: SKIPPED (qemu-system-riscv64 is not installed)",
+  ignore: !HAVE_QEMU,
+  fn: async (t) => {
+    for (const elf of programs.filter((p) => !(p in TRACE_SKIPS))) {
+      await t.step(elf, async () => {
+        const r = await traceLockstep({ kernel: `${BUILD}${elf}`, checkpointEvery: 500 });
+        assert.equal(r.result, "match", r.text);
+        assert.equal(r.end, "halt", r.text);
+        if (elf === "interrupt.elf") assert.ok(r.interrupts.length >= 5, r.text);
+      });
+    }
+  },
+});
+
 Deno.test({
   name: HAVE_UBOOT
     ? "lockstep-trace: OpenSBI + U-Boot identical to QEMU from reset to the U-Boot prompt"
