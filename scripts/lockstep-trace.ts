@@ -61,7 +61,7 @@ import { GdbClient } from "../devices/host/gdbclient.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import type { TrapEvent } from "../core/events.ts";
 import { Cause } from "../core/csr.ts";
-import { QEMU, QEMU_CPU } from "./host-tools.ts";
+import { QEMU, QEMU_CPU, QEMU_CPU_FD } from "./host-tools.ts";
 import { disassemble, dumpQemuDtb, freePort, KEY_CSRS, normalize } from "./lockstep.ts";
 
 /** Options of {@linkcode traceLockstep}. */
@@ -70,6 +70,8 @@ export interface TraceLockstepOptions {
   bios?: string;
   /** Kernel (QEMU -kernel). */
   kernel?: string;
+  /** The hart: `rv64imac` (default) or `rv64imafdc` (F and D on both machines). */
+  isa?: string;
   /** End at the first checkpoint after the console shows this (after any input was typed). */
   until?: string;
   /** Type `text` at the first checkpoint after the console shows `after`. */
@@ -116,8 +118,10 @@ interface Checkpoint {
   step: number;
   /** x0..x31 and pc. */
   regs: bigint[];
-  /** Key CSRs by name. */
+  /** Key CSRs by name (with F/D, fcsr too). */
   csrs: Map<string, bigint>;
+  /** f0..f31 as raw 64-bit patterns, with F/D. */
+  fregs?: bigint[];
   priv: number;
   /** Console characters output before it. */
   output: number;
@@ -165,11 +169,16 @@ function image(path: string | undefined) {
   return path === undefined ? undefined : { name: path, bytes: Deno.readFileSync(path) };
 }
 
+function hasFd(options: TraceLockstepOptions): boolean {
+  return options.isa !== undefined && /^rv64imafd|^rv64g/.test(options.isa);
+}
+
 /** QEMU's machine arguments (no gdb, no logging) for `options` with the device tree `dtb`. */
 function machineArgs(options: TraceLockstepOptions, dtb: string): string[] {
   return [
     ...["-M", "virt", "-m", "128M", "-display", "none", "-monitor", "none"],
-    ...["-icount", "shift=0", "-cpu", QEMU_CPU, "-bios", options.bios ?? "none"],
+    ...["-icount", "shift=0", "-cpu", hasFd(options) ? QEMU_CPU_FD : QEMU_CPU],
+    ...["-bios", options.bios ?? "none"],
     ...(options.kernel ? ["-kernel", options.kernel] : []),
     ...["-dtb", dtb],
   ];
@@ -186,6 +195,7 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
+    isa: options.isa,
     console: (b) => output += String.fromCharCode(b),
   });
   if (dtb !== null) {
@@ -196,7 +206,10 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
   const hart = machine.hart;
   hart.csr.qemuQuirks = options.qemuQuirks ?? true;
   machine.clint.qemuTimer = options.qemuQuirks ?? true;
-  const csrs = existingCsrs(hart.csr).filter((n) => KEY_CSRS.has(csrName(n)));
+  const fd = hasFd(options);
+  const csrs = existingCsrs(hart.csr).filter((n) =>
+    KEY_CSRS.has(csrName(n)) || (fd && csrName(n) === "fcsr")
+  );
   const rec = new Record();
   // Steps that start no instruction in QEMU's sense log nothing there: an
   // interrupt taken first, or a fetch fault (QEMU raises it while translating).
@@ -217,6 +230,12 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
       regs: [...Array.from({ length: 32 }, (_, i) => hart.getReg(i)), BigInt(hart.pc)],
       csrs: new Map(csrs.map((n) => [csrName(n), hart.readCsr(n)!])),
       priv: hart.priv,
+      fregs: fd
+        ? Array.from({ length: 32 }, (_, i) => {
+          const w = hart.fpu.fw;
+          return (BigInt(w[2 * i + 1] >>> 0) << 32n) | BigInt(w[2 * i] >>> 0);
+        })
+        : undefined,
       output: output.length,
       type,
     });
@@ -504,6 +523,16 @@ async function compareState(
       out.push(`  ${name}: qemu ${hex(theirs)}  rvisor ${hex(ours)}`);
     }
   }
+  // The FPU feature's first 32 registers are f0..f31 (QEMU names them ft0, fs0, fa0...).
+  const fpr = [...byName.entries()].filter(([n]) => /^f[tsa]\d+$/.test(n))
+    .sort((a, b) => a[1] - b[1]);
+  for (const [i, ours] of (cp.fregs ?? []).entries()) {
+    if (fpr.length !== 32) break;
+    const theirs = await q.readRegister(fpr[i][1]);
+    if (theirs !== null && BigInt.asUintN(64, theirs) !== ours) {
+      out.push(`  f${i} (${fpr[i][0]}): qemu ${hex(theirs)}  rvisor ${hex(ours)}`);
+    }
+  }
   const privReg = byName.get("priv");
   if (privReg !== undefined) {
     const theirs = await q.readRegister(privReg);
@@ -540,6 +569,7 @@ export async function traceLockstep(options: TraceLockstepOptions): Promise<Trac
       bios: image(options.bios),
       kernel: image(options.kernel),
       memory: 128 * 1024 * 1024,
+      isa: options.isa,
     });
     const dtbFile = `${dir}/rvisor.dtb`;
     Deno.writeFileSync(dtbFile, probe.dtb.bytes);
@@ -580,6 +610,7 @@ if (import.meta.main) {
     options: {
       bios: { type: "string" },
       kernel: { type: "string" },
+      isa: { type: "string" },
       until: { type: "string" },
       "type-after": { type: "string" },
       type: { type: "string" },
@@ -591,8 +622,9 @@ if (import.meta.main) {
   });
   if (values.help || (!values.kernel && !values.bios)) {
     console.log(
-      "usage: deno run -A scripts/lockstep-trace.ts [--bios FILE] --kernel FILE [--until TEXT]\n" +
-        "         [--type-after TEXT --type TEXT] [--max N] [--checkpoint-every N] [--no-quirks]",
+      "usage: deno run -A scripts/lockstep-trace.ts [--bios FILE] --kernel FILE [--isa ISA]\n" +
+        "         [--until TEXT] [--type-after TEXT --type TEXT] [--max N]\n" +
+        "         [--checkpoint-every N] [--no-quirks]",
     );
     Deno.exit(values.help ? 0 : 2);
   }
@@ -603,6 +635,7 @@ if (import.meta.main) {
   const r = await traceLockstep({
     bios: values.bios,
     kernel: values.kernel,
+    isa: values.isa,
     until: values.until,
     input: values.type === undefined
       ? undefined

@@ -91,14 +91,22 @@ const TRACE_SKIPS: Record<string, string> = {
 
 Deno.test({
   name: HAVE_QEMU
-    ? "lockstep-trace: the ISA programs run pc for pc as on QEMU to their halt, timer " +
-      "interrupts at QEMU's counts (counters/counteren: lockstep.ts)"
+    ? "lockstep-trace: the ISA programs (fp_* with F/D) run pc for pc as on QEMU to their " +
+      "halt, timer interrupts at QEMU's counts (counters/counteren: lockstep.ts)"
     : "lockstep-trace: SKIPPED (qemu-system-riscv64 is not installed)",
   ignore: !HAVE_QEMU,
   fn: async (t) => {
-    for (const elf of programs.filter((p) => !(p in TRACE_SKIPS))) {
+    const fp = [...Deno.readDirSync(BUILD)].map((e) => e.name).filter((n) =>
+      /^fp_.*\.elf$/.test(n)
+    );
+    for (const elf of [...programs.filter((p) => !(p in TRACE_SKIPS)), ...fp.sort()]) {
       await t.step(elf, async () => {
-        const r = await traceLockstep({ kernel: `${BUILD}${elf}`, checkpointEvery: 500 });
+        const r = await traceLockstep({
+          kernel: `${BUILD}${elf}`,
+          checkpointEvery: 500,
+          // F and D on both machines for the fp_* programs; f0..f31 compared at checkpoints.
+          isa: elf.startsWith("fp_") ? "rv64imafdc" : undefined,
+        });
         assert.equal(r.result, "match", r.text);
         assert.equal(r.end, "halt", r.text);
         if (elf === "interrupt.elf") assert.ok(r.interrupts.length >= 5, r.text);
