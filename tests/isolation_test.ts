@@ -3,9 +3,10 @@
  * (guests/adversarial/*.S) try to reach memory that is not theirs - PTEs that
  * point outside guest RAM, guest-physical addresses above RAM, the place where
  * the host keeps its shadow tables, PMP tricks, unsupported satp modes, wild
- * MMIO, virtio buffers outside RAM - and must only ever get guest-visible
- * traps. Each program checks its own traps and reports through the syscon;
- * this file checks the host side: no hypervisor panic, host memory outside
+ * MMIO, virtio buffers outside RAM, seeded random accesses to every device
+ * register range (mmio_fuzz.S) - and must only ever get guest-visible traps.
+ * Each program checks its own traps and reports through the syscon; this file
+ * checks the host side: no hypervisor panic, host memory outside
  * the guest window unchanged, and the shadow page-table pool holding nothing
  * but well-formed shadow entries that point into the window or the ROM page.
  *
@@ -20,6 +21,14 @@ import { MemoryBlockBackend } from "../devices/block.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, DEFAULT_GUEST_OFFSET } from "../hypervisor/hypervisor.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
+import {
+  encodeTable,
+  FUZZ_ENTRY,
+  FUZZ_HEADER,
+  type FuzzResult,
+  generateAccesses,
+  readResult,
+} from "../scripts/mmio-fuzz.ts";
 import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const SRC = new URL("../guests/adversarial/", import.meta.url).pathname;
@@ -52,6 +61,8 @@ const DISK_MAGIC = 0x0123456789abcdefn;
 // faults where QEMU and bare rvisor read zeros and drop stores.
 const PASSING = ["bare", "ptes", "pool", "pmp", "satp", "mmio", "virtio", "rom"];
 const TRAP_LOOPS = ["trap_loop", "trap_loop_s"];
+/** Programs that need data from the test (mmio_fuzz.S: its table of accesses). */
+const WITH_DATA = ["mmio_fuzz"];
 
 function load(name: string): { name: string; bytes: Uint8Array } {
   return { name: `${name}.elf`, bytes: Deno.readFileSync(`${BUILD}${name}.elf`) };
@@ -158,6 +169,12 @@ function checkPool(ram: Uint8Array, l: Layout): number {
   return leaves;
 }
 
+/** Raw bytes at a guest-physical address. */
+interface RawData {
+  address: number;
+  bytes: Uint8Array;
+}
+
 interface HypervisorRun {
   exitCode: number;
   reason: string | undefined;
@@ -169,7 +186,13 @@ interface HypervisorRun {
 /** Boots `name` under the hypervisor; checks host RAM outside the window and the pool. */
 async function runIsolated(
   name: string,
-  options: { guestOffset?: number; memory?: number; maxInstructions?: number } = {},
+  options: {
+    guestOffset?: number;
+    memory?: number;
+    maxInstructions?: number;
+    /** Raw bytes copied into guest RAM before the run (a must-pass program's data). */
+    data?: RawData;
+  } = {},
 ): Promise<HypervisorRun> {
   const offset = options.guestOffset ?? DEFAULT_GUEST_OFFSET;
   const memory = options.memory ?? 128 * MiB;
@@ -185,6 +208,7 @@ async function runIsolated(
   });
   const guestBus = machine.hypervisor.guest.bus;
   poke(kernel.bytes, (gpa, data) => guestBus.loadBytes(gpa, data), RAM_BASE + memory);
+  if (options.data) guestBus.loadBytes(options.data.address, options.data.bytes);
   const ram = machine.bus.ram;
   const layout = layoutOf(offset, ram.length);
   const before = await hostOutsideWindow(ram, layout);
@@ -194,7 +218,7 @@ async function runIsolated(
   const leaves = checkPool(ram, layout);
   assert.ok(leaves > 0, `${name}: no shadow leaves at all in the pool`);
   const panic = machine.hypervisor.panicReport;
-  if (PASSING.includes(name)) {
+  if (PASSING.includes(name) || options.data) {
     const detail = `${name}: stop=${r.stop} reason=${r.reason} exit=${r.exitCode} ` +
       `pc=0x${machine.hart.pc.toString(16)} console=${console}\n${panic ?? ""}`;
     assert.equal(panic, null, detail);
@@ -208,7 +232,7 @@ async function runIsolated(
 }
 
 Deno.test("adversarial programs were built", () => {
-  for (const name of [...PASSING, ...TRAP_LOOPS]) {
+  for (const name of [...PASSING, ...TRAP_LOOPS, ...WITH_DATA]) {
     assert.ok(Deno.statSync(`${BUILD}${name}.elf`).isFile, name);
   }
 });
@@ -274,15 +298,76 @@ for (const name of ["bare", "ptes", "pool", "virtio", "pmp"]) {
   });
 }
 
+/** Runs `name` bare on rvisor (128 MiB), with `data` in RAM; it must power off. */
+async function runBare(name: string, data?: RawData): Promise<VirtMachine> {
+  const kernel = load(name);
+  const m = new VirtMachine({ kernel, clock: "virtual", disk: newDisk() });
+  poke(kernel.bytes, (gpa, data) => m.bus.loadBytes(gpa, data), RAM_BASE + 128 * MiB);
+  if (data) m.bus.loadBytes(data.address, data.bytes);
+  const r = await m.run({ maxInstructions: 100_000_000 });
+  assert.equal(r.reason, "poweroff", `case ${r.exitCode} failed`);
+  return m;
+}
+
 for (const name of PASSING) {
   Deno.test(`adversarial: ${name} passes bare on rvisor`, async () => {
-    const kernel = load(name);
-    const m = new VirtMachine({ kernel, clock: "virtual", disk: newDisk() });
-    poke(kernel.bytes, (gpa, data) => m.bus.loadBytes(gpa, data), RAM_BASE + 128 * MiB);
-    const r = await m.run({ maxInstructions: 100_000_000 });
-    assert.equal(r.reason, "poweroff", `case ${r.exitCode} failed`);
+    await runBare(name);
   });
 }
+
+// Device fuzzing (mmio_fuzz.S, scripts/mmio-fuzz.ts): seeded tables of random
+// MMIO accesses of every width at every device range, run in M- and S-mode,
+// bare and under the hypervisor. Each access completes or gets a misaligned
+// or access fault (the program fails on anything else); the host must stay
+// intact (runIsolated's checks), every run must end with the program's own
+// pass (the tables hold no syscon poweroff/reset/fail values), and the
+// outcome of each access must be the same in both modes and on both machines.
+const FUZZ_SEEDS = [1, 2, 3, 0xdecaf];
+const FUZZ_COUNT = 2500;
+
+/** The table of `seed` at mmio_fuzz.S's `fuzz_table`, with DMA scratch space above it. */
+function fuzzData(seed: number, memory = 128 * MiB): RawData & { count: number } {
+  const address = parseElf(load("mmio_fuzz").bytes).symbols.get("fuzz_table")!;
+  const scratch = address + 0x10_0000;
+  const accesses = generateAccesses(seed, FUZZ_COUNT, { scratch, ramEnd: RAM_BASE + memory });
+  const bytes = encodeTable(accesses);
+  assert.ok(address + bytes.length <= scratch, "the table overlaps the scratch area");
+  return { address, bytes, count: accesses.length };
+}
+
+/** The outcomes the run left in guest RAM (`ram` from guest-physical RAM_BASE). */
+function fuzzResult(ram: Uint8Array, data: RawData & { count: number }): FuzzResult {
+  const start = data.address - RAM_BASE;
+  const r = readResult(
+    ram.subarray(start, start + FUZZ_HEADER + data.count * FUZZ_ENTRY),
+    data.address,
+    data.count,
+  );
+  assert.equal(r.failure, null, `a bad trap: ${JSON.stringify(r.failure, (_, v) => `${v}`)}`);
+  assert.deepEqual(r.outcomes[1], r.outcomes[0], "outcomes in S-mode differ from M-mode");
+  const causes = new Set(r.outcomes[0]);
+  for (const c of causes) assert.ok([0, 4, 5, 6, 7].includes(c), `cause ${c}`);
+  // Completions, and faults of loads and of stores.
+  assert.ok(causes.has(0) && causes.size >= 3, `outcomes ${[...causes]}`);
+  return r;
+}
+
+for (const seed of FUZZ_SEEDS) {
+  Deno.test(`isolation: mmio_fuzz seed ${seed} (${FUZZ_COUNT} device accesses) bare and under the hypervisor`, async () => {
+    const data = fuzzData(seed);
+    const bare = fuzzResult((await runBare("mmio_fuzz", data)).bus.ram, data);
+    const { machine } = await runIsolated("mmio_fuzz", { data });
+    const isolated = fuzzResult(machine.hypervisor.guest.bus.ram, data);
+    assert.deepEqual(isolated.outcomes[0], bare.outcomes[0], "outcomes under the hypervisor");
+  });
+}
+
+Deno.test("isolation: mmio_fuzz with 64 MiB at guest offset 0x200_0000 (DMA at the window's end)", async () => {
+  const memory = 64 * MiB;
+  const data = fuzzData(FUZZ_SEEDS[0], memory);
+  const { machine } = await runIsolated("mmio_fuzz", { data, guestOffset: 0x200_0000, memory });
+  fuzzResult(machine.hypervisor.guest.bus.ram, data);
+});
 
 const qemuFound = hasCommand(QEMU);
 
