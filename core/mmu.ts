@@ -94,6 +94,8 @@ export class Mmu {
    * R, W, X, A, D for untranslated accesses: shadow paging copies them.
    */
   leafFlags = 0;
+  /** Level of the leaf of the last successful walk: 0 (4 KiB), 1 (2 MiB) or 2 (1 GiB). */
+  leafLevel = 0;
   /** Bumped whenever the PMP configuration changes (shadow page tables depend on it). */
   pmpGeneration = 0;
   /**
@@ -149,6 +151,12 @@ export class Mmu {
     this.onFlush?.();
   }
 
+  /** Drops the cached translations of the 4 KiB page of `va`, for every privilege and access. */
+  flushPage(va: number): void {
+    const slot = (va >>> 12) & TLB_MASK;
+    for (const tags of this.tags) tags[slot] = NaN;
+  }
+
   /** Drops cached store translations to the RAM page at byte offset `ramOff` (code pages). */
   dropStoreEntriesFor(ramOff: number): void {
     for (let p = 0; p < 4; p++) {
@@ -172,6 +180,7 @@ export class Mmu {
       if (va < 0) return ACCESS_FAULT;
       pa = va;
       this.leafFlags = PTE_R | PTE_W | PTE_X | PTE_A | PTE_D; // no U: bare memory has no owner
+      this.leafLevel = 0;
     } else {
       pa = this.#walk(va, kind, priv);
       if (pa < 0) return pa;
@@ -229,6 +238,7 @@ export class Mmu {
       }
       const pageOffsetMask = superSpan * 4096 - 1; // below 2^31, so & is exact
       this.leafFlags = lo & 0xff;
+      this.leafLevel = level;
       return ppn * 4096 + (va & pageOffsetMask);
     }
     return PAGE_FAULT;

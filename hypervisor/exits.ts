@@ -182,12 +182,15 @@ export class ExitHandler {
           this.ctx.guestHung(`guest hang: wfi at pc 0x${pc.toString(16)} with mie = 0`);
         }
         return "wfi";
-      case Op.SFENCE_VMA:
+      case Op.SFENCE_VMA: {
         if (csr.sfenceTraps()) throw illegal();
-        this.memory.flush();
+        const rs1 = (insn.packed >> 13) & 31;
+        if (rs1 === 0) this.memory.flush();
+        else this.memory.fenceAddress(Number(BigInt.asIntN(64, this.hart.getReg(rs1))));
         this.#complete(pc, insn);
         this.ctx.contextChanged();
         return "sfence.vma";
+      }
       default:
         throw illegal();
     }

@@ -3,7 +3,8 @@
  * host MMU walks while the guest runs in host U-mode. Each maps guest virtual
  * pages straight to host physical pages of the guest window, with the
  * permissions the guest's own translation allows. They are filled lazily, one
- * 4 KiB page per host page fault, and dropped on guest sfence.vma.
+ * 4 KiB page per host page fault. A guest sfence.vma of one address removes
+ * that page's shadow from every root; one of all addresses drops them all.
  *
  * One root per translation context (virtual mode, guest satp, SUM, MXR, MPRV),
  * cached by key, so switching between guest user and kernel costs no refill.
@@ -97,6 +98,28 @@ export class ShadowPageTables {
     for (const [key, root] of state.roots) this.#roots.set(key, root);
     this.fills = state.fills;
     this.pages.loadState(state.pages);
+  }
+
+  /**
+   * Removes the shadow of guest virtual `va` from every root: with `level` 0
+   * the 4 KiB leaf, with 1 or 2 the whole 2 MiB or 1 GiB region around it
+   * (its table pages stay allocated until the next {@linkcode clear}).
+   */
+  unmap(va: number, level: 0 | 1 | 2): void {
+    const ram32 = this.bus.ram32;
+    for (const root of this.#roots.values()) {
+      let table = root;
+      for (let l = 2; l >= level; l--) {
+        const vpn = l === 2 ? Math.floor(va / TWO30) & 0x1ff : (va >>> (12 + 9 * l)) & 0x1ff;
+        const w = this.#word(table + vpn * 8);
+        if ((ram32[w] & PTE_V) === 0) break;
+        if (l === level) {
+          ram32[w] = 0, ram32[w + 1] = 0;
+          break;
+        }
+        table = ((ram32[w] >>> 10) + (ram32[w + 1] & 0x3fffff) * 4194304) * 4096;
+      }
+    }
   }
 
   /** Drops every shadow table (guest sfence.vma, or reclaim). */

@@ -28,6 +28,7 @@ import type { PageAllocator } from "./pagealloc.ts";
 
 const PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_D = 128;
 const SATP_SV39 = 8 << 28;
+const MIB2 = 2 * 1024 * 1024, GIB = 1024 * 1024 * 1024;
 
 /** Result of {@linkcode GuestMemory.fill}. */
 export const Fill = {
@@ -57,6 +58,13 @@ export class GuestMemory {
   faultCause = 0;
   #currentKey = "";
   #pmpGeneration = -1;
+  /**
+   * The 2 MiB and 1 GiB guest virtual regions (by index: va / size, floored)
+   * that hold shadow entries made from guest superpages: a fence of one
+   * address there must drop the whole region, as the guest's leaf covers it.
+   */
+  readonly #megaRegions = new Set<number>();
+  readonly #gigaRegions = new Set<number>();
 
   constructor(readonly hart: Hart, readonly guest: Guest, pages: PageAllocator) {
     this.shadow = new ShadowPageTables(hart.bus, pages);
@@ -112,8 +120,27 @@ export class GuestMemory {
   /** Drops all shadow tables (guest sfence.vma, PMP change) and re-selects the root. */
   flush(): void {
     this.shadow.clear();
+    this.#megaRegions.clear();
+    this.#gigaRegions.clear();
     this.#currentKey = "";
     this.hart.mmu.flush();
+  }
+
+  /**
+   * A guest `sfence.vma` of one address (rs1 != x0): the guest changed the
+   * leaf PTE of `va` (privileged spec 4.2.1; non-leaf changes need rs1 = x0),
+   * so only what the shadow holds for that leaf goes, in every root, instead
+   * of every table: Linux fences single pages tens of thousands of times a boot.
+   */
+  fenceAddress(va: number): void {
+    const level = this.#gigaRegions.has(Math.floor(va / GIB))
+      ? 2
+      : this.#megaRegions.has(Math.floor(va / MIB2))
+      ? 1
+      : 0;
+    this.shadow.unmap(va, level);
+    if (level === 0) this.hart.mmu.flushPage(va);
+    else this.hart.mmu.flush();
   }
 
   /**
@@ -124,6 +151,7 @@ export class GuestMemory {
     const vcpu = this.guest.vcpu;
     if (kind !== Access.FETCH && vcpu.csr.priv === 3 && priv !== 3) return Fill.EMULATE; // MPRV
     const gpa = vcpu.mmu.translate(va, kind, priv, false);
+    const leafLevel = vcpu.mmu.leafLevel;
     if (gpa === PAGE_FAULT) {
       this.faultCause = kind === Access.FETCH ? 12 : kind === Access.LOAD ? 13 : 15;
       return Fill.GUEST_FAULT;
@@ -150,6 +178,8 @@ export class GuestMemory {
       return this.#accessFault(kind);
     }
     if (this.#currentKey === "M+MPRV") perms &= ShadowPerm.X;
+    if (leafLevel === 1) this.#megaRegions.add(Math.floor(va / MIB2));
+    else if (leafLevel === 2) this.#gigaRegions.add(Math.floor(va / GIB));
     if (!this.shadow.map(this.#root(), va, hpa, perms)) {
       this.flush();
       this.switchRoot();

@@ -1,7 +1,8 @@
 # Sv39 address translation (privileged spec 1.12, 4.3 and 4.4): 4 KiB pages,
 # 2 MiB megapages and 1 GiB gigapages; A/D updates; page faults (12 fetch,
 # 13 load, 15 store) with stval = the virtual address; U/SUM/MXR rules;
-# reserved encodings; misaligned superpages; non-canonical addresses; sfence.vma.
+# reserved encodings; misaligned superpages; non-canonical addresses; sfence.vma
+# of everything, of one page, and of one address in a megapage.
 #
 # The page tables are built in M-mode. Virtual layout (root = level-2 table):
 #   0x0000_0000 1 GiB   -> PA 0           RW  S  (syscon/CLINT/UART for S)
@@ -174,6 +175,33 @@ test_24:
   li t1, PAGE(1)
   sfence.vma t1, zero
   TEST_CASE(29, a0, 0x1122334455667788, li t1, PAGE(1); ld a0, 0(t1); sd a0, 0(t1))
+  # sfence.vma of one address drops a translation that was used (and may be
+  # cached) for that page, and only needs to: the page now maps data2.
+  la s0, data_page
+  SET_PTE(l0, 6, s0, PTE_V | PTE_R | PTE_A)
+  li t1, PAGE(6)
+  sfence.vma t1, zero
+  TEST_CASE(34, a0, 0x1122334455667788, li t1, PAGE(6); ld a0, 0(t1))
+  la s0, data2
+  SET_PTE(l0, 6, s0, PTE_V | PTE_R | PTE_A)
+  li t1, PAGE(6)
+  sfence.vma t1, zero
+  TEST_CASE(35, a0, 0x5566778899aabbcc, li t1, PAGE(6); ld a0, 0(t1))
+  TEST_CASE(36, a0, 0x1122334455667788, li t1, PAGE(0); ld a0, 0(t1))
+  # One address anywhere in a megapage fences the whole megapage (its leaf
+  # PTE covers every address in it): unmap it, fence its first page, and the
+  # data page seen through it (used by test 6) faults.
+  TEST_CASE(37, a0, 0x1122334455667788, DATA_VIA(0x40200000); ld a0, 0(s0))
+  la t2, l1
+  sd zero, 8(t2)
+  li t1, 0x40200000
+  sfence.vma t1, zero
+  DATA_VIA(0x40200000)
+  mv s8, s0
+  TEST_TRAP_X(38, 13, ld a0, 0(s0))
+  li s0, 0x80000000
+  SET_PTE(l1, 1, s0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
+  sfence.vma
   RETURN_TO_M
 
   # --- U-mode, running from the U alias.
@@ -209,4 +237,7 @@ l1:   .space 4096
 l0:   .space 4096
 data_page:
   .dword 0x1122334455667788
+  .space 4096 - 8
+data2:
+  .dword 0x5566778899aabbcc
   .space 4096 - 8
