@@ -48,6 +48,8 @@ export interface GuestMemoryState {
   pmpGeneration: number;
   /** The shadow tables. */
   shadow: ShadowState;
+  /** Regions (by index) whose shadow came from guest 2 MiB and 1 GiB pages. */
+  superpageRegions: { mega: number[]; giga: number[] };
 }
 
 /** The shadow page tables of one guest and the host satp that selects them. */
@@ -88,6 +90,7 @@ export class GuestMemory {
       currentKey: this.#currentKey,
       pmpGeneration: this.#pmpGeneration,
       shadow: this.shadow.saveState(),
+      superpageRegions: { mega: [...this.#megaRegions], giga: [...this.#gigaRegions] },
     };
   }
 
@@ -96,6 +99,10 @@ export class GuestMemory {
     this.#currentKey = state.currentKey;
     this.#pmpGeneration = state.pmpGeneration;
     this.shadow.loadState(state.shadow);
+    this.#megaRegions.clear();
+    this.#gigaRegions.clear();
+    for (const r of state.superpageRegions.mega) this.#megaRegions.add(r);
+    for (const r of state.superpageRegions.giga) this.#gigaRegions.add(r);
   }
 
   /** Points host satp at the root for the guest's current context. */

@@ -192,6 +192,7 @@ test_24:
   # PTE covers every address in it): unmap it, fence its first page, and the
   # data page seen through it (used by test 6) faults.
   TEST_CASE(37, a0, 0x1122334455667788, DATA_VIA(0x40200000); ld a0, 0(s0))
+megapage_unmap:                               # (tests/snapshot_test.ts snapshots here)
   la t2, l1
   sd zero, 8(t2)
   li t1, 0x40200000
