@@ -181,10 +181,7 @@ export class Clint implements MmioDevice {
     const nowHi = Math.floor(now / TWO_POW_32);
     const nowLo = now % TWO_POW_32;
     const due = nowHi > this.#cmpHi || (nowHi === this.#cmpHi && nowLo >= this.#cmpLo);
-    if (due !== this.#mtip) {
-      this.#mtip = due;
-      this.hart.setInterruptLevel(Irq.MTIP, due);
-    }
+    this.#setMtip(due);
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ubootCommand } from "./uboot_console.ts";
 import { Csr } from "../core/csr.ts";
 import { parseFdt } from "../core/fdt.ts";
 import { out } from "../core/int64.ts";
@@ -121,23 +122,6 @@ Deno.test({
   },
 });
 
-/** Types `cmd` and returns what U-Boot printed up to the next prompt. */
-async function command(
-  m: ReturnType<typeof createHypervisorMachine>,
-  out: () => string,
-  cmd: string,
-): Promise<string> {
-  const before = out().length;
-  m.input(cmd + "\n");
-  const deadline = performance.now() + 20_000;
-  while (performance.now() < deadline) {
-    await m.run({ maxInstructions: 2_000_000 });
-    const answer = out().slice(before);
-    if (answer.includes("\n=> ")) return answer.slice(0, answer.lastIndexOf("\n=> "));
-  }
-  throw new Error(`no prompt after '${cmd}'; console:\n${out().slice(before)}`);
-}
-
 Deno.test({
   name: `builtin firmware: U-Boot S-mode boots to its prompt without OpenSBI and answers version${
     exists(UBOOT) ? "" : " (skipped: Debian's u-boot-qemu is not installed)"
@@ -157,7 +141,7 @@ Deno.test({
     m.input(" ");
     const r2 = await m.run({ until: "=> ", timeoutMs: 20_000 });
     assert.equal(r2.stop, "until", `no => prompt; console:\n${text}`);
-    const version = await command(m, () => text, "version");
+    const version = await ubootCommand(m, () => text, "version");
     assert.match(version, /U-Boot 2023\.01/);
     assert.equal(m.hypervisor.panicReport, null);
   },

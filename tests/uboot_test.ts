@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ubootCommand } from "./uboot_console.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import {
@@ -67,19 +68,6 @@ async function bootToPrompt(mode: Mode): Promise<{ m: VirtMachine; out: () => st
   return { m, out: () => text };
 }
 
-/** Types `cmd` and returns what U-Boot printed up to the next prompt. */
-async function command(m: VirtMachine, out: () => string, cmd: string): Promise<string> {
-  const before = out().length;
-  m.input(cmd + "\n");
-  const deadline = performance.now() + 20_000;
-  while (performance.now() < deadline) {
-    await m.run({ maxInstructions: 2_000_000 });
-    const answer = out().slice(before);
-    if (answer.includes("\n=> ")) return answer.slice(0, answer.lastIndexOf("\n=> "));
-  }
-  throw new Error(`no prompt after '${cmd}'; console:\n${out().slice(before)}`);
-}
-
 Deno.test({
   name: `OpenSBI + U-Boot boot bare to the prompt${
     haveFirmware ? "" : " (skipped: Debian's opensbi and u-boot-qemu are not installed)"
@@ -97,7 +85,7 @@ Deno.test({
     assert.equal(banner.get("Boot HART ISA Extensions"), "time");
     assert.equal(banner.get("Boot HART PMP Count"), "16");
 
-    const version = await command(m, out, "version");
+    const version = await ubootCommand(m, out, "version");
     assert.match(version, /U-Boot 2023\.01/);
     assert.match(version, /riscv64-linux-gnu-gcc/);
 
@@ -105,7 +93,7 @@ Deno.test({
     const image = Deno.readFileSync(UBOOT);
     const view = new DataView(image.buffer);
     const q = (i: number) => view.getBigUint64(i * 8, true).toString(16).padStart(16, "0");
-    const md = await command(m, out, "md.q 0x80200000 4");
+    const md = await ubootCommand(m, out, "md.q 0x80200000 4");
     assert.match(md, new RegExp(`80200000: ${q(0)} ${q(1)}`));
     assert.match(md, new RegExp(`80200010: ${q(2)} ${q(3)}`));
   },
@@ -171,8 +159,8 @@ Deno.test({
     const session = async (mode: Mode) => {
       const { m, out } = await bootToPrompt(mode);
       const answers = [
-        await command(m, out, "version"),
-        await command(m, out, "md.q 0x80200000 4"),
+        await ubootCommand(m, out, "version"),
+        await ubootCommand(m, out, "md.q 0x80200000 4"),
       ];
       // The countdown digits depend on timing; everything else must match.
       return { boot: out().replace(/autoboot: +\d.*/, "autoboot:"), answers };
