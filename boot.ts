@@ -118,6 +118,11 @@ Options:
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
+  --rtc-base DATE   the RTC's time at start-up, as QEMU's -rtc base=DATE: an
+                    ISO 8601 UTC date or date-time (2026-01-01 or
+                    2026-01-01T12:00:00Z; default: the host's time). Linux
+                    seeds its randomness partly from it, so --clock virtual
+                    with a fixed --rtc-base repeats a run exactly
   --snapshot-save FILE
                     save the whole machine (hart, devices, disk overlay,
                     hypervisor, RAM) to FILE when the run ends: guest halt,
@@ -198,6 +203,8 @@ export interface BootOptions {
   timeoutMs?: number;
   /** Timer source. */
   clock: "host" | "virtual";
+  /** The RTC's time at start-up (ms since the Unix epoch); the host's time if absent. */
+  rtcBase?: number;
   /** Print statistics at exit. */
   stats: boolean;
   /** Script module to run on the machine before boot. */
@@ -233,6 +240,7 @@ const OPTIONS = {
   isa: { type: "string" },
   timeout: { type: "string" },
   clock: { type: "string" },
+  "rtc-base": { type: "string" },
   stats: { type: "boolean" },
   script: { type: "string" },
   trace: { type: "string" },
@@ -244,6 +252,28 @@ const OPTIONS = {
   "snapshot-load": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** ISO 8601 dates and date-times as --rtc-base takes them (the zone, if any, must be UTC). */
+const RTC_BASE = /^(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z?)?$/;
+
+/**
+ * Parses a --rtc-base value to ms since the Unix epoch. A date-time without a
+ * zone is UTC, as QEMU reads it (JavaScript would read it as local time).
+ */
+export function parseRtcBase(text: string): number {
+  const match = RTC_BASE.exec(text.trim());
+  const iso = match &&
+    (text.includes("T") && !text.trim().endsWith("Z") ? `${text.trim()}Z` : text.trim());
+  const ms = iso ? Date.parse(iso) : NaN;
+  // Date.parse takes 2026-02-30 for March 2: the date must come back as written.
+  if (!match || !Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== match[1]) {
+    throw new UsageError(
+      `--rtc-base ${text}: not a UTC date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM[:SS]Z)`,
+    );
+  }
+  if (ms < 0) throw new UsageError(`--rtc-base ${text}: the RTC cannot go before 1970-01-01`);
+  return ms;
+}
 
 /** Unit multipliers of --mem suffixes (binary, as QEMU's -m). */
 const UNITS: Record<string, bigint> = {
@@ -431,6 +461,7 @@ export function parseBootArgs(args: string[]): BootOptions {
       : parseGuestOffset(values["guest-offset"]),
     timeoutMs,
     clock,
+    rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace),
@@ -672,6 +703,7 @@ export async function main(args: string[]): Promise<void> {
       loads,
       disk: s.disk,
       clock: options.clock,
+      rtcBase: options.rtcBase,
       console: (b: number) => terminal.output.put(b),
       isa: options.isa,
     };

@@ -59,6 +59,8 @@ export interface BoardWiring {
   halt: (reason: HaltReason, code: number) => void;
   /** Disk behind the virtio block device, if any. */
   disk?: BlockBackend;
+  /** The RTC's time at mtime 0, in ms since the Unix epoch (default: the host's time now). */
+  rtcBase?: number;
 }
 
 /** Saved state of a {@linkcode VirtDevices} board. */
@@ -94,10 +96,16 @@ export class VirtDevices {
   /** The disk behind it. */
   readonly disk: BlockBackend | null;
   /** Wall-clock ns at start-up: the RTC's time is this plus mtime (a snapshot keeps it). */
-  #epochNs = Date.now() * 1e6;
+  #epochNs: number;
 
   constructor(w: BoardWiring) {
     this.disk = w.disk ?? null;
+    const base = w.rtcBase ?? Date.now();
+    // Goldfish's time is an unsigned count of ns: dates before 1970 cannot be told.
+    if (!(Number.isFinite(base) && base >= 0)) {
+      throw new MachineConfigError(`RTC base ${base}: must be a time at or after 1970-01-01`);
+    }
+    this.#epochNs = base * 1e6;
     this.clint = new Clint(w.cpu, w.clock);
     this.plic = new Plic(w.cpu, w.events);
     this.uart = new Uart16550(this.plic.line(VIRT_IRQ.UART0), w.console, w.events);

@@ -83,6 +83,13 @@ export interface VirtConfig extends BootImages {
   disk?: BlockBackend;
   /** How mtime advances (default `host`). */
   clock?: ClockMode;
+  /**
+   * The RTC's time at start-up in ms since the Unix epoch (default: the host's
+   * time). The guest reads it, and Linux seeds its randomness (ASLR, hash
+   * seeds) partly from it, so a fixed base with `clock: "virtual"` makes a
+   * run reproducible instruction for instruction, as QEMU's `-rtc base=`.
+   */
+  rtcBase?: number;
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
   /**
@@ -187,6 +194,7 @@ export class VirtMachine {
       console: (b) => this.emitConsole(b),
       halt: (reason, code) => this.halt(reason, code),
       disk: config.disk,
+      rtcBase: config.rtcBase,
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);
     const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu));

@@ -44,6 +44,8 @@ export interface GuestSetup {
   halt: (reason: HaltReason, code: number) => void;
   /** Guest disk. */
   disk?: BlockBackend;
+  /** The guest RTC's time at start-up in ms since the Unix epoch (default: now). */
+  rtcBase?: number;
   /** The hypervisor is the guest's SBI firmware: images and DTB placed as for a firmware. */
   builtinFirmware?: boolean;
   /** The guest hart has F and D (misa, mstatus.FS, the DTB's riscv,isa). */
@@ -85,6 +87,7 @@ export class Guest {
       console: setup.console,
       halt: setup.halt,
       disk: setup.disk,
+      rtcBase: setup.rtcBase,
     });
     this.vcpu.csr.fpu = setup.fpu ?? false;
     this.layout = loadBoot(this.bus, images, dtbIsaString(this.vcpu.csr.fpu), {

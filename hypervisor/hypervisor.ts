@@ -60,6 +60,8 @@ export interface HypervisorConfig extends BootImages {
   disk?: BlockBackend;
   /** How mtime advances (default `host`). */
   clock?: ClockMode;
+  /** The guest RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
+  rtcBase?: number;
   /** The guest hart's ISA: `rv64imac` (default) or `rv64imafdc`/`rv64gc` (F and D). */
   isa?: string;
   /** Receives the guest's console output. */
@@ -167,6 +169,7 @@ export class Hypervisor implements MachineSoftware {
       console: (b) => machine.emitConsole(b),
       halt: (reason, code) => machine.halt(reason, code),
       disk: config.disk,
+      rtcBase: config.rtcBase,
       builtinFirmware: config.firmware === "builtin",
       fpu: hart.csr.fpu,
     }, config);

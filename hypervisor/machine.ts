@@ -51,6 +51,8 @@ export interface MachineConfig extends BootImages {
   disk?: BlockBackend;
   /** `host` (wall clock, default) or `virtual` (instruction count: reproducible runs). */
   clock?: ClockMode;
+  /** The RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
+  rtcBase?: number;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */
   console?: (byte: number) => void;
 }

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { parseMemSize, UsageError } from "../boot.ts";
+import { parseMemSize, parseRtcBase, UsageError } from "../boot.ts";
 import { exists, OPENSBI_FW_JUMP as OPENSBI, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -210,6 +210,10 @@ Deno.test("cli: bad flags and --mem values each give one line naming the flag, e
     [["--timeout", "soon"], ["--timeout soon"]],
     [["--timeout", "0"], ["--timeout 0"]],
     [["--clock", "wall"], ["--clock wall"]],
+    [["--rtc-base", "yesterday"], ["--rtc-base yesterday", "UTC date"]],
+    [["--rtc-base", "2026-02-30"], ["--rtc-base 2026-02-30", "UTC date"]],
+    [["--rtc-base", "2026-01-01T12:00:00+01:00"], ["--rtc-base 2026-01-01T12:00:00+01:00"]],
+    [["--rtc-base", "1969-12-31"], ["--rtc-base 1969-12-31", "1970"]],
     [["--disk-write", "--kernel", SMOKE], ["--disk-write", "--disk"]],
     [["--load", "Image"], ["--load Image", "FILE@ADDRESS"]],
     [["--load", "Image@"], ["--load Image@", "FILE@ADDRESS"]],
@@ -246,6 +250,16 @@ Deno.test("cli: parseMemSize accepts QEMU-style sizes", () => {
   assert.equal(parseMemSize("64MiB"), 64 * M);
   assert.equal(parseMemSize("2G"), 2048 * M);
   assert.throws(() => parseMemSize("2049M"), UsageError);
+});
+
+Deno.test("cli: parseRtcBase reads UTC dates and date-times as QEMU's -rtc base=", () => {
+  assert.equal(parseRtcBase("1970-01-01"), 0);
+  assert.equal(parseRtcBase("2026-01-01"), Date.UTC(2026, 0, 1));
+  // No zone means UTC, not the host's local time.
+  assert.equal(parseRtcBase("2026-06-17T16:01"), Date.UTC(2026, 5, 17, 16, 1));
+  assert.equal(parseRtcBase("2026-06-17T16:01:21Z"), Date.UTC(2026, 5, 17, 16, 1, 21));
+  assert.equal(parseRtcBase("2024-02-29T00:00:00.5"), Date.UTC(2024, 1, 29) + 500);
+  assert.throws(() => parseRtcBase("2025-02-29"), UsageError);
 });
 
 Deno.test("cli: a guest that powers off exits 0; --stats reports to stderr", async () => {

@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { GoldfishRtc } from "../devices/rtc.ts";
+import { VirtMachine } from "../devices/virt.ts";
+import { MachineConfigError } from "../devices/board.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 
 const TIME_LOW = 0x00, TIME_HIGH = 0x04;
 const ALARM_LOW = 0x08, ALARM_HIGH = 0x0c;
 const IRQ_ENABLED = 0x10, CLEAR_ALARM = 0x14, ALARM_STATUS = 0x18, CLEAR_INTERRUPT = 0x1c;
+
+/** A raw kernel of one instruction, `j .`: the machine is only built, not run. */
+const SPIN = { name: "spin.bin", bytes: new Uint8Array([0x6f, 0, 0, 0]) };
 
 function setup(startNs = 0) {
   const time = { ns: startNs };
@@ -107,4 +113,18 @@ Deno.test("rtc: the alarm compares all 64 bits", () => {
   time.ns = 0x6_0000_0000;
   rtc.update();
   assert.equal(irq.level, true);
+});
+
+Deno.test("rtc: rtcBase sets the board's time at start-up, bare and for a guest", () => {
+  const base = Date.UTC(2030, 0, 2, 3, 4, 5);
+  const bare = new VirtMachine({ rtcBase: base, clock: "virtual", kernel: SPIN });
+  const hv = createHypervisorMachine({ rtcBase: base, clock: "virtual", kernel: SPIN });
+  for (const rtc of [bare.rtc, hv.hypervisor.guest.devices.rtc]) {
+    const low = BigInt(rtc.read(TIME_LOW, 4));
+    assert.equal((BigInt(rtc.read(TIME_HIGH, 4)) << 32n) | low, BigInt(base) * 1_000_000n);
+  }
+  assert.throws(
+    () => new VirtMachine({ rtcBase: -1, kernel: SPIN }),
+    (e: Error) => e instanceof MachineConfigError && /RTC base -1/.test(e.message),
+  );
 });
