@@ -36,6 +36,13 @@ const MiB = 1024 * 1024;
 const BOOT_BUDGET = 3e9;
 /** Instructions a shell command may take (sha256sum of 1 MiB is the largest). */
 const COMMAND_BUDGET = 1e9;
+/** Instructions per run slice. */
+const SLICE = 5_000_000;
+/**
+ * Wall time a slice may take before the test calls the guest stuck: about 100x
+ * what it takes on a loaded 2-core machine. A hang guard, not a speed check.
+ */
+const SLICE_WALL_MS = 60_000;
 /** Instructions U-Boot may take to its prompt (about 30 M) or to answer a command. */
 const UBOOT_BUDGET = 2e8;
 /** busybox needs D (glibc's setjmp saves fs0). */
@@ -116,15 +123,28 @@ class Linux {
     return this.output.split("\n").slice(-lines).join("\n");
   }
 
-  /** Runs until `text` appears after output position `from`; false on halt or budget. */
+  /**
+   * Runs until `text` appears after output position `from`; false on halt or
+   * budget. The budget counts what each slice ran, instructions or the traps of
+   * a trap loop, so a loop that retires nothing still ends. A slice that makes
+   * no progress in SLICE_WALL_MS (a hart waiting for an interrupt nothing will
+   * raise) fails the test instead of hanging it.
+   */
   async waitFor(text: string, from: number, budget: number): Promise<boolean> {
-    const start = this.machine.hart.retired;
-    while (!this.output.includes(text, from)) {
-      if (this.machine.hart.retired - start > budget) return false;
-      const r = await this.machine.run({ maxInstructions: 5_000_000 });
+    for (let ran = 0; !this.output.includes(text, from); ran += SLICE) {
+      if (ran > budget) return false;
+      const r = await this.machine.run({ maxInstructions: SLICE, timeoutMs: SLICE_WALL_MS });
       if (r.stop === "halt") return this.output.includes(text, from);
+      assert.equal(r.stop, "limit", `${this.state()} after ${r.stop}:\n${this.tail()}`);
     }
     return true;
+  }
+
+  /** Where the hart is, for failure messages. */
+  state(): string {
+    const h = this.machine.hart;
+    const idle = h.waiting ? ", waiting in wfi" : "";
+    return `hart at pc 0x${h.pc.toString(16)} after ${h.retired} instructions${idle}`;
   }
 
   /** Runs until `text` appears in new output, or fails the test with the console's tail. */
