@@ -61,6 +61,7 @@ import {
   fetchLinux,
   INIT_MARKER,
   type LinuxImages,
+  REPRODUCIBLE_RTC_BASE,
 } from "./fetch-linux.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -470,6 +471,7 @@ async function runWorkload(
     memory: w.memory,
     isa: w.isa,
     clock: "virtual" as const,
+    rtcBase: REPRODUCIBLE_RTC_BASE,
     console: () => {},
   };
   let hv: Hypervisor | undefined;
@@ -597,6 +599,9 @@ async function linuxImages(): Promise<LinuxImages | string> {
   }
 }
 
+/** QEMU's RTC option for the same start-up time as rvisor's runs. */
+const QEMU_RTC = `base=${new Date(REPRODUCIBLE_RTC_BASE).toISOString().slice(0, 19)}`;
+
 /** Linux from reset to the shell bare, under the hypervisor two ways, and on QEMU. */
 export async function benchLinux(
   images: LinuxImages,
@@ -628,7 +633,7 @@ export async function benchLinux(
   const qemuMs = withQemu
     ? await bestQemuMs(
       [
-        ...["-m", "256M", "-cpu", QEMU_CPU_FD, "-bios", OPENSBI],
+        ...["-m", "256M", "-cpu", QEMU_CPU_FD, "-bios", OPENSBI, "-rtc", QEMU_RTC],
         ...["-kernel", images.kernel, "-initrd", images.initrd, "-append", LINUX_APPEND],
       ],
       [INIT_MARKER, LINUX_PROMPT],

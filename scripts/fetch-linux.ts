@@ -34,6 +34,14 @@ import { exists, hasCommand, OPENSBI_FW_JUMP } from "./host-tools.ts";
 /** Line /init prints once the modules are loaded, just before the shell starts. */
 export const INIT_MARKER = "rvisor-linux: init ready";
 
+/**
+ * RTC start-up time (ms since the Unix epoch) for Linux runs that must repeat:
+ * Linux mixes the RTC's time into its randomness (ASLR, hash seeds), so with
+ * the virtual clock and this base, every boot of the same images is the same
+ * instruction for instruction. QEMU's `-rtc base=2026-01-01`.
+ */
+export const REPRODUCIBLE_RTC_BASE = Date.UTC(2026, 0, 1);
+
 /** Where apt keeps its sources: the mirror comes from there, as apt itself would use it. */
 const APT_SOURCES = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
 

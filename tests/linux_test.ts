@@ -26,6 +26,7 @@ import {
   fetchLinux,
   INIT_MARKER,
   type LinuxImages,
+  REPRODUCIBLE_RTC_BASE,
 } from "../scripts/fetch-linux.ts";
 import { exists, OPENSBI_FW_JUMP as FW_JUMP, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
@@ -110,6 +111,7 @@ class Linux {
       ...firmware,
       disk: this.disk,
       clock: "virtual" as const,
+      rtcBase: REPRODUCIBLE_RTC_BASE,
       console: (b: number) => this.output += String.fromCharCode(b),
     };
     this.machine = boot.startsWith("bare") ? new VirtMachine(config) : createHypervisorMachine({
