@@ -82,8 +82,7 @@ export class ExitHandler {
   handle(cause: number, interrupt: boolean, tval: number, pc: number): ExitKind {
     if (interrupt) {
       if (cause === IRQ_MTI) {
-        this.timer.sync();
-        this.firmware?.timerInterrupt(); // built-in firmware: the S timer deadline passed
+        this.#syncTimer();
         return "timer";
       }
       // The host PLIC has no sources wired to the guest: guest devices are virtual.
@@ -146,8 +145,20 @@ export class ExitHandler {
     }
     this.#complete(pc, insn);
     if (csr.priv === 3 && csr.dataPriv !== 3) return "mprv";
-    this.timer.sync(); // the access may have reprogrammed the guest timer
+    this.#syncTimer(); // the access may have reprogrammed the guest timer, or found it due
     return "mmio";
+  }
+
+  /**
+   * Brings the guest's MTIP up to date and re-arms the host timer. A sync that
+   * finds the deadline passed disarms the host timer, so no host timer exit
+   * will follow: the built-in firmware must turn that MTIP into the kernel's
+   * STIP here, whichever exit found it (a device access between the deadline
+   * and the host interrupt left Linux idle in wfi forever).
+   */
+  #syncTimer(): void {
+    this.timer.sync();
+    this.firmware?.timerInterrupt();
   }
 
   /** An instruction that is illegal in host U-mode: privileged for the guest, or truly illegal. */
