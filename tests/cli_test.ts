@@ -262,6 +262,22 @@ Deno.test("cli: parseRtcBase reads UTC dates and date-times as QEMU's -rtc base=
   assert.throws(() => parseRtcBase("2025-02-29"), UsageError);
 });
 
+Deno.test("cli: --rtc-base is the time the guest reads from the RTC, bare and under the hypervisor", async () => {
+  await ensureGuests();
+  // guests/adversarial/mmio.elf reads every device register, TIME_HIGH among them.
+  const base = BigInt(Date.UTC(2030, 0, 1)) * 1_000_000n;
+  for (const mode of [["--no-hypervisor"], []]) {
+    const r = await boot([
+      ...mode,
+      ...["--kernel", `${ROOT}guests/adversarial/build/mmio.elf`, "--clock", "virtual"],
+      ...["--rtc-base", "2030-01-01", "--trace", "mmio"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const high = /^mmio read rtc 0x101004 size 4 value (0x[\da-f]+)$/m.exec(r.stderr);
+    assert.equal(high && BigInt(high[1]), base >> 32n, r.stderr.slice(0, 400));
+  }
+});
+
 Deno.test("cli: a guest that powers off exits 0; --stats reports to stderr", async () => {
   await ensureGuests();
   const r = await boot(["--kernel", SMOKE, "--no-hypervisor"]);
