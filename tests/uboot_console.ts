@@ -17,7 +17,11 @@ export async function ubootCommand(
   m.input(cmd + "\n");
   const deadline = performance.now() + 20_000;
   while (performance.now() < deadline) {
-    await m.run({ maxInstructions: 2_000_000 });
+    // The run's own timeout too: a hart idle with nothing armed would never return.
+    await m.run({
+      maxInstructions: 2_000_000,
+      timeoutMs: Math.max(1, deadline - performance.now()),
+    });
     const answer = out().slice(before);
     if (answer.includes("\n=> ")) return answer.slice(0, answer.lastIndexOf("\n=> "));
   }
