@@ -261,10 +261,10 @@ const RTC_BASE = /^(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z?
  * zone is UTC, as QEMU reads it (JavaScript would read it as local time).
  */
 export function parseRtcBase(text: string): number {
-  const match = RTC_BASE.exec(text.trim());
-  const iso = match &&
-    (text.includes("T") && !text.trim().endsWith("Z") ? `${text.trim()}Z` : text.trim());
-  const ms = iso ? Date.parse(iso) : NaN;
+  const value = text.trim();
+  const match = RTC_BASE.exec(value);
+  const zoned = value.includes("T") && !value.endsWith("Z") ? `${value}Z` : value;
+  const ms = match ? Date.parse(zoned) : NaN;
   // Date.parse takes 2026-02-30 for March 2: the date must come back as written.
   if (!match || !Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== match[1]) {
     throw new UsageError(

@@ -20,6 +20,7 @@ import assert from "node:assert/strict";
 import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { openDiskImage } from "../devices/host/disk.ts";
+import { hex } from "../hypervisor/inspect.ts";
 import {
   cachedLinux,
   FetchError,
@@ -146,7 +147,7 @@ class Linux {
   state(): string {
     const h = this.machine.hart;
     const idle = h.waiting ? ", waiting in wfi" : "";
-    return `hart at pc 0x${h.pc.toString(16)} after ${h.retired} instructions${idle}`;
+    return `hart at pc ${hex(h.pc)} after ${h.retired} instructions${idle}`;
   }
 
   /** Runs until `text` appears in new output, or fails the test with the console's tail. */
