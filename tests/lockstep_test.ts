@@ -101,12 +101,19 @@ Deno.test({
     );
     for (const elf of [...programs.filter((p) => !(p in TRACE_SKIPS)), ...fp.sort()]) {
       await t.step(elf, async () => {
-        const r = await traceLockstep({
-          kernel: `${BUILD}${elf}`,
-          checkpointEvery: 500,
-          // F and D on both machines for the fp_* programs; f0..f31 compared at checkpoints.
-          isa: elf.startsWith("fp_") ? "rv64imafdc" : undefined,
-        });
+        const trace = () =>
+          traceLockstep({
+            kernel: `${BUILD}${elf}`,
+            checkpointEvery: 500,
+            // F and D on both machines for the fp_* programs; f0..f31 compared at checkpoints.
+            isa: elf.startsWith("fp_") ? "rv64imafdc" : undefined,
+          });
+        let r = await trace();
+        // interrupt.elf arms its timer from an mtime read, and QEMU's clock warps by real
+        // time when resumed from gdb (as for counters.elf): on a loaded machine its timer
+        // fired a tick (100 instructions) early once. rvisor's record is deterministic, so
+        // a second QEMU run that matches it shows rvisor ran as one QEMU run does.
+        if (r.result !== "match" && elf === "interrupt.elf") r = await trace();
         assert.equal(r.result, "match", r.text);
         assert.equal(r.end, "halt", r.text);
         if (elf === "interrupt.elf") assert.ok(r.interrupts.length >= 5, r.text);
