@@ -88,7 +88,10 @@ export const VirtioInterrupt = {
   CONFIG_CHANGE: 2,
 } as const;
 
-/** Feature bit number of VIRTIO_F_VERSION_1: the transport offers and requires it. */
+/**
+ * Feature bit number of VIRTIO_F_VERSION_1: the transport offers it; as on
+ * QEMU, a driver that does not accept it still gets FEATURES_OK.
+ */
 export const VIRTIO_F_VERSION_1 = 32;
 
 /** Flags of a split-virtqueue descriptor. */
@@ -178,6 +181,8 @@ export interface VirtioMmioState {
   configGeneration: number;
   /** Features the driver accepted. */
   driverFeatures: bigint;
+  /** The two DriverFeatures words as last written (QEMU keeps them across a device reset). */
+  driverFeatureWords: [number, number];
   /** Why the device last needed a reset. */
   lastError: string | null;
   /** DeviceFeaturesSel. */
@@ -375,7 +380,10 @@ export class VirtioMmioTransport implements MmioDevice {
   interruptStatus = 0;
   /** ConfigGeneration: bumped on every configuration-change notification. */
   configGeneration = 0;
-  /** Features the driver accepted (valid once FEATURES_OK is set). */
+  /**
+   * Features in effect: the DriverFeatures words, minus bits not offered, taken
+   * when the driver sets FEATURES_OK (as QEMU's virtio_set_features).
+   */
   driverFeatures = 0n;
   /** Why the device last entered DEVICE_NEEDS_RESET, for diagnostics (kept across resets). */
   lastError: string | null = null;
@@ -384,6 +392,8 @@ export class VirtioMmioTransport implements MmioDevice {
   readonly #offered: bigint;
   #deviceFeaturesSel = 0;
   #driverFeaturesSel = 0;
+  /** DriverFeatures as written, low and high word: they take effect only with FEATURES_OK. */
+  #driverFeatureWords: [number, number] = [0, 0];
   #queueSel = 0;
 
   /**
@@ -420,6 +430,7 @@ export class VirtioMmioTransport implements MmioDevice {
       interruptStatus: this.interruptStatus,
       configGeneration: this.configGeneration,
       driverFeatures: this.driverFeatures,
+      driverFeatureWords: [...this.#driverFeatureWords],
       lastError: this.lastError,
       deviceFeaturesSel: this.#deviceFeaturesSel,
       driverFeaturesSel: this.#driverFeaturesSel,
@@ -440,6 +451,7 @@ export class VirtioMmioTransport implements MmioDevice {
     this.interruptStatus = state.interruptStatus;
     this.configGeneration = state.configGeneration;
     this.driverFeatures = state.driverFeatures;
+    this.#driverFeatureWords = [...state.driverFeatureWords];
     this.lastError = state.lastError;
     this.#deviceFeaturesSel = state.deviceFeaturesSel;
     this.#driverFeaturesSel = state.driverFeaturesSel;
@@ -464,11 +476,7 @@ export class VirtioMmioTransport implements MmioDevice {
       case R.VENDOR_ID:
         return VIRTIO_VENDOR_QEMU;
       case R.DEVICE_FEATURES:
-        return this.#deviceFeaturesSel === 0
-          ? this.#featuresLow
-          : this.#deviceFeaturesSel === 1
-          ? this.#featuresHigh
-          : 0;
+        return this.#deviceFeaturesSel === 0 ? this.#featuresLow : this.#featuresHigh;
       case R.QUEUE_NUM_MAX:
         return queue ? queue.sizeMax : 0;
       case R.QUEUE_READY:
@@ -508,14 +516,15 @@ export class VirtioMmioTransport implements MmioDevice {
     const R = VirtioMmioRegister;
     const queue = this.queues[this.#queueSel];
     switch (offset) {
+      // QEMU's selectors are one bit: any non-zero value selects the high word.
       case R.DEVICE_FEATURES_SEL:
-        this.#deviceFeaturesSel = value;
+        this.#deviceFeaturesSel = value === 0 ? 0 : 1;
         break;
       case R.DRIVER_FEATURES:
-        this.#writeDriverFeatures(value);
+        this.#driverFeatureWords[this.#driverFeaturesSel] = value;
         break;
       case R.DRIVER_FEATURES_SEL:
-        this.#driverFeaturesSel = value;
+        this.#driverFeaturesSel = value === 0 ? 0 : 1;
         break;
       case R.QUEUE_SEL:
         this.#queueSel = value;
@@ -577,8 +586,7 @@ export class VirtioMmioTransport implements MmioDevice {
     this.status = 0;
     this.interruptStatus = 0;
     this.driverFeatures = 0n;
-    this.#deviceFeaturesSel = 0;
-    this.#driverFeaturesSel = 0;
+    // QEMU's soft reset leaves the feature selectors and the written feature words alone.
     this.#queueSel = 0;
     for (const q of this.queues) q.reset();
     this.device.reset();
@@ -594,15 +602,15 @@ export class VirtioMmioTransport implements MmioDevice {
     return u32(config, offset);
   }
 
-  #writeDriverFeatures(value: number): void {
-    // Features are frozen once accepted (virtio 1.1 3.1.1).
-    if (this.status & VirtioStatus.FEATURES_OK) return;
-    if (this.#driverFeaturesSel > 1) return;
-    const shift = BigInt(32 * this.#driverFeaturesSel);
-    this.driverFeatures = (this.driverFeatures & ~(0xffff_ffffn << shift)) |
-      (BigInt(value) << shift);
-  }
-
+  /**
+   * As QEMU 7.2's modern virtio-mmio: a Status write with FEATURES_OK takes the
+   * written feature words, dropping bits not offered (virtio_set_features; a
+   * no-op once FEATURES_OK is set, so features are frozen). QEMU then validates
+   * them only if VIRTIO_F_VERSION_1 was accepted, and its checks (an offered
+   * but refused VIRTIO_F_IOMMU_PLATFORM, a device's validate_features) cannot
+   * fail for a virtio-blk that offers no such bit: a driver that accepts only
+   * the low 32 bits, or bits never offered, keeps FEATURES_OK.
+   */
   #writeStatus(value: number): void {
     if (value === 0) {
       this.reset();
@@ -610,10 +618,8 @@ export class VirtioMmioTransport implements MmioDevice {
     }
     const S = VirtioStatus;
     if ((value & S.FEATURES_OK) && !(this.status & S.FEATURES_OK)) {
-      const unknown = this.driverFeatures & ~this.#offered;
-      const modern = (this.driverFeatures >> BigInt(VIRTIO_F_VERSION_1)) & 1n;
-      // Refusing leaves FEATURES_OK clear, which is how the spec says a device says no.
-      if (unknown !== 0n || modern === 0n) value &= ~S.FEATURES_OK;
+      const [low, high] = this.#driverFeatureWords;
+      this.driverFeatures = ((BigInt(high) << 32n) | BigInt(low)) & this.#offered;
     }
     this.status = value | (this.status & S.DEVICE_NEEDS_RESET);
   }
