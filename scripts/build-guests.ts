@@ -6,6 +6,8 @@
  * - guests/adversarial/*.S -> guests/adversarial/build/NAME.elf (tests/isolation_test.ts)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
+ * - guests/virtio/*.c -> guests/virtio/build/NAME.elf (M-mode device drivers written as
+ *   teaching kernels for QEMU write them: tests/virtio_slot_test.ts)
  * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
  *
  * Only stale outputs are rebuilt. Usage: `deno task guests [--force]`.
@@ -50,6 +52,7 @@ function listTargets(): Target[] {
     ["bench", ".c", ["-O2"]],
     ["sbi", ".S", []],
     ["adversarial", ".S", []],
+    ["virtio", ".c", ["-O2"]],
   ] as const;
   for (const [dir, ext, flags] of dirs) {
     let entries: Deno.DirEntry[];
@@ -72,8 +75,8 @@ function listTargets(): Target[] {
           output: `${ROOT}${dir}/build/${name}_user.elf`,
           flags: [...flags],
         });
-        sources.unshift(`${ROOT}common/crt0.S`);
       }
+      if (ext === ".c") sources.unshift(`${ROOT}common/crt0.S`);
       targets.push({
         sources,
         output: `${ROOT}${dir}/build/${name}.elf`,

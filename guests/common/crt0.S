@@ -1,5 +1,5 @@
 /*
- * C runtime start for rvisor's bare-metal C guests (guests/bench/*.c).
+ * C runtime start for rvisor's bare-metal C guests (guests/bench/*.c, guests/virtio/*.c).
  *
  * Entered in M-mode at 0x8000_0000 (QEMU's -bios none -kernel convention, which
  * rvisor follows). Sets up a stack, clears .bss, calls main(), then reports
