@@ -9,7 +9,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { MachineConfigError, type VirtConfig, VirtMachine } from "./devices/virt.ts";
+import { type DiskSlot, MachineConfigError, type VirtConfig, VirtMachine } from "./devices/virt.ts";
+import { assignDiskSlots } from "./devices/board.ts";
 import type { ImageFile } from "./devices/virt.ts";
 import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
@@ -96,9 +97,14 @@ Options:
                     0x, or decimal) before boot, as QEMU's -device
                     loader,file=FILE,addr=ADDR: e.g. a Linux Image for U-Boot's
                     booti; may be repeated
-  --disk FILE       raw disk image as a virtio block device; the file is opened
-                    read-only and guest writes go to an in-memory overlay
-  --disk-write      let guest writes reach the --disk file
+  --disk FILE[,slot=N]
+                    raw disk image as a virtio block device; the file is opened
+                    read-only and guest writes go to an in-memory overlay. May
+                    be repeated. slot=N (0..7) plugs it into virtio-mmio slot N
+                    (QEMU's bus=virtio-mmio-bus.N: 0x10001000 + N * 0x1000, PLIC
+                    source N + 1); without it, the highest free slot, as QEMU
+                    places a virtio-blk-device without bus= (the first in 7)
+  --disk-write      let guest writes reach the --disk files (all of them)
   --mem SIZE        guest RAM size: bytes, or with a K, M or G suffix (256M,
                     1G, 131072K); a multiple of 4 KiB from 1M to 2G (default 128M)
   --no-hypervisor   run the guest directly on the emulated hart (bare mode)
@@ -185,9 +191,9 @@ export interface BootOptions {
   append?: string;
   /** Raw files to copy to physical addresses (--load FILE@ADDR). */
   loads: { path: string; address: number }[];
-  /** Disk image path. */
-  disk?: string;
-  /** Let guest writes reach the disk file. */
+  /** Disk images, each with its virtio-mmio slot (--disk FILE[,slot=N]). */
+  disks: { path: string; slot: number }[];
+  /** Let guest writes reach the disk files. */
   diskWrite: boolean;
   /** Guest RAM size in bytes. */
   memory: number;
@@ -231,7 +237,7 @@ const OPTIONS = {
   initrd: { type: "string" },
   append: { type: "string" },
   load: { type: "string", multiple: true },
-  disk: { type: "string" },
+  disk: { type: "string", multiple: true },
   "disk-write": { type: "boolean" },
   mem: { type: "string" },
   "no-hypervisor": { type: "boolean" },
@@ -349,6 +355,25 @@ export function parseLoad(text: string): { path: string; address: number } {
   return { path, address };
 }
 
+/**
+ * Parses one `--disk FILE[,slot=N]` (the text after the last comma is an
+ * option only if it reads `name=value`, so file names may hold commas);
+ * throws {@linkcode UsageError}.
+ */
+export function parseDisk(text: string): { path: string; slot?: number } {
+  const comma = text.lastIndexOf(",");
+  const option = /^([a-z-]+)=(.*)$/.exec(text.slice(comma + 1));
+  if (comma < 0 || option === null) return { path: text };
+  const [, key, value] = option;
+  if (key !== "slot") throw new UsageError(`--disk ${text}: unknown option ${key}= (only slot=N)`);
+  const path = text.slice(0, comma);
+  if (path === "") throw new UsageError(`--disk ${text}: no file name before ,slot=`);
+  if (!/^\d+$/.test(value)) {
+    throw new UsageError(`--disk ${text}: slot ${value} is not a virtio-mmio slot (0..7)`);
+  }
+  return { path, slot: Number(value) };
+}
+
 /** Parses `--trace`; throws {@linkcode UsageError}. */
 function parseTrace(text: string): Topic[] {
   try {
@@ -409,7 +434,15 @@ export function parseBootArgs(args: string[]): BootOptions {
     throw new UsageError(`--gdb ${(e as Error).message}`);
   }
   if (values["gdb-wait"] && gdb === undefined) throw new UsageError("--gdb-wait: needs --gdb PORT");
-  if (values["disk-write"] && values.disk === undefined) {
+  const diskArgs = values.disk ?? [];
+  const parsedDisks = diskArgs.map(parseDisk);
+  let slots: number[];
+  try {
+    slots = assignDiskSlots(parsedDisks.map((d, i) => ({ ...d, name: `--disk ${diskArgs[i]}` })));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values["disk-write"] && diskArgs.length === 0) {
     throw new UsageError("--disk-write: needs --disk FILE");
   }
   const firmware = values.firmware ?? "guest";
@@ -450,7 +483,7 @@ export function parseBootArgs(args: string[]): BootOptions {
     initrd: values.initrd,
     append: values.append,
     loads: (values.load ?? []).map(parseLoad),
-    disk: values.disk,
+    disks: parsedDisks.map((d, i) => ({ path: d.path, slot: slots[i] })),
     diskWrite: values["disk-write"] ?? false,
     memory: values.mem === undefined ? DEFAULT_MEMORY : parseMemSize(values.mem),
     hypervisor: !values["no-hypervisor"],
@@ -554,7 +587,7 @@ class TrapCounter {
 /** The running session: machine, console, and the single way out. */
 class Session {
   machine: VirtMachine | undefined;
-  disk: BlockBackend | undefined;
+  disks: BlockBackend[] = [];
   terminal: HostTerminal | undefined;
   traps: TrapCounter | undefined;
   hypervisor: Hypervisor | undefined;
@@ -602,10 +635,12 @@ class Session {
       if (message !== undefined && this.terminal && !this.terminal.output.atLineStart) {
         if (Deno.stdout.isTerminal()) writeStdout("\r\n");
       }
-      try {
-        this.disk?.close?.();
-      } catch {
-        // Closing a file we only read cannot lose data; the exit code matters more.
+      for (const disk of this.disks) {
+        try {
+          disk.close?.();
+        } catch {
+          // Closing a file we only read cannot lose data; the exit code matters more.
+        }
       }
       if (message !== undefined) writeStderr(`rvisor: ${message}\n`);
       if (this.options?.stats && this.machine) writeStderr(this.#stats());
@@ -675,12 +710,14 @@ export async function main(args: string[]): Promise<void> {
       file: readImage(path, options.memory),
       address,
     }));
-    if (options.disk !== undefined) {
+    const disks: DiskSlot[] = [];
+    for (const { path, slot } of options.disks) {
       try {
-        s.disk = openDiskImage(options.disk, options.diskWrite);
+        s.disks.push(openDiskImage(path, options.diskWrite));
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
+      disks.push({ backend: s.disks[s.disks.length - 1], slot, name: path });
     }
 
     const script = options.script === undefined ? undefined : await loadScript(options.script);
@@ -701,7 +738,7 @@ export async function main(args: string[]): Promise<void> {
       initrd,
       append: options.append,
       loads,
-      disk: s.disk,
+      disks,
       clock: options.clock,
       rtcBase: options.rtcBase,
       console: (b: number) => terminal.output.put(b),

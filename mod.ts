@@ -78,6 +78,7 @@ export {
   type SbiHost,
 } from "./hypervisor/sbi.ts";
 export {
+  type DiskSlot,
   type ImageFile,
   MachineConfigError,
   type RunOptions,

@@ -57,10 +57,83 @@ export interface BoardWiring {
   console: (byte: number) => void;
   /** Called when the guest writes the syscon finisher. */
   halt: (reason: HaltReason, code: number) => void;
-  /** Disk behind the virtio block device, if any. */
-  disk?: BlockBackend;
+  /** Disks behind virtio block devices, each in its virtio-mmio slot. */
+  disks?: readonly DiskSlot[];
   /** The RTC's time at mtime 0, in ms since the Unix epoch (default: the host's time now). */
   rtcBase?: number;
+}
+
+/** A disk for the board and the virtio-mmio slot it goes in. */
+export interface DiskSlot {
+  /** The disk. */
+  backend: BlockBackend;
+  /**
+   * virtio-mmio slot 0..7 (QEMU's `virtio-mmio-bus.N`: 0x1000_1000 + N * 0x1000,
+   * PLIC source N + 1). Without it, the highest slot still free, as QEMU places
+   * a `-device virtio-blk-device` given no `bus=`.
+   */
+  slot?: number;
+  /** The disk's name (file name) for error messages. */
+  name?: string;
+}
+
+/**
+ * The slot of each disk, in order, as QEMU places `-device virtio-blk-device`s:
+ * devices are plugged in command-line order, an explicit slot must be free,
+ * and a device without one goes to the highest free slot (QEMU finds the
+ * newest virtio-mmio bus with room first, and the transports are created from
+ * slot 0 up). Throws {@linkcode MachineConfigError} naming the disk.
+ */
+export function assignDiskSlots(disks: readonly { slot?: number; name?: string }[]): number[] {
+  const holder: (string | undefined)[] = new Array(VIRTIO_SLOTS);
+  return disks.map(({ slot, name }, i) => {
+    const label = name ?? `disk ${i}`;
+    if (slot !== undefined && !(Number.isInteger(slot) && slot >= 0 && slot < VIRTIO_SLOTS)) {
+      throw new MachineConfigError(
+        `${label}: slot ${slot} is not a virtio-mmio slot (0..${VIRTIO_SLOTS - 1})`,
+      );
+    }
+    let at = slot ?? -1;
+    if (slot === undefined) {
+      for (let s = VIRTIO_SLOTS - 1; s >= 0 && at < 0; s--) if (!(s in holder)) at = s;
+      if (at < 0) {
+        throw new MachineConfigError(
+          `${label}: no free virtio-mmio slot (there are ${VIRTIO_SLOTS})`,
+        );
+      }
+    } else if (at in holder) {
+      throw new MachineConfigError(`${label}: slot ${at} already holds ${holder[at]}`);
+    }
+    holder[at] = label;
+    return at;
+  });
+}
+
+/** The disks of a machine config: the single `disk` (placed first) and then `disks`. */
+export function configDisks(
+  config: { disk?: BlockBackend; disks?: readonly DiskSlot[] },
+): DiskSlot[] {
+  return [...(config.disk ? [{ backend: config.disk }] : []), ...(config.disks ?? [])];
+}
+
+/** A disk plugged into the board: its slot, its storage and its virtio-mmio transport. */
+export interface AttachedDisk {
+  /** virtio-mmio slot 0..7. */
+  readonly slot: number;
+  /** The disk. */
+  readonly backend: BlockBackend;
+  /** The transport in front of the virtio block device. */
+  readonly transport: VirtioMmioTransport;
+}
+
+/** Saved state of one {@linkcode AttachedDisk}. */
+export interface DiskState {
+  /** Its slot, checked on restore. */
+  slot: number;
+  /** The virtio transport. */
+  transport: VirtioMmioState;
+  /** The copy-on-write disk's written chunks, if the disk is an overlay. */
+  overlay: CowOverlayState | null;
 }
 
 /** Saved state of a {@linkcode VirtDevices} board. */
@@ -75,10 +148,8 @@ export interface VirtDevicesState {
   uart: UartState;
   /** RTC. */
   rtc: RtcState;
-  /** The virtio block transport, if any. */
-  blk: VirtioMmioState | null;
-  /** The copy-on-write disk's written chunks, if the disk is an overlay. */
-  overlay: CowOverlayState | null;
+  /** The disks, by increasing slot. */
+  disks: DiskState[];
 }
 
 /** The devices of QEMU's `virt` board, mapped at QEMU's addresses. */
@@ -91,15 +162,12 @@ export class VirtDevices {
   readonly uart: Uart16550;
   /** Goldfish RTC. */
   readonly rtc: GoldfishRtc;
-  /** The virtio-mmio transport of the block device, if a disk is attached. */
-  readonly blk: VirtioMmioTransport | null = null;
-  /** The disk behind it. */
-  readonly disk: BlockBackend | null;
+  /** The disks, by increasing slot. */
+  readonly disks: readonly AttachedDisk[];
   /** Wall-clock ns at start-up: the RTC's time is this plus mtime (a snapshot keeps it). */
   #epochNs: number;
 
   constructor(w: BoardWiring) {
-    this.disk = w.disk ?? null;
     const base = w.rtcBase ?? Date.now();
     // Goldfish's time is an unsigned count of ns: dates before 1970 cannot be told.
     if (!(Number.isFinite(base) && base >= 0)) {
@@ -120,40 +188,51 @@ export class VirtDevices {
     w.bus.map(m.clint.base, m.clint.size, this.clint);
     w.bus.map(m.plic.base, m.plic.size, this.plic);
     w.bus.map(m.uart0.base, m.uart0.size, this.uart);
+    const disks = w.disks ?? [];
+    const slots = assignDiskSlots(disks);
+    const attached: AttachedDisk[] = [];
     for (let i = 0; i < VIRTIO_SLOTS; i++) {
       const base = m.virtio.base + i * m.virtio.size;
-      // QEMU plugs the first -drive into the highest slot (devices are created in reverse).
-      const dev = w.disk && i === VIRTIO_SLOTS - 1
-        ? this.blk = new VirtioMmioTransport(
-          w.bus,
-          this.plic.line(VIRT_IRQ.VIRTIO0 + i),
-          new VirtioBlockDevice(w.disk),
-          `virtio${i}`,
-        )
-        : new EmptyVirtioSlot(`virtio${i}`);
-      w.bus.map(base, m.virtio.size, dev);
+      const disk = disks[slots.indexOf(i)];
+      if (disk === undefined) {
+        w.bus.map(base, m.virtio.size, new EmptyVirtioSlot(`virtio${i}`));
+        continue;
+      }
+      const transport = new VirtioMmioTransport(
+        w.bus,
+        this.plic.line(VIRT_IRQ.VIRTIO0 + i),
+        new VirtioBlockDevice(disk.backend),
+        `virtio${i}`,
+      );
+      attached.push({ slot: i, backend: disk.backend, transport });
+      w.bus.map(base, m.virtio.size, transport);
     }
+    this.disks = attached;
   }
 
   /**
    * What a snapshot of this board must be restored onto, as named settings
-   * (`prefix` tells the host board from a guest's): the disk's size, how its
-   * writes are kept, and a fingerprint of its image. A copy-on-write disk's
-   * written chunks are in the snapshot; a writable disk's writes are in its
-   * file, so its fingerprint is that of the file as it is now.
+   * (`prefix` tells the host board from a guest's): the slots that hold
+   * disks and, for each, its size, how its writes are kept, and a fingerprint
+   * of its image. A copy-on-write disk's written chunks are in the snapshot; a
+   * writable disk's writes are in its file, so its fingerprint is that of the
+   * file as it is now.
    */
   snapshotConfig(prefix = ""): SnapshotConfig {
-    const disk = this.disk;
-    if (disk === null) return { [`${prefix}disk`]: "none" };
-    const overlay = disk instanceof CowOverlay;
-    return {
-      [`${prefix}disk`]: overlay ? "copy-on-write" : disk.readOnly ? "read-only" : "writable",
-      [`${prefix}disk size`]: `${disk.size} bytes`,
-      [`${prefix}disk contents`]: `fingerprint ${diskFingerprint(overlay ? disk.base : disk)}`,
+    const config: SnapshotConfig = {
+      [`${prefix}disks`]: this.disks.map((d) => `slot ${d.slot}`).join(", ") || "none",
     };
+    for (const { slot, backend: disk } of this.disks) {
+      const overlay = disk instanceof CowOverlay;
+      const key = `${prefix}slot ${slot} disk`;
+      config[key] = overlay ? "copy-on-write" : disk.readOnly ? "read-only" : "writable";
+      config[`${key} size`] = `${disk.size} bytes`;
+      config[`${key} contents`] = `fingerprint ${diskFingerprint(overlay ? disk.base : disk)}`;
+    }
+    return config;
   }
 
-  /** Device state for a snapshot: CLINT, PLIC, UART, RTC, virtio transport, disk overlay. */
+  /** Device state for a snapshot: CLINT, PLIC, UART, RTC, virtio transports, disk overlays. */
   saveState(): VirtDevicesState {
     return {
       epochNs: this.#epochNs,
@@ -161,8 +240,11 @@ export class VirtDevices {
       plic: this.plic.saveState(),
       uart: this.uart.saveState(),
       rtc: this.rtc.saveState(),
-      blk: this.blk?.saveState() ?? null,
-      overlay: this.disk instanceof CowOverlay ? this.disk.saveState() : null,
+      disks: this.disks.map((d) => ({
+        slot: d.slot,
+        transport: d.transport.saveState(),
+        overlay: d.backend instanceof CowOverlay ? d.backend.saveState() : null,
+      })),
     };
   }
 
@@ -172,16 +254,24 @@ export class VirtDevices {
    * interrupt target's mip must be restored before or after: nothing is driven.
    */
   loadState(state: VirtDevicesState): void {
+    const slots = (disks: readonly { slot: number }[]) => disks.map((d) => d.slot).join(",");
+    if (slots(state.disks) !== slots(this.disks)) {
+      throw new RangeError(
+        `virtio disks in slots [${slots(state.disks)}] in the saved state, [${
+          slots(this.disks)
+        }] here`,
+      );
+    }
     this.#epochNs = state.epochNs;
     this.clint.loadState(state.clint);
     this.plic.loadState(state.plic);
     this.uart.loadState(state.uart);
     this.rtc.loadState(state.rtc);
-    if ((state.blk === null) !== (this.blk === null)) {
-      throw new RangeError(`virtio disk ${state.blk ? "present" : "absent"} in the saved state`);
-    }
-    if (state.blk) this.blk!.loadState(state.blk);
-    if (state.overlay && this.disk instanceof CowOverlay) this.disk.loadState(state.overlay);
+    state.disks.forEach((saved, i) => {
+      const { transport, backend } = this.disks[i];
+      transport.loadState(saved.transport);
+      if (saved.overlay && backend instanceof CowOverlay) backend.loadState(saved.overlay);
+    });
   }
 
   /** Time-driven device state: the timer comparator and the RTC alarm. */

@@ -21,6 +21,8 @@ import {
 import type { BlockBackend } from "./block.ts";
 import {
   type BootImages,
+  configDisks,
+  type DiskSlot,
   imagesSnapshotConfig,
   loadBoot,
   MachineConfigError,
@@ -33,7 +35,7 @@ import type { Plic } from "./plic.ts";
 import type { GoldfishRtc } from "./rtc.ts";
 import type { Uart16550 } from "./uart.ts";
 
-export { type ImageFile, MachineConfigError } from "./board.ts";
+export { type DiskSlot, type ImageFile, MachineConfigError } from "./board.ts";
 
 /**
  * Machine-mode software written in TypeScript that runs the hart instead of
@@ -79,8 +81,13 @@ export interface VirtMachineState {
 export interface VirtConfig extends BootImages {
   /** RAM size in bytes (default 128 MiB). */
   memory?: number;
-  /** Backing store of the virtio block device in the first slot used by QEMU's first -drive. */
+  /**
+   * A disk where QEMU puts its first `-drive` (the highest free virtio-mmio
+   * slot); it comes before {@linkcode disks}.
+   */
   disk?: BlockBackend;
+  /** Disks, each in a chosen virtio-mmio slot or in the highest free one. */
+  disks?: readonly DiskSlot[];
   /** How mtime advances (default `host`). */
   clock?: ClockMode;
   /**
@@ -193,7 +200,7 @@ export class VirtMachine {
       events: this.events,
       console: (b) => this.emitConsole(b),
       halt: (reason, code) => this.halt(reason, code),
-      disk: config.disk,
+      disks: configDisks(config),
       rtcBase: config.rtcBase,
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);

@@ -16,8 +16,13 @@
 import { Bus, RAM_BASE } from "../core/bus.ts";
 import type { Clock } from "../core/clock.ts";
 import type { EventBus, HaltReason } from "../core/events.ts";
-import type { BlockBackend } from "../devices/block.ts";
-import { type BootImages, type BootLayout, loadBoot, VirtDevices } from "../devices/board.ts";
+import {
+  type BootImages,
+  type BootLayout,
+  type DiskSlot,
+  loadBoot,
+  VirtDevices,
+} from "../devices/board.ts";
 import { BOOT_ROM_BASE, BOOT_ROM_SIZE, BootRom } from "../devices/bootrom.ts";
 import { Vcpu } from "./vcpu.ts";
 import { dtbIsaString } from "../core/fpu.ts";
@@ -42,8 +47,8 @@ export interface GuestSetup {
   console: (byte: number) => void;
   /** Guest poweroff/reset/fail. */
   halt: (reason: HaltReason, code: number) => void;
-  /** Guest disk. */
-  disk?: BlockBackend;
+  /** Guest disks, each in its virtio-mmio slot. */
+  disks?: readonly DiskSlot[];
   /** The guest RTC's time at start-up in ms since the Unix epoch (default: now). */
   rtcBase?: number;
   /** The hypervisor is the guest's SBI firmware: images and DTB placed as for a firmware. */
@@ -86,7 +91,7 @@ export class Guest {
       events: setup.events,
       console: setup.console,
       halt: setup.halt,
-      disk: setup.disk,
+      disks: setup.disks,
       rtcBase: setup.rtcBase,
     });
     this.vcpu.csr.fpu = setup.fpu ?? false;

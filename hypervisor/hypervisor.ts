@@ -24,6 +24,8 @@ import type { Hart } from "../core/hart.ts";
 import type { BlockBackend } from "../devices/block.ts";
 import {
   type BootImages,
+  configDisks,
+  type DiskSlot,
   imagesSnapshotConfig,
   MachineConfigError,
   type VirtDevicesState,
@@ -56,8 +58,10 @@ export interface HypervisorConfig extends BootImages {
   memory?: number;
   /** Host physical offset of guest RAM from RAM base (default 0x500_0000). */
   guestOffset?: number;
-  /** The guest's virtio disk. */
+  /** A guest disk where QEMU puts its first `-drive` (the highest free slot), before `disks`. */
   disk?: BlockBackend;
+  /** Guest disks, each in a chosen virtio-mmio slot or in the highest free one. */
+  disks?: readonly DiskSlot[];
   /** How mtime advances (default `host`). */
   clock?: ClockMode;
   /** The guest RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
@@ -168,7 +172,7 @@ export class Hypervisor implements MachineSoftware {
       hostRetired: () => hart.retired,
       console: (b) => machine.emitConsole(b),
       halt: (reason, code) => machine.halt(reason, code),
-      disk: config.disk,
+      disks: configDisks(config),
       rtcBase: config.rtcBase,
       builtinFirmware: config.firmware === "builtin",
       fpu: hart.csr.fpu,

@@ -30,7 +30,7 @@ import type { Hart } from "../core/hart.ts";
 import { out } from "../core/int64.ts";
 import type { Mmu } from "../core/mmu.ts";
 import type { BlockBackend } from "../devices/block.ts";
-import type { BootImages } from "../devices/board.ts";
+import type { BootImages, DiskSlot } from "../devices/board.ts";
 import { type RunOptions, type RunResult, VirtMachine } from "../devices/virt.ts";
 import { type AddressRange, compileFilter, type HookFilter, type HookHandle } from "./hooks.ts";
 import { createHypervisorMachine, type Hypervisor } from "./hypervisor.ts";
@@ -47,8 +47,10 @@ export interface MachineConfig extends BootImages {
   guestOffset?: number;
   /** Under the hypervisor: limit of the shadow page-table pool in 4 KiB pages. */
   shadowPages?: number;
-  /** The virtio block device's backing store. */
+  /** A disk where QEMU puts its first `-drive` (the highest free virtio-mmio slot). */
   disk?: BlockBackend;
+  /** Disks, each in a chosen virtio-mmio slot (0..7) or in the highest free one. */
+  disks?: readonly DiskSlot[];
   /** `host` (wall clock, default) or `virtual` (instruction count: reproducible runs). */
   clock?: ClockMode;
   /** The RTC's time at start-up in ms since the Unix epoch (default: the host's time). */

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { parseMemSize, parseRtcBase, UsageError } from "../boot.ts";
 import { exists, OPENSBI_FW_JUMP as OPENSBI, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
+import { assertGuestWrote, BLK_SLOT0, BLK_SLOT0_PASS, blkSlot0Image } from "./blk_slot0.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
@@ -16,9 +17,9 @@ const HAVE_FIRMWARE = exists(OPENSBI) && exists(UBOOT);
 const FIRMWARE = ["--bios", OPENSBI, "--kernel", UBOOT];
 
 let built: Promise<number> | undefined;
-/** Builds the ISA guests once if smoke.elf is missing. */
+/** Builds the guests once if smoke.elf or blk_slot0.elf is missing. */
 function ensureGuests(): Promise<number> {
-  built ??= exists(SMOKE) ? Promise.resolve(0) : buildGuests();
+  built ??= exists(SMOKE) && exists(BLK_SLOT0) ? Promise.resolve(0) : buildGuests();
   return built;
 }
 
@@ -178,6 +179,10 @@ Deno.test("cli: bad files each give one line naming the file and the problem, ex
       [["--kernel", `${dir}/empty.bin`], [`${dir}/empty.bin`, "empty"]],
       [["--kernel", SMOKE, "--disk", `${dir}/none.img`], [`${dir}/none.img`, "no such file"]],
       [["--kernel", SMOKE, "--disk", dir], [dir, "directory"]],
+      [["--kernel", SMOKE, "--disk", `${dir}/none.img,slot=2`], [
+        `${dir}/none.img`,
+        "no such file",
+      ]],
       [["--kernel", SMOKE, "--load", `${dir}/gone@0x84000000`], [`${dir}/gone`, "no such file"]],
       [
         ["--kernel", SMOKE, "--load", `${dir}/big.bin@0x87f00000`],
@@ -215,6 +220,19 @@ Deno.test("cli: bad flags and --mem values each give one line naming the flag, e
     [["--rtc-base", "2026-01-01T12:00:00+01:00"], ["--rtc-base 2026-01-01T12:00:00+01:00"]],
     [["--rtc-base", "1969-12-31"], ["--rtc-base 1969-12-31", "1970"]],
     [["--disk-write", "--kernel", SMOKE], ["--disk-write", "--disk"]],
+    [["--disk", "a.img,slot=8"], ["--disk a.img,slot=8", "not a virtio-mmio slot (0..7)"]],
+    [["--disk", "a.img,slot=one"], ["--disk a.img,slot=one", "not a virtio-mmio slot"]],
+    [["--disk", "a.img,bus=0"], ["--disk a.img,bus=0", "unknown option bus="]],
+    [["--disk", ",slot=1"], ["--disk ,slot=1", "no file name"]],
+    [
+      ["--disk", "a.img,slot=0", "--disk", "b.img,slot=0"],
+      ["--disk b.img,slot=0", "slot 0 already holds --disk a.img,slot=0"],
+    ],
+    [
+      ["--disk", "a.img", "--disk", "b.img,slot=7"],
+      ["--disk b.img,slot=7", "slot 7 already holds --disk a.img"],
+    ],
+    [Array(9).fill(["--disk", "a.img"]).flat(), ["--disk a.img", "no free virtio-mmio slot"]],
     [["--load", "Image"], ["--load Image", "FILE@ADDRESS"]],
     [["--load", "Image@"], ["--load Image@", "FILE@ADDRESS"]],
     [["--load", "Image@top"], ["--load Image@top", "not an address"]],
@@ -311,16 +329,28 @@ Deno.test("cli: --timeout on a spinning guest exits 124 with one line", async ()
   });
 });
 
-Deno.test("cli: --disk without --disk-write leaves the image byte-identical", async () => {
-  await ensureGuests();
-  await withTemp(async (dir) => {
-    const image = crypto.getRandomValues(new Uint8Array(64 * 1024));
-    Deno.writeFileSync(`${dir}/disk.img`, image);
-    const r = await boot(["--kernel", SMOKE, "--disk", `${dir}/disk.img`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(Deno.readFileSync(`${dir}/disk.img`), image);
+for (const mode of [[], ["--no-hypervisor"]]) {
+  const where = mode.length ? "bare" : "under the hypervisor";
+  Deno.test(`cli: --disk FILE,slot=0 ${where}: guest writes reach the file only with --disk-write`, async () => {
+    await ensureGuests();
+    await withTemp(async (dir) => {
+      // blk_slot0 writes sector 2 and reads it back: through the overlay, then through the file.
+      const image = blkSlot0Image();
+      const path = `${dir}/disk.img`;
+      Deno.writeFileSync(path, image);
+      const run = (...extra: string[]) =>
+        boot([...mode, "--kernel", BLK_SLOT0, "--disk", `${path},slot=0`, ...extra]);
+      const cow = await run();
+      assert.equal(cow.code, 0, cow.stdout + cow.stderr);
+      assert.ok(cow.stdout.includes(BLK_SLOT0_PASS), cow.stdout);
+      assert.deepEqual(Deno.readFileSync(path), image, "image untouched without --disk-write");
+
+      const rw = await run("--disk-write");
+      assert.equal(rw.code, 0, rw.stdout + rw.stderr);
+      assertGuestWrote(Deno.readFileSync(path), image);
+    });
   });
-});
+}
 
 const UBOOT_NOTE = HAVE_FIRMWARE ? "" : " (skipped: install Debian's opensbi and u-boot-qemu)";
 

@@ -281,7 +281,15 @@ Deno.test("corrupt, foreign and mismatched snapshots are refused with one-line e
   );
   assert.match(
     restoreError(target, withDisk),
-    /disk is copy-on-write in the snapshot but none here/,
+    /disks is slot 7 in the snapshot but none here/,
+  );
+  // The same disk in another slot is another machine: a driver found it at another address.
+  assert.match(
+    restoreError(
+      new Tinyos("bare", { disks: [{ backend: disk(MiB), slot: 0 }] }).machine,
+      withDisk,
+    ),
+    /disks is slot 7 in the snapshot but slot 0 here/,
   );
 });
 
@@ -352,6 +360,27 @@ Deno.test("a snapshot keeps the virtio disk's overlay and transport state, never
     restoreError(make(other).machine, snapshot),
     /disk contents is fingerprint \w+ in the snapshot but fingerprint \w+ here/,
   );
+});
+
+Deno.test("a snapshot keeps every disk's overlay, each in its slot", () => {
+  const make = () => {
+    const disks = [0, 7].map((slot) => ({
+      slot,
+      backend: new CowOverlay(new MemoryBlockBackend(new Uint8Array(MiB))),
+    }));
+    return { disks, machine: new Tinyos("hypervisor", { disks }).machine };
+  };
+  const a = make();
+  a.disks[0].backend.write(0, new Uint8Array(512).fill(1));
+  a.disks[1].backend.write(8192, new Uint8Array(512).fill(2));
+  const b = make();
+  b.machine.restore(a.machine.saveSnapshot(), "disks.snap");
+  for (const [i, offset, fill] of [[0, 0, 1], [1, 8192, 2]]) {
+    const bytes = new Uint8Array(512);
+    b.disks[i].backend.read(offset, bytes);
+    assert.deepEqual(bytes, new Uint8Array(512).fill(fill), `slot ${b.disks[i].slot}`);
+    assert.equal(b.disks[i].backend.dirtyChunks, 1);
+  }
 });
 
 Deno.test("F/D registers and fcsr are saved; an F/D snapshot needs an F/D machine", () => {
