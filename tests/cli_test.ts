@@ -99,7 +99,7 @@ Deno.test("cli: -h documents every flag and the exit codes, exit 0", async () =>
         "--initrd",
         "--append",
         "--load FILE@ADDR",
-        "--disk ",
+        "--disk FILE[,slot=N]",
         "--disk-write",
         "--mem",
         "--no-hypervisor",
