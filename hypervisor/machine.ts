@@ -26,7 +26,7 @@ import type { ClockMode } from "../core/clock.ts";
 import { Cause } from "../core/csr.ts";
 import type { ElfImage } from "../core/elf.ts";
 import type { EventBus, EventMap, ExitKind, Priv, Topic, TrapEvent } from "../core/events.ts";
-import type { Hart } from "../core/hart.ts";
+import type { Hart, WatchHit } from "../core/hart.ts";
 import { out } from "../core/int64.ts";
 import type { Mmu } from "../core/mmu.ts";
 import type { BlockBackend } from "../devices/block.ts";
@@ -77,18 +77,6 @@ export interface SbiResult {
   error: bigint | number;
   /** Return value. */
   value?: bigint | number;
-}
-
-/** A watchpoint hit as a watch hook sees it. */
-export interface WatchHit {
-  /** Virtual address of the access. */
-  addr: number;
-  /** Access size in bytes. */
-  size: number;
-  /** True for stores. */
-  write: boolean;
-  /** pc of the accessing instruction. */
-  pc: number;
 }
 
 /** A hook on a topic: gets the event (valid only during the call) and the machine. */
@@ -498,8 +486,12 @@ export class Machine {
 
   /**
    * Calls `fn` after each guest access to `[addr, addr + length)` (virtual) of
-   * the kinds asked for (default: writes); returning true stops the run after
-   * that instruction (`stop: "watchpoint"`).
+   * the kinds asked for (default: writes) completed, as gdb reports a
+   * watchpoint: the hit has the value before and after (`old`, `value`; for a
+   * load, the value read), memory already holds the new value, and pc is the
+   * next instruction's. Under the hypervisor this includes the accesses it
+   * emulates (devices, MPRV). Returning true stops the run there
+   * (`stop: "watchpoint"`).
    */
   watch(
     addr: number,
@@ -512,12 +504,14 @@ export class Machine {
     const entry = { w, fn };
     this.#watchHooks = [...this.#watchHooks, entry];
     hart.addWatchpoint(w);
-    hart.onWatchpoint = (a, size, write, pc) => {
+    hart.onWatchpoint = (hit) => {
       let stop = false;
       for (const h of this.#watchHooks) {
-        const x = h.w;
-        if (a + size <= x.addr || a >= x.addr + x.length || !(write ? x.write : x.read)) continue;
-        if (h.fn({ addr: a, size, write, pc }, this) === true) stop = true;
+        const x = h.w, a = hit.addr;
+        if (a + hit.size <= x.addr || a >= x.addr + x.length || !(hit.write ? x.write : x.read)) {
+          continue;
+        }
+        if (h.fn(hit, this) === true) stop = true;
       }
       return stop;
     };
