@@ -77,6 +77,7 @@ export {
   type SbiHost,
 } from "./hypervisor/sbi.ts";
 export {
+  type Halt,
   type ImageFile,
   MachineConfigError,
   type RunOptions,

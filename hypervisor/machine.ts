@@ -30,8 +30,9 @@ import type { Hart, WatchHit } from "../core/hart.ts";
 import { out } from "../core/int64.ts";
 import type { Mmu } from "../core/mmu.ts";
 import type { BlockBackend } from "../devices/block.ts";
-import type { BootImages } from "../devices/board.ts";
-import { type RunOptions, type RunResult, VirtMachine } from "../devices/virt.ts";
+import { type BootImages, MachineConfigError } from "../devices/board.ts";
+import { type Halt, type RunOptions, type RunResult, VirtMachine } from "../devices/virt.ts";
+import { tinyosElf } from "../guests/tinyos/image.ts";
 import { type AddressRange, compileFilter, type HookFilter, type HookHandle } from "./hooks.ts";
 import { createHypervisorMachine, type Hypervisor } from "./hypervisor.ts";
 import { csrIndex, peekTranslate, REG_NAMES, regIndex, type RegName } from "./inspect.ts";
@@ -125,6 +126,8 @@ export class Machine {
   #injecting = false;
   readonly #exception: GuestException = { cause: 0, tval: 0, pc: 0, from: 3, handled: false };
   #stdout: ReadableStream<Uint8Array> | null = null;
+  /** Delivers pending console bytes to a subscribed {@linkcode stdout} and lets its reader run. */
+  #flushStdout: (() => Promise<unknown>) | null = null;
   #stdin: WritableStream<Uint8Array | string> | null = null;
 
   /**
@@ -145,13 +148,21 @@ export class Machine {
   // ------------------------------------------------------------ run control
 
   /**
-   * Runs until a halt, `until` appears in new console output, `maxInstructions`
+   * Runs until a halt, `until` appears in the console output, `maxInstructions`
    * host instructions, `timeoutMs`, a {@linkcode pause}, or a pc/watch hook that
-   * asks to stop. The result's `stop` says which.
+   * asks to stop. The result's `stop` says which. The `until` text is looked
+   * for from the first run that asked for it, so a loop of
+   * `run({ until: "$ " })` around stopping hooks ends at the prompt even when
+   * a hook stopped a run after the prompt was printed. When stops coincide:
+   * halt, then pause/breakpoint/watchpoint, then `until` (reported by the
+   * next run, at once), then `limit`/`timeout`. Output the guest printed is
+   * in {@linkcode stdout} before the returned promise resolves.
    */
-  run(options: RunOptions = {}): Promise<RunResult> {
+  async run(options: RunOptions = {}): Promise<RunResult> {
     this.#lastRun = options;
-    return this.vm.run(options);
+    const result = await this.vm.run(options);
+    await this.#flushStdout?.();
+    return result;
   }
 
   /** Runs on after a pause or a stopping hook, with `options` or the last run's. */
@@ -173,13 +184,18 @@ export class Machine {
    * pc then being the handler's first instruction) and returns the new pc.
    * Under the hypervisor, exits that neither retire nor inject (shadow fills,
    * timer syncs) are run through. A hart idle in wfi waits for its interrupt.
+   *
+   * As gdb reports a breakpoint that `stepi` lands on, the pc hooks of the
+   * instruction step() arrives at fire (before it executes; a hook that sets
+   * pc redirects, and step returns that pc); the instruction a step or run
+   * starts from does not fire them again. Watch hooks fire as in a run.
    */
   async step(): Promise<number> {
     const vm = this.vm, hart = vm.hart, hv = this.hypervisor;
     if (vm.halted) return hart.pc;
     if (hart.waiting) {
       await vm.run({ maxInstructions: 1 });
-      return hart.pc;
+      return this.#arrive();
     }
     const progress = () =>
       hv ? hart.retired + hv.guest.vcpu.emulated + sum(hv.guestTraps) : hart.retired + trapsTaken;
@@ -195,11 +211,18 @@ export class Machine {
     } finally {
       off?.();
     }
-    return hart.pc;
+    return this.#arrive();
   }
 
-  /** The halt that ended the machine, or null while it can run. */
-  get halted(): { reason: string; code: number } | null {
+  /** Fires the pc hooks where a step arrived (their stop requests do not matter: stepping stops). */
+  #arrive(): number {
+    const pc = this.vm.hart.pc;
+    if (!this.vm.halted && this.#pcHooks.has(pc)) this.#onBreakpoint(pc);
+    return this.vm.hart.pc;
+  }
+
+  /** The halt that ended the machine (with its one-line message), or null while it can run. */
+  get halted(): Halt | null {
     return this.vm.halted;
   }
 
@@ -223,28 +246,44 @@ export class Machine {
   /**
    * Console output as a byte stream, from the moment this property is first
    * read (it subscribes then). Chunks are delivered when the run loop yields
-   * (about every 50 ms of running, and when a run returns).
+   * (about every 50 ms of running), and everything printed is delivered before
+   * a run's promise resolves. The stream closes when the guest halts.
    */
   get stdout(): ReadableStream<Uint8Array> {
     if (this.#stdout) return this.#stdout;
     let pending: number[] = [];
     let controller: ReadableStreamDefaultController<Uint8Array>;
-    let off: (() => void) | null = null;
+    const offs: (() => void)[] = [];
+    const flush = () => {
+      if (pending.length === 0) return;
+      const chunk = Uint8Array.from(pending);
+      pending = [];
+      controller.enqueue(chunk);
+    };
+    const close = () => {
+      flush();
+      for (const off of offs.splice(0)) off();
+      this.#flushStdout = null;
+      controller.close();
+    };
     this.#stdout = new ReadableStream<Uint8Array>({
       start: (c) => {
         controller = c;
-        off = this.events.on("console", (e) => {
-          if (pending.length === 0) {
-            queueMicrotask(() => {
-              const chunk = Uint8Array.from(pending);
-              pending = [];
-              controller.enqueue(chunk);
-            });
-          }
-          for (const b of e.bytes) pending.push(b);
-        });
+        if (this.vm.halted) return close();
+        offs.push(
+          this.events.on("console", (e) => {
+            if (pending.length === 0) queueMicrotask(flush);
+            for (const b of e.bytes) pending.push(b);
+          }),
+          this.events.on("halt", close),
+        );
+        // A macrotask lets a reader's chain of promise reactions take in the last chunks.
+        this.#flushStdout = () => (flush(), new Promise((resolve) => setTimeout(resolve, 0)));
       },
-      cancel: () => off?.(),
+      cancel: () => {
+        for (const off of offs.splice(0)) off();
+        this.#flushStdout = null;
+      },
     });
     return this.#stdout;
   }
@@ -646,13 +685,27 @@ function handle(remove: () => void): HookHandle {
   };
 }
 
+/** tinyos assumes QEMU's default 128 MiB of RAM (it does not read the device tree). */
+const TINYOS_MEMORY = 128 * 1024 * 1024;
+
 /**
  * Creates a machine from a plain config object: bare (`hypervisor: false`) or
- * with the guest under the hypervisor (the default). The machine is at its
- * reset vector; add hooks, then {@linkcode Machine.run}.
+ * with the guest under the hypervisor (the default). Without `kernel` and
+ * `bios` it boots tinyos, the default guest embedded in rvisor (as boot.ts
+ * does). The machine is at its reset vector; add hooks, then
+ * {@linkcode Machine.run}.
  */
 export function createMachine(config: MachineConfig = {}): Machine {
   const { hypervisor = true, guestOffset, shadowPages, ...common } = config;
+  if (common.kernel === undefined && common.bios === undefined) {
+    if ((common.memory ?? TINYOS_MEMORY) < TINYOS_MEMORY) {
+      throw new MachineConfigError(
+        `memory ${common.memory}: the default guest (tinyos) needs at least 128 MiB; ` +
+          "give a kernel, or more memory",
+      );
+    }
+    common.kernel = { name: "tinyos.elf (embedded)", bytes: tinyosElf() };
+  }
   const vm = hypervisor
     ? createHypervisorMachine({ ...common, guestOffset, shadowPages })
     : new VirtMachine(common);
