@@ -33,7 +33,27 @@ import type { BlockBackend } from "../devices/block.ts";
 import { type BootImages, MachineConfigError } from "../devices/board.ts";
 import { type Halt, type RunOptions, type RunResult, VirtMachine } from "../devices/virt.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
-import { type AddressRange, compileFilter, type HookFilter, type HookHandle } from "./hooks.ts";
+import {
+  checkBytes,
+  checkFields,
+  checkImage,
+  checkInteger,
+  checkLimit,
+  checkObject,
+  checkOneOf,
+  checkOneOrMany,
+  checkRange,
+  checkType,
+  checkValue,
+  fail,
+} from "./args.ts";
+import {
+  type AddressRange,
+  compileFilter,
+  type HookFilter,
+  type HookHandle,
+  TOPICS,
+} from "./hooks.ts";
 import { createHypervisorMachine, type Hypervisor } from "./hypervisor.ts";
 import { csrIndex, peekTranslate, REG_NAMES, regIndex, type RegName } from "./inspect.ts";
 import type { GuestException } from "./vcpu.ts";
@@ -100,6 +120,9 @@ export interface HostView {
 }
 
 const MAX_PC_RANGE = 65536;
+/** Topics only the hypervisor publishes: a bare machine refuses hooks on them. */
+const HYPERVISOR_TOPICS: readonly Topic[] = ["exit", "guestTrap"];
+const RUN_FIELDS: readonly (keyof RunOptions)[] = ["until", "maxInstructions", "timeoutMs"];
 const ECALL_CAUSES: readonly number[] = [Cause.ECALL_U, Cause.ECALL_S, Cause.ECALL_M];
 
 interface ExceptionHook {
@@ -140,6 +163,11 @@ export class Machine {
     this.events = vm.events;
   }
 
+  /** The event-bus topics {@linkcode hook} accepts here (exit and guestTrap only under the hypervisor). */
+  get topics(): readonly Topic[] {
+    return this.hypervisor ? TOPICS : TOPICS.filter((t) => !HYPERVISOR_TOPICS.includes(t));
+  }
+
   /** `hypervisor` when the guest runs under the hypervisor, else `bare`. */
   get mode(): "bare" | "hypervisor" {
     return this.hypervisor ? "hypervisor" : "bare";
@@ -159,6 +187,7 @@ export class Machine {
    * in {@linkcode stdout} before the returned promise resolves.
    */
   async run(options: RunOptions = {}): Promise<RunResult> {
+    checkRunOptions("Machine.run", options);
     this.#lastRun = options;
     const result = await this.vm.run(options);
     await this.#flushStdout?.();
@@ -167,6 +196,7 @@ export class Machine {
 
   /** Runs on after a pause or a stopping hook, with `options` or the last run's. */
   resume(options: RunOptions = this.#lastRun): Promise<RunResult> {
+    checkRunOptions("Machine.resume", options);
     return this.run(options);
   }
 
@@ -235,6 +265,9 @@ export class Machine {
 
   /** Sends bytes or text to the guest's console (its UART receive line). */
   send(input: Uint8Array | string): void {
+    if (typeof input !== "string" && !(input instanceof Uint8Array)) {
+      fail("Machine.send", "input", "a string or a Uint8Array", input);
+    }
     this.vm.input(input);
   }
 
@@ -303,7 +336,8 @@ export class Machine {
 
   /** Writes guest register x`reg` (x0 stays zero); numbers must be safe integers. */
   setReg(reg: RegName, value: bigint | number): void {
-    this.vm.hart.setReg(regIndex(reg), BigInt(value));
+    const i = regIndex(reg);
+    this.vm.hart.setReg(i, BigInt(checkValue("Machine.setReg", "value", value)));
   }
 
   /** All 32 guest registers by ABI name (`zero`, `ra`, ... `t6`). */
@@ -320,7 +354,7 @@ export class Machine {
     return this.vm.hart.pc;
   }
   set pc(value: number) {
-    this.vm.hart.pc = value;
+    this.vm.hart.pc = checkInteger("Machine.pc", "the new pc", value);
   }
 
   /** The guest's privilege mode (under the hypervisor: its virtual one). 3 = M, 1 = S, 0 = U. */
@@ -338,7 +372,7 @@ export class Machine {
 
   /** Writes a guest CSR as guest M-mode would (WARL rules apply); false if it does not exist. */
   writeCsr(csr: number | string, value: bigint | number): boolean {
-    const num = csrIndex(csr), v = BigInt(value);
+    const num = csrIndex(csr), v = BigInt(checkValue("Machine.writeCsr", "value", value));
     if (!this.hypervisor) return this.vm.hart.writeCsr(num, v);
     const lo = Number(BigInt.asIntN(32, v)), hi = Number(BigInt.asIntN(32, v >> 32n));
     const ok = this.hypervisor.guest.vcpu.csr.write(num, lo, hi);
@@ -361,12 +395,15 @@ export class Machine {
    * filled, no permission checks. Null if the guest's table maps nothing there.
    */
   translate(va: number): number | null {
+    checkInteger("Machine.translate", "va", va);
     const csr = this.hypervisor ? this.hypervisor.guest.vcpu.csr : this.vm.hart.csr;
     return peekTranslate(this.#guestBus, this.#guestMmu, va, csr.dataPriv === 3);
   }
 
   /** Reads guest-physical RAM; throws RangeError outside RAM. */
   readPhysical(pa: number, length: number): Uint8Array {
+    checkInteger("Machine.readPhysical", "pa", pa, 0);
+    checkInteger("Machine.readPhysical", "length", length, 0);
     const bus = this.#guestBus;
     const off = bus.ramOffset(pa, Math.max(1, length));
     if (off < 0) throw new RangeError(`0x${pa.toString(16)}+${length} is not guest RAM`);
@@ -375,6 +412,8 @@ export class Machine {
 
   /** Writes guest-physical RAM (decoded code there is dropped); throws RangeError outside RAM. */
   writePhysical(pa: number, bytes: Uint8Array): void {
+    checkInteger("Machine.writePhysical", "pa", pa, 0);
+    checkBytes("Machine.writePhysical", "bytes", bytes);
     const bus = this.#guestBus;
     if (bus.ramOffset(pa, Math.max(1, bytes.length)) < 0) {
       throw new RangeError(`0x${pa.toString(16)}+${bytes.length} is not guest RAM`);
@@ -384,6 +423,8 @@ export class Machine {
 
   /** Reads guest virtual memory through the guest's page table; RangeError if unmapped. */
   readVirtual(va: number, length: number): Uint8Array {
+    checkInteger("Machine.readVirtual", "va", va);
+    checkInteger("Machine.readVirtual", "length", length, 0);
     const result = new Uint8Array(length);
     this.#eachPage(va, length, (pa, at, n) => result.set(this.readPhysical(pa, n), at));
     return result;
@@ -391,6 +432,8 @@ export class Machine {
 
   /** Writes guest virtual memory through the guest's page table; RangeError if unmapped. */
   writeVirtual(va: number, bytes: Uint8Array): void {
+    checkInteger("Machine.writeVirtual", "va", va);
+    checkBytes("Machine.writeVirtual", "bytes", bytes);
     this.#eachPage(va, bytes.length, (pa, at, n) => {
       this.writePhysical(pa, bytes.subarray(at, at + n));
     });
@@ -398,11 +441,14 @@ export class Machine {
 
   /** Reads a little-endian 64-bit value from guest virtual memory. */
   readU64(va: number): bigint {
+    checkInteger("Machine.readU64", "va", va);
     return new DataView(this.readVirtual(va, 8).buffer).getBigUint64(0, true);
   }
 
   /** Reads a NUL-terminated string (Latin-1, at most `max` bytes) from guest virtual memory. */
   readString(va: number, max = 256): string {
+    checkInteger("Machine.readString", "va", va);
+    checkInteger("Machine.readString", "max", max, 0);
     let s = "";
     for (let i = 0; i < max; i++) {
       const b = this.readVirtual(va + i, 1)[0];
@@ -430,6 +476,7 @@ export class Machine {
 
   /** Address of a symbol of the guest's kernel (or firmware) ELF; RangeError if absent. */
   symbol(name: string): number {
+    checkType("Machine.symbol", "name", name, "string");
     const { kernel, bios } = this.images;
     const addr = kernel?.symbols.get(name) ?? bios?.symbols.get(name);
     if (addr === undefined) throw new RangeError(`no symbol ${name} in the guest's images`);
@@ -462,9 +509,19 @@ export class Machine {
    * when bare, the hypervisor's exits' causes under it; a hook may set
    * `handled` and must then set pc), exit, guestTrap (a trap injected into the
    * guest, after entry), csr (guest CSR instructions, after they completed), mmio, irq,
-   * console, halt. For trap hooks pc is the trapping instruction's.
+   * console, halt. For trap hooks pc is the trapping instruction's. A bare
+   * machine refuses exit and guestTrap, which only the hypervisor publishes.
    */
   hook<K extends Topic>(topic: K, fn: Hook<K>, filter?: HookFilter): HookHandle {
+    if (TOPICS.includes(topic) && !this.topics.includes(topic)) {
+      throw new RangeError(
+        `Machine.hook: topic '${topic}' is published by the hypervisor, and this machine runs ` +
+          "its guest bare (createMachine({ hypervisor: false })): the hook would never fire",
+      );
+    }
+    checkOneOf("Machine.hook", "topic", topic, TOPICS);
+    checkType("Machine.hook", "fn", fn, "function");
+    if (filter !== undefined) checkObject("Machine.hook", "filter", filter);
     const match = compileFilter(topic, filter);
     const hart = this.vm.hart;
     const listener = topic === "trap"
@@ -488,7 +545,8 @@ export class Machine {
    * true stops the run (`stop: "breakpoint"`, pc at the hooked instruction).
    */
   hookPc(addr: AddressRange, fn: (machine: Machine) => boolean | void): HookHandle {
-    const [lo, hi] = typeof addr === "number" ? [addr, addr + 1] : addr;
+    const [lo, hi] = checkRange("Machine.hookPc", "addr", addr);
+    checkType("Machine.hookPc", "fn", fn, "function");
     if (hi - lo > MAX_PC_RANGE) {
       throw new RangeError(`pc hook range of ${hi - lo} bytes: at most ${MAX_PC_RANGE}`);
     }
@@ -538,6 +596,19 @@ export class Machine {
     fn: (hit: WatchHit, machine: Machine) => boolean | void,
     kinds: { read?: boolean; write?: boolean } = { write: true },
   ): HookHandle {
+    checkInteger("Machine.watch", "addr", addr);
+    checkInteger("Machine.watch", "length", length, 1);
+    checkType("Machine.watch", "fn", fn, "function");
+    checkFields("Machine.watch", "kinds", checkObject("Machine.watch", "kinds", kinds), [
+      "read",
+      "write",
+    ]);
+    for (const k of ["read", "write"] as const) {
+      if (kinds[k] !== undefined) checkType("Machine.watch", `kinds.${k}`, kinds[k], "boolean");
+    }
+    if (!kinds.read && !kinds.write) {
+      fail("Machine.watch", "kinds", "{ read: true } and/or { write: true }", kinds, true);
+    }
     const hart = this.vm.hart;
     const w = { addr, length, read: kinds.read ?? false, write: kinds.write ?? false };
     const entry = { w, fn };
@@ -578,9 +649,12 @@ export class Machine {
     fn: (e: GuestException, machine: Machine) => void,
     causes?: number | readonly number[],
   ): HookHandle {
+    checkType("Machine.hookException", "fn", fn, "function");
     const entry: ExceptionHook = {
       fn,
-      causes: causes === undefined ? null : new Set(typeof causes === "number" ? [causes] : causes),
+      causes: causes === undefined
+        ? null
+        : new Set(checkNumbers("Machine.hookException", "causes", causes)),
     };
     this.#exceptionHooks = [...this.#exceptionHooks, entry];
     this.#updateExceptionDispatch();
@@ -601,7 +675,10 @@ export class Machine {
     fn: (call: SbiCall, machine: Machine) => SbiResult | undefined | void,
     eids?: number | readonly number[],
   ): HookHandle {
-    const wanted = eids === undefined ? null : new Set(typeof eids === "number" ? [eids] : eids);
+    checkType("Machine.hookEcall", "fn", fn, "function");
+    const wanted = eids === undefined
+      ? null
+      : new Set(checkNumbers("Machine.hookEcall", "eids", eids));
     return this.hookException((e, m) => {
       const hart = m.vm.hart;
       const eid = hart.xl[17] >>> 0;
@@ -665,6 +742,55 @@ export class Machine {
   }
 }
 
+/** Checks run options (scripts may pass anything). */
+function checkRunOptions(where: string, options: unknown): void {
+  const o = checkObject(where, "options", options);
+  checkFields(where, "options", o, RUN_FIELDS);
+  if (o.until !== undefined && checkType(where, "options.until", o.until, "string") === "") {
+    fail(where, "options.until", "a non-empty string", o.until, true);
+  }
+  if (o.maxInstructions !== undefined) {
+    checkLimit(where, "options.maxInstructions", o.maxInstructions);
+  }
+  if (o.timeoutMs !== undefined) checkLimit(where, "options.timeoutMs", o.timeoutMs);
+}
+
+/** One non-negative integer or a list of them (trap causes, SBI extension ids). */
+function checkNumbers(where: string, name: string, v: unknown): number[] {
+  return checkOneOrMany(where, name, v, (w, n, x) => checkInteger(w, n, x, 0));
+}
+
+/** Checks of createMachine's config fields, one per field {@linkcode MachineConfig} has. */
+const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) => void> = {
+  bios: checkImage,
+  kernel: checkImage,
+  initrd: checkImage,
+  append: (w, n, v) => checkType(w, n, v, "string"),
+  loads: (w, n, v) => {
+    if (!Array.isArray(v)) fail(w, n, "an array of { file, address }", v);
+    v.forEach((load, i) => {
+      const o = checkObject(w, `${n}[${i}]`, load);
+      checkFields(w, `${n}[${i}]`, o, ["file", "address"]);
+      checkImage(w, `${n}[${i}].file`, o.file);
+      checkInteger(w, `${n}[${i}].address`, o.address, 0);
+    });
+  },
+  memory: (w, n, v) => checkInteger(w, n, v, 1),
+  hypervisor: (w, n, v) => checkType(w, n, v, "boolean"),
+  guestOffset: (w, n, v) => checkInteger(w, n, v, 0),
+  shadowPages: (w, n, v) => checkInteger(w, n, v, 1),
+  disk: (w, n, v) => {
+    const o = checkObject(w, n, v);
+    for (const f of ["read", "write", "flush"]) checkType(w, `${n}.${f}`, o[f], "function");
+    checkInteger(w, `${n}.size`, o.size, 0);
+  },
+  clock: (w, n, v) => checkOneOf(w, n, v, ["host", "virtual"]),
+  rtcBase: (w, n, v) => checkInteger(w, n, v),
+  console: (w, n, v) => checkType(w, n, v, "function"),
+  isa: (w, n, v) => checkType(w, n, v, "string"),
+  firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
+};
+
 function sum(m: ReadonlyMap<string, number>): number {
   let n = 0;
   for (const v of m.values()) n += v;
@@ -696,6 +822,11 @@ const TINYOS_MEMORY = 128 * 1024 * 1024;
  * {@linkcode Machine.run}.
  */
 export function createMachine(config: MachineConfig = {}): Machine {
+  const o = checkObject("createMachine", "config", config);
+  checkFields("createMachine", "config", o, Object.keys(CONFIG_CHECKS));
+  for (const [key, value] of Object.entries(o)) {
+    if (value !== undefined) CONFIG_CHECKS[key]("createMachine", `config.${key}`, value);
+  }
   const { hypervisor = true, guestOffset, shadowPages, ...common } = config;
   if (common.kernel === undefined && common.bios === undefined) {
     if ((common.memory ?? TINYOS_MEMORY) < TINYOS_MEMORY) {
