@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createMachine, hex, type Machine, MachineConfigError, type WatchHit } from "../mod.ts";
+import { buildGuests } from "../scripts/build-guests.ts";
 
 const MODES = ["hypervisor", "bare"] as const;
 type Mode = typeof MODES[number];
@@ -160,6 +161,38 @@ for (const mode of MODES) {
     assert.equal(text, m.consoleText);
     assert.match(text, /poweroff/);
     assert.equal(m.events.wants("console"), false, "closing unsubscribed it");
+  });
+}
+
+for (const mode of MODES) {
+  Deno.test(`api: watch sees M-mode accesses made through MPRV, which the hypervisor emulates (${mode})`, async () => {
+    await buildGuests();
+    const bytes = Deno.readFileSync(new URL("../guests/isa/build/mprv.elf", import.meta.url));
+    const m = createMachine({
+      kernel: { name: "mprv.elf", bytes },
+      clock: "virtual",
+      hypervisor: mode === "hypervisor",
+    });
+    // Test cases 1 and 2 read `data` and write `data + 8` through the S gigapage at 0x4000_0000.
+    const va = 0x4000_0000 + m.symbol("data") - 0x8000_0000;
+    const hits: WatchHit[] = [];
+    m.watch(va, 16, (hit) => void hits.push({ ...hit }), { read: true, write: true });
+    // Through the U gigapage at 0xc000_0000, cases 3 (S without SUM) and 7 (MPP=M: a physical
+    // hole) fault, and cases 4 and 5 load: a faulting access is not reported.
+    const uva = va + 0x8000_0000;
+    const loads: WatchHit[] = [];
+    m.watch(uva, 8, (hit) => void loads.push({ ...hit }), { read: true });
+    const r = await m.run({ maxInstructions: 1_000_000 });
+    assert.equal(r.exitCode, 0, `mprv.elf passes: ${r.stop} ${r.message}`);
+    assert.deepEqual(
+      hits.map((h) => [h.addr - va, h.write, h.old, h.value]),
+      [[0, false, 0x1122334455667788n, 0x1122334455667788n], [8, true, 0n, 0x77n]],
+    );
+    assert.deepEqual(loads.map((h) => [h.addr, h.value]), [[uva, 0x1122334455667788n], [
+      uva,
+      0x1122334455667788n,
+    ]]);
+    if (mode === "hypervisor") assert.ok((m.host.exitCounts.get("mprv") ?? 0) >= 2, "emulated");
   });
 }
 
