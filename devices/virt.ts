@@ -348,7 +348,7 @@ export class VirtMachine {
    * Stops the machine for good (syscon, tohost, a hook, an error); `message`
    * (one line) says why when the reason alone does not.
    */
-  halt(reason: HaltReason, code: number, message = haltMessage(reason, code)): void {
+  halt(reason: HaltReason, code: number, message: string = haltMessage(reason, code)): void {
     if (this.halted) return;
     this.halted = { reason, code, message };
     this.hart.requestStop();
