@@ -41,7 +41,6 @@ export {
   type MachineConfig,
   type SbiCall,
   type SbiResult,
-  type WatchHit,
 } from "./hypervisor/machine.ts";
 export {
   type AddressRange,
@@ -79,6 +78,7 @@ export {
 } from "./hypervisor/sbi.ts";
 export {
   type DiskSlot,
+  type Halt,
   type ImageFile,
   MachineConfigError,
   type RunOptions,
@@ -111,7 +111,7 @@ export {
   type Topic,
   type TrapEvent,
 } from "./core/events.ts";
-export { Hart, type HartState, StopReason } from "./core/hart.ts";
+export { Hart, type HartState, StopReason, type WatchHit } from "./core/hart.ts";
 export { Bus, BusConfigError, type MmioDevice, RAM_BASE } from "./core/bus.ts";
 export { Clock, type ClockMode, type ClockState, TIMEBASE_HZ } from "./core/clock.ts";
 export { Cause, Csr, CSR_NAMES } from "./core/csr.ts";

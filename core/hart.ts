@@ -21,7 +21,7 @@ import { Cause } from "./csr.ts";
 import { Amo, decodeAt, type Decoded, Op, OP_COUNT } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
-import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
+import { div32, div64, mul128, out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
 
@@ -56,6 +56,25 @@ export interface Watchpoint {
   read: boolean;
   /** Fire on stores (and AMOs). */
   write: boolean;
+}
+
+/** An access that touched a watchpoint, reported once its instruction completed. */
+export interface WatchHit {
+  /** Virtual address of the access. */
+  addr: number;
+  /** Access size in bytes (an access crossing a page is reported byte by byte). */
+  size: number;
+  /** True for stores and AMOs. */
+  write: boolean;
+  /** pc of the accessing instruction. */
+  pc: number;
+  /**
+   * The bytes' value (little-endian, unsigned) before the access; null for a
+   * store to a device, whose registers cannot be read without side effects.
+   */
+  old: bigint | null;
+  /** The value after the access: what a store left, or what a load read (then equal to `old`). */
+  value: bigint;
 }
 
 /** Page offsets of the fetch cache and of TLB pages are 12 bits. */
@@ -148,6 +167,8 @@ export class Hart implements InterruptTarget {
   #stopReason: number = StopReason.BUDGET;
   readonly #breakpoints = new Set<number>();
   #watchpoints: Watchpoint[] = [];
+  /** Hits of the current instruction, reported when it completes (dropped if it traps). */
+  #watchHits: { hit: WatchHit; ram: number }[] = [];
   /** Where and when the current run started: a breakpoint there is being resumed from. */
   #runStartPc = NaN;
   #runStartRetired = -1;
@@ -158,10 +179,11 @@ export class Hart implements InterruptTarget {
    */
   onBreakpoint: ((pc: number) => boolean) | null = null;
   /**
-   * Called after an access that touches a watchpoint completed; return true to
-   * stop the run after this instruction. Without a handler every hit stops.
+   * Called after the instruction whose access touched a watchpoint completed
+   * (pc is the next instruction's); return true to stop the run there.
+   * Without a handler every hit stops.
    */
-  onWatchpoint: ((addr: number, size: number, write: boolean, pc: number) => boolean) | null = null;
+  onWatchpoint: ((hit: WatchHit) => boolean) | null = null;
   /** Decode cache: one Int32Array(4096) per RAM page (packed op at even byte offsets, imm at +1). */
   readonly #decoded: (Int32Array | undefined)[] = [];
   readonly #scratch: Decoded = { packed: 0, imm: 0 };
@@ -265,16 +287,51 @@ export class Hart implements InterruptTarget {
     this.mmu.flush();
   }
 
-  /** Checks an access against the watchpoints; a hit that should stop ends the run after it. */
-  #watch(va: number, size: number, write: boolean): void {
+  /** True if an access of `size` bytes at `va` touches a watchpoint of its kind. */
+  #watched(va: number, size: number, write: boolean): boolean {
     for (const w of this.#watchpoints) {
-      if (va + size <= w.addr || va >= w.addr + w.length || !(write ? w.write : w.read)) continue;
-      if (this.onWatchpoint === null || this.onWatchpoint(va, size, write, this.pc)) {
+      if (va + size > w.addr && va < w.addr + w.length && (write ? w.write : w.read)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Checks an access to physical `pa` against the watchpoints before it is
+   * made; a hit is queued, with the RAM bytes' old value, and the hot loop
+   * left so that the hit is reported right after the instruction.
+   */
+  #watch(va: number, pa: number, size: number, write: boolean): WatchHit | null {
+    if (!this.#watched(va, size, write)) return null;
+    const ram = this.bus.ramOffset(pa, size);
+    const old = ram >= 0 ? readLittleEndian(this.bus.ram, ram, size) : null;
+    const hit = { addr: va, size, write, pc: this.pc, old, value: old ?? 0n };
+    this.#watchHits.push({ hit, ram });
+    this.#resync = true;
+    return hit;
+  }
+
+  /**
+   * Reports to the watchpoints an access that machine-mode software made for
+   * the code on the hart (the hypervisor emulating a guest's device or MPRV
+   * access), at pc, as if the hart had made it; reported when the run loop
+   * next gets control, which for a trap handler is right after it.
+   */
+  watchAccess(va: number, size: number, write: boolean, old: bigint | null, value: bigint): void {
+    if (!this.#watched(va, size, write)) return;
+    this.#watchHits.push({ hit: { addr: va, size, write, pc: this.pc, old, value }, ram: -1 });
+    this.#resync = true;
+  }
+
+  /** Reports the queued hits (their instruction completed); one that asks to stop ends the run. */
+  #reportWatchHits(): void {
+    const hits = this.#watchHits;
+    this.#watchHits = [];
+    for (const { hit, ram } of hits) {
+      if (ram >= 0) hit.value = readLittleEndian(this.bus.ram, ram, hit.size);
+      if (this.onWatchpoint === null || this.onWatchpoint(hit)) {
         this.#stop = true;
         this.#stopReason = StopReason.WATCHPOINT;
-        this.#resync = true;
       }
-      return;
     }
   }
 
@@ -402,7 +459,6 @@ export class Hart implements InterruptTarget {
    */
   #loadSlow(va: number, size: number, priv: number): number {
     const pa = this.#translate(va, Access.LOAD, priv, true);
-    if (this.#watchpoints.length !== 0) this.#watch(va, size, false);
     const bus = this.bus;
     if ((va & 0xfff) + size > PAGE) { // crosses a page: byte by byte, each translated
       let lo = 0, hi = 0;
@@ -414,6 +470,7 @@ export class Hart implements InterruptTarget {
       this.#loadHi = hi;
       return lo;
     }
+    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, false) : null;
     const off = bus.ramOffset(pa, size);
     if (off >= 0) {
       const ram = bus.ram;
@@ -428,13 +485,16 @@ export class Hart implements InterruptTarget {
     if (!bus.isMapped(pa, size)) this.#accessFault(Access.LOAD, va);
     if ((pa & (size - 1)) !== 0) this.#accessFault(Access.LOAD, va); // no misaligned MMIO
     this.#resync = true; // devices may raise interrupts
+    let lo: number;
     if (size === 8) {
-      const lo = bus.readDevice(pa, 4);
+      lo = bus.readDevice(pa, 4);
       this.#loadHi = bus.readDevice(pa + 4, 4);
-      return lo;
+    } else {
+      this.#loadHi = 0;
+      lo = bus.readDevice(pa, size as 1 | 2 | 4);
     }
-    this.#loadHi = 0;
-    return bus.readDevice(pa, size as 1 | 2 | 4);
+    if (hit !== null) hit.old = hit.value = BigInt.asUintN(8 * size, toBigInt(lo, this.#loadHi));
+    return lo;
   }
 
   /** Stores the low `size` bytes of (lo, hi) at `va` through the MMU. */
@@ -450,7 +510,7 @@ export class Hart implements InterruptTarget {
       return;
     }
     const pa = this.#translate(va, Access.STORE, priv, true);
-    if (this.#watchpoints.length !== 0) this.#watch(va, size, true);
+    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, true) : null;
     const bus = this.bus;
     const off = bus.ramOffset(pa, size);
     if (off >= 0) {
@@ -464,6 +524,7 @@ export class Hart implements InterruptTarget {
     if (!bus.isMapped(pa, size)) this.#accessFault(Access.STORE, va);
     if ((pa & (size - 1)) !== 0) this.#accessFault(Access.STORE, va);
     this.#resync = true;
+    if (hit !== null) hit.value = BigInt.asUintN(8 * size, toBigInt(lo, hi));
     if (size === 8) {
       bus.writeDevice(pa, 4, lo);
       bus.writeDevice(pa + 4, 4, hi);
@@ -525,6 +586,11 @@ export class Hart implements InterruptTarget {
     this.#runStartPc = pc;
     this.#runStartRetired = n;
     outer: while (n < end) {
+      if (this.#watchHits.length !== 0) {
+        this.pc = pc, this.retired = n;
+        this.#reportWatchHits();
+        pc = this.pc;
+      }
       if (this.#stop) break;
       this.pc = pc;
       if (this.csr.interruptPending && this.#checkInterrupts()) {
@@ -903,6 +969,7 @@ export class Hart implements InterruptTarget {
         }
         // A faulting instruction does not retire; pc still points at it.
         this.retired = n;
+        this.#watchHits.length = 0; // nor are its accesses made
         end--;
         this.#takeTrap(this.#trapCause, false, this.#trapTval, pc);
         pc = this.pc;
@@ -910,6 +977,7 @@ export class Hart implements InterruptTarget {
     }
     this.pc = pc;
     this.retired = n;
+    if (this.#watchHits.length !== 0) this.#reportWatchHits();
     if (this.#stop) return this.#stopReason;
     return this.waiting ? StopReason.WFI : StopReason.BUDGET;
   }
@@ -1207,7 +1275,7 @@ export class Hart implements InterruptTarget {
     }
     const kind = isLoad ? Access.LOAD : Access.STORE;
     const pa = this.#translate(va, kind, this.csr.dataPriv, false);
-    if (this.#watchpoints.length !== 0) this.#watch(va, size, !isLoad);
+    if (this.#watchpoints.length !== 0) this.#watch(va, pa, size, !isLoad);
     const off = this.bus.ramOffset(pa, size);
     if (off < 0) this.#accessFault(kind, va);
     const ram32 = this.bus.ram32;

@@ -28,6 +28,13 @@ export function toBigInt(lo: number, hi: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo >>> 0);
 }
 
+/** The unsigned little-endian value of `size` bytes at `off` (for cold paths). */
+export function readLittleEndian(bytes: Uint8Array, off: number, size: number): bigint {
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[off + i]);
+  return v;
+}
+
 /** Splits a BigInt (taken modulo 2^64) into `out[0]`, `out[1]`. */
 export function fromBigInt(v: bigint): void {
   out[0] = Number(BigInt.asIntN(32, v));

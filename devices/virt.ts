@@ -70,7 +70,7 @@ export interface VirtMachineState {
   /** The machine-mode software's (hypervisor's) state, or null. */
   software: unknown;
   /** The halt that ended the run, if any. */
-  halted: { reason: HaltReason; code: number } | null;
+  halted: Halt | null;
   /** The console tail `until` matches against. */
   consoleTail: string;
   /** Console bytes output so far. */
@@ -116,12 +116,24 @@ export interface RunResult {
   stop: "halt" | "until" | "limit" | "timeout" | "pause" | "breakpoint" | "watchpoint";
   /** For halts: why. */
   reason?: HaltReason;
+  /** For halts: the one-line detail (`guest poweroff`, or the panic that stopped the guest). */
+  message?: string;
   /** Suggested process exit code: 0 for poweroff / tohost pass. */
   exitCode: number;
   /** Instructions retired in this run. */
   instructions: number;
   /** Wall-clock milliseconds of this run. */
   wallMs: number;
+}
+
+/** Why a machine stopped for good. */
+export interface Halt {
+  /** What stopped it. */
+  reason: HaltReason;
+  /** The guest's code (failure code, HTIF value) or 1 for errors. */
+  code: number;
+  /** One line of detail: `guest poweroff`, `guest reported failure 3`, a hypervisor panic's cause. */
+  message: string;
 }
 
 /** Options of {@linkcode VirtMachine.run}. */
@@ -170,7 +182,7 @@ export class VirtMachine {
   /** Parsed ELF images by role, for symbols (tohost, stack traces). */
   readonly images: { bios?: ElfImage; kernel?: ElfImage };
   /** The halt that ended the run, if any. */
-  halted: { reason: HaltReason; code: number } | null = null;
+  halted: Halt | null = null;
   /** Console output so far (for `until` matching; capped). */
   #consoleTail = "";
   /** Console bytes ever emitted, so `until` can tell new output from old. */
@@ -178,6 +190,8 @@ export class VirtMachine {
   #tohost = -1;
   readonly #consoleOut: ((byte: number) => void) | undefined;
   #software: MachineSoftware | null = null;
+  /** The `until` text runs wait for, and the console byte count its window starts at. */
+  #untilWindow: { text: string; start: number } | null = null;
   /** Set by pause(): the current (or next) run returns at an instruction boundary. */
   #pauseRequested = false;
 
@@ -294,9 +308,11 @@ export class VirtMachine {
     this.clock.loadState(state.clock);
     this.devices.loadState(state.devices);
     if (this.#software) this.#software.loadState?.(state.software);
-    this.halted = state.halted;
+    const h = state.halted; // snapshots of format version 2 have no message
+    this.halted = h && { ...h, message: h.message ?? haltMessage(h.reason, h.code) };
     this.#consoleTail = state.consoleTail;
     this.#consoleTotal = state.consoleTotal;
+    this.#untilWindow = null;
   }
 
   /** Delivers a byte of guest console output (UART transmit). */
@@ -335,17 +351,16 @@ export class VirtMachine {
     this.hart.requestStop();
   }
 
-  /** Stops the machine for good (syscon, tohost, a hook, an error). */
-  halt(reason: HaltReason, code: number): void {
+  /**
+   * Stops the machine for good (syscon, tohost, a hook, an error); `message`
+   * (one line) says why when the reason alone does not.
+   */
+  halt(reason: HaltReason, code: number, message: string = haltMessage(reason, code)): void {
     if (this.halted) return;
-    this.halted = { reason, code };
+    this.halted = { reason, code, message };
     this.hart.requestStop();
     if (this.events.wants("halt")) {
-      this.events.emit("halt", {
-        reason,
-        code: this.exitCode,
-        message: reason === "fail" ? `guest reported failure ${code}` : `guest ${reason}`,
-      });
+      this.events.emit("halt", { reason, code: this.exitCode, message });
     }
   }
 
@@ -368,9 +383,20 @@ export class VirtMachine {
     if (lo & 1) this.halt("htif", lo >>> 1);
   }
 
-  /** Runs until a halt, the console shows `until` in output new to this run, or a limit. */
+  /**
+   * Runs until a halt, the console shows `until`, or a limit. The `until`
+   * window opens at the first run asking for that text and stays open across
+   * runs that stop for other reasons, until the text is seen; a run for
+   * another text opens a new window. When stops coincide, halt wins, then
+   * pause/breakpoint/watchpoint, then `until` (a coinciding `until` is then
+   * reported by the next run at once), then the instruction limit and timeout.
+   */
   async run(options: RunOptions = {}): Promise<RunResult> {
-    const consoleStart = this.#consoleTotal;
+    const until = options.until;
+    if (until !== undefined && this.#untilWindow?.text !== until) {
+      this.#untilWindow = { text: until, start: this.#consoleTotal };
+    }
+    const consoleStart = this.#untilWindow?.start ?? 0;
     const hart = this.hart;
     /** Traps taken in batches that retired nothing: a guest stuck in a trap loop. */
     let stalledTraps = 0;
@@ -382,10 +408,17 @@ export class VirtMachine {
     const result = (stop: RunResult["stop"]): RunResult => ({
       stop,
       reason: this.halted?.reason,
+      message: this.halted?.message,
       exitCode: this.exitCode,
       instructions: hart.retired - startRetired,
       wallMs: performance.now() - t0,
     });
+    const seen = () => {
+      if (until === undefined || !this.#printedSince(consoleStart, until)) return false;
+      this.#untilWindow = null;
+      return true;
+    };
+    if (!this.halted && !this.#pauseRequested && seen()) return result("until");
     while (true) {
       if (this.halted) return result("halt");
       if (this.#pauseRequested) {
@@ -415,9 +448,7 @@ export class VirtMachine {
             : "pause",
         );
       }
-      if (options.until !== undefined && this.#printedSince(consoleStart, options.until)) {
-        return result("until");
-      }
+      if (seen()) return result("until");
       const now = performance.now();
       if (now >= deadline) return result("timeout");
       if (stop === StopReason.WFI && !hart.interruptPending) {
@@ -441,6 +472,10 @@ export class VirtMachine {
       }
     }
   }
+}
+
+function haltMessage(reason: HaltReason, code: number): string {
+  return reason === "fail" ? `guest reported failure ${code}` : `guest ${reason}`;
 }
 
 function sleep(ms: number): Promise<void> {

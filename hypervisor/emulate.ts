@@ -12,9 +12,10 @@
 import { Cause } from "../core/csr.ts";
 import { decodeAt, type Decoded, Op } from "../core/decode.ts";
 import type { Hart } from "../core/hart.ts";
-import { out } from "../core/int64.ts";
+import { out, readLittleEndian, toBigInt } from "../core/int64.ts";
 import { Access, ACCESS_FAULT, type AccessKind, PAGE_FAULT } from "../core/mmu.ts";
 import type { Guest } from "./guest.ts";
+import { peekTranslate } from "./inspect.ts";
 
 const TWO32 = 4294967296;
 
@@ -83,12 +84,23 @@ export class MemoryEmulator {
     const rd = (insn.packed >> 8) & 31, rs1 = (insn.packed >> 13) & 31;
     const rs2 = (insn.packed >> 18) & 31;
     const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + insn.imm;
+    // Watch hooks see emulated accesses as they see the hart's own (values as unsigned bytes).
+    const watched = this.hart.watchpoints.length !== 0;
     if (info.store) {
+      const old = watched ? this.#peek(va, info.size, priv) : null;
       this.#store(va, info.size, xl[rs2], xh[rs2], priv);
+      if (watched) {
+        const value = BigInt.asUintN(8 * info.size, toBigInt(xl[rs2], xh[rs2]));
+        this.hart.watchAccess(va, info.size, true, old, value);
+      }
       return true;
     }
     let lo = this.#load(va, info.size, priv);
     let hi = out[1];
+    if (watched) {
+      const value = BigInt.asUintN(8 * info.size, toBigInt(lo, hi));
+      this.hart.watchAccess(va, info.size, false, value, value);
+    }
     if (info.size < 8) {
       const shift = 32 - 8 * info.size;
       if (info.size < 4) {
@@ -98,6 +110,18 @@ export class MemoryEmulator {
     }
     if (rd !== 0) xl[rd] = lo, xh[rd] = hi;
     return true;
+  }
+
+  /**
+   * The RAM bytes a store to `va` is about to overwrite, read without side
+   * effects (null for a device, or an access crossing a page).
+   */
+  #peek(va: number, size: number, priv: number): bigint | null {
+    if ((va & 0xfff) + size > 4096) return null;
+    const bus = this.guest.bus;
+    const gpa = peekTranslate(bus, this.guest.vcpu.mmu, va, priv === 3);
+    const off = gpa === null ? -1 : bus.ramOffset(gpa, size);
+    return off < 0 ? null : readLittleEndian(bus.ram, off, size);
   }
 
   /** Guest-physical address of `va` for `kind`, or a thrown guest fault. */

@@ -7,7 +7,8 @@
  *
  * Breakpoints and watchpoints go on the host hart at guest virtual addresses,
  * which shadow paging keeps equal to host virtual addresses. Accesses the
- * hypervisor emulates (MMIO, MPRV in virtual M-mode) do not trigger watchpoints.
+ * hypervisor emulates (MMIO, MPRV in virtual M-mode) trigger watchpoints too:
+ * its emulator reports them to the hart (Hart.watchAccess).
  *
  * @module
  */

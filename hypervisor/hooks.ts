@@ -8,6 +8,7 @@
  */
 
 import type { EventMap, ExitKind, Priv, Topic } from "../core/events.ts";
+import { checkInteger, checkOneOf, checkOneOrMany, checkRange, checkType } from "./args.ts";
 import { csrIndex } from "./inspect.ts";
 
 /** One value or a list of accepted values. */
@@ -51,13 +52,17 @@ const FIELDS: { [K in Topic]: readonly (keyof HookFilter)[] } = {
   halt: [],
 };
 
-function set<T>(v: OneOrMany<T>): ReadonlySet<T> {
-  return new Set(Array.isArray(v) ? v as readonly T[] : [v as T]);
+/** Every event-bus topic, in {@linkcode FIELDS}' order. */
+export const TOPICS: readonly Topic[] = Object.keys(FIELDS) as Topic[];
+
+const WHERE = "Machine.hook";
+
+/** A filter field's values as a set, each checked by `check`. */
+function set<T>(name: string, v: unknown, check: (w: string, n: string, x: unknown) => T): Set<T> {
+  return new Set(checkOneOrMany(WHERE, `filter.${name}`, v, check));
 }
 
-function range(r: AddressRange): [number, number] {
-  return typeof r === "number" ? [r, r + 1] : [r[0], r[1]];
-}
+const string = (w: string, n: string, x: unknown) => checkType<string>(w, n, x, "string");
 
 /**
  * Compiles `filter` for `topic` into a predicate (null: everything matches).
@@ -82,44 +87,44 @@ export function compileFilter<K extends Topic>(
     }
     switch (key) {
       case "cause": {
-        const s = set(filter.cause!);
+        const s = set("cause", filter.cause, (w, n, x) => checkInteger(w, n, x, 0));
         tests.push((e) => s.has(e.cause as number));
         break;
       }
       case "interrupt": {
-        const want = filter.interrupt;
+        const want = checkType(WHERE, "filter.interrupt", filter.interrupt, "boolean");
         tests.push((e) => e.interrupt === want);
         break;
       }
       case "write": {
-        const want = filter.write;
+        const want = checkType(WHERE, "filter.write", filter.write, "boolean");
         tests.push((e) => e.write === want);
         break;
       }
       case "csr": {
-        const s = new Set([...set(filter.csr!)].map(csrIndex));
+        const s = set("csr", filter.csr, (_w, _n, x) => csrIndex(x as number | string));
         tests.push((e) => s.has(e.csr as number));
         break;
       }
       case "address": {
-        const [lo, hi] = range(filter.address!);
+        const [lo, hi] = checkRange(WHERE, "filter.address", filter.address);
         const field = topic === "mmio" ? "addr" : "pc";
         tests.push((e) => (e[field] as number) >= lo && (e[field] as number) < hi);
         break;
       }
       case "device": {
-        const s = set(filter.device!);
+        const s = set("device", filter.device, string);
         tests.push((e) => s.has(e.device as string));
         break;
       }
       case "vpriv": {
-        const s = set(filter.vpriv!);
+        const s = set("vpriv", filter.vpriv, (w, n, x) => checkOneOf<Priv>(w, n, x, [0, 1, 3]));
         const field = topic === "exit" ? "vpriv" : "from";
         tests.push((e) => s.has(e[field] as Priv));
         break;
       }
       case "kind": {
-        const s = set(filter.kind!);
+        const s = set("kind", filter.kind, string);
         tests.push((e) => s.has(e.kind as ExitKind));
         break;
       }

@@ -402,7 +402,7 @@ export class Hypervisor implements MachineSoftware {
     this.panicReport = formatReport(this, message);
     this.panicIsGuestFault = guestFault;
     this.#hart.requestStop();
-    this.machine.halt("error", 1);
+    this.machine.halt("error", 1, message);
   }
 
   /** The report of the panic that stopped the run, if one did. */

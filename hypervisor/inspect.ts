@@ -14,6 +14,7 @@ import type { Bus } from "../core/bus.ts";
 import { Csr, CSR_NAMES } from "../core/csr.ts";
 import type { Mmu } from "../core/mmu.ts";
 import { REG_NAMES } from "../core/names.ts";
+import { describe, fail } from "./args.ts";
 
 export { causeName, REG_NAMES } from "../core/names.ts";
 
@@ -24,7 +25,7 @@ export type RegName = number | string;
 export function regIndex(reg: RegName): number {
   if (typeof reg === "number") {
     if (Number.isInteger(reg) && reg >= 0 && reg < 32) return reg;
-  } else {
+  } else if (typeof reg === "string") {
     const name = reg.trim().toLowerCase();
     if (name === "fp") return 8;
     const abi = REG_NAMES.indexOf(name);
@@ -32,7 +33,10 @@ export function regIndex(reg: RegName): number {
     const m = /^x(\d{1,2})$/.exec(name);
     if (m && Number(m[1]) < 32) return Number(m[1]);
   }
-  throw new RangeError(`no register ${String(reg)} (use 0..31, x0..x31 or an ABI name)`);
+  const message = `no register ${describe(reg)} (use 0..31, x0..x31 or an ABI name)`;
+  throw typeof reg === "number" || typeof reg === "string"
+    ? new RangeError(message)
+    : new TypeError(message);
 }
 
 const CSR_BY_NAME: ReadonlyMap<string, number> = new Map(
@@ -43,11 +47,14 @@ const CSR_BY_NAME: ReadonlyMap<string, number> = new Map(
 export function csrIndex(csr: number | string): number {
   if (typeof csr === "number") {
     if (Number.isInteger(csr) && csr >= 0 && csr < 4096) return csr;
-  } else {
+  } else if (typeof csr === "string") {
     const num = CSR_BY_NAME.get(csr.trim().toLowerCase());
     if (num !== undefined) return num;
   }
-  throw new RangeError(`no CSR ${String(csr)} (use a name such as satp or a number below 0x1000)`);
+  const message = `no CSR ${describe(csr)} (use a name such as satp or a number below 0x1000)`;
+  throw typeof csr === "number" || typeof csr === "string"
+    ? new RangeError(message)
+    : new TypeError(message);
 }
 
 /** CSR number of `satp` (re-exported for the facade's translation context). */
@@ -91,6 +98,9 @@ export function privName(priv: number): string {
 
 /** `0x` and the unsigned 64-bit hex form of a register or address (negative numbers wrap). */
 export function hex(value: number | bigint): string {
+  if (typeof value !== "bigint" && !Number.isFinite(value)) {
+    fail("hex", "value", "a finite number or a bigint", value, typeof value === "number");
+  }
   const v = typeof value === "bigint" ? value : BigInt(Math.trunc(value));
   return "0x" + BigInt.asUintN(64, v).toString(16);
 }

@@ -26,13 +26,34 @@ import type { ClockMode } from "../core/clock.ts";
 import { Cause } from "../core/csr.ts";
 import type { ElfImage } from "../core/elf.ts";
 import type { EventBus, EventMap, ExitKind, Priv, Topic, TrapEvent } from "../core/events.ts";
-import type { Hart } from "../core/hart.ts";
+import type { Hart, WatchHit } from "../core/hart.ts";
 import { out } from "../core/int64.ts";
 import type { Mmu } from "../core/mmu.ts";
 import type { BlockBackend } from "../devices/block.ts";
-import type { BootImages, DiskSlot } from "../devices/board.ts";
-import { type RunOptions, type RunResult, VirtMachine } from "../devices/virt.ts";
-import { type AddressRange, compileFilter, type HookFilter, type HookHandle } from "./hooks.ts";
+import { type BootImages, type DiskSlot, MachineConfigError } from "../devices/board.ts";
+import { type Halt, type RunOptions, type RunResult, VirtMachine } from "../devices/virt.ts";
+import { tinyosElf } from "../guests/tinyos/image.ts";
+import {
+  checkBytes,
+  checkFields,
+  checkImage,
+  checkInteger,
+  checkLimit,
+  checkObject,
+  checkOneOf,
+  checkOneOrMany,
+  checkRange,
+  checkType,
+  checkValue,
+  fail,
+} from "./args.ts";
+import {
+  type AddressRange,
+  compileFilter,
+  type HookFilter,
+  type HookHandle,
+  TOPICS,
+} from "./hooks.ts";
 import { createHypervisorMachine, type Hypervisor } from "./hypervisor.ts";
 import { csrIndex, peekTranslate, REG_NAMES, regIndex, type RegName } from "./inspect.ts";
 import type { GuestException } from "./vcpu.ts";
@@ -81,18 +102,6 @@ export interface SbiResult {
   value?: bigint | number;
 }
 
-/** A watchpoint hit as a watch hook sees it. */
-export interface WatchHit {
-  /** Virtual address of the access. */
-  addr: number;
-  /** Access size in bytes. */
-  size: number;
-  /** True for stores. */
-  write: boolean;
-  /** pc of the accessing instruction. */
-  pc: number;
-}
-
 /** A hook on a topic: gets the event (valid only during the call) and the machine. */
 export type Hook<K extends Topic> = (event: EventMap[K], machine: Machine) => void;
 
@@ -113,6 +122,9 @@ export interface HostView {
 }
 
 const MAX_PC_RANGE = 65536;
+/** Topics only the hypervisor publishes: a bare machine refuses hooks on them. */
+const HYPERVISOR_TOPICS: readonly Topic[] = ["exit", "guestTrap"];
+const RUN_FIELDS: readonly (keyof RunOptions)[] = ["until", "maxInstructions", "timeoutMs"];
 const ECALL_CAUSES: readonly number[] = [Cause.ECALL_U, Cause.ECALL_S, Cause.ECALL_M];
 
 interface ExceptionHook {
@@ -139,6 +151,8 @@ export class Machine {
   #injecting = false;
   readonly #exception: GuestException = { cause: 0, tval: 0, pc: 0, from: 3, handled: false };
   #stdout: ReadableStream<Uint8Array> | null = null;
+  /** Delivers pending console bytes to a subscribed {@linkcode stdout} and lets its reader run. */
+  #flushStdout: (() => Promise<unknown>) | null = null;
   #stdin: WritableStream<Uint8Array | string> | null = null;
 
   /**
@@ -151,6 +165,11 @@ export class Machine {
     this.events = vm.events;
   }
 
+  /** The event-bus topics {@linkcode hook} accepts here (exit and guestTrap only under the hypervisor). */
+  get topics(): readonly Topic[] {
+    return this.hypervisor ? TOPICS : TOPICS.filter((t) => !HYPERVISOR_TOPICS.includes(t));
+  }
+
   /** `hypervisor` when the guest runs under the hypervisor, else `bare`. */
   get mode(): "bare" | "hypervisor" {
     return this.hypervisor ? "hypervisor" : "bare";
@@ -159,17 +178,27 @@ export class Machine {
   // ------------------------------------------------------------ run control
 
   /**
-   * Runs until a halt, `until` appears in new console output, `maxInstructions`
+   * Runs until a halt, `until` appears in the console output, `maxInstructions`
    * host instructions, `timeoutMs`, a {@linkcode pause}, or a pc/watch hook that
-   * asks to stop. The result's `stop` says which.
+   * asks to stop. The result's `stop` says which. The `until` text is looked
+   * for from the first run that asked for it, so a loop of
+   * `run({ until: "$ " })` around stopping hooks ends at the prompt even when
+   * a hook stopped a run after the prompt was printed. When stops coincide:
+   * halt, then pause/breakpoint/watchpoint, then `until` (reported by the
+   * next run, at once), then `limit`/`timeout`. Output the guest printed is
+   * in {@linkcode stdout} before the returned promise resolves.
    */
-  run(options: RunOptions = {}): Promise<RunResult> {
+  async run(options: RunOptions = {}): Promise<RunResult> {
+    checkRunOptions("Machine.run", options);
     this.#lastRun = options;
-    return this.vm.run(options);
+    const result = await this.vm.run(options);
+    await this.#flushStdout?.();
+    return result;
   }
 
   /** Runs on after a pause or a stopping hook, with `options` or the last run's. */
   resume(options: RunOptions = this.#lastRun): Promise<RunResult> {
+    checkRunOptions("Machine.resume", options);
     return this.run(options);
   }
 
@@ -187,13 +216,18 @@ export class Machine {
    * pc then being the handler's first instruction) and returns the new pc.
    * Under the hypervisor, exits that neither retire nor inject (shadow fills,
    * timer syncs) are run through. A hart idle in wfi waits for its interrupt.
+   *
+   * As gdb reports a breakpoint that `stepi` lands on, the pc hooks of the
+   * instruction step() arrives at fire (before it executes; a hook that sets
+   * pc redirects, and step returns that pc); the instruction a step or run
+   * starts from does not fire them again. Watch hooks fire as in a run.
    */
   async step(): Promise<number> {
     const vm = this.vm, hart = vm.hart, hv = this.hypervisor;
     if (vm.halted) return hart.pc;
     if (hart.waiting) {
       await vm.run({ maxInstructions: 1 });
-      return hart.pc;
+      return this.#arrive();
     }
     const progress = () =>
       hv ? hart.retired + hv.guest.vcpu.emulated + sum(hv.guestTraps) : hart.retired + trapsTaken;
@@ -209,11 +243,18 @@ export class Machine {
     } finally {
       off?.();
     }
-    return hart.pc;
+    return this.#arrive();
   }
 
-  /** The halt that ended the machine, or null while it can run. */
-  get halted(): { reason: string; code: number } | null {
+  /** Fires the pc hooks where a step arrived (their stop requests do not matter: stepping stops). */
+  #arrive(): number {
+    const pc = this.vm.hart.pc;
+    if (!this.vm.halted && this.#pcHooks.has(pc)) this.#onBreakpoint(pc);
+    return this.vm.hart.pc;
+  }
+
+  /** The halt that ended the machine (with its one-line message), or null while it can run. */
+  get halted(): Halt | null {
     return this.vm.halted;
   }
 
@@ -226,6 +267,9 @@ export class Machine {
 
   /** Sends bytes or text to the guest's console (its UART receive line). */
   send(input: Uint8Array | string): void {
+    if (typeof input !== "string" && !(input instanceof Uint8Array)) {
+      fail("Machine.send", "input", "a string or a Uint8Array", input);
+    }
     this.vm.input(input);
   }
 
@@ -237,28 +281,44 @@ export class Machine {
   /**
    * Console output as a byte stream, from the moment this property is first
    * read (it subscribes then). Chunks are delivered when the run loop yields
-   * (about every 50 ms of running, and when a run returns).
+   * (about every 50 ms of running), and everything printed is delivered before
+   * a run's promise resolves. The stream closes when the guest halts.
    */
   get stdout(): ReadableStream<Uint8Array> {
     if (this.#stdout) return this.#stdout;
     let pending: number[] = [];
     let controller: ReadableStreamDefaultController<Uint8Array>;
-    let off: (() => void) | null = null;
+    const offs: (() => void)[] = [];
+    const flush = () => {
+      if (pending.length === 0) return;
+      const chunk = Uint8Array.from(pending);
+      pending = [];
+      controller.enqueue(chunk);
+    };
+    const close = () => {
+      flush();
+      for (const off of offs.splice(0)) off();
+      this.#flushStdout = null;
+      controller.close();
+    };
     this.#stdout = new ReadableStream<Uint8Array>({
       start: (c) => {
         controller = c;
-        off = this.events.on("console", (e) => {
-          if (pending.length === 0) {
-            queueMicrotask(() => {
-              const chunk = Uint8Array.from(pending);
-              pending = [];
-              controller.enqueue(chunk);
-            });
-          }
-          for (const b of e.bytes) pending.push(b);
-        });
+        if (this.vm.halted) return close();
+        offs.push(
+          this.events.on("console", (e) => {
+            if (pending.length === 0) queueMicrotask(flush);
+            for (const b of e.bytes) pending.push(b);
+          }),
+          this.events.on("halt", close),
+        );
+        // A macrotask lets a reader's chain of promise reactions take in the last chunks.
+        this.#flushStdout = () => (flush(), new Promise((resolve) => setTimeout(resolve, 0)));
       },
-      cancel: () => off?.(),
+      cancel: () => {
+        for (const off of offs.splice(0)) off();
+        this.#flushStdout = null;
+      },
     });
     return this.#stdout;
   }
@@ -278,7 +338,8 @@ export class Machine {
 
   /** Writes guest register x`reg` (x0 stays zero); numbers must be safe integers. */
   setReg(reg: RegName, value: bigint | number): void {
-    this.vm.hart.setReg(regIndex(reg), BigInt(value));
+    const i = regIndex(reg);
+    this.vm.hart.setReg(i, BigInt(checkValue("Machine.setReg", "value", value)));
   }
 
   /** All 32 guest registers by ABI name (`zero`, `ra`, ... `t6`). */
@@ -295,7 +356,7 @@ export class Machine {
     return this.vm.hart.pc;
   }
   set pc(value: number) {
-    this.vm.hart.pc = value;
+    this.vm.hart.pc = checkInteger("Machine.pc", "the new pc", value);
   }
 
   /** The guest's privilege mode (under the hypervisor: its virtual one). 3 = M, 1 = S, 0 = U. */
@@ -313,7 +374,7 @@ export class Machine {
 
   /** Writes a guest CSR as guest M-mode would (WARL rules apply); false if it does not exist. */
   writeCsr(csr: number | string, value: bigint | number): boolean {
-    const num = csrIndex(csr), v = BigInt(value);
+    const num = csrIndex(csr), v = BigInt(checkValue("Machine.writeCsr", "value", value));
     if (!this.hypervisor) return this.vm.hart.writeCsr(num, v);
     const lo = Number(BigInt.asIntN(32, v)), hi = Number(BigInt.asIntN(32, v >> 32n));
     const ok = this.hypervisor.guest.vcpu.csr.write(num, lo, hi);
@@ -336,12 +397,15 @@ export class Machine {
    * filled, no permission checks. Null if the guest's table maps nothing there.
    */
   translate(va: number): number | null {
+    checkInteger("Machine.translate", "va", va);
     const csr = this.hypervisor ? this.hypervisor.guest.vcpu.csr : this.vm.hart.csr;
     return peekTranslate(this.#guestBus, this.#guestMmu, va, csr.dataPriv === 3);
   }
 
   /** Reads guest-physical RAM; throws RangeError outside RAM. */
   readPhysical(pa: number, length: number): Uint8Array {
+    checkInteger("Machine.readPhysical", "pa", pa, 0);
+    checkInteger("Machine.readPhysical", "length", length, 0);
     const bus = this.#guestBus;
     const off = bus.ramOffset(pa, Math.max(1, length));
     if (off < 0) throw new RangeError(`0x${pa.toString(16)}+${length} is not guest RAM`);
@@ -350,6 +414,8 @@ export class Machine {
 
   /** Writes guest-physical RAM (decoded code there is dropped); throws RangeError outside RAM. */
   writePhysical(pa: number, bytes: Uint8Array): void {
+    checkInteger("Machine.writePhysical", "pa", pa, 0);
+    checkBytes("Machine.writePhysical", "bytes", bytes);
     const bus = this.#guestBus;
     if (bus.ramOffset(pa, Math.max(1, bytes.length)) < 0) {
       throw new RangeError(`0x${pa.toString(16)}+${bytes.length} is not guest RAM`);
@@ -359,6 +425,8 @@ export class Machine {
 
   /** Reads guest virtual memory through the guest's page table; RangeError if unmapped. */
   readVirtual(va: number, length: number): Uint8Array {
+    checkInteger("Machine.readVirtual", "va", va);
+    checkInteger("Machine.readVirtual", "length", length, 0);
     const result = new Uint8Array(length);
     this.#eachPage(va, length, (pa, at, n) => result.set(this.readPhysical(pa, n), at));
     return result;
@@ -366,6 +434,8 @@ export class Machine {
 
   /** Writes guest virtual memory through the guest's page table; RangeError if unmapped. */
   writeVirtual(va: number, bytes: Uint8Array): void {
+    checkInteger("Machine.writeVirtual", "va", va);
+    checkBytes("Machine.writeVirtual", "bytes", bytes);
     this.#eachPage(va, bytes.length, (pa, at, n) => {
       this.writePhysical(pa, bytes.subarray(at, at + n));
     });
@@ -373,11 +443,14 @@ export class Machine {
 
   /** Reads a little-endian 64-bit value from guest virtual memory. */
   readU64(va: number): bigint {
+    checkInteger("Machine.readU64", "va", va);
     return new DataView(this.readVirtual(va, 8).buffer).getBigUint64(0, true);
   }
 
   /** Reads a NUL-terminated string (Latin-1, at most `max` bytes) from guest virtual memory. */
   readString(va: number, max = 256): string {
+    checkInteger("Machine.readString", "va", va);
+    checkInteger("Machine.readString", "max", max, 0);
     let s = "";
     for (let i = 0; i < max; i++) {
       const b = this.readVirtual(va + i, 1)[0];
@@ -405,6 +478,7 @@ export class Machine {
 
   /** Address of a symbol of the guest's kernel (or firmware) ELF; RangeError if absent. */
   symbol(name: string): number {
+    checkType("Machine.symbol", "name", name, "string");
     const { kernel, bios } = this.images;
     const addr = kernel?.symbols.get(name) ?? bios?.symbols.get(name);
     if (addr === undefined) throw new RangeError(`no symbol ${name} in the guest's images`);
@@ -437,9 +511,19 @@ export class Machine {
    * when bare, the hypervisor's exits' causes under it; a hook may set
    * `handled` and must then set pc), exit, guestTrap (a trap injected into the
    * guest, after entry), csr (guest CSR instructions, after they completed), mmio, irq,
-   * console, halt. For trap hooks pc is the trapping instruction's.
+   * console, halt. For trap hooks pc is the trapping instruction's. A bare
+   * machine refuses exit and guestTrap, which only the hypervisor publishes.
    */
   hook<K extends Topic>(topic: K, fn: Hook<K>, filter?: HookFilter): HookHandle {
+    if (TOPICS.includes(topic) && !this.topics.includes(topic)) {
+      throw new RangeError(
+        `Machine.hook: topic '${topic}' is published by the hypervisor, and this machine runs ` +
+          "its guest bare (createMachine({ hypervisor: false })): the hook would never fire",
+      );
+    }
+    checkOneOf("Machine.hook", "topic", topic, TOPICS);
+    checkType("Machine.hook", "fn", fn, "function");
+    if (filter !== undefined) checkObject("Machine.hook", "filter", filter);
     const match = compileFilter(topic, filter);
     const hart = this.vm.hart;
     const listener = topic === "trap"
@@ -463,7 +547,8 @@ export class Machine {
    * true stops the run (`stop: "breakpoint"`, pc at the hooked instruction).
    */
   hookPc(addr: AddressRange, fn: (machine: Machine) => boolean | void): HookHandle {
-    const [lo, hi] = typeof addr === "number" ? [addr, addr + 1] : addr;
+    const [lo, hi] = checkRange("Machine.hookPc", "addr", addr);
+    checkType("Machine.hookPc", "fn", fn, "function");
     if (hi - lo > MAX_PC_RANGE) {
       throw new RangeError(`pc hook range of ${hi - lo} bytes: at most ${MAX_PC_RANGE}`);
     }
@@ -500,8 +585,12 @@ export class Machine {
 
   /**
    * Calls `fn` after each guest access to `[addr, addr + length)` (virtual) of
-   * the kinds asked for (default: writes); returning true stops the run after
-   * that instruction (`stop: "watchpoint"`).
+   * the kinds asked for (default: writes) completed, as gdb reports a
+   * watchpoint: the hit has the value before and after (`old`, `value`; for a
+   * load, the value read), memory already holds the new value, and pc is the
+   * next instruction's. Under the hypervisor this includes the accesses it
+   * emulates (devices, MPRV). Returning true stops the run there
+   * (`stop: "watchpoint"`).
    */
   watch(
     addr: number,
@@ -509,17 +598,32 @@ export class Machine {
     fn: (hit: WatchHit, machine: Machine) => boolean | void,
     kinds: { read?: boolean; write?: boolean } = { write: true },
   ): HookHandle {
+    checkInteger("Machine.watch", "addr", addr);
+    checkInteger("Machine.watch", "length", length, 1);
+    checkType("Machine.watch", "fn", fn, "function");
+    checkFields("Machine.watch", "kinds", checkObject("Machine.watch", "kinds", kinds), [
+      "read",
+      "write",
+    ]);
+    for (const k of ["read", "write"] as const) {
+      if (kinds[k] !== undefined) checkType("Machine.watch", `kinds.${k}`, kinds[k], "boolean");
+    }
+    if (!kinds.read && !kinds.write) {
+      fail("Machine.watch", "kinds", "{ read: true } and/or { write: true }", kinds, true);
+    }
     const hart = this.vm.hart;
     const w = { addr, length, read: kinds.read ?? false, write: kinds.write ?? false };
     const entry = { w, fn };
     this.#watchHooks = [...this.#watchHooks, entry];
     hart.addWatchpoint(w);
-    hart.onWatchpoint = (a, size, write, pc) => {
+    hart.onWatchpoint = (hit) => {
       let stop = false;
       for (const h of this.#watchHooks) {
-        const x = h.w;
-        if (a + size <= x.addr || a >= x.addr + x.length || !(write ? x.write : x.read)) continue;
-        if (h.fn({ addr: a, size, write, pc }, this) === true) stop = true;
+        const x = h.w, a = hit.addr;
+        if (a + hit.size <= x.addr || a >= x.addr + x.length || !(hit.write ? x.write : x.read)) {
+          continue;
+        }
+        if (h.fn(hit, this) === true) stop = true;
       }
       return stop;
     };
@@ -547,9 +651,12 @@ export class Machine {
     fn: (e: GuestException, machine: Machine) => void,
     causes?: number | readonly number[],
   ): HookHandle {
+    checkType("Machine.hookException", "fn", fn, "function");
     const entry: ExceptionHook = {
       fn,
-      causes: causes === undefined ? null : new Set(typeof causes === "number" ? [causes] : causes),
+      causes: causes === undefined
+        ? null
+        : new Set(checkNumbers("Machine.hookException", "causes", causes)),
     };
     this.#exceptionHooks = [...this.#exceptionHooks, entry];
     this.#updateExceptionDispatch();
@@ -570,7 +677,10 @@ export class Machine {
     fn: (call: SbiCall, machine: Machine) => SbiResult | undefined | void,
     eids?: number | readonly number[],
   ): HookHandle {
-    const wanted = eids === undefined ? null : new Set(typeof eids === "number" ? [eids] : eids);
+    checkType("Machine.hookEcall", "fn", fn, "function");
+    const wanted = eids === undefined
+      ? null
+      : new Set(checkNumbers("Machine.hookEcall", "eids", eids));
     return this.hookException((e, m) => {
       const hart = m.vm.hart;
       const eid = hart.xl[17] >>> 0;
@@ -634,6 +744,67 @@ export class Machine {
   }
 }
 
+/** Checks run options (scripts may pass anything). */
+function checkRunOptions(where: string, options: unknown): void {
+  const o = checkObject(where, "options", options);
+  checkFields(where, "options", o, RUN_FIELDS);
+  if (o.until !== undefined && checkType(where, "options.until", o.until, "string") === "") {
+    fail(where, "options.until", "a non-empty string", o.until, true);
+  }
+  if (o.maxInstructions !== undefined) {
+    checkLimit(where, "options.maxInstructions", o.maxInstructions);
+  }
+  if (o.timeoutMs !== undefined) checkLimit(where, "options.timeoutMs", o.timeoutMs);
+}
+
+/** One non-negative integer or a list of them (trap causes, SBI extension ids). */
+function checkNumbers(where: string, name: string, v: unknown): number[] {
+  return checkOneOrMany(where, name, v, (w, n, x) => checkInteger(w, n, x, 0));
+}
+
+/** Checks of createMachine's config fields, one per field {@linkcode MachineConfig} has. */
+function checkBlockBackend(w: string, n: string, v: unknown): void {
+  const o = checkObject(w, n, v);
+  for (const f of ["read", "write", "flush"]) checkType(w, `${n}.${f}`, o[f], "function");
+  checkInteger(w, `${n}.size`, o.size, 0);
+}
+
+const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) => void> = {
+  bios: checkImage,
+  kernel: checkImage,
+  initrd: checkImage,
+  append: (w, n, v) => checkType(w, n, v, "string"),
+  loads: (w, n, v) => {
+    if (!Array.isArray(v)) fail(w, n, "an array of { file, address }", v);
+    v.forEach((load, i) => {
+      const o = checkObject(w, `${n}[${i}]`, load);
+      checkFields(w, `${n}[${i}]`, o, ["file", "address"]);
+      checkImage(w, `${n}[${i}].file`, o.file);
+      checkInteger(w, `${n}[${i}].address`, o.address, 0);
+    });
+  },
+  memory: (w, n, v) => checkInteger(w, n, v, 1),
+  hypervisor: (w, n, v) => checkType(w, n, v, "boolean"),
+  guestOffset: (w, n, v) => checkInteger(w, n, v, 0),
+  shadowPages: (w, n, v) => checkInteger(w, n, v, 1),
+  disk: checkBlockBackend,
+  disks: (w, n, v) => {
+    if (!Array.isArray(v)) fail(w, n, "an array of { backend, slot?, name? }", v);
+    v.forEach((disk, i) => {
+      const o = checkObject(w, `${n}[${i}]`, disk);
+      checkFields(w, `${n}[${i}]`, o, ["backend", "slot", "name"]);
+      checkBlockBackend(w, `${n}[${i}].backend`, o.backend);
+      if (o.slot !== undefined) checkInteger(w, `${n}[${i}].slot`, o.slot, 0, 7);
+      if (o.name !== undefined) checkType(w, `${n}[${i}].name`, o.name, "string");
+    });
+  },
+  clock: (w, n, v) => checkOneOf(w, n, v, ["host", "virtual"]),
+  rtcBase: (w, n, v) => checkInteger(w, n, v),
+  console: (w, n, v) => checkType(w, n, v, "function"),
+  isa: (w, n, v) => checkType(w, n, v, "string"),
+  firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
+};
+
 function sum(m: ReadonlyMap<string, number>): number {
   let n = 0;
   for (const v of m.values()) n += v;
@@ -654,13 +825,32 @@ function handle(remove: () => void): HookHandle {
   };
 }
 
+/** tinyos assumes QEMU's default 128 MiB of RAM (it does not read the device tree). */
+const TINYOS_MEMORY = 128 * 1024 * 1024;
+
 /**
  * Creates a machine from a plain config object: bare (`hypervisor: false`) or
- * with the guest under the hypervisor (the default). The machine is at its
- * reset vector; add hooks, then {@linkcode Machine.run}.
+ * with the guest under the hypervisor (the default). Without `kernel` and
+ * `bios` it boots tinyos, the default guest embedded in rvisor (as boot.ts
+ * does). The machine is at its reset vector; add hooks, then
+ * {@linkcode Machine.run}.
  */
 export function createMachine(config: MachineConfig = {}): Machine {
+  const o = checkObject("createMachine", "config", config);
+  checkFields("createMachine", "config", o, Object.keys(CONFIG_CHECKS));
+  for (const [key, value] of Object.entries(o)) {
+    if (value !== undefined) CONFIG_CHECKS[key]("createMachine", `config.${key}`, value);
+  }
   const { hypervisor = true, guestOffset, shadowPages, ...common } = config;
+  if (common.kernel === undefined && common.bios === undefined) {
+    if ((common.memory ?? TINYOS_MEMORY) < TINYOS_MEMORY) {
+      throw new MachineConfigError(
+        `memory ${common.memory}: the default guest (tinyos) needs at least 128 MiB; ` +
+          "give a kernel, or more memory",
+      );
+    }
+    common.kernel = { name: "tinyos.elf (embedded)", bytes: tinyosElf() };
+  }
   const vm = hypervisor
     ? createHypervisorMachine({ ...common, guestOffset, shadowPages })
     : new VirtMachine(common);

@@ -9,11 +9,10 @@
  * @module
  */
 
-import { createMachine, type HookHandle, type Machine, type Topic } from "../mod.ts";
+import { createMachine, type HookHandle, type Machine } from "../mod.ts";
 import { option, parseScriptArgs } from "./script-main.ts";
 
 const CPU_ELF = new URL("../guests/bench/build/cpu.elf", import.meta.url).pathname;
-const TOPICS: Topic[] = ["trap", "exit", "guestTrap", "csr", "mmio", "irq", "console", "halt"];
 
 async function mips(m: Machine, n: number): Promise<number> {
   const r = await m.run({ maxInstructions: n });
@@ -34,11 +33,11 @@ if (import.meta.main) {
     await m.run({ maxInstructions: 2_000_000 }); // warm up
     best.none = Math.max(best.none, await mips(m, n));
     let events = 0;
-    const hooks: HookHandle[] = TOPICS.map((t) => m.hook(t, () => events++));
+    const hooks: HookHandle[] = m.topics.map((t) => m.hook(t, () => events++));
     hooks.push(m.hookPc(m.symbol("main"), () => false));
     best.hooked = Math.max(best.hooked, await mips(m, n));
     for (const h of hooks) h.remove();
-    const left = TOPICS.filter((t) => m.events.wants(t));
+    const left = m.topics.filter((t) => m.events.wants(t));
     if (left.length !== 0 || m.vm.hart.breakpoints.size !== 0) {
       throw new Error(`listeners left after removal: ${left.join(", ")}`);
     }

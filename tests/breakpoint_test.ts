@@ -80,7 +80,7 @@ for (const mode of ["bare", "hypervisor"] as const) {
     assert.equal(runUntilStop(m, 50_000_000), StopReason.WATCHPOINT);
     // Stopped after the store: the instruction before pc wrote into the range.
     const hits: number[] = [];
-    m.hart.onWatchpoint = (addr) => (hits.push(addr), true);
+    m.hart.onWatchpoint = (hit) => (hits.push(hit.addr), true);
     assert.equal(runUntilStop(m, 50_000_000), StopReason.WATCHPOINT);
     assert.ok(hits.length === 1 && hits[0] >= watch.addr && hits[0] < watch.addr + 64);
     m.hart.removeWatchpoint(watch);

@@ -10,6 +10,9 @@ import { BareTarget } from "../devices/gdb/target.ts";
 import { encodePacket, fromLatin1, latin1, PacketDecoder } from "../devices/gdb/protocol.ts";
 import { isLoopback, parseGdbAddress } from "../devices/host/gdbserver.ts";
 import { VirtMachine } from "../devices/virt.ts";
+import { tinyosElf } from "../guests/tinyos/image.ts";
+import { GuestTarget } from "../hypervisor/gdb.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { hasCommand } from "../scripts/host-tools.ts";
 
@@ -289,4 +292,25 @@ Deno.test("gdb stub: a fuzzed packet stream gets error or empty replies, and the
   assert.equal(r[r.length - 2], "", "unknown packet: empty reply");
   assert.equal(r[r.length - 3], "0010000000000000", "pc is still the reset vector");
   assert.equal(machine.halted, null);
+});
+
+Deno.test("gdb stub under the hypervisor: a watchpoint on a device register sees the stores the hypervisor emulates", async () => {
+  const machine = createHypervisorMachine({
+    kernel: { name: "tinyos.elf", bytes: tinyosElf() },
+    clock: "virtual",
+  });
+  const stub = new GdbStub(new GuestTarget(machine, machine.hypervisor));
+  // The UART's transmit register: tinyos's first console byte is a store there.
+  const conn = new ScriptedConnection([
+    latin1("+"),
+    encodePacket("QStartNoAckMode"),
+    encodePacket("Z2,10000000,1"),
+    encodePacket("c"),
+  ]);
+  assert.ok(stub.attach(conn));
+  const result = await stub.run({ waitForDebugger: true, timeoutMs: 5000 });
+  assert.equal(result.stop, "timeout", "stopped at the watchpoint, under the debugger");
+  const r = replies(conn.sent);
+  assert.deepEqual(r.slice(-3), ["OK", "OK", "T05watch:10000000;"], r.join(" | "));
+  assert.ok((machine.hypervisor.exitCounts.get("mmio") ?? 0) > 0, "the store was emulated");
 });

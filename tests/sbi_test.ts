@@ -106,7 +106,11 @@ Deno.test({
     const r = await m.run({ timeoutMs: 20_000 });
     assert.equal(m.hypervisor.panicReport, null);
     // A failing case exits with its number (guests/sbi/builtin.S).
-    assert.deepEqual(m.halted, { reason: "poweroff", code: 0 }, `failed case ${m.halted?.code}`);
+    assert.deepEqual(
+      m.halted,
+      { reason: "poweroff", code: 0, message: "guest poweroff" },
+      `failed case ${m.halted?.code}`,
+    );
     assert.equal(r.exitCode, 0);
     assert.equal(text, "sbi: hello from S-mode!\n"); // DBCN write, write_byte, legacy putchar
     const hv = m.hypervisor;

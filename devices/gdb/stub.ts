@@ -93,7 +93,7 @@ export class GdbStub {
 
   /** A stub for `target`; it installs the hart's watchpoint handler. */
   constructor(readonly target: DebugTarget) {
-    target.hart.onWatchpoint = (addr, size, write) => this.#onWatch(addr, size, write);
+    target.hart.onWatchpoint = (hit) => this.#onWatch(hit.addr, hit.size, hit.write);
   }
 
   /** True while a debugger is connected. */
