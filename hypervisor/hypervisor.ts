@@ -26,6 +26,7 @@ import {
   type BootImages,
   imagesSnapshotConfig,
   MachineConfigError,
+  tohostExitCode,
   type VirtDevicesState,
 } from "../devices/board.ts";
 import type { CsrFileState } from "../core/csrfile.ts";
@@ -274,10 +275,16 @@ export class Hypervisor implements MachineSoftware {
     if (host.fpu) host.mstatus = (host.mstatus & ~Mstatus.FS) | (guest.mstatus & Mstatus.FS);
   }
 
-  /** Between instruction batches: device time, then pending virtual interrupts. */
+  /**
+   * Between instruction batches: device time, then pending virtual interrupts.
+   * An HTIF guest's `tohost` is guest-physical: its store lands in the window
+   * natively, so it is polled here as the bare machine polls its own.
+   */
   poll(): void {
     this.guest.devices.rtc.update();
     this.#deliverInterrupts();
+    const code = tohostExitCode(this.guest.bus, this.guest.layout.tohost);
+    if (code >= 0) this.machine.halt("htif", code);
   }
 
   /**
