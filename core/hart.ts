@@ -311,6 +311,14 @@ export class Hart implements InterruptTarget {
     }
   }
 
+  /**
+   * Checks an access made for the hart's software (the hypervisor emulating a
+   * guest load or store) against the watchpoints, as one of its own would be.
+   */
+  watchAccess(va: number, size: number, write: boolean): void {
+    if (this.#watchpoints.length !== 0) this.#watch(va, size, write);
+  }
+
   /** Checks an access against the watchpoints; a hit that should stop ends the run after it. */
   #watch(va: number, size: number, write: boolean): void {
     for (const w of this.#watchpoints) {

@@ -6,8 +6,9 @@
  * guest's own page tables.
  *
  * Breakpoints and watchpoints go on the host hart at guest virtual addresses,
- * which shadow paging keeps equal to host virtual addresses. Accesses the
- * hypervisor emulates (MMIO, MPRV in virtual M-mode) do not trigger watchpoints.
+ * which shadow paging keeps equal to host virtual addresses; the accesses the
+ * hypervisor emulates (MMIO, MPRV in virtual M-mode) are checked against them
+ * too (hypervisor/emulate.ts).
  *
  * @module
  */

@@ -133,6 +133,37 @@ TEST_BEGIN
   RETURN_TO_M
   csrw medeleg, zero
   DISARM
+
+  # --- device registers are watched too: a load of the UART's LSR, and a store to the
+  # syscon that would end the run with exit code 0x50 if it happened.
+  li t0, UART_BASE + 5
+  csrw tdata2, t0
+  li t0, TYPE2 | MC_M | MC_LOAD
+  csrw tdata1, t0
+  li s3, UART_BASE
+  TEST_TRAP(49, BREAKPOINT, 0, lbu a0, 5(s3))
+  DISARM
+  li t0, SYSCON_BASE
+  csrw tdata2, t0
+  li t0, TYPE2 | MC_M | MC_STORE
+  csrw tdata1, t0
+  li s3, SYSCON_BASE
+  li s2, (0x50 << 16) | 0x3333
+  TEST_TRAP(50, BREAKPOINT, 0, sw s2, 0(s3))
+  DISARM
+
+  # --- under MPRV the mode bits are compared with the hart's mode (M), not the
+  # mode the access is made in (MPP = U).
+  ARM(data1, TYPE2 | MC_M | MC_LOAD)
+  li t0, MSTATUS_MPRV
+  csrs mstatus, t0                             # MPP = U since the last mret
+  TEST_TRAP(51, BREAKPOINT, 0, ld a0, 0(s0))
+  li t0, TYPE2 | MC_U | MC_LOAD
+  csrw tdata1, t0
+  TEST_CASE(52, a0, 0x5a, ld a0, 0(s0))
+  li t0, MSTATUS_MPRV
+  csrc mstatus, t0
+  DISARM
 TEST_END
 PRIV_HANDLERS
 
