@@ -178,14 +178,17 @@ export class Triggers {
   /**
    * Makes these triggers stand in for `from`'s while `from`'s hart runs in
    * mode `priv` here in mode `as`: each of `from`'s triggers that fires in
-   * `priv` fires here in `as` only, the others not at all. The hypervisor
-   * mirrors the guest's virtual triggers (the guest's mode) into the host
-   * hart's (host U-mode, where the guest runs at its own virtual addresses).
+   * `priv` fires here in `as`, the others in `idle`, a mode this hart never
+   * runs in, so that they stay armed in place and a switch of `priv` re-arms
+   * nothing (no decode-cache or TLB flush). The hypervisor mirrors the guest's
+   * virtual triggers (the guest's mode) into the host hart's (host U-mode,
+   * where the guest runs at its own virtual addresses; idle: host S-mode).
    */
-  mirror(from: Triggers, priv: number, as: number): void {
+  mirror(from: Triggers, priv: number, as: number, idle: number): void {
     for (let i = 0; i < TRIGGER_COUNT; i++) {
       const c = from.#tdata1Lo[i];
-      const lo = (c & ~(MODES | MCONTROL6_VSVU)) | (this.#modeMatches(c, priv) ? 8 << as : 0);
+      const mode = (c & MODES) === 0 ? 0 : this.#modeMatches(c, priv) ? 8 << as : 8 << idle;
+      const lo = (c & ~(MODES | MCONTROL6_VSVU)) | mode;
       this.#setRaw(i, lo, from.#tdata1Hi[i], from.#tdata2Lo[i], from.#tdata2Hi[i]);
     }
   }

@@ -283,12 +283,13 @@ export class Hypervisor implements MachineSoftware {
    * every guest mode runs, at the guest's own virtual addresses): each guest
    * trigger that fires in the guest's current mode is armed on the host, so
    * the host raises the breakpoint exception on the guest's own fetch or
-   * access and the exit injects it. Called after every exit, when the guest's
-   * mode may have changed; nothing to do while neither side has one armed.
+   * access and the exit injects it; the others wait armed for host S-mode,
+   * which never runs. Called after every exit, when the guest's mode may have
+   * changed; nothing to do while neither side has one armed.
    */
   #syncTriggers(): void {
     const guest = this.guest.vcpu.csr, host = this.#hart.csr.triggers;
-    if (guest.triggers.armed || host.armed) host.mirror(guest.triggers, guest.priv, 0);
+    if (guest.triggers.armed || host.armed) host.mirror(guest.triggers, guest.priv, 0, 1);
   }
 
   /**
