@@ -53,6 +53,7 @@ export const Csr = {
   tdata1: 0x7a1,
   tdata2: 0x7a2,
   tdata3: 0x7a3,
+  tinfo: 0x7a4,
 } as const;
 
 /** Bits of mstatus (low word; UXL/SXL/SD live in the high word). */

@@ -27,6 +27,7 @@ import {
 import type { Priv } from "./events.ts";
 import { out, toNumber } from "./int64.ts";
 import { type Mmu, type MmuState, PMP_COUNT } from "./mmu.ts";
+import { Triggers, type TriggersState } from "./triggers.ts";
 
 const TWO32 = 4294967296;
 const MIP_SEIP = 1 << 9;
@@ -78,6 +79,8 @@ export interface CsrFileState {
   fcsr: number;
   /** The MMU's translation state. */
   mmu: MmuState;
+  /** The debug triggers. */
+  triggers: TriggersState;
 }
 
 /** Privilege level and CSRs of one (real or virtual) hart. */
@@ -114,6 +117,8 @@ export class CsrFile {
   qemuQuirks = false;
   /** Called after anything that changes translation, privilege or interrupt state. */
   onChange: () => void = () => {};
+  /** The debug trigger CSRs (tselect, tdata1..3, tinfo) and their matching rules. */
+  readonly triggers: Triggers = new Triggers();
   readonly #lo = new Int32Array(4096);
   readonly #hi = new Int32Array(4096);
   readonly #mtvec = [0, 0];
@@ -152,6 +157,7 @@ export class CsrFile {
       this.mmu.pmpaddrHi[i] = 0;
     }
     this.mmu.setPmpcfg(0, 0); // recompute PMP ranges and flush
+    this.triggers.reset();
     this.#updateDataPriv();
   }
 
@@ -179,6 +185,7 @@ export class CsrFile {
       cycleOffset: [...this.#cycleOffset],
       fcsr: this.fcsr,
       mmu: this.mmu.saveState(),
+      triggers: this.triggers.saveState(),
     };
   }
 
@@ -203,6 +210,7 @@ export class CsrFile {
     copy(this.#cycleOffset, state.cycleOffset);
     this.fcsr = state.fcsr;
     this.mmu.loadState(state.mmu);
+    this.triggers.loadState(state.triggers);
     this.#updateDataPriv();
   }
 
@@ -421,6 +429,11 @@ export class CsrFile {
           lo = this.#lo[store], hi = this.#hi[store];
           break;
         }
+        if (Triggers.has(csr)) {
+          this.triggers.read(csr);
+          lo = out[0], hi = out[1];
+          break;
+        }
         if (!PLAIN_CSRS.has(csr)) return false;
         lo = this.#lo[csr], hi = this.#hi[csr];
       }
@@ -545,6 +558,10 @@ export class CsrFile {
           const store = qemuCounterStore(csr);
           if (store < 0) return false;
           this.#lo[store] = lo, this.#hi[store] = hi;
+          return true;
+        }
+        if (Triggers.has(csr)) {
+          this.triggers.write(csr, lo, hi);
           return true;
         }
         const mask = PLAIN_CSRS.get(csr);

@@ -169,6 +169,11 @@ export class Hart implements InterruptTarget {
   #watchpoints: Watchpoint[] = [];
   /** Hits of the current instruction, reported when it completes (dropped if it traps). */
   #watchHits: { hit: WatchHit; ram: number }[] = [];
+  /** Addresses of the armed execute triggers: decoded as breakpoints, like #breakpoints. */
+  #triggerPcs = new Set<number>();
+  /** Watched ranges of the armed load/store triggers, and whether there are any. */
+  #triggerRanges: [number, number][] = [];
+  #triggerAccess = false;
   /** Where and when the current run started: a breakpoint there is being resumed from. */
   #runStartPc = NaN;
   #runStartRetired = -1;
@@ -219,6 +224,7 @@ export class Hart implements InterruptTarget {
     this.csr.fpu = isaHasFD(options.isa ?? DEFAULT_ISA);
     this.fpu = new Fpu(this.csr, this.xl, this.xh);
     this.csr.onChange = () => this.#resync = true;
+    this.csr.triggers.onChange = () => this.#updateTriggers();
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
     this.reset(0x1000);
   }
@@ -284,7 +290,47 @@ export class Hart implements InterruptTarget {
     for (const w of this.#watchpoints) {
       for (let p = pageBase(w.addr); p < w.addr + w.length; p += PAGE) pages.add(p);
     }
+    for (const [start, end] of this.#triggerRanges) {
+      for (let p = pageBase(start); p < end; p += PAGE) pages.add(p);
+    }
     this.mmu.flush();
+  }
+
+  /**
+   * Re-arms the debug triggers after a trigger CSR changed: execute triggers
+   * become breakpoints in the decode cache, load/store triggers keep their
+   * pages out of the TLB so that accesses there take the slow path, which
+   * checks them. Nothing armed leaves both paths as they were.
+   */
+  #updateTriggers(): void {
+    const t = this.csr.triggers;
+    const pcs = t.armed ? t.executeAddresses() : [];
+    if (pcs.length !== this.#triggerPcs.size || pcs.some((pc) => !this.#triggerPcs.has(pc))) {
+      this.#triggerPcs = new Set(pcs);
+      this.flushDecodeCache();
+    }
+    const ranges = t.armed ? t.accessRanges() : [];
+    if (ranges.join() !== this.#triggerRanges.join()) {
+      this.#triggerRanges = ranges;
+      this.#triggerAccess = ranges.length !== 0;
+      this.#updateWatchedPages();
+    }
+  }
+
+  /** A breakpoint exception (tval 0, as QEMU 7.2) if an execute trigger matches `pc`. */
+  #executeTrigger(pc: number): void {
+    if (this.#executeTriggerFires(pc)) this.#raise(Cause.BREAKPOINT, 0);
+  }
+
+  #executeTriggerFires(pc: number): boolean {
+    return this.#triggerPcs.has(pc) && this.csr.triggers.matchExecute(pc, this.priv);
+  }
+
+  /** A breakpoint exception before the access if a load/store trigger matches it. */
+  #accessTrigger(va: number, size: number, read: boolean, write: boolean): void {
+    if (this.csr.triggers.matchAccess(va, size, read, write, this.priv)) {
+      this.#raise(Cause.BREAKPOINT, 0);
+    }
   }
 
   /** True if an access of `size` bytes at `va` touches a watchpoint of its kind. */
@@ -459,6 +505,7 @@ export class Hart implements InterruptTarget {
    */
   #loadSlow(va: number, size: number, priv: number): number {
     const pa = this.#translate(va, Access.LOAD, priv, true);
+    if (this.#triggerAccess) this.#accessTrigger(va, size, true, false);
     const bus = this.bus;
     if ((va & 0xfff) + size > PAGE) { // crosses a page: byte by byte, each translated
       let lo = 0, hi = 0;
@@ -503,6 +550,7 @@ export class Hart implements InterruptTarget {
       // Translate both pages before writing anything, so a fault leaves memory untouched.
       this.#translate(va, Access.STORE, priv, false);
       this.#translate(pageBase(va) + PAGE, Access.STORE, priv, false);
+      if (this.#triggerAccess) this.#accessTrigger(va, size, false, true);
       for (let i = 0; i < size; i++) {
         const b = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
         this.#storeSlow(va + i, 1, b & 0xff, 0, priv);
@@ -510,6 +558,7 @@ export class Hart implements InterruptTarget {
       return;
     }
     const pa = this.#translate(va, Access.STORE, priv, true);
+    if (this.#triggerAccess) this.#accessTrigger(va, size, false, true);
     const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, true) : null;
     const bus = this.bus;
     const off = bus.ramOffset(pa, size);
@@ -650,7 +699,10 @@ export class Hart implements InterruptTarget {
             }
             decodeAt(lo16, ram16[(fRam + o + 2) >> 1], this.#scratch);
             p = this.#scratch.packed;
-            if (this.#breakpoints.size !== 0 && this.#breakpoints.has(pc)) p = Op.BREAKPOINT;
+            if (
+              (this.#breakpoints.size !== 0 && this.#breakpoints.has(pc)) ||
+              (this.#triggerPcs.size !== 0 && this.#triggerPcs.has(pc))
+            ) p = Op.BREAKPOINT;
             dec[o] = p;
             dec[o + 1] = this.#scratch.imm;
           }
@@ -979,7 +1031,14 @@ export class Hart implements InterruptTarget {
     this.retired = n;
     if (this.#watchHits.length !== 0) this.#reportWatchHits();
     if (this.#stop) return this.#stopReason;
-    return this.waiting ? StopReason.WFI : StopReason.BUDGET;
+    if (this.waiting) return StopReason.WFI;
+    // An execute trigger at the next pc fires now, so that a run (a step) never ends
+    // on an instruction that will not run: QEMU checks before it enters a block, and
+    // its traces never show such an instruction (scripts/lockstep-trace.ts).
+    if (this.#triggerPcs.size !== 0 && this.#executeTriggerFires(pc)) {
+      this.#takeTrap(Cause.BREAKPOINT, false, 0, pc);
+    }
+    return StopReason.BUDGET;
   }
 
   #shiftLeft(rd: number, rs1: number, sh: number): void {
@@ -1028,6 +1087,7 @@ export class Hart implements InterruptTarget {
     this.pc = pc;
     if (this.#breakpoints.size !== 0 && this.#breakpointStops(pc)) return false;
     if (this.pc !== pc) return true; // the breakpoint handler redirected execution
+    if (this.#triggerPcs.size !== 0) this.#executeTrigger(pc);
     decodeAt(lo16, hi16, this.#scratch);
     const p = this.#scratch.packed, imm = this.#scratch.imm;
     const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
@@ -1203,6 +1263,8 @@ export class Hart implements InterruptTarget {
       case Op.BREAKPOINT: {
         const pc = this.pc;
         if (this.#breakpointStops(pc) || this.pc !== pc) return; // stopped, or redirected
+        // A debugger's breakpoint stops first; the trigger fires when the run resumes.
+        this.#executeTrigger(pc);
         // Run the real instruction, decoded again from memory.
         const bits = this.#instructionBits(pc);
         decodeAt(bits & 0xffff, bits >>> 16, this.#scratch);
@@ -1275,6 +1337,8 @@ export class Hart implements InterruptTarget {
     }
     const kind = isLoad ? Access.LOAD : Access.STORE;
     const pa = this.#translate(va, kind, this.csr.dataPriv, false);
+    // QEMU: an AMO hits load and store triggers, LR load triggers, SC store triggers.
+    if (this.#triggerAccess) this.#accessTrigger(va, size, f5 !== Amo.SC, !isLoad);
     if (this.#watchpoints.length !== 0) this.#watch(va, pa, size, !isLoad);
     const off = this.bus.ramOffset(pa, size);
     if (off < 0) this.#accessFault(kind, va);

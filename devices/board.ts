@@ -326,6 +326,19 @@ export interface BootLayout {
 }
 
 /**
+ * The exit code an HTIF program asked for through `tohost` at `address` of
+ * `bus` (a write of v with bit 0 set means exit code v >> 1, as QEMU's spike
+ * machine reads it), or -1 while it has not (or there is no `tohost`: -1).
+ * Polled between instruction batches: a store to RAM needs no hook that way.
+ */
+export function tohostExitCode(bus: Bus, address: number): number {
+  const off = address < 0 ? -1 : bus.ramOffset(address, 8);
+  if (off < 0) return -1;
+  const lo = bus.ram32[off >> 2];
+  return lo & 1 ? lo >>> 1 : -1;
+}
+
+/**
  * The boot images as snapshot settings (`prefix` tells a guest's from the
  * host's): size and fingerprint of each image, and the command line. The
  * images' bytes are in the snapshot's RAM already, but symbols (tohost, stack

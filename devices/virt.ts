@@ -26,6 +26,7 @@ import {
   imagesSnapshotConfig,
   loadBoot,
   MachineConfigError,
+  tohostExitCode,
   VirtDevices,
   type VirtDevicesState,
 } from "./board.ts";
@@ -376,11 +377,8 @@ export class VirtMachine {
 
   /** HTIF: a write of value v with bit 0 set to `tohost` ends the run with exit code v >> 1. */
   #checkTohost(): void {
-    const off = this.bus.ramOffset(this.#tohost, 8);
-    if (off < 0) return;
-    const lo = this.bus.ram32[off >> 2];
-    if (lo === 0) return;
-    if (lo & 1) this.halt("htif", lo >>> 1);
+    const code = tohostExitCode(this.bus, this.#tohost);
+    if (code >= 0) this.halt("htif", code);
   }
 
   /**

@@ -5,6 +5,8 @@
  *
  * Guest faults found while emulating are thrown as {@linkcode GuestFault} and
  * injected by the exit handler, exactly as the instruction would have trapped.
+ * The guest's debug triggers and the debugger's watchpoints see these accesses
+ * as they see the guest's native ones (the host hart checks those).
  *
  * @module
  */
@@ -137,6 +139,17 @@ export class MemoryEmulator {
     return gpa;
   }
 
+  /**
+   * The guest's breakpoint exception if one of its triggers matches the access
+   * (in the guest's own mode, as the hart compares it: not the MPRV one).
+   */
+  #trigger(va: number, size: number, store: boolean): void {
+    const vcpu = this.guest.vcpu, triggers = vcpu.csr.triggers;
+    if (triggers.armed && triggers.matchAccess(va, size, !store, store, vcpu.priv)) {
+      throw new GuestFault(Cause.BREAKPOINT, 0);
+    }
+  }
+
   #accessFault(kind: AccessKind, va: number): never {
     throw new GuestFault(kind === Access.LOAD ? Cause.LOAD_ACCESS : Cause.STORE_ACCESS, va);
   }
@@ -158,6 +171,7 @@ export class MemoryEmulator {
     if (!this.guest.vcpu.mmu.pmpAllows(gpa, size, Access.LOAD, priv)) {
       this.#accessFault(Access.LOAD, va);
     }
+    this.#trigger(va, size, false);
     const off = bus.ramOffset(gpa, size);
     if (off >= 0) {
       let lo = 0, hi = 0;
@@ -184,6 +198,7 @@ export class MemoryEmulator {
       // Both pages must be writable before anything is written.
       this.#translate(va, Access.STORE, priv);
       this.#translate(va - (va & 0xfff) + 4096, Access.STORE, priv);
+      this.#trigger(va, size, true);
       for (let i = 0; i < size; i++) {
         this.#store(va + i, 1, i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4)), 0, priv);
       }
@@ -193,6 +208,7 @@ export class MemoryEmulator {
     if (!this.guest.vcpu.mmu.pmpAllows(gpa, size, Access.STORE, priv)) {
       this.#accessFault(Access.STORE, va);
     }
+    this.#trigger(va, size, true);
     const off = bus.ramOffset(gpa, size);
     if (off >= 0) {
       for (let i = 0; i < size; i++) {

@@ -119,6 +119,7 @@ export class ExitHandler {
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e;
       this.#inject(e.cause, e.tval, pc);
+      if (e.cause === Cause.BREAKPOINT) return "breakpoint"; // a guest trigger on an emulated access
       return e.cause === Cause.ILLEGAL_INSTRUCTION ? "illegal-instruction" : "guest-page-fault";
     }
   }

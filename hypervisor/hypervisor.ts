@@ -28,6 +28,7 @@ import {
   type DiskSlot,
   imagesSnapshotConfig,
   MachineConfigError,
+  tohostExitCode,
   type VirtDevicesState,
 } from "../devices/board.ts";
 import type { CsrFileState } from "../core/csrfile.ts";
@@ -199,6 +200,7 @@ export class Hypervisor implements MachineSoftware {
       invariantFailed: (message) => this.#panic(message, false),
       guestHung: (message) => this.#panic(message, true),
     }, this.firmware);
+    this.guest.vcpu.csr.triggers.onChange = () => this.#syncTriggers();
     this.#enterGuest(romPage, windowBase, bus.ramBase + bus.ramSize);
     machine.attach(this, this.guest.devices.uart);
   }
@@ -230,6 +232,7 @@ export class Hypervisor implements MachineSoftware {
     this.memory.switchRoot();
     this.#timer.sync();
     this.#fsToHost();
+    this.#syncTriggers();
   }
 
   /** The entry from every host trap (hypenterleave): handle, deliver interrupts, resume. */
@@ -259,6 +262,7 @@ export class Hypervisor implements MachineSoftware {
       );
     }
     this.#fsToHost();
+    this.#syncTriggers();
     return true;
   }
 
@@ -278,10 +282,31 @@ export class Hypervisor implements MachineSoftware {
     if (host.fpu) host.mstatus = (host.mstatus & ~Mstatus.FS) | (guest.mstatus & Mstatus.FS);
   }
 
-  /** Between instruction batches: device time, then pending virtual interrupts. */
+  /**
+   * The guest's debug triggers are the host hart's, for host U-mode (where
+   * every guest mode runs, at the guest's own virtual addresses): each guest
+   * trigger that fires in the guest's current mode is armed on the host, so
+   * the host raises the breakpoint exception on the guest's own fetch or
+   * access and the exit injects it; the others wait armed for host S-mode,
+   * which never runs. Called after every exit, when the guest's mode may have
+   * changed; nothing to do while neither side has one armed.
+   */
+  #syncTriggers(): void {
+    const guest = this.guest.vcpu.csr, host = this.#hart.csr.triggers;
+    if (guest.triggers.armed || host.armed) host.mirror(guest.triggers, guest.priv, 0, 1);
+  }
+
+  /**
+   * Between instruction batches: device time, then pending virtual interrupts.
+   * An HTIF guest's `tohost` is guest-physical: its store lands in the window
+   * natively, so it is polled here as the bare machine polls its own.
+   */
   poll(): void {
     this.guest.devices.rtc.update();
     this.#deliverInterrupts();
+    this.#syncTriggers();
+    const code = tohostExitCode(this.guest.bus, this.guest.layout.tohost);
+    if (code >= 0) this.machine.halt("htif", code);
   }
 
   /**

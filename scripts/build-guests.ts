@@ -4,6 +4,7 @@
  * - guests/isa/*.S -> guests/isa/build/NAME.elf (one ISA test program per file)
  * - guests/sbi/*.S -> guests/sbi/build/NAME.elf (S-mode guests for scripts/sbi-extension.ts)
  * - guests/adversarial/*.S -> guests/adversarial/build/NAME.elf (tests/isolation_test.ts)
+ * - guests/htif/*.S -> guests/htif/build/NAME.elf (HTIF `tohost` exits, tests/htif_test.ts)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
  * - guests/virtio/*.c -> guests/virtio/build/NAME.elf (M-mode device drivers written as
@@ -53,6 +54,7 @@ function listTargets(): Target[] {
     ["sbi", ".S", []],
     ["adversarial", ".S", []],
     ["virtio", ".c", ["-O2"]],
+    ["htif", ".S", []],
   ] as const;
   for (const [dir, ext, flags] of dirs) {
     let entries: Deno.DirEntry[];
@@ -98,7 +100,11 @@ function mtime(path: string): number {
 function isStale(t: Target): boolean {
   const out = mtime(t.output);
   if (out < 0) return true;
-  const inputs = [...t.sources, `${ROOT}common/test.h`, `${ROOT}common/link.ld`];
+  // Headers beside a source (probe.h, htif.h) are inputs too.
+  const dir = t.sources[t.sources.length - 1].replace(/[^/]*$/, "");
+  const headers = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".h"))
+    .map((e) => dir + e.name);
+  const inputs = [...t.sources, ...headers, `${ROOT}common/test.h`, `${ROOT}common/link.ld`];
   return inputs.some((s) => mtime(s) > out);
 }
 

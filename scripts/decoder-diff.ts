@@ -345,11 +345,6 @@ export const KNOWN_DIFFERENCES: readonly {
     matches: (m) => (inCsr(m, 0xb13, 0xb1f) || inCsr(m, 0xc13, 0xc1f)) && causes(m, "2", "3"),
   },
   {
-    reason: "trigger CSRs (tselect..tinfo): QEMU 7.2 implements Sdtrig, rvisor does not " +
-      "(optional in the spec)",
-    matches: (m) => inCsr(m, 0x7a0, 0x7af) && causes(m, "3", "2"),
-  },
-  {
     reason: "marchid/mimpid values: QEMU reports its version, rvisor 0",
     matches: (m) => inCsr(m, 0xf12, 0xf13) && m.what === "regs",
   },

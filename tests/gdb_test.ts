@@ -18,6 +18,8 @@ import { hasCommand } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
+/** The trigger probe: the guest's own debug triggers, beside the debugger's. */
+const TRIGGER = `${ROOT}guests/isa/build/trigger.elf`;
 
 const HAVE_GDB = hasCommand("gdb-multiarch");
 
@@ -34,7 +36,7 @@ interface Stub {
   stderr: ReadableStreamDefaultReader<Uint8Array>;
 }
 
-async function startStub(extra: string[]): Promise<Stub> {
+async function startStub(extra: string[], kernel = SMOKE): Promise<Stub> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -46,7 +48,7 @@ async function startStub(extra: string[]): Promise<Stub> {
       "--timeout",
       "60",
       "--kernel",
-      SMOKE,
+      kernel,
       ...extra,
     ],
     stdin: "null",
@@ -65,11 +67,11 @@ async function startStub(extra: string[]): Promise<Stub> {
 }
 
 /** Runs gdb-multiarch in batch mode with `commands`; returns its output. */
-async function gdb(port: number, commands: string[]): Promise<string> {
+async function gdb(port: number, commands: string[], elf = SMOKE): Promise<string> {
   const args = ["-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off"];
   args.push("-ex", `target remote 127.0.0.1:${port}`);
   for (const c of commands) args.push("-ex", c);
-  args.push(SMOKE);
+  args.push(elf);
   const out = await new Deno.Command("gdb-multiarch", { args, stdin: "null" }).output();
   const dec = new TextDecoder();
   return dec.decode(out.stdout) + dec.decode(out.stderr);
@@ -163,6 +165,37 @@ Deno.test({
     assert.match(out, /0x80001000(?: <word>)?:\s+0x12345678/, out);
     assert.match(out, /Hardware read watchpoint 2: \*\(int\*\)0x80001000\s+Value = 305419896/, out);
     assert.match(out, /exited normally/, out);
+    const { code, stderr } = await finish(stub);
+    assert.equal(code, 0, stderr);
+  },
+});
+
+Deno.test({
+  name: HAVE_GDB
+    ? "gdb-multiarch under the hypervisor: hbreak and watch beside the guest's own triggers"
+    : "gdb-multiarch under the hypervisor, hbreak and watch: SKIPPED (gdb-multiarch is not installed)",
+  ignore: !HAVE_GDB,
+  sanitizeResources: false,
+  fn: async () => {
+    await ensureGuests();
+    const stub = await startStub([], TRIGGER);
+    // trap_epc_7 is where the guest arms its own execute trigger: the debugger's
+    // breakpoint stops first, and the guest's trigger still fires when it goes on.
+    const out = await gdb(stub.port, [
+      "watch *(long*)&data1",
+      "hbreak trap_epc_7",
+      "continue",
+      "continue",
+      "print $priv",
+      "delete",
+      "continue",
+    ], TRIGGER);
+    assert.match(out, /Hardware watchpoint 1: \*\(long\*\)&data1/, out);
+    assert.match(out, /Hardware assisted breakpoint 2 at 0x[0-9a-f]+/, out);
+    assert.match(out, /Breakpoint 2, 0x[0-9a-f]+ in trap_epc_7/, out);
+    assert.match(out, /Old value = 0\s+New value = 90/, out); // sd s1 (0x5a) to data1
+    assert.match(out, /\$1 = (3|prv3)/, out);
+    assert.match(out, /exited normally/, out); // every case passed, trigger 7 included
     const { code, stderr } = await finish(stub);
     assert.equal(code, 0, stderr);
   },

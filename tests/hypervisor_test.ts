@@ -6,6 +6,10 @@
 import assert from "node:assert/strict";
 import { createHypervisorMachine, DEFAULT_GUEST_OFFSET } from "../hypervisor/hypervisor.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
+import { createMachine, type WatchHit } from "../mod.ts";
+
+/** The UART's transmit register (QEMU virt's 16550 at 0x1000_0000). */
+const UART_THR = 0x1000_0000;
 
 /** Boots tinyos, runs `commands` at its prompt, returns the console text. */
 async function tinyos(
@@ -66,3 +70,20 @@ Deno.test("a guest that hangs itself (wfi with mie = 0) ends the run with a repo
   assert.match(report, /virtual mode M/);
   assert.match(report, /last exits/);
 });
+
+for (const hypervisor of [false, true]) {
+  Deno.test(`watch() sees device stores, which the hypervisor emulates (tinyos's first console byte, ${hypervisor ? "hypervisor" : "bare"})`, async () => {
+    const m = createMachine({
+      kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) },
+      clock: "virtual",
+      hypervisor,
+    });
+    const hits: WatchHit[] = [];
+    m.watch(UART_THR, 1, (hit) => (hits.push(hit), true), { write: true });
+    const r = await m.run({ maxInstructions: 50_000_000 });
+    assert.equal(r.stop, "watchpoint");
+    assert.equal(hits.length, 1);
+    assert.equal(hits[0].addr, UART_THR);
+    assert.equal(hits[0].write, true);
+  });
+}

@@ -36,6 +36,13 @@ const KNOWN: Record<string, { why: RegExp; reason: string }> = {
       "its instruction count, rvisor's virtual clock follows it, so MTIP rises at different " +
       "instructions (everything before, including the software interrupt, matches)",
   },
+  "trigger.elf": {
+    why: /instruction at 0x[0-9a-f]+: csrw tdata1,t0\n\s+mstatus: qemu/,
+    reason: "QEMU under gdb single-stepping fires an execute trigger when a step arrives at " +
+      "its address without checking its mode bits (riscv_cpu_debug_excp_handler), so a U-only " +
+      "trigger fires in M-mode there; run normally, QEMU checks them as rvisor does (the " +
+      "isa_qemu and pc-trace tests run the whole program)",
+  },
 };
 
 if (HAVE_QEMU) await buildGuests();

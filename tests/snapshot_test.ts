@@ -17,6 +17,7 @@ import { type BlockBackend, CowOverlay, MemoryBlockBackend } from "../devices/bl
 import { VIRT_MEMMAP, VIRTIO_SLOTS } from "../devices/dtb.ts";
 import { VirtioMmioRegister } from "../devices/virtio-mmio.ts";
 import { Csr } from "../core/csr.ts";
+import { parseElf } from "../core/elf.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 
 const BOOT = new URL("../boot.ts", import.meta.url).pathname;
@@ -416,3 +417,29 @@ Deno.test("snapshot: the hypervisor's record of superpage shadows comes back (mm
   assert.equal(r.stop, "halt");
   assert.equal(second.exitCode, 0, `mmu.elf failed case ${second.exitCode} after the restore`);
 });
+
+for (const mode of ["bare", "hypervisor"] as const) {
+  Deno.test(`snapshot: armed debug triggers come back (trigger.elf restored with both armed passes, ${mode})`, async () => {
+    await buildGuests();
+    const elf = Deno.readFileSync(`${ROOT}guests/isa/build/trigger.elf`);
+    const config = { kernel: { name: "trigger.elf", bytes: elf }, clock: "virtual" as const };
+    const create = () =>
+      mode === "bare" ? new VirtMachine(config) : createHypervisorMachine(config);
+    const first = create();
+    // Test 39 expects a breakpoint exception from trigger 0 and test 40 from trigger 1:
+    // restored without them, the load and the store would simply run and the cases fail.
+    const at = parseElf(elf).symbols.get("trap_epc_39")!;
+    first.hart.addBreakpoint(at);
+    assert.equal((await first.run({ maxInstructions: 1_000_000 })).stop, "breakpoint");
+    first.hart.removeBreakpoint(at);
+    const second = create();
+    second.restore(first.saveSnapshot(), "trigger.snap");
+    const r = await second.run({ maxInstructions: 1_000_000 });
+    assert.equal(r.stop, "halt");
+    assert.equal(
+      second.exitCode,
+      0,
+      `trigger.elf failed case ${second.exitCode} after the restore`,
+    );
+  });
+}
