@@ -6,6 +6,8 @@
  * - guests/adversarial/*.S -> guests/adversarial/build/NAME.elf (tests/isolation_test.ts)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
+ * - guests/drivers/*.c -> guests/drivers/build/NAME.elf (drivers written against QEMU's
+ *   devices, run on QEMU and rvisor by tests/drivers_test.ts; main() in M-mode)
  * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
  *
  * Only stale outputs are rebuilt. Usage: `deno task guests [--force]`.
@@ -50,6 +52,7 @@ function listTargets(): Target[] {
     ["bench", ".c", ["-O2"]],
     ["sbi", ".S", []],
     ["adversarial", ".S", []],
+    ["drivers", ".c", ["-O2"]],
   ] as const;
   for (const [dir, ext, flags] of dirs) {
     let entries: Deno.DirEntry[];
@@ -72,8 +75,8 @@ function listTargets(): Target[] {
           output: `${ROOT}${dir}/build/${name}_user.elf`,
           flags: [...flags],
         });
-        sources.unshift(`${ROOT}common/crt0.S`);
       }
+      if (ext === ".c") sources.unshift(`${ROOT}common/crt0.S`);
       targets.push({
         sources,
         output: `${ROOT}${dir}/build/${name}.elf`,
