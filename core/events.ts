@@ -149,7 +149,7 @@ export interface EventMap {
   csr: CsrEvent;
   /** Every device access. */
   mmio: MmioEvent;
-  /** Interrupt line changes. */
+  /** Interrupt line changes, and PLIC lines signalled high again (each makes the source pending). */
   irq: IrqEvent;
   /** Console output. */
   console: ConsoleEvent;

@@ -28,6 +28,10 @@ export interface InterruptTarget {
 
 /** One interrupt line from a device into an interrupt controller. */
 export interface IrqLine {
-  /** Sets the level of the line. */
+  /**
+   * Signals the line's level. Devices signal at every point where QEMU's model
+   * of them updates its interrupt output, and a controller may act on each
+   * signal (QEMU's PLIC pends a source on every high one), not only on changes.
+   */
   set(level: boolean): void;
 }

@@ -3,10 +3,13 @@
  * sources (source 0 reserved), 7 priority levels, and two contexts, 0 driving
  * the hart's MEIP and 1 its SEIP.
  *
- * Sources are level-triggered behind a gateway: a source is pending while its
- * line is high and it is not claimed; a claimed source cannot become pending
- * again until the claim is completed, after which a line still high makes it
- * pending at once.
+ * Pending follows QEMU 7.2's hw/intc/sifive_plic.c rather than the PLIC spec's
+ * gateway, because guests written for QEMU depend on it: every time a device
+ * signals its line (sifive_plic_irq_request), the source's pending bit takes
+ * the signalled level, even while the source is claimed; a claim clears it;
+ * completing a claim only ends the claim and never re-pends a line that is
+ * still high. So a device that keeps its line high without signalling again
+ * interrupts once per signal, not once per completion.
  *
  * @module
  */
@@ -49,7 +52,7 @@ const NUM_CONTEXTS = CONTEXT_IRQ.length;
 export interface PlicState {
   /** Priority per source. */
   priority: number[];
-  /** Line levels, 32 sources per word. */
+  /** The level each line was last signalled at, 32 sources per word (for `irq` events). */
   level: number[];
   /** Pending bits. */
   pending: number[];
@@ -89,20 +92,23 @@ export class Plic implements MmioDevice {
     if (!Number.isInteger(source) || source < 1 || source >= PLIC_NUM_SOURCES) {
       throw new RangeError(`PLIC source ${source} is not in 1..${PLIC_NUM_SOURCES - 1}`);
     }
-    return this.#lines[source] ??= { set: (level) => this.#setLevel(source, level) };
+    return this.#lines[source] ??= { set: (level) => this.#signal(source, level) };
   }
 
-  #setLevel(source: number, level: boolean): void {
+  /** sifive_plic_irq_request: a device signals `level` on `source`'s line. */
+  #signal(source: number, level: boolean): void {
     const word = source >>> 5;
     const bit = 1 << (source & 31);
-    if (((this.#level[word] & bit) !== 0) === level) return;
-    if (level) this.#level[word] |= bit;
-    else this.#level[word] &= ~bit;
-    if ((this.#claimed[word] & bit) === 0) {
-      if (level) this.#pending[word] |= bit;
-      else this.#pending[word] &= ~bit;
+    const changed = ((this.#level[word] & bit) !== 0) !== level;
+    if (level) {
+      this.#level[word] |= bit;
+      this.#pending[word] |= bit;
+    } else {
+      this.#level[word] &= ~bit;
+      this.#pending[word] &= ~bit;
     }
-    if (this.events.wants("irq")) {
+    // A high signal matters even when the line already was high: it pends the source again.
+    if ((changed || level) && this.events.wants("irq")) {
       this.events.emit("irq", { controller: "plic", line: source, level });
     }
     this.#update();
@@ -228,9 +234,9 @@ export class Plic implements MmioDevice {
   #complete(source: number): void {
     const word = source >>> 5;
     const bit = 1 << (source & 31);
-    // QEMU completes any source number below num_sources, whatever the context's enables.
+    // QEMU completes any source number below num_sources, whatever the context's enables,
+    // and leaves pending alone: only a new signal from the device pends the source again.
     this.#claimed[word] &= ~bit;
-    if ((this.#level[word] & bit) !== 0) this.#pending[word] |= bit;
     this.#update();
   }
 

@@ -56,8 +56,6 @@ export interface RtcState {
   irqPending: boolean;
   /** IRQ_ENABLED. */
   irqEnabled: boolean;
-  /** The level driven on the interrupt line. */
-  level: boolean;
 }
 
 /** The goldfish real-time clock. */
@@ -70,7 +68,6 @@ export class GoldfishRtc implements MmioDevice {
   #alarmArmed = false;
   #irqPending = false;
   #irqEnabled = false;
-  #level = false;
 
   /**
    * @param irq the line into the interrupt controller.
@@ -154,7 +151,6 @@ export class GoldfishRtc implements MmioDevice {
       alarmArmed: this.#alarmArmed,
       irqPending: this.#irqPending,
       irqEnabled: this.#irqEnabled,
-      level: this.#level,
     };
   }
 
@@ -167,7 +163,6 @@ export class GoldfishRtc implements MmioDevice {
     this.#alarmArmed = state.alarmArmed;
     this.#irqPending = state.irqPending;
     this.#irqEnabled = state.irqEnabled;
-    this.#level = state.level;
   }
 
   /** Fires the alarm once its time has come; the machine loop calls it as time passes. */
@@ -184,11 +179,8 @@ export class GoldfishRtc implements MmioDevice {
     return BigInt.asUintN(64, BigInt(Math.floor(this.nowNs())) + this.#offset);
   }
 
+  /** QEMU's goldfish_rtc_update: signals the line each time, changed or not (the PLIC pends on each). */
   #drive(): void {
-    const level = this.#irqPending && this.#irqEnabled;
-    if (level !== this.#level) {
-      this.#level = level;
-      this.irq.set(level);
-    }
+    this.irq.set(this.#irqPending && this.#irqEnabled);
   }
 }

@@ -10,6 +10,14 @@
  * hardware. Without character timing, the FIFO's character-timeout interrupt
  * is reported as soon as data sits below the trigger level.
  *
+ * The interrupt line is signalled exactly where QEMU's `serial_update_irq`
+ * runs, whether or not its level changes, because QEMU's PLIC pends a source
+ * on every high signal: a THR write (twice: the holding register fills, then
+ * empties), an IER write that changes IER, every FCR write, an RBR read, an
+ * IIR read that reports THRE, and received input. LSR, MSR, LCR, MCR and SCR
+ * accesses never signal. A driver that takes the THRE interrupt without
+ * reading IIR therefore gets it once, not for ever.
+ *
  * @module
  */
 
@@ -113,8 +121,6 @@ export interface UartState {
   rxTrigger: number;
   /** A THRE interrupt is pending. */
   thrPending: boolean;
-  /** The level driven on the interrupt line. */
-  irqLevel: boolean;
   /** Received bytes not yet read: the FIFO, then what is still "on the wire". */
   rx: number[];
 }
@@ -130,7 +136,6 @@ export class Uart16550 implements MmioDevice {
   #divisor = DIVISOR_RESET;
   #rxTrigger = 1;
   #thrPending = false;
-  #irqLevel = false;
   #rx: number[] = [];
   #rxHead = 0;
   readonly #byte = new Uint8Array(1);
@@ -176,7 +181,6 @@ export class Uart16550 implements MmioDevice {
       divisor: this.#divisor,
       rxTrigger: this.#rxTrigger,
       thrPending: this.#thrPending,
-      irqLevel: this.#irqLevel,
       rx: this.#rx.slice(this.#rxHead),
     };
   }
@@ -192,7 +196,6 @@ export class Uart16550 implements MmioDevice {
     this.#divisor = state.divisor;
     this.#rxTrigger = state.rxTrigger;
     this.#thrPending = state.thrPending;
-    this.#irqLevel = state.irqLevel;
     this.#rx = [...state.rx];
     this.#rxHead = 0;
   }
@@ -258,9 +261,12 @@ export class Uart16550 implements MmioDevice {
   }
 
   #readRbr(): number {
-    if (this.#rxCount() === 0) return 0;
-    const byte = this.#rx[this.#rxHead];
-    this.#consumeRx(1);
+    let byte = 0;
+    if (this.#rxCount() > 0) {
+      byte = this.#rx[this.#rxHead];
+      this.#consumeRx(1);
+    }
+    // QEMU signals on every RBR read, empty or not.
     this.#updateIrq();
     return byte;
   }
@@ -307,8 +313,16 @@ export class Uart16550 implements MmioDevice {
   }
 
   #transmit(byte: number): void {
+    // As QEMU's THR write and serial_xmit: the holding register fills (THRE
+    // cleared, a signal), the byte leaves at once and THRE is re-armed (a second
+    // signal), then a looped-back byte arrives (a third).
+    this.#thrPending = false;
+    this.#updateIrq();
+    this.#thrPending = true;
+    this.#updateIrq();
     if (this.#mcr & MCR_LOOP) {
       this.#rx.push(byte);
+      this.#updateIrq();
     } else {
       this.output(byte);
       if (this.events.wants("console")) {
@@ -316,9 +330,6 @@ export class Uart16550 implements MmioDevice {
         this.events.emit("console", this.#consoleEvent);
       }
     }
-    // The byte left at once, so the holding register is empty again: re-arm THRE.
-    this.#thrPending = true;
-    this.#updateIrq();
   }
 
   #writeIer(value: number): void {
@@ -328,7 +339,8 @@ export class Uart16550 implements MmioDevice {
     // As QEMU (and Linux's start_tx relies on it): enabling THRI with THR empty
     // raises the interrupt even if an IIR read had acknowledged it before.
     if (changed & IER_THRI) this.#thrPending = (ier & IER_THRI) !== 0;
-    this.#updateIrq();
+    // QEMU signals only when IER changed: rewriting the same value is silent.
+    if (changed) this.#updateIrq();
   }
 
   #writeFcr(value: number): void {
@@ -358,11 +370,8 @@ export class Uart16550 implements MmioDevice {
     return UartIir.NONE;
   }
 
+  /** QEMU's serial_update_irq: signals the line at the level of the current cause. */
   #updateIrq(): void {
-    const level = this.#interruptId() !== UartIir.NONE;
-    if (level !== this.#irqLevel) {
-      this.#irqLevel = level;
-      this.irq.set(level);
-    }
+    this.irq.set(this.#interruptId() !== UartIir.NONE);
   }
 }

@@ -7,8 +7,8 @@
  * - guests/htif/*.S -> guests/htif/build/NAME.elf (HTIF `tohost` exits, tests/htif_test.ts)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
- * - guests/virtio/*.c -> guests/virtio/build/NAME.elf (M-mode device drivers written as
- *   teaching kernels for QEMU write them: tests/virtio_slot_test.ts)
+ * - guests/drivers/*.c -> guests/drivers/build/NAME.elf (drivers written against QEMU's
+ *   devices, run on QEMU and rvisor by tests/drivers_test.ts; main() in M-mode)
  * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
  *
  * Only stale outputs are rebuilt. Usage: `deno task guests [--force]`.
@@ -53,8 +53,8 @@ function listTargets(): Target[] {
     ["bench", ".c", ["-O2"]],
     ["sbi", ".S", []],
     ["adversarial", ".S", []],
-    ["virtio", ".c", ["-O2"]],
     ["htif", ".S", []],
+    ["drivers", ".c", ["-O2"]],
   ] as const;
   for (const [dir, ext, flags] of dirs) {
     let entries: Deno.DirEntry[];

@@ -1,5 +1,5 @@
 /**
- * The disk that guests/virtio/blk_slot0.c expects, and what its write must
+ * The disk that guests/drivers/blk_slot0.c expects, and what its write must
  * leave there: shared by the tests that run it (virtio_slot_test on QEMU and
  * rvisor, cli_test's --disk-write checks), so that each can check the disk
  * afterwards instead of trusting the guest's own verdict.
@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 
 /** The guest (built by scripts/build-guests.ts). */
-export const BLK_SLOT0 = new URL("../guests/virtio/build/blk_slot0.elf", import.meta.url).pathname;
+export const BLK_SLOT0 = new URL("../guests/drivers/build/blk_slot0.elf", import.meta.url).pathname;
 
 /** What the guest prints when every check passed. */
 export const BLK_SLOT0_PASS = "blk_slot0: read sector 1, wrote and read back sector 2: pass";

@@ -70,7 +70,9 @@ Deno.test("plic: claim returns the highest priority, lowest source number on tie
   assert.equal(plic.read(claim(0), 4), 0);
 });
 
-Deno.test("plic: claim clears pending and drops MEIP; complete re-pends a line still high", () => {
+// QEMU 7.2 sifive_plic_read (claim: sifive_plic_set_pending(false), set_claimed(true)) and
+// sifive_plic_write (complete: only sifive_plic_set_claimed(false)).
+Deno.test("plic: claim clears pending; complete does not re-pend a line still high (QEMU)", () => {
   const { hart, plic } = setup();
   route(plic, 10, 1);
   const line = plic.line(10);
@@ -79,21 +81,53 @@ Deno.test("plic: claim clears pending and drops MEIP; complete re-pends a line s
   assert.equal(plic.read(PENDING, 4), 0);
   assert.equal(hart.level(Irq.MEIP), false);
   plic.write(claim(0), 4, 10);
-  assert.equal(plic.read(PENDING, 4), 1 << 10);
-  assert.equal(hart.level(Irq.MEIP), true);
+  assert.equal(plic.read(PENDING, 4), 0);
+  assert.equal(hart.level(Irq.MEIP), false);
+  assert.equal(plic.read(claim(0), 4), 0);
 });
 
-Deno.test("plic: a claimed source does not become pending again before completion", () => {
+// QEMU 7.2 sifive_plic_irq_request: sifive_plic_set_pending(s, irq, level > 0) on every call.
+Deno.test("plic: every high signal pends the source again, even with the line already high", () => {
   const { hart, plic } = setup();
   route(plic, 10, 1);
   const line = plic.line(10);
   line.set(true);
   assert.equal(plic.read(claim(0), 4), 10);
-  line.set(false);
-  line.set(true);
-  assert.equal(plic.read(PENDING, 4), 0);
+  plic.write(claim(0), 4, 10);
   assert.equal(hart.level(Irq.MEIP), false);
+  line.set(true); // still high, signalled again
+  assert.equal(plic.read(PENDING, 4), 1 << 10);
+  assert.equal(hart.level(Irq.MEIP), true);
+  assert.equal(plic.read(claim(0), 4), 10);
+});
+
+// QEMU 7.2 sifive_plic_irq_request sets pending whatever the claim; sifive_plic_claimed masks
+// claimed sources, so the source is delivered once the claim completes.
+Deno.test("plic: a signal during a claim pends the source, delivered after completion", () => {
+  const { hart, plic } = setup();
+  route(plic, 10, 1);
+  const line = plic.line(10);
+  line.set(true);
+  assert.equal(plic.read(claim(0), 4), 10);
+  line.set(true);
+  assert.equal(plic.read(PENDING, 4), 1 << 10);
+  assert.equal(hart.level(Irq.MEIP), false);
+  assert.equal(plic.read(claim(0), 4), 0); // claimed sources are not claimable
+  plic.write(claim(0), 4, 10);
+  assert.equal(hart.level(Irq.MEIP), true);
+  assert.equal(plic.read(claim(0), 4), 10);
+});
+
+// QEMU 7.2 sifive_plic_irq_request: a low signal clears pending, claimed or not.
+Deno.test("plic: a low signal during a claim clears the pending bit", () => {
+  const { hart, plic } = setup();
+  route(plic, 10, 1);
+  const line = plic.line(10);
+  line.set(true);
+  assert.equal(plic.read(claim(0), 4), 10);
+  line.set(true);
   line.set(false);
+  assert.equal(plic.read(PENDING, 4), 0);
   plic.write(claim(0), 4, 10);
   assert.equal(plic.read(PENDING, 4), 0);
   assert.equal(hart.level(Irq.MEIP), false);
@@ -150,14 +184,16 @@ Deno.test("plic: lines exist only for sources 1..95", () => {
   plic.line(95);
 });
 
-Deno.test("plic: irq events report source level changes only", () => {
+Deno.test("plic: irq events report level changes and every high signal, which pends", () => {
   const { events, plic } = setup();
   const seen: IrqEvent[] = [];
   events.on("irq", (e) => seen.push({ ...e }));
   plic.line(10).set(true);
   plic.line(10).set(true);
   plic.line(10).set(false);
+  plic.line(10).set(false);
   assert.deepEqual(seen, [
+    { controller: "plic", line: 10, level: true },
     { controller: "plic", line: 10, level: true },
     { controller: "plic", line: 10, level: false },
   ]);

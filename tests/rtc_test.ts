@@ -90,6 +90,25 @@ Deno.test("rtc: a fired alarm stays pending while interrupts are disabled", () =
   assert.equal(irq.level, false);
 });
 
+// QEMU 7.2 goldfish_rtc_update (qemu_set_irq with the level, changed or not) runs on every
+// IRQ_ENABLED and CLEAR_INTERRUPT write and when the alarm fires; the PLIC pends on each high one.
+Deno.test("rtc: IRQ_ENABLED and CLEAR_INTERRUPT writes signal the line every time", () => {
+  const time = { ns: 0 };
+  const signals: boolean[] = [];
+  const irq = { set: (level: boolean) => signals.push(level) };
+  const probe = new GoldfishRtc(irq, () => time.ns);
+  signals.length = 0;
+  probe.write(ALARM_LOW, 4, 10);
+  time.ns = 20;
+  probe.update();
+  probe.write(IRQ_ENABLED, 4, 1);
+  probe.write(IRQ_ENABLED, 4, 1);
+  probe.write(CLEAR_ALARM, 4, 1);
+  probe.write(CLEAR_INTERRUPT, 4, 1);
+  probe.write(CLEAR_INTERRUPT, 4, 1);
+  assert.deepEqual(signals, [false, true, true, false, false]);
+});
+
 Deno.test("rtc: CLEAR_ALARM disarms a pending alarm", () => {
   const { time, irq, rtc, r, w } = setup(0);
   w(IRQ_ENABLED, 1);

@@ -16,8 +16,11 @@ function setup() {
   const out: number[] = [];
   const irq = {
     level: false,
+    /** Every signal, in order: QEMU's PLIC acts on each one, not only on changes. */
+    signals: [] as boolean[],
     set(level: boolean) {
       this.level = level;
+      this.signals.push(level);
     },
   };
   const events = new EventBus();
@@ -185,4 +188,99 @@ Deno.test("uart: registers are bytes; wider reads give the same byte", () => {
   w(SCR, 0x5a);
   assert.equal(uart.read(SCR, 4), 0x5a);
   assert.equal(uart.read(0x10, 1), 0); // outside QEMU's 8 registers
+});
+
+/** The signals `action` makes the UART send on its line. */
+function signalsOf(u: ReturnType<typeof setup>, action: () => void): boolean[] {
+  u.irq.signals = [];
+  action();
+  return u.irq.signals;
+}
+
+// QEMU 7.2 serial_ioport_write case 0: thr_ipending = 0, serial_update_irq; then serial_xmit
+// sets THRE and thr_ipending = 1 and calls serial_update_irq again.
+Deno.test("uart: a THR write signals twice, the holding register filling then emptying", () => {
+  const u = setup();
+  assert.deepEqual(signalsOf(u, () => u.w(THR, 0x41)), [false, false]);
+  u.w(IER, IER_THRI);
+  assert.deepEqual(signalsOf(u, () => u.w(THR, 0x42)), [false, true]);
+  u.w(IER, IER_THRI | IER_RDI);
+  u.uart.pushInput(bytes("x")); // RX data keeps the line high through both
+  assert.deepEqual(signalsOf(u, () => u.w(THR, 0x43)), [true, true]);
+});
+
+// QEMU 7.2 serial_xmit in loopback: serial_receive1 after the THRE update, which signals again.
+Deno.test("uart: a looped-back THR write signals a third time when the byte arrives", () => {
+  const u = setup();
+  u.w(MCR, 0x10);
+  u.w(IER, IER_RDI);
+  assert.deepEqual(signalsOf(u, () => u.w(THR, 0x55)), [false, false, true]);
+});
+
+// QEMU 7.2 serial_ioport_write case 1: `if (changed) serial_update_irq(s)`.
+Deno.test("uart: an IER write signals only when it changes IER", () => {
+  const u = setup();
+  assert.deepEqual(signalsOf(u, () => u.w(IER, IER_THRI)), [true]);
+  assert.deepEqual(signalsOf(u, () => u.w(IER, IER_THRI)), []);
+  assert.deepEqual(signalsOf(u, () => u.w(IER, IER_THRI | IER_RDI)), [true]);
+  assert.deepEqual(signalsOf(u, () => u.w(IER, 0)), [false]);
+  assert.deepEqual(signalsOf(u, () => u.w(IER, 0)), []);
+});
+
+// QEMU 7.2 serial_ioport_write case 2: serial_update_irq on every FCR write, same value or not.
+Deno.test("uart: every FCR write signals, and a transmit-FIFO reset re-arms THRE", () => {
+  const u = setup();
+  u.w(IER, IER_THRI);
+  assert.equal(u.r(IIR), IIR_THRI); // acknowledged
+  assert.deepEqual(signalsOf(u, () => u.w(FCR, 0x00)), [false]);
+  assert.deepEqual(signalsOf(u, () => u.w(FCR, 0x00)), [false]);
+  assert.deepEqual(signalsOf(u, () => u.w(FCR, 0x04)), [true]); // XFR: thr_ipending = 1
+  assert.deepEqual(signalsOf(u, () => u.w(FCR, 0x00)), [true]);
+});
+
+// QEMU 7.2 serial_ioport_read case 0: serial_update_irq on every RBR read, even with no data.
+Deno.test("uart: every RBR read signals, even with nothing received", () => {
+  const u = setup();
+  u.w(IER, IER_THRI);
+  assert.deepEqual(signalsOf(u, () => assert.equal(u.r(RBR), 0)), [true]);
+  assert.deepEqual(signalsOf(u, () => u.r(RBR)), [true]);
+  u.w(LCR, 0x80);
+  assert.deepEqual(signalsOf(u, () => u.r(DLL)), []); // the divisor latch is not RBR
+});
+
+// QEMU 7.2 serial_ioport_read case 2: only an IIR that reports THRE clears thr_ipending and
+// calls serial_update_irq.
+Deno.test("uart: an IIR read signals only when it reports (and so acknowledges) THRE", () => {
+  const u = setup();
+  assert.deepEqual(signalsOf(u, () => u.r(IIR)), []);
+  u.w(IER, IER_THRI);
+  assert.deepEqual(signalsOf(u, () => assert.equal(u.r(IIR), IIR_THRI)), [false]);
+  assert.deepEqual(signalsOf(u, () => assert.equal(u.r(IIR), IIR_NONE)), []);
+});
+
+// QEMU 7.2: LSR reads signal only to clear BI/OE (never set here), MSR reads only to clear deltas
+// (a stdio backend has none), LCR/MCR/SCR accesses never call serial_update_irq.
+Deno.test("uart: LSR, MSR, LCR, MCR and SCR accesses never signal", () => {
+  const u = setup();
+  u.w(IER, IER_THRI);
+  assert.deepEqual(
+    signalsOf(u, () => {
+      for (const reg of [LSR, MSR, LCR, MCR, SCR, IER]) u.r(reg);
+      u.w(LCR, 0x03);
+      u.w(MCR, 0x0b);
+      u.w(SCR, 0x11);
+      u.w(LSR, 0);
+      u.w(MSR, 0);
+    }),
+    [],
+  );
+  assert.equal(u.irq.level, true);
+});
+
+// QEMU 7.2 serial_receive1: serial_update_irq after every received chunk.
+Deno.test("uart: received input signals, even when the line is already high", () => {
+  const u = setup();
+  u.w(IER, IER_RDI);
+  assert.deepEqual(signalsOf(u, () => u.uart.pushInput(bytes("a"))), [true]);
+  assert.deepEqual(signalsOf(u, () => u.uart.pushInput(bytes("b"))), [true]);
 });

@@ -1,6 +1,6 @@
 /**
  * virtio-mmio slots as QEMU 7.2 fills them, and a driver written for QEMU
- * (guests/virtio/blk_slot0.c: slot 0 only, the low 32 feature bits only, a
+ * (guests/drivers/blk_slot0.c: slot 0 only, the low 32 feature bits only, a
  * sector read, a sector written and read back) run on QEMU 7.2, on rvisor bare
  * and under the hypervisor, through the API. Every run is judged by the disk
  * it leaves behind as well as by the guest's exit code.

@@ -4,9 +4,15 @@
  * Output polls "transmit holding register empty" before each byte, which is
  * right on a real UART; QEMU and rvisor never make it wait.
  *
- * Input raises PLIC source 10 while the receive FIFO holds data. The FIFO
- * holds 16 bytes and a pasted line is longer, so each interrupt drains it
- * completely instead of reading one byte.
+ * Input raises PLIC source 10 while received data waits, and each interrupt
+ * drains all of it instead of reading one byte.
+ *
+ * The FIFOs stay off, as reset leaves them. Turning them on empties the
+ * receiver, so a byte typed during boot would be lost whatever the order:
+ * before the FIFO enable if the driver enabled first, or between its drain and
+ * the enable if it drained first (an earlier tinyos did that). Without the
+ * FIFO the receiver holds one byte and the line waits until it is read, so
+ * nothing typed ahead is ever dropped.
  */
 #include "defs.h"
 #include "memlayout.h"
@@ -15,8 +21,6 @@
 #define THR 0 /* transmit holding register (write) */
 #define IER 1 /* interrupt enable */
 #define IER_RX 0x01
-#define FCR 2 /* FIFO control */
-#define FCR_FIFO_ENABLE 0x01
 #define LCR 3 /* line control */
 #define LCR_8N1 0x03
 #define LSR 5 /* line status */
@@ -28,10 +32,7 @@
 void uart_init(void) {
   reg(IER) = 0;
   reg(LCR) = LCR_8N1;
-  /* Turning the FIFO on empties it (QEMU, as a real 16550): keep the bytes
-     that arrived during boot first. */
-  uart_intr();
-  reg(FCR) = FCR_FIFO_ENABLE;
+  /* Bytes that came before this raise the interrupt at once. */
   reg(IER) = IER_RX;
 }
 
