@@ -107,15 +107,27 @@ for (const mode of MODES) {
     assert.equal(m.vm.hart.onBreakpoint, null);
     assert.equal((await m.resume({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
     assert.equal(hits, 1);
-    // Redirect: make sys_getpid... here sys_uptime return at once with a0 = -1.
+    // Redirect: sys_uptime returns at once, having copied out a made-up struct
+    // uptime { ticks, time } that the hook writes to the shell's buffer (the
+    // user's a0 at its ecall with a7 = SYS_uptime, 6).
+    let buffer = -1;
+    const ecall = m.hook(mode === "bare" ? "trap" : "guestTrap", (_, mm) => {
+      if (mm.getReg("a7") === 6n) buffer = Number(mm.getReg("a0"));
+    }, { cause: 8 });
     const redirect = m.hookPc(addr, (mm) => {
-      mm.setReg("a0", -1);
+      const u = new DataView(new ArrayBuffer(16));
+      u.setBigUint64(0, 4242n, true);
+      u.setBigUint64(8, 123_456_789n, true); // 10 MHz time: 12.345 s
+      mm.writeVirtual(buffer, new Uint8Array(u.buffer));
+      mm.setReg("a0", 0);
       mm.pc = Number(BigInt.asIntN(64, mm.getReg("ra")));
     });
+    const from = m.consoleText.length;
     m.send("uptime\n");
     assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
     redirect.remove();
-    assert.ok(m.consoleText.includes("uptime"), m.consoleText.slice(-200));
+    ecall.remove();
+    assert.equal(m.consoleText.slice(from), "uptime\r\nup 12.345 s, 4242 ticks\r\n$ ");
   });
 
   Deno.test(`api: guest-view state: registers, CSRs, memory through the guest page table (${mode})`, async () => {
