@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createHypervisorMachine, DEFAULT_GUEST_OFFSET } from "../hypervisor/hypervisor.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
 
 /** Boots tinyos, runs `commands` at its prompt, returns the console text. */
@@ -44,7 +44,12 @@ Deno.test("guest RAM placement follows guestOffset and memory", async () => {
   assert.equal(m.bus.ramSize, offset + memory);
   assert.equal(m.hypervisor.guest.windowBase, 0x8000_0000 + offset);
   assert.equal(m.hypervisor.guest.bus.ramSize, memory);
-  assert.notEqual(offset, DEFAULT_GUEST_OFFSET);
+  // The default (README, DESIGN.md): the window at host offset 0x500_0000, so
+  // guest-physical 0x8000_0000 is host-physical 0x8500_0000, in 128 MiB.
+  const byDefault = createHypervisorMachine({});
+  assert.equal(byDefault.hypervisor.guest.windowBase, 0x8500_0000);
+  assert.equal(byDefault.hypervisor.guest.bus.ramSize, 128 * 1024 * 1024);
+  assert.equal(byDefault.bus.ramSize, 0x500_0000 + 128 * 1024 * 1024);
   assert.throws(
     () => createHypervisorMachine({ guestOffset: 0x123000 }),
     /multiple of 2 MiB/,
