@@ -263,3 +263,54 @@ for (const mode of MODES) {
     );
   });
 }
+
+for (const mode of MODES) {
+  Deno.test(`api: an exception hook completes the shell's page faults itself (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    // Every store fault of `mem 1` is completed by skipping the store: the kernel
+    // never sees them (0 page faults while the shell writes), so the stores are
+    // lost; the loads that follow fault to the kernel (not hooked), which maps
+    // a zero page and frees it again with the heap.
+    let skipped = 0;
+    const h = m.hookException((e, mm) => {
+      const insn = mm.readVirtual(e.pc, 2);
+      mm.pc = e.pc + ((insn[0] & 3) === 3 ? 4 : 2);
+      e.handled = true;
+      skipped++;
+    }, 15);
+    const from = m.consoleText.length;
+    m.send("mem 1\n");
+    assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+    h.remove();
+    assert.equal(skipped, 512, "one fault per dword store of the page");
+    // pattern(0, 0) is 0, so the first word of a zero page is right.
+    assert.match(
+      m.consoleText.slice(from),
+      /^mem 1\r\nmem: 1 pages at 0x[\da-f]+: 0 page faults, 511 bad words, 0 pages freed: FAILED\r\n\$ $/,
+    );
+  });
+
+  Deno.test(`api: a watch hook fires on the kernel's input line buffer, and run() stops with watchpoint (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    // tinyos's console keeps typed bytes in `cons.buf` (128 bytes, at the start of `cons`).
+    const buf = m.symbol("cons");
+    let counted = 0;
+    const count = m.watch(buf, 128, () => void counted++);
+    m.send("echo hi\n");
+    assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+    count.remove();
+    assert.equal(counted, "echo hi\n".length, "one store per typed byte");
+    let fired = 0;
+    const stop = m.watch(buf, 128, () => (fired++, true));
+    m.send("ps\n");
+    const r = await m.run({ until: "$ ", maxInstructions: 50_000_000 });
+    stop.remove();
+    assert.equal(r.stop, "watchpoint");
+    assert.equal(fired, 1);
+    assert.ok(!m.consoleText.includes("PID"), "stopped at the first typed byte");
+    assert.equal((await m.resume()).stop, "until", "resumed to the prompt");
+    assert.match(m.consoleText, /ps\r\nPID +STATE/);
+  });
+}
