@@ -366,3 +366,101 @@ Deno.test({
     });
   },
 });
+
+Deno.test("cli: --isa rv64imafdc runs an F/D program that rv64imac stops at its first F instruction", async () => {
+  await ensureGuests();
+  const fp = `${ROOT}guests/isa/build/fp_arith.elf`;
+  for (const mode of [[], ["--no-hypervisor"]]) {
+    const fd = await boot([...mode, "--kernel", fp, "--isa", "rv64imafdc", "--clock", "virtual"]);
+    assert.equal(fd.code, 0, `${mode}: ${fd.stderr}`);
+    const ac = await boot([...mode, "--kernel", fp, "--isa", "rv64imac", "--clock", "virtual"]);
+    assert.equal(
+      ac.code,
+      0x7f,
+      `${mode}: test.h's code for an unexpected trap (illegal instruction)`,
+    );
+  }
+});
+
+Deno.test("cli: --guest-offset moves guest RAM in host memory", async () => {
+  await ensureGuests();
+  await withTemp(async (dir) => {
+    // A --script that, at the halt, finds the guest's first RAM page in host
+    // RAM (the only copy: the boot ROM is elsewhere), on 2 MiB boundaries.
+    const script = `${dir}/where.js`;
+    Deno.writeTextFileSync(
+      script,
+      `export default (m) => m.hook("halt", (_e, mm) => {
+        const host = mm.vm.bus.ram, guest = mm.readPhysical(0x80000000, 4096);
+        for (let at = 0; at + guest.length <= host.length; at += 0x200000) {
+          if (guest.every((b, i) => host[at + i] === b)) {
+            console.log("guest RAM at host 0x" + (0x80000000 + at).toString(16));
+          }
+        }
+      });`,
+    );
+    const where = async (...flags: string[]) => {
+      const r = await boot(["--kernel", SMOKE, "--clock", "virtual", "--script", script, ...flags]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    assert.equal(await where(), "guest RAM at host 0x85000000\n");
+    assert.equal(await where("--guest-offset", "0x6000000"), "guest RAM at host 0x86000000\n");
+    assert.equal(await where("--guest-offset", "2M"), "guest RAM at host 0x80200000\n");
+    assert.equal(await where("--no-hypervisor"), "guest RAM at host 0x80000000\n");
+  });
+});
+
+/** The rows of --stats' exit table: kind -> count, and the total line. */
+function exitTable(stderr: string): { total: number; kinds: Map<string, number> } | null {
+  const at = stderr.indexOf("  hypervisor exits");
+  if (at < 0) return null;
+  const [head, ...rows] = stderr.slice(at).trimEnd().split("\n");
+  const kinds = new Map<string, number>();
+  for (const row of rows) {
+    const m = /^ +(\d+) {2}([a-z-]+)$/.exec(row);
+    assert.ok(m, `exit table row: ${JSON.stringify(row)}`);
+    kinds.set(m[2], Number(m[1]));
+  }
+  return { total: Number(/^ +hypervisor exits +(\d+)$/.exec(head)![1]), kinds };
+}
+
+Deno.test("cli: --stats lists the hypervisor's exits by kind (none bare)", async () => {
+  await ensureGuests();
+  const r = await boot(["--kernel", SMOKE, "--stats", "--clock", "virtual"]);
+  assert.equal(r.code, 0, r.stderr);
+  const table = exitTable(r.stderr);
+  assert.ok(table, r.stderr);
+  // smoke.elf fetches from the ROM and RAM pages (shadow fills), reads mhartid
+  // in the ROM, writes mtvec, and powers off through the syscon.
+  for (const kind of ["shadow-fill", "csr-read", "csr-write", "mmio"]) {
+    assert.ok((table.kinds.get(kind) ?? 0) > 0, `${kind} in\n${r.stderr}`);
+  }
+  assert.equal([...table.kinds.values()].reduce((a, b) => a + b, 0), table.total);
+  // Under the hypervisor every host trap is one exit.
+  assert.equal(Number(/^ +traps +(\d+)$/m.exec(r.stderr)![1]), table.total);
+  const bare = await boot(["--kernel", SMOKE, "--stats", "--no-hypervisor"]);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.equal(exitTable(bare.stderr), null, bare.stderr);
+});
+
+Deno.test("cli: --firmware builtin answers an S-mode kernel's SBI calls (sbi exits in --stats)", async () => {
+  await ensureGuests();
+  const kernel = `${ROOT}guests/sbi/build/builtin.elf`;
+  const r = await boot([
+    "--firmware",
+    "builtin",
+    "--kernel",
+    kernel,
+    "--stats",
+    "--clock",
+    "virtual",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "sbi: hello from S-mode!\n", "written through SBI calls");
+  assert.ok((exitTable(r.stderr)?.kinds.get("sbi") ?? 0) > 20, r.stderr);
+  // Without it the same ELF starts in M-mode with no firmware under it: its checks fail.
+  const alone = await boot(["--kernel", kernel, "--clock", "virtual"]);
+  assert.notEqual(alone.code, 0);
+  assert.equal(alone.stdout, "");
+});
