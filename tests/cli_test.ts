@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { buildGuests } from "../scripts/build-guests.ts";
+import { BARE_FLAGS, buildGuests } from "../scripts/build-guests.ts";
 import { parseMemSize, parseRtcBase, UsageError } from "../boot.ts";
 import { exists, OPENSBI_FW_JUMP as OPENSBI, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
@@ -463,4 +463,53 @@ Deno.test("cli: --firmware builtin answers an S-mode kernel's SBI calls (sbi exi
   const alone = await boot(["--kernel", kernel, "--clock", "virtual"]);
   assert.notEqual(alone.code, 0);
   assert.equal(alone.stdout, "");
+});
+
+Deno.test("cli: a guest that hangs itself ends with the report: registers, CSRs, last exits, stack trace", async () => {
+  await withTemp(async (dir) => {
+    Deno.writeTextFileSync(
+      `${dir}/hang.c`,
+      `/* Hangs three calls deep, in a leaf: wfi with mie = 0, t3 holding a marker. */
+      __attribute__((noinline)) static void stuck(void) {
+        asm volatile("li t3, 0x0123456789abcdef\\n csrw mie, zero\\n wfi\\n 1: j 1b" ::: "t3");
+      }
+      __attribute__((noinline)) static void inner(void) { stuck(); }
+      __attribute__((noinline)) static void outer(void) { inner(); }
+      int main(void) { outer(); return 0; }`,
+    );
+    const cc = await new Deno.Command("riscv64-unknown-elf-gcc", {
+      args: [
+        ...BARE_FLAGS,
+        ...["-O0", "-fno-omit-frame-pointer", "-o", `${dir}/hang.elf`],
+        ...[`${ROOT}guests/common/crt0.S`, `${dir}/hang.c`],
+      ],
+    }).output();
+    assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
+    const r = await boot(["--kernel", `${dir}/hang.elf`, "--clock", "virtual", "--timeout", "600"]);
+    assert.equal(r.code, 1, r.stderr);
+    const report = r.stderr;
+    assert.match(
+      report,
+      /^rvisor: rvisor hypervisor: guest hang: wfi at pc 0x[\da-f]+ with mie = 0\n/,
+    );
+    assert.match(report, /^guest pc 0x[\da-f]+ <stuck\+0x[\da-f]+>, virtual mode M$/m);
+    assert.match(report, /^ +t3 0123456789abcdef /m, "the guest's registers");
+    assert.match(report, / mie 0000000000000000 /, "the virtual CSRs");
+    assert.match(
+      report,
+      /^last exits \(oldest first\):\n( {2}.*\n)* {2}csr-write +pc 0x[\da-f]+ <stuck\+0x[\da-f]+> tval 0x30401073 \(M\)\n/m,
+      "the mie write is the last exit",
+    );
+    assert.match(
+      report,
+      new RegExp(
+        "^stack trace \\(frame pointers, best effort\\):\n" +
+          "  #0 0x[\\da-f]+ <stuck\\+0x[\\da-f]+>\n" +
+          "  #1 0x[\\da-f]+ <inner\\+0x[\\da-f]+> \\(ra\\)\n" +
+          "  #2 0x[\\da-f]+ <outer\\+0x[\\da-f]+>\n" +
+          "  #3 0x[\\da-f]+ <main\\+0x[\\da-f]+>\n",
+        "m",
+      ),
+    );
+  });
 });
