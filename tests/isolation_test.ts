@@ -56,9 +56,6 @@ await buildGuests();
 const DISK_MAGIC = 0x0123456789abcdefn;
 
 /** The programs that must pass; trap_loop*.S are the double-fault cases. */
-// rom.S fails under the hypervisor for now: only the first page of the guest's
-// 60 KiB mask ROM is mapped, so loads beyond it and stores to it are access
-// faults where QEMU and bare rvisor read zeros and drop stores.
 const PASSING = ["bare", "ptes", "pool", "pmp", "satp", "mmio", "virtio", "rom"];
 const TRAP_LOOPS = ["trap_loop", "trap_loop_s"];
 /** Programs that need data from the test (mmio_fuzz.S: its table of accesses). */
