@@ -264,11 +264,12 @@ function checkStamps(
 
 for (const name of TRAP_LOOPS) {
   Deno.test(`isolation: ${name} (endless guest trap loop) ends in the double-fault report`, async () => {
-    const t0 = performance.now();
     const r = await runIsolated(name, { maxInstructions: 10_000_000 });
     assert.equal(r.reason, "error");
     assert.match(r.panic ?? "", /double fault/);
-    assert.ok(performance.now() - t0 < 10_000, `took ${performance.now() - t0} ms`);
+    // Promptly: after about a thousand guest traps in a row, not at the budget.
+    const exits = [...r.machine.hypervisor.exitCounts.values()].reduce((a, b) => a + b, 0);
+    assert.ok(exits < 10_000, `${exits} exits before the report`);
   });
 }
 
