@@ -31,7 +31,7 @@ import { FinisherStatus } from "../devices/syscon.ts";
 import { VirtioMmioRegister as V } from "../devices/virtio-mmio.ts";
 import { GdbClient } from "../devices/host/gdbclient.ts";
 import { xorshift32 } from "./decoder-diff.ts";
-import { QEMU, QEMU_CPU } from "./host-tools.ts";
+import { HANG_GUARD_MS, QEMU, QEMU_CPU } from "./host-tools.ts";
 import { freePort } from "./lockstep.ts";
 
 /** One access of the table: `width` bytes at guest-physical `address`. */
@@ -250,8 +250,6 @@ export function readResult(table: Uint8Array, tableAddress: number, count: numbe
   return { outcomes, failure };
 }
 
-/** Wall-clock limit of a QEMU run (a hang guard: a run takes well under a second). */
-const QEMU_HANG_MS = 300_000;
 /** Bytes per gdb memory packet: QEMU's stub drops packets over 4 KiB (PacketSize=1000 hex). */
 const GDB_CHUNK = 1024;
 
@@ -284,7 +282,7 @@ export async function runOnQemu(elf: string, table: Uint8Array, disk: string): P
     stdout: "null",
     stderr: "null", // QEMU's virtio complaints about the fuzzed rings
   }).spawn();
-  const guard = setTimeout(() => qemu.kill("SIGKILL"), QEMU_HANG_MS);
+  const guard = setTimeout(() => qemu.kill("SIGKILL"), HANG_GUARD_MS);
   let client: GdbClient | undefined;
   try {
     client = await GdbClient.connect(port);

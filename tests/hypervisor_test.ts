@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
+import { HANG_GUARD_MS } from "../scripts/host-tools.ts";
 
 /** Boots tinyos, runs `commands` at its prompt, returns the console text. */
 async function tinyos(
@@ -62,7 +63,7 @@ Deno.test("a guest that hangs itself (wfi with mie = 0) ends the run with a repo
   const words = [0x30405073, 0x10500073, 0x0000006f];
   const bytes = new Uint8Array(new Uint32Array(words).buffer);
   const m = createHypervisorMachine({ kernel: { name: "hang.bin", bytes }, clock: "virtual" });
-  const r = await m.run({ maxInstructions: 1_000_000, timeoutMs: 10_000 });
+  const r = await m.run({ maxInstructions: 1_000_000, timeoutMs: HANG_GUARD_MS });
   assert.equal(r.stop, "halt");
   assert.equal(r.reason, "error");
   assert.ok(m.hypervisor.panicIsGuestFault);

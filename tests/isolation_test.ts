@@ -30,7 +30,7 @@ import {
   readResult,
   runOnQemu,
 } from "../scripts/mmio-fuzz.ts";
-import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const SRC = new URL("../guests/adversarial/", import.meta.url).pathname;
 const BUILD = `${SRC}build/`;
@@ -387,7 +387,7 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
     async fn() {
       const out = await new Deno.Command("timeout", {
         args: [
-          "20",
+          String(HANG_GUARD_MS / 1000),
           QEMU,
           ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-icount", "shift=0"],
           ...["-cpu", QEMU_CPU, "-kernel", `${BUILD}${name}.elf`],

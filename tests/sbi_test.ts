@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { HANG_GUARD_MS, UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
+import { UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
 import { Csr } from "../core/csr.ts";
 import { parseFdt } from "../core/fdt.ts";
 import { out } from "../core/int64.ts";
@@ -14,7 +14,7 @@ import { MachineConfigError } from "../devices/board.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { OPENSBI_MEDELEG, OPENSBI_MIDELEG, SbiExt } from "../hypervisor/sbi.ts";
 import { parseBootArgs, UsageError } from "../boot.ts";
-import { exists, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
+import { exists, HANG_GUARD_MS, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
 const GUEST = new URL("../guests/sbi/build/builtin.elf", import.meta.url).pathname;
 

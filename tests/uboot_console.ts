@@ -7,6 +7,7 @@
  */
 
 import type { VirtMachine } from "../devices/virt.ts";
+import { HANG_GUARD_MS } from "../scripts/host-tools.ts";
 
 /**
  * Instructions a U-Boot run gets to reach what a test waits for: far above what
@@ -14,12 +15,6 @@ import type { VirtMachine } from "../devices/virt.ts";
  * after a key, 40 k per command).
  */
 export const UBOOT_BUDGET = 500_000_000;
-
-/**
- * Wall-clock hang guard of one run (a hart idle with nothing armed would never
- * return): only a hung run reaches it, however loaded the machine.
- */
-export const HANG_GUARD_MS = 600_000;
 
 /** Types `cmd` and returns what U-Boot printed up to the next prompt. */
 export async function ubootCommand(
@@ -29,6 +24,7 @@ export async function ubootCommand(
 ): Promise<string> {
   const before = out().length;
   m.input(cmd + "\n");
+  // The hang guard too: a hart idle with nothing armed would never return.
   const r = await m.run({
     until: "\n=> ",
     maxInstructions: UBOOT_BUDGET,

@@ -5,11 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { HANG_GUARD_MS, UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
+import { UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import {
   exists,
+  HANG_GUARD_MS,
   hasCommand,
   OPENSBI_FW_JUMP as FW_JUMP,
   QEMU,
