@@ -11,7 +11,7 @@ import { encodePacket, fromLatin1, latin1, PacketDecoder } from "../devices/gdb/
 import { isLoopback, parseGdbAddress } from "../devices/host/gdbserver.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { hasCommand } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hasCommand } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
@@ -41,7 +41,7 @@ async function startStub(extra: string[]): Promise<Stub> {
       "0",
       "--gdb-wait",
       "--timeout",
-      "60",
+      String(HANG_GUARD_MS / 1000),
       "--kernel",
       SMOKE,
       ...extra,
@@ -74,7 +74,7 @@ async function gdb(port: number, commands: string[]): Promise<string> {
 
 async function finish(stub: Stub): Promise<{ code: number; stderr: string }> {
   const child = stub.child;
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), HANG_GUARD_MS);
   let stderr = "";
   while (true) {
     const { value, done } = await stub.stderr.read();
