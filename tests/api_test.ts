@@ -314,3 +314,53 @@ for (const mode of MODES) {
     assert.match(m.consoleText, /ps\r\nPID +STATE/);
   });
 }
+
+Deno.test("api: exit and guestTrap filters (kind, vpriv, interrupt) pass exactly the matching events (hypervisor)", async () => {
+  const m = tinyos("hypervisor");
+  const exits: { kind: string; vpriv: number }[] = [];
+  const traps: { interrupt: boolean; from: number }[] = [];
+  let userEcalls = 0, kernelExits = 0, interrupts = 0, userTraps = 0;
+  const hooks = [
+    m.hook("exit", (e) => void exits.push({ kind: e.kind, vpriv: e.vpriv })),
+    m.hook("guestTrap", (e) => void traps.push({ interrupt: e.interrupt, from: e.from })),
+    m.hook("exit", () => void userEcalls++, { kind: "ecall", vpriv: 0 }),
+    m.hook("exit", () => void kernelExits++, { vpriv: [1, 3] }),
+    m.hook("guestTrap", () => void interrupts++, { interrupt: true }),
+    m.hook("guestTrap", () => void userTraps++, { vpriv: 0 }),
+  ];
+  await toPrompt(m);
+  m.send("uptime\n");
+  assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+  for (const h of hooks) h.remove();
+  const count = <T>(list: T[], f: (x: T) => boolean) => list.filter(f).length;
+  assert.equal(userEcalls, count(exits, (e) => e.kind === "ecall" && e.vpriv === 0));
+  assert.equal(kernelExits, count(exits, (e) => e.vpriv === 1 || e.vpriv === 3));
+  assert.equal(interrupts, count(traps, (t) => t.interrupt));
+  assert.equal(userTraps, count(traps, (t) => t.from === 0));
+  // Each filter kept some events and dropped others.
+  for (
+    const [n, all] of [[userEcalls, exits], [kernelExits, exits], [interrupts, traps]] as const
+  ) {
+    assert.ok(n > 0 && n < all.length, `${n} of ${all.length}`);
+  }
+  assert.ok(userTraps > 0 && userTraps < traps.length, `${userTraps} of ${traps.length}`);
+});
+
+for (const mode of MODES) {
+  Deno.test(`api: writeCsr and writePhysical change the guest's state; run() stops with timeout (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    assert.equal(m.writeCsr("sscratch", 0x1234_5678_9abc_def0n), true);
+    assert.equal(m.readCsr(0x140), 0x1234_5678_9abc_def0n);
+    // Guest-physical 0x8700_0000 is in the host's RAM at the window offset under the hypervisor.
+    const bytes = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    m.writePhysical(0x8700_0000, bytes);
+    assert.deepEqual(m.readPhysical(0x8700_0000, 4), bytes);
+    const host = 0x700_0000 + (mode === "hypervisor" ? 0x500_0000 : 0);
+    assert.deepEqual(m.vm.bus.ram.subarray(host, host + 4), bytes);
+    // The shell waits for input: nothing but the wall-clock limit ends this run.
+    const r = await m.run({ maxInstructions: 1e15, timeoutMs: 50 });
+    assert.equal(r.stop, "timeout");
+    assert.equal(m.halted, null);
+  });
+}
