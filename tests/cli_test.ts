@@ -528,3 +528,18 @@ Deno.test("cli: a guest that hangs itself ends with the report: registers, CSRs,
     );
   });
 });
+
+Deno.test("cli: --clock virtual with --rtc-base repeats a run exactly (every device read, trap and count)", async () => {
+  await ensureGuests();
+  // mmio.elf reads every device register, the RTC's time among them.
+  const args = ["--kernel", `${ROOT}guests/adversarial/build/mmio.elf`, "--clock", "virtual"];
+  const run = async () => {
+    const r = await boot([...args, "--rtc-base", "2026-01-01", "--trace", "mmio,trap", "--stats"]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stderr.replace(/^ +(wall time|MIPS) .*\n/gm, "");
+  };
+  const first = await run();
+  assert.match(first, /^mmio read rtc 0x101004 size 4 value 0x[\da-f]+$/m);
+  assert.match(first, /^ +instructions retired +\d+$/m);
+  assert.equal(await run(), first);
+});
