@@ -273,7 +273,7 @@ Deno.test("gdb stub: a fuzzed packet stream gets error or empty replies, and the
   const conn = new ScriptedConnection(chunks);
   assert.ok(stub.attach(conn));
   // The timeout is a hang guard only (the stream takes well under a second).
-  const result = await stub.run({ waitForDebugger: true, timeoutMs: 300_000 });
+  const result = await stub.run({ waitForDebugger: true, timeoutMs: HANG_GUARD_MS });
   assert.equal(result.stop, "killed");
   assert.equal(machine.hart.retired, 0, "the stub stayed stopped under the debugger");
   const r = replies(conn.sent);
