@@ -403,7 +403,7 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
 // QEMU 7.2's device models answer fewer accesses than rvisor's: each accepts
 // only the widths it implements (the PLIC and the CLINT's msip 4 bytes, the
 // syscon 2 and 4, ...) and only its register block (the UART's 8 bytes, the
-// RTC's registers, a slot's config space), and faults the rest, where rvisor's
+// RTC's registers, an empty slot's config space), and faults the rest, where rvisor's
 // complete every aligned access in a device's range. A misaligned access QEMU
 // splits into aligned ones of the same width (completing if they do), where
 // rvisor faults it, unless it crosses a 4 KiB page: rvisor then makes it
