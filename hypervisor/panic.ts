@@ -34,6 +34,8 @@ const REPORT_CSRS = [
 const MODE_NAMES = ["U", "S", "?", "M"];
 /** Frames followed at most in the stack trace. */
 const MAX_FRAMES = 16;
+/** How far above sp a leaf function's saved frame pointer may be (Linux bounds it by the stack). */
+const MAX_LEAF_FRAME = 1 << 20;
 
 /** Formats the diagnostic report for `hv` with a headline `reason`. */
 export function formatReport(hv: Hypervisor, reason: string): string {
@@ -83,6 +85,17 @@ function stackTrace(hv: Hypervisor): string[] {
   const ra = hart.xh[1] * 4294967296 + (hart.xl[1] >>> 0);
   frames.push(`  #1 0x${ra.toString(16)}${sym(hv, ra)} (ra)`);
   let fp = hart.xh[8] * 4294967296 + (hart.xl[8] >>> 0);
+  // gcc's leaf functions save only the caller's fp, at fp-8 where others keep
+  // ra (ra stays in its register): a stack address there, not code, means the
+  // walk goes on from the caller's frame (as Linux's walk_stackframe).
+  const sp = hart.xh[2] * 4294967296 + (hart.xl[2] >>> 0);
+  const leafSaved = readGuest(hv, fp - 8);
+  if (
+    leafSaved !== null && leafSaved % 8 === 0 && leafSaved > fp &&
+    leafSaved - sp <= MAX_LEAF_FRAME
+  ) {
+    fp = leafSaved;
+  }
   for (let i = 2; i < MAX_FRAMES && fp !== 0 && fp % 8 === 0; i++) {
     const savedRa = readGuest(hv, fp - 8), savedFp = readGuest(hv, fp - 16);
     if (savedRa === null || savedFp === null || savedRa === 0) break;

@@ -25,6 +25,13 @@ export const OPENSBI_FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_ju
 /** Debian's S-mode U-Boot for QEMU's `virt` (package u-boot-qemu). */
 export const UBOOT_SMODE = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
 
+/**
+ * Wall-clock hang guard for a test's run or subprocess (ms): a run that should
+ * end by itself (a halt, an answer, an instruction budget) and has not after
+ * this long is stuck. Far above what any passing run takes on a loaded machine.
+ */
+export const HANG_GUARD_MS = 600_000;
+
 /** True if something (file, directory, ...) is at `path`. */
 export function exists(path: string): boolean {
   try {

@@ -23,12 +23,16 @@
  * @module
  */
 
+import { parseElf } from "../core/elf.ts";
 import { ClintReg } from "../devices/clint.ts";
 import { VIRT_MEMMAP, VIRTIO_SLOTS } from "../devices/dtb.ts";
 import { PlicReg } from "../devices/plic.ts";
 import { FinisherStatus } from "../devices/syscon.ts";
 import { VirtioMmioRegister as V } from "../devices/virtio-mmio.ts";
+import { GdbClient } from "../devices/host/gdbclient.ts";
 import { xorshift32 } from "./decoder-diff.ts";
+import { HANG_GUARD_MS, QEMU, QEMU_CPU } from "./host-tools.ts";
+import { freePort } from "./lockstep.ts";
 
 /** One access of the table: `width` bytes at guest-physical `address`. */
 export interface FuzzAccess {
@@ -244,4 +248,65 @@ export function readResult(table: Uint8Array, tableAddress: number, count: numbe
     mtval: view.getBigUint64(24, true),
   };
   return { outcomes, failure };
+}
+
+/** Bytes per gdb memory packet: QEMU's stub drops packets over 4 KiB (PacketSize=1000 hex). */
+const GDB_CHUNK = 1024;
+
+/**
+ * Runs mmio_fuzz.S (`elf`, as built: rvisor_checks = 0) on QEMU 7.2 with
+ * `table` at its `fuzz_table` and `disk` (a raw image file) as the virtio disk
+ * in QEMU's default slot (the last), modern virtio-mmio as rvisor's. The table
+ * goes in over QEMU's GDB stub before the first instruction, and comes back
+ * when the program reaches its `pass` or `fail` label (the syscon write after
+ * them would end QEMU and its memory with it). Returns the table after the run.
+ */
+export async function runOnQemu(elf: string, table: Uint8Array, disk: string): Promise<Uint8Array> {
+  const symbols = parseElf(Deno.readFileSync(elf)).symbols;
+  const address = BigInt(symbols.get("fuzz_table")!);
+  const port = freePort();
+  const qemu = new Deno.Command(QEMU, {
+    args: [
+      ...["-M", "virt", "-m", "128M", "-cpu", QEMU_CPU, "-bios", "none", "-kernel", elf],
+      ...["-display", "none", "-serial", "null", "-monitor", "none"],
+      ...["-global", "virtio-mmio.force-legacy=false"],
+      ...[
+        "-drive",
+        `if=none,format=raw,file=${disk},id=d0`,
+        "-device",
+        "virtio-blk-device,drive=d0",
+      ],
+      ...["-gdb", `tcp:127.0.0.1:${port}`, "-S"],
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null", // QEMU's virtio complaints about the fuzzed rings
+  }).spawn();
+  const guard = setTimeout(() => qemu.kill("SIGKILL"), HANG_GUARD_MS);
+  let client: GdbClient | undefined;
+  try {
+    client = await GdbClient.connect(port);
+    for (let at = 0; at < table.length; at += GDB_CHUNK) {
+      await client.writeMemory(address + BigInt(at), table.subarray(at, at + GDB_CHUNK));
+    }
+    for (const label of ["pass", "fail"]) {
+      await client.command(`Z0,${symbols.get(label)!.toString(16)},4`);
+    }
+    await client.cont();
+    const after = new Uint8Array(table.length);
+    for (let at = 0; at < table.length; at += GDB_CHUNK) {
+      const n = Math.min(GDB_CHUNK, table.length - at);
+      after.set(await client.readMemory(address + BigInt(at), n), at);
+    }
+    return after;
+  } finally {
+    clearTimeout(guard);
+    client?.close();
+    try {
+      qemu.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await qemu.status;
+  }
 }

@@ -107,15 +107,27 @@ for (const mode of MODES) {
     assert.equal(m.vm.hart.onBreakpoint, null);
     assert.equal((await m.resume({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
     assert.equal(hits, 1);
-    // Redirect: make sys_getpid... here sys_uptime return at once with a0 = -1.
+    // Redirect: sys_uptime returns at once, having copied out a made-up struct
+    // uptime { ticks, time } that the hook writes to the shell's buffer (the
+    // user's a0 at its ecall with a7 = SYS_uptime, 6).
+    let buffer = -1;
+    const ecall = m.hook(mode === "bare" ? "trap" : "guestTrap", (_, mm) => {
+      if (mm.getReg("a7") === 6n) buffer = Number(mm.getReg("a0"));
+    }, { cause: 8 });
     const redirect = m.hookPc(addr, (mm) => {
-      mm.setReg("a0", -1);
+      const u = new DataView(new ArrayBuffer(16));
+      u.setBigUint64(0, 4242n, true);
+      u.setBigUint64(8, 123_456_789n, true); // 10 MHz time: 12.345 s
+      mm.writeVirtual(buffer, new Uint8Array(u.buffer));
+      mm.setReg("a0", 0);
       mm.pc = Number(BigInt.asIntN(64, mm.getReg("ra")));
     });
+    const from = m.consoleText.length;
     m.send("uptime\n");
     assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
     redirect.remove();
-    assert.ok(m.consoleText.includes("uptime"), m.consoleText.slice(-200));
+    ecall.remove();
+    assert.equal(m.consoleText.slice(from), "uptime\r\nup 12.345 s, 4242 ticks\r\n$ ");
   });
 
   Deno.test(`api: guest-view state: registers, CSRs, memory through the guest page table (${mode})`, async () => {
@@ -248,5 +260,106 @@ for (const mode of MODES) {
         }),
       /^MachineConfigError: blob\.bin: 0x80000000\.\.0x80002000 overlaps tinyos\.elf/,
     );
+  });
+}
+
+for (const mode of MODES) {
+  Deno.test(`api: an exception hook completes the shell's page faults itself (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    // Every store fault of `mem 1` is completed by skipping the store: the kernel
+    // never sees them (0 page faults while the shell writes), so the stores are
+    // lost; the loads that follow fault to the kernel (not hooked), which maps
+    // a zero page and frees it again with the heap.
+    let skipped = 0;
+    const h = m.hookException((e, mm) => {
+      const insn = mm.readVirtual(e.pc, 2);
+      mm.pc = e.pc + ((insn[0] & 3) === 3 ? 4 : 2);
+      e.handled = true;
+      skipped++;
+    }, 15);
+    const from = m.consoleText.length;
+    m.send("mem 1\n");
+    assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+    h.remove();
+    assert.equal(skipped, 512, "one fault per dword store of the page");
+    // pattern(0, 0) is 0, so the first word of a zero page is right.
+    assert.match(
+      m.consoleText.slice(from),
+      /^mem 1\r\nmem: 1 pages at 0x[\da-f]+: 0 page faults, 511 bad words, 0 pages freed: FAILED\r\n\$ $/,
+    );
+  });
+
+  Deno.test(`api: a watch hook fires on the kernel's input line buffer, and run() stops with watchpoint (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    // tinyos's console keeps typed bytes in `cons.buf` (128 bytes, at the start of `cons`).
+    const buf = m.symbol("cons");
+    let counted = 0;
+    const count = m.watch(buf, 128, () => void counted++);
+    m.send("echo hi\n");
+    assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+    count.remove();
+    assert.equal(counted, "echo hi\n".length, "one store per typed byte");
+    let fired = 0;
+    const stop = m.watch(buf, 128, () => (fired++, true));
+    m.send("ps\n");
+    const r = await m.run({ until: "$ ", maxInstructions: 50_000_000 });
+    stop.remove();
+    assert.equal(r.stop, "watchpoint");
+    assert.equal(fired, 1);
+    assert.ok(!m.consoleText.includes("PID"), "stopped at the first typed byte");
+    assert.equal((await m.resume()).stop, "until", "resumed to the prompt");
+    assert.match(m.consoleText, /ps\r\nPID +STATE/);
+  });
+}
+
+Deno.test("api: exit and guestTrap filters (kind, vpriv, interrupt) pass exactly the matching events (hypervisor)", async () => {
+  const m = tinyos("hypervisor");
+  const exits: { kind: string; vpriv: number }[] = [];
+  const traps: { interrupt: boolean; from: number }[] = [];
+  let userEcalls = 0, kernelExits = 0, interrupts = 0, userTraps = 0;
+  const hooks = [
+    m.hook("exit", (e) => void exits.push({ kind: e.kind, vpriv: e.vpriv })),
+    m.hook("guestTrap", (e) => void traps.push({ interrupt: e.interrupt, from: e.from })),
+    m.hook("exit", () => void userEcalls++, { kind: "ecall", vpriv: 0 }),
+    m.hook("exit", () => void kernelExits++, { vpriv: [1, 3] }),
+    m.hook("guestTrap", () => void interrupts++, { interrupt: true }),
+    m.hook("guestTrap", () => void userTraps++, { vpriv: 0 }),
+  ];
+  await toPrompt(m);
+  m.send("uptime\n");
+  assert.equal((await m.run({ until: "$ ", maxInstructions: 50_000_000 })).stop, "until");
+  for (const h of hooks) h.remove();
+  const count = <T>(list: T[], f: (x: T) => boolean) => list.filter(f).length;
+  assert.equal(userEcalls, count(exits, (e) => e.kind === "ecall" && e.vpriv === 0));
+  assert.equal(kernelExits, count(exits, (e) => e.vpriv === 1 || e.vpriv === 3));
+  assert.equal(interrupts, count(traps, (t) => t.interrupt));
+  assert.equal(userTraps, count(traps, (t) => t.from === 0));
+  // Each filter kept some events and dropped others.
+  for (
+    const [n, all] of [[userEcalls, exits], [kernelExits, exits], [interrupts, traps]] as const
+  ) {
+    assert.ok(n > 0 && n < all.length, `${n} of ${all.length}`);
+  }
+  assert.ok(userTraps > 0 && userTraps < traps.length, `${userTraps} of ${traps.length}`);
+});
+
+for (const mode of MODES) {
+  Deno.test(`api: writeCsr and writePhysical change the guest's state; run() stops with timeout (${mode})`, async () => {
+    const m = tinyos(mode);
+    await toPrompt(m);
+    assert.equal(m.writeCsr("sscratch", 0x1234_5678_9abc_def0n), true);
+    assert.equal(m.readCsr(0x140), 0x1234_5678_9abc_def0n);
+    // Guest-physical 0x8700_0000 is in the host's RAM at the window offset under the hypervisor.
+    const bytes = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    m.writePhysical(0x8700_0000, bytes);
+    assert.deepEqual(m.readPhysical(0x8700_0000, 4), bytes);
+    const host = 0x700_0000 + (mode === "hypervisor" ? 0x500_0000 : 0);
+    assert.deepEqual(m.vm.bus.ram.subarray(host, host + 4), bytes);
+    // The shell waits for input: nothing but the wall-clock limit ends this run.
+    const r = await m.run({ maxInstructions: 1e15, timeoutMs: 50 });
+    assert.equal(r.stop, "timeout");
+    assert.equal(m.halted, null);
   });
 }

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { hasCommand } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hasCommand } from "../scripts/host-tools.ts";
 
 const BOOT = new URL("../boot.ts", import.meta.url).pathname;
 
@@ -39,7 +39,7 @@ for (const mode of ["hypervisor", "bare"] as const) {
       const decoder = new TextDecoder();
       let raw = "";
       const waitFor = async (text: string) => {
-        const deadline = Date.now() + 60_000;
+        const deadline = Date.now() + HANG_GUARD_MS;
         while (!guestText(raw).includes(text)) {
           assert.ok(Date.now() < deadline, `no ${JSON.stringify(text)} in:\n${guestText(raw)}`);
           const { value, done } = await reader.read();

@@ -1,6 +1,7 @@
 /** Hart behaviour that the ISA programs reach only by chance: instructions run outside the decode cache. */
 
 import assert from "node:assert/strict";
+import { HANG_GUARD_MS } from "../scripts/host-tools.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 
@@ -41,7 +42,7 @@ Deno.test("run({maxInstructions}) ends even when the guest is stuck in a trap lo
   // csrwi mtvec, 0; ecall: the trap vector is unmapped, so every trap traps again at once.
   const bytes = new Uint8Array(new Uint32Array([0x30505073, 0x00000073]).buffer);
   const m = new VirtMachine({ kernel: { name: "loop.bin", bytes }, clock: "virtual" });
-  const r = await m.run({ maxInstructions: 100_000, timeoutMs: 30_000 });
+  const r = await m.run({ maxInstructions: 100_000, timeoutMs: HANG_GUARD_MS });
   assert.equal(r.stop, "limit");
   assert.ok(m.hart.trapsTaken >= 99_000);
 });

@@ -4,9 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { createHypervisorMachine, DEFAULT_GUEST_OFFSET } from "../hypervisor/hypervisor.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
 import { createMachine, type WatchHit } from "../mod.ts";
+import { HANG_GUARD_MS } from "../scripts/host-tools.ts";
 
 /** The UART's transmit register (QEMU virt's 16550 at 0x1000_0000). */
 const UART_THR = 0x1000_0000;
@@ -48,7 +49,12 @@ Deno.test("guest RAM placement follows guestOffset and memory", async () => {
   assert.equal(m.bus.ramSize, offset + memory);
   assert.equal(m.hypervisor.guest.windowBase, 0x8000_0000 + offset);
   assert.equal(m.hypervisor.guest.bus.ramSize, memory);
-  assert.notEqual(offset, DEFAULT_GUEST_OFFSET);
+  // The default (README, DESIGN.md): the window at host offset 0x500_0000, so
+  // guest-physical 0x8000_0000 is host-physical 0x8500_0000, in 128 MiB.
+  const byDefault = createHypervisorMachine({});
+  assert.equal(byDefault.hypervisor.guest.windowBase, 0x8500_0000);
+  assert.equal(byDefault.hypervisor.guest.bus.ramSize, 128 * 1024 * 1024);
+  assert.equal(byDefault.bus.ramSize, 0x500_0000 + 128 * 1024 * 1024);
   assert.throws(
     () => createHypervisorMachine({ guestOffset: 0x123000 }),
     /multiple of 2 MiB/,
@@ -61,7 +67,7 @@ Deno.test("a guest that hangs itself (wfi with mie = 0) ends the run with a repo
   const words = [0x30405073, 0x10500073, 0x0000006f];
   const bytes = new Uint8Array(new Uint32Array(words).buffer);
   const m = createHypervisorMachine({ kernel: { name: "hang.bin", bytes }, clock: "virtual" });
-  const r = await m.run({ maxInstructions: 1_000_000, timeoutMs: 10_000 });
+  const r = await m.run({ maxInstructions: 1_000_000, timeoutMs: HANG_GUARD_MS });
   assert.equal(r.stop, "halt");
   assert.equal(r.reason, "error");
   assert.ok(m.hypervisor.panicIsGuestFault);

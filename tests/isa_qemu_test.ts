@@ -11,10 +11,9 @@
  */
 
 import assert from "node:assert/strict";
-import { hasCommand, QEMU, QEMU_CPU, QEMU_CPU_FD } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hasCommand, QEMU, QEMU_CPU, QEMU_CPU_FD } from "../scripts/host-tools.ts";
 
 const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
-const TIMEOUT_MS = 20_000;
 
 function listElfs(): string[] {
   try {
@@ -53,7 +52,7 @@ async function runOnQemu(elf: string): Promise<{ code: number | null; output: st
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
-  }, TIMEOUT_MS);
+  }, HANG_GUARD_MS);
   const out = await child.output();
   clearTimeout(timer);
   const dec = new TextDecoder();
@@ -64,7 +63,7 @@ async function runOnQemu(elf: string): Promise<{ code: number | null; output: st
 }
 
 function describe(code: number | null): string {
-  if (code === null) return `no exit within ${TIMEOUT_MS / 1000} s`;
+  if (code === null) return `no exit within ${HANG_GUARD_MS / 1000} s`;
   if (code === 0x7f) return "exit 0x7f: unexpected trap";
   return `exit ${code}: case ${code} failed`;
 }

@@ -28,8 +28,9 @@ import {
   type FuzzResult,
   generateAccesses,
   readResult,
+  runOnQemu,
 } from "../scripts/mmio-fuzz.ts";
-import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const SRC = new URL("../guests/adversarial/", import.meta.url).pathname;
 const BUILD = `${SRC}build/`;
@@ -56,9 +57,6 @@ await buildGuests();
 const DISK_MAGIC = 0x0123456789abcdefn;
 
 /** The programs that must pass; trap_loop*.S are the double-fault cases. */
-// rom.S fails under the hypervisor for now: only the first page of the guest's
-// 60 KiB mask ROM is mapped, so loads beyond it and stores to it are access
-// faults where QEMU and bare rvisor read zeros and drop stores.
 const PASSING = ["bare", "ptes", "pool", "pmp", "satp", "mmio", "virtio", "rom"];
 const TRAP_LOOPS = ["trap_loop", "trap_loop_s"];
 /** Programs that need data from the test (mmio_fuzz.S: its table of accesses). */
@@ -266,11 +264,12 @@ function checkStamps(
 
 for (const name of TRAP_LOOPS) {
   Deno.test(`isolation: ${name} (endless guest trap loop) ends in the double-fault report`, async () => {
-    const t0 = performance.now();
     const r = await runIsolated(name, { maxInstructions: 10_000_000 });
     assert.equal(r.reason, "error");
     assert.match(r.panic ?? "", /double fault/);
-    assert.ok(performance.now() - t0 < 10_000, `took ${performance.now() - t0} ms`);
+    // Promptly: after about a thousand guest traps in a row, not at the budget.
+    const exits = [...r.machine.hypervisor.exitCounts.values()].reduce((a, b) => a + b, 0);
+    assert.ok(exits < 10_000, `${exits} exits before the report`);
   });
 }
 
@@ -321,7 +320,9 @@ for (const name of PASSING) {
 // or access fault (the program fails on anything else); the host must stay
 // intact (runIsolated's checks), every run must end with the program's own
 // pass (the tables hold no syscon poweroff/reset/fail values), and the
-// outcome of each access must be the same in both modes and on both machines.
+// outcome of each access must be the same in both modes, bare and under the
+// hypervisor. On QEMU the same tables pass too, and the outcomes differ from
+// rvisor's only in the ways listed at the QEMU test below.
 const FUZZ_SEEDS = [1, 2, 3, 0xdecaf];
 const FUZZ_COUNT = 2500;
 
@@ -343,7 +344,13 @@ function fuzzResult(ram: Uint8Array, data: RawData & { count: number }): FuzzRes
     data.address,
     data.count,
   );
-  assert.equal(r.failure, null, `a bad trap: ${JSON.stringify(r.failure, (_, v) => `${v}`)}`);
+  assert.equal(
+    r.failure,
+    null,
+    `a bad trap: ${
+      JSON.stringify(r.failure, (_, v) => typeof v === "bigint" ? `0x${v.toString(16)}` : v)
+    }`,
+  );
   assert.deepEqual(r.outcomes[1], r.outcomes[0], "outcomes in S-mode differ from M-mode");
   const causes = new Set(r.outcomes[0]);
   for (const c of causes) assert.ok([0, 4, 5, 6, 7].includes(c), `cause ${c}`);
@@ -380,7 +387,7 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
     async fn() {
       const out = await new Deno.Command("timeout", {
         args: [
-          "20",
+          String(HANG_GUARD_MS / 1000),
           QEMU,
           ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-icount", "shift=0"],
           ...["-cpu", QEMU_CPU, "-kernel", `${BUILD}${name}.elf`],
@@ -389,6 +396,63 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
         stderr: "piped",
       }).output();
       assert.equal(out.code, 0, `case ${out.code} failed on QEMU`);
+    },
+  });
+}
+
+// QEMU 7.2's device models answer fewer accesses than rvisor's: each accepts
+// only the widths it implements (the PLIC and the CLINT's msip 4 bytes, the
+// syscon 2 and 4, ...) and only its register block (the UART's 8 bytes, the
+// RTC's registers, an empty slot's config space), and faults the rest, where rvisor's
+// complete every aligned access in a device's range. A misaligned access QEMU
+// splits into aligned ones of the same width (completing if they do), where
+// rvisor faults it, unless it crosses a 4 KiB page: rvisor then makes it
+// byte by byte (completing if each byte does), where QEMU faults it. Any
+// other difference fails.
+for (const seed of FUZZ_SEEDS) {
+  Deno.test({
+    name:
+      `adversarial: mmio_fuzz seed ${seed} passes on QEMU, which differs from rvisor only as known`,
+    ignore: !qemuFound,
+    async fn() {
+      const data = fuzzData(seed);
+      const disk = Deno.makeTempFileSync({ prefix: "rvisor-fuzz-", suffix: ".img" });
+      let after: Uint8Array;
+      try {
+        Deno.writeFileSync(disk, newDisk().bytes);
+        after = await runOnQemu(`${BUILD}mmio_fuzz.elf`, data.bytes, disk);
+      } finally {
+        Deno.removeSync(disk);
+      }
+      const ram = new Uint8Array(data.address - RAM_BASE + after.length);
+      ram.set(after, data.address - RAM_BASE);
+      const qemu = fuzzResult(ram, data);
+      const bare = fuzzResult((await runBare("mmio_fuzz", data)).bus.ram, data);
+      const table = new DataView(data.bytes.buffer);
+      const kinds = { refused: 0, split: 0, bytewise: 0 };
+      for (let i = 0; i < data.count; i++) {
+        const q = qemu.outcomes[0][i], r = bare.outcomes[0][i];
+        if (q === r) continue;
+        const at = FUZZ_HEADER + i * FUZZ_ENTRY;
+        const address = Number(table.getBigUint64(at, true)), width = table.getUint8(at + 16);
+        const what = `entry ${i}: ${width} bytes at 0x${
+          address.toString(16)
+        }, QEMU ${q}, rvisor ${r}`;
+        if (address % width === 0) {
+          assert.equal(r, 0, `${what}: an aligned access rvisor faults unlike QEMU`);
+          kinds.refused++;
+        } else if ((address % 4096) + width > 4096) {
+          assert.equal(r, 0, `${what}: a page-crossing access rvisor faults unlike QEMU`);
+          kinds.bytewise++;
+        } else {
+          assert.equal(q, 0, `${what}: a misaligned access QEMU faults unlike rvisor`);
+          kinds.split++;
+        }
+      }
+      assert.ok(
+        kinds.refused + kinds.split + kinds.bytewise < data.count / 2,
+        JSON.stringify(kinds),
+      );
     },
   });
 }

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ubootCommand } from "./uboot_console.ts";
+import { UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
 import { Csr } from "../core/csr.ts";
 import { parseFdt } from "../core/fdt.ts";
 import { out } from "../core/int64.ts";
@@ -14,7 +14,7 @@ import { MachineConfigError } from "../devices/board.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { OPENSBI_MEDELEG, OPENSBI_MIDELEG, SbiExt } from "../hypervisor/sbi.ts";
 import { parseBootArgs, UsageError } from "../boot.ts";
-import { exists, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
+import { exists, HANG_GUARD_MS, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
 const GUEST = new URL("../guests/sbi/build/builtin.elf", import.meta.url).pathname;
 
@@ -103,7 +103,7 @@ Deno.test({
       clock: "virtual",
       console: (b) => text += String.fromCharCode(b),
     });
-    const r = await m.run({ timeoutMs: 20_000 });
+    const r = await m.run({ maxInstructions: 10_000_000, timeoutMs: HANG_GUARD_MS });
     assert.equal(m.hypervisor.panicReport, null);
     // A failing case exits with its number (guests/sbi/builtin.S).
     assert.deepEqual(
@@ -139,11 +139,12 @@ Deno.test({
       clock: "virtual",
       console: (b) => text += String.fromCharCode(b),
     });
-    const r = await m.run({ until: "Hit any key to stop autoboot", timeoutMs: 60_000 });
+    const limits = { maxInstructions: UBOOT_BUDGET, timeoutMs: HANG_GUARD_MS };
+    const r = await m.run({ until: "Hit any key to stop autoboot", ...limits });
     assert.equal(r.stop, "until", `no autoboot prompt; console:\n${text}`);
     assert.doesNotMatch(text, /OpenSBI/);
     m.input(" ");
-    const r2 = await m.run({ until: "=> ", timeoutMs: 20_000 });
+    const r2 = await m.run({ until: "=> ", ...limits });
     assert.equal(r2.stop, "until", `no => prompt; console:\n${text}`);
     const version = await ubootCommand(m, () => text, "version");
     assert.match(version, /U-Boot 2023\.01/);

@@ -17,7 +17,7 @@ import {
   TINYOS_IMAGE_MODULE,
 } from "../scripts/build-tinyos.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
-import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 /** Instructions a command may take before the test gives up (mem 64 takes ~0.5 M). */
 const COMMAND_BUDGET = 50_000_000;
@@ -244,7 +244,7 @@ Deno.test({
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    const timer = setTimeout(() => proc.kill(), 30_000);
+    const timer = setTimeout(() => proc.kill(), HANG_GUARD_MS);
     // Typed at the first prompt, as a user would: input typed ahead raced tinyos's UART
     // set-up and QEMU's end of stdin on a loaded machine, and was lost now and then.
     const writer = proc.stdin.getWriter();

@@ -5,11 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { ubootCommand } from "./uboot_console.ts";
+import { UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import {
   exists,
+  HANG_GUARD_MS,
   hasCommand,
   OPENSBI_FW_JUMP as FW_JUMP,
   QEMU,
@@ -60,10 +61,11 @@ async function bootToPrompt(mode: Mode): Promise<{ m: VirtMachine; out: () => st
     console: (b: number) => text += String.fromCharCode(b),
   };
   const m = mode === "bare" ? new VirtMachine(config) : createHypervisorMachine(config);
-  const r = await m.run({ until: "Hit any key to stop autoboot", timeoutMs: 60_000 });
+  const limits = { maxInstructions: UBOOT_BUDGET, timeoutMs: HANG_GUARD_MS };
+  const r = await m.run({ until: "Hit any key to stop autoboot", ...limits });
   assert.equal(r.stop, "until", `no autoboot prompt; console:\n${text}`);
   m.input(" ");
-  const r2 = await m.run({ until: "=> ", timeoutMs: 20_000 });
+  const r2 = await m.run({ until: "=> ", ...limits });
   assert.equal(r2.stop, "until", `no => prompt; console:\n${text}`);
   return { m, out: () => text };
 }
@@ -126,12 +128,13 @@ Deno.test({
     let qemuText = "";
     const reader = qemu.stdout.getReader();
     const decoder = new TextDecoder();
-    const deadline = Date.now() + 20_000;
-    while (!qemuText.includes("Hit any key") && Date.now() < deadline) {
+    const guard = setTimeout(() => qemu.kill("SIGKILL"), HANG_GUARD_MS);
+    while (!qemuText.includes("Hit any key")) {
       const { value, done } = await reader.read();
       if (done) break;
       qemuText += decoder.decode(value);
     }
+    clearTimeout(guard);
     qemu.kill();
     reader.releaseLock();
     await qemu.status;
@@ -143,7 +146,7 @@ Deno.test({
       kernel: { name: UBOOT, bytes: Deno.readFileSync(UBOOT) },
       console: (b) => ours += String.fromCharCode(b),
     });
-    await m.run({ until: "Hit any key", timeoutMs: 60_000 });
+    await m.run({ until: "Hit any key", maxInstructions: UBOOT_BUDGET, timeoutMs: HANG_GUARD_MS });
     const expected = bannerLines(qemuText);
     assert.ok(expected.size >= 10, `QEMU printed no banner:\n${qemuText}`);
     assert.deepEqual(bannerLines(ours), expected);

@@ -1,8 +1,8 @@
 # Adversarial guest: the mask ROM of the virt machine (0x1000..0x10000, the
 # boot code in its first page, zeros after). Loads anywhere in it read what
 # the ROM holds; stores are ignored (QEMU 7.2 and bare rvisor both drop them).
-# Under the hypervisor, only the first ROM page is mapped (hypervisor/guest.ts
-# isRomPage): loads beyond it and stores to it become access faults.
+# Under the hypervisor the first ROM page is shadow-mapped read-only and the
+# whole ROM is a guest-bus device (hypervisor/guest.ts): the same answers.
 #include "test.h"
 
 TEST_BEGIN
