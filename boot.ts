@@ -113,8 +113,8 @@ Options:
                     virtual M-mode) or builtin (the hypervisor itself: no
                     --bios; the --kernel starts in S-mode at 0x80200000 with
                     a0 = 0, a1 = DTB, as after OpenSBI's fw_jump)
-  --isa ISA         the hart (and the guest's, under the hypervisor): rv64imac
-                    (default) or rv64imafdc / rv64gc (F and D)
+  --isa ISA         the hart (and the guest's, under the hypervisor): rv64imafdc
+                    / rv64gc (default: F and D, as QEMU's virt CPU) or rv64imac
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
