@@ -332,31 +332,131 @@ function deviceDisk(text: string, drives: Map<string, Drive>): Drive & { slot?: 
   return { ...drive, slot: Number(m[1]) };
 }
 
-/** QEMU options rvisor takes, and whether each has a value. */
-const QEMU_OPTIONS: Readonly<Record<string, boolean>> = {
-  machine: true,
-  M: true,
-  bios: true,
-  kernel: true,
-  initrd: true,
-  append: true,
-  m: true,
-  smp: true,
-  cpu: true,
-  nographic: false,
-  serial: true,
-  global: true,
-  drive: true,
-  device: true,
-  rtc: true,
-  icount: true,
-  s: false,
-  S: false,
-  gdb: true,
-  "no-reboot": false,
-  d: true,
-  h: false,
-  help: false,
+/** What the options seen so far ask of rvisor; the handlers of {@linkcode QEMU_OPTIONS} fill it. */
+interface Request {
+  /** Adds rvisor's `flag` (with `value`), remembering the QEMU option behind it. */
+  emit(flag: string, value: string | undefined, origin: string): void;
+  bios?: string;
+  kernel?: string;
+  gdb: boolean;
+  wait: boolean;
+  serials: number;
+  help: boolean;
+  drives: Map<string, Drive>;
+  disks: (Drive & { slot?: number; origin: string })[];
+  topics: string[];
+}
+
+/** Applies one option: its value (or "") and its text as given (`-m 4G`), for messages. */
+type Handler = (r: Request, value: string, origin: string, arg: string) => void;
+
+/** `-machine` / `-M`: only `virt`, without properties. */
+const machine: Handler = (_, value, origin, arg) => {
+  const props = parseKeyval(arg, value, "type");
+  onlyKeys(arg, value, props, ["type"]);
+  if (props.get("type") !== "virt") {
+    throw new QemuArgsError(`${origin}: rvisor has only QEMU's virt machine`);
+  }
+};
+
+/** A QEMU option that maps to rvisor's flag of the same meaning and value. */
+const same = (flag: string): Handler => (r, value, origin) => r.emit(flag, value, origin);
+
+/** Accepted without effect, because rvisor already behaves as the option asks. */
+const already: Handler = () => {};
+
+/** QEMU options rvisor takes: whether each has a value, and what it asks of rvisor. */
+const QEMU_OPTIONS: Readonly<Record<string, { value: boolean; apply: Handler }>> = {
+  machine: { value: true, apply: machine },
+  M: { value: true, apply: machine },
+  bios: { value: true, apply: (r, value) => r.bios = value },
+  kernel: { value: true, apply: (r, value) => r.kernel = value },
+  initrd: { value: true, apply: same("--initrd") },
+  append: { value: true, apply: same("--append") },
+  m: { value: true, apply: (r, value, origin) => r.emit("--mem", memSize(value), origin) },
+  smp: { value: true, apply: (_, value) => checkSmp(value) },
+  cpu: { value: true, apply: (r, value, origin) => r.emit("--isa", cpuIsa(value), origin) },
+  // rvisor has no display: the serial console is always on stdio.
+  nographic: { value: false, apply: already },
+  serial: {
+    value: true,
+    apply: (r, value, origin) => {
+      if (value !== "mon:stdio" && value !== "stdio") {
+        throw new QemuArgsError(`${origin}: rvisor's serial console is on stdio (mon:stdio)`);
+      }
+      if (++r.serials > 1) throw new QemuArgsError(`${origin}: rvisor's virt has one UART`);
+    },
+  },
+  global: {
+    value: true,
+    apply: (_, value, origin, arg) => {
+      const m = /^virtio-mmio\.force-legacy=(.*)$/.exec(value);
+      if (!m || bool(arg, value, "force-legacy", m[1])) {
+        throw new QemuArgsError(
+          `${origin}: rvisor takes only virtio-mmio.force-legacy=false (its virtio-mmio is ` +
+            `the modern version 2)`,
+        );
+      }
+    },
+  },
+  drive: {
+    value: true,
+    apply: (r, value, origin) => {
+      const d = parseDrive(value);
+      if (d.virtio) r.disks.push({ ...d.drive, origin });
+      else if (r.drives.has(d.id!)) throw new QemuArgsError(`${origin}: id=${d.id} given twice`);
+      else r.drives.set(d.id!, d.drive);
+    },
+  },
+  device: {
+    value: true,
+    apply: (r, value, origin) => r.disks.push({ ...deviceDisk(value, r.drives), origin }),
+  },
+  rtc: {
+    value: true,
+    apply: (r, value, origin) => {
+      const base = rtcBase(value);
+      if (base !== undefined) r.emit("--rtc-base", base, origin);
+    },
+  },
+  icount: {
+    value: true,
+    apply: (r, value, origin) => {
+      checkIcount(value);
+      r.emit("--clock", "virtual", origin);
+    },
+  },
+  s: {
+    value: false,
+    apply: (r, _, origin) => {
+      r.emit("--gdb", QEMU_GDB_PORT, origin);
+      r.gdb = true;
+    },
+  },
+  gdb: {
+    value: true,
+    apply: (r, value, origin) => {
+      r.emit(...gdbFlag(value), origin);
+      r.gdb = true;
+    },
+  },
+  S: { value: false, apply: (r) => r.wait = true },
+  // rvisor never reboots: a guest reset ends the run, as QEMU's -no-reboot asks.
+  "no-reboot": { value: false, apply: already },
+  d: {
+    value: true,
+    apply: (r, value, origin) => {
+      for (const item of value.split(",")) {
+        const topic = LOG_TOPICS[item];
+        if (topic === undefined) {
+          throw new QemuArgsError(`${origin}: rvisor has no log item '${item}' (it has: int)`);
+        }
+        r.topics.push(topic);
+      }
+    },
+  },
+  h: { value: false, apply: (r) => r.help = true },
+  help: { value: false, apply: (r) => r.help = true },
 };
 
 /** True if `path` names an existing file. */
@@ -381,17 +481,20 @@ export function translateQemuArgs(
 ): QemuTranslation {
   const out: string[] = [];
   const origins = new Map<string, string>();
-  // FLAG=VALUE: a value that starts with a dash (-append "-x") stays a value.
-  const emit = (flag: string, value: string | undefined, origin: string) => {
-    out.push(value === undefined ? flag : `${flag}=${value}`);
-    origins.set(flag, origin);
+  const r: Request = {
+    // FLAG=VALUE: a value that starts with a dash (-append "-x") stays a value.
+    emit(flag, value, origin) {
+      out.push(value === undefined ? flag : `${flag}=${value}`);
+      origins.set(flag, origin);
+    },
+    gdb: false,
+    wait: false,
+    serials: 0,
+    help: false,
+    drives: new Map(),
+    disks: [],
+    topics: [],
   };
-  let bios: string | undefined;
-  let kernel: string | undefined;
-  let gdb = false, wait = false, serials = 0;
-  const drives = new Map<string, Drive>();
-  const disks: (Drive & { slot?: number; origin: string })[] = [];
-  const topics: string[] = [];
   const passed: string[] = [];
 
   for (let i = 0; i < argv.length; i++) {
@@ -411,124 +514,32 @@ export function translateQemuArgs(
     if (!arg.startsWith("-") || arg === "-") {
       throw new QemuArgsError(`${arg}: unexpected argument (images are given with -kernel/-bios)`);
     }
-    const name = arg.slice(1);
-    const takesValue = QEMU_OPTIONS[name];
-    if (takesValue === undefined) {
+    const option = QEMU_OPTIONS[arg.slice(1)];
+    if (option === undefined) {
       throw new QemuArgsError(
         `${arg}: unknown option (rvisor takes a subset of QEMU's: rvisor -h)`,
       );
     }
     let value = "";
-    if (takesValue) {
+    if (option.value) {
       if (i + 1 >= argv.length) throw new QemuArgsError(`${arg}: needs a value`);
       value = argv[++i];
     }
-    const origin = takesValue ? `${arg} ${value}` : arg;
-    switch (name) {
-      case "machine":
-      case "M": {
-        const props = parseKeyval(arg, value, "type");
-        onlyKeys(arg, value, props, ["type"]);
-        if (props.get("type") !== "virt") {
-          throw new QemuArgsError(`${origin}: rvisor has only QEMU's virt machine`);
-        }
-        break;
-      }
-      case "bios":
-        bios = value;
-        break;
-      case "kernel":
-        kernel = value;
-        break;
-      case "initrd":
-      case "append":
-        emit(`--${name}`, value, origin);
-        break;
-      case "m":
-        emit("--mem", memSize(value), origin);
-        break;
-      case "smp":
-        checkSmp(value);
-        break;
-      case "cpu":
-        emit("--isa", cpuIsa(value), origin);
-        break;
-      case "nographic":
-        break; // rvisor has no display: the serial console is always on stdio.
-      case "serial":
-        if (value !== "mon:stdio" && value !== "stdio") {
-          throw new QemuArgsError(`${origin}: rvisor's serial console is on stdio (mon:stdio)`);
-        }
-        if (++serials > 1) throw new QemuArgsError(`${origin}: rvisor's virt has one UART`);
-        break;
-      case "global": {
-        const m = /^virtio-mmio\.force-legacy=(.*)$/.exec(value);
-        if (!m || bool(arg, value, "force-legacy", m[1])) {
-          throw new QemuArgsError(
-            `${origin}: rvisor takes only virtio-mmio.force-legacy=false (its virtio-mmio is ` +
-              `the modern version 2)`,
-          );
-        }
-        break;
-      }
-      case "drive": {
-        const d = parseDrive(value);
-        if (d.virtio) disks.push({ ...d.drive, origin });
-        else if (drives.has(d.id!)) throw new QemuArgsError(`${origin}: id=${d.id} given twice`);
-        else drives.set(d.id!, d.drive);
-        break;
-      }
-      case "device":
-        disks.push({ ...deviceDisk(value, drives), origin });
-        break;
-      case "rtc": {
-        const base = rtcBase(value);
-        if (base !== undefined) emit("--rtc-base", base, origin);
-        break;
-      }
-      case "icount":
-        checkIcount(value);
-        emit("--clock", "virtual", origin);
-        break;
-      case "s":
-        emit("--gdb", QEMU_GDB_PORT, origin);
-        gdb = true;
-        break;
-      case "gdb": {
-        const [flag, address] = gdbFlag(value);
-        emit(flag, address, origin);
-        gdb = true;
-        break;
-      }
-      case "S":
-        wait = true;
-        break;
-      case "no-reboot":
-        break; // rvisor never reboots: a guest reset ends the run, as QEMU's -no-reboot.
-      case "d":
-        for (const item of value.split(",")) {
-          const topic = LOG_TOPICS[item];
-          if (topic === undefined) {
-            throw new QemuArgsError(`${origin}: rvisor has no log item '${item}' (it has: int)`);
-          }
-          topics.push(topic);
-        }
-        break;
-      case "h":
-      case "help":
-        return { args: ["--help"], origins }; // as QEMU: help, whatever else is given
-    }
+    option.apply(r, value, option.value ? `${arg} ${value}` : arg, arg);
+    // As QEMU: help at once, whatever else is given.
+    if (r.help) return { args: ["--help"], origins: new Map() };
   }
+  const { emit, bios, kernel, disks } = r;
 
-  if (wait) {
-    if (!gdb) {
+  if (r.wait) {
+    if (!r.gdb) {
       throw new QemuArgsError(
         "-S: rvisor holds the hart only for a debugger (add -s or -gdb tcp::PORT)",
       );
     }
     emit("--gdb-wait", undefined, "-S");
   }
-  if (topics.length > 0) emit("--trace", topics.join(","), "-d");
+  if (r.topics.length > 0) emit("--trace", r.topics.join(","), "-d");
   if (disks.some((d) => d.snapshot) && disks.some((d) => !d.snapshot)) {
     throw new QemuArgsError(
       "-drive: snapshot=on on some drives only (rvisor's --disk-write covers every disk)",
