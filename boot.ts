@@ -168,6 +168,7 @@ takes this subset and refuses any other option or value with one line (exit 2):
                                   rvisor lacks (h, zba, zbb, zbc, zbs, sstc,
                                   Zihintpause, v, ...) may only be =off
   -nographic, -serial mon:stdio   the console is on stdio (Ctrl-A x quits)
+  -display none, -monitor none    rvisor has neither
   -global virtio-mmio.force-legacy=false
   -drive file=FILE,if=none,format=raw,id=ID[,snapshot=on]   (or if=virtio);
                                   writes reach FILE unless snapshot=on

@@ -90,6 +90,8 @@ Deno.test("qemu-cli: each supported option means what it means on QEMU", () => {
   assert.deepEqual(parse("-gdb", "tcp:localhost:4321").gdb, { hostname: "localhost", port: 4321 });
   assert.deepEqual(parse("-d", "int").trace, ["trap"]);
   const misc = parse("-nographic", "-serial", "mon:stdio", "-no-reboot", "-append", "-x y");
+  const quiet = parse("-display", "none", "-monitor", "none");
+  assert.equal(quiet.kernel, "k.elf");
   assert.equal(misc.append, "-x y");
   assert.equal(misc.initrd, undefined);
   assert.equal(parse("-initrd", "r.cpio").initrd, "r.cpio");
@@ -146,7 +148,8 @@ const REFUSED: { args: string[]; message: RegExp; alone?: boolean }[] = [
     args: ["-D", "qemu.log"],
     message: /^-D: unknown option \(rvisor takes a subset of QEMU's: rvisor -h\)$/,
   },
-  { args: ["-monitor", "stdio"], message: /^-monitor: unknown option/ },
+  { args: ["-monitor", "stdio"], message: /^-monitor stdio: rvisor has no monitor \(only none\)$/ },
+  { args: ["-display", "gtk"], message: /^-display gtk: rvisor has no display \(only none\)$/ },
   { args: ["-netdev", "user,id=n"], message: /^-netdev: unknown option/ },
   { args: ["-snapshot"], message: /^-snapshot: unknown option/ },
   { args: ["-M", "sifive_u"], message: /^-M sifive_u: rvisor has only QEMU's virt machine/ },

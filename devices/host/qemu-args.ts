@@ -365,6 +365,11 @@ const same = (flag: string): Handler => (r, value, origin) => r.emit(flag, value
 /** Accepted without effect, because rvisor already behaves as the option asks. */
 const already: Handler = () => {};
 
+/** `-display none`, `-monitor none`: rvisor has neither, so `none` is the only value it can honour. */
+const none = (what: string): Handler => (_, value, origin) => {
+  if (value !== "none") throw new QemuArgsError(`${origin}: rvisor has no ${what} (only none)`);
+};
+
 /** QEMU options rvisor takes: whether each has a value, and what it asks of rvisor. */
 const QEMU_OPTIONS: Readonly<Record<string, { value: boolean; apply: Handler }>> = {
   machine: { value: true, apply: machine },
@@ -378,6 +383,8 @@ const QEMU_OPTIONS: Readonly<Record<string, { value: boolean; apply: Handler }>>
   cpu: { value: true, apply: (r, value, origin) => r.emit("--isa", cpuIsa(value), origin) },
   // rvisor has no display: the serial console is always on stdio.
   nographic: { value: false, apply: already },
+  display: { value: true, apply: none("display") },
+  monitor: { value: true, apply: none("monitor") },
   serial: {
     value: true,
     apply: (r, value, origin) => {
