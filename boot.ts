@@ -39,6 +39,7 @@ import {
   parseGdbAddress,
   runWithGdb,
 } from "./devices/host/gdbserver.ts";
+import { isQemuCommandLine, QemuArgsError, translateQemuArgs } from "./devices/host/qemu-args.ts";
 
 /** Process exit codes of rvisor (also listed in `-h`). */
 export const ExitCode = {
@@ -119,8 +120,8 @@ Options:
                     virtual M-mode) or builtin (the hypervisor itself: no
                     --bios; the --kernel starts in S-mode at 0x80200000 with
                     a0 = 0, a1 = DTB, as after OpenSBI's fw_jump)
-  --isa ISA         the hart (and the guest's, under the hypervisor): rv64imac
-                    (default) or rv64imafdc / rv64gc (F and D)
+  --isa ISA         the hart (and the guest's, under the hypervisor): rv64imafdc
+                    / rv64gc (default: F and D, as QEMU's virt CPU) or rv64imac
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -159,6 +160,31 @@ Options:
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr
   -h, --help        print this help
+
+QEMU's command line: options with one dash are qemu-system-riscv64's, with
+QEMU's syntax and meaning (QEMU="deno run -A boot.ts" in a Makefile). rvisor
+takes this subset and refuses any other option or value with one line (exit 2):
+  -machine virt, -M virt          the only machine
+  -bios none|default|FILE         none: -kernel starts in M-mode; default (also
+                                  without -bios): QEMU's OpenSBI, fw_dynamic
+  -kernel FILE, -initrd FILE, -append STRING
+  -m SIZE                         a plain number is MiB (-m 128 = 128M)
+  -smp 1                          one hart (also cpus=1, cores=1, ...)
+  -cpu rv64[,f=off,d=off]         F and D (default) or neither; extensions
+                                  rvisor lacks (h, zba, zbb, zbc, zbs, sstc,
+                                  Zihintpause, v, ...) may only be =off
+  -nographic, -serial mon:stdio   the console is on stdio (Ctrl-A x quits)
+  -display none, -monitor none    rvisor has neither
+  -global virtio-mmio.force-legacy=false
+  -drive file=FILE,if=none,format=raw,id=ID[,snapshot=on]   (or if=virtio);
+                                  writes reach FILE unless snapshot=on
+  -device virtio-blk-device,drive=ID[,bus=virtio-mmio-bus.N]
+  -rtc base=utc|DATE              as --rtc-base
+  -icount shift=0[,sleep=on|off]  as --clock virtual (idle time is skipped)
+  -s, -gdb tcp::PORT, -S          GDB stub (on loopback), hold at reset
+  -no-reboot                      accepted: a guest reset always ends the run
+  -d int                          as --trace trap
+rvisor's own --options may be added (e.g. --no-hypervisor, --timeout 10).
 
 Console (when stdin is a terminal; it is put in raw mode, so Ctrl-C goes to
 the guest):
@@ -403,8 +429,31 @@ function describeParseError(e: Error): string {
   }
 }
 
-/** Parses and validates the command line; throws {@linkcode UsageError}. */
+/**
+ * Parses and validates the command line, rvisor's own or QEMU's (see
+ * devices/host/qemu-args.ts); throws {@linkcode UsageError}.
+ */
 export function parseBootArgs(args: string[]): BootOptions {
+  if (!isQemuCommandLine(args)) return parseRvisorArgs(args);
+  let translated;
+  try {
+    translated = translateQemuArgs(args, OPTIONS);
+  } catch (e) {
+    throw e instanceof QemuArgsError ? new UsageError(e.message) : e;
+  }
+  try {
+    return parseRvisorArgs(translated.args);
+  } catch (e) {
+    // "--mem 4096M: why" names the flag rvisor made of "-m 4096"; name what the user wrote.
+    const flag = e instanceof UsageError ? /^--[\w-]+/.exec(e.message)?.[0] : undefined;
+    const origin = flag === undefined ? undefined : translated.origins.get(flag);
+    const why = (e as Error).message.indexOf(": ");
+    if (origin === undefined || why < 0) throw e;
+    throw new UsageError(`${origin}: ${(e as Error).message.slice(why + 2)}`);
+  }
+}
+
+function parseRvisorArgs(args: string[]): BootOptions {
   let values;
   try {
     ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));

@@ -36,8 +36,11 @@ export const ISA_STRINGS: Readonly<Record<string, boolean>> = {
   rv64gc: true,
 };
 
-/** The default ISA: what QEMU is compared with (`-cpu rv64,f=false,d=false,...`). */
-export const DEFAULT_ISA = "rv64imac";
+/**
+ * The default ISA: QEMU 7.2's `virt` CPU has F and D, and guests built for it
+ * (Linux userlands) use them, so the default is rv64imafdc (rv64gc).
+ */
+export const DEFAULT_ISA = "rv64imafdc";
 
 /**
  * True if `isa` (one of {@linkcode ISA_STRINGS}) has F and D; throws for an

@@ -104,7 +104,7 @@ export interface HartState {
 
 /** Options of a {@linkcode Hart}. */
 export interface HartOptions {
-  /** ISA string: `rv64imac` (default), `rv64imafdc` or `rv64gc` (core/fpu.ts ISA_STRINGS). */
+  /** ISA string: `rv64imafdc` (default), `rv64gc` or `rv64imac` (core/fpu.ts ISA_STRINGS). */
   isa?: string;
 }
 
@@ -211,7 +211,7 @@ export class Hart implements InterruptTarget {
   readonly fpu: Fpu;
 
   /**
-   * @param options.isa `rv64imac` (default) or `rv64imafdc`/`rv64gc`: F and D
+   * @param options.isa `rv64imafdc`/`rv64gc` (default) or `rv64imac`: F and D
    *   change misa, mstatus.FS writability and the legality of FP instructions.
    */
   constructor(readonly bus: Bus, readonly events: EventBus, options: HartOptions = {}) {

@@ -371,7 +371,7 @@ export interface LoadBootOptions {
 
 /**
  * Loads bios/kernel/initrd and the generated DTB into `bus` RAM the way QEMU does;
- * `isa` is the DTB's riscv,isa (default rv64imac_zicsr_zifencei).
+ * `isa` is the DTB's riscv,isa (default: that of the default ISA, rv64imafdc).
  */
 export function loadBoot(
   bus: Bus,

@@ -2,7 +2,7 @@
  * The device tree of the `virt` machine, generated from its configuration.
  *
  * The shape (node names, property order, phandle numbers, interrupt wiring)
- * copies what QEMU 7.2 generates for `-M virt` with one rv64imac hart, so that a
+ * copies what QEMU 7.2 generates for `-M virt` with one rv64imafdc hart, so that a
  * guest sees the same tree on QEMU and on rvisor. Left out on purpose, because
  * rvisor has no such device: `pmu` (no hpm counters), `fw-cfg`, `flash`,
  * `platform-bus` and `pci` (no PCI host bridge; QEMU's pci@30000000).
@@ -14,6 +14,7 @@ import { FdtNode, serializeFdt } from "../core/fdt.ts";
 import { RAM_BASE } from "../core/bus.ts";
 import { Irq } from "../core/irq.ts";
 import { TIMEBASE_HZ } from "../core/clock.ts";
+import { DEFAULT_ISA, dtbIsaString, isaHasFD } from "../core/fpu.ts";
 
 /** Physical layout of the `virt` devices in the tree (QEMU 7.2 `virt_memmap`). */
 export const VIRT_MEMMAP = {
@@ -50,8 +51,8 @@ export interface VirtDtbConfig {
   /** RAM base; default 0x8000_0000. */
   ramBase?: number;
   /**
-   * `riscv,isa` of cpu@0; default `rv64imac_zicsr_zifencei`, the string QEMU 7.2
-   * prints for an rv64imac hart.
+   * `riscv,isa` of cpu@0; default that of the default ISA (`rv64imafdc_zicsr_zifencei`,
+   * the string QEMU 7.2 prints for an rv64imafdc hart).
    */
   isa?: string;
   /** `mmu-type` of cpu@0; default `riscv,sv39` (QEMU says sv48; our MMU has Sv39 only). */
@@ -125,7 +126,7 @@ export function buildVirtFdt(cfg: VirtDtbConfig): FdtNode {
     .prop("reg", 0)
     .prop("status", "okay")
     .prop("compatible", "riscv")
-    .prop("riscv,isa", cfg.isa ?? "rv64imac_zicsr_zifencei")
+    .prop("riscv,isa", cfg.isa ?? dtbIsaString(isaHasFD(DEFAULT_ISA)))
     .prop("mmu-type", cfg.mmuType ?? "riscv,sv39");
   cpu0.child("interrupt-controller")
     .prop("#interrupt-cells", 1)

@@ -101,8 +101,8 @@ export interface VirtConfig extends BootImages {
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
   /**
-   * The hart's ISA: `rv64imac` (default, what the QEMU comparisons use) or
-   * `rv64imafdc` / `rv64gc` (F and D: misa, mstatus.FS and the DTB's riscv,isa follow).
+   * The hart's ISA: `rv64imafdc` / `rv64gc` (default, as QEMU's `virt` CPU: F and D) or
+   * `rv64imac` (misa, mstatus.FS and the DTB's riscv,isa follow).
    */
   isa?: string;
 }

@@ -67,7 +67,7 @@ export interface HypervisorConfig extends BootImages {
   clock?: ClockMode;
   /** The guest RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
-  /** The guest hart's ISA: `rv64imac` (default) or `rv64imafdc`/`rv64gc` (F and D). */
+  /** The guest hart's ISA: `rv64imafdc`/`rv64gc` (default: F and D) or `rv64imac`. */
   isa?: string;
   /** Receives the guest's console output. */
   console?: (byte: number) => void;

@@ -78,6 +78,8 @@ export interface MachineConfig extends BootImages {
   rtcBase?: number;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */
   console?: (byte: number) => void;
+  /** The hart's (and guest's) ISA: `rv64imafdc`/`rv64gc` (default, as QEMU's `virt`) or `rv64imac`. */
+  isa?: string;
 }
 
 /** An SBI call as an ecall hook sees it (SBI calling convention: a7 = EID, a6 = FID). */

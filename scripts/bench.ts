@@ -257,6 +257,7 @@ async function runCpu(
   let out = "";
   const m = new VirtMachine({
     kernel: image(CPU_ELF),
+    isa: "rv64imac", // QEMU_CPU's
     clock: "virtual",
     console: (b) => out += String.fromCharCode(b),
   });
@@ -426,7 +427,12 @@ async function bestQemuMs(
 
 /** Boot from reset to U-Boot's autoboot message on rvisor (one cold run) and QEMU. */
 export async function benchBoot(withQemu: boolean): Promise<BootFigure> {
-  const m = new VirtMachine({ bios: image(OPENSBI), kernel: image(UBOOT), clock: "virtual" });
+  const m = new VirtMachine({
+    bios: image(OPENSBI),
+    kernel: image(UBOOT),
+    isa: "rv64imac", // QEMU_CPU's
+    clock: "virtual",
+  });
   const r = await m.run({ until: UBOOT_MARK, timeoutMs: 300_000 });
   if (r.stop !== "until") throw new Error(`U-Boot did not reach its prompt: ${r.stop}`);
   // Best of 3, as for cpu.elf: process start-up is part of a boot.
@@ -450,7 +456,7 @@ interface Workload {
     initrd?: { name: string; bytes: Uint8Array };
     append?: string;
   };
-  /** RAM (default 128 MiB) and ISA (default rv64imac). */
+  /** RAM (default 128 MiB) and ISA (default rv64imafdc). */
   memory?: number;
   isa?: string;
   /** Instruction budget (undefined: to the end). */

@@ -271,6 +271,7 @@ export async function runRvisor(
   const chars: string[] = [];
   const m = new VirtMachine({
     kernel: { name: "decoder.elf", bytes: await Deno.readFile(elf) },
+    isa: "rv64imac", // QEMU_CPU's: F/D encodings are illegal on both
     clock: "virtual",
     console: (b) => chars.push(String.fromCharCode(b)),
   });

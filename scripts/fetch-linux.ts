@@ -656,7 +656,7 @@ async function extractDeb(
 /** The command that boots the images on rvisor (bare; drop --no-hypervisor for the hypervisor). */
 export function bootCommand(images: LinuxImages): string {
   return [
-    "deno run -A boot.ts --isa rv64imafdc --mem 256M",
+    "deno run -A boot.ts --mem 256M",
     `--bios ${OPENSBI_FW_JUMP}`,
     `--kernel ${images.kernel} --initrd ${images.initrd}`,
     `--append "console=ttyS0 earlycon=sbi no4lvl"`,

@@ -70,7 +70,10 @@ export interface TraceLockstepOptions {
   bios?: string;
   /** Kernel (QEMU -kernel). */
   kernel?: string;
-  /** The hart: `rv64imac` (default) or `rv64imafdc` (F and D on both machines). */
+  /**
+   * The hart: `rv64imac` (default here, unlike rvisor's: the comparisons were made
+   * with QEMU_CPU) or `rv64imafdc` (F and D on both machines).
+   */
   isa?: string;
   /** End at the first checkpoint after the console shows this (after any input was typed). */
   until?: string;
@@ -195,7 +198,7 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
-    isa: options.isa,
+    isa: options.isa ?? "rv64imac",
     console: (b) => output += String.fromCharCode(b),
   });
   if (dtb !== null) {
@@ -569,7 +572,7 @@ export async function traceLockstep(options: TraceLockstepOptions): Promise<Trac
       bios: image(options.bios),
       kernel: image(options.kernel),
       memory: 128 * 1024 * 1024,
-      isa: options.isa,
+      isa: options.isa ?? "rv64imac",
     });
     const dtbFile = `${dir}/rvisor.dtb`;
     Deno.writeFileSync(dtbFile, probe.dtb.bytes);

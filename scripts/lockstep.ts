@@ -251,6 +251,7 @@ async function compare(
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
+    isa: "rv64imac", // QEMU_CPU's
   });
   if (dtb !== null) {
     // Same address (QEMU's placement rule); rvisor's own tree may be longer: clear it first.

@@ -76,6 +76,7 @@ export async function runRvisor(elf: string): Promise<string[]> {
   try {
     const m = new VirtMachine({
       kernel: { name: "progen.elf", bytes: await Deno.readFile(elf) },
+      isa: "rv64imac", // QEMU_CPU's (the programs read misa)
       clock: "virtual",
       console: (b) => chars.push(String.fromCharCode(b)),
     });

@@ -264,6 +264,16 @@ for (const mode of MODES) {
 }
 
 for (const mode of MODES) {
+  Deno.test(`api: the default hart has F and D as QEMU's virt CPU; isa: rv64imac drops them (${mode})`, () => {
+    const kernel = { name: "tinyos.elf", bytes: tinyosElf() };
+    const FD = (1n << 3n) | (1n << 5n); // misa D and F
+    const hypervisor = mode === "hypervisor";
+    assert.equal(createMachine({ kernel, hypervisor }).readCsr("misa")! & FD, FD);
+    assert.equal(createMachine({ kernel, hypervisor, isa: "rv64imac" }).readCsr("misa")! & FD, 0n);
+  });
+}
+
+for (const mode of MODES) {
   Deno.test(`api: an exception hook completes the shell's page faults itself (${mode})`, async () => {
     const m = tinyos(mode);
     await toPrompt(m);

@@ -12,12 +12,11 @@
 
 import assert from "node:assert/strict";
 import { type CompileResult, compileRvisor } from "../scripts/compile.ts";
+import { promptSession, type Session } from "./prompt_session.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Commands typed at tinyos's prompt, one per prompt. */
 const COMMANDS = ["help", "echo hi", "poweroff"];
-/** A session that takes longer than this is stuck (it takes about 2 s). */
-const SESSION_TIMEOUT_MS = 120_000;
 
 /** A scratch directory outside the repository (the system temp dir), removed after `fn`. */
 async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -56,52 +55,6 @@ async function bundleInto(dir: string): Promise<string> {
   return output;
 }
 
-interface Session {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `cmd args` in `cwd` and types one of {@linkcode COMMANDS} each time a
- * new `$ ` prompt appears on stdout, as a person would; returns when it exits.
- */
-async function promptSession(cmd: string, args: string[], cwd: string): Promise<Session> {
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), SESSION_TIMEOUT_MS);
-  const stderr = new Response(child.stderr).text();
-  const writer = child.stdin.getWriter();
-  const enc = new TextEncoder();
-  const dec = new TextDecoder();
-  let stdout = "";
-  let typed = 0;
-  try {
-    for await (const chunk of child.stdout) {
-      stdout += dec.decode(chunk, { stream: true });
-      const prompts = stdout.split("$ ").length - 1;
-      while (typed < Math.min(prompts, COMMANDS.length)) {
-        await writer.write(enc.encode(COMMANDS[typed++] + "\n"));
-      }
-      if (typed === COMMANDS.length) {
-        // Everything is typed; closing stdin lets a process that ignored it still end.
-        await writer.close().catch(() => {});
-        typed++;
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  const { code } = await child.status;
-  return { code, stdout, stderr: await stderr };
-}
-
 /** The answers a tinyos session to COMMANDS must contain. */
 function assertTinyosSession(r: Session): void {
   const text = r.stdout.replaceAll("\r\n", "\n");
@@ -130,9 +83,22 @@ Deno.test("bundle: rvisor.js copied outside the repository boots tinyos and answ
           Deno.execPath(),
           ["run", "-A", "rvisor.js", "--clock", "virtual", ...mode],
           elsewhere,
+          COMMANDS,
         );
         assertTinyosSession(r);
       }
+      // QEMU's command line, as a Makefile written for QEMU gives it.
+      Deno.copyFileSync(`${ROOT}guests/tinyos/tinyos.elf`, `${elsewhere}/tinyos.elf`);
+      const qemuLine = ["-machine", "virt", "-bios", "none", "-kernel", "tinyos.elf", "-m", "128M"]
+        .concat(["-smp", "1", "-nographic", "-icount", "shift=0"]);
+      assertTinyosSession(
+        await promptSession(
+          Deno.execPath(),
+          ["run", "-A", "rvisor.js", ...qemuLine],
+          elsewhere,
+          COMMANDS,
+        ),
+      );
       const help = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", "rvisor.js", "-h"],
         cwd: elsewhere,
@@ -167,7 +133,9 @@ Deno.test({
         const binary = `${elsewhere}/rvisor`;
         Deno.copyFileSync(`${COMPILE_DIR}/rvisor`, binary);
         Deno.chmodSync(binary, 0o755);
-        assertTinyosSession(await promptSession(binary, ["--clock", "virtual"], elsewhere));
+        assertTinyosSession(
+          await promptSession(binary, ["--clock", "virtual"], elsewhere, COMMANDS),
+        );
       });
     } finally {
       Deno.removeSync(COMPILE_DIR, { recursive: true });

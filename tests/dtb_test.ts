@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type FdtNode, parseFdt } from "../core/fdt.ts";
 import { buildVirtDtb, PLIC_NDEV, VIRTIO_SLOTS } from "../devices/dtb.ts";
 import { initrdLoadAddress } from "../devices/bootrom.ts";
-import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { hasCommand, QEMU, QEMU_CPU_FD } from "../scripts/host-tools.ts";
 
 const MiB = 1024 * 1024;
 
@@ -25,7 +25,7 @@ Deno.test("dtb: memory, cpu and timebase follow the configuration", () => {
   assert.deepEqual(root.find("/memory@80000000")!.u64s("reg"), [0x8000_0000, 256 * MiB]);
   assert.equal(root.find("/cpus")!.u32("timebase-frequency"), 10_000_000);
   const cpu = root.find("/cpus/cpu@0")!;
-  assert.equal(cpu.str("riscv,isa"), "rv64imac_zicsr_zifencei");
+  assert.equal(cpu.str("riscv,isa"), "rv64imafdc_zicsr_zifencei");
   assert.equal(cpu.str("mmu-type"), "riscv,sv39");
   assert.equal(cpu.str("device_type"), "cpu");
   const custom = tree({ ramSize: 64 * MiB, ramBase: 0x9000_0000, isa: "rv64imafdc" });
@@ -137,7 +137,16 @@ async function qemuDtb(memory: string, extra: string[] = []): Promise<FdtNode> {
   try {
     const file = `${dir}/virt.dtb`;
     const { code, stderr } = await new Deno.Command(QEMU, {
-      args: ["-M", `virt,dumpdtb=${file}`, "-m", memory, "-cpu", QEMU_CPU, "-nographic", ...extra],
+      args: [
+        "-M",
+        `virt,dumpdtb=${file}`,
+        "-m",
+        memory,
+        "-cpu",
+        QEMU_CPU_FD,
+        "-nographic",
+        ...extra,
+      ],
       stdin: "null",
     }).output();
     assert.equal(code, 0, new TextDecoder().decode(stderr));
@@ -167,7 +176,7 @@ function assertSameAsQemu(ours: FdtNode, qemu: FdtNode): void {
 
 Deno.test({
   name:
-    `dtb: identical to QEMU 7.2's virt tree (128 MiB, rv64imac) but for omitted nodes${QEMU_REASON}`,
+    `dtb: identical to QEMU 7.2's virt tree (128 MiB, rv64imafdc) but for omitted nodes${QEMU_REASON}`,
   ignore: !HAS_QEMU,
   fn: async () => {
     const qemu = await qemuDtb("128M");

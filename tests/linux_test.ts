@@ -47,8 +47,6 @@ const SLICE = 5_000_000;
 const SLICE_WALL_MS = 60_000;
 /** Instructions U-Boot may take to its prompt (about 30 M) or to answer a command. */
 const UBOOT_BUDGET = 2e8;
-/** busybox needs D (glibc's setjmp saves fs0). */
-const ISA = "rv64imafdc";
 /** Where booti finds the Image and the initrd: 2 MiB aligned, clear of U-Boot at the top. */
 const BOOTI_KERNEL = 0x8400_0000;
 const BOOTI_INITRD = 0x8800_0000;
@@ -107,8 +105,8 @@ class Linux {
         ? { kernel, initrd, append: APPEND }
         : { bios: read(FW_JUMP), kernel, initrd, append: APPEND };
     const config = {
+      // No isa: the default hart has the D that busybox needs (glibc's setjmp saves fs0).
       memory: 256 * MiB,
-      isa: ISA,
       ...firmware,
       disk: this.disk,
       clock: "virtual" as const,

@@ -395,7 +395,7 @@ Deno.test("F/D registers and fcsr are saved; an F/D snapshot needs an F/D machin
   assert.deepEqual(b.hart.fpu.fw, a.hart.fpu.fw);
   assert.equal(b.hart.readCsr(Csr.fcsr), 0x85n);
   assert.match(
-    restoreError(new Tinyos("bare").machine, snapshot),
+    restoreError(new Tinyos("bare", { isa: "rv64imac" }).machine, snapshot),
     /F\/D extensions is on in the snapshot but off here/,
   );
 });
