@@ -46,6 +46,12 @@ export interface MachineSoftware {
   /** The earliest mtime at which the software needs to run again (Infinity: none). */
   nextDeadline(): number;
   /**
+   * Guest instructions the software completed by emulation (the hypervisor's
+   * CSR accesses, mret, MMIO...): the guest retired them, so they count in
+   * {@linkcode VirtMachine.guestInstructions} and in virtual time.
+   */
+  readonly emulated?: number;
+  /**
    * Settings a snapshot must be restored onto, merged into the machine's
    * (see {@linkcode VirtMachine.snapshotConfig}). Software without the three
    * snapshot methods makes the machine refuse to save.
@@ -111,8 +117,17 @@ export interface RunResult {
   reason?: HaltReason;
   /** Suggested process exit code: 0 for poweroff / tohost pass. */
   exitCode: number;
-  /** Instructions retired in this run. */
-  instructions: number;
+  /**
+   * Guest instructions retired in this run: the hart's, plus (under the
+   * hypervisor) those the hypervisor emulated. Virtual time follows this count.
+   */
+  guestInstructions: number;
+  /**
+   * Instructions the host hart retired in this run: under the hypervisor the
+   * guest's native ones only (emulated ones are exits); bare, the same as
+   * {@linkcode guestInstructions}.
+   */
+  hostInstructions: number;
   /** Wall-clock milliseconds of this run. */
   wallMs: number;
 }
@@ -224,11 +239,12 @@ export class VirtMachine {
   snapshotConfig(): SnapshotConfig {
     const mib = this.bus.ramSize / MiB;
     return {
+      // First: with the hypervisor on, RAM size is the host's (guest RAM plus offset).
+      hypervisor: this.#software ? "on" : "off",
       "RAM size": Number.isInteger(mib) ? `${mib} MiB` : `${this.bus.ramSize} bytes`,
       "F/D extensions": this.hart.csr.fpu ? "on" : "off",
       ...imagesSnapshotConfig(this.config),
       ...this.devices.snapshotConfig(),
-      hypervisor: this.#software ? "on" : "off",
       ...this.#software?.snapshotConfig?.(),
     };
   }
@@ -290,6 +306,15 @@ export class VirtMachine {
     this.halted = state.halted;
     this.#consoleTail = state.consoleTail;
     this.#consoleTotal = state.consoleTotal;
+  }
+
+  /**
+   * Instructions the guest retired since reset: the hart's, plus those the
+   * machine-mode software (the hypervisor) completed by emulation. Bare, the
+   * hart's count.
+   */
+  get guestInstructions(): number {
+    return this.hart.retired + (this.#software?.emulated ?? 0);
   }
 
   /** Delivers a byte of guest console output (UART transmit). */
@@ -367,7 +392,7 @@ export class VirtMachine {
     const hart = this.hart;
     /** Traps taken in batches that retired nothing: a guest stuck in a trap loop. */
     let stalledTraps = 0;
-    const startRetired = hart.retired;
+    const startRetired = hart.retired, startGuest = this.guestInstructions;
     const t0 = performance.now();
     const limit = options.maxInstructions ?? Infinity;
     const deadline = options.timeoutMs === undefined ? Infinity : t0 + options.timeoutMs;
@@ -376,7 +401,8 @@ export class VirtMachine {
       stop,
       reason: this.halted?.reason,
       exitCode: this.exitCode,
-      instructions: hart.retired - startRetired,
+      guestInstructions: this.guestInstructions - startGuest,
+      hostInstructions: hart.retired - startRetired,
       wallMs: performance.now() - t0,
     });
     while (true) {

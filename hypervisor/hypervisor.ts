@@ -346,6 +346,11 @@ export class Hypervisor implements MachineSoftware {
     this.panicIsGuestFault = state.panicIsGuestFault;
   }
 
+  /** Guest instructions completed by emulation (the vCPU's count). */
+  get emulated(): number {
+    return this.guest.vcpu.emulated;
+  }
+
   /** The host CLINT carries the guest's timer deadline, so nothing else to wait for. */
   nextDeadline(): number {
     return Infinity;

@@ -17,7 +17,7 @@ const TOPICS: Topic[] = ["trap", "exit", "guestTrap", "csr", "mmio", "irq", "con
 
 async function mips(m: Machine, n: number): Promise<number> {
   const r = await m.run({ maxInstructions: n });
-  return r.instructions / r.wallMs / 1000;
+  return r.guestInstructions / r.wallMs / 1000;
 }
 
 if (import.meta.main) {
