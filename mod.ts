@@ -35,12 +35,14 @@
 
 export {
   createMachine,
+  type GuestSymbol,
   type Hook,
   type HostView,
   Machine,
   type MachineConfig,
   type SbiCall,
   type SbiResult,
+  type SystemCall,
   type WatchHit,
 } from "./hypervisor/machine.ts";
 export {
@@ -51,6 +53,8 @@ export {
 } from "./hypervisor/hooks.ts";
 export {
   causeName,
+  CORE_CSRS,
+  type CoreCsrName,
   csrIndex,
   hex,
   privName,
