@@ -527,6 +527,7 @@ export class Hart implements InterruptTarget {
     outer: while (n < end) {
       if (this.#stop) break;
       this.pc = pc;
+      this.retired = n; // trap entry, its hooks and the hypervisor read the count (and time)
       if (this.csr.interruptPending && this.#checkInterrupts()) {
         this.#resync = false;
         pc = this.pc;

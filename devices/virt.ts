@@ -198,7 +198,7 @@ export class VirtMachine {
     }
     this.bus = new Bus(memory, this.events);
     this.hart = new Hart(this.bus, this.events, { isa: config.isa });
-    this.clock = new Clock(config.clock ?? "host", () => this.hart.retired);
+    this.clock = new Clock(config.clock ?? "host", () => this.guestInstructions);
     this.hart.clock = this.clock;
     this.#consoleOut = config.console;
     this.devices = new VirtDevices({
@@ -212,6 +212,7 @@ export class VirtMachine {
       rtcBase: config.rtcBase,
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);
+    if (this.clock.mode === "virtual") this.clint.onTimerWrite = () => this.hart.requestStop();
     const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu));
     this.images = layout.images;
     this.#tohost = layout.tohost;
@@ -415,7 +416,11 @@ export class VirtMachine {
       const done = hart.retired - startRetired + stalledTraps;
       if (done >= limit) return result("limit");
       const retiredBefore = hart.retired, trapsBefore = hart.trapsTaken;
-      const stop = hart.run(Math.min(BATCH, limit - done));
+      // Virtual time: never past the next timer deadline, so the interrupt comes at its instruction.
+      const toTimer = this.clock.instructionsUntil(
+        Math.min(this.clint.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
+      );
+      const stop = hart.run(Math.min(BATCH, limit - done, toTimer > 0 ? toTimer : BATCH));
       if (hart.retired === retiredBefore) stalledTraps += hart.trapsTaken - trapsBefore;
       this.devices.update();
       this.#software?.poll();

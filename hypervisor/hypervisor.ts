@@ -326,7 +326,10 @@ export class Hypervisor implements MachineSoftware {
   loadState(saved: unknown): void {
     const state = saved as HypervisorState;
     this.guest.vcpu.csr.loadState(state.vcpu);
+    // Virtual time counts emulated instructions: keep mtime where the machine restored it.
+    const now = this.machine.clock.now();
     this.guest.vcpu.emulated = state.emulated;
+    this.machine.clock.set(now);
     this.guest.devices.loadState(state.devices);
     this.memory.loadState(state.memory);
     this.#timer.loadState(state.timerArmed);
