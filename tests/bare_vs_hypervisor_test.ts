@@ -152,7 +152,7 @@ Deno.test({
     });
     assert.equal(run.stop, "pause");
     assert.match(run.console, /=> version\r\nU-Boot 2023\.01.*\r\n\r\nriscv64-linux-gnu-gcc/);
-    assert.match(run.console, /=> sbi\r\n[^]*\r\n  System Reset Extension\r\n[^]*=> $/);
+    assert.match(run.console, /=> sbi\r\n[^]*\r\n {2}System Reset Extension\r\n[^]*=> $/);
     assert.ok(run.traps.filter((t) => t.startsWith("exc 9")).length > 10, "U-Boot's SBI calls");
   },
 });
