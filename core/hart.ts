@@ -907,6 +907,7 @@ export class Hart implements InterruptTarget {
         end--;
         this.#takeTrap(this.#trapCause, false, this.#trapTval, pc);
         pc = this.pc;
+        n = this.retired; // a trap hook that completed the instruction counted it as retired
       }
     }
     this.pc = pc;

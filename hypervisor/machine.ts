@@ -733,10 +733,15 @@ export class Machine {
     }, Cause.ECALL_U);
   }
 
-  /** An ecall a hook answered retires: pc past it, counted as a guest instruction. */
+  /**
+   * An ecall a hook answered retires: pc past it, and counted as a guest
+   * instruction in both modes (virtual time and the counters must agree).
+   */
   #completeEcall(e: GuestException): void {
-    this.vm.hart.pc = e.pc + 4;
+    const hart = this.vm.hart;
+    hart.pc = e.pc + 4;
     if (this.hypervisor) this.hypervisor.guest.vcpu.emulated++;
+    else hart.retired++;
     e.handled = true;
   }
 

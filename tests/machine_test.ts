@@ -185,3 +185,20 @@ for (const mode of MODES) {
     if (m.hypervisor) assert.equal(m.hypervisor.guest.vcpu.onException, null);
   });
 }
+
+Deno.test("machine: a system call answered in TypeScript retires, bare as under the hypervisor", async () => {
+  const seen = await Promise.all(MODES.map(async (mode) => {
+    const m = tinyos(mode);
+    m.hookSyscall(() => 0, 7); // ps() finds no process: the shell prints only the header
+    let prompts = 0;
+    m.hook("console", (_, mm) => {
+      if (!mm.consoleText.endsWith("$ ")) return;
+      if (++prompts === 1) mm.send("ps\n");
+      else mm.pause(); // both runs stop right after the same guest instruction
+    });
+    assert.equal((await m.run({ maxInstructions: 50_000_000 })).stop, "pause");
+    return { instructions: m.guestInstructions, time: m.readCsr("time"), text: m.consoleText };
+  }));
+  assert.match(seen[0].text, /\$ ps\r\nPID +STATE +TICKS +NAME\r\n\$ $/);
+  assert.deepEqual(seen[1], seen[0]);
+});
