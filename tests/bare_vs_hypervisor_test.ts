@@ -1,90 +1,32 @@
 /**
- * Every guest is a bare-vs-hypervisor oracle: in the virtual clock mode (time
- * follows the guest's retired instructions, emulated ones included) a
- * deterministic guest run bare and under the hypervisor prints the same
- * console bytes and takes the same traps, ecalls and timer interrupts at the
- * same guest instruction counts, seeing the same time. Input is typed from
- * hooks (at a console prompt, at a system call), so it too arrives at the
- * same guest instruction in both runs. tinyos, Debian's OpenSBI + U-Boot to
- * its prompt, and the ISA programs.
+ * Bare vs hypervisor (scripts/bare-vs-hypervisor.ts): with the virtual clock,
+ * the same console bytes and the same traps, ecalls and timer interrupts at
+ * the same guest instruction counts and times, on tinyos (input typed from
+ * hooks at a prompt and at a system call), Debian's OpenSBI + U-Boot and the
+ * ISA programs; and the script's command line.
  */
 
 import assert from "node:assert/strict";
-import { createMachine, type Machine, type MachineConfig } from "../mod.ts";
+import type { MachineConfig } from "../mod.ts";
+import {
+  type Driver,
+  firstDifference,
+  type GuestRun,
+  observeGuest,
+} from "../scripts/bare-vs-hypervisor.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { exists, OPENSBI_FW_JUMP, UBOOT_SMODE } from "../scripts/host-tools.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
 
 const ISA_BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
-const ECALLS = new Set([8, 9, 11]);
 /** A guest run that does not end by itself within this many instructions fails the test. */
 const MAX_INSTRUCTIONS = 200_000_000;
 
-/** What a run shows of the guest: console bytes, and one line per trap the guest took. */
-interface Observed {
-  console: string;
-  traps: string[];
-  instructions: number;
-  stop: string;
-}
-
-/**
- * Runs `config` bare or under the hypervisor with the trap trace on; `drive`
- * adds the hooks that type input and end the run (m.pause() or a halt).
- */
-async function observe(
-  config: MachineConfig,
-  hypervisor: boolean,
-  drive: (m: Machine, console: () => string) => void,
-): Promise<Observed> {
-  const m = createMachine({
-    ...config,
-    clock: "virtual",
-    rtcBase: Date.UTC(2026, 0, 1),
-    hypervisor,
-  });
-  let text = "";
-  const traps: string[] = [];
-  m.hook("console", (e) => {
-    for (const b of e.bytes) text += String.fromCharCode(b);
-  });
-  // The guest's traps: the hart's own when bare, those the hypervisor injects under it.
-  m.hook(hypervisor ? "guestTrap" : "trap", (e, mm) => {
-    let line = `${e.interrupt ? "irq" : "exc"} ${e.cause} pc ${e.pc.toString(16)} ` +
-      `${e.from}->${e.to} n ${mm.guestInstructions} time ${mm.readCsr("time")}`;
-    if (!e.interrupt && ECALLS.has(e.cause)) {
-      line += ` a7 ${mm.getReg("a7")} a6 ${mm.getReg("a6")} a0 ${mm.getReg("a0")}`;
-    }
-    traps.push(line);
-  });
-  drive(m, () => text);
-  const r = await m.run({ maxInstructions: MAX_INSTRUCTIONS });
-  return { console: text, traps, instructions: m.guestInstructions, stop: r.stop };
-}
-
-/** Asserts the two runs agree, showing the first differing trap. */
-function assertSame(bare: Observed, hv: Observed): void {
-  const n = Math.min(bare.traps.length, hv.traps.length);
-  const i = bare.traps.findIndex((t, k) => k < n && t !== hv.traps[k]);
-  const at = i >= 0 ? i : n;
-  assert.deepEqual(
-    hv.traps.slice(Math.max(0, at - 2), at + 3),
-    bare.traps.slice(Math.max(0, at - 2), at + 3),
-    `trap ${at} of ${bare.traps.length} bare / ${hv.traps.length} under the hypervisor differs`,
-  );
-  assert.equal(hv.traps.length, bare.traps.length);
-  assert.equal(hv.console, bare.console);
-  assert.equal(hv.instructions, bare.instructions);
-  assert.equal(hv.stop, bare.stop);
-}
-
-async function bothWays(
-  config: MachineConfig,
-  drive: (m: Machine, console: () => string) => void = () => {},
-): Promise<Observed> {
-  const bare = await observe(config, false, drive);
-  const hv = await observe(config, true, drive);
-  assertSame(bare, hv);
+async function bothWays(config: MachineConfig, drive?: Driver): Promise<GuestRun> {
+  const bare = await observeGuest(config, false, drive, MAX_INSTRUCTIONS);
+  const hv = await observeGuest(config, true, drive, MAX_INSTRUCTIONS);
+  assert.equal(firstDifference(bare, hv), null);
+  assert.notEqual(bare.stop, "limit", "the guest run ended by itself (or by its driver)");
   return bare;
 }
 
@@ -170,3 +112,39 @@ for (const name of programs) {
     assert.equal(run.stop, "halt");
   });
 }
+
+Deno.test("bare vs hypervisor: firstDifference names the first differing trap, byte or end", () => {
+  const run = (traps: string[], console = "ok", stop = "halt", n = 10) => ({
+    traps,
+    console,
+    stop,
+    guestInstructions: n,
+  });
+  assert.equal(firstDifference(run(["a", "b"]), run(["a", "b"])), null);
+  assert.match(firstDifference(run(["a", "b"]), run(["a", "c"]))!, /^trap 1 .*\n.*b\n.*c/);
+  assert.match(firstDifference(run(["a"]), run(["a", "b"]))!, /^trap 1 [^]*bare: +\(none\)/);
+  assert.match(firstDifference(run([], "okay"), run([], "ok!"))!, /^console byte 2/);
+  assert.match(firstDifference(run([]), run([], "ok", "halt", 11))!, /^end: .* 10 .* 11$/);
+  // Runs cut by an instruction limit compare up to the shorter one.
+  assert.equal(firstDifference(run(["a"], "o", "limit"), run(["a", "b"], "ok", "limit")), null);
+  assert.notEqual(firstDifference(run(["x"], "o", "limit"), run(["a", "b"], "ok", "limit")), null);
+});
+
+Deno.test("bare vs hypervisor: the script's command line", async () => {
+  const script = new URL("../scripts/bare-vs-hypervisor.ts", import.meta.url).pathname;
+  const run = async (args: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", script, ...args] })
+      .output();
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    return { code: r.code, text };
+  };
+  const ok = await run(["--kernel", `${ISA_BUILD}interrupt.elf`]);
+  assert.equal(ok.code, 0, ok.text);
+  assert.match(ok.text, /^same: \d+ traps, \d+ console bytes, \d+ guest instructions \(halt\)\n$/);
+  const usage = await run(["--kernel", `${ISA_BUILD}interrupt.elf`, "--type", " "]);
+  assert.equal(usage.code, 2);
+  assert.equal(usage.text, "bare-vs-hypervisor: --type-after and --type go together\n");
+  const max = await run(["--kernel", `${ISA_BUILD}interrupt.elf`, "--max", "lots"]);
+  assert.equal(max.code, 2);
+  assert.match(max.text, /--max lots: not a positive number of instructions/);
+});
