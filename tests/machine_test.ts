@@ -133,20 +133,31 @@ for (const mode of MODES) {
     m.send("uptime\n");
     assert.equal((await m.run({ maxInstructions: 50_000_000 })).stop, "breakpoint");
     const va = 0x4000_0006; // the shell's code, mapped by the guest's Sv39 table elsewhere
-    const bytes = m.readVirtual(va, 8);
-    const le = (n: number) => bytes.slice(0, n).reduceRight((v, b) => v * 256n + BigInt(b), 0n);
-    assert.equal(m.readU8(va), bytes[0]);
-    assert.equal(m.readU16(va), Number(le(2)));
-    assert.equal(m.readU32(va), Number(le(4)));
-    assert.equal(m.readU64(va), le(8));
+    const saved = m.readVirtual(va, 8);
+    // Little-endian, unsigned, at an address that is not 8-byte aligned.
+    m.writeVirtual(va, new Uint8Array([0xf0, 0xde, 0xbc, 0x9a, 0x88, 0x99, 0xaa, 0xbb]));
     const pa = m.translate(va)!;
     assert.notEqual(pa, va, "the reads go through a translation");
-    assert.equal(m.readPhysicalU8(pa), bytes[0]);
-    assert.equal(m.readPhysicalU16(pa), Number(le(2)));
-    assert.equal(m.readPhysicalU32(pa), Number(le(4)));
-    assert.equal(m.readPhysicalU64(pa), le(8));
-    assert.ok(m.readU32(va + 4) >= 0, "unsigned");
+    const reads = [
+      { at: va, u8: m.readU8, u16: m.readU16, u32: m.readU32, u64: m.readU64 },
+      {
+        at: pa,
+        u8: m.readPhysicalU8,
+        u16: m.readPhysicalU16,
+        u32: m.readPhysicalU32,
+        u64: m.readPhysicalU64,
+      },
+    ];
+    for (const { at, u8, u16, u32, u64 } of reads) {
+      assert.equal(u8.call(m, at), 0xf0);
+      assert.equal(u16.call(m, at), 0xdef0);
+      assert.equal(u32.call(m, at), 0x9abc_def0);
+      assert.equal(u32.call(m, at + 4), 0xbbaa_9988);
+      assert.equal(u64.call(m, at), 0xbbaa_9988_9abc_def0n);
+    }
+    m.writeVirtual(va, saved);
     assert.throws(() => m.readPhysicalU32(0x1000_0000), RangeError);
+    assert.throws(() => m.readU64(0x7000_0000_0), RangeError);
     // No `!`: the type is bigint, and so is the value for every core CSR.
     const satp: bigint = m.readCsr("satp");
     assert.equal(BigInt.asUintN(64, satp) >> 60n, 8n, "Sv39");
