@@ -712,10 +712,11 @@ class Session {
   #stats(): string {
     const m = this.machine!;
     const wallS = (performance.now() - this.startMs) / 1000;
-    const n = m.hart.retired;
+    const n = m.guestInstructions;
     const lines = [
       "rvisor stats:",
       `  instructions retired  ${n}`,
+      ...(this.hypervisor ? [`  host instructions     ${m.hart.retired}`] : []),
       `  wall time             ${wallS.toFixed(3)} s`,
       `  MIPS                  ${(wallS > 0 ? n / wallS / 1e6 : 0).toFixed(1)}`,
       `  traps                 ${

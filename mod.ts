@@ -35,12 +35,14 @@
 
 export {
   createMachine,
+  type GuestSymbol,
   type Hook,
   type HostView,
   Machine,
   type MachineConfig,
   type SbiCall,
   type SbiResult,
+  type SystemCall,
 } from "./hypervisor/machine.ts";
 export {
   type AddressRange,
@@ -50,6 +52,8 @@ export {
 } from "./hypervisor/hooks.ts";
 export {
   causeName,
+  CORE_CSRS,
+  type CoreCsrName,
   csrIndex,
   hex,
   privName,

@@ -3,9 +3,11 @@
  *
  * Two modes:
  * - `host`: follows the host's monotonic clock, for interactive runs.
- * - `virtual`: derived from the retired-instruction count, so runs are fully
- *   reproducible. As QEMU's `-icount shift=0`, one instruction is 1 ns, so the
- *   10 MHz timer ticks every 100 instructions. Idle time (wfi) is skipped by
+ * - `virtual`: derived from the guest's retired-instruction count (under the
+ *   hypervisor, the instructions it emulates count too, so that a guest sees
+ *   the same time bare and under it), so runs are fully reproducible. As
+ *   QEMU's `-icount shift=0`, one instruction is 1 ns, so the 10 MHz timer
+ *   ticks every 100 instructions. Idle time (wfi) is skipped by
  *   jumping the clock to the next timer deadline.
  *
  * @module
@@ -35,7 +37,7 @@ export class Clock {
 
   /**
    * @param mode host wall clock or instruction-count based.
-   * @param instret returns the number of instructions retired so far.
+   * @param instret returns the number of instructions the guest retired so far.
    */
   constructor(readonly mode: ClockMode, readonly instret: () => number) {}
 
@@ -77,6 +79,17 @@ export class Clock {
    */
   loadState(state: ClockState): void {
     this.set(state.now);
+  }
+
+  /**
+   * In virtual mode, the instructions still to retire before `now()` reaches
+   * `ticks` (0 if it has): the machine runs the hart no further at a time, so
+   * that a timer interrupt comes at the same instruction count however the
+   * run is cut into batches. Infinity in host mode.
+   */
+  instructionsUntil(ticks: number): number {
+    if (this.mode !== "virtual") return Infinity;
+    return Math.max(0, (ticks - this.#offset) * INSTRUCTIONS_PER_TICK - this.instret());
   }
 
   /**

@@ -86,6 +86,8 @@ export interface ElfImage {
   segments: ElfSegment[];
   /** Function, object and untyped symbols from .symtab (signed values; empty if stripped). */
   symbols: Map<string, number>;
+  /** st_size of each of {@linkcode symbols} (0 for labels and symbols without a size). */
+  symbolSizes: Map<string, number>;
   /** `name+0x10` for the nearest symbol at or below virtual `addr` (signed), or null. */
   symbolize(addr: number): string | null;
 }
@@ -209,15 +211,15 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   }
   if (segments.length === 0) throw new ElfError("no loadable (PT_LOAD) segments");
 
-  const symbols = readSymbols(r, shoff, shentsize, shnum);
+  const { symbols, symbolSizes } = readSymbols(r, shoff, shentsize, shnum);
   const loadBase = Math.min(...segments.map((s) => s.paddr));
-  return { entry, loadBase, segments, symbols, symbolize: makeSymbolizer(symbols) };
+  return { entry, loadBase, segments, symbols, symbolSizes, symbolize: makeSymbolizer(symbols) };
 }
 
 /** Reads .symtab; a stripped file yields an empty map. */
 function readSymbols(r: Reader, shoff: number, shentsize: number, shnum: number) {
-  const symbols = new Map<string, number>();
-  if (shoff === 0 || shnum === 0) return symbols;
+  const symbols = new Map<string, number>(), symbolSizes = new Map<string, number>();
+  if (shoff === 0 || shnum === 0) return { symbols, symbolSizes };
   if (shentsize !== SHDR_SIZE) {
     throw new ElfError(`bad section header size ${shentsize}: expected ${SHDR_SIZE}`);
   }
@@ -252,10 +254,13 @@ function readSymbols(r: Reader, shoff: number, shentsize: number, shnum: number)
       if (name === "" || name.startsWith(".L") || name.startsWith("$")) continue;
       const value = r.view.getBigInt64(at + 8, true);
       if (value >= 1n << 53n || value <= -(1n << 53n)) continue;
-      if (!symbols.has(name)) symbols.set(name, Number(value));
+      if (symbols.has(name)) continue;
+      symbols.set(name, Number(value));
+      const size = r.view.getBigUint64(at + 16, true);
+      symbolSizes.set(name, size < 1n << 53n ? Number(size) : 0); // a bogus size is no size
     }
   }
-  return symbols;
+  return { symbols, symbolSizes };
 }
 
 /** Nearest-symbol lookup over a sorted address list. */

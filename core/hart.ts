@@ -642,6 +642,7 @@ export class Hart implements InterruptTarget {
       }
       if (this.#stop) break;
       this.pc = pc;
+      this.retired = n; // trap entry, its hooks and the hypervisor read the count (and time)
       if (this.csr.interruptPending && this.#checkInterrupts()) {
         this.#resync = false;
         pc = this.pc;
@@ -1025,6 +1026,7 @@ export class Hart implements InterruptTarget {
         end--;
         this.#takeTrap(this.#trapCause, false, this.#trapTval, pc);
         pc = this.pc;
+        n = this.retired; // a trap hook that completed the instruction counted it as retired
       }
     }
     this.pc = pc;

@@ -337,7 +337,8 @@ export function checkSnapshotConfig(
   current: SnapshotConfig,
   source = "snapshot",
 ): void {
-  const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])];
+  // In the restoring machine's order, which puts the decisive settings first.
+  const keys = [...new Set([...Object.keys(current), ...Object.keys(saved)])];
   const problems = keys.filter((k) => saved[k] !== current[k]).map((k) =>
     `${k} is ${saved[k] ?? "absent"} in the snapshot but ${current[k] ?? "absent"} here`
   );

@@ -71,6 +71,12 @@ export class Clint implements MmioDevice {
   qemuTimer = false;
   /** With {@linkcode qemuTimer}: the nanosecond ({@linkcode Clock.nanos}) the armed timer fires. */
   #fireNs = Infinity;
+  /**
+   * Called after a write of mtimecmp or mtime. With the virtual clock the
+   * machine runs the hart in batches that end at the timer deadline known at
+   * their start; a new deadline must end the batch so the next one is cut to it.
+   */
+  onTimerWrite: (() => void) | null = null;
 
   /**
    * @param hart receives MSIP and MTIP levels.
@@ -132,6 +138,7 @@ export class Clint implements MmioDevice {
     // QEMU's timer re-arms from the new mtime).
     if (this.qemuTimer) this.#armQemuTimer();
     else this.update();
+    this.onTimerWrite?.();
   }
 
   /** msip, mtimecmp and the MTIP level for a snapshot (mtime is the clock's). */

@@ -49,6 +49,12 @@ export interface MachineSoftware {
   /** The earliest mtime at which the software needs to run again (Infinity: none). */
   nextDeadline(): number;
   /**
+   * Guest instructions the software completed by emulation (the hypervisor's
+   * CSR accesses, mret, MMIO...): the guest retired them, so they count in
+   * {@linkcode VirtMachine.guestInstructions} and in virtual time.
+   */
+  readonly emulated?: number;
+  /**
    * Settings a snapshot must be restored onto, merged into the machine's
    * (see {@linkcode VirtMachine.snapshotConfig}). Software without the three
    * snapshot methods makes the machine refuse to save.
@@ -121,8 +127,17 @@ export interface RunResult {
   message?: string;
   /** Suggested process exit code: 0 for poweroff / tohost pass. */
   exitCode: number;
-  /** Instructions retired in this run. */
-  instructions: number;
+  /**
+   * Guest instructions retired in this run: the hart's, plus (under the
+   * hypervisor) those the hypervisor emulated. Virtual time follows this count.
+   */
+  guestInstructions: number;
+  /**
+   * Instructions the host hart retired in this run: under the hypervisor the
+   * guest's native ones only (emulated ones are exits); bare, the same as
+   * {@linkcode guestInstructions}.
+   */
+  hostInstructions: number;
   /** Wall-clock milliseconds of this run. */
   wallMs: number;
 }
@@ -205,7 +220,7 @@ export class VirtMachine {
     }
     this.bus = new Bus(memory, this.events);
     this.hart = new Hart(this.bus, this.events, { isa: config.isa });
-    this.clock = new Clock(config.clock ?? "host", () => this.hart.retired);
+    this.clock = new Clock(config.clock ?? "host", () => this.guestInstructions);
     this.hart.clock = this.clock;
     this.#consoleOut = config.console;
     this.devices = new VirtDevices({
@@ -219,6 +234,7 @@ export class VirtMachine {
       rtcBase: config.rtcBase,
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);
+    if (this.clock.mode === "virtual") this.clint.onTimerWrite = () => this.hart.requestStop();
     const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu));
     this.images = layout.images;
     this.#tohost = layout.tohost;
@@ -246,11 +262,12 @@ export class VirtMachine {
   snapshotConfig(): SnapshotConfig {
     const mib = this.bus.ramSize / MiB;
     return {
+      // First: with the hypervisor on, RAM size is the host's (guest RAM plus offset).
+      hypervisor: this.#software ? "on" : "off",
       "RAM size": Number.isInteger(mib) ? `${mib} MiB` : `${this.bus.ramSize} bytes`,
       "F/D extensions": this.hart.csr.fpu ? "on" : "off",
       ...imagesSnapshotConfig(this.config),
       ...this.devices.snapshotConfig(),
-      hypervisor: this.#software ? "on" : "off",
       ...this.#software?.snapshotConfig?.(),
     };
   }
@@ -314,6 +331,15 @@ export class VirtMachine {
     this.#consoleTail = state.consoleTail;
     this.#consoleTotal = state.consoleTotal;
     this.#untilWindow = null;
+  }
+
+  /**
+   * Instructions the guest retired since reset: the hart's, plus those the
+   * machine-mode software (the hypervisor) completed by emulation. Bare, the
+   * hart's count.
+   */
+  get guestInstructions(): number {
+    return this.hart.retired + (this.#software?.emulated ?? 0);
   }
 
   /** Delivers a byte of guest console output (UART transmit). */
@@ -398,7 +424,7 @@ export class VirtMachine {
     const hart = this.hart;
     /** Traps taken in batches that retired nothing: a guest stuck in a trap loop. */
     let stalledTraps = 0;
-    const startRetired = hart.retired;
+    const startRetired = hart.retired, startGuest = this.guestInstructions;
     const t0 = performance.now();
     const limit = options.maxInstructions ?? Infinity;
     const deadline = options.timeoutMs === undefined ? Infinity : t0 + options.timeoutMs;
@@ -408,7 +434,8 @@ export class VirtMachine {
       reason: this.halted?.reason,
       message: this.halted?.message,
       exitCode: this.exitCode,
-      instructions: hart.retired - startRetired,
+      guestInstructions: this.guestInstructions - startGuest,
+      hostInstructions: hart.retired - startRetired,
       wallMs: performance.now() - t0,
     });
     const seen = () => {
@@ -427,7 +454,11 @@ export class VirtMachine {
       const done = hart.retired - startRetired + stalledTraps;
       if (done >= limit) return result("limit");
       const retiredBefore = hart.retired, trapsBefore = hart.trapsTaken;
-      const stop = hart.run(Math.min(BATCH, limit - done));
+      // Virtual time: never past the next timer deadline, so the interrupt comes at its instruction.
+      const toTimer = this.clock.instructionsUntil(
+        Math.min(this.clint.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
+      );
+      const stop = hart.run(Math.min(BATCH, limit - done, toTimer > 0 ? toTimer : BATCH));
       if (hart.retired === retiredBefore) stalledTraps += hart.trapsTaken - trapsBefore;
       this.devices.update();
       this.#software?.poll();

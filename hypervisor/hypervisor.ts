@@ -355,7 +355,10 @@ export class Hypervisor implements MachineSoftware {
   loadState(saved: unknown): void {
     const state = saved as HypervisorState;
     this.guest.vcpu.csr.loadState(state.vcpu);
+    // Virtual time counts emulated instructions: keep mtime where the machine restored it.
+    const now = this.machine.clock.now();
     this.guest.vcpu.emulated = state.emulated;
+    this.machine.clock.set(now);
     this.guest.devices.loadState(state.devices);
     this.memory.loadState(state.memory);
     this.#timer.loadState(state.timerArmed);
@@ -373,6 +376,11 @@ export class Hypervisor implements MachineSoftware {
     for (const [key, n] of state.guestTraps) this.guestTraps.set(key, n);
     this.panicReport = state.panicReport;
     this.panicIsGuestFault = state.panicIsGuestFault;
+  }
+
+  /** Guest instructions completed by emulation (the vCPU's count). */
+  get emulated(): number {
+    return this.guest.vcpu.emulated;
   }
 
   /** The host CLINT carries the guest's timer deadline, so nothing else to wait for. */

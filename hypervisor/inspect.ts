@@ -57,6 +57,47 @@ export function csrIndex(csr: number | string): number {
     : new TypeError(message);
 }
 
+/**
+ * CSRs every rvisor hart (and guest vCPU) has, whatever its ISA and quirks:
+ * `Machine.readCsr` returns a bigint, never null, for these names.
+ */
+export const CORE_CSRS = [
+  "sstatus",
+  "sie",
+  "stvec",
+  "scounteren",
+  "sscratch",
+  "sepc",
+  "scause",
+  "stval",
+  "sip",
+  "satp",
+  "mstatus",
+  "misa",
+  "medeleg",
+  "mideleg",
+  "mie",
+  "mtvec",
+  "mcounteren",
+  "mscratch",
+  "mepc",
+  "mcause",
+  "mtval",
+  "mip",
+  "mvendorid",
+  "marchid",
+  "mimpid",
+  "mhartid",
+  "cycle",
+  "time",
+  "instret",
+  "mcycle",
+  "minstret",
+] as const;
+
+/** A name from {@linkcode CORE_CSRS}. */
+export type CoreCsrName = typeof CORE_CSRS[number];
+
 /** CSR number of `satp` (re-exported for the facade's translation context). */
 export const SATP = Csr.satp;
 

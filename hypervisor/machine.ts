@@ -55,7 +55,14 @@ import {
   TOPICS,
 } from "./hooks.ts";
 import { createHypervisorMachine, type Hypervisor } from "./hypervisor.ts";
-import { csrIndex, peekTranslate, REG_NAMES, regIndex, type RegName } from "./inspect.ts";
+import {
+  type CoreCsrName,
+  csrIndex,
+  peekTranslate,
+  REG_NAMES,
+  regIndex,
+  type RegName,
+} from "./inspect.ts";
 import type { GuestException } from "./vcpu.ts";
 
 /** Configuration of {@linkcode createMachine}: a plain object, every field optional. */
@@ -82,7 +89,10 @@ export interface MachineConfig extends BootImages {
   isa?: string;
 }
 
-/** An SBI call as an ecall hook sees it (SBI calling convention: a7 = EID, a6 = FID). */
+/**
+ * An SBI call (an ecall from S-mode) as an ecall hook sees it (SBI calling
+ * convention: a7 = EID, a6 = FID).
+ */
 export interface SbiCall {
   /** Extension id (a7, low 32 bits, unsigned). */
   eid: number;
@@ -90,10 +100,35 @@ export interface SbiCall {
   fid: number;
   /** a0..a5. */
   args: bigint[];
-  /** Guest privilege the ecall came from (1 = S for SBI calls). */
+  /** Guest privilege the ecall came from (always 1 = S: SBI calls come from S-mode). */
   from: Priv;
   /** Guest pc of the ecall. */
   pc: number;
+}
+
+/**
+ * A system call (an ecall from U-mode) as a system-call hook sees it, in the
+ * Linux/xv6 convention: a7 = number, a0..a5 = arguments, a0 = result.
+ */
+export interface SystemCall {
+  /** The call number (a7, as a signed 64-bit value). */
+  number: bigint;
+  /** a0..a5. */
+  args: bigint[];
+  /** Guest pc of the ecall. */
+  pc: number;
+}
+
+/** A guest ELF symbol, as {@linkcode Machine.symbols} lists them. */
+export interface GuestSymbol {
+  /** Symbol name. */
+  name: string;
+  /** Its value: a guest virtual address (signed, as the ELF's). */
+  address: number;
+  /** st_size in bytes (0 for labels and symbols without a size). */
+  size: number;
+  /** The image it comes from. */
+  image: "kernel" | "bios";
 }
 
 /** What an ecall hook returns to complete the call: a0 = error, a1 = value. */
@@ -115,7 +150,10 @@ export interface HostView {
   readonly priv: Priv;
   /** A host CSR (under the hypervisor: e.g. satp = the shadow root, mstatus with MPP = U). */
   readCsr(csr: number | string): bigint | null;
-  /** Instructions the host hart retired. */
+  /**
+   * Instructions the host hart retired: under the hypervisor, the guest's
+   * native ones only ({@linkcode Machine.guestInstructions} adds the emulated).
+   */
   readonly retired: number;
   /** Hypervisor exits by kind (empty when bare). */
   readonly exitCounts: ReadonlyMap<ExitKind, number>;
@@ -127,7 +165,7 @@ const MAX_PC_RANGE = 65536;
 /** Topics only the hypervisor publishes: a bare machine refuses hooks on them. */
 const HYPERVISOR_TOPICS: readonly Topic[] = ["exit", "guestTrap"];
 const RUN_FIELDS: readonly (keyof RunOptions)[] = ["until", "maxInstructions", "timeoutMs"];
-const ECALL_CAUSES: readonly number[] = [Cause.ECALL_U, Cause.ECALL_S, Cause.ECALL_M];
+const ARG_REGS = [10, 11, 12, 13, 14, 15];
 
 interface ExceptionHook {
   fn: (e: GuestException, machine: Machine) => void;
@@ -265,6 +303,26 @@ export class Machine {
     return this.vm.exitCode;
   }
 
+  /**
+   * The whole machine (guest and, under the hypervisor, the host side) as
+   * snapshot bytes; call it between runs. devices/host/snapshot.ts writes them
+   * to a file.
+   */
+  saveSnapshot(): Uint8Array {
+    return this.vm.saveSnapshot();
+  }
+
+  /**
+   * Restores {@linkcode saveSnapshot}'s bytes into this machine, which must be
+   * configured as the saved one was (kernel, memory, hypervisor or bare...);
+   * otherwise throws a one-line SnapshotError starting with `source` and the
+   * machine is left as it was. In the virtual clock mode the run then goes on
+   * exactly as the saved machine's would.
+   */
+  loadSnapshot(bytes: Uint8Array, source = "snapshot"): void {
+    this.vm.restore(bytes, source);
+  }
+
   // ---------------------------------------------------------------- console
 
   /** Sends bytes or text to the guest's console (its UART receive line). */
@@ -366,8 +424,7 @@ export class Machine {
     return this.hypervisor ? this.hypervisor.guest.vcpu.priv : this.vm.hart.priv;
   }
 
-  /** Reads a guest CSR (name or number; virtual under the hypervisor); null if it does not exist. */
-  readCsr(csr: number | string): bigint | null {
+  #readCsr(csr: number | string): bigint | null {
     const num = csrIndex(csr);
     if (!this.hypervisor) return this.vm.hart.readCsr(num);
     if (!this.hypervisor.guest.vcpu.csr.read(num)) return null;
@@ -402,6 +459,14 @@ export class Machine {
     checkInteger("Machine.translate", "va", va);
     const csr = this.hypervisor ? this.hypervisor.guest.vcpu.csr : this.vm.hart.csr;
     return peekTranslate(this.#guestBus, this.#guestMmu, va, csr.dataPriv === 3);
+  }
+
+  /** Reads a guest CSR that every rvisor hart has (see {@linkcode CORE_CSRS}). */
+  readCsr(csr: CoreCsrName): bigint;
+  /** Reads a guest CSR (name or number; virtual under the hypervisor); null if it does not exist. */
+  readCsr(csr: number | string): bigint | null;
+  readCsr(csr: number | string): bigint | null {
+    return this.#readCsr(csr);
   }
 
   /** Reads guest-physical RAM; throws RangeError outside RAM. */
@@ -443,10 +508,45 @@ export class Machine {
     });
   }
 
+  /** Reads a byte from guest virtual memory; RangeError if unmapped. */
+  readU8(va: number): number {
+    return this.readVirtual(va, 1)[0];
+  }
+
+  /** Reads a little-endian 16-bit value from guest virtual memory. */
+  readU16(va: number): number {
+    return view(this.readVirtual(va, 2)).getUint16(0, true);
+  }
+
+  /** Reads a little-endian 32-bit value (unsigned) from guest virtual memory. */
+  readU32(va: number): number {
+    return view(this.readVirtual(va, 4)).getUint32(0, true);
+  }
+
   /** Reads a little-endian 64-bit value from guest virtual memory. */
   readU64(va: number): bigint {
     checkInteger("Machine.readU64", "va", va);
-    return new DataView(this.readVirtual(va, 8).buffer).getBigUint64(0, true);
+    return view(this.readVirtual(va, 8)).getBigUint64(0, true);
+  }
+
+  /** Reads a byte of guest-physical RAM; RangeError outside RAM. */
+  readPhysicalU8(pa: number): number {
+    return this.readPhysical(pa, 1)[0];
+  }
+
+  /** Reads a little-endian 16-bit value from guest-physical RAM. */
+  readPhysicalU16(pa: number): number {
+    return view(this.readPhysical(pa, 2)).getUint16(0, true);
+  }
+
+  /** Reads a little-endian 32-bit value (unsigned) from guest-physical RAM. */
+  readPhysicalU32(pa: number): number {
+    return view(this.readPhysical(pa, 4)).getUint32(0, true);
+  }
+
+  /** Reads a little-endian 64-bit value from guest-physical RAM. */
+  readPhysicalU64(pa: number): bigint {
+    return view(this.readPhysical(pa, 8)).getBigUint64(0, true);
   }
 
   /** Reads a NUL-terminated string (Latin-1, at most `max` bytes) from guest virtual memory. */
@@ -487,9 +587,35 @@ export class Machine {
     return addr;
   }
 
-  /** Guest instructions retired (under the hypervisor: native plus emulated). */
-  get instructions(): number {
-    return this.vm.hart.retired + (this.hypervisor?.guest.vcpu.emulated ?? 0);
+  /** Every symbol of the guest's kernel and firmware ELFs, by address. */
+  symbols(): GuestSymbol[] {
+    const list: GuestSymbol[] = [];
+    for (const image of ["kernel", "bios"] as const) {
+      const elf = this.images[image];
+      for (const [name, address] of elf?.symbols ?? []) {
+        list.push({ name, address, size: elf!.symbolSizes.get(name) ?? 0, image });
+      }
+    }
+    return list.sort((a, b) => a.address - b.address);
+  }
+
+  /**
+   * `name+0x10` for the nearest kernel (else firmware) symbol at or below a
+   * guest virtual address, or null: for pcs, return addresses, tvals.
+   */
+  symbolize(addr: number): string | null {
+    const { kernel, bios } = this.images;
+    return kernel?.symbolize(addr) ?? bios?.symbolize(addr) ?? null;
+  }
+
+  /**
+   * Guest instructions retired since reset: under the hypervisor, those run
+   * natively on the host hart plus those the hypervisor emulated (CSR
+   * accesses, mret, MMIO...); virtual time follows this count.
+   * {@linkcode HostView.retired} counts the host hart's alone.
+   */
+  get guestInstructions(): number {
+    return this.vm.guestInstructions;
   }
 
   /** The host's side: host hart, host CSRs and privilege, exit statistics. */
@@ -669,11 +795,11 @@ export class Machine {
   }
 
   /**
-   * Implements guest ecalls (SBI calls from S-mode, system calls...) in
-   * TypeScript: `fn` sees each ecall whose extension id (a7) is in `eids`
-   * (default: all) and returns a result to complete it (a0 = error, a1 =
-   * value, pc past the ecall) or undefined to let the guest's own handler
-   * (firmware or kernel) take it.
+   * Implements SBI calls (ecalls from guest S-mode) in TypeScript: `fn` sees
+   * each one whose extension id (a7) is in `eids` (default: all) and returns
+   * a result to complete it (a0 = error, a1 = value, pc past the ecall) or
+   * undefined to let the guest's firmware (or the built-in one) take it.
+   * System calls from U-mode go to {@linkcode hookSyscall}.
    */
   hookEcall(
     fn: (call: SbiCall, machine: Machine) => SbiResult | undefined | void,
@@ -687,15 +813,55 @@ export class Machine {
       const hart = m.vm.hart;
       const eid = hart.xl[17] >>> 0;
       if (wanted !== null && !wanted.has(eid)) return;
-      const args = [10, 11, 12, 13, 14, 15].map((r) => hart.getReg(r));
+      const args = ARG_REGS.map((r) => hart.getReg(r));
       const r = fn({ eid, fid: hart.xl[16] >>> 0, args, from: e.from, pc: e.pc }, m);
       if (r === undefined) return;
       hart.setReg(10, BigInt(r.error));
       hart.setReg(11, BigInt(r.value ?? 0));
-      hart.pc = e.pc + 4;
-      if (m.hypervisor) m.hypervisor.guest.vcpu.emulated++; // the ecall retired
-      e.handled = true;
-    }, ECALL_CAUSES);
+      m.#completeEcall(e);
+    }, Cause.ECALL_S);
+  }
+
+  /**
+   * Sees guest system calls (ecalls from U-mode) whose number (a7) is in
+   * `numbers` (default: all). `fn` returns a result to complete the call in
+   * TypeScript (a0 = result, pc past the ecall: the kernel never sees it) or
+   * undefined to let the guest's kernel handle it, as for a trace.
+   */
+  hookSyscall(
+    fn: (call: SystemCall, machine: Machine) => bigint | number | undefined | void,
+    numbers?: number | bigint | readonly (number | bigint)[],
+  ): HookHandle {
+    checkType("Machine.hookSyscall", "fn", fn, "function");
+    const wanted = numbers === undefined ? null : new Set(
+      checkOneOrMany(
+        "Machine.hookSyscall",
+        "numbers",
+        numbers,
+        (w, n, x) => typeof x === "bigint" ? x : BigInt(checkInteger(w, n, x, 0)),
+      ),
+    );
+    return this.hookException((e, m) => {
+      const hart = m.vm.hart;
+      const number = hart.getReg(17);
+      if (wanted !== null && !wanted.has(number)) return;
+      const r = fn({ number, args: ARG_REGS.map((i) => hart.getReg(i)), pc: e.pc }, m);
+      if (r === undefined) return;
+      hart.setReg(10, BigInt(r));
+      m.#completeEcall(e);
+    }, Cause.ECALL_U);
+  }
+
+  /**
+   * An ecall a hook answered retires: pc past it, and counted as a guest
+   * instruction in both modes (virtual time and the counters must agree).
+   */
+  #completeEcall(e: GuestException): void {
+    const hart = this.vm.hart;
+    hart.pc = e.pc + 4;
+    if (this.hypervisor) this.hypervisor.guest.vcpu.emulated++;
+    else hart.retired++;
+    e.handled = true;
   }
 
   /** Installs (or removes) the one dispatcher that feeds exception hooks. */
@@ -764,13 +930,14 @@ function checkNumbers(where: string, name: string, v: unknown): number[] {
   return checkOneOrMany(where, name, v, (w, n, x) => checkInteger(w, n, x, 0));
 }
 
-/** Checks of createMachine's config fields, one per field {@linkcode MachineConfig} has. */
+/** `v` as a {@linkcode BlockBackend}: read, write and flush functions and a size. */
 function checkBlockBackend(w: string, n: string, v: unknown): void {
   const o = checkObject(w, n, v);
   for (const f of ["read", "write", "flush"]) checkType(w, `${n}.${f}`, o[f], "function");
   checkInteger(w, `${n}.size`, o.size, 0);
 }
 
+/** Checks of createMachine's config fields, one per field {@linkcode MachineConfig} has. */
 const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) => void> = {
   bios: checkImage,
   kernel: checkImage,
@@ -811,6 +978,10 @@ function sum(m: ReadonlyMap<string, number>): number {
   let n = 0;
   for (const v of m.values()) n += v;
   return n;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 function handle(remove: () => void): HookHandle {

@@ -267,7 +267,7 @@ async function runCpu(
 }
 
 function mipsOf(r: RunResult): number {
-  return r.instructions / r.wallMs / 1000;
+  return r.guestInstructions / r.wallMs / 1000;
 }
 
 function parseMinstret(text: string): number | undefined {
@@ -286,7 +286,7 @@ export async function benchInterpreter(maxInstructions?: number): Promise<Interp
   const r = best!.result;
   return {
     mips: mipsOf(r),
-    instructions: r.instructions,
+    instructions: r.guestInstructions,
     wallMs: r.wallMs,
     stop: r.stop,
     exitCode: r.stop === "halt" ? r.exitCode : undefined,
@@ -444,7 +444,7 @@ export async function benchBoot(withQemu: boolean): Promise<BootFigure> {
       30_000,
     )
     : undefined;
-  return { wallMs: r.wallMs, instructions: r.instructions, qemuMs };
+  return { wallMs: r.wallMs, instructions: r.guestInstructions, qemuMs };
 }
 
 /** What to run for a bare/hypervisor comparison. */
@@ -503,16 +503,16 @@ async function runWorkload(
   let instructions = 0, wallMs = 0;
   for (const until of Array.isArray(w.until) ? w.until : [w.until]) {
     r = await m.run({ maxInstructions: w.maxInstructions, until, timeoutMs: 300_000 });
-    instructions += r.instructions;
+    instructions += r.guestInstructions;
     wallMs += r.wallMs;
     if (r.stop !== "until") break;
   }
   const emulated = hv?.guest.vcpu.emulated ?? 0;
   const run: HypervisorRun & Partial<HypervisorExits> = {
     wallMs,
-    instructions: instructions + emulated,
+    instructions,
     emulated,
-    mips: (instructions + emulated) / wallMs / 1000,
+    mips: instructions / wallMs / 1000,
     stop: r!.stop,
     exitCode: r!.stop === "halt" ? r!.exitCode : undefined,
   };

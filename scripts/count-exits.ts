@@ -60,6 +60,9 @@ if (import.meta.main) {
   const machine = scriptMachine({ ...args, bare: false });
   const table = countExits(machine);
   const r = await runUntil(machine, option(args.rest, "until", "$ "));
-  console.log(`booted to the prompt: ${r.instructions} host instructions`);
+  console.log(
+    `booted to the prompt: ${r.guestInstructions} guest instructions, ` +
+      `${r.hostInstructions} of them native on the host hart`,
+  );
   table.print();
 }

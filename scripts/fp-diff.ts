@@ -476,7 +476,7 @@ export async function runOnRvisor(
   const text = new TextDecoder().decode(new Uint8Array(chunks));
   return {
     lines: text.split(/\r?\n/).filter((l) => l.length > 0),
-    instructions: r.instructions,
+    instructions: r.guestInstructions,
     ms: r.wallMs,
   };
 }

@@ -95,9 +95,9 @@ for (const mode of MODES) {
     assert.equal(m.pc, addr);
     assert.equal(m.priv, 1, "the kernel runs in (virtual) S-mode");
     // Stepping: one guest instruction at a time.
-    const before = m.instructions;
+    const before = m.guestInstructions;
     const pcs = [await m.step(), await m.step(), await m.step()];
-    assert.equal(m.instructions, before + 3);
+    assert.equal(m.guestInstructions, before + 3);
     assert.ok(
       pcs.every((pc) => pc > addr && pc < addr + 64),
       pcs.map((p) => p.toString(16)).join(),

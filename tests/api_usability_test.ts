@@ -90,7 +90,7 @@ for (const mode of MODES) {
     }
     assert.equal(r.stop, "until");
     assert.equal(afterPrompt, 1, "the breakpoint stop after the prompt did not lose the match");
-    assert.equal(r.instructions, 0, "the coinciding until is reported at once");
+    assert.equal(r.guestInstructions, 0, "the coinciding until is reported at once");
     bp.remove();
     // Matched: the next run with the same text opens a new window.
     assert.equal((await m.run({ until: "$ ", maxInstructions: 100_000 })).stop, "limit");

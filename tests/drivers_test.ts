@@ -57,7 +57,7 @@ async function runOnRvisor(elf: string, hypervisor: boolean): Promise<string> {
   };
   const machine = hypervisor ? createHypervisorMachine(config) : new VirtMachine(config);
   const r = await machine.run({ maxInstructions: BUDGET });
-  assert.equal(r.stop, "halt", `no poweroff after ${r.instructions} instructions:\n${output}`);
+  assert.equal(r.stop, "halt", `no poweroff after ${r.guestInstructions} instructions:\n${output}`);
   assert.equal(r.exitCode, 0);
   return output;
 }

@@ -130,14 +130,16 @@ export async function runWithGdb(
       (options.wait ? " (the hart waits for a debugger)" : ""),
   );
   const machine = stub.target.machine;
-  const start = machine.hart.retired, t0 = performance.now();
+  const start = machine.hart.retired, startGuest = machine.guestInstructions;
+  const t0 = performance.now();
   try {
     const r = await stub.run({ waitForDebugger: options.wait, timeoutMs: options.timeoutMs });
     return {
       stop: r.stop,
       reason: machine.halted?.reason,
       exitCode: machine.exitCode,
-      instructions: machine.hart.retired - start,
+      guestInstructions: machine.guestInstructions - startGuest,
+      hostInstructions: machine.hart.retired - start,
       wallMs: performance.now() - t0,
     };
   } finally {
