@@ -401,9 +401,9 @@ export function parseDisk(text: string): { path: string; slot?: number } {
 }
 
 /** Parses `--trace`; throws {@linkcode UsageError}. */
-function parseTrace(text: string): Topic[] {
+function parseTrace(text: string, hypervisor: boolean): Topic[] {
   try {
-    return parseTraceTopics(text);
+    return parseTraceTopics(text, hypervisor);
   } catch (e) {
     throw new UsageError(`--trace ${text}: ${(e as Error).message}`);
   }
@@ -546,7 +546,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
     script: values.script,
-    trace: values.trace === undefined ? [] : parseTrace(values.trace),
+    trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),
     gdb,
     gdbWait: values["gdb-wait"] ?? false,
     snapshotSave: values["snapshot-save"],

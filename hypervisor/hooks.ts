@@ -52,8 +52,16 @@ const FIELDS: { [K in Topic]: readonly (keyof HookFilter)[] } = {
   halt: [],
 };
 
-/** Every event-bus topic, in {@linkcode FIELDS}' order. */
+/** Every event-bus topic, in {@linkcode FIELDS}' order (the order `-h` lists them). */
 export const TOPICS: readonly Topic[] = Object.keys(FIELDS) as Topic[];
+
+/** Topics only the hypervisor publishes: a bare machine has none of their events. */
+export const HYPERVISOR_TOPICS: readonly Topic[] = ["exit", "guestTrap"];
+
+/** The topics a machine publishes, bare or under the hypervisor. */
+export function machineTopics(hypervisor: boolean): readonly Topic[] {
+  return hypervisor ? TOPICS : TOPICS.filter((t) => !HYPERVISOR_TOPICS.includes(t));
+}
 
 const WHERE = "Machine.hook";
 

@@ -52,6 +52,7 @@ import {
   compileFilter,
   type HookFilter,
   type HookHandle,
+  machineTopics,
   TOPICS,
 } from "./hooks.ts";
 import { createHypervisorMachine, type Hypervisor } from "./hypervisor.ts";
@@ -162,8 +163,6 @@ export interface HostView {
 }
 
 const MAX_PC_RANGE = 65536;
-/** Topics only the hypervisor publishes: a bare machine refuses hooks on them. */
-const HYPERVISOR_TOPICS: readonly Topic[] = ["exit", "guestTrap"];
 const RUN_FIELDS: readonly (keyof RunOptions)[] = ["until", "maxInstructions", "timeoutMs"];
 const ARG_REGS = [10, 11, 12, 13, 14, 15];
 
@@ -207,7 +206,7 @@ export class Machine {
 
   /** The event-bus topics {@linkcode hook} accepts here (exit and guestTrap only under the hypervisor). */
   get topics(): readonly Topic[] {
-    return this.hypervisor ? TOPICS : TOPICS.filter((t) => !HYPERVISOR_TOPICS.includes(t));
+    return machineTopics(this.hypervisor !== null);
   }
 
   /** `hypervisor` when the guest runs under the hypervisor, else `bare`. */

@@ -9,31 +9,26 @@
 import type { EventBus, EventMap, Topic } from "../core/events.ts";
 import { causeName, hex, privName } from "./inspect.ts";
 import { CSR_NAMES } from "../core/csr.ts";
-
-/** Every topic of the event bus, in the order `-h` lists them. */
-export const TOPICS: readonly Topic[] = [
-  "trap",
-  "exit",
-  "guestTrap",
-  "csr",
-  "mmio",
-  "irq",
-  "console",
-  "halt",
-];
+import { machineTopics, TOPICS } from "./hooks.ts";
 
 /**
- * Parses a comma-separated topic list (`trap,exit`; `all` for every topic).
- * Throws RangeError naming the first unknown topic.
+ * Parses a comma-separated topic list (`trap,exit`; `all` for every topic the
+ * machine publishes). Throws RangeError naming the first unknown topic, or a
+ * hypervisor topic asked of a bare machine (it would never print).
  */
-export function parseTraceTopics(text: string): Topic[] {
+export function parseTraceTopics(text: string, hypervisor = true): Topic[] {
+  const available = machineTopics(hypervisor);
   const topics = new Set<Topic>();
   for (const raw of text.split(",")) {
     const name = raw.trim();
     if (name === "") continue;
-    if (name === "all") TOPICS.forEach((t) => topics.add(t));
-    else if ((TOPICS as readonly string[]).includes(name)) topics.add(name as Topic);
-    else throw new RangeError(`unknown topic '${name}' (topics: ${TOPICS.join(", ")}, all)`);
+    if (name === "all") available.forEach((t) => topics.add(t));
+    else if ((available as readonly string[]).includes(name)) topics.add(name as Topic);
+    else if ((TOPICS as readonly string[]).includes(name)) {
+      throw new RangeError(
+        `topic '${name}' is the hypervisor's: a bare machine has no such events`,
+      );
+    } else throw new RangeError(`unknown topic '${name}' (topics: ${TOPICS.join(", ")}, all)`);
   }
   if (topics.size === 0) throw new RangeError(`no topic given (topics: ${TOPICS.join(", ")})`);
   return [...topics];

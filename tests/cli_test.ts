@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { BARE_FLAGS, buildGuests } from "../scripts/build-guests.ts";
-import { parseMemSize, parseRtcBase, UsageError } from "../boot.ts";
+import { parseBootArgs, parseMemSize, parseRtcBase, UsageError } from "../boot.ts";
 import { exists, OPENSBI_FW_JUMP as OPENSBI, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 import { assertGuestWrote, BLK_SLOT0, BLK_SLOT0_PASS, blkSlot0Image } from "./blk_slot0.ts";
 
@@ -246,10 +246,21 @@ Deno.test("cli: bad flags and --mem values each give one line naming the flag, e
     [["--load", "Image"], ["--load Image", "FILE@ADDRESS"]],
     [["--load", "Image@"], ["--load Image@", "FILE@ADDRESS"]],
     [["--load", "Image@top"], ["--load Image@top", "not an address"]],
+    [["--trace", "trap,exits"], ["--trace trap,exits", "unknown topic 'exits'"]],
+    [["--no-hypervisor", "--trace", "guestTrap"], ["--trace guestTrap", "the hypervisor's"]],
   ];
   for (const [args, mentions] of cases) {
     assertOneLineError(await boot(args), ...mentions);
   }
+});
+
+Deno.test("cli: --trace all is every topic the machine publishes (bare: no exit, guestTrap)", () => {
+  assert.deepEqual(parseBootArgs(["--trace", "all"]).trace, [
+    ...["trap", "exit", "guestTrap", "csr", "mmio", "irq", "console", "halt"],
+  ]);
+  assert.deepEqual(parseBootArgs(["--no-hypervisor", "--trace", "all"]).trace, [
+    ...["trap", "csr", "mmio", "irq", "console", "halt"],
+  ]);
 });
 
 Deno.test("cli: with no --bios/--kernel the embedded tinyos boots and answers, exit 0", async () => {
