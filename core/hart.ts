@@ -18,9 +18,10 @@ import type { Bus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import { CsrFile, type CsrFileState } from "./csrfile.ts";
 import { Cause } from "./csr.ts";
-import { Amo, decodeAt, type Decoded, Op, OP_COUNT } from "./decode.ts";
+import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
+import { ACCESS_SIZE, compileAluStep } from "./insns.ts";
 import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
@@ -1015,45 +1016,8 @@ export class Hart implements InterruptTarget {
       this.pc = taken ? pc + imm : next;
       return;
     }
-    // Register-only ALU ops: compute with BigInt (cold path, a handful of boot ROM instructions).
-    const a = this.getReg(rs1), b = this.getReg(rs2), i = BigInt(imm);
-    const u = (v: bigint) => BigInt.asUintN(64, v);
-    const w = (v: bigint) => BigInt.asIntN(32, v);
-    const results: Partial<Record<number, () => bigint>> = {
-      [Op.ADDI]: () => a + i,
-      [Op.ADD]: () => a + b,
-      [Op.SUB]: () => a - b,
-      [Op.LUI]: () => i,
-      [Op.SLTI]: () => a < i ? 1n : 0n,
-      [Op.SLTIU]: () => u(a) < u(i) ? 1n : 0n,
-      [Op.XORI]: () => a ^ i,
-      [Op.ORI]: () => a | i,
-      [Op.ANDI]: () => a & i,
-      [Op.SLLI]: () => a << i,
-      [Op.SRLI]: () => u(a) >> i,
-      [Op.SRAI]: () => a >> i,
-      [Op.SLL]: () => a << (b & 63n),
-      [Op.SRL]: () => u(a) >> (b & 63n),
-      [Op.SRA]: () => a >> (b & 63n),
-      [Op.SLT]: () => a < b ? 1n : 0n,
-      [Op.SLTU]: () => u(a) < u(b) ? 1n : 0n,
-      [Op.XOR]: () => a ^ b,
-      [Op.OR]: () => a | b,
-      [Op.AND]: () => a & b,
-      [Op.ADDIW]: () => w(a + i),
-      [Op.SLLIW]: () => w(a << i),
-      [Op.SRLIW]: () => w(BigInt.asUintN(32, a) >> i),
-      [Op.SRAIW]: () => w(a) >> i,
-      [Op.ADDW]: () => w(a + b),
-      [Op.SUBW]: () => w(a - b),
-      [Op.SLLW]: () => w(a << (b & 31n)),
-      [Op.SRLW]: () => w(BigInt.asUintN(32, a) >> (b & 31n)),
-      [Op.SRAW]: () => w(a) >> (b & 31n),
-      [Op.MULW]: () => w(a * b),
-      [Op.MUL]: () => a * b,
-    };
-    const f = results[op];
-    if (f !== undefined) this.setReg(rd, BigInt.asIntN(64, f()));
+    // Register-only ALU ops: the instruction templates (core/insns.ts) compiled to one step.
+    aluStep(xl, xh, op, rd, rs1, rs2, imm, pc);
     this.pc = next;
   }
 
@@ -1369,25 +1333,8 @@ export class Hart implements InterruptTarget {
   }
 }
 
-/** Access size in bytes of each load and store op, indexed by op id (0 for other ops). */
-const ACCESS_SIZE = (() => {
-  const t = new Uint8Array(OP_COUNT);
-  const sizes: [number, number][] = [
-    [Op.LB, 1],
-    [Op.LH, 2],
-    [Op.LW, 4],
-    [Op.LD, 8],
-    [Op.LBU, 1],
-    [Op.LHU, 2],
-    [Op.LWU, 4],
-    [Op.SB, 1],
-    [Op.SH, 2],
-    [Op.SW, 4],
-    [Op.SD, 8],
-  ];
-  for (const [op, size] of sizes) t[op] = size;
-  return t;
-})();
+/** The cold path's register-only ALU ops, generated from the instruction definitions. */
+const aluStep = compileAluStep();
 
 /** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
 const EMPTY_PAGE = new Int32Array(PAGE);
