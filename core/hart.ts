@@ -25,6 +25,7 @@ import { ACCESS_SIZE, compileAluStep } from "./insns.ts";
 import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
+import { type BlockPage, Translator } from "./translate.ts";
 
 const TWO32 = 4294967296;
 const PAGE = 4096;
@@ -88,6 +89,8 @@ export interface HartState {
 export interface HartOptions {
   /** ISA string: `rv64imac` (default), `rv64imafdc` or `rv64gc` (core/fpu.ts ISA_STRINGS). */
   isa?: string;
+  /** Compile hot blocks to JavaScript (core/translate.ts); off by default. */
+  translate?: boolean;
 }
 
 /** The emulated RV64 hart. */
@@ -183,6 +186,11 @@ export class Hart implements InterruptTarget {
 
   /** The F/D unit (present in every hart; usable only when the ISA has F and D). */
   readonly fpu: Fpu;
+  /**
+   * The block translator, or null when off. It is bypassed while any breakpoint
+   * or watchpoint is set (those need the interpreter's per-instruction checks).
+   */
+  readonly translator: Translator | null;
 
   /**
    * @param options.isa `rv64imac` (default) or `rv64imafdc`/`rv64gc`: F and D
@@ -197,6 +205,7 @@ export class Hart implements InterruptTarget {
     });
     this.csr.fpu = isaHasFD(options.isa ?? DEFAULT_ISA);
     this.fpu = new Fpu(this.csr, this.xl, this.xh);
+    this.translator = options.translate ? new Translator() : null;
     this.csr.onChange = () => this.#resync = true;
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
     this.reset(0x1000);
@@ -212,6 +221,7 @@ export class Hart implements InterruptTarget {
     this.#resAddr = -1;
     this.waiting = false;
     this.#decoded.length = 0;
+    this.translator?.flush();
   }
 
   /** Asks a running `run` to return at the next instruction boundary. */
@@ -485,6 +495,7 @@ export class Hart implements InterruptTarget {
   #dropDecodedPage(ramPage: number): void {
     if (this.#decoded[ramPage] !== undefined) {
       this.#decoded[ramPage] = undefined;
+      this.translator?.dropPage(ramPage);
       this.#resync = true;
     }
   }
@@ -492,6 +503,7 @@ export class Hart implements InterruptTarget {
   /** Drops every decoded instruction (fence.i). */
   flushDecodeCache(): void {
     this.#decoded.length = 0;
+    this.translator?.flush();
     this.#resync = true;
   }
 
@@ -548,6 +560,10 @@ export class Hart implements InterruptTarget {
       // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
       let fBase = NaN, fRam = 0;
       let dec: Int32Array = EMPTY_PAGE;
+      const jit = this.#breakpoints.size === 0 && this.#watchpoints.length === 0
+        ? this.translator
+        : null;
+      let blocks: BlockPage | undefined;
       try {
         while (n < end) {
           let o = pc - fBase;
@@ -570,7 +586,34 @@ export class Hart implements InterruptTarget {
               }
             }
             dec = this.#decoded[fRam >> 12] ?? this.#decodedPage(fRam >> 12);
+            if (jit !== null) blocks = jit.page(fRam >> 12);
             o = pc - fBase;
+          }
+          if (blocks !== undefined) {
+            // The translator's entry: a block at least one instruction long runs to its exit.
+            const b = blocks.blocks[o >> 1] ?? jit!.visit(blocks, o, fRam, ram16, dec);
+            if (b !== undefined && b.length <= end - n) {
+              const to = b.fn(
+                xl,
+                xh,
+                pc,
+                end - n,
+                bus.ram,
+                ram16,
+                ram32,
+                ltags,
+                loffs,
+                stags,
+                soffs,
+                jit!.io,
+              );
+              const k = jit!.io[0];
+              if (k !== 0) {
+                jit!.stats.translatedInstructions += k;
+                pc = to, n += k;
+                continue;
+              }
+            }
           }
           let p = dec[o];
           if (p === 0) {
