@@ -155,9 +155,11 @@ Options:
   --trace TOPICS    print each event of the comma-separated topics to stderr,
                     one line each: trap, exit, guestTrap, csr, mmio, irq,
                     console, halt, or all
+  --translate       compile hot guest code to JavaScript functions (the block
+                    translator; off by default): same results, faster
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
-                    kind to stderr
+                    kind to stderr (and the translator's blocks and share)
   -h, --help        print this help
 
 Console (when stdin is a terminal; it is put in raw mode, so Ctrl-C goes to
@@ -213,6 +215,8 @@ export interface BootOptions {
   rtcBase?: number;
   /** Print statistics at exit. */
   stats: boolean;
+  /** Compile hot guest code to JavaScript (the block translator). */
+  translate: boolean;
   /** Script module to run on the machine before boot. */
   script?: string;
   /** Event-bus topics to trace to stderr. */
@@ -248,6 +252,7 @@ const OPTIONS = {
   clock: { type: "string" },
   "rtc-base": { type: "string" },
   stats: { type: "boolean" },
+  translate: { type: "boolean" },
   script: { type: "string" },
   trace: { type: "string" },
   gdb: { type: "string" },
@@ -496,6 +501,7 @@ export function parseBootArgs(args: string[]): BootOptions {
     clock,
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
+    translate: values.translate ?? false,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace),
     gdb,
@@ -649,6 +655,18 @@ class Session {
   }
 
   /** The hypervisor's exit table, most frequent first. */
+  #translatorLines(): string[] {
+    const t = this.machine!.hart.translator?.stats;
+    if (t === undefined) return [];
+    const share = t.translatedInstructions / Math.max(1, this.machine!.hart.retired);
+    return [
+      `  blocks compiled       ${t.compiled} (${t.live} live, ${t.liveInstructions} instructions)`,
+      `  compile time          ${t.compileMs.toFixed(1)} ms`,
+      `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes`,
+      `  run translated        ${(share * 100).toFixed(1)} % of instructions`,
+    ];
+  }
+
   #exitLines(): string[] {
     const hv = this.hypervisor;
     if (!hv) return [];
@@ -673,6 +691,7 @@ class Session {
         [...(this.traps?.counts.values() ?? [])].reduce((a, b) => a + b, 0)
       }`,
       ...(this.traps?.lines() ?? []),
+      ...this.#translatorLines(),
       ...this.#exitLines(),
     ];
     return lines.join("\n") + "\n";
@@ -743,6 +762,7 @@ export async function main(args: string[]): Promise<void> {
       rtcBase: options.rtcBase,
       console: (b: number) => terminal.output.put(b),
       isa: options.isa,
+      translate: options.translate,
     };
     try {
       if (options.hypervisor) {

@@ -68,6 +68,8 @@ export interface HypervisorConfig extends BootImages {
   rtcBase?: number;
   /** The guest hart's ISA: `rv64imac` (default) or `rv64imafdc`/`rv64gc` (F and D). */
   isa?: string;
+  /** Compile hot code (the guest's, run in host U-mode) to JavaScript; default off. */
+  translate?: boolean;
   /** Receives the guest's console output. */
   console?: (byte: number) => void;
   /**
@@ -453,6 +455,7 @@ export function createHypervisorMachine(
   }
   const machine = new VirtMachine({
     isa: config.isa,
+    translate: config.translate,
     memory: offset + memory,
     clock: config.clock,
     console: config.console,

@@ -55,6 +55,8 @@ export interface MachineConfig extends BootImages {
   clock?: ClockMode;
   /** The RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
+  /** Compile hot guest code to JavaScript functions (core/translate.ts); default off. */
+  translate?: boolean;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */
   console?: (byte: number) => void;
 }
