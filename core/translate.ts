@@ -218,6 +218,16 @@ export class Translator {
 
 const TLB_MASK = TLB_SIZE - 1;
 
+/**
+ * Generated functions by source text, shared by every translator: a block is a
+ * pure function of its arguments, so code that is dropped and translated again
+ * (fence.i, a rewritten page, a new machine) reuses the function V8 already
+ * optimised instead of starting cold. Cleared when it reaches the bound.
+ */
+const FUNCTIONS = new Map<string, BlockFn>();
+/** Bound of {@linkcode FUNCTIONS}. */
+const MAX_FUNCTIONS = 65536;
+
 /** The JavaScript source of a block, wrapped into a function. */
 function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
   const used = new Set<number>(), written = new Set<number>();
@@ -326,6 +336,12 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
     ${body.join("\n")}
     ${loops ? "}" : ""}
   };`;
-  const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
-  return new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out);
+  let fn = FUNCTIONS.get(src);
+  if (fn === undefined) {
+    if (FUNCTIONS.size >= MAX_FUNCTIONS) FUNCTIONS.clear();
+    const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
+    fn = new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out) as BlockFn;
+    FUNCTIONS.set(src, fn);
+  }
+  return fn;
 }
