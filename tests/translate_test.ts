@@ -13,6 +13,8 @@ import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { createMachine } from "../hypervisor/machine.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
+import { hasCommand } from "../scripts/host-tools.ts";
+import { buildProgram } from "../scripts/progen-diff.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -134,6 +136,50 @@ for (const mode of MODES) {
     assert.ok(share > 0.9, `only ${(share * 100).toFixed(1)} % translated`);
   });
 }
+
+const noAs = hasCommand("riscv64-unknown-elf-as")
+  ? ""
+  : " (skipped: riscv64-unknown-elf-as not installed)";
+
+for (const mode of MODES) {
+  Deno.test({
+    name: `translator on == off: 500 generated programs (${mode}, every block translated)${noAs}`,
+    ignore: noAs !== "",
+    fn: async () => {
+      const dir = await Deno.makeTempDir({ prefix: "translate-test-" });
+      try {
+        const seeds = Array.from({ length: 500 }, (_, i) => 7_000_001 + i);
+        const elf = await buildProgram(seeds, dir, true);
+        const config = { kernel: { name: "progen.elf", bytes: Deno.readFileSync(elf) } };
+        await same(mode, config, runOnce(500_000_000), 1);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
+  const ends: string[] = [];
+  for (const translate of [false, true]) {
+    const m = new VirtMachine({
+      kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
+      clock: "virtual",
+      translate,
+    });
+    await m.run({ maxInstructions: 3_000_000 });
+    // Bare M-mode: pc is physical. Overwrite the instruction there with `j .`,
+    // as a device writing into RAM would.
+    const hot = m.hart.pc;
+    const before = m.hart.translator?.stats.invalidations ?? 0;
+    m.bus.dmaView(hot, 4, true)!.set([0x6f, 0, 0, 0]);
+    await m.run({ maxInstructions: 100_000 });
+    assert.equal(m.hart.pc, hot, "the new instruction did not run");
+    if (translate) assert.ok(m.hart.translator!.stats.invalidations > before);
+    ends.push(`${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`);
+  }
+  assert.equal(ends[1], ends[0]);
+});
 
 Deno.test("translator: a pc hook set on translated code fires, and removing it restores blocks", async () => {
   const m = createMachine({
