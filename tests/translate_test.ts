@@ -208,3 +208,22 @@ Deno.test("translator: a pc hook set on translated code fires, and removing it r
   await m.run({ maxInstructions: 1_000_000 });
   assert.ok(t.stats.translatedInstructions - resumed > 500_000, "blocks not used after remove()");
 });
+
+Deno.test("boot.ts --translate --stats: cpu.elf passes and runs nearly all translated", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "-A", `${ROOT}boot.ts`, "--translate", "--stats", "--no-hypervisor"],
+      ...["--clock", "virtual", "--kernel", CPU_ELF],
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stdout + stderr);
+  assert.match(stdout, /cpu: checksum 0x6c6c7abe ok/);
+  assert.match(stderr, /blocks compiled\s+[1-9]\d* \(/);
+  const share = Number(/run translated\s+([\d.]+) %/.exec(stderr)?.[1]);
+  assert.ok(share > 90, stderr);
+});
