@@ -6,11 +6,13 @@
  * Blocks are keyed by RAM page and offset (physical), so they survive address
  * space switches and serve a guest under the hypervisor alike; the hart enters
  * them through its fetch TLB with the virtual pc, from which a block derives
- * every pc-relative value. A block ends at a control transfer, at the first
- * instruction without a template (CSR, system, fence.i, atomic, FP: they stay
- * in the interpreter), at the page end or at {@linkcode MAX_BLOCK}
- * instructions. A branch back to the block's start loops inside the function
- * while the budget allows another pass.
+ * every pc-relative value. A block is one path through the page: it goes on
+ * past a conditional branch (taken, the branch leaves the block) and follows a
+ * jal whose target is in the page; it ends at a jalr, at the first instruction
+ * without a template (CSR, system, fence.i, atomic, FP: they stay in the
+ * interpreter), at the page end, at an instruction already on the path or at
+ * {@linkcode MAX_BLOCK} instructions. A branch or jal back to the block's
+ * start loops inside the function while the budget allows another pass.
  *
  * Precise by construction: a block makes only accesses that hit the TLB fast
  * path (aligned, RAM); anything else (a miss, MMIO, a misaligned address, a
@@ -196,8 +198,10 @@ export class Translator {
     decoded: Int32Array,
   ): Block | undefined {
     const insns: { p: number; imm: number; delta: number }[] = [];
+    const seen = new Set<number>();
     let o = off;
-    while (insns.length < MAX_BLOCK && o < PAGE) {
+    while (insns.length < MAX_BLOCK && o < PAGE && !seen.has(o)) {
+      seen.add(o);
       let p = decoded[o], imm = decoded[o + 1];
       if (p === 0) {
         const lo16 = ram16[(ramOff + o) >> 1];
@@ -208,8 +212,16 @@ export class Translator {
       const def = INSN_BY_OP[p & 0xff];
       if (def === undefined) break;
       insns.push({ p, imm, delta: o - off });
-      o += (p & 0x800000) !== 0 ? 4 : 2;
-      if (def.kind === Kind.BRANCH || def.kind === Kind.JUMP) break;
+      const op = p & 0xff;
+      if (op === Op.JALR) break;
+      if (op === Op.JAL) {
+        // A direct jump within the page is followed: the block goes on at its target.
+        const t = o + imm;
+        if (t === off || t < 0 || t >= PAGE || seen.has(t)) break;
+        o = t;
+        continue;
+      }
+      o += (p & 0x800000) !== 0 ? 4 : 2; // branches fall through here; taken, they leave
     }
     if (insns.length === 0) return undefined;
     return { fn: generate(insns), length: insns.length };
@@ -245,11 +257,14 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
   const exit = (count: string, pcExpr: string) =>
     `{ ${writeBack} io[0] = ${count}; return ${pcExpr}; }`;
   const last = insns[insns.length - 1];
-  const lastDef = INSN_BY_OP[last.p & 0xff]!;
   const length = insns.length;
   // A branch or jal back to the start loops inside the function.
-  const loops = (lastDef.kind === Kind.BRANCH || (last.p & 0xff) === Op.JAL) &&
-    last.delta + last.imm === 0;
+  const toStart = (p: number, imm: number, delta: number) =>
+    (INSN_BY_OP[p & 0xff]!.kind === Kind.BRANCH || (p & 0xff) === Op.JAL) && delta + imm === 0;
+  const loops = insns.some(({ p, imm, delta }) => toStart(p, imm, delta));
+  /** Another pass if the budget covers a whole one, else leave at the start. */
+  const again = (i: number) =>
+    `{ n += ${i + 1}; if (budget - n >= ${length}) continue; ${exit("n", "pc")} }`;
   const body: string[] = [];
   insns.forEach(({ p, imm, delta }, i) => {
     const def = INSN_BY_OP[p & 0xff]!;
@@ -302,12 +317,8 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
         break;
       }
       case Kind.BRANCH: {
-        const target = pcAt(delta + imm);
-        const taken = loops
-          ? `{ n += ${length}; if (budget - n >= ${length}) continue; ${exit("n", target)} }`
-          : exit(done, target);
+        const taken = toStart(p, imm, delta) ? again(i) : exit(done, pcAt(delta + imm));
         body.push(`if (${expand(def, imm, o)}) ${taken}`);
-        body.push(exit(done, next));
         break;
       }
       case Kind.JUMP: {
@@ -317,15 +328,14 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
           : "";
         const link = rd === 0 ? "" : `{ const v = ${next}; l${rd} = v | 0;` +
           ` h${rd} = Math.floor(v / 4294967296) | 0; }`;
-        const leave = loops
-          ? `n += ${length}; if (budget - n >= ${length}) continue; ${exit("n", target)}`
-          : exit(done, target);
+        // A jal that is not the last instruction was followed: the next one is its target.
+        const leave = i < length - 1 ? "" : toStart(p, imm, delta) ? again(i) : exit(done, target);
         body.push(`{ ${jalrTarget} ${link} ${leave} }`);
         break;
       }
     }
   });
-  if (lastDef.kind !== Kind.BRANCH && lastDef.kind !== Kind.JUMP) {
+  if (INSN_BY_OP[last.p & 0xff]!.kind !== Kind.JUMP) {
     body.push(exit(`n + ${length}`, pcAt(last.delta + ((last.p & 0x800000) !== 0 ? 4 : 2))));
   }
   const regs = [...used].map((r) => `let l${r} = xl[${r}], h${r} = xh[${r}];`).join(" ");
