@@ -39,7 +39,7 @@ export const MAX_BLOCK = 64;
 /** Times the interpreter reaches an address before a block is compiled there. */
 export const HOT_THRESHOLD = 16;
 /** Compiled blocks kept before the whole cache is dropped (as QEMU does when its buffer is full). */
-export const MAX_BLOCKS = 16384;
+export const MAX_BLOCKS = 8192;
 /** A heat counter value meaning "no block can start here". */
 const NEVER = 255;
 
@@ -231,17 +231,21 @@ export class Translator {
 const TLB_MASK = TLB_SIZE - 1;
 
 /**
- * Generated functions by source text, shared by every translator: a block is a
- * pure function of its arguments, so code that is dropped and translated again
- * (fence.i, a rewritten page, a new machine) reuses the function V8 already
- * optimised instead of starting cold. Cleared when it reaches the bound.
+ * Generated functions by decoded path (the source is a function of it), shared
+ * by every translator: a block is a pure function of its arguments, so code
+ * that is dropped and translated again (fence.i, a rewritten page, a new
+ * machine) reuses the function V8 already optimised instead of starting cold.
+ * Cleared when it reaches the bound.
  */
 const FUNCTIONS = new Map<string, BlockFn>();
 /** Bound of {@linkcode FUNCTIONS}. */
-const MAX_FUNCTIONS = 65536;
+const MAX_FUNCTIONS = 8192;
 
 /** The JavaScript source of a block, wrapped into a function. */
 function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
+  const key = insns.map(({ p, imm, delta }) => `${p},${imm},${delta}`).join(";");
+  let fn = FUNCTIONS.get(key);
+  if (fn !== undefined) return fn;
   const used = new Set<number>(), written = new Set<number>();
   for (const { p } of insns) {
     const def = INSN_BY_OP[p & 0xff]!;
@@ -346,12 +350,9 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
     ${body.join("\n")}
     ${loops ? "}" : ""}
   };`;
-  let fn = FUNCTIONS.get(src);
-  if (fn === undefined) {
-    if (FUNCTIONS.size >= MAX_FUNCTIONS) FUNCTIONS.clear();
-    const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
-    fn = new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out) as BlockFn;
-    FUNCTIONS.set(src, fn);
-  }
+  if (FUNCTIONS.size >= MAX_FUNCTIONS) FUNCTIONS.clear();
+  const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
+  fn = new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out) as BlockFn;
+  FUNCTIONS.set(key, fn);
   return fn;
 }
