@@ -21,7 +21,7 @@ import { Cause } from "./csr.ts";
 import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
-import { ACCESS_SIZE, compileAluStep } from "./insns.ts";
+import { ACCESS_SIZE, compileAluStep, compileBranchTest } from "./insns.ts";
 import { div32, div64, mul128, out as r64, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
@@ -1053,9 +1053,7 @@ export class Hart implements InterruptTarget {
       return;
     }
     if (op >= Op.BEQ && op <= Op.BGEU) {
-      const a = this.getReg(rs1), b = this.getReg(rs2);
-      const ua = BigInt.asUintN(64, a), ub = BigInt.asUintN(64, b);
-      const taken = [a === b, a !== b, a < b, a >= b, ua < ub, ua >= ub][op - Op.BEQ];
+      const taken = branchTest(op, xl[rs1], xh[rs1], xl[rs2], xh[rs2]);
       this.pc = taken ? pc + imm : next;
       return;
     }
@@ -1376,8 +1374,9 @@ export class Hart implements InterruptTarget {
   }
 }
 
-/** The cold path's register-only ALU ops, generated from the instruction definitions. */
+/** The cold path's register-only ALU ops and branches, generated from the instruction definitions. */
 const aluStep = compileAluStep();
+const branchTest = compileBranchTest();
 
 /** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
 const EMPTY_PAGE = new Int32Array(PAGE);

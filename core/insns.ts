@@ -327,3 +327,27 @@ export function compileAluStep(): AluStep {
   const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
   return new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out);
 }
+
+/** Whether a conditional branch is taken, for the interpreter's cold path. */
+export type BranchTest = (op: number, al: number, ah: number, bl: number, bh: number) => boolean;
+
+/** Builds {@linkcode BranchTest} from every {@linkcode Kind.BRANCH} definition. */
+export function compileBranchTest(): BranchTest {
+  const operands: Operands = {
+    al: "al",
+    ah: "ah",
+    bl: "bl",
+    bh: "bh",
+    dl: "",
+    dh: "",
+    pc: "",
+    next: "",
+  };
+  const cases = INSNS.filter((d) => d.kind === Kind.BRANCH)
+    .map((d) => `case ${d.op}: return ${expand(d, 0, operands)};`);
+  return new Function(
+    `return function branchTest(op, al, ah, bl, bh) { switch (op) { ${
+      cases.join(" ")
+    } } return false; };`,
+  )();
+}
