@@ -143,8 +143,8 @@ export class Translator {
 
   /** Drops every block. */
   flush(): void {
+    if (this.#pages.length !== 0) this.stats.flushes++;
     this.#pages.length = 0;
-    this.stats.flushes++;
     this.stats.live = 0;
     this.stats.liveInstructions = 0;
   }
