@@ -493,17 +493,22 @@ export class Hart implements InterruptTarget {
   }
 
   #dropDecodedPage(ramPage: number): void {
+    // Blocks outlive a fence.i's flush of the decode cache, so they are dropped even without one.
+    this.translator?.dropPage(ramPage);
     if (this.#decoded[ramPage] !== undefined) {
       this.#decoded[ramPage] = undefined;
-      this.translator?.dropPage(ramPage);
       this.#resync = true;
     }
   }
 
-  /** Drops every decoded instruction (fence.i). */
+  /**
+   * Drops every decoded instruction (fence.i). Translated blocks stay: a write
+   * to their page dropped them already (stores to a page with blocks take the
+   * slow path, which drops them, as does DMA), and Linux runs fence.i on every
+   * new executable mapping, so flushing them here would recompile all hot code.
+   */
   flushDecodeCache(): void {
     this.#decoded.length = 0;
-    this.translator?.flush();
     this.#resync = true;
   }
 
@@ -1360,6 +1365,7 @@ export class Hart implements InterruptTarget {
     this.csr.loadState(state.csr);
     this.mmu.flush();
     this.flushDecodeCache();
+    this.translator?.flush(); // RAM is restored without notifying the hart
   }
 
   /** Translates a virtual address for a load as the hart would now, without side effects on the TLB; null on fault. */
