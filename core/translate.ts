@@ -35,11 +35,11 @@ import { TLB_SIZE } from "./mmu.ts";
 
 const PAGE = 4096;
 /** Longest block in instructions. */
-export const MAX_BLOCK = 64;
+export const MAX_BLOCK = 32;
 /** Times the interpreter reaches an address before a block is compiled there. */
-export const HOT_THRESHOLD = 16;
+export const HOT_THRESHOLD = 200;
 /** Compiled blocks kept before the whole cache is dropped (as QEMU does when its buffer is full). */
-export const MAX_BLOCKS = 8192;
+export const MAX_BLOCKS = 16384;
 /** A heat counter value meaning "no block can start here". */
 const NEVER = 255;
 
@@ -239,7 +239,7 @@ const TLB_MASK = TLB_SIZE - 1;
  */
 const FUNCTIONS = new Map<string, BlockFn>();
 /** Bound of {@linkcode FUNCTIONS}. */
-const MAX_FUNCTIONS = 8192;
+const MAX_FUNCTIONS = 16384;
 
 /** The JavaScript source of a block, wrapped into a function. */
 function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
