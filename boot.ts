@@ -156,9 +156,11 @@ Options:
   --trace TOPICS    print each event of the comma-separated topics to stderr,
                     one line each: trap, exit, guestTrap, csr, mmio, irq,
                     console, halt, or all
+  --translate       compile hot guest code to JavaScript functions (the block
+                    translator; off by default): same results, faster
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
-                    kind to stderr
+                    kind to stderr (and the translator's blocks and share)
   -h, --help        print this help
 
 QEMU's command line: options with one dash are qemu-system-riscv64's, with
@@ -239,6 +241,8 @@ export interface BootOptions {
   rtcBase?: number;
   /** Print statistics at exit. */
   stats: boolean;
+  /** Compile hot guest code to JavaScript (the block translator). */
+  translate: boolean;
   /** Script module to run on the machine before boot. */
   script?: string;
   /** Event-bus topics to trace to stderr. */
@@ -274,6 +278,7 @@ const OPTIONS = {
   clock: { type: "string" },
   "rtc-base": { type: "string" },
   stats: { type: "boolean" },
+  translate: { type: "boolean" },
   script: { type: "string" },
   trace: { type: "string" },
   gdb: { type: "string" },
@@ -545,6 +550,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     clock,
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
+    translate: values.translate ?? false,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),
     gdb,
@@ -698,6 +704,18 @@ class Session {
   }
 
   /** The hypervisor's exit table, most frequent first. */
+  #translatorLines(): string[] {
+    const t = this.machine!.hart.translator?.stats;
+    if (t === undefined) return [];
+    const share = t.translatedInstructions / Math.max(1, this.machine!.hart.retired);
+    return [
+      `  blocks compiled       ${t.compiled} (${t.live} live, ${t.liveInstructions} instructions)`,
+      `  compile time          ${t.compileMs.toFixed(1)} ms`,
+      `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes`,
+      `  run translated        ${(share * 100).toFixed(1)} % of instructions`,
+    ];
+  }
+
   #exitLines(): string[] {
     const hv = this.hypervisor;
     if (!hv) return [];
@@ -723,6 +741,7 @@ class Session {
         [...(this.traps?.counts.values() ?? [])].reduce((a, b) => a + b, 0)
       }`,
       ...(this.traps?.lines() ?? []),
+      ...this.#translatorLines(),
       ...this.#exitLines(),
     ];
     return lines.join("\n") + "\n";
@@ -793,6 +812,7 @@ export async function main(args: string[]): Promise<void> {
       rtcBase: options.rtcBase,
       console: (b: number) => terminal.output.put(b),
       isa: options.isa,
+      translate: options.translate,
     };
     try {
       if (options.hypervisor) {

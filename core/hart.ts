@@ -18,12 +18,14 @@ import type { Bus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import { CsrFile, type CsrFileState } from "./csrfile.ts";
 import { Cause } from "./csr.ts";
-import { Amo, decodeAt, type Decoded, Op, OP_COUNT } from "./decode.ts";
+import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
+import { ACCESS_SIZE, compileAluStep, compileBranchTest } from "./insns.ts";
 import { div32, div64, mul128, out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
+import { type BlockPage, Translator } from "./translate.ts";
 
 const TWO32 = 4294967296;
 const PAGE = 4096;
@@ -106,6 +108,8 @@ export interface HartState {
 export interface HartOptions {
   /** ISA string: `rv64imafdc` (default), `rv64gc` or `rv64imac` (core/fpu.ts ISA_STRINGS). */
   isa?: string;
+  /** Compile hot blocks to JavaScript (core/translate.ts); off by default. */
+  translate?: boolean;
 }
 
 /** The emulated RV64 hart. */
@@ -209,6 +213,11 @@ export class Hart implements InterruptTarget {
 
   /** The F/D unit (present in every hart; usable only when the ISA has F and D). */
   readonly fpu: Fpu;
+  /**
+   * The block translator, or null when off. It is bypassed while any breakpoint,
+   * watchpoint or execute trigger is set (those need the interpreter's per-instruction checks).
+   */
+  readonly translator: Translator | null;
 
   /**
    * @param options.isa `rv64imafdc`/`rv64gc` (default) or `rv64imac`: F and D
@@ -223,6 +232,7 @@ export class Hart implements InterruptTarget {
     });
     this.csr.fpu = isaHasFD(options.isa ?? DEFAULT_ISA);
     this.fpu = new Fpu(this.csr, this.xl, this.xh);
+    this.translator = options.translate ? new Translator() : null;
     this.csr.onChange = () => this.#resync = true;
     this.csr.triggers.onChange = () => this.#updateTriggers();
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
@@ -239,6 +249,7 @@ export class Hart implements InterruptTarget {
     this.#resAddr = -1;
     this.waiting = false;
     this.#decoded.length = 0;
+    this.translator?.flush();
   }
 
   /** Asks a running `run` to return at the next instruction boundary. */
@@ -592,13 +603,20 @@ export class Hart implements InterruptTarget {
   }
 
   #dropDecodedPage(ramPage: number): void {
+    // Blocks outlive a fence.i's flush of the decode cache, so they are dropped even without one.
+    this.translator?.dropPage(ramPage);
     if (this.#decoded[ramPage] !== undefined) {
       this.#decoded[ramPage] = undefined;
       this.#resync = true;
     }
   }
 
-  /** Drops every decoded instruction (fence.i). */
+  /**
+   * Drops every decoded instruction (fence.i). Translated blocks stay: a write
+   * to their page dropped them already (stores to a page with blocks take the
+   * slow path, which drops them, as does DMA), and Linux runs fence.i on every
+   * new executable mapping, so flushing them here would recompile all hot code.
+   */
   flushDecodeCache(): void {
     this.#decoded.length = 0;
     this.#resync = true;
@@ -663,6 +681,13 @@ export class Hart implements InterruptTarget {
       // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
       let fBase = NaN, fRam = 0;
       let dec: Int32Array = EMPTY_PAGE;
+      // Blocks skip the per-instruction breakpoint checks: execute triggers, breakpoints and
+      // watchpoints need the interpreter (load/store triggers keep their pages out of the TLB).
+      const jit = this.#breakpoints.size === 0 && this.#watchpoints.length === 0 &&
+          this.#triggerPcs.size === 0
+        ? this.translator
+        : null;
+      let blocks: BlockPage | undefined;
       try {
         while (n < end) {
           let o = pc - fBase;
@@ -685,7 +710,34 @@ export class Hart implements InterruptTarget {
               }
             }
             dec = this.#decoded[fRam >> 12] ?? this.#decodedPage(fRam >> 12);
+            if (jit !== null) blocks = jit.page(fRam >> 12);
             o = pc - fBase;
+          }
+          if (blocks !== undefined) {
+            // The translator's entry: a block at least one instruction long runs to its exit.
+            const b = blocks.blocks[o >> 1] ?? jit!.visit(blocks, o, fRam, ram16, dec);
+            if (b !== undefined && b.length <= end - n) {
+              const to = b.fn(
+                xl,
+                xh,
+                pc,
+                end - n,
+                bus.ram,
+                ram16,
+                ram32,
+                ltags,
+                loffs,
+                stags,
+                soffs,
+                jit!.io,
+              );
+              const k = jit!.io[0];
+              if (k !== 0) {
+                jit!.stats.translatedInstructions += k;
+                pc = to, n += k;
+                continue;
+              }
+            }
           }
           let p = dec[o];
           if (p === 0) {
@@ -1139,51 +1191,12 @@ export class Hart implements InterruptTarget {
       return;
     }
     if (op >= Op.BEQ && op <= Op.BGEU) {
-      const a = this.getReg(rs1), b = this.getReg(rs2);
-      const ua = BigInt.asUintN(64, a), ub = BigInt.asUintN(64, b);
-      const taken = [a === b, a !== b, a < b, a >= b, ua < ub, ua >= ub][op - Op.BEQ];
+      const taken = branchTest(op, xl[rs1], xh[rs1], xl[rs2], xh[rs2]);
       this.pc = taken ? pc + imm : next;
       return;
     }
-    // Register-only ALU ops: compute with BigInt (cold path, a handful of boot ROM instructions).
-    const a = this.getReg(rs1), b = this.getReg(rs2), i = BigInt(imm);
-    const u = (v: bigint) => BigInt.asUintN(64, v);
-    const w = (v: bigint) => BigInt.asIntN(32, v);
-    const results: Partial<Record<number, () => bigint>> = {
-      [Op.ADDI]: () => a + i,
-      [Op.ADD]: () => a + b,
-      [Op.SUB]: () => a - b,
-      [Op.LUI]: () => i,
-      [Op.SLTI]: () => a < i ? 1n : 0n,
-      [Op.SLTIU]: () => u(a) < u(i) ? 1n : 0n,
-      [Op.XORI]: () => a ^ i,
-      [Op.ORI]: () => a | i,
-      [Op.ANDI]: () => a & i,
-      [Op.SLLI]: () => a << i,
-      [Op.SRLI]: () => u(a) >> i,
-      [Op.SRAI]: () => a >> i,
-      [Op.SLL]: () => a << (b & 63n),
-      [Op.SRL]: () => u(a) >> (b & 63n),
-      [Op.SRA]: () => a >> (b & 63n),
-      [Op.SLT]: () => a < b ? 1n : 0n,
-      [Op.SLTU]: () => u(a) < u(b) ? 1n : 0n,
-      [Op.XOR]: () => a ^ b,
-      [Op.OR]: () => a | b,
-      [Op.AND]: () => a & b,
-      [Op.ADDIW]: () => w(a + i),
-      [Op.SLLIW]: () => w(a << i),
-      [Op.SRLIW]: () => w(BigInt.asUintN(32, a) >> i),
-      [Op.SRAIW]: () => w(a) >> i,
-      [Op.ADDW]: () => w(a + b),
-      [Op.SUBW]: () => w(a - b),
-      [Op.SLLW]: () => w(a << (b & 31n)),
-      [Op.SRLW]: () => w(BigInt.asUintN(32, a) >> (b & 31n)),
-      [Op.SRAW]: () => w(a) >> (b & 31n),
-      [Op.MULW]: () => w(a * b),
-      [Op.MUL]: () => a * b,
-    };
-    const f = results[op];
-    if (f !== undefined) this.setReg(rd, BigInt.asIntN(64, f()));
+    // Register-only ALU ops: the instruction templates (core/insns.ts) compiled to one step.
+    aluStep(xl, xh, op, rd, rs1, rs2, imm, pc);
     this.pc = next;
   }
 
@@ -1489,6 +1502,7 @@ export class Hart implements InterruptTarget {
     this.csr.loadState(state.csr);
     this.mmu.flush();
     this.flushDecodeCache();
+    this.translator?.flush(); // RAM is restored without notifying the hart
   }
 
   /** Translates a virtual address for a load as the hart would now, without side effects on the TLB; null on fault. */
@@ -1503,25 +1517,9 @@ export class Hart implements InterruptTarget {
   }
 }
 
-/** Access size in bytes of each load and store op, indexed by op id (0 for other ops). */
-const ACCESS_SIZE = (() => {
-  const t = new Uint8Array(OP_COUNT);
-  const sizes: [number, number][] = [
-    [Op.LB, 1],
-    [Op.LH, 2],
-    [Op.LW, 4],
-    [Op.LD, 8],
-    [Op.LBU, 1],
-    [Op.LHU, 2],
-    [Op.LWU, 4],
-    [Op.SB, 1],
-    [Op.SH, 2],
-    [Op.SW, 4],
-    [Op.SD, 8],
-  ];
-  for (const [op, size] of sizes) t[op] = size;
-  return t;
-})();
+/** The cold path's register-only ALU ops and branches, generated from the instruction definitions. */
+const aluStep = compileAluStep();
+const branchTest = compileBranchTest();
 
 /** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
 const EMPTY_PAGE = new Int32Array(PAGE);

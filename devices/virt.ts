@@ -111,6 +111,8 @@ export interface VirtConfig extends BootImages {
    * `rv64imac` (misa, mstatus.FS and the DTB's riscv,isa follow).
    */
   isa?: string;
+  /** Compile hot guest code to JavaScript (core/translate.ts); default off. */
+  translate?: boolean;
 }
 
 /** How a run ended. */
@@ -219,7 +221,10 @@ export class VirtMachine {
       );
     }
     this.bus = new Bus(memory, this.events);
-    this.hart = new Hart(this.bus, this.events, { isa: config.isa });
+    this.hart = new Hart(this.bus, this.events, {
+      isa: config.isa,
+      translate: config.translate,
+    });
     this.clock = new Clock(config.clock ?? "host", () => this.guestInstructions);
     this.hart.clock = this.clock;
     this.#consoleOut = config.console;

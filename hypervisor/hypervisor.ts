@@ -69,6 +69,8 @@ export interface HypervisorConfig extends BootImages {
   rtcBase?: number;
   /** The guest hart's ISA: `rv64imafdc`/`rv64gc` (default: F and D) or `rv64imac`. */
   isa?: string;
+  /** Compile hot code (the guest's, run in host U-mode) to JavaScript; default off. */
+  translate?: boolean;
   /** Receives the guest's console output. */
   console?: (byte: number) => void;
   /**
@@ -486,6 +488,7 @@ export function createHypervisorMachine(
   }
   const machine = new VirtMachine({
     isa: config.isa,
+    translate: config.translate,
     memory: offset + memory,
     clock: config.clock,
     console: config.console,

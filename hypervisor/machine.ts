@@ -84,6 +84,8 @@ export interface MachineConfig extends BootImages {
   clock?: ClockMode;
   /** The RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
+  /** Compile hot guest code to JavaScript functions (core/translate.ts); default off. */
+  translate?: boolean;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */
   console?: (byte: number) => void;
   /** The hart's (and guest's) ISA: `rv64imafdc`/`rv64gc` (default, as QEMU's `virt`) or `rv64imac`. */

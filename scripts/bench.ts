@@ -5,6 +5,10 @@
  *
  * - interpreter: MIPS on guests/bench/build/cpu.elf, best of 3 runs after one
  *   warm-up, in this process, with the virtual clock (deterministic count);
+ * - translator: cpu.elf with the block translator (core/translate.ts) off and
+ *   on, interleaved rounds after one warm-up of each, best of each kept; the
+ *   on/off MIPS ratio, the share of instructions run translated and the
+ *   compile time; both runs must retire the same instructions;
  * - QEMU (when installed): the same ELF, best of 3 wall times including QEMU's
  *   start-up, which is measured separately on a trivial guest so that the ratio
  *   can be given net of it; one extra `-icount shift=0` run gives QEMU's exact
@@ -83,6 +87,8 @@ const QUICK_INSTRUCTIONS = 1_000_000;
 const EVENT_INSTRUCTIONS = 15_000_000;
 /** Rounds of the event-bus comparison: best of 5, as other processes share the host. */
 const EVENT_ROUNDS = 5;
+/** Interleaved translator off/on rounds on cpu.elf. */
+const TRANSLATOR_ROUNDS = 3;
 /** Interleaved bare/hypervisor rounds on cpu_user.elf (~1.5 s a run). */
 const HV_CPU_ROUNDS = 4;
 /** Interleaved bare/hypervisor rounds of the boot to U-Boot (~0.6 s a run). */
@@ -106,6 +112,25 @@ export interface InterpreterFigure {
   exitCode?: number;
   /** The loop's instruction count the guest printed ("cpu: minstret N"), when it finished. */
   guestMinstret?: number;
+}
+
+/** cpu.elf with the block translator off and on, measured in the same run. */
+export interface TranslatorFigure {
+  /** Best run with the translator off (the interpreter). */
+  off: InterpreterFigure;
+  /** Best run with the translator on. */
+  on: InterpreterFigure & {
+    /** Share of the instructions retired inside translated blocks. */
+    translatedShare: number;
+    /** Blocks compiled. */
+    blocks: number;
+    /** Time spent compiling them (ms). */
+    compileMs: number;
+  };
+  /** MIPS on / MIPS off. */
+  ratio: number;
+  /** Interleaved rounds (after one warm-up run of each). */
+  rounds: number;
 }
 
 /** QEMU's figures for the same ELF. */
@@ -201,6 +226,8 @@ export interface BenchReport {
   runtime: { deno: string; v8: string };
   /** rvisor on cpu.elf. */
   interpreter: InterpreterFigure;
+  /** cpu.elf with the translator off and on. */
+  translator: TranslatorFigure;
   /** QEMU on cpu.elf, or why it was skipped. */
   qemu: QemuFigure | { skipped: string };
   /** Event bus subscribers vs none. */
@@ -253,17 +280,67 @@ function image(path: string): { name: string; bytes: Uint8Array } {
 async function runCpu(
   maxInstructions: number | undefined,
   setup?: (m: VirtMachine) => void,
-): Promise<{ result: RunResult; console: string }> {
+  translate = false,
+): Promise<{ result: RunResult; console: string; machine: VirtMachine }> {
   let out = "";
   const m = new VirtMachine({
     kernel: image(CPU_ELF),
     isa: "rv64imac", // QEMU_CPU's
     clock: "virtual",
     console: (b) => out += String.fromCharCode(b),
+    translate,
   });
   setup?.(m);
   const result = await m.run({ maxInstructions, timeoutMs: 300_000 });
-  return { result, console: out };
+  return { result, console: out, machine: m };
+}
+
+function cpuFigure(run: { result: RunResult; console: string }): InterpreterFigure {
+  const r = run.result;
+  return {
+    mips: mipsOf(r),
+    instructions: r.guestInstructions,
+    wallMs: r.wallMs,
+    stop: r.stop,
+    exitCode: r.stop === "halt" ? r.exitCode : undefined,
+    guestMinstret: parseMinstret(run.console),
+  };
+}
+
+/** cpu.elf with the translator off and on: one warm-up of each, then interleaved rounds. */
+export async function benchTranslator(
+  maxInstructions: number | undefined,
+  rounds: number,
+): Promise<TranslatorFigure> {
+  await runCpu(maxInstructions, undefined, false);
+  await runCpu(maxInstructions, undefined, true);
+  type Run = Awaited<ReturnType<typeof runCpu>>;
+  let off: Run | undefined, on: Run | undefined;
+  for (let i = 0; i < rounds; i++) {
+    for (const translate of i % 2 === 0 ? [false, true] : [true, false]) {
+      const run = await runCpu(maxInstructions, undefined, translate);
+      const best = translate ? on : off;
+      if (!best || mipsOf(run.result) > mipsOf(best.result)) {
+        if (translate) on = run;
+        else off = run;
+      }
+    }
+  }
+  if (on!.result.guestInstructions !== off!.result.guestInstructions) {
+    throw new Error(
+      `translator: cpu.elf retired ${on!.result.guestInstructions} instructions on, ` +
+        `${off!.result.guestInstructions} off`,
+    );
+  }
+  const stats = on!.machine.hart.translator!.stats;
+  const onFigure = {
+    ...cpuFigure(on!),
+    translatedShare: stats.translatedInstructions / on!.machine.hart.retired,
+    blocks: stats.compiled,
+    compileMs: stats.compileMs,
+  };
+  const offFigure = cpuFigure(off!);
+  return { off: offFigure, on: onFigure, ratio: onFigure.mips / offFigure.mips, rounds };
 }
 
 function mipsOf(r: RunResult): number {
@@ -656,6 +733,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
   await buildGuests();
   const budget = quick ? QUICK_INSTRUCTIONS : undefined;
   const interpreter = await benchInterpreter(budget);
+  const translator = await benchTranslator(budget, quick ? 1 : TRANSLATOR_ROUNDS);
   const haveQemu = !quick && hasCommand(QEMU);
   const qemu = quick
     ? { skipped: "--quick" }
@@ -700,6 +778,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     quick,
     runtime: { deno: Deno.version.deno, v8: Deno.version.v8 },
     interpreter,
+    translator,
     qemu,
     events,
     registers,
@@ -832,6 +911,21 @@ export function formatTable(r: BenchReport): string {
     `${int(i.instructions)} instructions in ${ms(i.wallMs)}, best of 3 after 1 warm-up; ` +
     (i.stop === "halt" ? `exit ${i.exitCode}` : `stopped: ${i.stop}`),
   ]);
+  const t = r.translator;
+  rows.push([
+    "translator cpu.elf: off",
+    `${t.off.mips.toFixed(1)} MIPS`,
+    `${int(t.off.instructions)} instructions in ${ms(t.off.wallMs)}, best of ${t.rounds} ` +
+    "interleaved with on, after 1 warm-up",
+  ]);
+  rows.push([
+    "translator cpu.elf: on",
+    `${t.on.mips.toFixed(1)} MIPS`,
+    `${int(t.on.instructions)} instructions in ${ms(t.on.wallMs)}; ` +
+    `${(t.on.translatedShare * 100).toFixed(1)} % translated, ${int(t.on.blocks)} blocks ` +
+    `compiled in ${ms(t.on.compileMs)}`,
+  ]);
+  rows.push(["translator cpu.elf: on / off", `${t.ratio.toFixed(2)}x`, "MIPS ratio, same run"]);
   if ("skipped" in r.qemu) {
     rows.push(["qemu cpu.elf", "skipped", r.qemu.skipped]);
   } else {

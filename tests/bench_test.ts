@@ -29,6 +29,9 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     for (
       const row of [
         /^interpreter cpu\.elf\s+[\d.]+ MIPS\s+1,000,000 instructions .*stopped: limit$/,
+        /^translator cpu\.elf: off\s+[\d.]+ MIPS\s+1,000,000 instructions .*best of 1 interleaved/,
+        /^translator cpu\.elf: on\s+[\d.]+ MIPS\s+1,000,000 instructions .*% translated, [\d,]+ blocks/,
+        /^translator cpu\.elf: on \/ off\s+[\d.]+x\s+MIPS ratio, same run$/,
         /^qemu cpu\.elf\s+skipped\s+--quick$/,
         /^event bus: no subscriber\s+[\d.]+ MIPS/,
         /^event bus: on halt\s+[\d.]+ MIPS\s+[\d.]+x of no subscriber; 0 events$/,
@@ -50,13 +53,20 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 19, stdout);
+    assert.equal(rows.length, 22, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
     assert.equal(report.interpreter.instructions, 1_000_000);
     assert.equal(report.interpreter.stop, "limit");
     assert.deepEqual(report.qemu, { skipped: "--quick" });
+    // The translator ran the same instructions, nearly all of them in blocks.
+    assert.equal(report.translator.on.instructions, 1_000_000);
+    assert.equal(report.translator.off.instructions, 1_000_000);
+    assert.ok(
+      report.translator.on.translatedShare > 0.9,
+      `${report.translator.on.translatedShare}`,
+    );
     // cpu_user.elf: the same budget bare and under the hypervisor (which also emulates a few).
     const hv = report.hypervisorCpu;
     assert.equal(hv.bare.instructions, 1_000_000);

@@ -1,0 +1,353 @@
+/**
+ * The integer instructions as data: for each op, what kind of instruction it is
+ * (register result, branch, jump, load, store), its access size, and its
+ * semantics as a small JavaScript source template over int32 hi/lo halves.
+ *
+ * The templates are the single definition that code generators expand: the
+ * block translator (core/translate.ts) inlines them with registers in locals,
+ * and {@linkcode compileAluStep} builds the interpreter's one-instruction path
+ * from them, so the two tiers run the same source.
+ *
+ * Template placeholders: `$al`/`$ah` and `$bl`/`$bh` are the low/high words
+ * of rs1 and rs2, `$dl`/`$dh` the words of rd (assigned last, after every
+ * read, so rd may equal a source), `$imm` the sign-extended immediate and `$ih`
+ * its high word, `$pc` and `$next` this instruction's address and the next's.
+ * A template may be a function of the immediate, for shifts by a constant.
+ * Temporaries are declared in a block, so templates can be inlined one after
+ * another.
+ *
+ * @module
+ */
+
+import { Op, OP_COUNT } from "./decode.ts";
+import { div32, div64, mul128, out } from "./int64.ts";
+
+/** What an instruction does, as far as a code generator cares. */
+export const Kind = {
+  /** Writes rd from registers, the immediate and pc; never traps. */
+  ALU: 1,
+  /** Conditional branch: the template is the condition; ends a block. */
+  BRANCH: 2,
+  /** jal/jalr: writes rd = next, the template is the target; ends a block. */
+  JUMP: 3,
+  /** Load of `size` bytes; the template sign- or zero-extends `v` (low word) and `w` (high). */
+  LOAD: 4,
+  /** Store of `size` bytes of rs2. */
+  STORE: 5,
+} as const;
+
+/** One instruction's definition. */
+export interface InsnDef {
+  /** Op id (core/decode.ts). */
+  op: number;
+  /** {@linkcode Kind}. */
+  kind: number;
+  /** Bytes accessed (loads and stores), else 0. */
+  size: number;
+  /** Semantics (see the module comment), or a function of the immediate giving them. */
+  sem: string | ((imm: number) => string);
+}
+
+const TWO32 = "4294967296";
+
+/** rd = a 64-bit signed value held in a double (pc arithmetic). */
+const fromNumber = (v: string) =>
+  `{ const v = ${v}; $dl = v | 0; $dh = Math.floor(v / ${TWO32}) | 0; }`;
+/** rd = sign-extended 32-bit result. */
+const word = (v: string) => `{ const v = ${v}; $dl = v; $dh = v >> 31; }`;
+/** a < b on (lo, hi) pairs, signed or unsigned high words. */
+const less = (ah: string, al: string, bh: string, bl: string, unsigned: boolean) =>
+  unsigned
+    ? `((${ah} >>> 0) < (${bh} >>> 0) || (${ah} === ${bh} && (${al} >>> 0) < (${bl} >>> 0)))`
+    : `(${ah} < ${bh} || (${ah} === ${bh} && (${al} >>> 0) < (${bl} >>> 0)))`;
+
+/** 64-bit shifts by a constant amount: specialised at generation time. */
+function shiftByConst(kind: "sll" | "srl" | "sra", sh: number): string {
+  if (sh === 0) return "$dl = $al; $dh = $ah;";
+  if (kind === "sll") {
+    return sh < 32
+      ? `{ const l = $al, h = $ah; $dh = (h << ${sh}) | (l >>> ${32 - sh}); $dl = l << ${sh}; }`
+      : `{ const l = $al; $dh = l << ${sh - 32}; $dl = 0; }`;
+  }
+  const hiOut = (s: number) => kind === "sra" ? `h >> ${s}` : `(h >>> ${s}) | 0`;
+  return sh < 32
+    ? `{ const l = $al, h = $ah; $dl = (l >>> ${sh}) | (h << ${32 - sh}); $dh = ${hiOut(sh)}; }`
+    : `{ const h = $ah; $dl = ${hiOut(sh - 32)}; $dh = ${kind === "sra" ? "h >> 31" : "0"}; }`;
+}
+
+/** 64-bit shifts by rs2's low six bits. */
+function shiftByReg(kind: "sll" | "srl" | "sra"): string {
+  const sra = kind === "sra";
+  const body = kind === "sll"
+    ? "if (s < 32) { $dh = (h << s) | (l >>> (32 - s)); $dl = l << s; } " +
+      "else { $dh = l << (s - 32); $dl = 0; }"
+    : `if (s < 32) { $dl = (l >>> s) | (h << (32 - s)); $dh = ${
+      sra ? "h >> s" : "(h >>> s) | 0"
+    }; } ` +
+      `else { $dl = ${sra ? "h >> (s - 32)" : "(h >>> (s - 32)) | 0"}; $dh = ${
+        sra ? "h >> 31" : "0"
+      }; }`;
+  return `{ const s = $bl & 63, l = $al, h = $ah; if (s === 0) { $dl = l; $dh = h; } else ${body} }`;
+}
+
+const ALU = Kind.ALU;
+
+/** The definitions, one per integer op the translator handles. */
+export const INSNS: readonly InsnDef[] = [
+  {
+    op: Op.ADDI,
+    kind: ALU,
+    size: 0,
+    sem: "{ const s = ($al >>> 0) + ($imm >>> 0); " +
+      "$dh = ($ah + $ih + (s > 0xffffffff ? 1 : 0)) | 0; $dl = s | 0; }",
+  },
+  {
+    op: Op.ADD,
+    kind: ALU,
+    size: 0,
+    sem: "{ const s = ($al >>> 0) + ($bl >>> 0); " +
+      "$dh = ($ah + $bh + (s > 0xffffffff ? 1 : 0)) | 0; $dl = s | 0; }",
+  },
+  {
+    op: Op.SUB,
+    kind: ALU,
+    size: 0,
+    sem: "{ const a = $al >>> 0, b = $bl >>> 0; $dh = ($ah - $bh - (a < b ? 1 : 0)) | 0; " +
+      "$dl = (a - b) | 0; }",
+  },
+  { op: Op.LUI, kind: ALU, size: 0, sem: "$dl = $imm; $dh = $ih;" },
+  { op: Op.AUIPC, kind: ALU, size: 0, sem: fromNumber("$pc + $imm") },
+  {
+    op: Op.SLTI,
+    kind: ALU,
+    size: 0,
+    sem: `{ const v = ${less("$ah", "$al", "$ih", "$imm", false)} ? 1 : 0; $dl = v; $dh = 0; }`,
+  },
+  {
+    op: Op.SLTIU,
+    kind: ALU,
+    size: 0,
+    sem: `{ const v = ${less("$ah", "$al", "$ih", "$imm", true)} ? 1 : 0; $dl = v; $dh = 0; }`,
+  },
+  { op: Op.XORI, kind: ALU, size: 0, sem: "$dh = $ah ^ $ih; $dl = $al ^ $imm;" },
+  { op: Op.ORI, kind: ALU, size: 0, sem: "$dh = $ah | $ih; $dl = $al | $imm;" },
+  { op: Op.ANDI, kind: ALU, size: 0, sem: "$dh = $ah & $ih; $dl = $al & $imm;" },
+  { op: Op.SLLI, kind: ALU, size: 0, sem: (imm) => shiftByConst("sll", imm) },
+  { op: Op.SRLI, kind: ALU, size: 0, sem: (imm) => shiftByConst("srl", imm) },
+  { op: Op.SRAI, kind: ALU, size: 0, sem: (imm) => shiftByConst("sra", imm) },
+  { op: Op.SLL, kind: ALU, size: 0, sem: shiftByReg("sll") },
+  { op: Op.SRL, kind: ALU, size: 0, sem: shiftByReg("srl") },
+  { op: Op.SRA, kind: ALU, size: 0, sem: shiftByReg("sra") },
+  {
+    op: Op.SLT,
+    kind: ALU,
+    size: 0,
+    sem: `{ const v = ${less("$ah", "$al", "$bh", "$bl", false)} ? 1 : 0; $dl = v; $dh = 0; }`,
+  },
+  {
+    op: Op.SLTU,
+    kind: ALU,
+    size: 0,
+    sem: `{ const v = ${less("$ah", "$al", "$bh", "$bl", true)} ? 1 : 0; $dl = v; $dh = 0; }`,
+  },
+  { op: Op.XOR, kind: ALU, size: 0, sem: "$dh = $ah ^ $bh; $dl = $al ^ $bl;" },
+  { op: Op.OR, kind: ALU, size: 0, sem: "$dh = $ah | $bh; $dl = $al | $bl;" },
+  { op: Op.AND, kind: ALU, size: 0, sem: "$dh = $ah & $bh; $dl = $al & $bl;" },
+  { op: Op.ADDIW, kind: ALU, size: 0, sem: word("($al + $imm) | 0") },
+  { op: Op.SLLIW, kind: ALU, size: 0, sem: word("$al << $imm") },
+  { op: Op.SRLIW, kind: ALU, size: 0, sem: word("($al >>> $imm) | 0") },
+  { op: Op.SRAIW, kind: ALU, size: 0, sem: word("$al >> $imm") },
+  { op: Op.ADDW, kind: ALU, size: 0, sem: word("($al + $bl) | 0") },
+  { op: Op.SUBW, kind: ALU, size: 0, sem: word("($al - $bl) | 0") },
+  { op: Op.SLLW, kind: ALU, size: 0, sem: word("$al << ($bl & 31)") },
+  { op: Op.SRLW, kind: ALU, size: 0, sem: word("($al >>> ($bl & 31)) | 0") },
+  { op: Op.SRAW, kind: ALU, size: 0, sem: word("$al >> ($bl & 31)") },
+  {
+    // Low 64 bits of the product: al*bl in full, plus the cross terms shifted by 32.
+    op: Op.MUL,
+    kind: ALU,
+    size: 0,
+    sem: "{ const al = $al, bl = $bl, ua = al >>> 0; " +
+      "const p0 = ua * (bl & 0xffff), p1 = ua * (bl >>> 16); " +
+      "const c = Math.floor((p1 + Math.floor(p0 / 65536)) / 65536); " +
+      "$dh = (c + Math.imul(al, $bh) + Math.imul($ah, bl)) | 0; $dl = Math.imul(al, bl); }",
+  },
+  { op: Op.MULW, kind: ALU, size: 0, sem: word("Math.imul($al, $bl)") },
+  ...([[Op.MULH, true, true], [Op.MULHSU, true, false], [Op.MULHU, false, false]] as const).map((
+    [op, a, b],
+  ) => ({
+    op,
+    kind: ALU,
+    size: 0,
+    sem: `mul128($al, $ah, $bl, $bh, ${a}, ${b}); $dl = out[2]; $dh = out[3];`,
+  })),
+  ...([[Op.DIV, true, false], [Op.DIVU, false, false], [Op.REM, true, true], [
+    Op.REMU,
+    false,
+    true,
+  ]] as const).map(([op, signed, rem]) => ({
+    op,
+    kind: ALU,
+    size: 0,
+    sem: `div64($al, $ah, $bl, $bh, ${signed}, ${rem}); $dl = out[0]; $dh = out[1];`,
+  })),
+  ...([[Op.DIVW, true, false], [Op.DIVUW, false, false], [Op.REMW, true, true], [
+    Op.REMUW,
+    false,
+    true,
+  ]] as const).map(([op, signed, rem]) => ({
+    op,
+    kind: ALU,
+    size: 0,
+    sem: word(`div32($al, $bl, ${signed}, ${rem})`),
+  })),
+  { op: Op.NOP, kind: ALU, size: 0, sem: "" },
+  { op: Op.JAL, kind: Kind.JUMP, size: 0, sem: "$pc + $imm" },
+  { op: Op.JALR, kind: Kind.JUMP, size: 0, sem: "$al" }, // target built by the generator
+  { op: Op.BEQ, kind: Kind.BRANCH, size: 0, sem: "$al === $bl && $ah === $bh" },
+  { op: Op.BNE, kind: Kind.BRANCH, size: 0, sem: "$al !== $bl || $ah !== $bh" },
+  { op: Op.BLT, kind: Kind.BRANCH, size: 0, sem: less("$ah", "$al", "$bh", "$bl", false) },
+  { op: Op.BGE, kind: Kind.BRANCH, size: 0, sem: `!${less("$ah", "$al", "$bh", "$bl", false)}` },
+  { op: Op.BLTU, kind: Kind.BRANCH, size: 0, sem: less("$ah", "$al", "$bh", "$bl", true) },
+  { op: Op.BGEU, kind: Kind.BRANCH, size: 0, sem: `!${less("$ah", "$al", "$bh", "$bl", true)}` },
+  { op: Op.LB, kind: Kind.LOAD, size: 1, sem: "$dl = (v << 24) >> 24; $dh = $dl >> 31;" },
+  { op: Op.LH, kind: Kind.LOAD, size: 2, sem: "$dl = (v << 16) >> 16; $dh = $dl >> 31;" },
+  { op: Op.LW, kind: Kind.LOAD, size: 4, sem: "$dl = v; $dh = v >> 31;" },
+  { op: Op.LD, kind: Kind.LOAD, size: 8, sem: "$dl = v; $dh = w;" },
+  { op: Op.LBU, kind: Kind.LOAD, size: 1, sem: "$dl = v & 0xff; $dh = 0;" },
+  { op: Op.LHU, kind: Kind.LOAD, size: 2, sem: "$dl = v & 0xffff; $dh = 0;" },
+  { op: Op.LWU, kind: Kind.LOAD, size: 4, sem: "$dl = v; $dh = 0;" },
+  { op: Op.SB, kind: Kind.STORE, size: 1, sem: "" },
+  { op: Op.SH, kind: Kind.STORE, size: 2, sem: "" },
+  { op: Op.SW, kind: Kind.STORE, size: 4, sem: "" },
+  { op: Op.SD, kind: Kind.STORE, size: 8, sem: "" },
+];
+
+/** Definitions indexed by op id (undefined: not an integer op the generators handle). */
+export const INSN_BY_OP: readonly (InsnDef | undefined)[] = (() => {
+  const t: (InsnDef | undefined)[] = new Array(OP_COUNT).fill(undefined);
+  for (const d of INSNS) t[d.op] = d;
+  return t;
+})();
+
+/** Access size in bytes of each load and store op, indexed by op id (0 for other ops). */
+export const ACCESS_SIZE: Uint8Array = (() => {
+  const t = new Uint8Array(OP_COUNT);
+  for (const d of INSNS) t[d.op] = d.size;
+  return t;
+})();
+
+/** Names the templates' helper calls resolve to, for generated functions. */
+export const TEMPLATE_HELPERS = { mul128, div64, div32, out } as const;
+
+/** The operands a template is expanded with: JavaScript expressions (or assignable names for rd). */
+export interface Operands {
+  /** rs1 low, high. */
+  al: string;
+  /** rs1 high. */
+  ah: string;
+  /** rs2 low. */
+  bl: string;
+  /** rs2 high. */
+  bh: string;
+  /** rd low (assignable). */
+  dl: string;
+  /** rd high (assignable). */
+  dh: string;
+  /** This instruction's pc. */
+  pc: string;
+  /** The next instruction's pc. */
+  next: string;
+}
+
+/**
+ * Expands `def`'s template with the given operand expressions. `imm` is the
+ * immediate's value (the translator's constant) or an expression naming it at
+ * run time (then the template must be a string).
+ */
+export function expand(def: InsnDef, imm: number | string, o: Operands): string {
+  let src: string;
+  if (typeof def.sem === "string") src = def.sem;
+  else if (typeof imm === "number") src = def.sem(imm);
+  else throw new Error(`op ${def.op}: its template needs a constant immediate`);
+  const immSrc = `(${imm})`;
+  const ihSrc = typeof imm === "number" ? `(${imm >> 31})` : `(${imm} >> 31)`;
+  return src.replace(/\$(al|ah|bl|bh|dl|dh|pc|next|imm|ih)\b/g, (_, name: string) => {
+    if (name === "imm") return immSrc;
+    if (name === "ih") return ihSrc;
+    return o[name as keyof Operands];
+  });
+}
+
+/**
+ * One ALU instruction on the register file, generated from the templates: the
+ * interpreter's path for ops outside its hot switch (boot ROM code, a
+ * breakpoint's instruction). Writes to x0 are dropped.
+ */
+export type AluStep = (
+  xl: Int32Array,
+  xh: Int32Array,
+  op: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  imm: number,
+  pc: number,
+) => void;
+
+/** Builds {@linkcode AluStep} from every {@linkcode Kind.ALU} definition. */
+export function compileAluStep(): AluStep {
+  const operands: Operands = {
+    al: "xl[rs1]",
+    ah: "xh[rs1]",
+    bl: "xl[rs2]",
+    bh: "xh[rs2]",
+    dl: "dl",
+    dh: "dh",
+    pc: "pc",
+    next: "next",
+  };
+  const cases: string[] = [];
+  for (const d of INSNS) {
+    if (d.kind !== Kind.ALU || d.op === Op.NOP) continue;
+    // Immediate-dependent templates are expanded per shift amount (6 bits).
+    const body = typeof d.sem === "string"
+      ? expand(d, "imm", operands)
+      : `switch (imm) { ${
+        Array.from({ length: 64 }, (_, i) => `case ${i}: ${expand(d, i, operands)} break;`)
+          .join(" ")
+      } }`;
+    cases.push(`case ${d.op}: { ${body} break; }`);
+  }
+  const src = `return function aluStep(xl, xh, op, rd, rs1, rs2, imm, pc) {
+    let dl = 0, dh = 0;
+    switch (op) { ${cases.join("\n")} default: return; }
+    if (rd !== 0) { xl[rd] = dl; xh[rd] = dh; }
+  };`;
+  const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
+  return new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out);
+}
+
+/** Whether a conditional branch is taken, for the interpreter's cold path. */
+export type BranchTest = (op: number, al: number, ah: number, bl: number, bh: number) => boolean;
+
+/** Builds {@linkcode BranchTest} from every {@linkcode Kind.BRANCH} definition. */
+export function compileBranchTest(): BranchTest {
+  const operands: Operands = {
+    al: "al",
+    ah: "ah",
+    bl: "bl",
+    bh: "bh",
+    dl: "",
+    dh: "",
+    pc: "",
+    next: "",
+  };
+  const cases = INSNS.filter((d) => d.kind === Kind.BRANCH)
+    .map((d) => `case ${d.op}: return ${expand(d, 0, operands)};`);
+  return new Function(
+    `return function branchTest(op, al, ah, bl, bh) { switch (op) { ${
+      cases.join(" ")
+    } } return false; };`,
+  )();
+}

@@ -1,0 +1,358 @@
+/**
+ * The block translator: hot guest basic blocks compiled to JavaScript functions
+ * (`new Function`) from the instruction templates of core/insns.ts, with the
+ * registers a block uses held in locals.
+ *
+ * Blocks are keyed by RAM page and offset (physical), so they survive address
+ * space switches and serve a guest under the hypervisor alike; the hart enters
+ * them through its fetch TLB with the virtual pc, from which a block derives
+ * every pc-relative value. A block is one path through the page: it goes on
+ * past a conditional branch (taken, the branch leaves the block) and follows a
+ * jal whose target is in the page; it ends at a jalr, at the first instruction
+ * without a template (CSR, system, fence.i, atomic, FP: they stay in the
+ * interpreter), at the page end, at an instruction already on the path or at
+ * {@linkcode MAX_BLOCK} instructions. A branch or jal back to the block's
+ * start loops inside the function while the budget allows another pass.
+ *
+ * Precise by construction: a block makes only accesses that hit the TLB fast
+ * path (aligned, RAM); anything else (a miss, MMIO, a misaligned address, a
+ * store to a page with decoded code) leaves the block before the instruction,
+ * with registers written back and pc and count at that instruction, and the
+ * interpreter runs it with all its slow-path rules. A block never traps, reads
+ * the clock or raises interrupts, and never runs more instructions than the
+ * budget it was given, so with the virtual clock a run is the same
+ * instruction for instruction with the translator on and off.
+ *
+ * Invalidation follows the decode cache: a block page lives exactly as long as
+ * the decode-cache page of the same RAM page (the hart drops both together).
+ *
+ * @module
+ */
+
+import { decodeAt, type Decoded, Op } from "./decode.ts";
+import { expand, INSN_BY_OP, Kind, type Operands, TEMPLATE_HELPERS } from "./insns.ts";
+import { TLB_SIZE } from "./mmu.ts";
+
+const PAGE = 4096;
+/** Longest block in instructions. */
+export const MAX_BLOCK = 32;
+/** Times the interpreter reaches an address before a block is compiled there. */
+export const HOT_THRESHOLD = 200;
+/** Compiled blocks kept before the whole cache is dropped (as QEMU does when its buffer is full). */
+export const MAX_BLOCKS = 16384;
+/** A heat counter value meaning "no block can start here". */
+const NEVER = 255;
+
+/**
+ * A compiled block. Arguments: register files, the virtual pc of the block's
+ * start, the instruction budget, RAM views, the data TLB (load tags and RAM
+ * offsets, store tags and offsets) and `io`, where it leaves the number of
+ * instructions it retired in io[0]. Returns the pc to continue at.
+ */
+export type BlockFn = (
+  xl: Int32Array,
+  xh: Int32Array,
+  pc: number,
+  budget: number,
+  ram: Uint8Array,
+  ram16: Uint16Array,
+  ram32: Int32Array,
+  ltags: Float64Array,
+  loffs: Int32Array,
+  stags: Float64Array,
+  soffs: Int32Array,
+  io: Float64Array,
+) => number;
+
+/** A compiled block and its static length (instructions of one pass). */
+export interface Block {
+  /** The function. */
+  fn: BlockFn;
+  /** Instructions of one straight pass: a block is entered only with at least this budget. */
+  length: number;
+}
+
+/** Blocks and heat counters of one RAM page, indexed by halfword offset. */
+export interface BlockPage {
+  /** Compiled blocks by start offset / 2. */
+  readonly blocks: (Block | undefined)[];
+  /** Interpreter visits per start offset / 2 (saturating; {@linkcode NEVER}: untranslatable). */
+  readonly heat: Uint8Array;
+}
+
+/** Counters for `--stats` and the bench. */
+export interface TranslatorStats {
+  /** Blocks compiled since start. */
+  compiled: number;
+  /** Blocks alive in the cache. */
+  live: number;
+  /** Guest instructions in the live blocks (one pass each). */
+  liveInstructions: number;
+  /** Milliseconds spent generating and compiling. */
+  compileMs: number;
+  /** Block pages dropped because their code page was written or fence.i ran. */
+  invalidations: number;
+  /** Whole-cache drops (the cache was full, or fence.i / a breakpoint change). */
+  flushes: number;
+  /** Instructions retired inside blocks. */
+  translatedInstructions: number;
+}
+
+/** The translated-block cache of one hart. */
+export class Translator {
+  readonly #pages: (BlockPage | undefined)[] = [];
+  readonly #scratch: Decoded = { packed: 0, imm: 0 };
+  /**
+   * Interpreter visits of an address before a block is compiled there (1 to
+   * 255); tests set 1 to translate everything that runs.
+   */
+  threshold = HOT_THRESHOLD;
+  /** Block results: io[0] = instructions retired by the last block. */
+  readonly io: Float64Array = new Float64Array(1);
+  /** Counters (see {@linkcode TranslatorStats}). */
+  readonly stats: TranslatorStats = {
+    compiled: 0,
+    live: 0,
+    liveInstructions: 0,
+    compileMs: 0,
+    invalidations: 0,
+    flushes: 0,
+    translatedInstructions: 0,
+  };
+
+  /** The block page of RAM page `ramPage`, created on first use. */
+  page(ramPage: number): BlockPage {
+    let p = this.#pages[ramPage];
+    if (p === undefined) {
+      p = { blocks: new Array(PAGE / 2), heat: new Uint8Array(PAGE / 2) };
+      this.#pages[ramPage] = p;
+    }
+    return p;
+  }
+
+  /** Drops the blocks of RAM page `ramPage` (its code was written). */
+  dropPage(ramPage: number): void {
+    const p = this.#pages[ramPage];
+    if (p === undefined) return;
+    this.#pages[ramPage] = undefined;
+    this.stats.invalidations++;
+    for (const b of p.blocks) {
+      if (b !== undefined) this.stats.live--, this.stats.liveInstructions -= b.length;
+    }
+  }
+
+  /** Drops every block. */
+  flush(): void {
+    if (this.#pages.length !== 0) this.stats.flushes++;
+    this.#pages.length = 0;
+    this.stats.live = 0;
+    this.stats.liveInstructions = 0;
+  }
+
+  /**
+   * Counts a visit of the interpreter to `off` in `page` and compiles a block
+   * there once it is hot. `ramOff` is the page's RAM byte offset, `pc` the
+   * virtual address of `off`, `ram16` RAM, `decoded` the page's decode cache.
+   * Returns the block to enter, if any.
+   */
+  visit(
+    page: BlockPage,
+    off: number,
+    ramOff: number,
+    ram16: Uint16Array,
+    decoded: Int32Array,
+  ): Block | undefined {
+    const k = off >> 1;
+    const h = page.heat[k];
+    if (h === NEVER) return undefined;
+    if (h + 1 < this.threshold) {
+      page.heat[k] = h + 1;
+      return undefined;
+    }
+    if (this.stats.live >= MAX_BLOCKS) {
+      // Full: drop everything, but keep `page` (emptied), which the hart holds.
+      this.flush();
+      page.blocks.fill(undefined);
+      page.heat.fill(0);
+      this.#pages[ramOff >> 12] = page;
+    }
+    const t0 = performance.now();
+    const b = this.#compile(off, ramOff, ram16, decoded);
+    this.stats.compileMs += performance.now() - t0;
+    if (b === undefined) {
+      page.heat[k] = NEVER;
+      return undefined;
+    }
+    page.blocks[k] = b;
+    this.stats.compiled++;
+    this.stats.live++;
+    this.stats.liveInstructions += b.length;
+    return b;
+  }
+
+  /** Decodes the block at `off` and generates its function; undefined if its first instruction has no template. */
+  #compile(
+    off: number,
+    ramOff: number,
+    ram16: Uint16Array,
+    decoded: Int32Array,
+  ): Block | undefined {
+    const insns: { p: number; imm: number; delta: number }[] = [];
+    const seen = new Set<number>();
+    let o = off;
+    while (insns.length < MAX_BLOCK && o < PAGE && !seen.has(o)) {
+      seen.add(o);
+      let p = decoded[o], imm = decoded[o + 1];
+      if (p === 0) {
+        const lo16 = ram16[(ramOff + o) >> 1];
+        if ((lo16 & 3) === 3 && o === PAGE - 2) break; // crosses the page: the interpreter's
+        decodeAt(lo16, ram16[(ramOff + o + 2) >> 1], this.#scratch);
+        p = this.#scratch.packed, imm = this.#scratch.imm;
+      }
+      const def = INSN_BY_OP[p & 0xff];
+      if (def === undefined) break;
+      insns.push({ p, imm, delta: o - off });
+      const op = p & 0xff;
+      if (op === Op.JALR) break;
+      if (op === Op.JAL) {
+        // A direct jump within the page is followed: the block goes on at its target.
+        const t = o + imm;
+        if (t === off || t < 0 || t >= PAGE || seen.has(t)) break;
+        o = t;
+        continue;
+      }
+      o += (p & 0x800000) !== 0 ? 4 : 2; // branches fall through here; taken, they leave
+    }
+    if (insns.length === 0) return undefined;
+    return { fn: generate(insns), length: insns.length };
+  }
+}
+
+const TLB_MASK = TLB_SIZE - 1;
+
+/**
+ * Generated functions by decoded path (the source is a function of it), shared
+ * by every translator: a block is a pure function of its arguments, so code
+ * that is dropped and translated again (fence.i, a rewritten page, a new
+ * machine) reuses the function V8 already optimised instead of starting cold.
+ * Cleared when it reaches the bound.
+ */
+const FUNCTIONS = new Map<string, BlockFn>();
+/** Bound of {@linkcode FUNCTIONS}. */
+const MAX_FUNCTIONS = 16384;
+
+/** The JavaScript source of a block, wrapped into a function. */
+function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
+  const key = insns.map(({ p, imm, delta }) => `${p},${imm},${delta}`).join(";");
+  let fn = FUNCTIONS.get(key);
+  if (fn !== undefined) return fn;
+  const used = new Set<number>(), written = new Set<number>();
+  for (const { p } of insns) {
+    const def = INSN_BY_OP[p & 0xff]!;
+    const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
+    used.add(rs1), used.add(rs2);
+    if (def.kind !== Kind.BRANCH && def.kind !== Kind.STORE) used.add(rd), written.add(rd);
+  }
+  used.delete(0), written.delete(0);
+  const lo = (r: number) => r === 0 ? "0" : `l${r}`;
+  const hi = (r: number) => r === 0 ? "0" : `h${r}`;
+  const pcAt = (delta: number) => delta === 0 ? "pc" : `(pc + ${delta})`;
+  const writeBack = [...written].map((r) => `xl[${r}] = l${r}; xh[${r}] = h${r};`).join(" ");
+  const exit = (count: string, pcExpr: string) =>
+    `{ ${writeBack} io[0] = ${count}; return ${pcExpr}; }`;
+  const last = insns[insns.length - 1];
+  const length = insns.length;
+  // A branch or jal back to the start loops inside the function.
+  const toStart = (p: number, imm: number, delta: number) =>
+    (INSN_BY_OP[p & 0xff]!.kind === Kind.BRANCH || (p & 0xff) === Op.JAL) && delta + imm === 0;
+  const loops = insns.some(({ p, imm, delta }) => toStart(p, imm, delta));
+  /** Another pass if the budget covers a whole one, else leave at the start. */
+  const again = (i: number) =>
+    `{ n += ${i + 1}; if (budget - n >= ${length}) continue; ${exit("n", "pc")} }`;
+  const body: string[] = [];
+  insns.forEach(({ p, imm, delta }, i) => {
+    const def = INSN_BY_OP[p & 0xff]!;
+    const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
+    const next = pcAt(delta + ((p & 0x800000) !== 0 ? 4 : 2));
+    const o: Operands = {
+      al: lo(rs1),
+      ah: hi(rs1),
+      bl: lo(rs2),
+      bh: hi(rs2),
+      dl: rd === 0 ? "zl" : `l${rd}`,
+      dh: rd === 0 ? "zh" : `h${rd}`,
+      pc: pcAt(delta),
+      next,
+    };
+    const here = `n + ${i}`;
+    const done = `n + ${i + 1}`;
+    switch (def.kind) {
+      case Kind.ALU:
+        body.push(expand(def, imm, o));
+        break;
+      case Kind.LOAD:
+      case Kind.STORE: {
+        const load = def.kind === Kind.LOAD;
+        const size = def.size;
+        const [tags, offs] = load ? ["ltags", "loffs"] : ["stags", "soffs"];
+        const access = load
+          ? size === 8
+            ? "const v = ram32[a >> 2], w = ram32[(a >> 2) + 1];"
+            : size === 4
+            ? "const v = ram32[a >> 2], w = 0;"
+            : size === 2
+            ? "const v = ram16[a >> 1], w = 0;"
+            : "const v = ram[a], w = 0;"
+          : size === 8
+          ? `ram32[a >> 2] = ${lo(rs2)}; ram32[(a >> 2) + 1] = ${hi(rs2)};`
+          : size === 4
+          ? `ram32[a >> 2] = ${lo(rs2)};`
+          : size === 2
+          ? `ram16[a >> 1] = ${lo(rs2)};`
+          : `ram[a] = ${lo(rs2)};`;
+        body.push(
+          `{ const va = ${hi(rs1)} * 4294967296 + (${lo(rs1)} >>> 0) + ${imm};` +
+            ` const po = va & 0xfff, slot = (va >>> 12) & ${TLB_MASK};` +
+            ` if (${tags}[slot] !== va - po || (po & ${size - 1}) !== 0) ${
+              exit(here, pcAt(delta))
+            }` +
+            ` const a = ${offs}[slot] + po; ${access} ${load ? expand(def, imm, o) : ""} }`,
+        );
+        break;
+      }
+      case Kind.BRANCH: {
+        const taken = toStart(p, imm, delta) ? again(i) : exit(done, pcAt(delta + imm));
+        body.push(`if (${expand(def, imm, o)}) ${taken}`);
+        break;
+      }
+      case Kind.JUMP: {
+        const target = (p & 0xff) === Op.JAL ? pcAt(delta + imm) : "t - (t & 1)";
+        const jalrTarget = (p & 0xff) === Op.JALR
+          ? `const t = ${hi(rs1)} * 4294967296 + (${lo(rs1)} >>> 0) + ${imm};`
+          : "";
+        const link = rd === 0 ? "" : `{ const v = ${next}; l${rd} = v | 0;` +
+          ` h${rd} = Math.floor(v / 4294967296) | 0; }`;
+        // A jal that is not the last instruction was followed: the next one is its target.
+        const leave = i < length - 1 ? "" : toStart(p, imm, delta) ? again(i) : exit(done, target);
+        body.push(`{ ${jalrTarget} ${link} ${leave} }`);
+        break;
+      }
+    }
+  });
+  if (INSN_BY_OP[last.p & 0xff]!.kind !== Kind.JUMP) {
+    body.push(exit(`n + ${length}`, pcAt(last.delta + ((last.p & 0x800000) !== 0 ? 4 : 2))));
+  }
+  const regs = [...used].map((r) => `let l${r} = xl[${r}], h${r} = xh[${r}];`).join(" ");
+  const src =
+    `return function block(xl, xh, pc, budget, ram, ram16, ram32, ltags, loffs, stags, soffs, io) {
+    ${regs} let zl = 0, zh = 0, n = 0;
+    ${loops ? "for (;;) {" : ""}
+    ${body.join("\n")}
+    ${loops ? "}" : ""}
+  };`;
+  if (FUNCTIONS.size >= MAX_FUNCTIONS) FUNCTIONS.clear();
+  const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
+  fn = new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out) as BlockFn;
+  FUNCTIONS.set(key, fn);
+  return fn;
+}

@@ -1,0 +1,46 @@
+/**
+ * The instruction definitions of core/insns.ts as the interpreter's cold path
+ * runs them: with a pc hook on every instruction, the hart executes each one
+ * through `#executeOne` (register-only ALU ops and branches generated from the
+ * templates) instead of its hot switch, and the ISA programs must still pass.
+ * tests/translate_test.ts covers the same templates inlined into blocks.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createMachine } from "../hypervisor/machine.ts";
+import { buildGuests } from "../scripts/build-guests.ts";
+import { INSN_BY_OP, INSNS, Kind } from "../core/insns.ts";
+import { Op, OP_COUNT } from "../core/decode.ts";
+
+const ISA = new URL("../guests/isa/build/", import.meta.url).pathname;
+
+await buildGuests();
+
+Deno.test("insns: every integer op but the system ones has exactly one definition", () => {
+  assert.equal(new Set(INSNS.map((d) => d.op)).size, INSNS.length);
+  for (let op = Op.ADDI; op <= Op.NOP; op++) {
+    assert.ok(INSN_BY_OP[op], `op ${op} has no definition`);
+  }
+  for (let op = Op.FENCE_I; op < OP_COUNT; op++) assert.equal(INSN_BY_OP[op], undefined);
+  for (const d of INSNS) {
+    assert.equal(d.size !== 0, d.kind === Kind.LOAD || d.kind === Kind.STORE, `op ${d.op}`);
+  }
+});
+
+for (const name of ["alu", "branch", "muldiv", "compressed", "loadstore"]) {
+  Deno.test(`insns: ${name}.elf passes with every instruction on the cold path`, async () => {
+    const m = createMachine({
+      kernel: { name, bytes: Deno.readFileSync(`${ISA}${name}.elf`) },
+      clock: "virtual",
+      hypervisor: false,
+    });
+    let hooked = 0;
+    m.hookPc([0x8000_0000, 0x8001_0000], () => void hooked++);
+    const r = await m.run({ maxInstructions: 5_000_000 });
+    assert.equal(r.stop, "halt");
+    assert.equal(r.reason, "poweroff", `case ${r.exitCode} failed`);
+    assert.ok(hooked > 200, `only ${hooked} instructions hooked`);
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * The block translator (core/translate.ts) against the interpreter: with the
+ * virtual clock, a run with the translator on must end in exactly the state
+ * of the same run with it off (every register, pc, CSR and instruction count,
+ * traps taken, console output, hypervisor exits), bare and under the
+ * hypervisor. Each comparison also checks that blocks really ran.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
+import { createMachine } from "../hypervisor/machine.ts";
+import { buildGuests } from "../scripts/build-guests.ts";
+import { hasCommand } from "../scripts/host-tools.ts";
+import { buildProgram } from "../scripts/progen-diff.ts";
+import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const ISA = `${ROOT}guests/isa/build/`;
+const CPU_ELF = `${ROOT}guests/bench/build/cpu.elf`;
+const MODES = ["bare", "hypervisor"] as const;
+
+await buildGuests();
+
+/** What a run leaves behind, for comparison. */
+interface Outcome {
+  stops: string[];
+  retired: number;
+  trapsTaken: number;
+  state: string;
+  console: string;
+  exits: string;
+  translated: number;
+}
+
+/**
+ * Boots `config` bare or under the hypervisor with the translator on or off,
+ * runs `drive` on it, and returns its final state.
+ */
+async function outcome(
+  mode: (typeof MODES)[number],
+  config: VirtConfig,
+  translate: boolean,
+  threshold: number | undefined,
+  drive: (m: VirtMachine) => Promise<string[]>,
+): Promise<Outcome> {
+  let console = "";
+  const full = {
+    ...config,
+    clock: "virtual" as const,
+    rtcBase: Date.UTC(2026, 0, 1),
+    translate,
+    console: (b: number) => console += String.fromCharCode(b),
+  };
+  const hv = mode === "hypervisor" ? createHypervisorMachine(full) : null;
+  const m = hv ?? new VirtMachine(full);
+  const t = m.hart.translator;
+  assert.equal(t !== null, translate);
+  if (t !== null && threshold !== undefined) t.threshold = threshold;
+  const stops = await drive(m);
+  return {
+    stops,
+    retired: m.hart.retired,
+    trapsTaken: m.hart.trapsTaken,
+    state: JSON.stringify(m.hart.saveState()),
+    console,
+    exits: JSON.stringify([...hv?.hypervisor.exitCounts ?? []]),
+    translated: t?.stats.translatedInstructions ?? 0,
+  };
+}
+
+/** Runs both ways and asserts the same outcome; returns the translated share. */
+async function same(
+  mode: (typeof MODES)[number],
+  config: VirtConfig,
+  drive: (m: VirtMachine) => Promise<string[]>,
+  threshold?: number,
+): Promise<number> {
+  const off = await outcome(mode, config, false, threshold, drive);
+  const on = await outcome(mode, config, true, threshold, drive);
+  assert.equal(off.translated, 0);
+  assert.ok(on.translated > 0, "no instruction ran translated");
+  assert.deepEqual({ ...on, translated: 0 }, { ...off, translated: 0 });
+  return on.translated / on.retired;
+}
+
+const runOnce = (max: number) => async (m: VirtMachine) => {
+  const r = await m.run({ maxInstructions: max });
+  return [`${r.stop} ${r.reason} ${r.exitCode}`];
+};
+
+const programs = [...Deno.readDirSync(ISA)].filter((e) => e.name.endsWith(".elf"))
+  .map((e) => e.name).sort();
+
+for (const mode of MODES) {
+  for (const name of programs) {
+    Deno.test(`translator on == off: ${name} (${mode}, every block translated)`, async () => {
+      const config = {
+        isa: name.startsWith("fp_") ? "rv64imafdc" : "rv64imac",
+        kernel: { name, bytes: Deno.readFileSync(ISA + name) },
+      };
+      await same(mode, config, async (m) => {
+        const stops = await runOnce(20_000_000)(m);
+        assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
+        return stops;
+      }, 1);
+    });
+  }
+
+  Deno.test(`translator on == off: tinyos to the prompt, mem 64, uptime (${mode})`, async () => {
+    const config = { kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) } };
+    const share = await same(mode, config, async (m) => {
+      const stops: string[] = [];
+      const step = async (until: string) => {
+        const r = await m.run({ until, maxInstructions: 200_000_000 });
+        stops.push(`${r.stop} ${r.guestInstructions} ${r.hostInstructions}`);
+      };
+      await step("$ ");
+      m.input("mem 64\n");
+      await step("\n$ ");
+      m.input("uptime\n");
+      await step("\n$ ");
+      m.input("poweroff\n");
+      await step("never printed");
+      assert.deepEqual(stops.map((s) => s.split(" ")[0]), ["until", "until", "until", "halt"]);
+      return stops;
+    });
+    assert.ok(share > 0.5, `only ${(share * 100).toFixed(1)} % translated`);
+  });
+
+  Deno.test(`translator on == off: bench cpu.elf (${mode})`, async () => {
+    const config = { kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) } };
+    const share = await same(mode, config, runOnce(200_000_000));
+    assert.ok(share > 0.9, `only ${(share * 100).toFixed(1)} % translated`);
+  });
+}
+
+const noAs = hasCommand("riscv64-unknown-elf-as")
+  ? ""
+  : " (skipped: riscv64-unknown-elf-as not installed)";
+
+for (const mode of MODES) {
+  Deno.test({
+    name: `translator on == off: 500 generated programs (${mode}, every block translated)${noAs}`,
+    ignore: noAs !== "",
+    fn: async () => {
+      const dir = await Deno.makeTempDir({ prefix: "translate-test-" });
+      try {
+        const seeds = Array.from({ length: 500 }, (_, i) => 7_000_001 + i);
+        const elf = await buildProgram(seeds, dir, true);
+        const config = { kernel: { name: "progen.elf", bytes: Deno.readFileSync(elf) } };
+        await same(mode, config, runOnce(500_000_000), 1);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
+  const ends: string[] = [];
+  for (const translate of [false, true]) {
+    const m = new VirtMachine({
+      kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
+      clock: "virtual",
+      translate,
+    });
+    await m.run({ maxInstructions: 3_000_000 });
+    // Bare M-mode: pc is physical. Overwrite the instruction there with `j .`,
+    // as a device writing into RAM would.
+    const hot = m.hart.pc;
+    const before = m.hart.translator?.stats.invalidations ?? 0;
+    m.bus.dmaView(hot, 4, true)!.set([0x6f, 0, 0, 0]);
+    await m.run({ maxInstructions: 100_000 });
+    assert.equal(m.hart.pc, hot, "the new instruction did not run");
+    if (translate) assert.ok(m.hart.translator!.stats.invalidations > before);
+    ends.push(`${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`);
+  }
+  assert.equal(ends[1], ends[0]);
+});
+
+Deno.test("translator: a pc hook set on translated code fires, and removing it restores blocks", async () => {
+  const m = createMachine({
+    kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
+    clock: "virtual",
+    hypervisor: false,
+    translate: true,
+  });
+  const t = m.vm.hart.translator!;
+  await m.run({ maxInstructions: 2_000_000 });
+  const before = t.stats.translatedInstructions;
+  assert.ok(before > 1_000_000, `only ${before} instructions translated`);
+  // The hottest loop's pc: where the hart is after a block-sized step is translated code.
+  const pc = m.pc;
+  let hits = 0;
+  const h = m.hookPc(pc, () => {
+    hits++;
+    return true;
+  });
+  const r = await m.run({ maxInstructions: 2_000_000 });
+  assert.equal(r.stop, "breakpoint");
+  assert.equal(m.pc, pc);
+  assert.equal(hits, 1);
+  h.remove();
+  const resumed = t.stats.translatedInstructions;
+  await m.run({ maxInstructions: 1_000_000 });
+  assert.ok(t.stats.translatedInstructions - resumed > 500_000, "blocks not used after remove()");
+});
+
+Deno.test("boot.ts --translate --stats: cpu.elf passes and runs nearly all translated", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "-A", `${ROOT}boot.ts`, "--translate", "--stats", "--no-hypervisor"],
+      ...["--clock", "virtual", "--kernel", CPU_ELF],
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stdout + stderr);
+  assert.match(stdout, /cpu: checksum 0x6c6c7abe ok/);
+  assert.match(stderr, /blocks compiled\s+[1-9]\d* \(/);
+  const share = Number(/run translated\s+([\d.]+) %/.exec(stderr)?.[1]);
+  assert.ok(share > 90, stderr);
+});
