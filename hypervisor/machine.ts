@@ -973,6 +973,7 @@ const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) =>
   console: (w, n, v) => checkType(w, n, v, "function"),
   isa: (w, n, v) => checkType(w, n, v, "string"),
   firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
+  translate: (w, n, v) => checkType(w, n, v, "boolean"),
 };
 
 function sum(m: ReadonlyMap<string, number>): number {
