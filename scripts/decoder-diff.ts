@@ -25,7 +25,7 @@
 import { parseArgs } from "node:util";
 import { decodeAt, type Decoded, Op } from "../core/decode.ts";
 import { VirtMachine } from "../devices/virt.ts";
-import { hasCommand, QEMU, QEMU_CPU } from "./host-tools.ts";
+import { missing, QEMU, QEMU_CPU } from "./host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const HARNESS_SRC = `${ROOT}guests/diff/decoder.S`;
@@ -38,7 +38,7 @@ const RECORD = 5;
 
 /** The tools these comparisons need that are missing (empty: all present). */
 export function missingTools(): string[] {
-  return [QEMU, CC, OBJDUMP].filter((t) => !hasCommand(t));
+  return missing(QEMU, CC, OBJDUMP);
 }
 
 /** Assembles decoder.S into `dir`/decoder.elf (no C: see decoder.S); returns the path. */
@@ -574,9 +574,9 @@ if (import.meta.main) {
       explain: { type: "string", default: "8" },
     },
   });
-  const missing = missingTools();
-  if (missing.length) {
-    console.error(`decoder-diff: missing ${missing.join(", ")}`);
+  const absent = missingTools();
+  if (absent.length) {
+    console.error(`decoder-diff: ${absent.join("; ")}`);
     Deno.exit(2);
   }
   const dir = await Deno.makeTempDir({ prefix: "decoder-diff-" });

@@ -7,11 +7,16 @@
 import assert from "node:assert/strict";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { parseMemSize, parseRtcBase, UsageError } from "../boot.ts";
-import { exists, OPENSBI_FW_JUMP as OPENSBI, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
+import {
+  exists,
+  hostTest,
+  missing,
+  OPENSBI_FW_JUMP as OPENSBI,
+  UBOOT_SMODE as UBOOT,
+} from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
-const HAVE_FIRMWARE = exists(OPENSBI) && exists(UBOOT);
 /** Debian's OpenSBI + U-Boot: no longer the default guest (tinyos is), so named explicitly. */
 const FIRMWARE = ["--bios", OPENSBI, "--kernel", UBOOT];
 
@@ -322,12 +327,10 @@ Deno.test("cli: --disk without --disk-write leaves the image byte-identical", as
   });
 });
 
-const UBOOT_NOTE = HAVE_FIRMWARE ? "" : " (skipped: install Debian's opensbi and u-boot-qemu)";
-
-Deno.test({
-  name: `cli: piped stdin reaches U-Boot (version answered)${UBOOT_NOTE}`,
-  ignore: !HAVE_FIRMWARE,
-  fn: async () => {
+Deno.test(hostTest(
+  "cli: piped stdin reaches U-Boot (version answered)",
+  missing(OPENSBI, UBOOT),
+  async () => {
     // The leading space stops autoboot; poweroff ends the run without waiting for the timeout.
     const r = await boot([...FIRMWARE, "--timeout", "20"], " version\npoweroff\n");
     assert.equal(r.code, 0, r.stderr);
@@ -335,12 +338,12 @@ Deno.test({
     assert.equal(banners.length, 2, r.stdout.slice(-800)); // the boot banner and the answer
     assert.match(r.stdout, /=> version\r?\nU-Boot 2023\.01/);
   },
-});
+));
 
-Deno.test({
-  name: `cli: U-Boot's virtio writes stay in the overlay; --disk-write keeps them${UBOOT_NOTE}`,
-  ignore: !HAVE_FIRMWARE,
-  fn: async () => {
+Deno.test(hostTest(
+  "cli: U-Boot's virtio writes stay in the overlay; --disk-write keeps them",
+  missing(OPENSBI, UBOOT),
+  async () => {
     await withTemp(async (dir) => {
       const image = crypto.getRandomValues(new Uint8Array(64 * 1024));
       const path = `${dir}/disk.img`;
@@ -365,4 +368,4 @@ Deno.test({
       assert.deepEqual(after.subarray(4096), image.subarray(4096));
     });
   },
-});
+));

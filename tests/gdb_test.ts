@@ -11,12 +11,10 @@ import { encodePacket, fromLatin1, latin1, PacketDecoder } from "../devices/gdb/
 import { isLoopback, parseGdbAddress } from "../devices/host/gdbserver.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { hasCommand } from "../scripts/host-tools.ts";
+import { hostTest, missing } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
-
-const HAVE_GDB = hasCommand("gdb-multiarch");
 
 let built: Promise<number> | undefined;
 function ensureGuests(): Promise<number> {
@@ -87,13 +85,10 @@ async function finish(stub: Stub): Promise<{ code: number; stderr: string }> {
   return { code, stderr };
 }
 
-Deno.test({
-  name: HAVE_GDB
-    ? "gdb-multiarch: break at a symbol, continue, step, registers, memory, detach (bare)"
-    : "gdb-multiarch: SKIPPED (gdb-multiarch is not installed)",
-  ignore: !HAVE_GDB,
-  sanitizeResources: false,
-  fn: async () => {
+Deno.test(hostTest(
+  "gdb-multiarch: break at a symbol, continue, step, registers, memory, detach (bare)",
+  missing("gdb-multiarch"),
+  async () => {
     await ensureGuests();
     const stub = await startStub(["--no-hypervisor"]);
     const out = await gdb(stub.port, [
@@ -128,15 +123,13 @@ Deno.test({
     const { code, stderr } = await finish(stub);
     assert.equal(code, 0, stderr);
   },
-});
+  { sanitizeResources: false },
+));
 
-Deno.test({
-  name: HAVE_GDB
-    ? "gdb-multiarch under the hypervisor: the guest's registers, virtual CSRs and privilege, watchpoint"
-    : "gdb-multiarch under the hypervisor: SKIPPED (gdb-multiarch is not installed)",
-  ignore: !HAVE_GDB,
-  sanitizeResources: false,
-  fn: async () => {
+Deno.test(hostTest(
+  "gdb-multiarch under the hypervisor: the guest's registers, virtual CSRs and privilege, watchpoint",
+  missing("gdb-multiarch"),
+  async () => {
     await ensureGuests();
     const stub = await startStub([]);
     const out = await gdb(stub.port, [
@@ -163,7 +156,8 @@ Deno.test({
     const { code, stderr } = await finish(stub);
     assert.equal(code, 0, stderr);
   },
-});
+  { sanitizeResources: false },
+));
 
 Deno.test("gdb stub: loopback only unless --gdb-listen asks for another address", async () => {
   assert.deepEqual(parseGdbAddress("1234", false), { hostname: "127.0.0.1", port: 1234 });

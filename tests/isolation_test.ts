@@ -29,7 +29,7 @@ import {
   generateAccesses,
   readResult,
 } from "../scripts/mmio-fuzz.ts";
-import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { hostTest, missing, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const SRC = new URL("../guests/adversarial/", import.meta.url).pathname;
 const BUILD = `${SRC}build/`;
@@ -369,15 +369,13 @@ Deno.test("isolation: mmio_fuzz with 64 MiB at guest offset 0x200_0000 (DMA at t
   fuzzResult(machine.hypervisor.guest.bus.ram, data);
 });
 
-const qemuFound = hasCommand(QEMU);
-
 // On QEMU the programs run as built (rvisor_checks = 0: no cases QEMU's virt
 // machine answers differently); virtio.S needs a disk and the trap loops never end.
 for (const name of PASSING.filter((n) => n !== "virtio")) {
-  Deno.test({
-    name: `adversarial: ${name} passes on QEMU`,
-    ignore: !qemuFound,
-    async fn() {
+  Deno.test(hostTest(
+    `adversarial: ${name} passes on QEMU`,
+    missing(QEMU),
+    async () => {
       const out = await new Deno.Command("timeout", {
         args: [
           "20",
@@ -390,5 +388,5 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
       }).output();
       assert.equal(out.code, 0, `case ${out.code} failed on QEMU`);
     },
-  });
+  ));
 }
