@@ -368,6 +368,11 @@ Deno.test(hostTest(
     const image = parseElf(bytes);
     const expected = await readelfView(SMOKE_ELF);
     assert.deepEqual(imageView(image), { entry: expected.entry, loads: expected.loads });
+    // The loop below compares what readelf listed: it must have listed smoke.S's labels.
+    const names = expected.symbols.map(([name]) => name);
+    for (const label of ["_start", "pass", "fail", "test_1", "test_5", "unexpected_trap"]) {
+      assert.ok(names.includes(label), `readelf lists ${label}: ${names.join(" ")}`);
+    }
     for (const [name, value] of expected.symbols) {
       assert.equal(image.symbols.get(name), value, name);
     }
