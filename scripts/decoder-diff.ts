@@ -272,6 +272,7 @@ export async function runRvisor(
   const m = new VirtMachine({
     kernel: { name: "decoder.elf", bytes: await Deno.readFile(elf) },
     clock: "virtual",
+    isa: "rv64imac", // QEMU_CPU's, whatever the machine's default
     console: (b) => chars.push(String.fromCharCode(b)),
   });
   m.bus.loadBytes(ENC_ADDR, inputBlock(list, verbose));

@@ -211,7 +211,7 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
-    isa: options.isa,
+    isa: options.isa ?? "rv64imac", // QEMU_CPU's, whatever the machine's default
     console: (b) => output += String.fromCharCode(b),
   });
   if (dtb !== null) {
@@ -601,7 +601,7 @@ export async function traceLockstep(options: TraceLockstepOptions): Promise<Trac
       bios: image(options.bios),
       kernel: image(options.kernel),
       memory: 128 * 1024 * 1024,
-      isa: options.isa,
+      isa: options.isa ?? "rv64imac",
     });
     const dtbFile = `${dir}/rvisor.dtb`;
     Deno.writeFileSync(dtbFile, probe.dtb.bytes);

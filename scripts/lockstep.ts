@@ -253,6 +253,7 @@ async function compare(
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
+    isa: "rv64imac", // QEMU_CPU's, whatever the machine's default
   });
   if (dtb !== null) {
     // Same address (QEMU's placement rule); rvisor's own tree may be longer: clear it first.

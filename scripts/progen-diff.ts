@@ -90,6 +90,7 @@ export async function runRvisor(elf: string): Promise<string[]> {
     const m = new VirtMachine({
       kernel: { name: "progen.elf", bytes: await Deno.readFile(elf) },
       clock: "virtual",
+      isa: "rv64imac", // QEMU_CPU's, whatever the machine's default
       console: (b) => chars.push(String.fromCharCode(b)),
     });
     const r = await m.run({ maxInstructions: 500_000_000 });
