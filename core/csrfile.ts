@@ -106,15 +106,17 @@ export class CsrFile {
   /** fcsr: accrued flags in bits 4:0, frm in bits 7:5 (unprivileged spec 11.2). */
   fcsr = 0;
   /**
-   * Take QEMU 7.2's choices where the spec leaves a choice or QEMU follows an
+   * QEMU 7.2's choices where the spec leaves a choice or QEMU follows an
    * older one, so that firmware probing CSRs runs the same instructions on
-   * both (scripts/lockstep-trace.ts): pmpaddr16..63 and (m)hpmcounter19..31
-   * are illegal (QEMU has priv 1.11's 16 PMP CSRs and 16 HPM counters);
-   * mhpmcounter3..18, mhpmevent3..31, mcountinhibit and all 64 bits of
-   * mcounteren/scounteren keep what is written (the counters do not count).
-   * Off: the spec's choices (all 64 pmpaddr and 29 counters, read-only zero).
+   * both (the default, as guests written for QEMU expect it): pmpaddr16..63
+   * and (m)hpmcounter19..31 are illegal (QEMU has priv 1.11's 16 PMP CSRs and
+   * 16 HPM counters); mhpmcounter3..18, mhpmevent3..31, mcountinhibit and all
+   * 64 bits of mcounteren/scounteren keep what is written (the counters do not
+   * count). Off: priv 1.12's reading (all 64 pmpaddr and 29 counters, read-only
+   * zero; 32-bit counter-enable registers), which scripts/lockstep-trace.ts
+   * --no-quirks compares with QEMU.
    */
-  qemuQuirks = false;
+  qemuQuirks = true;
   /** Called after anything that changes translation, privilege or interrupt state. */
   onChange: () => void = () => {};
   /** The debug trigger CSRs (tselect, tdata1..3, tinfo) and their matching rules. */

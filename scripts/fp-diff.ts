@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
-import { hasCommand, QEMU, QEMU_CPU_FD } from "./host-tools.ts";
+import { missing, QEMU, QEMU_CPU_FD } from "./host-tools.ts";
 
 const AS = "riscv64-unknown-elf-as";
 const LD = "riscv64-unknown-elf-ld";
@@ -521,9 +521,9 @@ export function describeMismatch(m: FpMismatch): string {
     `QEMU ${fmt(m.qemu)}, rvisor ${fmt(m.rvisor)}`;
 }
 
-/** True if the assembler, linker and QEMU are installed. */
-export function toolsInstalled(): boolean {
-  return [AS, LD, QEMU].every((cmd) => hasCommand(cmd));
+/** Why the comparison cannot run here: the assembler, linker or QEMU missing (empty: all there). */
+export function missingTools(): string[] {
+  return missing(AS, LD, QEMU);
 }
 
 if (import.meta.main) {

@@ -51,3 +51,63 @@ export function hasCommand(cmd: string): boolean {
     return false;
   }
 }
+
+/**
+ * The environment variable `scripts/rvisor.sh test` sets: that command installs
+ * every tool the tests use, so there a missing one is a broken install and
+ * fails its tests instead of leaving them ignored.
+ */
+export const REQUIRE_TOOLS = "RVISOR_REQUIRE_TOOLS";
+
+/** The Debian package that brings each tool or file the tests look for. */
+const PACKAGE_OF: Readonly<Record<string, string>> = {
+  [QEMU]: "qemu-system-misc",
+  [OPENSBI_FW_JUMP]: "opensbi",
+  [UBOOT_SMODE]: "u-boot-qemu",
+  "gdb-multiarch": "gdb-multiarch",
+  dtc: "device-tree-compiler",
+  script: "util-linux",
+  "riscv64-unknown-elf-gcc": "gcc-riscv64-unknown-elf",
+  "riscv64-unknown-elf-as": "binutils-riscv64-unknown-elf",
+  "riscv64-unknown-elf-ld": "binutils-riscv64-unknown-elf",
+  "riscv64-unknown-elf-objdump": "binutils-riscv64-unknown-elf",
+  "riscv64-unknown-elf-readelf": "binutils-riscv64-unknown-elf",
+};
+
+/**
+ * What of `needs` is not here, one reason each: an entry with a `/` is a file
+ * (a firmware image, a built guest), any other a command.
+ */
+export function missing(...needs: string[]): string[] {
+  return needs.filter((n) => n.includes("/") ? !exists(n) : !hasCommand(n)).map((n) => {
+    const pkg = PACKAGE_OF[n];
+    const what = n.includes("/") ? `no ${n}` : `${n} is not installed`;
+    return pkg ? `${what} (Debian package ${pkg})` : what;
+  });
+}
+
+/**
+ * A Deno.test definition for a test that needs host tools or files: `why`
+ * lists what is missing (from {@linkcode missing}, or any other reason). With
+ * nothing missing it is the plain test (with `options`); otherwise it is ignored with the
+ * reasons in its name, or, under {@linkcode REQUIRE_TOOLS}=1, fails naming them.
+ */
+export function hostTest(
+  name: string,
+  why: readonly string[],
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+  options: Omit<Deno.TestDefinition, "name" | "fn" | "ignore"> = {},
+): Deno.TestDefinition {
+  if (why.length === 0) return { ...options, name, fn };
+  const reasons = why.join("; ");
+  if (Deno.env.get(REQUIRE_TOOLS) === "1") {
+    return {
+      ...options,
+      name,
+      fn: () => {
+        throw new Error(`${reasons} (${REQUIRE_TOOLS}=1: the test command installs these)`);
+      },
+    };
+  }
+  return { ...options, name: `${name} (ignored: ${reasons})`, ignore: true, fn };
+}

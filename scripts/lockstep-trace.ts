@@ -24,19 +24,25 @@
  * UART before the next instruction, as it is in rvisor's; both runs stay
  * deterministic (U-Boot's autoboot needs a key, or it waits 2e9 instructions).
  *
- * QEMU's choices: rvisor's hart takes QEMU 7.2's CSR choices where the two
- * differ by design (CsrFile.qemuQuirks: OpenSBI probes them) and its CLINT
- * times MTIP as QEMU's does (Clint.qemuTimer: QEMU's timer fires up to 99
- * instructions after mtime reaches mtimecmp), so timer interrupts arrive at
- * the instruction counts QEMU delivers them; the record notes each interrupt,
- * and one taken at another count is a pc difference there. Counter values
+ * The machine compared is rvisor's default one, which takes QEMU 7.2's CSR
+ * choices (CsrFile.qemuQuirks; `qemuQuirks: false` shows the spec's). Its
+ * CLINT raises MTIP as soon as mtime reaches mtimecmp, as the spec says;
+ * QEMU's timer fires up to 99 instructions later, so a program whose timer
+ * interrupt lands mid-tick differs there unless `qemuTimer` times MTIP as
+ * QEMU does (Clint.qemuTimer). The record notes each interrupt, and one taken
+ * at another count is a pc difference there. Counter values
  * (cycle, instret) are each emulator's own (QEMU also counts some trapping
  * instructions) and show as register differences; scripts/lockstep.ts, which
  * copies QEMU's counter reads into rvisor, is the tool for those. A `wfi`
  * ends the comparison: QEMU's icount lets real time pass while the hart
  * sleeps. QEMU runs with `-icount shift=0` (sleep=off would make idle time
- * exact, but QEMU 7.2 then spins when resumed from a gdb stop with its timer
- * disarmed, which OpenSBI does).
+ * exact, but QEMU 7.2 then spins when resumed from a gdb stop, which a
+ * checkpoint is: seen with OpenSBI and with guests/isa/csr.S). Its clock
+ * follows its instruction count but for one leak: resumed from a stop with
+ * a timer armed, it moves on by the host time the stop took. So no
+ * checkpoint is placed while QEMU's timer is armed (from a write of mtimecmp
+ * until mtime passes it; for ever after mtimecmp = all ones), and QEMU's
+ * timer interrupts come at the same counts on every run.
  *
  * QEMU logs an instruction again when its translation block restarts without
  * executing it (icount budget refills, I/O, a breakpoint): a repeated pc that
@@ -59,7 +65,7 @@ import { REG_NAMES } from "../core/names.ts";
 import { csrName, existingCsrs } from "../devices/gdb/target.ts";
 import { GdbClient } from "../devices/host/gdbclient.ts";
 import { VirtMachine } from "../devices/virt.ts";
-import type { TrapEvent } from "../core/events.ts";
+import type { MmioEvent, TrapEvent } from "../core/events.ts";
 import { Cause } from "../core/csr.ts";
 import { QEMU, QEMU_CPU, QEMU_CPU_FD } from "./host-tools.ts";
 import { disassemble, dumpQemuDtb, freePort, KEY_CSRS, normalize } from "./lockstep.ts";
@@ -84,11 +90,17 @@ export interface TraceLockstepOptions {
   /** Checkpoint (registers and CSRs over gdb) about this often (default 1,000,000). */
   checkpointEvery?: number;
   /**
-   * Give rvisor's hart QEMU 7.2's CSR choices (CsrFile.qemuQuirks, default
-   * true): firmware probes pmpaddr16 and the HPM counters, and the two
-   * implementations differ there by design.
+   * rvisor's hart keeps QEMU 7.2's CSR choices (CsrFile.qemuQuirks, on by
+   * default); false gives it priv 1.12's, to show where QEMU differs.
    */
   qemuQuirks?: boolean;
+  /**
+   * Time the CLINT as QEMU 7.2 does (Clint.qemuTimer: MTIP up to 99
+   * instructions after mtime reaches mtimecmp), so that timer interrupts come
+   * at QEMU's instruction counts. Default false: rvisor's own timer, MTIP as
+   * soon as mtime >= mtimecmp, as the spec says.
+   */
+  qemuTimer?: boolean;
   /** Progress lines go here. */
   progress?: (line: string) => void;
 }
@@ -160,6 +172,10 @@ class Record {
   }
 }
 
+/** The CLINT's mtimecmp and mtime registers (0x200_4000..0x200_bfff), whose writes arm QEMU's timer. */
+const CLINT_TIMER = 0x200_4000;
+const CLINT_TIMER_END = 0x200_c000;
+
 /** How long QEMU may start no instruction before that counts as a difference (ms). */
 const STALL_MS = 3_000;
 
@@ -198,7 +214,7 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
-    isa: options.isa ?? "rv64imac",
+    isa: options.isa ?? "rv64imac", // QEMU_CPU's, whatever the machine's default
     console: (b) => output += String.fromCharCode(b),
   });
   if (dtb !== null) {
@@ -207,8 +223,8 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
     machine.bus.loadBytes(at, dtb);
   }
   const hart = machine.hart;
-  hart.csr.qemuQuirks = options.qemuQuirks ?? true;
-  machine.clint.qemuTimer = options.qemuQuirks ?? true;
+  hart.csr.qemuQuirks = options.qemuQuirks ?? hart.csr.qemuQuirks;
+  machine.clint.qemuTimer = options.qemuTimer ?? machine.clint.qemuTimer;
   const fd = hasFd(options);
   const csrs = existingCsrs(hart.csr).filter((n) =>
     KEY_CSRS.has(csrName(n)) || (fd && csrName(n) === "fcsr")
@@ -227,6 +243,22 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
   const seen = new Set<number>();
   let due = true, typed = options.input === undefined, endDue = false;
   let consoleChecked = 0;
+  // QEMU arms a timer on each mtimecmp (or mtime) write that is not already due and keeps
+  // it until it fires; mtimecmp = all ones arms it for ever (at INT64_MAX ns).
+  let timerWritten = false;
+  machine.events.on("mmio", (e: MmioEvent) => {
+    if (e.write && e.addr >= CLINT_TIMER && e.addr < CLINT_TIMER_END) timerWritten = true;
+  });
+  /**
+   * A QEMU stopped now would let host time into its clock (see the module
+   * doc). Its timer fires up to a tick after mtime reaches mtimecmp, so it
+   * counts as armed until then, whichever way rvisor times MTIP.
+   */
+  const timerArmed = () => {
+    if (!timerWritten) return false;
+    const at = machine.clint.nextDeadline();
+    return !Number.isFinite(at) || at + 1 >= machine.clock.now();
+  };
   const snapshot = (step: number, type?: string) => {
     rec.checkpoints.push({
       step,
@@ -253,7 +285,7 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
         break;
       }
       const typeNow = !typed && output.includes(options.input!.after);
-      if (due || typeNow) {
+      if ((due && !timerArmed()) || typeNow) {
         snapshot(rec.length, typeNow ? options.input!.text : undefined);
         if (typeNow) {
           machine.input(options.input!.text);
@@ -620,6 +652,7 @@ if (import.meta.main) {
       max: { type: "string" },
       "checkpoint-every": { type: "string" },
       "no-quirks": { type: "boolean" },
+      "qemu-timer": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -627,7 +660,7 @@ if (import.meta.main) {
     console.log(
       "usage: deno run -A scripts/lockstep-trace.ts [--bios FILE] --kernel FILE [--isa ISA]\n" +
         "         [--until TEXT] [--type-after TEXT --type TEXT] [--max N]\n" +
-        "         [--checkpoint-every N] [--no-quirks]",
+        "         [--checkpoint-every N] [--no-quirks] [--qemu-timer]",
     );
     Deno.exit(values.help ? 0 : 2);
   }
@@ -648,6 +681,7 @@ if (import.meta.main) {
       ? undefined
       : Number(values["checkpoint-every"]),
     qemuQuirks: !values["no-quirks"],
+    qemuTimer: values["qemu-timer"],
     progress: (line) => console.error(line),
   });
   console.log(r.text);

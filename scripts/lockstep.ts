@@ -112,6 +112,8 @@ export interface LockstepReport {
   steps: number;
   /** Why the run ended when it matched: `halt` (both ended) or `limit`. */
   end?: "halt" | "limit";
+  /** With `halt`: the guest's exit code (syscon: 0 for pass). */
+  exitCode?: number;
   /** CSR comparisons made. */
   csrChecks: number;
   /** Counter reads (cycle/time/mtime) whose value was copied from QEMU to rvisor. */
@@ -251,7 +253,7 @@ async function compare(
     kernel: image(options.kernel),
     clock: "virtual",
     memory: 128 * 1024 * 1024,
-    isa: "rv64imac", // QEMU_CPU's
+    isa: "rv64imac", // QEMU_CPU's, whatever the machine's default
   });
   if (dtb !== null) {
     // Same address (QEMU's placement rule); rvisor's own tree may be longer: clear it first.
@@ -340,6 +342,18 @@ async function compare(
     return report("CSRs differ", pc, bits, qv, ours(), differences);
   };
 
+  const bothHalted = (): LockstepReport => ({
+    result: "match",
+    steps,
+    csrChecks,
+    synced,
+    end: "halt",
+    exitCode: machine.exitCode,
+    rate: steps / ((performance.now() - t0) / 1000),
+    text: `lockstep: ${steps} instructions identical (both halted, exit ${machine.exitCode})`,
+    differences: {},
+  });
+
   // State at reset must match before any step.
   let qv = await q.readGeneralRegisters();
   while (true) {
@@ -357,15 +371,23 @@ async function compare(
       const why = describeDifference(hart, differences);
       return report(why, prevPc, prevBits, qv, rv, differences);
     }
-    if (steps >= max || machine.halted) {
+    if (machine.halted) {
+      // QEMU may answer the halting step before it shuts down: one more step must end it.
+      const after = await q.request("s").catch(() => "(QEMU exited)");
+      if (/^[ST][0-9a-fA-F]{2}/.test(after)) {
+        return report("rvisor halted, QEMU did not", prevPc, prevBits, qv, rv, {});
+      }
+      return bothHalted();
+    }
+    if (steps >= max) {
       return {
         result: "match",
         steps,
         csrChecks,
         synced,
-        end: machine.halted ? "halt" : "limit",
+        end: "limit",
         rate: steps / ((performance.now() - t0) / 1000),
-        text: `lockstep: ${steps} instructions identical (${machine.halted ? "halt" : "limit"})`,
+        text: `lockstep: ${steps} instructions identical (limit)`,
         differences: {},
       };
     }
@@ -383,18 +405,7 @@ async function compare(
     steps++;
     if (!/^[ST][0-9a-fA-F]{2}/.test(stop)) {
       // QEMU exited (the guest powered off): W/X replies or a closed connection.
-      if (machine.halted) {
-        return {
-          result: "match",
-          steps,
-          csrChecks,
-          synced,
-          end: "halt",
-          rate: steps / ((performance.now() - t0) / 1000),
-          text: `lockstep: ${steps} instructions identical (both halted)`,
-          differences: {},
-        };
-      }
+      if (machine.halted) return bothHalted();
       return report(`QEMU stopped (${stop}), rvisor did not`, pc, bits, qv, ours(), {});
     }
     qv = parseG(await q.command("g"));

@@ -3,8 +3,9 @@
  * scripts/progen.ts (many seeds per program, to keep gcc and QEMU start-up
  * cheap), runs each on both machines and compares the per-seed digests; a seed
  * that disagrees is run again alone in full mode (every register, the data
- * checksum and the trap log) to show what differs, and is appended to the
- * regression file tests/progen_seeds.txt.
+ * checksum and the trap log) to show what differs, and is appended with its
+ * program text to the regression file tests/progen_regressions.json (the
+ * text, not only the seed: a later generator gives the seed another program).
  *
  * Usage (nightly-style): deno run -A scripts/progen-diff.ts [--seeds 100000]
  *   [--first 1] [--per 1000] [--no-record]
@@ -14,23 +15,35 @@
 
 import { parseArgs } from "node:util";
 import { VirtMachine } from "../devices/virt.ts";
-import { generateProgram } from "./progen.ts";
+import { type Body, generateBody, generateProgram } from "./progen.ts";
 import { QEMU, QEMU_CPU } from "./host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const AS = "riscv64-unknown-elf-as";
 const LD = "riscv64-unknown-elf-ld";
-/** The regression file: seeds that ever disagreed, one per line (# comments). */
-export const REGRESSION_FILE = `${ROOT}tests/progen_seeds.txt`;
+/** The regression file: the seeds that ever disagreed, each with the body it had then. */
+export const REGRESSION_FILE = `${ROOT}tests/progen_regressions.json`;
 
-/** Assembles the program for `seeds` into `dir`; returns the ELF path. */
+/** A seed that disagreed, with the program body it gave then. */
+export interface RegressionCase extends Body {
+  /** The seed (its body's labels carry it). */
+  seed: number;
+  /** When and how it was found. */
+  note: string;
+}
+
+/**
+ * Assembles the program for `seeds` into `dir` (with `bodies` for the seeds
+ * they hold, generated bodies for the rest); returns the ELF path.
+ */
 export async function buildProgram(
   seeds: readonly number[],
   dir: string,
   full = false,
+  bodies?: ReadonlyMap<number, Body>,
 ): Promise<string> {
   const base = `${dir}/p${seeds[0]}-${seeds.length}${full ? "-full" : ""}`;
-  await Deno.writeTextFile(`${base}.S`, generateProgram(seeds, { full }));
+  await Deno.writeTextFile(`${base}.S`, generateProgram(seeds, { full, bodies }));
   // as + ld rather than the gcc driver: no preprocessor pass over ~100k lines.
   const steps = [
     [AS, "-march=rv64imac_zicsr_zifencei", "-mabi=lp64", "-o", `${base}.o`, `${base}.S`],
@@ -76,7 +89,7 @@ export async function runRvisor(elf: string): Promise<string[]> {
   try {
     const m = new VirtMachine({
       kernel: { name: "progen.elf", bytes: await Deno.readFile(elf) },
-      isa: "rv64imac", // QEMU_CPU's (the programs read misa)
+      isa: "rv64imac", // QEMU_CPU's, whatever the machine's default (the programs read misa)
       clock: "virtual",
       console: (b) => chars.push(String.fromCharCode(b)),
     });
@@ -104,14 +117,15 @@ export interface SeedMismatch {
 /**
  * Runs `seeds` as one program on both machines; returns the seeds that
  * disagree (the first 20 explained by a full-mode run alone). `elf` is the
- * program if already built.
+ * program if already built; `bodies` as for {@linkcode buildProgram}.
  */
 export async function diffSeeds(
   seeds: readonly number[],
   dir: string,
   elf?: Promise<string>,
+  bodies?: ReadonlyMap<number, Body>,
 ): Promise<SeedMismatch[]> {
-  const path = await (elf ?? buildProgram(seeds, dir));
+  const path = await (elf ?? buildProgram(seeds, dir, false, bodies));
   const [q, r] = await Promise.all([runQemu(path), runRvisor(path)]);
   if (q.length !== seeds.length) {
     throw new Error(`QEMU printed ${q.length} lines for ${seeds.length} seeds: ${q.at(-1)}`);
@@ -119,7 +133,7 @@ export async function diffSeeds(
   const bad: number[] = [];
   for (let i = 0; i < seeds.length; i++) if (q[i] !== r[i]) bad.push(seeds[i]);
   const out: SeedMismatch[] = [];
-  for (const seed of bad.slice(0, 20)) out.push(await explainSeed(seed, dir));
+  for (const seed of bad.slice(0, 20)) out.push(await explainSeed(seed, dir, bodies));
   // The rest (e.g. every seed after an rvisor crash) are listed without detail.
   const crash = r.find((l) => l.startsWith("rvisor:")) ?? "";
   for (const seed of bad.slice(20)) out.push({ seed, qemu: "", rvisor: crash, detail: [] });
@@ -127,8 +141,12 @@ export async function diffSeeds(
 }
 
 /** Runs one seed alone in full mode on both machines and lists the differing fields. */
-export async function explainSeed(seed: number, dir: string): Promise<SeedMismatch> {
-  const elf = await buildProgram([seed], dir, true);
+export async function explainSeed(
+  seed: number,
+  dir: string,
+  bodies?: ReadonlyMap<number, Body>,
+): Promise<SeedMismatch> {
+  const elf = await buildProgram([seed], dir, true, bodies);
   const [[q = ""], [r = ""]] = await Promise.all([runQemu(elf), runRvisor(elf)]);
   const qf = q.split(" "), rf = r.split(" ");
   const detail: string[] = [];
@@ -138,46 +156,44 @@ export async function explainSeed(seed: number, dir: string): Promise<SeedMismat
   return { seed, qemu: q, rvisor: r, detail };
 }
 
-/** The seeds of the regression file. */
-export function regressionSeeds(): number[] {
-  try {
-    return Deno.readTextFileSync(REGRESSION_FILE).split("\n")
-      .map((l) => l.replace(/#.*/, "").trim()).filter((l) => l.length > 0).map(Number);
-  } catch {
-    return [];
-  }
+/** The cases of the regression file `file`. */
+export function regressionCases(file = REGRESSION_FILE): RegressionCase[] {
+  return JSON.parse(Deno.readTextFileSync(file));
 }
 
-/** Appends seeds that disagreed to the regression file (once each). */
-export function recordSeeds(seeds: readonly number[], note: string): void {
-  const known = new Set(regressionSeeds());
+/** Appends seeds that disagreed, with the bodies the generator gives them now, to `file` (once each). */
+export function recordSeeds(seeds: readonly number[], note: string, file = REGRESSION_FILE): void {
+  const cases = regressionCases(file);
+  const known = new Set(cases.map((c) => c.seed));
   const fresh = seeds.filter((s) => !known.has(s));
   if (fresh.length === 0) return;
-  const lines = fresh.map((s) => `${s} # ${note}`).join("\n") + "\n";
-  Deno.writeTextFileSync(REGRESSION_FILE, lines, { append: true });
+  cases.push(...fresh.map((seed) => ({ seed, note, ...generateBody(seed) })));
+  Deno.writeTextFileSync(file, JSON.stringify(cases, null, 1) + "\n");
 }
 
 /**
  * Splits `seeds` into programs of `per` seeds and diffs them in order; the
- * next program is assembled while the current one runs.
+ * next program is assembled while the current one runs. `bodies` as for
+ * {@linkcode buildProgram}.
  */
 export async function diffMany(
   seeds: readonly number[],
   per: number,
   dir: string,
   onProgram?: (done: number, mismatches: number) => void,
+  bodies?: ReadonlyMap<number, Body>,
 ): Promise<SeedMismatch[]> {
   const all: SeedMismatch[] = [];
   const parts: number[][] = [];
   for (let i = 0; i < seeds.length; i += per) parts.push(seeds.slice(i, i + per));
-  let next = parts.length ? buildProgram(parts[0], dir) : null;
+  let next = parts.length ? buildProgram(parts[0], dir, false, bodies) : null;
   let done = 0;
   for (let i = 0; i < parts.length; i++) {
     const elf = next!;
-    next = i + 1 < parts.length ? buildProgram(parts[i + 1], dir) : null;
+    next = i + 1 < parts.length ? buildProgram(parts[i + 1], dir, false, bodies) : null;
     // Keep a failed prefetch from being an unhandled rejection before its turn.
     next?.catch(() => {});
-    all.push(...await diffSeeds(parts[i], dir, elf));
+    all.push(...await diffSeeds(parts[i], dir, elf, bodies));
     done += parts[i].length;
     onProgram?.(done, all.length);
   }

@@ -375,10 +375,23 @@ export interface ProgramOptions {
   full?: boolean;
   /** Instructions (or groups) per body (default 60). */
   length?: number;
+  /**
+   * Bodies to run for some seeds instead of generating them: a regression
+   * case keeps the program that disagreed, whatever the generator gives now.
+   */
+  bodies?: ReadonlyMap<number, Body>;
+}
+
+/** The generated part of one seed's program: its register table and its code. */
+export interface Body {
+  /** The label and the 31 initial register values. */
+  table: string[];
+  /** The label, register loads, generated instructions and the report call. */
+  code: string[];
 }
 
 /** The body of one seed: its label, register table and code. */
-export function generateBody(seed: number, length = 60): { table: string[]; code: string[] } {
+export function generateBody(seed: number, length = 60): Body {
   const rng = new Rng(seed);
   const prefix = `s${seed >>> 0}`;
   const table = [`${prefix}_regs:`];
@@ -696,7 +709,7 @@ export function generateProgram(seeds: readonly number[], options: ProgramOption
   ];
   const tables: string[] = [];
   for (const s of seeds) {
-    const b = generateBody(s, options.length);
+    const b = options.bodies?.get(s) ?? generateBody(s, options.length);
     out.push(...b.code);
     tables.push(...b.table);
   }

@@ -50,7 +50,9 @@ case "$what" in
     deno task check
     # Linux boots too: tests/linux_test.ts fetches Debian's kernel and busybox
     # into ~/.cache/rvisor/linux once (RVISOR_LINUX=0 leaves them out).
-    RVISOR_LINUX="${RVISOR_LINUX:-1}" exec deno task test "$@"
+    # Every tool is installed above, so a missing one fails its tests
+    # (RVISOR_REQUIRE_TOOLS) instead of leaving them ignored.
+    RVISOR_LINUX="${RVISOR_LINUX:-1}" RVISOR_REQUIRE_TOOLS=1 exec deno task test "$@"
     ;;
   *)
     echo "usage: sh scripts/rvisor.sh boot [flags] | test" >&2

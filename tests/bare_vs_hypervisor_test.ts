@@ -15,7 +15,7 @@ import {
   observeGuest,
 } from "../scripts/bare-vs-hypervisor.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { exists, OPENSBI_FW_JUMP, UBOOT_SMODE } from "../scripts/host-tools.ts";
+import { hostTest, missing, OPENSBI_FW_JUMP, UBOOT_SMODE } from "../scripts/host-tools.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
 
 const ISA_BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
@@ -66,14 +66,10 @@ Deno.test("bare vs hypervisor: tinyos, with timer ticks and typed commands, to p
   assert.ok(run.traps.filter((t) => t.startsWith("irq 7")).length >= 2, "timer interrupts");
 });
 
-Deno.test({
-  name: `bare vs hypervisor: OpenSBI + U-Boot to the prompt, version, sbi${
-    exists(OPENSBI_FW_JUMP) && exists(UBOOT_SMODE)
-      ? ""
-      : " (skipped: Debian's opensbi and u-boot-qemu are not installed)"
-  }`,
-  ignore: !(exists(OPENSBI_FW_JUMP) && exists(UBOOT_SMODE)),
-  async fn() {
+Deno.test(hostTest(
+  "bare vs hypervisor: OpenSBI + U-Boot to the prompt, version, sbi",
+  missing(OPENSBI_FW_JUMP, UBOOT_SMODE),
+  async () => {
     const run = await bothWays({
       bios: { name: OPENSBI_FW_JUMP, bytes: Deno.readFileSync(OPENSBI_FW_JUMP) },
       kernel: { name: UBOOT_SMODE, bytes: Deno.readFileSync(UBOOT_SMODE) },
@@ -97,7 +93,7 @@ Deno.test({
     assert.match(run.console, /=> sbi\r\n[^]*\r\n {2}System Reset Extension\r\n[^]*=> $/);
     assert.ok(run.traps.filter((t) => t.startsWith("exc 9")).length > 10, "U-Boot's SBI calls");
   },
-});
+));
 
 await buildGuests();
 const programs = [...Deno.readDirSync(ISA_BUILD)].map((e) => e.name)

@@ -7,14 +7,9 @@ import {
   initrdLoadAddress,
   KERNEL_LOAD_ADDRESS,
 } from "../devices/bootrom.ts";
-import { hasCommand, QEMU } from "../scripts/host-tools.ts";
+import { hostTest, missing, QEMU } from "../scripts/host-tools.ts";
 
 const MiB = 1024 * 1024;
-
-const HAS_QEMU = hasCommand(QEMU);
-const HAS_OBJDUMP = hasCommand("riscv64-unknown-elf-objdump");
-const QEMU_REASON = HAS_QEMU ? "" : " (skipped: qemu-system-riscv64 not installed)";
-const OBJDUMP_REASON = HAS_OBJDUMP ? "" : " (skipped: riscv64-unknown-elf-objdump not installed)";
 
 /** The ROM as 32-bit words, read through the device interface. */
 function romWords(rom: BootRom, count: number): number[] {
@@ -114,10 +109,10 @@ Deno.test("bootrom: initrd placement follows riscv_load_initrd", () => {
   assert.equal(initrdLoadAddress(0x8000_0000, 64 * MiB), 0x8200_0000);
 });
 
-Deno.test({
-  name: `bootrom: the reset vector disassembles to QEMU's sequence${OBJDUMP_REASON}`,
-  ignore: !HAS_OBJDUMP,
-  fn: async () => {
+Deno.test(hostTest(
+  "bootrom: the reset vector disassembles to QEMU's sequence",
+  missing("riscv64-unknown-elf-objdump"),
+  async () => {
     const file = await Deno.makeTempFile({ suffix: ".bin" });
     try {
       await Deno.writeFile(file, new BootRom(0, 0, 0).image.subarray(0, 24));
@@ -139,7 +134,7 @@ Deno.test({
       await Deno.remove(file);
     }
   },
-});
+));
 
 /** Reads 22 ROM words from a QEMU `virt` started with `args`, through the monitor. */
 async function qemuRomWords(args: string[]): Promise<number[]> {
@@ -160,10 +155,10 @@ async function qemuRomWords(args: string[]): Promise<number[]> {
   return words;
 }
 
-Deno.test({
-  name: `bootrom: equals the ROM of a live QEMU for 128 MiB, 256 MiB and 26.5 MiB${QEMU_REASON}`,
-  ignore: !HAS_QEMU,
-  fn: async () => {
+Deno.test(hostTest(
+  "bootrom: equals the ROM of a live QEMU for 128 MiB, 256 MiB and 26.5 MiB",
+  missing(QEMU),
+  async () => {
     const dir = await Deno.makeTempDir();
     try {
       const kernel = `${dir}/kernel.bin`;
@@ -179,4 +174,4 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+));

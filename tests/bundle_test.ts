@@ -123,7 +123,7 @@ if (COMPILE_SKIP) Deno.removeSync(COMPILE_DIR, { recursive: true });
 Deno.test({
   name: COMPILE_SKIP
     ? "compile: the rvisor binary boots tinyos outside the repository " +
-      "(skipped: no denort binary: deno compile cannot download it offline; set DENORT_BIN)"
+      "(ignored: no denort binary: deno compile cannot download it offline; set DENORT_BIN)"
     : "compile: the rvisor binary boots tinyos outside the repository",
   ignore: COMPILE_SKIP,
   async fn() {

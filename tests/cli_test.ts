@@ -7,12 +7,18 @@
 import assert from "node:assert/strict";
 import { BARE_FLAGS, buildGuests } from "../scripts/build-guests.ts";
 import { parseBootArgs, parseMemSize, parseRtcBase, UsageError } from "../boot.ts";
-import { exists, OPENSBI_FW_JUMP as OPENSBI, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
+import {
+  exists,
+  HANG_GUARD_MS,
+  hostTest,
+  missing,
+  OPENSBI_FW_JUMP as OPENSBI,
+  UBOOT_SMODE as UBOOT,
+} from "../scripts/host-tools.ts";
 import { assertGuestWrote, BLK_SLOT0, BLK_SLOT0_PASS, blkSlot0Image } from "./blk_slot0.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
-const HAVE_FIRMWARE = exists(OPENSBI) && exists(UBOOT);
 /** Debian's OpenSBI + U-Boot: no longer the default guest (tinyos is), so named explicitly. */
 const FIRMWARE = ["--bios", OPENSBI, "--kernel", UBOOT];
 
@@ -34,7 +40,7 @@ interface Run {
  * end by themselves, and (a minute later) a kill of any boot.ts. No passing run
  * comes near it, however loaded the machine.
  */
-const HANG_GUARD_S = 600;
+const HANG_GUARD_S = HANG_GUARD_MS / 1000;
 const HANG_GUARD = ["--timeout", String(HANG_GUARD_S)];
 
 /** Runs `deno run -A boot.ts ...args` from the repo root, with `input` as stdin. */
@@ -373,7 +379,6 @@ for (const mode of [[], ["--no-hypervisor"]]) {
   });
 }
 
-const UBOOT_NOTE = HAVE_FIRMWARE ? "" : " (skipped: install Debian's opensbi and u-boot-qemu)";
 /**
  * U-Boot runs end with the poweroff typed after the key that stops autoboot,
  * both in the pipe from the start. (The host clock: on instruction-count time
@@ -381,10 +386,10 @@ const UBOOT_NOTE = HAVE_FIRMWARE ? "" : " (skipped: install Debian's opensbi and
  */
 const UBOOT_RUN = HANG_GUARD;
 
-Deno.test({
-  name: `cli: piped stdin reaches U-Boot (version answered)${UBOOT_NOTE}`,
-  ignore: !HAVE_FIRMWARE,
-  fn: async () => {
+Deno.test(hostTest(
+  "cli: piped stdin reaches U-Boot (version answered)",
+  missing(OPENSBI, UBOOT),
+  async () => {
     // The leading space stops autoboot; poweroff ends the run without waiting for the timeout.
     const r = await boot([...FIRMWARE, ...UBOOT_RUN], " version\npoweroff\n");
     assert.equal(r.code, 0, r.stderr);
@@ -392,12 +397,12 @@ Deno.test({
     assert.equal(banners.length, 2, r.stdout.slice(-800)); // the boot banner and the answer
     assert.match(r.stdout, /=> version\r?\nU-Boot 2023\.01/);
   },
-});
+));
 
-Deno.test({
-  name: `cli: U-Boot's virtio writes stay in the overlay; --disk-write keeps them${UBOOT_NOTE}`,
-  ignore: !HAVE_FIRMWARE,
-  fn: async () => {
+Deno.test(hostTest(
+  "cli: U-Boot's virtio writes stay in the overlay; --disk-write keeps them",
+  missing(OPENSBI, UBOOT),
+  async () => {
     await withTemp(async (dir) => {
       const image = crypto.getRandomValues(new Uint8Array(64 * 1024));
       const path = `${dir}/disk.img`;
@@ -422,7 +427,7 @@ Deno.test({
       assert.deepEqual(after.subarray(4096), image.subarray(4096));
     });
   },
-});
+));
 
 Deno.test("cli: --isa rv64imafdc runs an F/D program that rv64imac stops at its first F instruction", async () => {
   await ensureGuests();

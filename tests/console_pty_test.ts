@@ -5,11 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { HANG_GUARD_MS, hasCommand } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
 
 const BOOT = new URL("../boot.ts", import.meta.url).pathname;
-
-const HAVE_SCRIPT = hasCommand("script");
 
 /**
  * The guest's output: without the status line boot.ts draws on a terminal, and
@@ -21,12 +19,10 @@ function guestText(raw: string): string {
 }
 
 for (const mode of ["hypervisor", "bare"] as const) {
-  Deno.test({
-    name: `console on a pty: type into tinyos, Ctrl-A x quits (${mode})${
-      HAVE_SCRIPT ? "" : " (skipped: util-linux script is not installed)"
-    }`,
-    ignore: !HAVE_SCRIPT,
-    async fn() {
+  Deno.test(hostTest(
+    `console on a pty: type into tinyos, Ctrl-A x quits (${mode})`,
+    missing("script"),
+    async () => {
       const flags = ["--clock", "virtual", ...(mode === "bare" ? ["--no-hypervisor"] : [])];
       const child = new Deno.Command("script", {
         args: ["-qfec", `${Deno.execPath()} run -A ${BOOT} ${flags.join(" ")}`, "/dev/null"],
@@ -75,5 +71,5 @@ for (const mode of ["hypervisor", "bare"] as const) {
         await child.status;
       }
     },
-  });
+  ));
 }

@@ -12,6 +12,7 @@
  */
 
 import assert from "node:assert/strict";
+import { hostTest } from "../scripts/host-tools.ts";
 import {
   buildHarness,
   csrAccess,
@@ -31,8 +32,7 @@ import {
 const SEED = 20240501;
 const SAMPLE = 20_000;
 
-const missing = missingTools();
-const skip = missing.length > 0 ? ` (skipped: ${missing.join(", ")} not installed)` : "";
+const tools = missingTools();
 
 let harness: Promise<{ elf: string; dir: string }> | null = null;
 function setup(): Promise<{ elf: string; dir: string }> {
@@ -64,30 +64,30 @@ Deno.test("decoder-diff: the harness filter finds self-jumps and harness-breakin
   assert.deepEqual(sample32(7, 5), sample32(7, 5));
 });
 
-Deno.test({
-  name: `decoder-diff: all 16-bit encodings agree with QEMU${skip}`,
-  ignore: skip !== "",
-  fn: async () => {
+Deno.test(hostTest(
+  "decoder-diff: all 16-bit encodings agree with QEMU",
+  tools,
+  async () => {
     const { elf, dir } = await setup();
     check("16-bit (all)", await diffEncodings(encodings16(), elf, dir));
   },
-});
+));
 
-Deno.test({
-  name: `decoder-diff: every CSR number read and written agrees with QEMU${skip}`,
-  ignore: skip !== "",
-  fn: async () => {
+Deno.test(hostTest(
+  "decoder-diff: every CSR number read and written agrees with QEMU",
+  tools,
+  async () => {
     const { elf, dir } = await setup();
     check("CSR sweep", await diffEncodings(csrSweep(), elf, dir));
   },
-});
+));
 
-Deno.test({
-  name: `decoder-diff: ${SAMPLE} seeded 32-bit encodings (seed ${SEED}) agree with QEMU${skip}`,
-  ignore: skip !== "",
-  fn: async () => {
+Deno.test(hostTest(
+  `decoder-diff: ${SAMPLE} seeded 32-bit encodings (seed ${SEED}) agree with QEMU`,
+  tools,
+  async () => {
     const { elf, dir } = await setup();
     check(`32-bit sample (seed ${SEED})`, await diffEncodings(sample32(SEED, SAMPLE), elf, dir));
     await Deno.remove(dir, { recursive: true });
   },
-});
+));

@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
-import { hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { hostTest, missing, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const THRE_ELF = new URL("../guests/drivers/build/thre.elf", import.meta.url).pathname;
 
@@ -69,13 +69,10 @@ for (const hypervisor of [false, true]) {
   });
 }
 
-const haveQemu = hasCommand(QEMU);
-Deno.test({
-  name: haveQemu
-    ? "drivers: QEMU 7.2 gives thre.elf the interrupt counts rvisor is held to"
-    : "drivers: thre.elf on QEMU (ignored: qemu-system-riscv64 is not installed)",
-  ignore: !haveQemu,
-  async fn() {
+Deno.test(hostTest(
+  "drivers: QEMU 7.2 gives thre.elf the interrupt counts rvisor is held to",
+  missing(QEMU),
+  async () => {
     const proc = new Deno.Command(QEMU, {
       args: [
         ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-icount", "shift=0"],
@@ -91,4 +88,4 @@ Deno.test({
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     assert.equal(new TextDecoder().decode(out.stdout), THRE_QEMU);
   },
-});
+));

@@ -2,14 +2,9 @@ import assert from "node:assert/strict";
 import { type FdtNode, parseFdt } from "../core/fdt.ts";
 import { buildVirtDtb, PLIC_NDEV, VIRTIO_SLOTS } from "../devices/dtb.ts";
 import { initrdLoadAddress } from "../devices/bootrom.ts";
-import { hasCommand, QEMU, QEMU_CPU_FD } from "../scripts/host-tools.ts";
+import { hostTest, missing, QEMU, QEMU_CPU_FD } from "../scripts/host-tools.ts";
 
 const MiB = 1024 * 1024;
-
-const HAS_DTC = hasCommand("dtc");
-const HAS_QEMU = hasCommand(QEMU);
-const DTC_REASON = HAS_DTC ? "" : " (skipped: dtc not installed)";
-const QEMU_REASON = HAS_QEMU ? "" : " (skipped: qemu-system-riscv64 not installed)";
 
 /** QEMU nodes rvisor leaves out because it has no such device (see devices/dtb.ts). */
 const OMITTED = ["/pmu", "/fw-cfg@10100000", "/flash@20000000", "/platform-bus@4000000"].concat(
@@ -106,10 +101,10 @@ Deno.test("dtb: /chosen carries stdout-path always, bootargs/initrd/rng-seed onl
   assert.equal(chosen.props.get("rng-seed")!.length, 32);
 });
 
-Deno.test({
-  name: `dtb: dtc accepts our tree with no warning QEMU's own tree does not have${DTC_REASON}`,
-  ignore: !HAS_DTC,
-  fn: async () => {
+Deno.test(hostTest(
+  "dtb: dtc accepts our tree with no warning QEMU's own tree does not have",
+  missing("dtc"),
+  async () => {
     const file = await Deno.makeTempFile({ suffix: ".dtb" });
     try {
       await Deno.writeFile(file, buildVirtDtb({ ramSize: 128 * MiB, bootargs: "x" }));
@@ -129,7 +124,7 @@ Deno.test({
       await Deno.remove(file);
     }
   },
-});
+));
 
 /** Runs QEMU's `virt` with `dumpdtb` and returns the tree it generated. */
 async function qemuDtb(memory: string, extra: string[] = []): Promise<FdtNode> {
@@ -174,11 +169,10 @@ function assertSameAsQemu(ours: FdtNode, qemu: FdtNode): void {
   assert.deepEqual(shape(ours), shape(qemu));
 }
 
-Deno.test({
-  name:
-    `dtb: identical to QEMU 7.2's virt tree (128 MiB, rv64imafdc) but for omitted nodes${QEMU_REASON}`,
-  ignore: !HAS_QEMU,
-  fn: async () => {
+Deno.test(hostTest(
+  "dtb: identical to QEMU 7.2's virt tree (128 MiB, rv64imafdc) but for omitted nodes",
+  missing(QEMU),
+  async () => {
     const qemu = await qemuDtb("128M");
     const qemuCpu = qemu.find("/cpus/cpu@0")!;
     const ours = parseFdt(buildVirtDtb({
@@ -190,12 +184,12 @@ Deno.test({
     assert.equal(qemuCpu.str("mmu-type"), "riscv,sv48");
     assertSameAsQemu(ours, qemu);
   },
-});
+));
 
-Deno.test({
-  name: `dtb: identical to QEMU's with 256 MiB, -append and -initrd${QEMU_REASON}`,
-  ignore: !HAS_QEMU,
-  fn: async () => {
+Deno.test(hostTest(
+  "dtb: identical to QEMU's with 256 MiB, -append and -initrd",
+  missing(QEMU),
+  async () => {
     const dir = await Deno.makeTempDir();
     try {
       const kernel = `${dir}/kernel.bin`;
@@ -221,4 +215,4 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+));

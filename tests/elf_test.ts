@@ -2,19 +2,11 @@ import assert from "node:assert/strict";
 import { ElfError, type ElfImage, loadElf, parseElf } from "../core/elf.ts";
 import { Bus } from "../core/bus.ts";
 import { EventBus } from "../core/events.ts";
-import { exists, hasCommand, OPENSBI_FW_JUMP as FW_JUMP } from "../scripts/host-tools.ts";
+import { hostTest, missing, OPENSBI_FW_JUMP as FW_JUMP } from "../scripts/host-tools.ts";
 
 const SMOKE_ELF = new URL("../guests/isa/build/smoke.elf", import.meta.url).pathname;
 
 const READELF = "riscv64-unknown-elf-readelf";
-const HAS_READELF = hasCommand(READELF);
-const HAS_SMOKE = exists(SMOKE_ELF);
-const READELF_REASON = HAS_READELF ? "" : ` (skipped: ${READELF} not installed)`;
-const SMOKE_REASON = !HAS_SMOKE
-  ? " (skipped: guests/isa/build/smoke.elf missing; run deno task guests)"
-  : !HAS_READELF
-  ? ` (skipped: ${READELF} not installed)`
-  : "";
 
 interface TestSegment {
   paddr: number;
@@ -313,10 +305,10 @@ Deno.test("elf: a segment with p_memsz 0 is dropped, not loaded", () => {
   assert.equal(image.segments[0].index, 0);
 });
 
-Deno.test({
-  name: `elf: the test's hand-built ELF satisfies readelf${READELF_REASON}`,
-  ignore: !HAS_READELF,
-  fn: async () => {
+Deno.test(hostTest(
+  "elf: the test's hand-built ELF satisfies readelf",
+  missing(READELF),
+  async () => {
     const file = await Deno.makeTempFile({ suffix: ".elf" });
     try {
       await Deno.writeFile(file, good());
@@ -332,7 +324,7 @@ Deno.test({
       await Deno.remove(file);
     }
   },
-});
+));
 
 /** readelf's view of an ELF: entry, PT_LOAD rows and FUNC/OBJECT/NOTYPE symbols. */
 async function readelfView(path: string) {
@@ -368,14 +360,19 @@ function imageView(image: ElfImage) {
   };
 }
 
-Deno.test({
-  name: `elf: guests/isa/build/smoke.elf parses as readelf reads it${SMOKE_REASON}`,
-  ignore: !HAS_SMOKE || !HAS_READELF,
-  fn: async () => {
+Deno.test(hostTest(
+  "elf: guests/isa/build/smoke.elf parses as readelf reads it",
+  missing(SMOKE_ELF, READELF),
+  async () => {
     const bytes = await Deno.readFile(SMOKE_ELF);
     const image = parseElf(bytes);
     const expected = await readelfView(SMOKE_ELF);
     assert.deepEqual(imageView(image), { entry: expected.entry, loads: expected.loads });
+    // The loop below compares what readelf listed: it must have listed smoke.S's labels.
+    const names = expected.symbols.map(([name]) => name);
+    for (const label of ["_start", "pass", "fail", "test_1", "test_5", "unexpected_trap"]) {
+      assert.ok(names.includes(label), `readelf lists ${label}: ${names.join(" ")}`);
+    }
     for (const [name, value] of expected.symbols) {
       assert.equal(image.symbols.get(name), value, name);
     }
@@ -388,19 +385,12 @@ Deno.test({
       first.data,
     );
   },
-});
+));
 
-const FW_JUMP_REASON = !exists(FW_JUMP)
-  ? " (skipped: Debian's opensbi not installed)"
-  : !HAS_READELF
-  ? ` (skipped: ${READELF} not installed)`
-  : "";
-
-Deno.test({
-  name:
-    `elf: OpenSBI's fw_jump.elf (someone else's linker script) parses as readelf reads it${FW_JUMP_REASON}`,
-  ignore: FW_JUMP_REASON !== "",
-  fn: async () => {
+Deno.test(hostTest(
+  "elf: OpenSBI's fw_jump.elf (someone else's linker script) parses as readelf reads it",
+  missing(FW_JUMP, READELF),
+  async () => {
     const image = parseElf(await Deno.readFile(FW_JUMP));
     const expected = await readelfView(FW_JUMP);
     assert.deepEqual(imageView(image), { entry: expected.entry, loads: expected.loads });
@@ -411,4 +401,4 @@ Deno.test({
     assert.deepEqual(bus.ram.subarray(0, s.data.length), s.data);
     assert.ok(bus.ram.subarray(s.data.length, s.memSize).every((b) => b === 0), "bss zeroed");
   },
-});
+));

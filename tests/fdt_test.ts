@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { FDT_MAGIC, FdtError, FdtNode, parseFdt, serializeFdt } from "../core/fdt.ts";
-import { hasCommand } from "../scripts/host-tools.ts";
-
-const HAS_DTC = hasCommand("dtc");
-const DTC_REASON = HAS_DTC ? "" : " (skipped: dtc not installed)";
+import { hostTest, missing } from "../scripts/host-tools.ts";
 
 /** A small tree that uses every value kind. */
 function sampleTree(): FdtNode {
@@ -126,10 +123,10 @@ Deno.test("fdt: parser rejects bad magic, truncation and bad tokens", () => {
   assert.throws(() => parseFdt(badToken), /bad token 0x77/);
 });
 
-Deno.test({
-  name: `fdt: dtc decompiles our output to the expected source${DTC_REASON}`,
-  ignore: !HAS_DTC,
-  fn: async () => {
+Deno.test(hostTest(
+  "fdt: dtc decompiles our output to the expected source",
+  missing("dtc"),
+  async () => {
     const file = await Deno.makeTempFile({ suffix: ".dtb" });
     try {
       await Deno.writeFile(file, serializeFdt(sampleTree(), { bootCpuId: 2 }));
@@ -149,4 +146,4 @@ Deno.test({
       await Deno.remove(file);
     }
   },
-});
+));

@@ -7,28 +7,27 @@
  */
 
 import assert from "node:assert/strict";
+import { hostTest } from "../scripts/host-tools.ts";
 import {
   buildFpProgram,
   compareResults,
   describeMismatch,
   FP_OPS,
   generateRecords,
+  missingTools,
   runOnQemu,
   runOnRvisor,
-  toolsInstalled,
 } from "../scripts/fp-diff.ts";
 
 /** Records per (operation, rounding mode) in CI. */
 const PER = 150;
 
-const tools = toolsInstalled();
-const skip = tools ? "" : " (skipped: qemu-system-riscv64 or riscv64-unknown-elf binutils missing)";
+const tools = missingTools();
 
-Deno.test({
-  name: `fp diff: ${FP_OPS.length} F/D operations x rounding modes x ${PER} operands ` +
-    `agree with QEMU (bits and fflags)${skip}`,
-  ignore: !tools,
-  async fn() {
+Deno.test(hostTest(
+  `fp diff: ${FP_OPS.length} F/D operations x rounding modes x ${PER} operands agree with QEMU (bits and fflags)`,
+  tools,
+  async () => {
     const records = generateRecords(PER, 2);
     const dir = await Deno.makeTempDir({ prefix: "rvisor-fp-test-" });
     try {
@@ -45,7 +44,7 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+));
 
 Deno.test("fp diff: the generator is deterministic and covers every operation", () => {
   const a = generateRecords(3, 5), b = generateRecords(3, 5);

@@ -14,14 +14,12 @@ import { tinyosElf } from "../guests/tinyos/image.ts";
 import { GuestTarget } from "../hypervisor/gdb.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { HANG_GUARD_MS, hasCommand } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
 /** The trigger probe: the guest's own debug triggers, beside the debugger's. */
 const TRIGGER = `${ROOT}guests/isa/build/trigger.elf`;
-
-const HAVE_GDB = hasCommand("gdb-multiarch");
 
 let built: Promise<number> | undefined;
 function ensureGuests(): Promise<number> {
@@ -92,13 +90,10 @@ async function finish(stub: Stub): Promise<{ code: number; stderr: string }> {
   return { code, stderr };
 }
 
-Deno.test({
-  name: HAVE_GDB
-    ? "gdb-multiarch: break at a symbol, continue, step, registers, memory, detach (bare)"
-    : "gdb-multiarch: SKIPPED (gdb-multiarch is not installed)",
-  ignore: !HAVE_GDB,
-  sanitizeResources: false,
-  fn: async () => {
+Deno.test(hostTest(
+  "gdb-multiarch: break at a symbol, continue, step, registers, memory, detach (bare)",
+  missing("gdb-multiarch"),
+  async () => {
     await ensureGuests();
     const stub = await startStub(["--no-hypervisor"]);
     const out = await gdb(stub.port, [
@@ -133,15 +128,13 @@ Deno.test({
     const { code, stderr } = await finish(stub);
     assert.equal(code, 0, stderr);
   },
-});
+  { sanitizeResources: false },
+));
 
-Deno.test({
-  name: HAVE_GDB
-    ? "gdb-multiarch under the hypervisor: the guest's registers, virtual CSRs and privilege, watchpoint"
-    : "gdb-multiarch under the hypervisor: SKIPPED (gdb-multiarch is not installed)",
-  ignore: !HAVE_GDB,
-  sanitizeResources: false,
-  fn: async () => {
+Deno.test(hostTest(
+  "gdb-multiarch under the hypervisor: the guest's registers, virtual CSRs and privilege, watchpoint",
+  missing("gdb-multiarch"),
+  async () => {
     await ensureGuests();
     const stub = await startStub([]);
     const out = await gdb(stub.port, [
@@ -168,15 +161,13 @@ Deno.test({
     const { code, stderr } = await finish(stub);
     assert.equal(code, 0, stderr);
   },
-});
+  { sanitizeResources: false },
+));
 
-Deno.test({
-  name: HAVE_GDB
-    ? "gdb-multiarch under the hypervisor: hbreak and watch beside the guest's own triggers"
-    : "gdb-multiarch under the hypervisor, hbreak and watch: SKIPPED (gdb-multiarch is not installed)",
-  ignore: !HAVE_GDB,
-  sanitizeResources: false,
-  fn: async () => {
+Deno.test(hostTest(
+  "gdb-multiarch under the hypervisor: hbreak and watch beside the guest's own triggers",
+  missing("gdb-multiarch"),
+  async () => {
     await ensureGuests();
     const stub = await startStub([], TRIGGER);
     // trap_epc_7 is where the guest arms its own execute trigger: the debugger's
@@ -199,7 +190,8 @@ Deno.test({
     const { code, stderr } = await finish(stub);
     assert.equal(code, 0, stderr);
   },
-});
+  { sanitizeResources: false },
+));
 
 Deno.test("gdb stub: loopback only unless --gdb-listen asks for another address", async () => {
   assert.deepEqual(parseGdbAddress("1234", false), { hostname: "127.0.0.1", port: 1234 });

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { hasCommand, QEMU } from "../scripts/host-tools.ts";
+import { hostTest, missing, QEMU } from "../scripts/host-tools.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUILD = `${ROOT}guests/htif/build/`;
@@ -37,14 +37,11 @@ async function exitOf(cmd: string, args: string[]): Promise<{ code: number | nul
   return { code: killed ? null : r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
 }
 
-const hasQemu = hasCommand(QEMU);
 for (const [name, code] of PROGRAMS) {
-  Deno.test({
-    name: `htif: ${name} exits with ${code} on QEMU -M spike${
-      hasQemu ? "" : ` (skipped: no ${QEMU})`
-    }`,
-    ignore: !hasQemu,
-    async fn() {
+  Deno.test(hostTest(
+    `htif: ${name} exits with ${code} on QEMU -M spike`,
+    missing(QEMU),
+    async () => {
       const r = await exitOf(QEMU, [
         "-M",
         "spike",
@@ -56,7 +53,7 @@ for (const [name, code] of PROGRAMS) {
       ]);
       assert.equal(r.code, code, r.out);
     },
-  });
+  ));
   for (const mode of ["bare", "hypervisor"] as const) {
     Deno.test(`htif: ${name} exits with ${code} through boot.ts (${mode})`, async () => {
       // --timeout makes a missed tohost write an error exit (not 0 or 42), well before the guard.

@@ -11,7 +11,14 @@
  */
 
 import assert from "node:assert/strict";
-import { HANG_GUARD_MS, hasCommand, QEMU, QEMU_CPU, QEMU_CPU_FD } from "../scripts/host-tools.ts";
+import {
+  HANG_GUARD_MS,
+  hostTest,
+  missing,
+  QEMU,
+  QEMU_CPU,
+  QEMU_CPU_FD,
+} from "../scripts/host-tools.ts";
 
 const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
 
@@ -68,25 +75,23 @@ function describe(code: number | null): string {
   return `exit ${code}: case ${code} failed`;
 }
 
-const hasQemu = hasCommand(QEMU);
-const skip = hasQemu ? "" : ` (skipped: ${QEMU} not installed)`;
 const elfs = listElfs();
 
-Deno.test({
-  name: `isa programs are built in guests/isa/build${skip}`,
-  ignore: !hasQemu,
-  fn() {
+Deno.test(hostTest(
+  "isa programs are built in guests/isa/build",
+  missing(QEMU),
+  () => {
     assert.ok(elfs.length > 0, `no ELF in ${BUILD}: run 'deno task guests' first`);
   },
-});
+));
 
 for (const name of elfs) {
-  Deno.test({
-    name: `isa ${name} passes on QEMU${skip}`,
-    ignore: !hasQemu,
-    async fn() {
+  Deno.test(hostTest(
+    `isa ${name} passes on QEMU`,
+    missing(QEMU),
+    async () => {
       const { code, output } = await runOnQemu(BUILD + name);
       assert.equal(code, 0, `${name}: ${describe(code)}\n${output}`);
     },
-  });
+  ));
 }

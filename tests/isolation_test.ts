@@ -30,7 +30,7 @@ import {
   readResult,
   runOnQemu,
 } from "../scripts/mmio-fuzz.ts";
-import { HANG_GUARD_MS, hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hostTest, missing, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 const SRC = new URL("../guests/adversarial/", import.meta.url).pathname;
 const BUILD = `${SRC}build/`;
@@ -376,15 +376,13 @@ Deno.test("isolation: mmio_fuzz with 64 MiB at guest offset 0x200_0000 (DMA at t
   fuzzResult(machine.hypervisor.guest.bus.ram, data);
 });
 
-const qemuFound = hasCommand(QEMU);
-
 // On QEMU the programs run as built (rvisor_checks = 0: no cases QEMU's virt
 // machine answers differently); virtio.S needs a disk and the trap loops never end.
 for (const name of PASSING.filter((n) => n !== "virtio")) {
-  Deno.test({
-    name: `adversarial: ${name} passes on QEMU`,
-    ignore: !qemuFound,
-    async fn() {
+  Deno.test(hostTest(
+    `adversarial: ${name} passes on QEMU`,
+    missing(QEMU),
+    async () => {
       const out = await new Deno.Command("timeout", {
         args: [
           String(HANG_GUARD_MS / 1000),
@@ -397,7 +395,7 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
       }).output();
       assert.equal(out.code, 0, `case ${out.code} failed on QEMU`);
     },
-  });
+  ));
 }
 
 // QEMU 7.2's device models answer fewer accesses than rvisor's: each accepts
@@ -410,11 +408,10 @@ for (const name of PASSING.filter((n) => n !== "virtio")) {
 // byte by byte (completing if each byte does), where QEMU faults it. Any
 // other difference fails.
 for (const seed of FUZZ_SEEDS) {
-  Deno.test({
-    name:
-      `adversarial: mmio_fuzz seed ${seed} passes on QEMU, which differs from rvisor only as known`,
-    ignore: !qemuFound,
-    async fn() {
+  Deno.test(hostTest(
+    `adversarial: mmio_fuzz seed ${seed} passes on QEMU, which differs from rvisor only as known`,
+    missing(QEMU),
+    async () => {
       const data = fuzzData(seed);
       const disk = Deno.makeTempFileSync({ prefix: "rvisor-fuzz-", suffix: ".img" });
       let after: Uint8Array;
@@ -454,5 +451,5 @@ for (const seed of FUZZ_SEEDS) {
         JSON.stringify(kinds),
       );
     },
-  });
+  ));
 }

@@ -11,7 +11,9 @@
  * The images are about 140 MB to download, so the tests run only when the
  * cache already holds them (run `deno run -A scripts/fetch-linux.ts` once) or
  * when RVISOR_LINUX=1 asks this file to fetch them (`scripts/rvisor.sh test`
- * does); otherwise they are ignored with the reason in their names.
+ * does); otherwise they are ignored with the reason in their names. Once
+ * asked for, a fetch that fails (the archive out of reach, or a bug in
+ * fetch-linux.ts) fails the tests.
  *
  * @module
  */
@@ -23,13 +25,17 @@ import { openDiskImage } from "../devices/host/disk.ts";
 import { hex } from "../hypervisor/inspect.ts";
 import {
   cachedLinux,
-  FetchError,
   fetchLinux,
   INIT_MARKER,
   type LinuxImages,
   REPRODUCIBLE_RTC_BASE,
 } from "../scripts/fetch-linux.ts";
-import { exists, OPENSBI_FW_JUMP as FW_JUMP, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
+import {
+  hostTest,
+  missing,
+  OPENSBI_FW_JUMP as FW_JUMP,
+  UBOOT_SMODE as UBOOT,
+} from "../scripts/host-tools.ts";
 
 /** panic=-1: a kernel panic reboots at once, which ends the run instead of spinning. */
 const APPEND = "console=ttyS0 earlycon=sbi no4lvl panic=-1";
@@ -57,11 +63,11 @@ const WRITE_TEXT = "rvisor-linux-disk-write";
 /** How Linux is started. */
 type Boot = "bare" | "hypervisor" | "hypervisor-builtin" | "bare-booti";
 
-/** The images, or why the tests cannot run. */
-async function findImages(): Promise<LinuxImages | string> {
-  for (const file of [FW_JUMP, UBOOT]) {
-    if (!exists(file)) return `no ${file} (Debian packages opensbi, u-boot-qemu)`;
-  }
+/**
+ * The images; why the tests are left out (not in the cache and not asked
+ * for); or, with RVISOR_LINUX=1, the error that fetching them ended with.
+ */
+async function findImages(): Promise<LinuxImages | string | Error> {
   const cached = cachedLinux();
   if (cached) return cached;
   if (Deno.env.get("RVISOR_LINUX") !== "1") {
@@ -70,14 +76,26 @@ async function findImages(): Promise<LinuxImages | string> {
   try {
     return await fetchLinux({ log: (line) => console.error(`fetch-linux: ${line}`) });
   } catch (e) {
-    // The archive being out of reach is this machine's problem, not rvisor's.
-    if (e instanceof FetchError) return `fetching the images failed: ${e.message}`;
-    throw e;
+    return e as Error;
   }
 }
 
 const images = await findImages();
-const skip = typeof images === "string" ? images : undefined;
+
+/**
+ * A Linux test: ignored with the reason in its name when the images were not
+ * asked for; failing with the fetch's error when they were and did not come;
+ * and needing Debian's firmware as any other host tool.
+ */
+function linuxTest(name: string, fn: (images: LinuxImages) => Promise<void>): Deno.TestDefinition {
+  if (typeof images === "string") {
+    return { name: `${name} (ignored: ${images})`, ignore: true, fn() {} };
+  }
+  return hostTest(name, missing(FW_JUMP, UBOOT), () => {
+    if (images instanceof Error) throw images;
+    return fn(images);
+  });
+}
 
 /** Linux on rvisor, driven like a terminal. */
 class Linux {
@@ -236,21 +254,19 @@ function makeDisk(path: string): Uint8Array {
   return bytes;
 }
 
-const ignored = skip ? ` (ignored: ${skip})` : "";
-const initrdBytes = () => Deno.statSync((images as LinuxImages).initrd).size;
+const initrdBytes = (images: LinuxImages) => Deno.statSync(images.initrd).size;
 
 for (const [boot, diskWrite] of [["bare", false], ["hypervisor", true]] as const) {
   const flag = diskWrite ? "--disk-write" : "a copy-on-write disk";
-  Deno.test({
-    name: `linux: busybox shell, virtio disk and poweroff ${boot} with ${flag}${ignored}`,
-    ignore: skip !== undefined,
-    async fn() {
+  Deno.test(linuxTest(
+    `linux: busybox shell, virtio disk and poweroff ${boot} with ${flag}`,
+    async (images) => {
       const dir = Deno.makeTempDirSync({ prefix: "rvisor-linux-" });
       try {
         const diskPath = `${dir}/disk.img`;
         const original = makeDisk(diskPath);
-        const linux = new Linux(boot, images as LinuxImages, diskPath, diskWrite);
-        await linux.bootToInit(initrdBytes());
+        const linux = new Linux(boot, images, diskPath, diskWrite);
+        await linux.bootToInit(initrdBytes(images));
         await linux.settle();
         await linux.checkIdentity();
 
@@ -281,7 +297,7 @@ for (const [boot, diskWrite] of [["bare", false], ["hypervisor", true]] as const
         Deno.removeSync(dir, { recursive: true });
       }
     },
-  });
+  ));
 }
 
 for (
@@ -290,15 +306,11 @@ for (
     ["bare-booti", "bare through U-Boot's booti"],
   ] as const
 ) {
-  Deno.test({
-    name: `linux: busybox shell and poweroff ${how}${ignored}`,
-    ignore: skip !== undefined,
-    async fn() {
-      const linux = new Linux(boot, images as LinuxImages);
-      await linux.bootToInit(initrdBytes());
-      await linux.settle();
-      await linux.checkIdentity();
-      await linux.powerOff();
-    },
-  });
+  Deno.test(linuxTest(`linux: busybox shell and poweroff ${how}`, async (images) => {
+    const linux = new Linux(boot, images);
+    await linux.bootToInit(initrdBytes(images));
+    await linux.settle();
+    await linux.checkIdentity();
+    await linux.powerOff();
+  }));
 }

@@ -1,26 +1,26 @@
 /**
  * Generated programs (scripts/progen.ts) on rvisor and on QEMU
- * (scripts/progen-diff.ts): 10,000 seeds in 10 programs, plus every seed of
- * the regression file tests/progen_seeds.txt, must report the same registers,
- * data region and trap log on both. Larger runs: `deno run -A
- * scripts/progen-diff.ts --seeds 1000000`.
+ * (scripts/progen-diff.ts): 10,000 seeds in 10 programs, plus every case of
+ * the regression file tests/progen_regressions.json (run from its stored
+ * program text), must report the same registers, data region and trap log on
+ * both. Larger runs: `deno run -A scripts/progen-diff.ts --seeds 1000000`.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { generateBody, generateProgram, Rng } from "../scripts/progen.ts";
-import { diffMany, regressionSeeds, runRvisor } from "../scripts/progen-diff.ts";
-import { hasCommand, QEMU } from "../scripts/host-tools.ts";
+import {
+  diffMany,
+  recordSeeds,
+  REGRESSION_FILE,
+  regressionCases,
+  runRvisor,
+} from "../scripts/progen-diff.ts";
+import { hostTest, missing, QEMU } from "../scripts/host-tools.ts";
 
 const SEEDS = 10_000;
 const PER_PROGRAM = 1000;
-
-const missing = ["riscv64-unknown-elf-gcc", QEMU].filter((t) => !hasCommand(t));
-const skip = missing.length > 0 ? ` (skipped: ${missing.join(", ")} not installed)` : "";
-const noGcc = missing.includes("riscv64-unknown-elf-gcc")
-  ? " (skipped: riscv64-unknown-elf-gcc not installed)"
-  : "";
 
 Deno.test("progen: a seed always gives the same program, and seeds differ", () => {
   assert.equal(generateProgram([1, 2]), generateProgram([1, 2]));
@@ -47,10 +47,38 @@ Deno.test("progen: bodies exercise loads, stores, AMOs, LR/SC, CSRs, traps and l
   for (const want of wants) assert.ok(text.includes(want), `no ${JSON.stringify(want)}`);
 });
 
-Deno.test({
-  name: `progen: a fence that straddles a page boundary runs (found by progen)${noGcc}`,
-  ignore: noGcc !== "",
-  fn: async () => {
+Deno.test("progen: a regression case keeps its program text, whatever the generator gives now", () => {
+  const file = Deno.makeTempFileSync({ suffix: ".json" });
+  try {
+    Deno.writeTextFileSync(file, "[]\n");
+    recordSeeds([7, 9], "test", file);
+    recordSeeds([7], "again", file);
+    const cases = regressionCases(file);
+    assert.deepEqual(cases.map((c) => [c.seed, c.note]), [[7, "test"], [9, "test"]]);
+    assert.deepEqual({ table: cases[0].table, code: cases[0].code }, generateBody(7));
+    // A stored body is what runs, not the seed's generated one.
+    const stored = {
+      table: ["s7_regs:", ...generateBody(8).table.slice(1)],
+      code: ["s7:", "  nop"],
+    };
+    const text = generateProgram([7], { bodies: new Map([[7, stored]]) });
+    assert.ok(text.includes("s7:\n  nop\n"), "the stored code");
+    assert.ok(text.includes(stored.table[1]), "the stored registers");
+    assert.ok(!text.includes(generateBody(7).code[5]), "not the generated code");
+  } finally {
+    Deno.removeSync(file);
+  }
+  // The repository's file parses, and each case's labels carry its seed.
+  for (const c of regressionCases()) {
+    assert.equal(c.code[0], `s${c.seed}:`, REGRESSION_FILE);
+    assert.equal(c.table[0], `s${c.seed}_regs:`, REGRESSION_FILE);
+  }
+});
+
+Deno.test(hostTest(
+  "progen: a fence that straddles a page boundary runs (found by progen)",
+  missing("riscv64-unknown-elf-gcc"),
+  async () => {
     // Found by the first progen runs: an instruction decoded outside the decode
     // cache (page-crossing) that is a NOP (fence) made rvisor recurse until the
     // stack overflowed. The generated programs hit it by chance; this hits it
@@ -95,21 +123,24 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
     assert.deepEqual(lines, [], `rvisor: ${lines.join(" ")}`);
   },
-});
+));
 
-Deno.test({
-  name: `progen: ${SEEDS} seeds and the regression seeds agree with QEMU${skip}`,
-  ignore: skip !== "",
-  fn: async () => {
+Deno.test(hostTest(
+  `progen: ${SEEDS} seeds and the regression cases agree with QEMU`,
+  missing("riscv64-unknown-elf-as", "riscv64-unknown-elf-ld", QEMU),
+  async () => {
     const dir = await Deno.makeTempDir({ prefix: "progen-test-" });
     const seeds = Array.from({ length: SEEDS }, (_, i) => i + 1);
-    for (const s of regressionSeeds()) if (s > SEEDS) seeds.push(s);
     const t0 = performance.now();
     const bad = await diffMany(seeds, PER_PROGRAM, dir);
+    // The stored programs on their own (their seeds may be among the generated ones).
+    const cases = regressionCases();
+    const stored = new Map(cases.map((c) => [c.seed, c]));
+    bad.push(...await diffMany(cases.map((c) => c.seed), PER_PROGRAM, dir, undefined, stored));
     await Deno.remove(dir, { recursive: true });
     console.log(
-      `progen: ${seeds.length} seeds compared with QEMU, ${bad.length} disagree, ` +
-        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `progen: ${seeds.length} seeds and ${cases.length} regression cases compared with QEMU, ` +
+        `${bad.length} disagree, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
     const report = bad.slice(0, 10).map((b) =>
       `seed ${b.seed}: ${b.detail.join(", ") || b.rvisor || "(see the first ones)"}`
@@ -121,4 +152,4 @@ Deno.test({
         `'deno run -A scripts/progen-diff.ts --first N --seeds 1':\n${report}`,
     );
   },
-});
+));

@@ -19,7 +19,8 @@ import { buildGuests } from "../scripts/build-guests.ts";
 import {
   exists,
   HANG_GUARD_MS,
-  hasCommand,
+  hostTest,
+  missing,
   QEMU,
   QEMU_CPU_FD,
   UBOOT_SMODE,
@@ -302,13 +303,8 @@ Deno.test("qemu-cli: boot.ts -h documents the QEMU subset", async () => {
   assert.match(r.stdout, /-device virtio-blk-device,drive=ID\[,bus=virtio-mmio-bus\.N\]/);
 });
 
-const HAVE_QEMU = hasCommand(QEMU);
-const HAVE_MAKE = hasCommand("make");
-const E2E_SKIP = !HAVE_QEMU
-  ? " (skipped: qemu-system-riscv64 is not installed)"
-  : !HAVE_MAKE
-  ? " (skipped: make is not installed)"
-  : "";
+const NEED_QEMU = missing(QEMU);
+const NEED_MAKE = missing(QEMU, "make");
 
 /** A teaching kernel's Makefile, as xv6-riscv writes its qemu target. */
 const MAKEFILE = `K = kernel.elf
@@ -325,11 +321,11 @@ qemu: $(K) fs.img
 /** Commands typed at tinyos's prompt, one per prompt. */
 const COMMANDS = ["help", "echo hi", "poweroff"];
 
-Deno.test({
-  name: `qemu-cli: a Makefile written for QEMU runs tinyos with QEMU="deno run -A boot.ts", ` +
-    `bare and under the hypervisor, with QEMU's console output${E2E_SKIP}`,
-  ignore: E2E_SKIP !== "",
-  async fn() {
+Deno.test(hostTest(
+  `qemu-cli: a Makefile written for QEMU runs tinyos with QEMU="deno run -A boot.ts", ` +
+    "bare and under the hypervisor, with QEMU's console output",
+  NEED_MAKE,
+  async () => {
     const dir = Deno.makeTempDirSync({ prefix: "rvisor-qemu-cli-" });
     try {
       Deno.writeTextFileSync(`${dir}/Makefile`, MAKEFILE);
@@ -359,14 +355,14 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
-});
+));
 
-Deno.test({
-  name: `qemu-cli: the same Makefile runs a disk driver that knows only virtio-mmio slot 0 ` +
-    `(guests/drivers/blk_slot0.c): it writes fs.img on QEMU and on rvisor, bare and under the ` +
-    `hypervisor${E2E_SKIP}`,
-  ignore: E2E_SKIP !== "",
-  async fn() {
+Deno.test(hostTest(
+  "qemu-cli: the same Makefile runs a disk driver that knows only virtio-mmio slot 0 " +
+    "(guests/drivers/blk_slot0.c): it writes fs.img on QEMU and on rvisor, bare and under the " +
+    "hypervisor",
+  NEED_MAKE,
+  async () => {
     const dir = Deno.makeTempDirSync({ prefix: "rvisor-qemu-cli-" });
     try {
       Deno.writeTextFileSync(`${dir}/Makefile`, MAKEFILE);
@@ -392,13 +388,13 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
-});
+));
 
-Deno.test({
-  name: `qemu-cli: with no -cpu the hart has F and D on rvisor as on QEMU; -cpu rv64,f=off,d=off ` +
-    `takes them away on both${HAVE_QEMU ? "" : " (skipped: qemu-system-riscv64 is not installed)"}`,
-  ignore: !HAVE_QEMU,
-  async fn() {
+Deno.test(hostTest(
+  "qemu-cli: with no -cpu the hart has F and D on rvisor as on QEMU; -cpu rv64,f=off,d=off " +
+    "takes them away on both",
+  NEED_QEMU,
+  async () => {
     if (!exists(FP_ARITH)) await buildGuests();
     const line = ["-machine", "virt", "-bios", "none", "-kernel", FP_ARITH, "-nographic"];
     for (const cpu of [[], ["-cpu", "rv64,f=off,d=off"]]) {
@@ -416,7 +412,7 @@ Deno.test({
       assert.equal(qemu.code, cpu.length === 0 ? 0 : 0x7f, new TextDecoder().decode(qemu.stderr));
     }
   },
-});
+));
 
 /** Runs `cmd args` until its stdout shows `text` (or a hang guard of 120 s), then kills it. */
 async function outputUntil(cmd: string, args: string[], text: string): Promise<string> {
@@ -446,12 +442,10 @@ async function outputUntil(cmd: string, args: string[], text: string): Promise<s
 const OPENSBI_LINES =
   /^(Platform Name|Firmware Base|Domain0 Next Address|Domain0 Next Mode|Boot HART Base ISA|Boot HART ISA Extensions) +:.*$/gm;
 
-const FIRMWARE_SKIP = !HAVE_QEMU || !exists(QEMU_DEFAULT_BIOS[0]) || !exists(UBOOT_SMODE);
-Deno.test({
-  name: "qemu-cli: with no -bios, OpenSBI (QEMU's own fw_dynamic) starts U-Boot on rvisor " +
-    `as on QEMU${FIRMWARE_SKIP ? " (skipped: needs qemu-system-misc and u-boot-qemu)" : ""}`,
-  ignore: FIRMWARE_SKIP,
-  async fn() {
+Deno.test(hostTest(
+  "qemu-cli: with no -bios, OpenSBI (QEMU's own fw_dynamic) starts U-Boot on rvisor as on QEMU",
+  missing(QEMU, QEMU_DEFAULT_BIOS[0], UBOOT_SMODE),
+  async () => {
     // QEMU_CPU_FD: QEMU's rv64 without the extensions rvisor lacks, so the ISA lines agree.
     const line = ["-M", "virt", "-nographic", "-cpu", QEMU_CPU_FD, "-kernel", UBOOT_SMODE];
     const mark = "Hit any key to stop autoboot";
@@ -467,13 +461,12 @@ Deno.test({
     assert.match(rvisor, /U-Boot 2023\.01/);
     assert.ok(rvisor.includes(mark));
   },
-});
+));
 
-Deno.test({
-  name: "qemu-cli: -no-reboot: a guest reset ends the run with exit 0 on rvisor as on QEMU" +
-    (HAVE_QEMU ? "" : " (skipped: qemu-system-riscv64 is not installed)"),
-  ignore: !HAVE_QEMU,
-  async fn() {
+Deno.test(hostTest(
+  "qemu-cli: -no-reboot: a guest reset ends the run with exit 0 on rvisor as on QEMU",
+  NEED_QEMU,
+  async () => {
     const dir = Deno.makeTempDirSync({ prefix: "rvisor-qemu-cli-" });
     try {
       // sw 0x7777 to the syscon at 0x100000 (reset), then j .
@@ -498,4 +491,4 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
-});
+));

@@ -14,7 +14,7 @@ import { MachineConfigError } from "../devices/board.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { OPENSBI_MEDELEG, OPENSBI_MIDELEG, SbiExt } from "../hypervisor/sbi.ts";
 import { parseBootArgs, UsageError } from "../boot.ts";
-import { exists, HANG_GUARD_MS, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hostTest, missing, UBOOT_SMODE as UBOOT } from "../scripts/host-tools.ts";
 
 const GUEST = new URL("../guests/sbi/build/builtin.elf", import.meta.url).pathname;
 
@@ -90,12 +90,10 @@ Deno.test("builtin firmware: configuration errors name the problem", () => {
   assert.equal(parseBootArgs([]).firmware, "guest");
 });
 
-Deno.test({
-  name: `builtin firmware: guests/sbi/builtin.S passes every SBI check and shuts down${
-    exists(GUEST) ? "" : " (skipped: run deno task guests)"
-  }`,
-  ignore: !exists(GUEST),
-  async fn() {
+Deno.test(hostTest(
+  "builtin firmware: guests/sbi/builtin.S passes every SBI check and shuts down",
+  missing(GUEST),
+  async () => {
     let text = "";
     const m = createHypervisorMachine({
       kernel: { name: GUEST, bytes: Deno.readFileSync(GUEST) },
@@ -124,14 +122,12 @@ Deno.test({
     assert.equal(hv.guestTraps.get("irq 1"), 1); // send_ipi -> SSIP
     assert.equal(hv.guestTraps.get("irq 5"), 2); // set_timer -> STIP (TIME and legacy)
   },
-});
+));
 
-Deno.test({
-  name: `builtin firmware: U-Boot S-mode boots to its prompt without OpenSBI and answers version${
-    exists(UBOOT) ? "" : " (skipped: Debian's u-boot-qemu is not installed)"
-  }`,
-  ignore: !exists(UBOOT),
-  async fn() {
+Deno.test(hostTest(
+  "builtin firmware: U-Boot S-mode boots to its prompt without OpenSBI and answers version",
+  missing(UBOOT),
+  async () => {
     let text = "";
     const m = createHypervisorMachine({
       kernel: { name: UBOOT, bytes: Deno.readFileSync(UBOOT) },
@@ -150,4 +146,4 @@ Deno.test({
     assert.match(version, /U-Boot 2023\.01/);
     assert.equal(m.hypervisor.panicReport, null);
   },
-});
+));

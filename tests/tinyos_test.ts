@@ -17,7 +17,7 @@ import {
   TINYOS_IMAGE_MODULE,
 } from "../scripts/build-tinyos.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
-import { HANG_GUARD_MS, hasCommand, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
+import { HANG_GUARD_MS, hostTest, missing, QEMU, QEMU_CPU } from "../scripts/host-tools.ts";
 
 /** Instructions a command may take before the test gives up (mem 64 takes ~0.5 M). */
 const COMMAND_BUDGET = 50_000_000;
@@ -205,14 +205,10 @@ Deno.test("tinyos: image.ts (boot.ts's embedded default guest) is tinyos.elf, by
   assert.equal(Deno.readTextFileSync(TINYOS_IMAGE_MODULE), imageModule(committed), stale);
 });
 
-const haveGcc = hasCommand("riscv64-unknown-elf-gcc");
-
-Deno.test({
-  name: haveGcc
-    ? "tinyos: the sources rebuild to the committed tinyos.elf, byte for byte"
-    : "tinyos: rebuild check (ignored: riscv64-unknown-elf-gcc is not installed)",
-  ignore: !haveGcc,
-  async fn() {
+Deno.test(hostTest(
+  "tinyos: the sources rebuild to the committed tinyos.elf, byte for byte",
+  missing("riscv64-unknown-elf-gcc"),
+  async () => {
     const dir = Deno.makeTempDirSync({ prefix: "tinyos-" });
     try {
       await buildTinyos(`${dir}/tinyos.elf`, `${dir}/work`);
@@ -226,15 +222,12 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
-});
+));
 
-const haveQemu = hasCommand(QEMU);
-Deno.test({
-  name: haveQemu
-    ? "tinyos on QEMU answers the same commands and powers off with exit code 0"
-    : "tinyos on QEMU (ignored: qemu-system-riscv64 is not installed)",
-  ignore: !haveQemu,
-  async fn() {
+Deno.test(hostTest(
+  "tinyos on QEMU answers the same commands and powers off with exit code 0",
+  missing(QEMU),
+  async () => {
     const proc = new Deno.Command(QEMU, {
       args: [
         ...["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", QEMU_CPU],
@@ -275,4 +268,4 @@ Deno.test({
     );
     assert.match(text, /tinyos: poweroff requested by pid 1 \(sh\)/);
   },
-});
+));

@@ -13,7 +13,7 @@ import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { createMachine } from "../hypervisor/machine.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { hasCommand } from "../scripts/host-tools.ts";
+import { hostTest, missing } from "../scripts/host-tools.ts";
 import { buildProgram } from "../scripts/progen-diff.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
 
@@ -137,15 +137,11 @@ for (const mode of MODES) {
   });
 }
 
-const noAs = hasCommand("riscv64-unknown-elf-as")
-  ? ""
-  : " (skipped: riscv64-unknown-elf-as not installed)";
-
 for (const mode of MODES) {
-  Deno.test({
-    name: `translator on == off: 500 generated programs (${mode}, every block translated)${noAs}`,
-    ignore: noAs !== "",
-    fn: async () => {
+  Deno.test(hostTest(
+    `translator on == off: 500 generated programs (${mode}, every block translated)`,
+    missing("riscv64-unknown-elf-as"),
+    async () => {
       const dir = await Deno.makeTempDir({ prefix: "translate-test-" });
       try {
         const seeds = Array.from({ length: 500 }, (_, i) => 7_000_001 + i);
@@ -156,7 +152,7 @@ for (const mode of MODES) {
         await Deno.remove(dir, { recursive: true });
       }
     },
-  });
+  ));
 }
 
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {

@@ -9,17 +9,14 @@ import { UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import {
-  exists,
   HANG_GUARD_MS,
-  hasCommand,
+  hostTest,
+  missing,
   OPENSBI_FW_JUMP as FW_JUMP,
   QEMU,
   QEMU_CPU,
   UBOOT_SMODE as UBOOT,
 } from "../scripts/host-tools.ts";
-
-const haveFirmware = exists(FW_JUMP) && exists(UBOOT);
-const haveQemu = hasCommand(QEMU);
 
 /** OpenSBI banner lines that describe the machine rather than timing or build. */
 const BANNER_KEYS = [
@@ -70,12 +67,10 @@ async function bootToPrompt(mode: Mode): Promise<{ m: VirtMachine; out: () => st
   return { m, out: () => text };
 }
 
-Deno.test({
-  name: `OpenSBI + U-Boot boot bare to the prompt${
-    haveFirmware ? "" : " (skipped: Debian's opensbi and u-boot-qemu are not installed)"
-  }`,
-  ignore: !haveFirmware,
-  async fn() {
+Deno.test(hostTest(
+  "OpenSBI + U-Boot boot bare to the prompt",
+  missing(FW_JUMP, UBOOT),
+  async () => {
     const { m, out } = await bootToPrompt("bare");
     const banner = bannerLines(out());
     assert.equal(banner.get("Platform Name"), "riscv-virtio,qemu");
@@ -99,14 +94,12 @@ Deno.test({
     assert.match(md, new RegExp(`80200000: ${q(0)} ${q(1)}`));
     assert.match(md, new RegExp(`80200010: ${q(2)} ${q(3)}`));
   },
-});
+));
 
-Deno.test({
-  name: `the OpenSBI banner matches QEMU's for the same CPU${
-    haveFirmware && haveQemu ? "" : " (skipped: needs qemu-system-misc, opensbi and u-boot-qemu)"
-  }`,
-  ignore: !(haveFirmware && haveQemu),
-  async fn() {
+Deno.test(hostTest(
+  "the OpenSBI banner matches QEMU's for the same CPU",
+  missing(FW_JUMP, UBOOT, QEMU),
+  async () => {
     const qemu = new Deno.Command(QEMU, {
       args: [
         "-M",
@@ -152,14 +145,12 @@ Deno.test({
     assert.ok(expected.size >= 10, `QEMU printed no banner:\n${qemuText}`);
     assert.deepEqual(bannerLines(ours), expected);
   },
-});
+));
 
-Deno.test({
-  name: `OpenSBI + U-Boot under the hypervisor: same console as bare, same answers${
-    haveFirmware ? "" : " (skipped: Debian's opensbi and u-boot-qemu are not installed)"
-  }`,
-  ignore: !haveFirmware,
-  async fn() {
+Deno.test(hostTest(
+  "OpenSBI + U-Boot under the hypervisor: same console as bare, same answers",
+  missing(FW_JUMP, UBOOT),
+  async () => {
     const session = async (mode: Mode) => {
       const { m, out } = await bootToPrompt(mode);
       const answers = [
@@ -175,4 +166,4 @@ Deno.test({
     assert.deepEqual(hv.answers, bare.answers);
     assert.match(hv.answers[0], /U-Boot 2023\.01/);
   },
-});
+));

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { exists, hasCommand, QEMU } from "../scripts/host-tools.ts";
+import { exists, hostTest, missing, QEMU } from "../scripts/host-tools.ts";
 import { assignDiskSlots, type DiskSlot, MachineConfigError } from "../devices/board.ts";
 import { MemoryBlockBackend } from "../devices/block.ts";
 import { VirtMachine } from "../devices/virt.ts";
@@ -22,8 +22,6 @@ import {
   BLK_SLOT0_PASS,
   blkSlot0Image,
 } from "./blk_slot0.ts";
-
-const HAVE_QEMU = hasCommand(QEMU);
 
 let built: Promise<number> | undefined;
 function ensureGuest(): Promise<number> {
@@ -121,12 +119,10 @@ for (const hypervisor of [false, true]) {
   });
 }
 
-Deno.test({
-  name: `blk_slot0 on QEMU 7.2 (-device virtio-blk-device,bus=virtio-mmio-bus.0)${
-    HAVE_QEMU ? "" : " (skipped: install qemu-system-misc)"
-  }`,
-  ignore: !HAVE_QEMU,
-  fn: async () => {
+Deno.test(hostTest(
+  "blk_slot0 on QEMU 7.2 (-device virtio-blk-device,bus=virtio-mmio-bus.0)",
+  missing(QEMU),
+  async () => {
     await ensureGuest();
     const dir = Deno.makeTempDirSync({ prefix: "rvisor-slot0-" });
     try {
@@ -153,4 +149,4 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
-});
+));
