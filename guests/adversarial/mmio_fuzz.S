@@ -8,7 +8,9 @@
 #   header (32 bytes): count u64, then where a bad trap is recorded:
 #                      entry address u64, mcause u64, mtval u64
 #   count entries of 24 bytes: address u64, value u64, width u8 (1/2/4/8),
-#                      write u8 (0/1), outcome u8 per pass (M, S), 4 spare
+#                      write u8 (0/1), outcome u8 per pass (M, S), then per
+#                      pass the trap's mtval as an offset u8 from the address
+#                      aligned down to the width, 2 spare
 #
 # Each access either completes (outcome 0) or traps to M with a load (4/5) or
 # store (6/7) misaligned/access fault whose mtval is inside the access (the
@@ -17,9 +19,10 @@
 # accesses): the lenient handler stores mcause as the outcome and resumes
 # after the access. QEMU 7.2 and rvisor split a misaligned device load into
 # the two aligned loads of its width around it, so mtval may also be the
-# faulting one's address, below the access. Any other trap (an interrupt, an illegal instruction, a wrong mtval) fails: exit code
-# 1 (cause) or 2 (mtval), with the entry, mcause and mtval in the header; an
-# invalid entry fails with 3. An empty table passes. The generator keeps the
+# faulting one's address, below the access. Any other trap (an interrupt,
+# an illegal instruction, a wrong mtval) fails: exit code 1 (cause) or 2
+# (mtval), with the entry, mcause and mtval in the header; an invalid entry
+# fails with 3. An empty table passes. The generator keeps the
 # syscon's poweroff/reset/fail values out of the table, so the run always
 # ends with this program's own verdict.
 #include "test.h"
@@ -107,6 +110,8 @@ fuzz_trap:                              # a5 = mcause; resume at s9
   add t5, a0, a2
   sub t5, t5, t4
   bgeu t3, t5, 2f                       # mtval outside [t4, address + width)
+  add t0, s0, s2
+  sb t3, 20(t0)
   csrw mepc, s9
   mret
 1: li TESTNUM, 1
