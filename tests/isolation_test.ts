@@ -57,7 +57,7 @@ await buildGuests();
 const DISK_MAGIC = 0x0123456789abcdefn;
 
 /** The programs that must pass; trap_loop*.S are the double-fault cases. */
-const PASSING = ["bare", "ptes", "pool", "pmp", "satp", "mmio", "virtio", "rom"];
+const PASSING = ["bare", "ptes", "pool", "pmp", "satp", "mmio", "mmio_split", "virtio", "rom"];
 const TRAP_LOOPS = ["trap_loop", "trap_loop_s"];
 /** Programs that need data from the test (mmio_fuzz.S: its table of accesses). */
 const WITH_DATA = ["mmio_fuzz"];
