@@ -1079,13 +1079,18 @@ export class Hart implements InterruptTarget {
     }
   }
 
-  /** Executes one instruction at `pc` fetched from a device (the boot ROM). */
+  /**
+   * Executes one instruction at `pc` fetched from a device (the boot ROM), in
+   * 2-byte halves as QEMU 7.2 fetches them: a device that refuses 2-byte
+   * reads makes it a fetch access fault.
+   */
   #stepFromDevice(pc: number, pa: number): boolean {
     const bus = this.bus;
-    if (!bus.isMapped(pa, 2)) this.#accessFault(Access.FETCH, pc);
+    if (bus.deviceRule(pa, 2) === null) this.#accessFault(Access.FETCH, pc);
     const lo16 = bus.readDevice(pa, 2);
-    const hi16 = (lo16 & 3) === 3 ? bus.readDevice(pa + 2, 2) : 0;
-    return this.#stepDecoded(pc, lo16, hi16);
+    if ((lo16 & 3) !== 3) return this.#stepDecoded(pc, lo16, 0);
+    if (bus.deviceRule(pa + 2, 2) === null) this.#accessFault(Access.FETCH, pc + 2);
+    return this.#stepDecoded(pc, lo16, bus.readDevice(pa + 2, 2));
   }
 
   /** Executes a 32-bit instruction whose halves lie on two pages (never cached). */

@@ -7,12 +7,22 @@
 # - an access the UART takes is one register access, whatever its width;
 # - a misaligned device load is the two aligned loads of its width around it,
 #   combined, and faults at the address of the half that faults;
-# - a misaligned device store is made byte by byte, up to the first fault.
+# - a misaligned device store is made byte by byte, up to the first fault;
+# - instruction fetches read 2-byte halves, which some devices refuse.
 # Virtio slot 0 is empty on QEMU and on rvisor (the first disk goes to slot 7).
 #include "test.h"
 
 #define RTC_BASE 0x101000
 #define VIRTIO0  0x10001000
+
+/* Case n: a jump to `addr` is an instruction access fault there. */
+#define FETCH_FAULT(n, addr)            \
+  li TESTNUM, n;                        \
+  li s7, addr;                          \
+  mv s8, s7;                            \
+  ARM_TRAP(1, 1f);                      \
+  jr s7;                                \
+1: CHECK_TRAPPED
 
 TEST_BEGIN
   INSTALL_TRAP_HANDLER
@@ -79,5 +89,10 @@ TEST_BEGIN
   # Across a page: the lower half (past the slot's registers) faults first.
   li t1, VIRTIO0 + 0xffe
   TEST_TRAP(53, 5, VIRTIO0 + 0xffc, lw a0, 0(t1))
+
+  # Fetches read 2-byte halves: devices that refuse them fault the fetch.
+  FETCH_FAULT(60, CLINT_BASE)
+  FETCH_FAULT(61, RTC_BASE)
+  FETCH_FAULT(62, UART_BASE + 8)
 TEST_END
 PRIV_HANDLERS
