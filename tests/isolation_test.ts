@@ -320,9 +320,9 @@ for (const name of PASSING) {
 // or access fault (the program fails on anything else); the host must stay
 // intact (runIsolated's checks), every run must end with the program's own
 // pass (the tables hold no syscon poweroff/reset/fail values), and the
-// outcome of each access must be the same in both modes, bare and under the
-// hypervisor. On QEMU the same tables pass too, and the outcomes differ from
-// rvisor's only in the ways listed at the QEMU test below.
+// outcome and mtval of each access must be the same in both modes, bare and
+// under the hypervisor. On QEMU the same tables pass with the same outcomes
+// and mtvals (the QEMU test below).
 const FUZZ_SEEDS = [1, 2, 3, 0xdecaf];
 const FUZZ_COUNT = 2500;
 
