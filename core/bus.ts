@@ -3,22 +3,53 @@
  * memory-mapped devices. Addresses here are physical and non-negative JS numbers
  * (below 2^56, so always exact).
  *
- * Devices see only 1-, 2- and 4-byte accesses at offsets relative to their base;
- * the bus splits 8-byte accesses into two 4-byte halves (low half first), which
- * is how QEMU's `virt` devices that are 32-bit wide behave too.
+ * Devices see accesses at offsets relative to their base. A device may declare
+ * its access rules (QEMU 7.2's MemoryRegionOps `.valid` and `.impl` and its
+ * region size): the bus then refuses the widths and offsets QEMU's model
+ * refuses (the hart turns that into an access fault, as QEMU's unassigned
+ * accesses) and splits 8-byte accesses into two 4-byte halves (low half first)
+ * where the model implements only 4 bytes, as QEMU's memory core does.
  *
  * @module
  */
 
 import type { EventBus } from "./events.ts";
 
-/** Access widths a device sees. */
-export type DeviceAccessSize = 1 | 2 | 4;
+/**
+ * Access widths a device sees: 8 only where its rule says `implWidth: 8`, and
+ * such a device's values fit in 32 bits (the high word reads 0).
+ */
+export type DeviceAccessSize = 1 | 2 | 4 | 8;
+
+/**
+ * The accesses a device's register range takes, as QEMU 7.2's model declares
+ * them (`MemoryRegionOps.valid` / `.impl` and the region's size).
+ */
+export interface AccessRule {
+  /** First offset of the range. */
+  readonly offset: number;
+  /** Bytes in the range; accesses that do not lie wholly in a range fault. */
+  readonly size: number;
+  /** Narrowest access taken (`.valid.min_access_size`); narrower ones fault. */
+  readonly minWidth: 1 | 2 | 4 | 8;
+  /** Widest access taken (`.valid.max_access_size`); wider ones fault. */
+  readonly maxWidth: 1 | 2 | 4 | 8;
+  /**
+   * Widest access the model is called with (`.impl.max_access_size`): 8 gives
+   * the device an 8-byte access as one call, 4 makes it two, low half first.
+   */
+  readonly implWidth: 4 | 8;
+}
 
 /** A memory-mapped device. Values are the low `size * 8` bits, unsigned. */
 export interface MmioDevice {
   /** Short name used in events, errors and the DTB (e.g. `uart0`). */
   readonly name: string;
+  /**
+   * The accesses the device takes, by register range; without rules, every
+   * aligned access in the mapped range completes (8 bytes as two halves).
+   */
+  readonly rules?: readonly AccessRule[];
   /** Reads `size` bytes at `offset` from the device's base. */
   read(offset: number, size: DeviceAccessSize): number;
   /** Writes the low `size` bytes of `value` at `offset` from the device's base. */
@@ -37,6 +68,28 @@ export interface MmioRegion {
 
 /** Physical address where RAM starts on the `virt` machine. */
 export const RAM_BASE = 0x8000_0000;
+
+/** The rule of a device without rules: every aligned access, 8 bytes as two halves. */
+const ANY_ACCESS: AccessRule = {
+  offset: 0,
+  size: Infinity,
+  minWidth: 1,
+  maxWidth: 8,
+  implWidth: 4,
+};
+
+/**
+ * QEMU 7.2's misaligned device load (accel/tcg/cputlb.c, load_helper): the
+ * `size`-byte value at byte `shift` of the two aligned `size`-byte loads `r1`
+ * (below) and `r2` (above), combined little-endian.
+ */
+export function combineSplitLoad(r1: bigint, r2: bigint, shift: number, size: number): bigint {
+  const bits = BigInt(8 * shift), width = 8 * size;
+  return BigInt.asUintN(
+    width,
+    (BigInt.asUintN(width, r1) >> bits) | (r2 << (BigInt(width) - bits)),
+  );
+}
 
 /** Thrown by the bus for configuration mistakes (overlapping regions and the like). */
 export class BusConfigError extends Error {
@@ -127,8 +180,54 @@ export class Bus {
   }
 
   /**
-   * Reads a 1-, 2- or 4-byte value from a device. The caller has checked
-   * `isMapped`. Returns the value zero-extended.
+   * The rule under which the device at `paddr` takes an aligned `size`-byte
+   * access, or null if QEMU's model would refuse it (an access fault). A
+   * device without rules gets a rule that takes any access in its range.
+   */
+  deviceRule(paddr: number, size: number): AccessRule | null {
+    const r = this.findRegion(paddr);
+    if (r === null || paddr + size > r.base + r.size) return null;
+    const rules = r.device.rules;
+    if (rules === undefined) return ANY_ACCESS;
+    const offset = paddr - r.base;
+    for (const rule of rules) {
+      if (offset >= rule.offset && offset + size <= rule.offset + rule.size) {
+        return size >= rule.minWidth && size <= rule.maxWidth ? rule : null;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Loads an aligned access that {@linkcode deviceRule} gave `rule` for: the
+   * low word, zero-extended; the high word of an 8-byte access in `loadHi`.
+   */
+  loadDevice(paddr: number, size: 1 | 2 | 4 | 8, rule: AccessRule): number {
+    if (size === 8 && rule.implWidth === 4) {
+      const lo = this.readDevice(paddr, 4);
+      this.loadHi = this.readDevice(paddr + 4, 4);
+      return lo;
+    }
+    this.loadHi = 0;
+    return this.readDevice(paddr, size);
+  }
+
+  /** The high word of {@linkcode loadDevice}'s last 8-byte access. */
+  loadHi = 0;
+
+  /** Stores an aligned access that {@linkcode deviceRule} gave `rule` for. */
+  storeDevice(paddr: number, size: 1 | 2 | 4 | 8, rule: AccessRule, lo: number, hi: number): void {
+    if (size === 8 && rule.implWidth === 4) {
+      this.writeDevice(paddr, 4, lo);
+      this.writeDevice(paddr + 4, 4, hi);
+    } else {
+      this.writeDevice(paddr, size, lo);
+    }
+  }
+
+  /**
+   * Reads a value from a device (no rule check: the caller has checked
+   * `isMapped`, or `deviceRule` for guest accesses). Returns it zero-extended.
    */
   readDevice(paddr: number, size: DeviceAccessSize): number {
     const r = this.findRegion(paddr)!;
@@ -139,7 +238,7 @@ export class Bus {
     return value;
   }
 
-  /** Writes a 1-, 2- or 4-byte value to a device. The caller has checked `isMapped`. */
+  /** Writes a value to a device (no rule check, as {@linkcode readDevice}). */
   writeDevice(paddr: number, size: DeviceAccessSize, value: number): void {
     const r = this.findRegion(paddr)!;
     if (this.events.wants("mmio")) {

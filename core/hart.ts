@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Bus } from "./bus.ts";
+import { type Bus, combineSplitLoad } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import { CsrFile, type CsrFileState } from "./csrfile.ts";
 import { Cause } from "./csr.ts";
@@ -518,7 +518,12 @@ export class Hart implements InterruptTarget {
     const pa = this.#translate(va, Access.LOAD, priv, true);
     if (this.#triggerAccess) this.#accessTrigger(va, size, true, false);
     const bus = this.bus;
-    if ((va & 0xfff) + size > PAGE) { // crosses a page: byte by byte, each translated
+    if ((va & 0xfff) + size > PAGE) { // crosses a page
+      const pa2 = this.#translate(pageBase(va) + PAGE, Access.LOAD, priv, true);
+      if (bus.ramOffset(pa, 1) < 0 || bus.ramOffset(pa2, 1) < 0) {
+        return this.#loadSplit(va, size, priv);
+      }
+      // RAM on both pages: byte by byte gives the bytes QEMU's split gives.
       let lo = 0, hi = 0;
       for (let i = 0; i < size; i++) {
         const b = this.#loadSlow(va + i, 1, priv);
@@ -528,8 +533,9 @@ export class Hart implements InterruptTarget {
       this.#loadHi = hi;
       return lo;
     }
-    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, false) : null;
     const off = bus.ramOffset(pa, size);
+    if (off < 0 && (pa & (size - 1)) !== 0) return this.#loadSplit(va, size, priv);
+    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, false) : null;
     if (off >= 0) {
       const ram = bus.ram;
       let lo = 0, hi = 0;
@@ -540,19 +546,27 @@ export class Hart implements InterruptTarget {
       this.#loadHi = hi;
       return lo;
     }
-    if (!bus.isMapped(pa, size)) this.#accessFault(Access.LOAD, va);
-    if ((pa & (size - 1)) !== 0) this.#accessFault(Access.LOAD, va); // no misaligned MMIO
+    const rule = bus.deviceRule(pa, size);
+    if (rule === null) this.#accessFault(Access.LOAD, va);
     this.#resync = true; // devices may raise interrupts
-    let lo: number;
-    if (size === 8) {
-      lo = bus.readDevice(pa, 4);
-      this.#loadHi = bus.readDevice(pa + 4, 4);
-    } else {
-      this.#loadHi = 0;
-      lo = bus.readDevice(pa, size as 1 | 2 | 4);
-    }
+    const lo = bus.loadDevice(pa, size as 1 | 2 | 4 | 8, rule);
+    this.#loadHi = bus.loadHi;
     if (hit !== null) hit.old = hit.value = BigInt.asUintN(8 * size, toBigInt(lo, this.#loadHi));
     return lo;
+  }
+
+  /**
+   * A misaligned load that reaches a device, as QEMU 7.2 makes it: the two
+   * aligned loads of its width around it, lower first (each may fault at its
+   * own address), combined.
+   */
+  #loadSplit(va: number, size: number, priv: number): number {
+    const shift = va & (size - 1), first = va - shift;
+    const r1 = toBigInt(this.#loadSlow(first, size, priv), this.#loadHi);
+    const r2 = toBigInt(this.#loadSlow(first + size, size, priv), this.#loadHi);
+    const value = combineSplitLoad(r1, r2, shift, size);
+    this.#loadHi = Number(value >> 32n) | 0;
+    return Number(BigInt.asUintN(32, value)) | 0;
   }
 
   /** Stores the low `size` bytes of (lo, hi) at `va` through the MMU. */
@@ -570,9 +584,17 @@ export class Hart implements InterruptTarget {
     }
     const pa = this.#translate(va, Access.STORE, priv, true);
     if (this.#triggerAccess) this.#accessTrigger(va, size, false, true);
-    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, true) : null;
     const bus = this.bus;
     const off = bus.ramOffset(pa, size);
+    if (off < 0 && (pa & (size - 1)) !== 0) {
+      // QEMU 7.2 stores a misaligned access to a device byte by byte, up to the first fault.
+      for (let i = 0; i < size; i++) {
+        const b = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
+        this.#storeSlow(va + i, 1, b & 0xff, 0, priv);
+      }
+      return;
+    }
+    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, true) : null;
     if (off >= 0) {
       this.#dropDecodedPage(off >> 12);
       const ram = bus.ram;
@@ -581,16 +603,11 @@ export class Hart implements InterruptTarget {
       }
       return;
     }
-    if (!bus.isMapped(pa, size)) this.#accessFault(Access.STORE, va);
-    if ((pa & (size - 1)) !== 0) this.#accessFault(Access.STORE, va);
+    const rule = bus.deviceRule(pa, size);
+    if (rule === null) this.#accessFault(Access.STORE, va);
     this.#resync = true;
     if (hit !== null) hit.value = BigInt.asUintN(8 * size, toBigInt(lo, hi));
-    if (size === 8) {
-      bus.writeDevice(pa, 4, lo);
-      bus.writeDevice(pa + 4, 4, hi);
-    } else {
-      bus.writeDevice(pa, size as 1 | 2 | 4, lo);
-    }
+    bus.storeDevice(pa, size as 1 | 2 | 4 | 8, rule, lo, hi);
   }
 
   // ------------------------------------------------------------ decode cache
@@ -1116,13 +1133,18 @@ export class Hart implements InterruptTarget {
     }
   }
 
-  /** Executes one instruction at `pc` fetched from a device (the boot ROM). */
+  /**
+   * Executes one instruction at `pc` fetched from a device (the boot ROM), in
+   * 2-byte halves as QEMU 7.2 fetches them: a device that refuses 2-byte
+   * reads makes it a fetch access fault.
+   */
   #stepFromDevice(pc: number, pa: number): boolean {
     const bus = this.bus;
-    if (!bus.isMapped(pa, 2)) this.#accessFault(Access.FETCH, pc);
+    if (bus.deviceRule(pa, 2) === null) this.#accessFault(Access.FETCH, pc);
     const lo16 = bus.readDevice(pa, 2);
-    const hi16 = (lo16 & 3) === 3 ? bus.readDevice(pa + 2, 2) : 0;
-    return this.#stepDecoded(pc, lo16, hi16);
+    if ((lo16 & 3) !== 3) return this.#stepDecoded(pc, lo16, 0);
+    if (bus.deviceRule(pa + 2, 2) === null) this.#accessFault(Access.FETCH, pc + 2);
+    return this.#stepDecoded(pc, lo16, bus.readDevice(pa + 2, 2));
   }
 
   /** Executes a 32-bit instruction whose halves lie on two pages (never cached). */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { AccessRule, DeviceAccessSize, MmioDevice } from "../core/bus.ts";
 import { type Clock, TIMEBASE_HZ } from "../core/clock.ts";
 import { type InterruptTarget, Irq } from "../core/irq.ts";
 
@@ -87,9 +87,19 @@ export class Clint implements MmioDevice {
     hart.setInterruptLevel(Irq.MTIP, false);
   }
 
-  /** Reads a register; QEMU rejects accesses narrower than 32 bits, we read them as 0. */
-  read(offset: number, size: DeviceAccessSize): number {
-    if (size !== 4) return 0;
+  /**
+   * QEMU 7.2's two ACLINT regions: the MSWI (msip) takes 4-byte accesses, the
+   * MTIMER (mtimecmp, mtime) 4 and 8; the last 16 KiB of the window are
+   * unmapped. QEMU's MTIMER implements 8 bytes at once, which gives the same
+   * registers as two 4-byte halves (both within one instruction).
+   */
+  readonly rules: readonly AccessRule[] = [
+    { offset: ClintReg.MSIP, size: 0x4000, minWidth: 4, maxWidth: 4, implWidth: 4 },
+    { offset: ClintReg.MTIMECMP_LO, size: 0x8000, minWidth: 4, maxWidth: 8, implWidth: 4 },
+  ];
+
+  /** Reads a register (4 bytes: the rules refuse others and split 8). */
+  read(offset: number, _size: DeviceAccessSize): number {
     switch (offset) {
       case ClintReg.MSIP:
         return this.#msip ? 1 : 0;
@@ -106,9 +116,8 @@ export class Clint implements MmioDevice {
     }
   }
 
-  /** Writes a register; narrower-than-32-bit writes are ignored (QEMU faults them). */
-  write(offset: number, size: DeviceAccessSize, value: number): void {
-    if (size !== 4) return;
+  /** Writes a register (4 bytes, as read). */
+  write(offset: number, _size: DeviceAccessSize, value: number): void {
     value >>>= 0;
     switch (offset) {
       case ClintReg.MSIP:

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { AccessRule, DeviceAccessSize, MmioDevice } from "../core/bus.ts";
 import type { EventBus } from "../core/events.ts";
 import { type InterruptTarget, Irq, type IrqLine } from "../core/irq.ts";
 
@@ -138,9 +138,13 @@ export class Plic implements MmioDevice {
     for (let i = 0; i < NUM_CONTEXTS; i++) this.#output[i] = state.output[i];
   }
 
-  /** Reads a register; QEMU only accepts 32-bit accesses, others read as 0. */
-  read(offset: number, size: DeviceAccessSize): number {
-    if (size !== 4) return 0;
+  /** QEMU 7.2's sifive_plic: 4-byte accesses anywhere in its aperture. */
+  readonly rules: readonly AccessRule[] = [
+    { offset: 0, size: PLIC_SIZE, minWidth: 4, maxWidth: 4, implWidth: 4 },
+  ];
+
+  /** Reads a register (4 bytes: the rules refuse others). */
+  read(offset: number, _size: DeviceAccessSize): number {
     if (offset < PLIC_NUM_SOURCES * 4) return this.#priority[offset >>> 2];
     if (offset >= PlicReg.PENDING && offset < PlicReg.PENDING + WORDS * 4) {
       return this.#pending[(offset - PlicReg.PENDING) >>> 2];
@@ -156,9 +160,8 @@ export class Plic implements MmioDevice {
     return 0;
   }
 
-  /** Writes a register; non-32-bit and read-only writes are ignored. */
-  write(offset: number, size: DeviceAccessSize, value: number): void {
-    if (size !== 4) return;
+  /** Writes a register (4 bytes: the rules refuse others); read-only ones ignore it. */
+  write(offset: number, _size: DeviceAccessSize, value: number): void {
     value >>>= 0;
     if (offset < PLIC_NUM_SOURCES * 4) {
       // QEMU makes the priority bits WARL by dropping the unsupported high bits.

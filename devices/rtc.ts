@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { AccessRule, DeviceAccessSize, MmioDevice } from "../core/bus.ts";
 import type { IrqLine } from "../core/irq.ts";
 
 /** Physical base address of the RTC on `virt`. */
@@ -77,9 +77,17 @@ export class GoldfishRtc implements MmioDevice {
     irq.set(false);
   }
 
-  /** Reads a register; QEMU only accepts 32-bit accesses, others read as 0. */
-  read(offset: number, size: DeviceAccessSize): number {
-    if (size !== 4) return 0;
+  /**
+   * QEMU 7.2's goldfish_rtc: 4-byte accesses to its 0x24 bytes of registers.
+   * Its region shares a page with unmapped space, so QEMU reaches it through
+   * a subpage, which makes an 8-byte access two 4-byte ones.
+   */
+  readonly rules: readonly AccessRule[] = [
+    { offset: 0, size: 0x24, minWidth: 4, maxWidth: 8, implWidth: 4 },
+  ];
+
+  /** Reads a register (4 bytes: the rules refuse others). */
+  read(offset: number, _size: DeviceAccessSize): number {
     switch (offset) {
       case RtcReg.TIME_LOW: {
         const now = this.#now();
@@ -101,9 +109,8 @@ export class GoldfishRtc implements MmioDevice {
     }
   }
 
-  /** Writes a register; non-32-bit writes are ignored. */
-  write(offset: number, size: DeviceAccessSize, value: number): void {
-    if (size !== 4) return;
+  /** Writes a register (4 bytes: the rules refuse others). */
+  write(offset: number, _size: DeviceAccessSize, value: number): void {
     const word = BigInt(value >>> 0);
     switch (offset) {
       case RtcReg.TIME_LOW: {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { AccessRule, DeviceAccessSize, MmioDevice } from "../core/bus.ts";
 import type { HaltReason } from "../core/events.ts";
 
 /** Physical base address of the test finisher on `virt`. */
@@ -31,6 +31,10 @@ export type HaltHandler = (reason: HaltReason, code: number) => void;
 export class Syscon implements MmioDevice {
   /** Device name used in events and the DTB. */
   readonly name = "syscon";
+  /** QEMU 7.2's sifive_test: 2- and 4-byte accesses anywhere in its page. */
+  readonly rules: readonly AccessRule[] = [
+    { offset: 0, size: SYSCON_SIZE, minWidth: 2, maxWidth: 4, implWidth: 4 },
+  ];
 
   /** @param halt called for a recognised write; the board decides how to stop. */
   constructor(readonly halt: HaltHandler) {}
@@ -40,9 +44,9 @@ export class Syscon implements MmioDevice {
     return 0;
   }
 
-  /** Acts on 16- and 32-bit writes to offset 0; QEMU ignores other values and rejects bytes. */
-  write(offset: number, size: DeviceAccessSize, value: number): void {
-    if (offset !== 0 || size === 1) return;
+  /** Acts on writes to offset 0 (2 or 4 bytes: the rules refuse others); QEMU ignores other values. */
+  write(offset: number, _size: DeviceAccessSize, value: number): void {
+    if (offset !== 0) return;
     const status = value & 0xffff;
     const code = (value >>> 16) & 0xffff;
     if (status === FinisherStatus.PASS) this.halt("poweroff", 0);

@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { AccessRule, DeviceAccessSize, MmioDevice } from "../core/bus.ts";
 import type { ConsoleEvent, EventBus } from "../core/events.ts";
 import type { IrqLine } from "../core/irq.ts";
 
@@ -201,9 +201,14 @@ export class Uart16550 implements MmioDevice {
   }
 
   /**
-   * Reads a byte register; wider accesses read the same byte, zero-extended, as
-   * QEMU. QEMU maps only the 8 registers of the 0x100 window; the rest read 0.
+   * QEMU 7.2's serial_mm: its 8 registers only (the rest of the 0x100 window is
+   * unmapped), any width, each access one register access at its offset.
    */
+  readonly rules: readonly AccessRule[] = [
+    { offset: 0, size: 8, minWidth: 1, maxWidth: 8, implWidth: 8 },
+  ];
+
+  /** Reads a byte register; wider accesses read the same byte, zero-extended, as QEMU. */
   read(offset: number, _size: DeviceAccessSize): number {
     switch (offset) {
       case UartReg.RBR_THR:

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Bus, DeviceAccessSize, MmioDevice } from "../core/bus.ts";
+import type { AccessRule, Bus, DeviceAccessSize, MmioDevice } from "../core/bus.ts";
 import type { IrqLine } from "../core/irq.ts";
 
 /** "virt" in little-endian ASCII: what MagicValue reads. */
@@ -30,6 +30,14 @@ export const VIRTIO_MMIO_STRIDE = 0x1000;
 export const VIRTIO_MMIO_SLOTS = 8;
 /** PLIC source of slot 0; slot i uses source `VIRTIO_MMIO_FIRST_IRQ + i`. */
 export const VIRTIO_MMIO_FIRST_IRQ = 1;
+
+/**
+ * QEMU 7.2's virtio-mmio transport, with or without a device: any width in its
+ * 0x200 bytes (the rest of the slot is unmapped), 8 bytes as two 4-byte halves.
+ */
+const VIRTIO_MMIO_RULES: readonly AccessRule[] = [
+  { offset: 0, size: 0x200, minWidth: 1, maxWidth: 8, implWidth: 4 },
+];
 
 /**
  * Largest queue QueueNumMax offers. QEMU's virtio-mmio reports
@@ -372,6 +380,8 @@ export interface VirtioDevice {
 
 /** The virtio-mmio register block in front of one {@linkcode VirtioDevice}. */
 export class VirtioMmioTransport implements MmioDevice {
+  /** QEMU's transport rules. */
+  readonly rules: readonly AccessRule[] = VIRTIO_MMIO_RULES;
   /** The device's virtqueues. */
   readonly queues: Virtqueue[];
   /** Device Status register. */
@@ -655,6 +665,8 @@ function setHigh(address: number, high: number): number {
  * ignored. Linux and U-Boot probe all eight slots and skip DeviceID 0.
  */
 export class EmptyVirtioSlot implements MmioDevice {
+  /** QEMU's transport rules. */
+  readonly rules: readonly AccessRule[] = VIRTIO_MMIO_RULES;
   /**
    * @param name device name for events and the DTB.
    * @param version what Version reads: 2 to match modern transports on the same machine.

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { combineSplitLoad } from "../core/bus.ts";
 import { Cause } from "../core/csr.ts";
 import { decodeAt, type Decoded, Op } from "../core/decode.ts";
 import type { Hart } from "../core/hart.ts";
@@ -157,7 +158,13 @@ export class MemoryEmulator {
   /** Loads `size` bytes; returns the low word, the high word in out[1]. */
   #load(va: number, size: number, priv: number): number {
     const bus = this.guest.bus;
-    if ((va & 0xfff) + size > 4096) { // crosses a page: byte by byte
+    const gpa = this.#translate(va, Access.LOAD, priv);
+    if ((va & 0xfff) + size > 4096) { // crosses a page
+      const gpa2 = this.#translate(va - (va & 0xfff) + 4096, Access.LOAD, priv);
+      if (bus.ramOffset(gpa, 1) < 0 || bus.ramOffset(gpa2, 1) < 0) {
+        return this.#loadSplit(va, size, priv);
+      }
+      // RAM on both pages: byte by byte gives the bytes QEMU's split gives.
       let lo = 0, hi = 0;
       for (let i = 0; i < size; i++) {
         const b = this.#load(va + i, 1, priv);
@@ -167,7 +174,6 @@ export class MemoryEmulator {
       out[1] = hi;
       return lo;
     }
-    const gpa = this.#translate(va, Access.LOAD, priv);
     if (!this.guest.vcpu.mmu.pmpAllows(gpa, size, Access.LOAD, priv)) {
       this.#accessFault(Access.LOAD, va);
     }
@@ -182,14 +188,22 @@ export class MemoryEmulator {
       out[1] = hi;
       return lo;
     }
-    if (!bus.isMapped(gpa, size) || gpa % size !== 0) this.#accessFault(Access.LOAD, va);
-    if (size === 8) {
-      const lo = bus.readDevice(gpa, 4);
-      out[1] = bus.readDevice(gpa + 4, 4);
-      return lo;
-    }
-    out[1] = 0;
-    return bus.readDevice(gpa, size as 1 | 2 | 4);
+    if ((gpa & (size - 1)) !== 0) return this.#loadSplit(va, size, priv);
+    const rule = bus.deviceRule(gpa, size);
+    if (rule === null) this.#accessFault(Access.LOAD, va);
+    const lo = bus.loadDevice(gpa, size as 1 | 2 | 4 | 8, rule);
+    out[1] = bus.loadHi;
+    return lo;
+  }
+
+  /** A misaligned load that reaches a device, split as the hart splits it (QEMU 7.2's way). */
+  #loadSplit(va: number, size: number, priv: number): number {
+    const shift = va & (size - 1), first = va - shift;
+    const r1 = toBigInt(this.#load(first, size, priv), out[1]);
+    const r2 = toBigInt(this.#load(first + size, size, priv), out[1]);
+    const value = combineSplitLoad(r1, r2, shift, size);
+    out[1] = Number(value >> 32n) | 0;
+    return Number(BigInt.asUintN(32, value)) | 0;
   }
 
   #store(va: number, size: number, lo: number, hi: number, priv: number): void {
@@ -199,9 +213,7 @@ export class MemoryEmulator {
       this.#translate(va, Access.STORE, priv);
       this.#translate(va - (va & 0xfff) + 4096, Access.STORE, priv);
       this.#trigger(va, size, true);
-      for (let i = 0; i < size; i++) {
-        this.#store(va + i, 1, i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4)), 0, priv);
-      }
+      this.#storeBytes(va, size, lo, hi, priv);
       return;
     }
     const gpa = this.#translate(va, Access.STORE, priv);
@@ -217,12 +229,16 @@ export class MemoryEmulator {
       bus.onRamWritten?.(gpa, size);
       return;
     }
-    if (!bus.isMapped(gpa, size) || gpa % size !== 0) this.#accessFault(Access.STORE, va);
-    if (size === 8) {
-      bus.writeDevice(gpa, 4, lo);
-      bus.writeDevice(gpa + 4, 4, hi);
-    } else {
-      bus.writeDevice(gpa, size as 1 | 2 | 4, lo);
+    // QEMU 7.2 stores a misaligned access to a device byte by byte, up to the first fault.
+    if ((gpa & (size - 1)) !== 0) return this.#storeBytes(va, size, lo, hi, priv);
+    const rule = bus.deviceRule(gpa, size);
+    if (rule === null) this.#accessFault(Access.STORE, va);
+    bus.storeDevice(gpa, size as 1 | 2 | 4 | 8, rule, lo, hi);
+  }
+
+  #storeBytes(va: number, size: number, lo: number, hi: number, priv: number): void {
+    for (let i = 0; i < size; i++) {
+      this.#store(va + i, 1, i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4)), 0, priv);
     }
   }
 }

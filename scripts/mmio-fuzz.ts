@@ -228,6 +228,11 @@ export function encodeTable(accesses: FuzzAccess[]): Uint8Array {
 export interface FuzzResult {
   /** `outcomes[pass][i]`: mcause of entry i's trap in that pass, 0 if it completed. */
   outcomes: [number[], number[]];
+  /**
+   * `mtvals[pass][i]`: where entry i's trap was, as mtval minus the address
+   * aligned down to the width (0 if it completed).
+   */
+  mtvals: [number[], number[]];
   /** The entry a bad trap hit (index), with its mcause and mtval, or null. */
   failure: { index: number; mcause: bigint; mtval: bigint } | null;
 }
@@ -236,9 +241,11 @@ export interface FuzzResult {
 export function readResult(table: Uint8Array, tableAddress: number, count: number): FuzzResult {
   const view = new DataView(table.buffer, table.byteOffset, table.length);
   const outcomes: [number[], number[]] = [[], []];
+  const mtvals: [number[], number[]] = [[], []];
   for (let i = 0; i < count; i++) {
     for (const pass of [0, 1]) {
       outcomes[pass].push(view.getUint8(FUZZ_HEADER + i * FUZZ_ENTRY + 18 + pass));
+      mtvals[pass].push(view.getUint8(FUZZ_HEADER + i * FUZZ_ENTRY + 20 + pass));
     }
   }
   const entry = Number(view.getBigUint64(8, true));
@@ -247,14 +254,14 @@ export function readResult(table: Uint8Array, tableAddress: number, count: numbe
     mcause: view.getBigUint64(16, true),
     mtval: view.getBigUint64(24, true),
   };
-  return { outcomes, failure };
+  return { outcomes, mtvals, failure };
 }
 
 /** Bytes per gdb memory packet: QEMU's stub drops packets over 4 KiB (PacketSize=1000 hex). */
 const GDB_CHUNK = 1024;
 
 /**
- * Runs mmio_fuzz.S (`elf`, as built: rvisor_checks = 0) on QEMU 7.2 with
+ * Runs mmio_fuzz.S (`elf`) on QEMU 7.2 with
  * `table` at its `fuzz_table` and `disk` (a raw image file) as the virtio disk
  * in QEMU's default slot (the last), modern virtio-mmio as rvisor's. The table
  * goes in over QEMU's GDB stub before the first instruction, and comes back

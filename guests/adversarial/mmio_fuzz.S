@@ -8,19 +8,21 @@
 #   header (32 bytes): count u64, then where a bad trap is recorded:
 #                      entry address u64, mcause u64, mtval u64
 #   count entries of 24 bytes: address u64, value u64, width u8 (1/2/4/8),
-#                      write u8 (0/1), outcome u8 per pass (M, S), 4 spare
+#                      write u8 (0/1), outcome u8 per pass (M, S), then per
+#                      pass the trap's mtval as an offset u8 from the address
+#                      aligned down to the width, 2 spare
 #
 # Each access either completes (outcome 0) or traps to M with a load (4/5) or
 # store (6/7) misaligned/access fault whose mtval is inside the access (the
 # address, or for an access that straddles the end of a device, the address
 # of the part that faulted, as the privileged spec allows for misaligned
 # accesses): the lenient handler stores mcause as the outcome and resumes
-# after the access. QEMU 7.2 splits a misaligned device access into aligned
-# ones of the same width and reports the first one's address, below the
-# access: that mtval is accepted unless `rvisor_checks` is set. Any other
-# trap (an interrupt, an illegal instruction, a wrong mtval) fails: exit code
-# 1 (cause) or 2 (mtval), with the entry, mcause and mtval in the header; an
-# invalid entry fails with 3. An empty table passes. The generator keeps the
+# after the access. QEMU 7.2 and rvisor split a misaligned device load into
+# the two aligned loads of its width around it, so mtval may also be the
+# faulting one's address, below the access. Any other trap (an interrupt,
+# an illegal instruction, a wrong mtval) fails: exit code 1 (cause) or 2
+# (mtval), with the entry, mcause and mtval in the header; an invalid entry
+# fails with 3. An empty table passes. The generator keeps the
 # syscon's poweroff/reset/fail values out of the table, so the run always
 # ends with this program's own verdict.
 #include "test.h"
@@ -101,17 +103,15 @@ fuzz_trap:                              # a5 = mcause; resume at s9
   addi t3, a5, -4
   li t4, 3
   bgtu t3, t4, 1f                       # not 4..7
-  mv t4, a0                             # t4: the lowest mtval allowed
-  la t0, rvisor_checks
-  ld t0, 0(t0)
-  bnez t0, 4f
-  addi t5, a2, -1                       # QEMU: the address aligned down to the width
-  not t5, t5
+  addi t5, a2, -1                       # t4: the lowest mtval allowed, the address
+  not t5, t5                            # aligned down to the width
   and t4, a0, t5
-4: sub t3, a6, t4
+  sub t3, a6, t4
   add t5, a0, a2
   sub t5, t5, t4
   bgeu t3, t5, 2f                       # mtval outside [t4, address + width)
+  add t0, s0, s2
+  sb t3, 20(t0)
   csrw mepc, s9
   mret
 1: li TESTNUM, 1
@@ -122,5 +122,3 @@ fuzz_trap:                              # a5 = mcause; resume at s9
   sd a5, 16(t0)
   sd a6, 24(t0)
   j fail
-
-RVISOR_CHECKS_VAR
