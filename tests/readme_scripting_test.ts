@@ -25,6 +25,9 @@ const blocks = tsBlocks(readme, "## Scripting");
 Deno.test("readme: the scripting section has its examples", () => {
   assert.ok(blocks.length >= 2, `${blocks.length} ts blocks`);
   assert.ok(blocks.some((b) => b.includes(".watch(") && b.includes("until")), "watch + until loop");
+  assert.ok(blocks.some((b) => /hit\.old\b/.test(b) && /hit\.value\b/.test(b)), "watch old -> new");
+  assert.ok(blocks.some((b) => /saveSnapshot/.test(b) && /loadSnapshot/.test(b)), "snapshots");
+  assert.ok(blocks.some((b) => b.includes(".symbols()") && b.includes(".symbolize(")), "symbols");
 });
 
 blocks.forEach((code, i) => {
