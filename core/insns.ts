@@ -310,8 +310,8 @@ export function expand(def: InsnDef, imm: number | string, o: Operands): string 
 
 /**
  * One ALU instruction on the register file, generated from the templates: the
- * interpreter's path for ops outside its hot switch (boot ROM code, a
- * breakpoint's instruction). Writes to x0 are dropped.
+ * interpreter's path for ops outside its hot loop (boot ROM code, a
+ * breakpoint's instruction, core/interp.ts's cold ops). Writes to x0 are dropped.
  */
 export type AluStep = (
   xl: Int32Array,
