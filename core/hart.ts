@@ -22,7 +22,13 @@ import { Cause } from "./csr.ts";
 import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
-import { ACCESS_SIZE, compileAluStep, compileBranchTest, compileLoadResult } from "./insns.ts";
+import {
+  ACCESS_SIZE,
+  compileAluStep,
+  compileAmoValue,
+  compileBranchTest,
+  compileLoadResult,
+} from "./insns.ts";
 import { compileRunLoop, type LoopHost } from "./interp.ts";
 import { out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
@@ -958,41 +964,8 @@ export class Hart implements InterruptTarget {
       return;
     }
     const bLo = xl[rs2], bHi = size === 8 ? xh[rs2] : xl[rs2] >> 31;
-    let lo: number, hi: number;
-    const lt = (al: number, ah: number, cl: number, ch: number, unsigned: boolean) =>
-      unsigned
-        ? (ah >>> 0) < (ch >>> 0) || (ah === ch && (al >>> 0) < (cl >>> 0))
-        : ah < ch || (ah === ch && (al >>> 0) < (cl >>> 0));
-    switch (f5) {
-      case Amo.SWAP:
-        lo = bLo, hi = bHi;
-        break;
-      case Amo.ADD: {
-        const s = (oldLo >>> 0) + (bLo >>> 0);
-        lo = s | 0, hi = (oldHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
-        break;
-      }
-      case Amo.XOR:
-        lo = oldLo ^ bLo, hi = oldHi ^ bHi;
-        break;
-      case Amo.AND:
-        lo = oldLo & bLo, hi = oldHi & bHi;
-        break;
-      case Amo.OR:
-        lo = oldLo | bLo, hi = oldHi | bHi;
-        break;
-      default: {
-        const unsigned = f5 === Amo.MINU || f5 === Amo.MAXU;
-        const wantMin = f5 === Amo.MIN || f5 === Amo.MINU;
-        const oldLess = size === 8
-          ? lt(oldLo, oldHi, bLo, bHi, unsigned)
-          : unsigned
-          ? (oldLo >>> 0) < (bLo >>> 0)
-          : oldLo < bLo;
-        const takeOld = wantMin ? oldLess : !oldLess;
-        lo = takeOld ? oldLo : bLo, hi = takeOld ? oldHi : bHi;
-      }
-    }
+    amoValue(f5, oldLo, oldHi, bLo, bHi);
+    const lo = r64[0], hi = r64[1];
     this.#dropDecodedPage(off >> 12);
     ram32[w] = lo;
     if (size === 8) ram32[w + 1] = hi;
@@ -1099,5 +1072,7 @@ export class Hart implements InterruptTarget {
 const aluStep = compileAluStep();
 const branchTest = compileBranchTest();
 const loadResult = compileLoadResult();
+/** AMO arithmetic, from the same ALU definitions. */
+const amoValue = compileAmoValue();
 /** The interpreter's hot loop, generated from the same definitions. */
 const runLoop = compileRunLoop(TRAP);

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { Op, OP_COUNT } from "./decode.ts";
+import { Amo, Op, OP_COUNT } from "./decode.ts";
 import { div32, div64, mul128, out } from "./int64.ts";
 
 /** What an instruction does, as far as a code generator cares. */
@@ -404,4 +404,49 @@ export function compileLoadResult(): LoadResult {
       cases.join(" ")
     } } };`,
   )();
+}
+
+/**
+ * An AMO's new memory value from the old one (a) and rs2 (b), into out[0]
+ * (low) and out[1] (high); `f5` is the AMO's funct5 (core/decode.ts Amo).
+ * Words come sign-extended to 64 bits, which orders them as 32-bit signed and
+ * unsigned compares do, so the 64-bit definitions serve both sizes.
+ */
+export type AmoValue = (f5: number, al: number, ah: number, bl: number, bh: number) => void;
+
+/** Builds {@linkcode AmoValue} from the ALU definitions of add, xor, or, and, slt and sltu. */
+export function compileAmoValue(): AmoValue {
+  const o: Operands = {
+    al: "al",
+    ah: "ah",
+    bl: "bl",
+    bh: "bh",
+    dl: "out[0]",
+    dh: "out[1]",
+    pc: "",
+    next: "",
+  };
+  const alu = (op: number) => expand(INSN_BY_OP[op]!, 0, o);
+  // min/max: the set-less-than definition decides which operand is kept.
+  const pick = (op: number, keepOldIfLess: boolean) =>
+    `{ let lt = 0, z = 0; ${expand(INSN_BY_OP[op]!, 0, { ...o, dl: "lt", dh: "z" })} ` +
+    `const old = lt === ${keepOldIfLess ? 1 : 0}; ` +
+    "out[0] = old ? al : bl; out[1] = old ? ah : bh; }";
+  const cases: [number, string][] = [
+    [Amo.SWAP, "out[0] = bl; out[1] = bh;"],
+    [Amo.ADD, alu(Op.ADD)],
+    [Amo.XOR, alu(Op.XOR)],
+    [Amo.OR, alu(Op.OR)],
+    [Amo.AND, alu(Op.AND)],
+    [Amo.MIN, pick(Op.SLT, true)],
+    [Amo.MAX, pick(Op.SLT, false)],
+    [Amo.MINU, pick(Op.SLTU, true)],
+    [Amo.MAXU, pick(Op.SLTU, false)],
+  ];
+  return new Function(
+    "out",
+    `return function amoValue(f5, al, ah, bl, bh) { switch (f5) { ${
+      cases.map(([f5, body]) => `case ${f5}: ${body} return;`).join(" ")
+    } } };`,
+  )(out);
 }
