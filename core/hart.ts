@@ -7,9 +7,10 @@
  * TLB fast path, MMU + bus slow path) -> traps (exceptions throw a sentinel that
  * the run loop catches; interrupts are checked between instruction batches).
  *
- * The hot loop (`run`) keeps everything that changes rarely in locals and goes
- * back to the top of the outer loop whenever a slow path may have changed the
- * translation context, the privilege, or the decode cache.
+ * The hot loop is generated from the instruction definitions (core/interp.ts);
+ * `run` calls it, and it keeps everything that changes rarely in locals and
+ * comes back to `run` (interrupts, stops, watchpoint hits) whenever a slow path
+ * may have changed the translation context, the privilege, or the decode cache.
  *
  * @module
  */
@@ -21,15 +22,21 @@ import { Cause } from "./csr.ts";
 import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
-import { ACCESS_SIZE, compileAluStep, compileBranchTest } from "./insns.ts";
-import { div32, div64, mul128, out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
+import {
+  ACCESS_SIZE,
+  compileAluStep,
+  compileAmoValue,
+  compileBranchTest,
+  compileLoadResult,
+} from "./insns.ts";
+import { compileRunLoop, type LoopHost } from "./interp.ts";
+import { out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
-import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
-import { type BlockPage, Translator } from "./translate.ts";
+import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT } from "./mmu.ts";
+import { Translator } from "./translate.ts";
 
 const TWO32 = 4294967296;
 const PAGE = 4096;
-const TLB_MASK = TLB_SIZE - 1;
 
 /** Thrown (a single shared object, never an Error) to unwind from a faulting access. */
 const TRAP = { trap: true };
@@ -210,6 +217,8 @@ export class Hart implements InterruptTarget {
   };
   /** Load results from slow paths: low word returned, high word here. */
   #loadHi = 0;
+  /** What the generated run loop (core/interp.ts) reaches of this hart. */
+  readonly #host: LoopHost;
 
   /** The F/D unit (present in every hart; usable only when the ISA has F and D). */
   readonly fpu: Fpu;
@@ -236,6 +245,38 @@ export class Hart implements InterruptTarget {
     this.csr.onChange = () => this.#resync = true;
     this.csr.triggers.onChange = () => this.#updateTriggers();
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
+    this.#host = {
+      xl: this.xl,
+      xh: this.xh,
+      numbers: this.#numbers,
+      bus,
+      mmu: this.mmu,
+      csr: this.csr,
+      decoded: this.#decoded,
+      scratch: this.#scratch,
+      breakpoints: this.#breakpoints,
+      triggerPcs: () => this.#triggerPcs,
+      // Blocks skip the per-instruction breakpoint checks: execute triggers, breakpoints and
+      // watchpoints need the interpreter (load/store triggers keep their pages out of the TLB).
+      jit: () =>
+        this.#breakpoints.size === 0 && this.#watchpoints.length === 0 &&
+          this.#triggerPcs.size === 0
+          ? this.translator
+          : null,
+      translate: (va, kind, priv, fill) => this.#translate(va, kind, priv, fill),
+      decodedPage: (ramPage) => this.#decodedPage(ramPage),
+      stepFromDevice: (pc, pa) => this.#stepFromDevice(pc, pa),
+      stepCrossing: (pc, lo16) => this.#stepCrossing(pc, lo16),
+      loadSlow: (va, size, priv) => this.#loadSlow(va, size, priv),
+      loadHi: () => this.#loadHi,
+      storeSlow: (va, size, lo, hi, priv) => this.#storeSlow(va, size, lo, hi, priv),
+      resync: () => this.#resync,
+      rare: (p, imm, next) => {
+        this.#executeRare(p, imm, next);
+        if (this.#stopReason === StopReason.BREAKPOINT) return 0;
+        return this.#resync || this.#stop ? 1 : 2;
+      },
+    };
     this.reset(0x1000);
   }
 
@@ -658,9 +699,6 @@ export class Hart implements InterruptTarget {
    * number executed is reflected in `retired`.
    */
   run(budget: number): number {
-    const xl = this.xl, xh = this.xh;
-    const bus = this.bus, ram32 = bus.ram32, ram16 = bus.ram16;
-    const mmu = this.mmu;
     // Traps count against the budget too, so a trap storm cannot keep run() from returning.
     let end = this.retired + budget;
     this.#stop = false;
@@ -669,7 +707,7 @@ export class Hart implements InterruptTarget {
     let n = this.retired;
     this.#runStartPc = pc;
     this.#runStartRetired = n;
-    outer: while (n < end) {
+    while (n < end) {
       if (this.#watchHits.length !== 0) {
         this.pc = pc, this.retired = n;
         this.#reportWatchHits();
@@ -688,415 +726,15 @@ export class Hart implements InterruptTarget {
         this.waiting = false; // wfi also ends on a pending interrupt that is globally disabled
       }
       this.#resync = false;
-      const dataSlot = this.csr.dataPriv * 3;
-      const ltags = mmu.tags[dataSlot + Access.LOAD], loffs = mmu.offsets[dataSlot + Access.LOAD];
-      const stags = mmu.tags[dataSlot + Access.STORE];
-      const soffs = mmu.offsets[dataSlot + Access.STORE];
-      const fetchPriv = this.priv;
-      const ftags = mmu.tags[fetchPriv * 3 + Access.FETCH];
-      const foffs = mmu.offsets[fetchPriv * 3 + Access.FETCH];
-      // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
-      let fBase = NaN, fRam = 0;
-      let dec: Int32Array = EMPTY_PAGE;
-      // Blocks skip the per-instruction breakpoint checks: execute triggers, breakpoints and
-      // watchpoints need the interpreter (load/store triggers keep their pages out of the TLB).
-      const jit = this.#breakpoints.size === 0 && this.#watchpoints.length === 0 &&
-          this.#triggerPcs.size === 0
-        ? this.translator
-        : null;
-      let blocks: BlockPage | undefined;
-      try {
-        while (n < end) {
-          let o = pc - fBase;
-          if (!(o >= 0 && o < PAGE)) {
-            // New fetch page: the fetch TLB, else translate (may fault); then its decode cache.
-            fBase = pageBase(pc);
-            const slot = (pc >>> 12) & TLB_MASK;
-            if (ftags[slot] === fBase) {
-              fRam = foffs[slot];
-            } else {
-              const pa = this.#translate(pc, Access.FETCH, fetchPriv, true);
-              fRam = bus.ramOffset(pageBase(pa), PAGE);
-              if (fRam < 0) { // not RAM (boot ROM): one slow step
-                fBase = NaN;
-                this.retired = n;
-                if (!this.#stepFromDevice(pc, pa)) continue outer; // stopped at a breakpoint
-                n++;
-                pc = this.pc;
-                continue outer;
-              }
-            }
-            dec = this.#decoded[fRam >> 12] ?? this.#decodedPage(fRam >> 12);
-            if (jit !== null) blocks = jit.page(fRam >> 12);
-            o = pc - fBase;
-          }
-          if (blocks !== undefined) {
-            // The translator's entry: a block at least one instruction long runs to its exit.
-            const b = blocks.blocks[o >> 1] ?? jit!.visit(blocks, o, fRam, ram16, dec);
-            if (b !== undefined && b.length <= end - n) {
-              const to = b.fn(
-                xl,
-                xh,
-                pc,
-                end - n,
-                bus.ram,
-                ram16,
-                ram32,
-                ltags,
-                loffs,
-                stags,
-                soffs,
-                jit!.io,
-              );
-              const k = jit!.io[0];
-              if (k !== 0) {
-                jit!.stats.translatedInstructions += k;
-                pc = to, n += k;
-                continue;
-              }
-            }
-          }
-          let p = dec[o];
-          if (p === 0) {
-            const lo16 = ram16[(fRam + o) >> 1];
-            if ((lo16 & 3) === 3 && o === PAGE - 2) { // 32-bit instruction crossing the page
-              this.pc = pc;
-              this.retired = n;
-              if (!this.#stepCrossing(pc, lo16)) continue outer; // stopped at a breakpoint
-              n++;
-              pc = this.pc;
-              continue outer;
-            }
-            decodeAt(lo16, ram16[(fRam + o + 2) >> 1], this.#scratch);
-            p = this.#scratch.packed;
-            if (
-              (this.#breakpoints.size !== 0 && this.#breakpoints.has(pc)) ||
-              (this.#triggerPcs.size !== 0 && this.#triggerPcs.has(pc))
-            ) p = Op.BREAKPOINT;
-            dec[o] = p;
-            dec[o + 1] = this.#scratch.imm;
-          }
-          const imm = dec[o + 1];
-          const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
-          const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
-          switch (p & 0xff) {
-            case Op.ADDI: {
-              const s = (xl[rs1] >>> 0) + (imm >>> 0);
-              xh[rd] = (xh[rs1] + (imm >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
-              xl[rd] = s | 0;
-              break;
-            }
-            case Op.ADD: {
-              const s = (xl[rs1] >>> 0) + (xl[rs2] >>> 0);
-              xh[rd] = (xh[rs1] + xh[rs2] + (s > 0xffffffff ? 1 : 0)) | 0;
-              xl[rd] = s | 0;
-              break;
-            }
-            case Op.SUB: {
-              const a = xl[rs1] >>> 0, b = xl[rs2] >>> 0;
-              xh[rd] = (xh[rs1] - xh[rs2] - (a < b ? 1 : 0)) | 0;
-              xl[rd] = (a - b) | 0;
-              break;
-            }
-            case Op.LUI:
-              xl[rd] = imm, xh[rd] = imm >> 31;
-              break;
-            case Op.AUIPC:
-              this.#setRegNumber(rd, pc + imm);
-              break;
-            case Op.JAL:
-              if (rd !== 0) this.#setRegNumber(rd, next);
-              pc = pc + imm;
-              n++;
-              continue;
-            case Op.JALR: {
-              const t = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
-              if (rd !== 0) this.#setRegNumber(rd, next);
-              pc = t - (t & 1);
-              n++;
-              continue;
-            }
-            case Op.BEQ:
-              if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) {
-                pc += imm, n++;
-                continue;
-              }
-              break;
-            case Op.BNE:
-              if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) {
-                pc += imm, n++;
-                continue;
-              }
-              break;
-            case Op.BLT:
-              if (xh[rs1] < xh[rs2] || (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))) {
-                pc += imm, n++;
-                continue;
-              }
-              break;
-            case Op.BGE:
-              if (
-                !(xh[rs1] < xh[rs2] || (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))
-              ) {
-                pc += imm, n++;
-                continue;
-              }
-              break;
-            case Op.BLTU:
-              if (
-                (xh[rs1] >>> 0) < (xh[rs2] >>> 0) ||
-                (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))
-              ) {
-                pc += imm, n++;
-                continue;
-              }
-              break;
-            case Op.BGEU:
-              if (
-                !((xh[rs1] >>> 0) < (xh[rs2] >>> 0) ||
-                  (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0)))
-              ) {
-                pc += imm, n++;
-                continue;
-              }
-              break;
-            case Op.LB:
-            case Op.LH:
-            case Op.LW:
-            case Op.LD:
-            case Op.LBU:
-            case Op.LHU:
-            case Op.LWU: {
-              const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
-              const op = p & 0xff;
-              let resync = false;
-              const size = ACCESS_SIZE[op];
-              const slot = (va >>> 12) & TLB_MASK;
-              let lo: number, hi = 0;
-              const po = va & 0xfff;
-              if (ltags[slot] === va - po && (po & (size - 1)) === 0) {
-                const a = loffs[slot] + po;
-                if (size === 8) lo = ram32[a >> 2], hi = ram32[(a >> 2) + 1];
-                else if (size === 4) lo = ram32[a >> 2];
-                else if (size === 2) lo = ram16[a >> 1];
-                else lo = bus.ram[a];
-              } else {
-                this.pc = pc;
-                this.retired = n; // MMIO may read mtime
-                lo = this.#loadSlow(va, size, this.csr.dataPriv);
-                hi = this.#loadHi;
-                resync = this.#resync;
-              }
-              if (rd !== 0) {
-                switch (op) {
-                  case Op.LB:
-                    lo = (lo << 24) >> 24, hi = lo >> 31;
-                    break;
-                  case Op.LH:
-                    lo = (lo << 16) >> 16, hi = lo >> 31;
-                    break;
-                  case Op.LW:
-                    hi = lo >> 31;
-                    break;
-                  case Op.LBU:
-                    lo &= 0xff, hi = 0;
-                    break;
-                  case Op.LHU:
-                    lo &= 0xffff, hi = 0;
-                    break;
-                  case Op.LWU:
-                    hi = 0;
-                    break;
-                }
-                xl[rd] = lo, xh[rd] = hi;
-              }
-              if (resync) {
-                pc = next, n++;
-                continue outer;
-              }
-              break;
-            }
-            case Op.SB:
-            case Op.SH:
-            case Op.SW:
-            case Op.SD: {
-              const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
-              const size = ACCESS_SIZE[p & 0xff];
-              const slot = (va >>> 12) & TLB_MASK;
-              const po = va & 0xfff;
-              if (stags[slot] === va - po && (po & (size - 1)) === 0) {
-                const a = soffs[slot] + po;
-                if (size === 8) ram32[a >> 2] = xl[rs2], ram32[(a >> 2) + 1] = xh[rs2];
-                else if (size === 4) ram32[a >> 2] = xl[rs2];
-                else if (size === 2) ram16[a >> 1] = xl[rs2];
-                else bus.ram[a] = xl[rs2];
-              } else {
-                this.pc = pc;
-                this.retired = n;
-                this.#storeSlow(va, size, xl[rs2], xh[rs2], this.csr.dataPriv);
-                if (this.#resync) {
-                  pc = next, n++;
-                  continue outer;
-                }
-              }
-              break;
-            }
-            case Op.SLTI:
-              xl[rd] = xh[rs1] < (imm >> 31) ||
-                  (xh[rs1] === (imm >> 31) && (xl[rs1] >>> 0) < (imm >>> 0))
-                ? 1
-                : 0;
-              xh[rd] = 0;
-              break;
-            case Op.SLTIU:
-              xl[rd] = (xh[rs1] >>> 0) < ((imm >> 31) >>> 0) ||
-                  (xh[rs1] === (imm >> 31) && (xl[rs1] >>> 0) < (imm >>> 0))
-                ? 1
-                : 0;
-              xh[rd] = 0;
-              break;
-            case Op.XORI:
-              xh[rd] = xh[rs1] ^ (imm >> 31), xl[rd] = xl[rs1] ^ imm;
-              break;
-            case Op.ORI:
-              xh[rd] = xh[rs1] | (imm >> 31), xl[rd] = xl[rs1] | imm;
-              break;
-            case Op.ANDI:
-              xh[rd] = xh[rs1] & (imm >> 31), xl[rd] = xl[rs1] & imm;
-              break;
-            case Op.SLLI:
-              this.#shiftLeft(rd, rs1, imm);
-              break;
-            case Op.SRLI:
-              this.#shiftRight(rd, rs1, imm, false);
-              break;
-            case Op.SRAI:
-              this.#shiftRight(rd, rs1, imm, true);
-              break;
-            case Op.SLL:
-              this.#shiftLeft(rd, rs1, xl[rs2] & 63);
-              break;
-            case Op.SRL:
-              this.#shiftRight(rd, rs1, xl[rs2] & 63, false);
-              break;
-            case Op.SRA:
-              this.#shiftRight(rd, rs1, xl[rs2] & 63, true);
-              break;
-            case Op.SLT: {
-              const v = xh[rs1] < xh[rs2] ||
-                  (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))
-                ? 1
-                : 0;
-              xl[rd] = v, xh[rd] = 0;
-              break;
-            }
-            case Op.SLTU: {
-              const v = (xh[rs1] >>> 0) < (xh[rs2] >>> 0) ||
-                  (xh[rs1] === xh[rs2] && (xl[rs1] >>> 0) < (xl[rs2] >>> 0))
-                ? 1
-                : 0;
-              xl[rd] = v, xh[rd] = 0;
-              break;
-            }
-            case Op.XOR:
-              xh[rd] = xh[rs1] ^ xh[rs2], xl[rd] = xl[rs1] ^ xl[rs2];
-              break;
-            case Op.OR:
-              xh[rd] = xh[rs1] | xh[rs2], xl[rd] = xl[rs1] | xl[rs2];
-              break;
-            case Op.AND:
-              xh[rd] = xh[rs1] & xh[rs2], xl[rd] = xl[rs1] & xl[rs2];
-              break;
-            case Op.ADDIW: {
-              const v = (xl[rs1] + imm) | 0;
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.SLLIW: {
-              const v = xl[rs1] << imm;
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.SRLIW: {
-              const v = (xl[rs1] >>> imm) | 0;
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.SRAIW: {
-              const v = xl[rs1] >> imm;
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.ADDW: {
-              const v = (xl[rs1] + xl[rs2]) | 0;
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.SUBW: {
-              const v = (xl[rs1] - xl[rs2]) | 0;
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.SLLW: {
-              const v = xl[rs1] << (xl[rs2] & 31);
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.SRLW: {
-              const v = (xl[rs1] >>> (xl[rs2] & 31)) | 0;
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.SRAW: {
-              const v = xl[rs1] >> (xl[rs2] & 31);
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.MUL: {
-              // Low 64 bits of the product: al*bl in full, plus the cross terms shifted by 32.
-              const al = xl[rs1], bl = xl[rs2];
-              const ua = al >>> 0;
-              const p0 = ua * (bl & 0xffff), p1 = ua * (bl >>> 16); // each below 2^48: exact
-              const carry = Math.floor((p1 + Math.floor(p0 / 65536)) / 65536); // high word of ua*ub
-              xh[rd] = (carry + Math.imul(al, xh[rs2]) + Math.imul(xh[rs1], bl)) | 0;
-              xl[rd] = Math.imul(al, bl);
-              break;
-            }
-            case Op.MULW: {
-              const v = Math.imul(xl[rs1], xl[rs2]);
-              xl[rd] = v, xh[rd] = v >> 31;
-              break;
-            }
-            case Op.NOP:
-              break;
-            default:
-              // Everything else is rare enough to live outside the hot function.
-              this.pc = pc;
-              this.retired = n; // counters and the virtual clock read it
-              this.#executeRare(p, imm, next);
-              pc = this.pc;
-              if (this.#stopReason === StopReason.BREAKPOINT) continue outer; // nothing ran
-              n++;
-              if (this.#resync || this.#stop) continue outer;
-              continue;
-          }
-          pc = next;
-          n++;
-        }
-      } catch (e) {
-        if (e !== TRAP) {
-          this.retired = n;
-          this.pc = pc;
-          throw e;
-        }
+      // The generated loop (core/interp.ts) runs until a stop, a resync, the end or a trap.
+      if (runLoop(this.#host, pc, n, end)) {
         // A faulting instruction does not retire; pc still points at it.
-        this.retired = n;
         this.#watchHits.length = 0; // nor are its accesses made
         end--;
-        this.#takeTrap(this.#trapCause, false, this.#trapTval, pc);
-        pc = this.pc;
-        n = this.retired; // a trap hook that completed the instruction counted it as retired
+        this.#takeTrap(this.#trapCause, false, this.#trapTval, this.pc);
       }
+      pc = this.pc;
+      n = this.retired; // a trap hook that completed the instruction counted it as retired
     }
     this.pc = pc;
     this.retired = n;
@@ -1110,27 +748,6 @@ export class Hart implements InterruptTarget {
       this.#takeTrap(Cause.BREAKPOINT, false, 0, pc);
     }
     return StopReason.BUDGET;
-  }
-
-  #shiftLeft(rd: number, rs1: number, sh: number): void {
-    const xl = this.xl, xh = this.xh;
-    const lo = xl[rs1], hi = xh[rs1];
-    if (sh === 0) xl[rd] = lo, xh[rd] = hi;
-    else if (sh < 32) xh[rd] = (hi << sh) | (lo >>> (32 - sh)), xl[rd] = lo << sh;
-    else xh[rd] = lo << (sh - 32), xl[rd] = 0;
-  }
-
-  #shiftRight(rd: number, rs1: number, sh: number, arithmetic: boolean): void {
-    const xl = this.xl, xh = this.xh;
-    const lo = xl[rs1], hi = xh[rs1];
-    if (sh === 0) xl[rd] = lo, xh[rd] = hi;
-    else if (sh < 32) {
-      xl[rd] = (lo >>> sh) | (hi << (32 - sh));
-      xh[rd] = arithmetic ? hi >> sh : (hi >>> sh) | 0;
-    } else {
-      xl[rd] = arithmetic ? hi >> (sh - 32) : (hi >>> (sh - 32)) | 0;
-      xh[rd] = arithmetic ? hi >> 31 : 0;
-    }
   }
 
   /**
@@ -1174,7 +791,7 @@ export class Hart implements InterruptTarget {
   /** Executes one decoded instruction with all side effects (used off the hot path). */
   #executeOne(p: number, imm: number, next: number): void {
     const op = p & 0xff;
-    if (op >= Op.NOP || (op >= Op.MULH && op <= Op.REMUW && op !== Op.MULW)) {
+    if (op >= Op.NOP) {
       this.#executeRare(p, imm, next);
       return;
     }
@@ -1197,13 +814,8 @@ export class Hart implements InterruptTarget {
         return;
     }
     if (op >= Op.LB && op <= Op.LWU) {
-      let lo = this.#loadSlow(va, ACCESS_SIZE[op], this.csr.dataPriv);
-      let hi = this.#loadHi;
-      if (op === Op.LB) lo = (lo << 24) >> 24, hi = lo >> 31;
-      else if (op === Op.LH) lo = (lo << 16) >> 16, hi = lo >> 31;
-      else if (op === Op.LW) hi = lo >> 31;
-      else if (op !== Op.LD) hi = 0;
-      if (rd !== 0) xl[rd] = lo, xh[rd] = hi;
+      const v = this.#loadSlow(va, ACCESS_SIZE[op], this.csr.dataPriv);
+      loadResult(xl, xh, op, rd, v, this.#loadHi);
       this.pc = next;
       return;
     }
@@ -1224,40 +836,12 @@ export class Hart implements InterruptTarget {
 
   // ------------------------------------------------------------ rare ops
 
-  /** Ops kept out of the hot switch: M division and high multiply, system, CSR, atomics. */
+  /** Ops kept out of the hot switch: system, CSR, atomics, FP; the rest through #executeOne. */
   #executeRare(p: number, imm: number, next: number): void {
     const op = p & 0xff;
     const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
     const xl = this.xl, xh = this.xh;
     switch (op) {
-      case Op.MULH:
-      case Op.MULHSU:
-      case Op.MULHU:
-        mul128(xl[rs1], xh[rs1], xl[rs2], xh[rs2], op !== Op.MULHU, op === Op.MULH);
-        xl[rd] = r64[2], xh[rd] = r64[3];
-        break;
-      case Op.DIV:
-      case Op.DIVU:
-      case Op.REM:
-      case Op.REMU:
-        div64(
-          xl[rs1],
-          xh[rs1],
-          xl[rs2],
-          xh[rs2],
-          op === Op.DIV || op === Op.REM,
-          op === Op.REM || op === Op.REMU,
-        );
-        xl[rd] = r64[0], xh[rd] = r64[1];
-        break;
-      case Op.DIVW:
-      case Op.DIVUW:
-      case Op.REMW:
-      case Op.REMUW: {
-        const v = div32(xl[rs1], xl[rs2], op === Op.DIVW || op === Op.REMW, op >= Op.REMW);
-        xl[rd] = v, xh[rd] = v >> 31;
-        break;
-      }
       case Op.NOP: // reached only outside the decode cache (page-crossing or ROM fetches)
         break;
       case Op.FENCE_I:
@@ -1402,41 +986,8 @@ export class Hart implements InterruptTarget {
       return;
     }
     const bLo = xl[rs2], bHi = size === 8 ? xh[rs2] : xl[rs2] >> 31;
-    let lo: number, hi: number;
-    const lt = (al: number, ah: number, cl: number, ch: number, unsigned: boolean) =>
-      unsigned
-        ? (ah >>> 0) < (ch >>> 0) || (ah === ch && (al >>> 0) < (cl >>> 0))
-        : ah < ch || (ah === ch && (al >>> 0) < (cl >>> 0));
-    switch (f5) {
-      case Amo.SWAP:
-        lo = bLo, hi = bHi;
-        break;
-      case Amo.ADD: {
-        const s = (oldLo >>> 0) + (bLo >>> 0);
-        lo = s | 0, hi = (oldHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
-        break;
-      }
-      case Amo.XOR:
-        lo = oldLo ^ bLo, hi = oldHi ^ bHi;
-        break;
-      case Amo.AND:
-        lo = oldLo & bLo, hi = oldHi & bHi;
-        break;
-      case Amo.OR:
-        lo = oldLo | bLo, hi = oldHi | bHi;
-        break;
-      default: {
-        const unsigned = f5 === Amo.MINU || f5 === Amo.MAXU;
-        const wantMin = f5 === Amo.MIN || f5 === Amo.MINU;
-        const oldLess = size === 8
-          ? lt(oldLo, oldHi, bLo, bHi, unsigned)
-          : unsigned
-          ? (oldLo >>> 0) < (bLo >>> 0)
-          : oldLo < bLo;
-        const takeOld = wantMin ? oldLess : !oldLess;
-        lo = takeOld ? oldLo : bLo, hi = takeOld ? oldHi : bHi;
-      }
-    }
+    amoValue(f5, oldLo, oldHi, bLo, bHi);
+    const lo = r64[0], hi = r64[1];
     this.#dropDecodedPage(off >> 12);
     ram32[w] = lo;
     if (size === 8) ram32[w + 1] = hi;
@@ -1539,9 +1090,11 @@ export class Hart implements InterruptTarget {
   }
 }
 
-/** The cold path's register-only ALU ops and branches, generated from the instruction definitions. */
+/** The cold path's register-only ALU ops, branches and loads, generated from the instruction definitions. */
 const aluStep = compileAluStep();
 const branchTest = compileBranchTest();
-
-/** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
-const EMPTY_PAGE = new Int32Array(PAGE);
+const loadResult = compileLoadResult();
+/** AMO arithmetic, from the same ALU definitions. */
+const amoValue = compileAmoValue();
+/** The interpreter's hot loop, generated from the same definitions. */
+const runLoop = compileRunLoop(TRAP);

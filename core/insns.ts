@@ -5,8 +5,10 @@
  *
  * The templates are the single definition that code generators expand: the
  * block translator (core/translate.ts) inlines them with registers in locals,
- * and {@linkcode compileAluStep} builds the interpreter's one-instruction path
- * from them, so the two tiers run the same source.
+ * the interpreter's hot loop (core/interp.ts) is generated from them, and
+ * {@linkcode compileAluStep}, {@linkcode compileBranchTest} and
+ * {@linkcode compileLoadResult} build its one-instruction cold path, so every
+ * tier runs the same source.
  *
  * Template placeholders: `$al`/`$ah` and `$bl`/`$bh` are the low/high words
  * of rs1 and rs2, `$dl`/`$dh` the words of rd (assigned last, after every
@@ -19,7 +21,7 @@
  * @module
  */
 
-import { Op, OP_COUNT } from "./decode.ts";
+import { Amo, Op, OP_COUNT } from "./decode.ts";
 import { div32, div64, mul128, out } from "./int64.ts";
 
 /** What an instruction does, as far as a code generator cares. */
@@ -44,14 +46,18 @@ export interface InsnDef {
   kind: number;
   /** Bytes accessed (loads and stores), else 0. */
   size: number;
-  /** Semantics (see the module comment), or a function of the immediate giving them. */
-  sem: string | ((imm: number) => string);
+  /**
+   * Semantics (see the module comment), or a function of the immediate giving
+   * them: given a number it may specialise on it; given `"$imm"` (the
+   * interpreter's, whose immediate is known only at run time) it must not.
+   */
+  sem: string | ((imm: number | string) => string);
 }
 
 const TWO32 = "4294967296";
 
-/** rd = a 64-bit signed value held in a double (pc arithmetic). */
-const fromNumber = (v: string) =>
+/** Template: rd = a 64-bit signed value held in a double (pc arithmetic, jumps' link). */
+export const fromNumber = (v: string): string =>
   `{ const v = ${v}; $dl = v | 0; $dh = Math.floor(v / ${TWO32}) | 0; }`;
 /** rd = sign-extended 32-bit result. */
 const word = (v: string) => `{ const v = ${v}; $dl = v; $dh = v >> 31; }`;
@@ -61,33 +67,32 @@ const less = (ah: string, al: string, bh: string, bl: string, unsigned: boolean)
     ? `((${ah} >>> 0) < (${bh} >>> 0) || (${ah} === ${bh} && (${al} >>> 0) < (${bl} >>> 0)))`
     : `(${ah} < ${bh} || (${ah} === ${bh} && (${al} >>> 0) < (${bl} >>> 0)))`;
 
-/** 64-bit shifts by a constant amount: specialised at generation time. */
-function shiftByConst(kind: "sll" | "srl" | "sra", sh: number): string {
-  if (sh === 0) return "$dl = $al; $dh = $ah;";
-  if (kind === "sll") {
-    return sh < 32
-      ? `{ const l = $al, h = $ah; $dh = (h << ${sh}) | (l >>> ${32 - sh}); $dl = l << ${sh}; }`
-      : `{ const l = $al; $dh = l << ${sh - 32}; $dl = 0; }`;
-  }
-  const hiOut = (s: number) => kind === "sra" ? `h >> ${s}` : `(h >>> ${s}) | 0`;
-  return sh < 32
-    ? `{ const l = $al, h = $ah; $dl = (l >>> ${sh}) | (h << ${32 - sh}); $dh = ${hiOut(sh)}; }`
-    : `{ const h = $ah; $dl = ${hiOut(sh - 32)}; $dh = ${kind === "sra" ? "h >> 31" : "0"}; }`;
-}
-
-/** 64-bit shifts by rs2's low six bits. */
-function shiftByReg(kind: "sll" | "srl" | "sra"): string {
+/**
+ * 64-bit shifts: by a constant amount (a number, specialised at generation
+ * time: the translator's case) or by an expression of 0..63 evaluated at run
+ * time (rs2's low six bits, or the interpreter's immediate).
+ */
+function shift(kind: "sll" | "srl" | "sra", amount: number | string): string {
   const sra = kind === "sra";
+  const hiOut = (s: number | string) => sra ? `h >> ${s}` : `(h >>> ${s}) | 0`;
+  if (typeof amount === "number") {
+    const sh = amount;
+    if (sh === 0) return "$dl = $al; $dh = $ah;";
+    if (kind === "sll") {
+      return sh < 32
+        ? `{ const l = $al, h = $ah; $dh = (h << ${sh}) | (l >>> ${32 - sh}); $dl = l << ${sh}; }`
+        : `{ const l = $al; $dh = l << ${sh - 32}; $dl = 0; }`;
+    }
+    return sh < 32
+      ? `{ const l = $al, h = $ah; $dl = (l >>> ${sh}) | (h << ${32 - sh}); $dh = ${hiOut(sh)}; }`
+      : `{ const h = $ah; $dl = ${hiOut(sh - 32)}; $dh = ${sra ? "h >> 31" : "0"}; }`;
+  }
   const body = kind === "sll"
     ? "if (s < 32) { $dh = (h << s) | (l >>> (32 - s)); $dl = l << s; } " +
       "else { $dh = l << (s - 32); $dl = 0; }"
-    : `if (s < 32) { $dl = (l >>> s) | (h << (32 - s)); $dh = ${
-      sra ? "h >> s" : "(h >>> s) | 0"
-    }; } ` +
-      `else { $dl = ${sra ? "h >> (s - 32)" : "(h >>> (s - 32)) | 0"}; $dh = ${
-        sra ? "h >> 31" : "0"
-      }; }`;
-  return `{ const s = $bl & 63, l = $al, h = $ah; if (s === 0) { $dl = l; $dh = h; } else ${body} }`;
+    : `if (s < 32) { $dl = (l >>> s) | (h << (32 - s)); $dh = ${hiOut("s")}; } ` +
+      `else { $dl = ${hiOut("(s - 32)")}; $dh = ${sra ? "h >> 31" : "0"}; }`;
+  return `{ const s = ${amount}, l = $al, h = $ah; if (s === 0) { $dl = l; $dh = h; } else ${body} }`;
 }
 
 const ALU = Kind.ALU;
@@ -132,12 +137,12 @@ export const INSNS: readonly InsnDef[] = [
   { op: Op.XORI, kind: ALU, size: 0, sem: "$dh = $ah ^ $ih; $dl = $al ^ $imm;" },
   { op: Op.ORI, kind: ALU, size: 0, sem: "$dh = $ah | $ih; $dl = $al | $imm;" },
   { op: Op.ANDI, kind: ALU, size: 0, sem: "$dh = $ah & $ih; $dl = $al & $imm;" },
-  { op: Op.SLLI, kind: ALU, size: 0, sem: (imm) => shiftByConst("sll", imm) },
-  { op: Op.SRLI, kind: ALU, size: 0, sem: (imm) => shiftByConst("srl", imm) },
-  { op: Op.SRAI, kind: ALU, size: 0, sem: (imm) => shiftByConst("sra", imm) },
-  { op: Op.SLL, kind: ALU, size: 0, sem: shiftByReg("sll") },
-  { op: Op.SRL, kind: ALU, size: 0, sem: shiftByReg("srl") },
-  { op: Op.SRA, kind: ALU, size: 0, sem: shiftByReg("sra") },
+  { op: Op.SLLI, kind: ALU, size: 0, sem: (imm) => shift("sll", imm) },
+  { op: Op.SRLI, kind: ALU, size: 0, sem: (imm) => shift("srl", imm) },
+  { op: Op.SRAI, kind: ALU, size: 0, sem: (imm) => shift("sra", imm) },
+  { op: Op.SLL, kind: ALU, size: 0, sem: shift("sll", "$bl & 63") },
+  { op: Op.SRL, kind: ALU, size: 0, sem: shift("srl", "$bl & 63") },
+  { op: Op.SRA, kind: ALU, size: 0, sem: shift("sra", "$bl & 63") },
   {
     op: Op.SLT,
     kind: ALU,
@@ -237,6 +242,31 @@ export const ACCESS_SIZE: Uint8Array = (() => {
   return t;
 })();
 
+/**
+ * The RAM access of a load of `size` bytes at byte offset `a`, as source that
+ * declares the template's `v` (low word, unextended) and `w` (high word).
+ */
+export function loadAccess(size: number): string {
+  return size === 8
+    ? "const v = ram32[a >> 2], w = ram32[(a >> 2) + 1];"
+    : size === 4
+    ? "const v = ram32[a >> 2], w = 0;"
+    : size === 2
+    ? "const v = ram16[a >> 1], w = 0;"
+    : "const v = ram[a], w = 0;";
+}
+
+/** The RAM access of a store of `size` bytes of (`lo`, `hi`) at byte offset `a`, as source. */
+export function storeAccess(size: number, lo: string, hi: string): string {
+  return size === 8
+    ? `ram32[a >> 2] = ${lo}; ram32[(a >> 2) + 1] = ${hi};`
+    : size === 4
+    ? `ram32[a >> 2] = ${lo};`
+    : size === 2
+    ? `ram16[a >> 1] = ${lo};`
+    : `ram[a] = ${lo};`;
+}
+
 /** Names the templates' helper calls resolve to, for generated functions. */
 export const TEMPLATE_HELPERS = { mul128, div64, div32, out } as const;
 
@@ -263,13 +293,12 @@ export interface Operands {
 /**
  * Expands `def`'s template with the given operand expressions. `imm` is the
  * immediate's value (the translator's constant) or an expression naming it at
- * run time (then the template must be a string).
+ * run time (the interpreter's).
  */
 export function expand(def: InsnDef, imm: number | string, o: Operands): string {
-  let src: string;
-  if (typeof def.sem === "string") src = def.sem;
-  else if (typeof imm === "number") src = def.sem(imm);
-  else throw new Error(`op ${def.op}: its template needs a constant immediate`);
+  const src = typeof def.sem === "string"
+    ? def.sem
+    : def.sem(typeof imm === "number" ? imm : "$imm");
   const immSrc = `(${imm})`;
   const ihSrc = typeof imm === "number" ? `(${imm >> 31})` : `(${imm} >> 31)`;
   return src.replace(/\$(al|ah|bl|bh|dl|dh|pc|next|imm|ih)\b/g, (_, name: string) => {
@@ -281,8 +310,8 @@ export function expand(def: InsnDef, imm: number | string, o: Operands): string 
 
 /**
  * One ALU instruction on the register file, generated from the templates: the
- * interpreter's path for ops outside its hot switch (boot ROM code, a
- * breakpoint's instruction). Writes to x0 are dropped.
+ * interpreter's path for ops outside its hot loop (boot ROM code, a
+ * breakpoint's instruction, core/interp.ts's cold ops). Writes to x0 are dropped.
  */
 export type AluStep = (
   xl: Int32Array,
@@ -310,13 +339,7 @@ export function compileAluStep(): AluStep {
   const cases: string[] = [];
   for (const d of INSNS) {
     if (d.kind !== Kind.ALU || d.op === Op.NOP) continue;
-    // Immediate-dependent templates are expanded per shift amount (6 bits).
-    const body = typeof d.sem === "string"
-      ? expand(d, "imm", operands)
-      : `switch (imm) { ${
-        Array.from({ length: 64 }, (_, i) => `case ${i}: ${expand(d, i, operands)} break;`)
-          .join(" ")
-      } }`;
+    const body = expand(d, "imm", operands);
     cases.push(`case ${d.op}: { ${body} break; }`);
   }
   const src = `return function aluStep(xl, xh, op, rd, rs1, rs2, imm, pc) {
@@ -350,4 +373,80 @@ export function compileBranchTest(): BranchTest {
       cases.join(" ")
     } } return false; };`,
   )();
+}
+
+/** Writes a load's result to rd (not x0) from the loaded words `v` (low) and `w` (high), by op. */
+export type LoadResult = (
+  xl: Int32Array,
+  xh: Int32Array,
+  op: number,
+  rd: number,
+  v: number,
+  w: number,
+) => void;
+
+/** Builds {@linkcode LoadResult} from every {@linkcode Kind.LOAD} definition (the cold path's loads). */
+export function compileLoadResult(): LoadResult {
+  const operands: Operands = {
+    al: "",
+    ah: "",
+    bl: "",
+    bh: "",
+    dl: "xl[rd]",
+    dh: "xh[rd]",
+    pc: "",
+    next: "",
+  };
+  const cases = INSNS.filter((d) => d.kind === Kind.LOAD)
+    .map((d) => `case ${d.op}: { ${expand(d, 0, operands)} return; }`);
+  return new Function(
+    `return function loadResult(xl, xh, op, rd, v, w) { if (rd === 0) return; switch (op) { ${
+      cases.join(" ")
+    } } };`,
+  )();
+}
+
+/**
+ * An AMO's new memory value from the old one (a) and rs2 (b), into out[0]
+ * (low) and out[1] (high); `f5` is the AMO's funct5 (core/decode.ts Amo).
+ * Words come sign-extended to 64 bits, which orders them as 32-bit signed and
+ * unsigned compares do, so the 64-bit definitions serve both sizes.
+ */
+export type AmoValue = (f5: number, al: number, ah: number, bl: number, bh: number) => void;
+
+/** Builds {@linkcode AmoValue} from the ALU definitions of add, xor, or, and, slt and sltu. */
+export function compileAmoValue(): AmoValue {
+  const o: Operands = {
+    al: "al",
+    ah: "ah",
+    bl: "bl",
+    bh: "bh",
+    dl: "out[0]",
+    dh: "out[1]",
+    pc: "",
+    next: "",
+  };
+  const alu = (op: number) => expand(INSN_BY_OP[op]!, 0, o);
+  // min/max: the set-less-than definition decides which operand is kept.
+  const pick = (op: number, keepOldIfLess: boolean) =>
+    `{ let lt = 0, z = 0; ${expand(INSN_BY_OP[op]!, 0, { ...o, dl: "lt", dh: "z" })} ` +
+    `const old = lt === ${keepOldIfLess ? 1 : 0}; ` +
+    "out[0] = old ? al : bl; out[1] = old ? ah : bh; }";
+  const cases: [number, string][] = [
+    [Amo.SWAP, "out[0] = bl; out[1] = bh;"],
+    [Amo.ADD, alu(Op.ADD)],
+    [Amo.XOR, alu(Op.XOR)],
+    [Amo.OR, alu(Op.OR)],
+    [Amo.AND, alu(Op.AND)],
+    [Amo.MIN, pick(Op.SLT, true)],
+    [Amo.MAX, pick(Op.SLT, false)],
+    [Amo.MINU, pick(Op.SLTU, true)],
+    [Amo.MAXU, pick(Op.SLTU, false)],
+  ];
+  return new Function(
+    "out",
+    `return function amoValue(f5, al, ah, bl, bh) { switch (f5) { ${
+      cases.map(([f5, body]) => `case ${f5}: ${body} return;`).join(" ")
+    } } };`,
+  )(out);
 }

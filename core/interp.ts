@@ -1,0 +1,320 @@
+/**
+ * The interpreter's hot loop, generated once from a source skeleton and the
+ * instruction definitions of core/insns.ts: its ALU, branch, jump, load and
+ * store cases are the same templates the block translator (core/translate.ts)
+ * inlines, so the two tiers cannot drift.
+ *
+ * The skeleton is what used to be the inner loop of `Hart.run`: fetch page
+ * through the fetch TLB, decode cache, the translator's dispatch, then one
+ * switch on the decoded op with the data TLB fast paths inline. Everything
+ * rare (slow paths, system, CSR, atomic and FP instructions, M division and
+ * high multiply) goes through {@linkcode LoopHost}'s methods, outside this
+ * function: V8 deoptimises a large switch when it first meets a case it has no
+ * feedback for, so rare cases must not be in it.
+ *
+ * The loop returns to the hart (which checks interrupts, stops and watchpoint
+ * hits) whenever a slow path may have changed the translation context, the
+ * privilege or the decode cache, and when a trap unwinds it.
+ *
+ * @module
+ */
+
+import type { Bus } from "./bus.ts";
+import type { CsrFile } from "./csrfile.ts";
+import { decodeAt, type Decoded, Op } from "./decode.ts";
+import {
+  expand,
+  fromNumber,
+  INSNS,
+  Kind,
+  loadAccess,
+  type Operands,
+  storeAccess,
+  TEMPLATE_HELPERS,
+} from "./insns.ts";
+import { Access, type AccessKind, type Mmu, TLB_SIZE } from "./mmu.ts";
+import type { Translator } from "./translate.ts";
+
+/** What the generated loop needs of its hart: state it reads and slow paths it calls. */
+export interface LoopHost {
+  /** Low halves of x0..x31. */
+  readonly xl: Int32Array;
+  /** High halves of x0..x31. */
+  readonly xh: Int32Array;
+  /** pc and the retired count ([0], [1]), written back when the loop returns. */
+  readonly numbers: Float64Array;
+  /** The physical bus (RAM views). */
+  readonly bus: Bus;
+  /** The MMU (TLB arrays). */
+  readonly mmu: Mmu;
+  /** CSRs (privilege, data privilege). */
+  readonly csr: CsrFile;
+  /** The decode cache by RAM page. */
+  readonly decoded: readonly (Int32Array | undefined)[];
+  /** Decoder output buffer. */
+  readonly scratch: Decoded;
+  /** The debugger's breakpoints (decoded as Op.BREAKPOINT). */
+  readonly breakpoints: ReadonlySet<number>;
+  /** Addresses of armed execute triggers (decoded as Op.BREAKPOINT). */
+  triggerPcs(): ReadonlySet<number>;
+  /** The translator when blocks may run now (none of the per-instruction checks is armed), else null. */
+  jit(): Translator | null;
+  /** Translates `va` or raises the fault (throws the trap sentinel). */
+  translate(va: number, kind: AccessKind, priv: number, fill: boolean): number;
+  /** The decode cache of a RAM page, created on first use. */
+  decodedPage(ramPage: number): Int32Array;
+  /** One instruction fetched from a device; false if a breakpoint stopped the run first. */
+  stepFromDevice(pc: number, pa: number): boolean;
+  /** One instruction crossing a page; false if a breakpoint stopped the run first. */
+  stepCrossing(pc: number, lo16: number): boolean;
+  /** A load through the MMU and bus: the low word; the high word is then `loadHi()`. */
+  loadSlow(va: number, size: number, priv: number): number;
+  /** High word of the last `loadSlow`. */
+  loadHi(): number;
+  /** A store through the MMU and bus. */
+  storeSlow(va: number, size: number, lo: number, hi: number, priv: number): void;
+  /** True if the loop must return to the hart before the next instruction. */
+  resync(): boolean;
+  /**
+   * Runs an op outside the hot switch (pc and count are in `numbers`): 0 if a
+   * breakpoint stopped it before it ran, 1 if it ran and the loop must return,
+   * 2 if it ran and the loop goes on.
+   */
+  rare(p: number, imm: number, next: number): number;
+}
+
+/**
+ * Runs instructions from `pc` with `n` retired until `end`, a stop or a
+ * resync; leaves pc and the count in `host.numbers`. Returns true if a trap
+ * (the sentinel `trap`) unwound it: pc is then the faulting instruction's.
+ */
+export type RunLoop = (host: LoopHost, pc: number, n: number, end: number) => boolean;
+
+/**
+ * Ops with a definition that stay out of the hot switch (the cold path runs
+ * them from the same templates): theirs call helpers (128-bit multiply,
+ * division) and they are rare in real code.
+ */
+export const COLD_OPS: ReadonlySet<number> = new Set<number>([
+  Op.MULH,
+  Op.MULHSU,
+  Op.MULHU,
+  Op.DIV,
+  Op.DIVU,
+  Op.REM,
+  Op.REMU,
+  Op.DIVW,
+  Op.DIVUW,
+  Op.REMW,
+  Op.REMUW,
+]);
+
+const TLB_MASK = TLB_SIZE - 1;
+
+/** The hot switch's cases, one per definition, from the templates. */
+function hotCases(): string {
+  // rd of an op in the switch is never x0 for ALU ops (the decoder makes those NOP).
+  const o: Operands = {
+    al: "xl[rs1]",
+    ah: "xh[rs1]",
+    bl: "xl[rs2]",
+    bh: "xh[rs2]",
+    dl: "xl[rd]",
+    dh: "xh[rd]",
+    pc: "pc",
+    next: "next",
+  };
+  const va = "const va = xh[rs1] * 4294967296 + (xl[rs1] >>> 0) + imm;";
+  const dataTlb = (tags: string, size: number) =>
+    "const po = va & 0xfff, slot = (va >>> 12) & " + TLB_MASK + ";" +
+    ` if (${tags}[slot] === va - po && (po & ${size - 1}) === 0) {`;
+  const link = `if (rd !== 0) ${
+    fromNumber("next").replaceAll("$dl", o.dl).replaceAll("$dh", o.dh)
+  }`;
+  const cases: string[] = [];
+  // In op order, dense from 1, as a jump table wants them.
+  for (const d of [...INSNS].sort((a, b) => a.op - b.op)) {
+    if (COLD_OPS.has(d.op)) continue;
+    let body: string;
+    switch (d.kind) {
+      case Kind.ALU:
+        body = `${expand(d, "imm", o)} break;`;
+        break;
+      case Kind.BRANCH:
+        body = `if (${expand(d, "imm", o)}) { pc += imm, n++; continue; } break;`;
+        break;
+      case Kind.JUMP:
+        // jalr's target is rs1 + imm with bit 0 cleared, read before the link writes rd.
+        body = d.op === Op.JAL
+          ? `${link} pc = ${expand(d, "imm", o)}; n++; continue;`
+          : `{ const t = xh[rs1] * 4294967296 + (xl[rs1] >>> 0) + imm; ${link} ` +
+            "pc = t - (t & 1); n++; continue; }";
+        break;
+      case Kind.LOAD:
+        body = `{ ${va} let resync = false; ${dataTlb("ltags", d.size)}` +
+          ` const a = loffs[slot] + po; ${loadAccess(d.size)}` +
+          ` if (rd !== 0) { ${expand(d, "imm", o)} } } else {` +
+          " num[0] = pc; num[1] = n;" + // MMIO may read mtime
+          ` const v = h.loadSlow(va, ${d.size}, csr.dataPriv), w = h.loadHi();` +
+          ` resync = h.resync(); if (rd !== 0) { ${expand(d, "imm", o)} } }` +
+          " if (resync) { pc = next, n++; break run; } break; }";
+        break;
+      case Kind.STORE:
+        body = `{ ${va} ${dataTlb("stags", d.size)}` +
+          ` const a = soffs[slot] + po; ${storeAccess(d.size, "xl[rs2]", "xh[rs2]")} } else {` +
+          ` num[0] = pc; num[1] = n;` +
+          ` h.storeSlow(va, ${d.size}, xl[rs2], xh[rs2], csr.dataPriv);` +
+          " if (h.resync()) { pc = next, n++; break run; } } break; }";
+        break;
+      default:
+        throw new Error(`op ${d.op}: no interpreter case for kind ${d.kind}`);
+    }
+    cases.push(`case ${d.op}: ${body}`);
+  }
+  return cases.join("\n");
+}
+
+/**
+ * The loop's source around the cases. The translator's dispatch block is the
+ * one that was in `Hart.run` (core/translate.ts owns its contract).
+ */
+function loopSource(cases: string): string {
+  return `return function runLoop(h, pc, n, end) {
+  const xl = h.xl, xh = h.xh, num = h.numbers, bus = h.bus, csr = h.csr, mmu = h.mmu;
+  const ram = bus.ram, ram32 = bus.ram32, ram16 = bus.ram16, decoded = h.decoded;
+  const dataSlot = csr.dataPriv * 3;
+  const ltags = mmu.tags[dataSlot + ${Access.LOAD}], loffs = mmu.offsets[dataSlot + ${Access.LOAD}];
+  const stags = mmu.tags[dataSlot + ${Access.STORE}];
+  const soffs = mmu.offsets[dataSlot + ${Access.STORE}];
+  const fetchPriv = csr.priv;
+  const ftags = mmu.tags[fetchPriv * 3 + ${Access.FETCH}];
+  const foffs = mmu.offsets[fetchPriv * 3 + ${Access.FETCH}];
+  const breakpoints = h.breakpoints, triggerPcs = h.triggerPcs();
+  // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
+  let fBase = NaN, fRam = 0;
+  let dec = EMPTY_PAGE;
+  const jit = h.jit();
+  let blocks;
+  try {
+    run: while (n < end) {
+      let o = pc - fBase;
+      if (!(o >= 0 && o < ${PAGE})) {
+        // New fetch page: the fetch TLB, else translate (may fault); then its decode cache.
+        fBase = pc - (pc & 0xfff);
+        const slot = (pc >>> 12) & ${TLB_MASK};
+        if (ftags[slot] === fBase) {
+          fRam = foffs[slot];
+        } else {
+          const pa = h.translate(pc, ${Access.FETCH}, fetchPriv, true);
+          fRam = bus.ramOffset(pa - (pa & 0xfff), ${PAGE});
+          if (fRam < 0) { // not RAM (boot ROM): one slow step
+            fBase = NaN;
+            num[1] = n;
+            if (!h.stepFromDevice(pc, pa)) break run; // stopped at a breakpoint
+            n++;
+            pc = num[0];
+            break run;
+          }
+        }
+        dec = decoded[fRam >> 12] ?? h.decodedPage(fRam >> 12);
+        if (jit !== null) blocks = jit.page(fRam >> 12);
+        o = pc - fBase;
+      }
+      if (blocks !== undefined) {
+        // The translator's entry: a block at least one instruction long runs to its exit.
+        const b = blocks.blocks[o >> 1] ?? jit.visit(blocks, o, fRam, ram16, dec);
+        if (b !== undefined && b.length <= end - n) {
+          const to = b.fn(
+            xl,
+            xh,
+            pc,
+            end - n,
+            bus.ram,
+            ram16,
+            ram32,
+            ltags,
+            loffs,
+            stags,
+            soffs,
+            jit.io,
+          );
+          const k = jit.io[0];
+          if (k !== 0) {
+            jit.stats.translatedInstructions += k;
+            pc = to, n += k;
+            continue;
+          }
+        }
+      }
+      let p = dec[o];
+      if (p === 0) {
+        const lo16 = ram16[(fRam + o) >> 1];
+        if ((lo16 & 3) === 3 && o === ${PAGE - 2}) { // 32-bit instruction crossing the page
+          num[0] = pc;
+          num[1] = n;
+          if (!h.stepCrossing(pc, lo16)) break run; // stopped at a breakpoint
+          n++;
+          pc = num[0];
+          break run;
+        }
+        const scratch = h.scratch;
+        decodeAt(lo16, ram16[(fRam + o + 2) >> 1], scratch);
+        p = scratch.packed;
+        if (
+          (breakpoints.size !== 0 && breakpoints.has(pc)) ||
+          (triggerPcs.size !== 0 && triggerPcs.has(pc))
+        ) p = ${Op.BREAKPOINT};
+        dec[o] = p;
+        dec[o + 1] = scratch.imm;
+      }
+      const imm = dec[o + 1];
+      const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
+      const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
+      switch (p & 0xff) {
+${cases}
+        default: {
+          // Everything else is rare enough to live outside this function.
+          num[0] = pc;
+          num[1] = n; // counters and the virtual clock read it
+          const r = h.rare(p, imm, next);
+          pc = num[0];
+          if (r === 0) break run; // a breakpoint: nothing ran
+          n++;
+          if (r === 1) break run;
+          continue;
+        }
+      }
+      pc = next;
+      n++;
+    }
+  } catch (e) {
+    num[0] = pc;
+    num[1] = n;
+    if (e !== TRAP) throw e;
+    return true;
+  }
+  num[0] = pc;
+  num[1] = n;
+  return false;
+};`;
+}
+
+const PAGE = 4096;
+
+/** A decode page that never matches (pc - NaN is NaN), used before the first fetch. */
+const EMPTY_PAGE = new Int32Array(PAGE);
+
+/** Builds the interpreter's loop; `trap` is the sentinel that faulting slow paths throw. */
+export function compileRunLoop(trap: object): RunLoop {
+  const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
+  return new Function(
+    "TRAP",
+    "EMPTY_PAGE",
+    "decodeAt",
+    "mul128",
+    "div64",
+    "div32",
+    "out",
+    loopSource(hotCases()),
+  )(trap, EMPTY_PAGE, decodeAt, mul128, div64, div32, out);
+}
