@@ -37,7 +37,7 @@ const PAGE = 4096;
 /** Longest block in instructions. */
 export const MAX_BLOCK = 32;
 /** Times the interpreter reaches an address before a block is compiled there. */
-export const HOT_THRESHOLD = 2000;
+export const HOT_THRESHOLD = 5000;
 /** Compiled blocks kept before the pages that got blocks first are evicted. */
 export const MAX_BLOCKS = 16384;
 /** A heat counter value meaning "no block can start here". */
