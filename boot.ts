@@ -711,7 +711,7 @@ class Session {
     return [
       `  blocks compiled       ${t.compiled} (${t.live} live, ${t.liveInstructions} instructions)`,
       `  compile time          ${t.compileMs.toFixed(1)} ms`,
-      `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes`,
+      `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes, ${t.evictions} pages evicted`,
       `  run translated        ${(share * 100).toFixed(1)} % of instructions`,
     ];
   }

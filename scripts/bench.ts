@@ -32,8 +32,10 @@
  *   interleaved as above.
  * - linux: Debian's kernel and busybox (scripts/fetch-linux.ts; fetched into
  *   its cache on first use) from reset to the shell prompt: bare, under the
- *   hypervisor with OpenSBI, and with the built-in firmware: instructions,
- *   exits and wall time of one cold run each (a boot is ~1e9 instructions,
+ *   hypervisor with OpenSBI, and with the built-in firmware, then bare and
+ *   with OpenSBI again with the block translator (its on/off ratio, blocks
+ *   compiled, compile time, evictions): instructions, exits and wall time of
+ *   one cold run each (a boot is ~1e9 instructions,
  *   so the JIT's warm-up is noise), and QEMU's wall time to the same prompt
  *   (best of 3, start-up included) on the same images.
  *
@@ -186,6 +188,8 @@ export interface HypervisorRun {
   stop: RunResult["stop"];
   /** Exit code, for `halt`. */
   exitCode?: number;
+  /** With the block translator: what it did. */
+  translator?: { compiled: number; compileMs: number; evictions: number; share: number };
 }
 
 /** The hypervisor's side of a bare/hypervisor comparison. */
@@ -256,6 +260,10 @@ export interface LinuxFigure {
   opensbi: HypervisorRun & HypervisorExits;
   /** Under the hypervisor with the built-in SBI firmware. */
   builtin: HypervisorRun & HypervisorExits;
+  /** `bare` with the block translator. */
+  bareTranslated: HypervisorRun;
+  /** `opensbi` with the block translator. */
+  opensbiTranslated: HypervisorRun & HypervisorExits;
   /** QEMU's best wall time to the same prompt (start-up included), when installed. */
   qemuMs?: number;
 }
@@ -542,6 +550,8 @@ interface Workload {
   until?: string | string[];
   /** Under the hypervisor: who answers SBI calls (default: the guest's bios). */
   firmware?: "guest" | "builtin";
+  /** Run with the block translator. */
+  translate?: boolean;
 }
 
 /** One run of `w`, bare or under the hypervisor (then with its exit figures). */
@@ -556,6 +566,7 @@ async function runWorkload(
     clock: "virtual" as const,
     rtcBase: REPRODUCIBLE_RTC_BASE,
     console: () => {},
+    translate: w.translate,
   };
   let hv: Hypervisor | undefined;
   let m: VirtMachine;
@@ -593,6 +604,15 @@ async function runWorkload(
     stop: r!.stop,
     exitCode: r!.stop === "halt" ? r!.exitCode : undefined,
   };
+  const t = m.hart.translator?.stats;
+  if (t) {
+    run.translator = {
+      compiled: t.compiled,
+      compileMs: t.compileMs,
+      evictions: t.evictions,
+      share: t.translatedInstructions / m.hart.retired,
+    };
+  }
   if (hv) {
     const byKind = [...hv.exitCounts].map(([kind, count]) => ({ kind, count }))
       .sort((a, b) => b.count - a.count);
@@ -709,6 +729,8 @@ export async function benchLinux(
     await runWorkload(withBios, false),
     await runWorkload(withBios, true),
     await runWorkload(builtinFw, true),
+    await runWorkload({ ...withBios, translate: true }, false),
+    await runWorkload({ ...withBios, translate: true }, true),
   ];
   for (const [i, r] of runs.entries()) {
     if (r.stop !== "until") throw new Error(`linux boot ${i}: stopped with ${r.stop}`);
@@ -724,8 +746,19 @@ export async function benchLinux(
       120_000,
     )
     : undefined;
-  const [bare, opensbi, builtin] = runs as (HypervisorRun & HypervisorExits)[];
-  return { release: images.release, bare, opensbi, builtin, qemuMs };
+  const [bare, opensbi, builtin, bareTranslated, opensbiTranslated] = runs as (
+    & HypervisorRun
+    & HypervisorExits
+  )[];
+  return {
+    release: images.release,
+    bare,
+    opensbi,
+    builtin,
+    bareTranslated,
+    opensbiTranslated,
+    qemuMs,
+  };
 }
 
 /** Runs the whole suite; `quick` keeps it to a few seconds (1 M instructions, no QEMU, no boot). */
@@ -873,16 +906,27 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
       ["bare", f.bare],
       ["hypervisor + OpenSBI", f.opensbi],
       ["hypervisor + builtin", f.builtin],
+      ["bare, translator", f.bareTranslated],
+      ["hypervisor + OpenSBI, translator", f.opensbiTranslated],
     ] as const
   ) {
+    const t = r.translator;
     rows.push([
       `${name}: ${label}`,
       ms(r.wallMs),
       `${int(r.instructions)} instructions (${int(r.emulated)} emulated), ` +
-      `${r.mips.toFixed(1)} MIPS${exits(r)}`,
+      `${r.mips.toFixed(1)} MIPS${exits(r)}` +
+      (t === undefined ? "" : `; ${(t.share * 100).toFixed(1)} % translated, ` +
+        `${int(t.compiled)} blocks in ${ms(t.compileMs)}, ${int(t.evictions)} pages evicted`),
     ]);
   }
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  rows.push([
+    `${name}: translator on / off`,
+    ratio(f.bareTranslated.wallMs, f.bare.wallMs),
+    `wall time bare; under the hypervisor + OpenSBI ` +
+    `${ratio(f.opensbiTranslated.wallMs, f.opensbi.wallMs)}; one cold run each`,
+  ]);
   rows.push([
     `${name}: hypervisor / bare`,
     ratio(f.opensbi.wallMs, f.bare.wallMs),

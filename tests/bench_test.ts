@@ -104,6 +104,11 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         bare: run(40_000),
         opensbi: run(44_000, 1_700_000),
         builtin: run(42_000, 1_600_000),
+        bareTranslated: {
+          ...run(20_000),
+          translator: { compiled: 30_000, compileMs: 5_000, evictions: 12, share: 0.8 },
+        },
+        opensbiTranslated: run(33_000, 1_700_000),
         qemuMs: 4_000,
       },
     });
@@ -112,6 +117,8 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^linux to shell: bare\s+40000 ms\s+1,500,000,000 instructions \(0 emulated\), 37\.5 MIPS$/,
         /^linux to shell: hypervisor \+ OpenSBI\s+44000 ms\s+.*1,700,000 exits \(38,636\/s\): shadow-fill 1,700,000$/,
         /^linux to shell: hypervisor \+ builtin\s+42000 ms\s+.*1,600,000 exits/,
+        /^linux to shell: bare, translator\s+20000 ms\s+.* MIPS; 80\.0 % translated, 30,000 blocks in 5000 ms, 12 pages evicted$/,
+        /^linux to shell: translator on \/ off\s+0\.50x\s+.*hypervisor \+ OpenSBI 0\.75x; one cold run each$/,
         /^linux to shell: hypervisor \/ bare\s+1\.10x\s+.*builtin \/ OpenSBI 0\.95x, exits 0\.94x; .*6\.12\.0-test$/,
         /^linux to shell: qemu\s+4000 ms\s+.*rvisor bare 10\.00x, hypervisor 11\.00x .*builtin 10\.50x$/,
       ]

@@ -130,6 +130,22 @@ for (const mode of MODES) {
     assert.ok(share > 0.5, `only ${(share * 100).toFixed(1)} % translated`);
   });
 
+  Deno.test(`translator on == off: tinyos with a 16-block cache, pages evicted (${mode})`, async () => {
+    const config = { kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) } };
+    await same(mode, config, async (m) => {
+      const t = m.hart.translator;
+      if (t !== null) t.capacity = 16;
+      const r = await m.run({ until: "$ ", maxInstructions: 200_000_000 });
+      assert.equal(r.stop, "until");
+      if (t !== null) {
+        assert.ok(t.stats.evictions > 0, "nothing was evicted");
+        assert.ok(t.stats.live <= 16, `${t.stats.live} blocks live`);
+        assert.equal(t.stats.flushes, 0);
+      }
+      return [`${r.stop} ${r.guestInstructions}`];
+    }, 1);
+  });
+
   Deno.test(`translator on == off: bench cpu.elf (${mode})`, async () => {
     const config = { kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) } };
     const share = await same(mode, config, runOnce(200_000_000));
