@@ -278,7 +278,9 @@ Deno.test("cli: with no --bios/--kernel the embedded tinyos boots and answers, e
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, "");
     assert.match(r.stdout, /tinyos: started sh \(pid 1\)/);
-    assert.match(r.stdout, /^(\$ )?hi\r?$/m);
+    // Piped input arrives in host time: tinyos may echo the typed-ahead "poweroff" before
+    // echo's answer.
+    assert.match(r.stdout, /\$ echo hi\r\n(poweroff)?hi\r\n/);
     assert.match(r.stdout, /tinyos: poweroff requested by pid 1 \(sh\)/);
   }
   // tinyos assumes 128 MiB; less is refused up front rather than crashing the guest.
