@@ -101,6 +101,13 @@ export interface TraceLockstepOptions {
    * soon as mtime >= mtimecmp, as the spec says.
    */
   qemuTimer?: boolean;
+  /**
+   * QEMU with `-icount shift=0,sleep=off`, so that its clock never follows
+   * host time (even a busy host cannot move its timer interrupts). QEMU 7.2
+   * then spins when resumed from a gdb stop, so the start is the only
+   * checkpoint (`checkpointEvery` is ignored): every pc is still compared.
+   */
+  exactQemuClock?: boolean;
   /** Progress lines go here. */
   progress?: (line: string) => void;
 }
@@ -196,7 +203,8 @@ function hasFd(options: TraceLockstepOptions): boolean {
 function machineArgs(options: TraceLockstepOptions, dtb: string): string[] {
   return [
     ...["-M", "virt", "-m", "128M", "-display", "none", "-monitor", "none"],
-    ...["-icount", "shift=0", "-cpu", hasFd(options) ? QEMU_CPU_FD : QEMU_CPU],
+    ...["-icount", options.exactQemuClock ? "shift=0,sleep=off" : "shift=0"],
+    ...["-cpu", hasFd(options) ? QEMU_CPU_FD : QEMU_CPU],
     ...["-bios", options.bios ?? "none"],
     ...(options.kernel ? ["-kernel", options.kernel] : []),
     ...["-dtb", dtb],
@@ -238,7 +246,7 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
     else if (e.cause !== Cause.FETCH_ACCESS && e.cause !== Cause.FETCH_PAGE_FAULT) return;
     startedNothing = true;
   });
-  const every = options.checkpointEvery ?? 1_000_000;
+  const every = options.exactQemuClock ? Infinity : options.checkpointEvery ?? 1_000_000;
   const max = options.maxInstructions ?? Infinity;
   const seen = new Set<number>();
   let due = true, typed = options.input === undefined, endDue = false;
