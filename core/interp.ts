@@ -111,19 +111,24 @@ export const COLD_OPS: ReadonlySet<number> = new Set<number>([
 
 const TLB_MASK = TLB_SIZE - 1;
 
+/**
+ * What the hot switch's templates operate on: the register file in place (rd of
+ * an ALU op in the switch is never x0: the decoder makes those NOP).
+ */
+export const HOT_OPERANDS: Operands = {
+  al: "xl[rs1]",
+  ah: "xh[rs1]",
+  bl: "xl[rs2]",
+  bh: "xh[rs2]",
+  dl: "xl[rd]",
+  dh: "xh[rd]",
+  pc: "pc",
+  next: "next",
+};
+
 /** The hot switch's cases, one per definition, from the templates. */
 function hotCases(): string {
-  // rd of an op in the switch is never x0 for ALU ops (the decoder makes those NOP).
-  const o: Operands = {
-    al: "xl[rs1]",
-    ah: "xh[rs1]",
-    bl: "xl[rs2]",
-    bh: "xh[rs2]",
-    dl: "xl[rd]",
-    dh: "xh[rd]",
-    pc: "pc",
-    next: "next",
-  };
+  const o = HOT_OPERANDS;
   const va = "const va = xh[rs1] * 4294967296 + (xl[rs1] >>> 0) + imm;";
   const dataTlb = (tags: string, size: number) =>
     "const po = va & 0xfff, slot = (va >>> 12) & " + TLB_MASK + ";" +
