@@ -178,7 +178,7 @@ takes this subset and refuses any other option or value with one line (exit 2):
   -nographic, -serial mon:stdio   the console is on stdio (Ctrl-A x quits)
   -display none, -monitor none    rvisor has neither
   -global virtio-mmio.force-legacy=false
-  -drive file=FILE,if=none,format=raw,id=ID[,snapshot=on]   (or if=virtio);
+  -drive file=FILE[,if=none],format=raw,id=ID[,snapshot=on] (or if=virtio);
                                   writes reach FILE unless snapshot=on
   -device virtio-blk-device,drive=ID[,bus=virtio-mmio-bus.N]
   -rtc base=utc|DATE              as --rtc-base

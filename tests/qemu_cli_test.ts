@@ -112,7 +112,7 @@ Deno.test("qemu-cli: each supported option means what it means on QEMU", () => {
   assert.equal(own.stats, true);
 });
 
-Deno.test("qemu-cli: disks: if=virtio and an unplaced device take QEMU's slot; snapshot=on keeps the file", () => {
+Deno.test("qemu-cli: disks: if=virtio, an unplaced device and a drive without if= as QEMU; snapshot=on keeps the file", () => {
   const drive = ["-drive", "file=d.img,if=none,format=raw,id=d"];
   const placed = parse(...drive, "-device", "virtio-blk-device,drive=d");
   assert.deepEqual(placed.disks.map((d) => d.path), ["d.img"]);
@@ -122,6 +122,12 @@ Deno.test("qemu-cli: disks: if=virtio and an unplaced device take QEMU's slot; s
   assert.equal(virtio.diskWrite, false);
   // A drive no device uses does nothing, on QEMU too.
   assert.deepEqual(parse(...drive).disks, []);
+  // Without if=, as Buildroot's qemu_riscv64_virt line: only a -device uses it.
+  const buildroot = ["-drive", "file=rootfs.ext2,format=raw,id=hd0"];
+  const used = parse(...buildroot, "-device", "virtio-blk-device,drive=hd0");
+  assert.deepEqual(used.disks.map((d) => d.path), ["rootfs.ext2"]);
+  assert.deepEqual(parse(...buildroot).disks, []);
+  assert.deepEqual(parse("-drive", "file=rootfs.ext2,format=raw").disks, []);
 });
 
 Deno.test("qemu-cli: -bios default (or none given) is QEMU's own OpenSBI, then Debian's", () => {
@@ -191,7 +197,10 @@ const REFUSED: { args: string[]; message: RegExp; alone?: boolean }[] = [
     args: ["-drive", "file=x.img,if=none,id=a"],
     message: /^-drive file=x\.img,if=none,id=a: rvisor reads raw images only \(format=raw\)/,
   },
-  { args: ["-drive", "file=x.img,format=raw"], message: /^-drive .*: rvisor's disks are virtio/ },
+  {
+    args: ["-drive", "file=x.img,if=ide,format=raw"],
+    message: /^-drive .*: rvisor's disks are virtio/,
+  },
   { args: ["-drive", "if=virtio,format=raw"], message: /^-drive if=virtio,format=raw: needs file/ },
   {
     args: ["-drive", "file=x.img,if=none,format=raw,id=a,cache=none"],

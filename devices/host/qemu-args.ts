@@ -273,7 +273,13 @@ interface Drive {
   used: boolean;
 }
 
-/** `-drive` -> its id and description (if=none), or the --disk it is (if=virtio). */
+/**
+ * `-drive` -> its id and description (if=none, or no if=), or the --disk it is
+ * (if=virtio). Without if=, QEMU's `virt` gives the drive its default
+ * interface, which it has no controller for: only a -device can use it (as
+ * Buildroot's `-drive file=rootfs.ext2,format=raw,id=hd0 -device
+ * virtio-blk-device,drive=hd0` does), and one no -device names does nothing.
+ */
 function parseDrive(text: string): { id?: string; drive: Drive; virtio: boolean } {
   const props = parseKeyval("-drive", text);
   onlyKeys("-drive", text, props, ["file", "if", "format", "id", "snapshot", "readonly"]);
@@ -287,7 +293,7 @@ function parseDrive(text: string): { id?: string; drive: Drive; virtio: boolean 
     throw new QemuArgsError(`-drive ${text}: rvisor's virtio disk cannot be read-only`);
   }
   const iface = props.get("if");
-  if (iface !== "none" && iface !== "virtio") {
+  if (iface !== undefined && iface !== "none" && iface !== "virtio") {
     throw new QemuArgsError(
       `-drive ${text}: rvisor's disks are virtio (if=none with -device virtio-blk-device, ` +
         `or if=virtio)`,
@@ -411,8 +417,9 @@ const QEMU_OPTIONS: Readonly<Record<string, { value: boolean; apply: Handler }>>
     apply: (r, value, origin) => {
       const d = parseDrive(value);
       if (d.virtio) r.disks.push({ ...d.drive, origin });
-      else if (r.drives.has(d.id!)) throw new QemuArgsError(`${origin}: id=${d.id} given twice`);
-      else r.drives.set(d.id!, d.drive);
+      else if (d.id === undefined) return; // no if= and no id: nothing can use it
+      else if (r.drives.has(d.id)) throw new QemuArgsError(`${origin}: id=${d.id} given twice`);
+      else r.drives.set(d.id, d.drive);
     },
   },
   device: {
