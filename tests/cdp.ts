@@ -184,6 +184,18 @@ export class Page {
     return this.#conn.send<T>(method, params, this.#session);
   }
 
+  /**
+   * Calls `listener` with the params of each CDP event `method` of this page
+   * (enable its domain first, e.g. `Network.enable`); returns the unsubscribe.
+   */
+  on(method: string, listener: (params: Record<string, unknown>) => void): () => void {
+    const off = this.#conn.on(method, (p, s) => {
+      if (s === this.#session) listener(p);
+    });
+    this.#off.push(off);
+    return off;
+  }
+
   /** Navigates to `url` (file:// or http://) and waits for its load event. */
   async goto(url: string): Promise<void> {
     const loaded = new Promise<void>((resolve) => {

@@ -97,7 +97,7 @@ Deno.test(hostTest(
 ));
 
 Deno.test(hostTest(
-  "cdp: an http:// page; a throw, a rejection and a waitFor timeout are errors naming the expression",
+  "cdp: an http:// page and its events; a throw, a rejection and a waitFor timeout are errors naming the expression",
   missing(CHROMIUM),
   async () => {
     const server = Deno.serve(
@@ -109,7 +109,17 @@ Deno.test(hostTest(
     );
     try {
       await using browser = await launchBrowser({ width: 400, height: 300 });
-      const page = await browser.newPage(`http://127.0.0.1:${server.addr.port}/`);
+      const page = await browser.newPage();
+      const requested: string[] = [];
+      const off = page.on("Network.requestWillBeSent", (p) => {
+        requested.push((p.request as { url: string }).url);
+      });
+      await page.send("Network.enable");
+      const url = `http://127.0.0.1:${server.addr.port}/`;
+      await page.goto(url);
+      off();
+      await page.goto(`${url}again`);
+      assert.deepEqual(requested, [url]);
       assert.equal(await page.evaluate("document.title"), "served");
       assert.equal(await page.evaluate("innerWidth"), 400);
       await assert.rejects(page.evaluate("null.x"), (e) => {
