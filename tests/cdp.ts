@@ -150,9 +150,47 @@ const KEYS: Readonly<Record<string, { code: string; keyCode: number; text?: stri
   ArrowRight: { code: "ArrowRight", keyCode: 39 },
 };
 
+/**
+ * The US keyboard's keys for printable ASCII other than letters and digits:
+ * unshifted character, shifted character, Windows virtual key code. Pages
+ * (xterm.js among them) read the key code: '-' sent with '-'.charCodeAt(0) =
+ * 45 would be the Insert key.
+ */
+const PUNCTUATION: readonly (readonly [string, string, number])[] = [
+  [" ", " ", 32],
+  [";", ":", 186],
+  ["=", "+", 187],
+  [",", "<", 188],
+  ["-", "_", 189],
+  [".", ">", 190],
+  ["/", "?", 191],
+  ["`", "~", 192],
+  ["[", "{", 219],
+  ["\\", "|", 220],
+  ["]", "}", 221],
+  ["'", '"', 222],
+];
+
+/** Shift held for each digit key 0..9. */
+const SHIFTED_DIGITS = ")!@#$%^&*(";
+
+/** The key code and Shift state typing `ch` takes on a US keyboard, or undefined if it has no key. */
+function usKey(ch: string): { keyCode: number; shift: boolean } | undefined {
+  if (/^[a-z]$/.test(ch)) return { keyCode: ch.toUpperCase().charCodeAt(0), shift: false };
+  if (/^[A-Z]$/.test(ch)) return { keyCode: ch.charCodeAt(0), shift: true };
+  if (/^[0-9]$/.test(ch)) return { keyCode: ch.charCodeAt(0), shift: false };
+  const digit = SHIFTED_DIGITS.indexOf(ch);
+  if (digit >= 0) return { keyCode: 48 + digit, shift: true };
+  const p = PUNCTUATION.find(([plain, shifted]) => ch === plain || ch === shifted);
+  return p && { keyCode: p[2], shift: ch !== p[0] };
+}
+
+/** CDP's Shift bit in Input.dispatchKeyEvent's modifiers. */
+const SHIFT = 8;
+
 /** A browser tab attached through a CDP session. */
 export class Page {
-  /** Console messages and uncaught exceptions of the page and its workers, in order. */
+  /** Console messages and uncaught exceptions of the page (not of its workers), in order. */
   readonly log: string[] = [];
   #conn: Connection;
   #session: string;
@@ -247,14 +285,31 @@ export class Page {
     }
   }
 
-  /** Presses and releases one key: a printable character or a name in KEYS ("Enter", ...). */
+  /**
+   * Presses and releases one key: a named key of KEYS ("Enter", "Backspace",
+   * ...) or a character, with Shift where a US keyboard needs it. A character
+   * no key types (non-ASCII) is inserted as text input instead.
+   */
   async press(key: string): Promise<void> {
     const named = KEYS[key];
-    const ev = named
-      ? { key, code: named.code, windowsVirtualKeyCode: named.keyCode, text: named.text }
-      : { key, text: key, windowsVirtualKeyCode: key.toUpperCase().charCodeAt(0) };
-    await this.send("Input.dispatchKeyEvent", { type: ev.text ? "keyDown" : "rawKeyDown", ...ev });
-    await this.send("Input.dispatchKeyEvent", { type: "keyUp", ...ev, text: undefined });
+    if (named) {
+      const ev = { key, code: named.code, windowsVirtualKeyCode: named.keyCode };
+      await this.send("Input.dispatchKeyEvent", {
+        type: named.text ? "keyDown" : "rawKeyDown",
+        ...ev,
+        text: named.text,
+      });
+      await this.send("Input.dispatchKeyEvent", { type: "keyUp", ...ev });
+      return;
+    }
+    const us = usKey(key);
+    if (!us) {
+      await this.send("Input.insertText", { text: key });
+      return;
+    }
+    const ev = { key, windowsVirtualKeyCode: us.keyCode, modifiers: us.shift ? SHIFT : 0 };
+    await this.send("Input.dispatchKeyEvent", { type: "keyDown", ...ev, text: key });
+    await this.send("Input.dispatchKeyEvent", { type: "keyUp", ...ev });
   }
 
   /** Types `text` into the focused element key by key; "\n" presses Enter. */

@@ -66,11 +66,16 @@ Deno.test(hostTest(
         );
 
         await page.evaluate("document.getElementById('text').focus()");
-        await page.type("help me\n");
-        assert.equal(await page.evaluate("document.getElementById('text').value"), "help me");
+        // Every printable ASCII character, and one no US key types.
+        const typed = "uname -a; Echo 'A_b' \"$X\" [1]/{2}\\|~`=+<>?!@#%^&*(),.:é";
+        await page.type(`${typed}\n`);
+        assert.equal(await page.evaluate("document.getElementById('text').value"), typed);
         assert.equal(await page.evaluate("window.enters"), 1);
         await page.press("Backspace");
-        assert.equal(await page.evaluate("document.getElementById('text').value"), "help m");
+        assert.equal(
+          await page.evaluate("document.getElementById('text').value"),
+          typed.slice(0, -1),
+        );
 
         await page.setFiles("#file", [join(dir, "picked.txt")]);
         assert.equal(await page.waitFor("window.picked"), "file contents\n");

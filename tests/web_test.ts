@@ -121,11 +121,15 @@ Deno.test(hostTest(
         const origin = `http://127.0.0.1:${server.addr.port}/`;
         await page.goto(origin);
         await waitForPrompt(page);
-        await command(page, "echo hi from chromium", "\nhi from chromium\n");
+        await command(
+          page,
+          "echo hi-from chromium_1: 1+1=2 [ok]",
+          "\nhi-from chromium_1: 1+1=2 [ok]\n",
+        );
         await page.evaluate("document.getElementById('boot-tinyos').click()");
         await waitForPrompt(page);
         // A new boot: a fresh terminal and transcript.
-        assert.doesNotMatch(await page.evaluate<string>("rvisor.output"), /hi from chromium/);
+        assert.doesNotMatch(await page.evaluate<string>("rvisor.output"), /hi-from chromium/);
         await command(page, "uptime", "ticks");
         assert.deepEqual(
           requests.filter((u) => !u.startsWith(origin) && !u.startsWith("blob:")),
