@@ -95,6 +95,38 @@ Deno.test(hostTest(
     }),
 ));
 
+Deno.test("web: deno task check fails on a Deno.* in the worker's module graph", async () => {
+  const task: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.check;
+  const guard = "deno check --config web/worker.jsonc web/worker.ts";
+  assert.ok(task.includes(guard), `the check task runs ${guard}: ${task}`);
+  const check = async (entry: string) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--config", "web/worker.jsonc", entry],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { ok: r.success, stderr: new TextDecoder().decode(r.stderr) };
+  };
+  const clean = await check("web/worker.ts");
+  assert.ok(clean.ok, clean.stderr);
+  // A worker whose graph uses Deno: the real mod.ts beside a Deno call.
+  const dir = await Deno.makeTempDir({ prefix: "rvisor-deno-use-" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "worker.ts"),
+      `import { createMachine } from "${new URL("mod.ts", `file://${ROOT}`)}";\n` +
+        "export const m = createMachine({ kernel: { name: 'k', bytes: Deno.readFileSync('k') } });\n",
+    );
+    const dirty = await check(join(dir, "worker.ts"));
+    assert.equal(dirty.ok, false);
+    assert.match(dirty.stderr, /Cannot find name 'Deno'/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html",
   ".js": "text/javascript",
