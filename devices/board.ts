@@ -38,6 +38,9 @@ export interface ImageFile {
   bytes: Uint8Array;
 }
 
+/** The most harts a board has (QEMU's `virt` takes more; 8 is what rvisor schedules). */
+export const MAX_HARTS = 8;
+
 /** Thrown for configurations and images that cannot boot; the message names the input. */
 export class MachineConfigError extends Error {
   override name = "MachineConfigError";
@@ -47,8 +50,11 @@ export class MachineConfigError extends Error {
 export interface BoardWiring {
   /** The bus the devices are mapped on (and the RAM virtio reaches by DMA). */
   bus: Bus;
-  /** The hart (or vCPU) whose mip lines the CLINT and PLIC drive. */
-  cpu: InterruptTarget;
+  /**
+   * The harts (or vCPUs) whose mip lines the CLINT and PLIC drive, by hart id:
+   * 1 to {@linkcode MAX_HARTS}.
+   */
+  cpus: readonly InterruptTarget[];
   /** mtime. */
   clock: Clock;
   /** Event bus for device events. */
@@ -174,8 +180,12 @@ export class VirtDevices {
       throw new MachineConfigError(`RTC base ${base}: must be a time at or after 1970-01-01`);
     }
     this.#epochNs = base * 1e6;
-    this.clint = new Clint(w.cpu, w.clock);
-    this.plic = new Plic(w.cpu, w.events);
+    const harts = w.cpus.length;
+    if (!(harts >= 1 && harts <= MAX_HARTS)) {
+      throw new MachineConfigError(`${harts} harts: a board has 1 to ${MAX_HARTS}`);
+    }
+    this.clint = new Clint(w.cpus, w.clock);
+    this.plic = new Plic(w.cpus, w.events);
     this.uart = new Uart16550(this.plic.line(VIRT_IRQ.UART0), w.console, w.events);
     // Wall-clock time at start-up, then advancing with mtime (so virtual runs stay reproducible).
     this.rtc = new GoldfishRtc(
@@ -212,14 +222,17 @@ export class VirtDevices {
 
   /**
    * What a snapshot of this board must be restored onto, as named settings
-   * (`prefix` tells the host board from a guest's): the slots that hold
-   * disks and, for each, its size, how its writes are kept, and a fingerprint
-   * of its image. A copy-on-write disk's written chunks are in the snapshot; a
+   * (`prefix` tells the host board from a guest's): the number of harts, the
+   * slots that hold disks and, for each, its size, how its writes are kept,
+   * and a fingerprint of its image. A copy-on-write disk's written chunks are in the snapshot; a
    * writable disk's writes are in its file, so its fingerprint is that of the
    * file as it is now.
    */
   snapshotConfig(prefix = ""): SnapshotConfig {
+    const harts = this.clint.harts.length;
     const config: SnapshotConfig = {
+      // Absent for one hart, as in snapshots taken before there could be more.
+      ...(harts > 1 ? { [`${prefix}harts`]: String(harts) } : {}),
       [`${prefix}disks`]: this.disks.map((d) => `slot ${d.slot}`).join(", ") || "none",
     };
     for (const { slot, backend: disk } of this.disks) {

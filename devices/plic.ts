@@ -1,7 +1,9 @@
 /**
- * SiFive PLIC as QEMU 7.2's `virt` machine configures it for one hart: 96
- * sources (source 0 reserved), 7 priority levels, and two contexts, 0 driving
- * the hart's MEIP and 1 its SEIP.
+ * SiFive PLIC as QEMU 7.2's `virt` machine configures it for `-smp N` without
+ * AIA: 96 sources (source 0 reserved), 7 priority levels, and two contexts per
+ * hart, 2i driving hart i's MEIP and 2i+1 its SEIP. The enable, threshold and
+ * claim registers of contexts beyond the last read as zero and ignore writes,
+ * as QEMU's.
  *
  * Pending follows QEMU 7.2's hw/intc/sifive_plic.c rather than the PLIC spec's
  * gateway, because guests written for QEMU depend on it: every time a device
@@ -44,9 +46,8 @@ export const PlicReg = {
 } as const;
 
 const WORDS = PLIC_NUM_SOURCES / 32;
-/** The hart interrupt each context drives, by context number. */
+/** The interrupt of its hart that each of a hart's contexts drives ("MS" in QEMU's hart config). */
 const CONTEXT_IRQ = [Irq.MEIP, Irq.SEIP] as const;
-const NUM_CONTEXTS = CONTEXT_IRQ.length;
 
 /** Saved state of a {@linkcode Plic} (plain JSON). */
 export interface PlicState {
@@ -58,7 +59,7 @@ export interface PlicState {
   pending: number[];
   /** Claimed (in service) bits. */
   claimed: number[];
-  /** Enable words, per context. */
+  /** Enable words, per context (two contexts per hart). */
   enable: number[];
   /** Threshold per context. */
   threshold: number[];
@@ -66,7 +67,7 @@ export interface PlicState {
   output: boolean[];
 }
 
-/** Platform-level interrupt controller: routes device lines to MEIP and SEIP. */
+/** Platform-level interrupt controller: routes device lines to each hart's MEIP and SEIP. */
 export class Plic implements MmioDevice {
   /** Device name used in events and the DTB. */
   readonly name = "plic";
@@ -74,17 +75,22 @@ export class Plic implements MmioDevice {
   readonly #level = new Uint32Array(WORDS);
   readonly #pending = new Uint32Array(WORDS);
   readonly #claimed = new Uint32Array(WORDS);
-  readonly #enable = new Uint32Array(WORDS * NUM_CONTEXTS);
-  readonly #threshold = new Uint32Array(NUM_CONTEXTS);
-  readonly #output = [false, false];
+  readonly #contexts: number;
+  readonly #enable: Uint32Array;
+  readonly #threshold: Uint32Array;
+  readonly #output: boolean[];
   readonly #lines: (IrqLine | undefined)[] = [];
 
   /**
-   * @param hart receives MEIP (context 0) and SEIP (context 1).
+   * @param harts by hart id: hart i receives MEIP (context 2i) and SEIP (context 2i+1).
    * @param events where source level changes are published on the `irq` topic.
    */
-  constructor(readonly hart: InterruptTarget, readonly events: EventBus) {
-    for (const bit of CONTEXT_IRQ) hart.setInterruptLevel(bit, false);
+  constructor(readonly harts: readonly InterruptTarget[], readonly events: EventBus) {
+    this.#contexts = harts.length * CONTEXT_IRQ.length;
+    this.#enable = new Uint32Array(WORDS * this.#contexts);
+    this.#threshold = new Uint32Array(this.#contexts);
+    this.#output = new Array(this.#contexts).fill(false);
+    for (const hart of harts) for (const bit of CONTEXT_IRQ) hart.setInterruptLevel(bit, false);
   }
 
   /** The interrupt line of `source` (1..95), for the device wired to it. */
@@ -127,15 +133,20 @@ export class Plic implements MmioDevice {
     };
   }
 
-  /** Restores {@linkcode saveState}'s state without driving the hart (its mip is restored with it). */
+  /** Restores {@linkcode saveState}'s state without driving the harts (their mip is restored with them). */
   loadState(state: PlicState): void {
+    if (state.threshold.length !== this.#contexts) {
+      throw new RangeError(
+        `PLIC of ${state.threshold.length} contexts in the saved state, ${this.#contexts} here`,
+      );
+    }
     this.#priority.set(state.priority);
     this.#level.set(state.level);
     this.#pending.set(state.pending);
     this.#claimed.set(state.claimed);
     this.#enable.set(state.enable);
     this.#threshold.set(state.threshold);
-    for (let i = 0; i < NUM_CONTEXTS; i++) this.#output[i] = state.output[i];
+    for (let i = 0; i < this.#contexts; i++) this.#output[i] = state.output[i];
   }
 
   /** QEMU 7.2's sifive_plic: 4-byte accesses anywhere in its aperture. */
@@ -189,7 +200,7 @@ export class Plic implements MmioDevice {
   /** Index into #enable for an enable-word offset, or -1. */
   #enableIndex(offset: number): number {
     const rel = offset - PlicReg.ENABLE;
-    if (rel < 0 || rel >= NUM_CONTEXTS * PlicReg.ENABLE_STRIDE) return -1;
+    if (rel < 0 || rel >= this.#contexts * PlicReg.ENABLE_STRIDE) return -1;
     const word = (rel & (PlicReg.ENABLE_STRIDE - 1)) >>> 2;
     if (word >= WORDS) return -1;
     return Math.floor(rel / PlicReg.ENABLE_STRIDE) * WORDS + word;
@@ -198,7 +209,7 @@ export class Plic implements MmioDevice {
   /** Context number for an offset in the threshold/claim area, or -1. */
   #contextOf(offset: number): number {
     const rel = offset - PlicReg.CONTEXT;
-    if (rel < 0 || rel >= NUM_CONTEXTS * PlicReg.CONTEXT_STRIDE) return -1;
+    if (rel < 0 || rel >= this.#contexts * PlicReg.CONTEXT_STRIDE) return -1;
     return Math.floor(rel / PlicReg.CONTEXT_STRIDE);
   }
 
@@ -243,13 +254,13 @@ export class Plic implements MmioDevice {
     this.#update();
   }
 
-  /** Drives MEIP/SEIP from each context's best candidate. */
+  /** Drives each hart's MEIP/SEIP from its contexts' best candidates. */
   #update(): void {
-    for (let context = 0; context < NUM_CONTEXTS; context++) {
+    for (let context = 0; context < this.#contexts; context++) {
       const level = this.#best(context) !== 0;
       if (level !== this.#output[context]) {
         this.#output[context] = level;
-        this.hart.setInterruptLevel(CONTEXT_IRQ[context], level);
+        this.harts[context >>> 1].setInterruptLevel(CONTEXT_IRQ[context & 1], level);
       }
     }
   }

@@ -264,7 +264,7 @@ export class VirtMachine {
     this.#consoleOut = config.console;
     this.devices = new VirtDevices({
       bus: this.bus,
-      cpu: this.hart,
+      cpus: [this.hart],
       clock: this.clock,
       events: this.events,
       console: (b) => this.emitConsole(b),

@@ -86,7 +86,7 @@ export class Guest {
     this.vcpu = new Vcpu(this.bus, setup.events, setup.hostRetired, () => setup.clock.now());
     this.devices = new VirtDevices({
       bus: this.bus,
-      cpu: this.vcpu,
+      cpus: [this.vcpu],
       clock: setup.clock,
       events: setup.events,
       console: setup.console,

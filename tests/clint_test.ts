@@ -23,7 +23,7 @@ function setup() {
   const state = { instret: 0 };
   const hart = new FakeHart();
   const clock = new Clock("virtual", () => state.instret);
-  const clint = new Clint(hart, clock);
+  const clint = new Clint([hart], clock);
   const setTicks = (ticks: number) => {
     state.instret = ticks * 100;
   };
@@ -140,7 +140,7 @@ Deno.test("clint: mtime writes set the clock and re-evaluate MTIP", () => {
 Deno.test("clint: qemuTimer fires (mtimecmp - mtime) * 100 ns after the write, as QEMU 7.2", () => {
   const state = { instret: 0 };
   const hart = new FakeHart();
-  const clint = new Clint(hart, new Clock("virtual", () => state.instret));
+  const clint = new Clint([hart], new Clock("virtual", () => state.instret));
   clint.qemuTimer = true;
   // Written at instruction 1234 (mtime 12, 34 ns into the tick) for mtimecmp 20: QEMU fires at
   // 1234 + 8 * 100 = 2034, not at 2000 when mtime reaches 20.

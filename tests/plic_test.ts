@@ -22,7 +22,7 @@ class FakeHart {
 function setup() {
   const hart = new FakeHart();
   const events = new EventBus();
-  const plic = new Plic(hart, events);
+  const plic = new Plic([hart], events);
   return { hart, events, plic };
 }
 
