@@ -32,6 +32,7 @@ import {
   imagesSnapshotConfig,
   loadBoot,
   MachineConfigError,
+  MAX_HARTS,
   tohostExitCode,
   VirtDevices,
   type VirtDevicesState,
@@ -42,7 +43,7 @@ import type { Plic } from "./plic.ts";
 import type { GoldfishRtc } from "./rtc.ts";
 import type { Uart16550 } from "./uart.ts";
 
-export { type DiskSlot, type ImageFile, MachineConfigError } from "./board.ts";
+export { type DiskSlot, type ImageFile, MachineConfigError, MAX_HARTS } from "./board.ts";
 
 /**
  * Machine-mode software written in TypeScript that runs the hart instead of
@@ -180,8 +181,6 @@ export interface RunOptions {
 const BATCH = 4096;
 /** With several harts, each runs this many instructions (or up to wfi) before the next one's turn. */
 export const SLICE = 4096;
-/** The most harts a machine has (QEMU 7.2's `virt` takes 8 per socket). */
-export const MAX_HARTS = 8;
 /** Yield to the JS event loop this often (ms) so that input and timers get through. */
 const YIELD_MS = 50;
 const MiB = 1024 * 1024;
@@ -264,7 +263,7 @@ export class VirtMachine {
     this.#consoleOut = config.console;
     this.devices = new VirtDevices({
       bus: this.bus,
-      cpus: [this.hart],
+      cpus: harts,
       clock: this.clock,
       events: this.events,
       console: (b) => this.emitConsole(b),
@@ -319,8 +318,6 @@ export class VirtMachine {
       hypervisor: this.#software ? "on" : "off",
       "RAM size": Number.isInteger(mib) ? `${mib} MiB` : `${this.bus.ramSize} bytes`,
       "F/D extensions": this.hart.csr.fpu ? "on" : "off",
-      // Only with several harts: single-hart snapshots from before SMP still load.
-      ...(this.harts.length > 1 ? { harts: `${this.harts.length}` } : {}),
       ...imagesSnapshotConfig(this.config),
       ...this.devices.snapshotConfig(),
       ...this.#software?.snapshotConfig?.(),
