@@ -380,6 +380,8 @@ export interface LoadBootOptions {
    * and the DTB is the one OpenSBI would pass on.
    */
   builtinFirmware?: boolean;
+  /** The number of harts the device tree describes (default 1). */
+  harts?: number;
 }
 
 /**
@@ -473,6 +475,7 @@ export function loadBoot(
     initrd,
     isa,
     firmwareFixups: options.builtinFirmware,
+    harts: options.harts,
   });
   const dtbAddress = fdtLoadAddress(bus.ramBase, bus.ramSize);
   claimNamed("the device tree", dtbAddress, dtb.length);

@@ -2,8 +2,8 @@
  * The device tree of the `virt` machine, generated from its configuration.
  *
  * The shape (node names, property order, phandle numbers, interrupt wiring)
- * copies what QEMU 7.2 generates for `-M virt` with one rv64imafdc hart, so that a
- * guest sees the same tree on QEMU and on rvisor. Left out on purpose, because
+ * copies what QEMU 7.2 generates for `-M virt -smp N` with rv64imafdc harts, so
+ * that a guest sees the same tree on QEMU and on rvisor. Left out on purpose, because
  * rvisor has no such device: `pmu` (no hpm counters), `fw-cfg`, `flash`,
  * `platform-bus` and `pci` (no PCI host bridge; QEMU's pci@30000000).
  *
@@ -41,8 +41,15 @@ export const PLIC_NDEV = 96;
 /** UART input clock QEMU advertises (3.6864 MHz). */
 export const UART_CLOCK_HZ = 0x38_4000;
 
-/** Phandles, numbered as QEMU 7.2 numbers them for one hart. */
-const PHANDLE = { cpu0: 1, cpu0Intc: 2, plic: 3, test: 4 } as const;
+/**
+ * Phandles, numbered as QEMU 7.2 numbers them for `harts` harts: it makes the
+ * cpu nodes from the last hart down, each taking one for the cpu and one for
+ * its interrupt controller, then the PLIC's and the test device's.
+ */
+function phandles(harts: number) {
+  const cpu = (hart: number) => 2 * (harts - 1 - hart) + 1;
+  return { cpu, intc: (hart: number) => cpu(hart) + 1, plic: 2 * harts + 1, test: 2 * harts + 2 };
+}
 
 /** What the generated tree describes. */
 export interface VirtDtbConfig {
@@ -50,12 +57,14 @@ export interface VirtDtbConfig {
   ramSize: number;
   /** RAM base; default 0x8000_0000. */
   ramBase?: number;
+  /** Number of harts, cpu@0 up (`-smp N`); default 1. */
+  harts?: number;
   /**
-   * `riscv,isa` of cpu@0; default that of the default ISA (`rv64imafdc_zicsr_zifencei`,
+   * `riscv,isa` of every cpu; default that of the default ISA (`rv64imafdc_zicsr_zifencei`,
    * the string QEMU 7.2 prints for an rv64imafdc hart).
    */
   isa?: string;
-  /** `mmu-type` of cpu@0; default `riscv,sv39` (QEMU says sv48; our MMU has Sv39 only). */
+  /** `mmu-type` of every cpu; default `riscv,sv39` (QEMU says sv48; our MMU has Sv39 only). */
   mmuType?: string;
   /** Kernel command line (`/chosen/bootargs`), omitted when undefined. */
   bootargs?: string;
@@ -87,6 +96,10 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
 /** Builds the `virt` device tree for `cfg` as a node tree (callers may add nodes). */
 export function buildVirtFdt(cfg: VirtDtbConfig): FdtNode {
   const ramBase = cfg.ramBase ?? RAM_BASE;
+  const harts = cfg.harts ?? 1;
+  if (!(Number.isInteger(harts) && harts >= 1)) throw new RangeError(`${harts} harts in a DTB`);
+  const PHANDLE = phandles(harts);
+  const hartIds = Array.from({ length: harts }, (_, hart) => hart);
   const m = VIRT_MEMMAP;
   const root = new FdtNode("")
     .prop("#address-cells", 2)
@@ -120,20 +133,23 @@ export function buildVirtFdt(cfg: VirtDtbConfig): FdtNode {
     .prop("#address-cells", 1)
     .prop("#size-cells", 0)
     .prop("timebase-frequency", TIMEBASE_HZ);
-  const cpu0 = cpus.child("cpu@0")
-    .prop("phandle", PHANDLE.cpu0)
-    .prop("device_type", "cpu")
-    .prop("reg", 0)
-    .prop("status", "okay")
-    .prop("compatible", "riscv")
-    .prop("riscv,isa", cfg.isa ?? dtbIsaString(isaHasFD(DEFAULT_ISA)))
-    .prop("mmu-type", cfg.mmuType ?? "riscv,sv39");
-  cpu0.child("interrupt-controller")
-    .prop("#interrupt-cells", 1)
-    .prop("interrupt-controller", null)
-    .prop("compatible", "riscv,cpu-intc")
-    .prop("phandle", PHANDLE.cpu0Intc);
-  cpus.child("cpu-map").child("cluster0").child("core0").prop("cpu", PHANDLE.cpu0);
+  for (const hart of hartIds) {
+    cpus.child(`cpu@${hart}`)
+      .prop("phandle", PHANDLE.cpu(hart))
+      .prop("device_type", "cpu")
+      .prop("reg", hart)
+      .prop("status", "okay")
+      .prop("compatible", "riscv")
+      .prop("riscv,isa", cfg.isa ?? dtbIsaString(isaHasFD(DEFAULT_ISA)))
+      .prop("mmu-type", cfg.mmuType ?? "riscv,sv39")
+      .child("interrupt-controller")
+      .prop("#interrupt-cells", 1)
+      .prop("interrupt-controller", null)
+      .prop("compatible", "riscv,cpu-intc")
+      .prop("phandle", PHANDLE.intc(hart));
+  }
+  const cluster = cpus.child("cpu-map").child("cluster0");
+  for (const hart of hartIds) cluster.child(`core${hart}`).prop("cpu", PHANDLE.cpu(hart));
 
   const soc = root.child("soc")
     .prop("#address-cells", 2)
@@ -161,23 +177,29 @@ export function buildVirtFdt(cfg: VirtDtbConfig): FdtNode {
       .prop("reg", reg(base, m.virtio.size))
       .prop("compatible", "virtio,mmio");
   }
-  // PLIC context 0 drives the hart's M external interrupt, context 1 the S one.
+  // PLIC context 2i drives hart i's M external interrupt, context 2i+1 its S one.
   soc.child(`plic@${m.plic.base.toString(16)}`)
     .prop("phandle", PHANDLE.plic)
     .prop("riscv,ndev", PLIC_NDEV)
     .prop("reg", reg(m.plic.base, m.plic.size))
-    .prop("interrupts-extended", [
-      PHANDLE.cpu0Intc,
-      cfg.firmwareFixups ? 0xffffffff : Irq.MEIP,
-      PHANDLE.cpu0Intc,
-      Irq.SEIP,
-    ])
+    .prop(
+      "interrupts-extended",
+      hartIds.flatMap((hart) => [
+        PHANDLE.intc(hart),
+        cfg.firmwareFixups ? 0xffffffff : Irq.MEIP,
+        PHANDLE.intc(hart),
+        Irq.SEIP,
+      ]),
+    )
     .prop("interrupt-controller", null)
     .prop("compatible", ["sifive,plic-1.0.0", "riscv,plic0"])
     .prop("#address-cells", 0)
     .prop("#interrupt-cells", 1);
   soc.child(`clint@${m.clint.base.toString(16)}`)
-    .prop("interrupts-extended", [PHANDLE.cpu0Intc, Irq.MSIP, PHANDLE.cpu0Intc, Irq.MTIP])
+    .prop(
+      "interrupts-extended",
+      hartIds.flatMap((hart) => [PHANDLE.intc(hart), Irq.MSIP, PHANDLE.intc(hart), Irq.MTIP]),
+    )
     .prop("reg", reg(m.clint.base, m.clint.size))
     .prop("compatible", ["sifive,clint0", "riscv,clint0"]);
   return root;

@@ -216,3 +216,54 @@ Deno.test(hostTest(
     }
   },
 ));
+
+Deno.test("dtb: N harts: a cpu node and cpu-map core each, CLINT and PLIC list every hart in order", () => {
+  for (const harts of [2, 4, 8]) {
+    const root = tree({ ramSize: 128 * MiB, harts });
+    const intc = (hart: number) =>
+      root.find(`/cpus/cpu@${hart}/interrupt-controller`)!.u32("phandle")!;
+    for (let hart = 0; hart < harts; hart++) {
+      const cpu = root.find(`/cpus/cpu@${hart}`)!;
+      assert.equal(cpu.u32("reg"), hart);
+      assert.equal(
+        root.findByPhandle(root.find(`/cpus/cpu-map/cluster0/core${hart}`)!.u32("cpu")!),
+        cpu,
+      );
+    }
+    assert.equal(root.find(`/cpus/cpu@${harts}`), null);
+    const ids = Array.from({ length: harts }, (_, hart) => hart);
+    assert.deepEqual(
+      root.find("/soc/clint@2000000")!.cells("interrupts-extended"),
+      ids.flatMap((hart) => [intc(hart), 3, intc(hart), 7]),
+    );
+    assert.deepEqual(
+      root.find("/soc/plic@c000000")!.cells("interrupts-extended"),
+      ids.flatMap((hart) => [intc(hart), 11, intc(hart), 9]),
+    );
+    // OpenSBI's fdt_plic_fixup hides every hart's M-mode context from the kernel.
+    const fixed = tree({ ramSize: 128 * MiB, harts, firmwareFixups: true });
+    assert.deepEqual(
+      fixed.find("/soc/plic@c000000")!.cells("interrupts-extended"),
+      ids.flatMap((hart) => [intc(hart), 0xffffffff, intc(hart), 9]),
+    );
+  }
+  assert.throws(() => tree({ ramSize: 128 * MiB, harts: 0 }), /0 harts/);
+});
+
+Deno.test(hostTest(
+  "dtb: identical to QEMU 7.2's virt tree with -smp 1, 2, 4 and 8 but for omitted nodes",
+  missing(QEMU),
+  async () => {
+    for (const harts of [1, 2, 4, 8]) {
+      const qemu = await qemuDtb("128M", ["-smp", String(harts)]);
+      const ours = parseFdt(buildVirtDtb({
+        ramSize: 128 * MiB,
+        harts,
+        mmuType: "riscv,sv48",
+        rngSeed: qemu.find("/chosen")!.props.get("rng-seed"),
+      })).root;
+      assert.ok(qemu.find(`/cpus/cpu@${harts - 1}`), `QEMU made ${harts} cpus`);
+      assertSameAsQemu(ours, qemu);
+    }
+  },
+));
