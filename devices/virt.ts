@@ -273,7 +273,7 @@ export class VirtMachine {
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);
     if (this.clock.mode === "virtual") this.clint.onTimerWrite = () => this.#stopHarts();
-    const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu));
+    const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu), { harts: smp });
     this.images = layout.images;
     this.#tohost = layout.tohost;
     this.dtb = { address: layout.dtbAddress, bytes: layout.dtb };
