@@ -231,6 +231,7 @@ export class VirtMachine {
   #pauseRequested = false;
   /** With several harts: whose turn it is, and the instructions left of its slice. */
   #turn = 0;
+  #lastHart: Hart;
   #sliceLeft = SLICE;
 
   constructor(readonly config: VirtConfig = {}) {
@@ -256,7 +257,7 @@ export class VirtMachine {
       );
     }
     this.harts = harts;
-    this.hart = harts[0];
+    this.hart = this.#lastHart = harts[0];
     for (const h of harts) h.setPeers(harts);
     this.clock = new Clock(config.clock ?? "host", () => this.guestInstructions);
     for (const h of harts) h.clock = this.clock;
@@ -285,6 +286,11 @@ export class VirtMachine {
   /** Makes the running hart's run return at the next instruction boundary (stale stops are reset by run). */
   #stopHarts(): void {
     for (const h of this.harts) h.requestStop();
+  }
+
+  /** The hart that ran last: the one a breakpoint, watchpoint or pause stopped. */
+  get lastHart(): Hart {
+    return this.#lastHart;
   }
 
   /** Instructions all harts retired since reset. */
@@ -526,6 +532,7 @@ export class VirtMachine {
           Math.min(this.clint.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
         );
         const batch = smp ? this.#sliceLeft : BATCH;
+        this.#lastHart = hart;
         stop = hart.run(Math.min(batch, limit - done, toTimer > 0 ? toTimer : batch));
         const traps = hart.trapsTaken - trapsBefore;
         if (hart.retired === retiredBefore) stalledTraps += traps;
