@@ -268,3 +268,35 @@ Deno.test(hostTest("smp: boot.ts --smp 4 --stats reports each hart", missing(SMP
     assert.match(stderr, new RegExp(`hart ${i} +\\d+ instructions, \\d+ traps`));
   }
 }));
+
+Deno.test(hostTest(
+  "smp: a snapshot taken mid-run on 4 harts continues exactly as the run it was taken from",
+  missing(SMP_ELF),
+  async () => {
+    const make = () => {
+      const out = { text: "" };
+      const m = new VirtMachine({
+        kernel: { name: "smp.elf", bytes: Deno.readFileSync(SMP_ELF) },
+        smp: 4,
+        clock: "virtual",
+        rtcBase: 0,
+        console: (b) => out.text += String.fromCharCode(b),
+      });
+      return { m, out };
+    };
+    const a = make();
+    await a.m.run({ maxInstructions: SLICE * 3 + 123 }); // mid-turn of hart 3
+    const bytes = a.m.saveSnapshot();
+    const b = make();
+    assert.throws(() => new VirtMachine({ smp: 2 }).restore(bytes), /harts is 4 in the snapshot/);
+    b.m.restore(bytes);
+    const [ra, rb] = [
+      await a.m.run({ maxInstructions: 1e7 }),
+      await b.m.run({ maxInstructions: 1e7 }),
+    ];
+    assert.equal(ra.reason, "poweroff");
+    assert.equal(rb.reason, "poweroff");
+    assert.equal(b.out.text, a.out.text);
+    assert.deepEqual(b.m.harts.map((h) => h.retired), a.m.harts.map((h) => h.retired));
+  },
+));
