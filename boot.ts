@@ -150,7 +150,7 @@ Options:
                     continue the machine saved in FILE instead of booting. The
                     flags that define the machine (--bios, --kernel, --initrd,
                     --append, --load, --disk, --mem, --no-hypervisor,
-                    --guest-offset) must be those it was saved with (the disk
+                    --guest-offset, --smp) must be those it was saved with (the disk
                     image must be unchanged: only a copy-on-write overlay is in
                     the file); with --clock virtual the run continues exactly
   --gdb PORT        GDB remote stub on 127.0.0.1:PORT (target remote :PORT);

@@ -300,3 +300,18 @@ Deno.test(hostTest(
     assert.deepEqual(b.m.harts.map((h) => h.retired), a.m.harts.map((h) => h.retired));
   },
 ));
+
+Deno.test("smp: Machine.step() is the next instruction of the schedule: steps and a run interleave the harts alike", async () => {
+  const config = {
+    kernel: program([0x0000006f]),
+    smp: 2,
+    hypervisor: false,
+    clock: "virtual",
+  } as const;
+  const stepped = createMachine(config), ran = createMachine(config);
+  for (let i = 0; i < SLICE + 10; i++) await stepped.step();
+  await ran.run({ maxInstructions: SLICE + 10 });
+  const counts = (m: typeof ran) => m.vm.harts.map((h) => h.retired);
+  assert.deepEqual(counts(stepped), [SLICE, 10]);
+  assert.deepEqual(counts(stepped), counts(ran));
+});
