@@ -181,7 +181,8 @@ takes this subset and refuses any other option or value with one line (exit 2):
                                   without -bios): QEMU's OpenSBI, fw_dynamic
   -kernel FILE, -initrd FILE, -append STRING
   -m SIZE                         a plain number is MiB (-m 128 = 128M)
-  -smp 1                          one hart (also cpus=1, cores=1, ...)
+  -smp N                          N harts, 1 to 8 (also cpus=N,cores=..., as QEMU
+                                  computes them; the topology does not change virt)
   -cpu rv64[,f=off,d=off]         F and D (default) or neither; extensions
                                   rvisor lacks (h, zba, zbb, zbc, zbs, sstc,
                                   Zihintpause, v, ...) may only be =off

@@ -224,9 +224,9 @@ export class VirtDevices {
    * What a snapshot of this board must be restored onto, as named settings
    * (`prefix` tells the host board from a guest's): the number of harts, the
    * slots that hold disks and, for each, its size, how its writes are kept,
-   * and a fingerprint of its image. A copy-on-write disk's written chunks are in the snapshot; a
-   * writable disk's writes are in its file, so its fingerprint is that of the
-   * file as it is now.
+   * and a fingerprint of its image. A copy-on-write disk's written chunks are
+   * in the snapshot; a writable disk's writes are in its file, so its
+   * fingerprint is that of the file as it is now.
    */
   snapshotConfig(prefix = ""): SnapshotConfig {
     const harts = this.clint.harts.length;

@@ -251,16 +251,23 @@ export class Clint implements MmioDevice {
   }
 
   /**
-   * The earliest mtime at which some hart's MTIP rises (possibly already in
-   * the past), or Infinity if every mtimecmp is beyond any mtime a JS number
-   * can reach; lets an idle machine skip time to its next timer interrupt,
-   * and ends instruction batches there.
+   * The mtime at which the next hart's MTIP rises: the earliest mtimecmp
+   * still ahead of mtime; when none is (one hart: its mtimecmp, possibly in
+   * the past), the earliest of them, or Infinity if every mtimecmp is beyond
+   * any mtime a JS number can reach. Lets an idle machine skip time to its
+   * next timer interrupt, and ends instruction batches there: a hart whose
+   * timer is already due (firmware leaves mtimecmp behind with MTIE off
+   * until the next deadline) must not hide another hart's.
    */
   nextDeadline(): number {
-    let next = Infinity;
+    if (this.harts.length === 1) return this.#deadline(0);
+    const now = this.clock.now();
+    let ahead = Infinity, earliest = Infinity;
     for (let hart = 0; hart < this.harts.length; hart++) {
-      next = Math.min(next, this.#deadline(hart));
+      const deadline = this.#deadline(hart);
+      earliest = Math.min(earliest, deadline);
+      if (deadline > now) ahead = Math.min(ahead, deadline);
     }
-    return next;
+    return ahead < Infinity ? ahead : earliest;
   }
 }

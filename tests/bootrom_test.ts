@@ -8,6 +8,8 @@ import {
   KERNEL_LOAD_ADDRESS,
 } from "../devices/bootrom.ts";
 import { hostTest, missing, QEMU } from "../scripts/host-tools.ts";
+import { Csr } from "../core/csr.ts";
+import { VirtMachine } from "../devices/virt.ts";
 
 const MiB = 1024 * 1024;
 
@@ -170,6 +172,47 @@ Deno.test(hostTest(
         const ours = new BootRom(0x8000_0000, fdt, 0x8000_0000);
         assert.deepEqual(romWords(ours, 22), words, `${kib} KiB`);
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+));
+
+Deno.test("bootrom: every hart leaves the reset vector with a0 = its mhartid, a1 = DTB, a2 = fw_dynamic_info", async () => {
+  for (const hartId of [0, 1, 3, 7]) {
+    const m = new VirtMachine({
+      kernel: { name: "spin.bin", bytes: new Uint8Array([0x6f, 0, 0, 0]) },
+    });
+    // A hart of an SMP machine: the same ROM, its own mhartid (set as a snapshot restores it).
+    m.hart.csr.loadState({ ...m.hart.csr.saveState(), csrs: [[Csr.mhartid, hartId, 0]] });
+    assert.equal(m.hart.pc, BOOT_ROM_BASE);
+    await m.run({ maxInstructions: 6 });
+    assert.equal(m.hart.pc, 0x8000_0000);
+    assert.equal(m.hart.getReg(10), BigInt(hartId));
+    assert.equal(m.hart.getReg(11), BigInt(m.dtb.address));
+    assert.equal(m.hart.getReg(12), BigInt(BOOT_ROM_BASE + 0x28));
+  }
+});
+
+Deno.test(hostTest(
+  "bootrom: QEMU's ROM is the same with -smp 4: all harts share one reset vector",
+  missing(QEMU),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const kernel = `${dir}/kernel.bin`;
+      await Deno.writeFile(kernel, new Uint8Array([0x6f, 0, 0, 0]));
+      const words = await qemuRomWords([
+        "-smp",
+        "4",
+        "-m",
+        "128M",
+        "-bios",
+        "none",
+        "-kernel",
+        kernel,
+      ]);
+      assert.deepEqual(words, QEMU_ROM_128M_BIOS_NONE);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

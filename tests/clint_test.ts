@@ -209,9 +209,13 @@ Deno.test("clint: with 4 harts, mtimecmp i at 0x4000 + 8i times hart i; the dead
   assert.deepEqual(mtip(), [false, true, true, false]);
   clint.write(mtimecmp(1) + 4, 4, 1); // hart 1 acknowledges by moving its deadline on
   assert.deepEqual(mtip(), [false, false, true, false]);
-  assert.equal(clint.nextDeadline(), 200); // the earliest armed one, due or not
+  // The next rise: hart 2's deadline has passed, hart 0's is the earliest still ahead.
+  assert.equal(clint.nextDeadline(), 300);
   clint.write(MTIME, 4, 1000); // a new mtime re-evaluates every hart at once
   assert.deepEqual(mtip(), [true, false, true, false]);
+  assert.equal(clint.nextDeadline(), 2 ** 32 + 100);
+  clint.write(mtimecmp(1) + 4, 4, 0);
+  assert.equal(clint.nextDeadline(), 100, "none ahead: the earliest, in the past");
 });
 
 // Measured on QEMU 7.2 (`-M virt -smp N -bios none`, hart 0 writing 1 to msip[h] and

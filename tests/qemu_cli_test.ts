@@ -16,6 +16,7 @@ import {
   translateQemuArgs,
 } from "../devices/host/qemu-args.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
+import { parseFdt } from "../core/fdt.ts";
 import {
   exists,
   HANG_GUARD_MS,
@@ -169,8 +170,18 @@ const REFUSED: { args: string[]; message: RegExp; alone?: boolean }[] = [
   { args: ["-snapshot"], message: /^-snapshot: unknown option/ },
   { args: ["-M", "sifive_u"], message: /^-M sifive_u: rvisor has only QEMU's virt machine/ },
   { args: ["-machine", "virt,aclint=on"], message: /^-machine virt,aclint=on: .*'aclint'/ },
-  { args: ["-smp", "2"], message: /^-smp 2: rvisor has one hart \(no SMP yet\)/ },
-  { args: ["-smp", "cpus=1,cores=2"], message: /^-smp cpus=1,cores=2: .* cores must be 1/ },
+  { args: ["-smp", "9"], message: /^-smp 9: rvisor's virt has 1 to 8 harts, not 9$/ },
+  {
+    args: ["-smp", "cpus=1,cores=2"],
+    message:
+      /^-smp cpus=1,cores=2: sockets \(0\) \* cores \(2\) \* threads \(1\) is not maxcpus \(1\)$/,
+  },
+  {
+    args: ["-smp", "2,maxcpus=1"],
+    message: /^-smp 2,maxcpus=1: maxcpus \(1\) is below cpus \(2\)$/,
+  },
+  { args: ["-smp", "4,dies=2"], message: /^-smp 4,dies=2: dies not supported by virt's/ },
+  { args: ["-smp", "cores=two"], message: /^-smp cores=two: cores=two is not a whole number$/ },
   { args: ["-smp", "1,nodes=1"], message: /^-smp 1,nodes=1: rvisor does not take 'nodes'/ },
   { args: ["-cpu", "sifive-u54"], message: /^-cpu sifive-u54: rvisor's hart is QEMU's rv64/ },
   { args: ["-cpu", "rv64,v=on"], message: /^-cpu rv64,v=on: rvisor's hart has no v$/ },
@@ -276,6 +287,68 @@ for (const { args, message, alone } of REFUSED) {
   });
 }
 
+/**
+ * -smp values and the harts QEMU 7.2's virt makes of them (the cpu nodes of its
+ * `dumpdtb`, checked below): sockets, cores and threads only have to multiply out.
+ */
+const SMP_HARTS: [string, number][] = [
+  ["1", 1],
+  ["0", 1],
+  ["2", 2],
+  ["cpus=4", 4],
+  ["4,sockets=2", 4],
+  ["4,cores=2,threads=2", 4],
+  ["sockets=2,cores=2", 4],
+  ["4,maxcpus=8", 4],
+  ["cores=4", 4],
+  ["threads=4", 4],
+  ["maxcpus=3", 3],
+  ["8", 8],
+];
+
+Deno.test("qemu-cli: -smp gives rvisor's --smp the harts QEMU's virt has (none for one hart)", () => {
+  for (const [value, harts] of SMP_HARTS) {
+    const t = translateQemuArgs([...BARE, "-smp", value], noRvisorFlags);
+    assert.deepEqual(
+      t.args.filter((a) => a.startsWith("--smp")),
+      harts === 1 ? [] : [`--smp=${harts}`],
+      `-smp ${value}`,
+    );
+    if (harts > 1) assert.equal(t.origins.get("--smp"), `-smp ${value}`);
+  }
+  // As QEMU's, a later -smp overrides an earlier one.
+  const twice = translateQemuArgs([...BARE, "-smp", "4", "-smp", "2"], noRvisorFlags).args;
+  assert.deepEqual(twice.filter((a) => a.startsWith("--smp")), ["--smp=2"]);
+});
+
+Deno.test(hostTest(
+  "qemu-cli: QEMU 7.2 makes those -smp values the same harts, and refuses what rvisor refuses",
+  missing(QEMU),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const qemu = (value: string) =>
+        new Deno.Command(QEMU, {
+          args: ["-M", `virt,dumpdtb=${dir}/t.dtb`, "-smp", value, "-nographic", "-bios", "none"],
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+      for (const [value, harts] of SMP_HARTS) {
+        const { success, stderr } = await qemu(value);
+        assert.ok(success, new TextDecoder().decode(stderr));
+        const cpus = parseFdt(await Deno.readFile(`${dir}/t.dtb`)).root.find("/cpus")!;
+        assert.equal(cpus.children.filter((c) => c.name.startsWith("cpu@")).length, harts, value);
+      }
+      for (const value of ["cpus=1,cores=2", "2,maxcpus=1", "4,dies=2"]) {
+        assert.equal((await qemu(value)).success, false, `QEMU takes -smp ${value}`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+));
+
 Deno.test("qemu-cli: the translator's errors are its own class (boot.ts makes them usage errors)", () => {
   assert.throws(() => translateQemuArgs(["-D", "x"], noRvisorFlags), QemuArgsError);
 });
@@ -295,18 +368,18 @@ async function boot(args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 Deno.test("qemu-cli: boot.ts refuses an unknown QEMU option with one line on stderr, exit 2", async () => {
-  for (const args of [[...XV6_LINE, "-D", "qemu.log"], [...XV6_LINE, "-smp", "4"]]) {
+  for (const args of [[...XV6_LINE, "-D", "qemu.log"], [...XV6_LINE, "-smp", "16"]]) {
     const r = await boot(args);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /^rvisor: -(D|smp 4): [^\n]+\n$/);
+    assert.match(r.stderr, /^rvisor: -(D|smp 16): [^\n]+\n$/);
   }
 });
 
 Deno.test("qemu-cli: boot.ts -h documents the QEMU subset", async () => {
   const r = await boot(["-h"]);
   assert.equal(r.code, 0);
-  for (const option of ["-machine virt", "-bios none", "-smp 1", "-cpu rv64", "-icount shift=0"]) {
+  for (const option of ["-machine virt", "-bios none", "-smp N", "-cpu rv64", "-icount shift=0"]) {
     assert.ok(r.stdout.includes(option), `-h lacks ${option}`);
   }
   assert.match(r.stdout, /-device virtio-blk-device,drive=ID\[,bus=virtio-mmio-bus\.N\]/);

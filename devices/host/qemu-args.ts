@@ -14,6 +14,8 @@
  * @module
  */
 
+import { MAX_HARTS } from "../board.ts";
+
 /** A QEMU option or value rvisor does not take; the message is one line naming it. */
 export class QemuArgsError extends Error {
   override name = "QemuArgsError";
@@ -208,19 +210,65 @@ function memSize(text: string): string {
   return bytes ? bytes[1] : size;
 }
 
-/** `-smp` keys QEMU 7.2 takes; rvisor has one hart, so each must be 1. */
+/** `-smp` keys QEMU 7.2 takes. */
 const SMP_KEYS = ["cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads"];
 
-function checkSmp(text: string): void {
+/**
+ * The number of harts `-smp TEXT` gives QEMU 7.2's virt, by its smp_parse
+ * (hw/core/machine-smp.c): a value left out (or 0) is computed from the
+ * others, preferring cores; the topology must multiply out to maxcpus, which
+ * must be at least cpus. virt makes `cpus` harts whatever their sockets,
+ * cores and threads (its sockets are NUMA nodes, not -smp's), so those only
+ * have to add up; it has no dies or clusters. rvisor takes 1 to MAX_HARTS.
+ */
+function smpHarts(text: string): number {
   const props = parseKeyval("-smp", text, "cpus");
   onlyKeys("-smp", text, props, SMP_KEYS);
-  for (const [key, value] of props) {
-    if (value.trim() !== "1") {
-      throw new QemuArgsError(
-        `-smp ${text}: rvisor has one hart (no SMP yet), so ${key} must be 1`,
-      );
+  const n: Record<string, number> = {};
+  for (const key of SMP_KEYS) {
+    const value = props.get(key)?.trim() ?? "0";
+    if (!/^\d+$/.test(value)) {
+      throw new QemuArgsError(`-smp ${text}: ${key}=${value} is not a whole number`);
+    }
+    n[key] = Number(value);
+  }
+  for (const key of ["dies", "clusters"]) {
+    if (n[key] > 1) {
+      throw new QemuArgsError(`-smp ${text}: ${key} not supported by virt's CPU topology`);
     }
   }
+  let { cpus, maxcpus, sockets, cores, threads } = n;
+  if (cpus === 0 && maxcpus === 0) {
+    sockets ||= 1;
+    cores ||= 1;
+    threads ||= 1;
+  } else {
+    maxcpus ||= cpus;
+    if (cores === 0) {
+      sockets ||= 1;
+      threads ||= 1;
+      cores = Math.floor(maxcpus / (sockets * threads));
+    } else if (sockets === 0) {
+      threads ||= 1;
+      sockets = Math.floor(maxcpus / (cores * threads));
+    }
+    threads ||= Math.floor(maxcpus / (sockets * cores));
+  }
+  maxcpus ||= sockets * cores * threads;
+  cpus ||= maxcpus;
+  if (sockets * cores * threads !== maxcpus) {
+    throw new QemuArgsError(
+      `-smp ${text}: sockets (${sockets}) * cores (${cores}) * threads (${threads}) ` +
+        `is not maxcpus (${maxcpus})`,
+    );
+  }
+  if (maxcpus < cpus) {
+    throw new QemuArgsError(`-smp ${text}: maxcpus (${maxcpus}) is below cpus (${cpus})`);
+  }
+  if (cpus > MAX_HARTS) {
+    throw new QemuArgsError(`-smp ${text}: rvisor's virt has 1 to ${MAX_HARTS} harts, not ${cpus}`);
+  }
+  return cpus;
 }
 
 /** `-rtc base=utc|DATE[,clock=host]` -> rvisor's --rtc-base value (undefined: the host's time). */
@@ -351,6 +399,8 @@ interface Request {
   drives: Map<string, Drive>;
   disks: (Drive & { slot?: number; origin: string })[];
   topics: string[];
+  /** The last -smp's harts (QEMU's later -smp keys override earlier ones). */
+  smp?: { harts: number; origin: string };
 }
 
 /** Applies one option: its value (or "") and its text as given (`-m 4G`), for messages. */
@@ -385,7 +435,7 @@ const QEMU_OPTIONS: Readonly<Record<string, { value: boolean; apply: Handler }>>
   initrd: { value: true, apply: same("--initrd") },
   append: { value: true, apply: same("--append") },
   m: { value: true, apply: (r, value, origin) => r.emit("--mem", memSize(value), origin) },
-  smp: { value: true, apply: (_, value) => checkSmp(value) },
+  smp: { value: true, apply: (r, value, origin) => r.smp = { harts: smpHarts(value), origin } },
   cpu: { value: true, apply: (r, value, origin) => r.emit("--isa", cpuIsa(value), origin) },
   // rvisor has no display: the serial console is always on stdio.
   nographic: { value: false, apply: already },
@@ -554,6 +604,8 @@ export function translateQemuArgs(
     emit("--gdb-wait", undefined, "-S");
   }
   if (r.topics.length > 0) emit("--trace", r.topics.join(","), "-d");
+  // One hart is rvisor's default too: the flag is left out, as for QEMU's other defaults.
+  if (r.smp && r.smp.harts > 1) emit("--smp", String(r.smp.harts), r.smp.origin);
   if (disks.some((d) => d.snapshot) && disks.some((d) => !d.snapshot)) {
     throw new QemuArgsError(
       "-drive: snapshot=on on some drives only (rvisor's --disk-write covers every disk)",
