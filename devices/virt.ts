@@ -148,7 +148,7 @@ export interface RunResult {
    */
   guestInstructions: number;
   /**
-   * Instructions the host hart retired in this run: under the hypervisor the
+   * Instructions the host harts (all of them) retired in this run: under the hypervisor the
    * guest's native ones only (emulated ones are exits); bare, the same as
    * {@linkcode guestInstructions}.
    */
