@@ -9,7 +9,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { type DiskSlot, MachineConfigError, type VirtConfig, VirtMachine } from "./devices/virt.ts";
+import {
+  type DiskSlot,
+  MachineConfigError,
+  MAX_HARTS,
+  type VirtConfig,
+  VirtMachine,
+} from "./devices/virt.ts";
 import { assignDiskSlots } from "./devices/board.ts";
 import type { ImageFile } from "./devices/virt.ts";
 import type { BlockBackend } from "./devices/block.ts";
@@ -122,6 +128,10 @@ Options:
                     a0 = 0, a1 = DTB, as after OpenSBI's fw_jump)
   --isa ISA         the hart (and the guest's, under the hypervisor): rv64imafdc
                     / rv64gc (default: F and D, as QEMU's virt CPU) or rv64imac
+  --smp N           N harts, 1 to 8 (default 1), as QEMU's -smp N: they take
+                    turns of 4096 instructions on one thread, so --clock
+                    virtual runs still repeat exactly; bare only for now
+                    (needs --no-hypervisor when N > 1)
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -140,7 +150,7 @@ Options:
                     continue the machine saved in FILE instead of booting. The
                     flags that define the machine (--bios, --kernel, --initrd,
                     --append, --load, --disk, --mem, --no-hypervisor,
-                    --guest-offset) must be those it was saved with (the disk
+                    --guest-offset, --smp) must be those it was saved with (the disk
                     image must be unchanged: only a copy-on-write overlay is in
                     the file); with --clock virtual the run continues exactly
   --gdb PORT        GDB remote stub on 127.0.0.1:PORT (target remote :PORT);
@@ -234,6 +244,8 @@ export interface BootOptions {
   guestOffset: number;
   /** The hart's ISA (core/fpu.ts ISA_STRINGS). */
   isa: string;
+  /** Number of harts. */
+  smp: number;
   /** Wall-clock limit in milliseconds. */
   timeoutMs?: number;
   /** Timer source. */
@@ -275,6 +287,7 @@ const OPTIONS = {
   firmware: { type: "string" },
   "guest-offset": { type: "string" },
   isa: { type: "string" },
+  smp: { type: "string" },
   timeout: { type: "string" },
   clock: { type: "string" },
   "rtc-base": { type: "string" },
@@ -522,6 +535,15 @@ function parseRvisorArgs(args: string[]): BootOptions {
   if (!Object.hasOwn(ISA_STRINGS, isa)) {
     throw new UsageError(`--isa ${values.isa}: one of ${Object.keys(ISA_STRINGS).join(", ")}`);
   }
+  const smp = values.smp === undefined ? 1 : Number(values.smp);
+  if (!/^\d+$/.test(values.smp ?? "1") || smp < 1 || smp > MAX_HARTS) {
+    throw new UsageError(`--smp ${values.smp}: the number of harts must be 1 to ${MAX_HARTS}`);
+  }
+  if (smp > 1 && !values["no-hypervisor"]) {
+    throw new UsageError(
+      `--smp ${smp}: the hypervisor runs one vCPU for now; several harts need --no-hypervisor`,
+    );
+  }
   let snapshotAt: number | undefined;
   if (values["snapshot-at"] !== undefined) {
     snapshotAt = Number(values["snapshot-at"]);
@@ -544,6 +566,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     hypervisor: !values["no-hypervisor"],
     firmware,
     isa,
+    smp,
     guestOffset: values["guest-offset"] === undefined
       ? DEFAULT_GUEST_OFFSET
       : parseGuestOffset(values["guest-offset"]),
@@ -704,7 +727,7 @@ class Session {
     Deno.exit(code);
   }
 
-  /** The hypervisor's exit table, most frequent first. */
+  /** The translator's figures (hart 0's, the boot hart, with several). */
   #translatorLines(): string[] {
     const t = this.machine!.hart.translator?.stats;
     if (t === undefined) return [];
@@ -717,6 +740,7 @@ class Session {
     ];
   }
 
+  /** The hypervisor's exit table, most frequent first. */
   #exitLines(): string[] {
     const hv = this.hypervisor;
     if (!hv) return [];
@@ -736,6 +760,13 @@ class Session {
       "rvisor stats:",
       `  instructions retired  ${n}`,
       ...(this.hypervisor ? [`  host instructions     ${m.hart.retired}`] : []),
+      // Per hart with several: instructions, traps and whether it ended in wfi.
+      ...(m.harts.length > 1
+        ? m.harts.map((h) =>
+          `  hart ${h.hartId}                ${h.retired} instructions, ${h.trapsTaken} traps` +
+          (h.waiting ? ", in wfi" : "")
+        )
+        : []),
       `  wall time             ${wallS.toFixed(3)} s`,
       `  MIPS                  ${(wallS > 0 ? n / wallS / 1e6 : 0).toFixed(1)}`,
       `  traps                 ${
@@ -814,6 +845,7 @@ export async function main(args: string[]): Promise<void> {
       console: (b: number) => terminal.output.put(b),
       isa: options.isa,
       translate: options.translate,
+      smp: options.smp,
     };
     try {
       if (options.hypervisor) {
@@ -846,7 +878,7 @@ export async function main(args: string[]): Promise<void> {
     if (script) await script(new Machine(machine));
     const hv = s.hypervisor;
     startStatusLine({
-      retired: () => machine.hart.retired,
+      retired: () => machine.hostInstructions,
       exits: () => hv ? [...hv.exitCounts.values()].reduce((a, b) => a + b, 0) : null,
     });
 

@@ -117,6 +117,8 @@ export class CsrFile {
    * --no-quirks compares with QEMU.
    */
   qemuQuirks = true;
+  /** mhartid: this hart's number on its machine (read-only to software; reset keeps it). */
+  hartId = 0;
   /** Called after anything that changes translation, privilege or interrupt state. */
   onChange: () => void = () => {};
   /** The debug trigger CSRs (tselect, tdata1..3, tinfo) and their matching rules. */
@@ -140,6 +142,7 @@ export class CsrFile {
   reset(): void {
     this.#lo.fill(0);
     this.#hi.fill(0);
+    this.#lo[Csr.mhartid] = this.hartId;
     this.priv = 3;
     this.mstatus = 0;
     this.fcsr = 0;

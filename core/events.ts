@@ -29,6 +29,8 @@ export interface TrapEvent {
   to: Priv;
   /** Set by a hook to suppress the architectural trap; the hook must then fix up the hart state. */
   handled: boolean;
+  /** mhartid of the hart that took it. */
+  hartId: number;
 }
 
 /** A CSR instruction (csrrw/csrrs/csrrc and immediate forms) that completed. */
@@ -41,6 +43,8 @@ export interface CsrEvent {
   pc: number;
   /** The old value, as a JS number (exact below 2^53, approximate above). */
   value: number;
+  /** mhartid of the hart (under the hypervisor: of the vCPU) that ran it. */
+  hartId: number;
 }
 
 /** An access that reached a memory-mapped device. */
@@ -65,6 +69,8 @@ export interface IrqEvent {
   line: number;
   /** The new level. */
   level: boolean;
+  /** For `hart` and `vcpu` lines: whose mip bit it is. */
+  hartId?: number;
 }
 
 /** Bytes the guest wrote to a console device. */

@@ -117,6 +117,8 @@ export interface HartOptions {
   isa?: string;
   /** Compile hot blocks to JavaScript (core/translate.ts); off by default. */
   translate?: boolean;
+  /** mhartid (default 0): the hart's number on its machine. */
+  hartId?: number;
 }
 
 /** The emulated RV64 hart. */
@@ -159,6 +161,15 @@ export class Hart implements InterruptTarget {
   readonly mmu: Mmu;
   /** Source of mtime for the time CSR (set by the machine). */
   clock: Clock | null = null;
+  /** mhartid: this hart's number on its machine. */
+  readonly hartId: number;
+  /**
+   * The harts sharing this hart's RAM, itself included (the machine sets it):
+   * a store to a page with decoded code drops that page's decoded
+   * instructions and blocks on all of them, so every hart sees new code
+   * without a fence.i of its own, and DMA breaks any hart's LR reservation.
+   */
+  #peers: readonly Hart[] = [this];
 
   /** Privilege level and CSRs. */
   readonly csr: CsrFile;
@@ -214,6 +225,7 @@ export class Hart implements InterruptTarget {
     from: 3,
     to: 3,
     handled: false,
+    hartId: 0,
   };
   /** Load results from slow paths: low word returned, high word here. */
   #loadHi = 0;
@@ -240,6 +252,9 @@ export class Hart implements InterruptTarget {
       time: () => this.clock?.now() ?? 0,
     });
     this.csr.fpu = isaHasFD(options.isa ?? DEFAULT_ISA);
+    this.hartId = options.hartId ?? 0;
+    this.csr.hartId = this.hartId;
+    this.#trapEvent.hartId = this.hartId;
     this.fpu = new Fpu(this.csr, this.xl, this.xh);
     this.translator = options.translate ? new Translator() : null;
     this.csr.onChange = () => this.#resync = true;
@@ -470,7 +485,7 @@ export class Hart implements InterruptTarget {
     const old = this.csr.mipHw;
     this.csr.mipHw = level ? old | (1 << bit) : old & ~(1 << bit);
     if (old !== this.csr.mipHw && this.events.wants("irq")) {
-      this.events.emit("irq", { controller: "hart", line: bit, level });
+      this.events.emit("irq", { controller: "hart", line: bit, level, hartId: this.hartId });
     }
   }
 
@@ -653,19 +668,51 @@ export class Hart implements InterruptTarget {
 
   // ------------------------------------------------------------ decode cache
 
-  /** Drops decoded instructions of RAM written behind the hart's back (DMA, loaders, PTE A/D). */
+  /**
+   * Drops decoded instructions of RAM written behind the harts' backs (DMA,
+   * loaders, PTE A/D), on every peer, and breaks the LR reservations the
+   * write overlaps: a device's store is another agent's.
+   */
   invalidateCode(paddr: number, length: number): void {
     const first = Math.floor((paddr - this.bus.ramBase) / PAGE);
     const last = Math.floor((paddr - this.bus.ramBase + length - 1) / PAGE);
     for (let p = Math.max(0, first); p <= last; p++) this.#dropDecodedPage(p);
+    for (const h of this.#peers) {
+      if (h.#resAddr >= 0 && h.#resAddr < paddr + length && h.#resAddr + 8 > paddr) {
+        h.#resAddr = -1;
+      }
+    }
+  }
+
+  /**
+   * Makes `harts` (this one among them) see each other's stores to code
+   * (see {@linkcode invalidateCode}); the machine calls it once on each.
+   */
+  setPeers(harts: readonly Hart[]): void {
+    this.#peers = harts;
+  }
+
+  /**
+   * Gives up the LR reservation. The machine calls it when the hart's slice
+   * ends and another hart runs: as harts take turns on one thread, a
+   * reservation never sees another hart's store within a slice, and dropping
+   * it at the switch makes every store by another hart (of any value) fail
+   * the next SC, as the spec's reservation set requires, with no check on the
+   * store paths. The spec lets an SC fail for any reason, and a constrained
+   * LR/SC loop succeeds on its next try inside the new slice.
+   */
+  dropReservation(): void {
+    this.#resAddr = -1;
   }
 
   #dropDecodedPage(ramPage: number): void {
-    // Blocks outlive a fence.i's flush of the decode cache, so they are dropped even without one.
-    this.translator?.dropPage(ramPage);
-    if (this.#decoded[ramPage] !== undefined) {
-      this.#decoded[ramPage] = undefined;
-      this.#resync = true;
+    for (const h of this.#peers) {
+      // Blocks outlive a fence.i's flush of the decode cache, so they are dropped even without one.
+      h.translator?.dropPage(ramPage);
+      if (h.#decoded[ramPage] !== undefined) {
+        h.#decoded[ramPage] = undefined;
+        h.#resync = true;
+      }
     }
   }
 
@@ -686,8 +733,8 @@ export class Hart implements InterruptTarget {
     if (d === undefined) {
       d = new Int32Array(PAGE);
       this.#decoded[ramPage] = d;
-      // Stores to a page with decoded code must take the slow path, which drops it.
-      this.mmu.dropStoreEntriesFor(ramPage * PAGE);
+      // Stores to a page with decoded code must take the slow path, which drops it, on every hart.
+      for (const h of this.#peers) h.mmu.dropStoreEntriesFor(ramPage * PAGE);
     }
     return d;
   }
@@ -947,7 +994,11 @@ export class Hart implements InterruptTarget {
 
   // ------------------------------------------------------------- atomics
 
-  /** A extension: LR/SC and AMOs on RAM (MMIO atomics are access faults). */
+  /**
+   * A extension: LR/SC and AMOs on RAM (MMIO atomics are access faults). An
+   * AMO is atomic across harts without more: harts take turns on one thread,
+   * and each instruction runs whole within its hart's turn.
+   */
   #atomic(size: 4 | 8, f5: number, rd: number, rs1: number, rs2: number): void {
     const xl = this.xl, xh = this.xh;
     const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0);
@@ -1018,7 +1069,8 @@ export class Hart implements InterruptTarget {
     }
     if (rd !== 0) this.xl[rd] = oldLo, this.xh[rd] = oldHi;
     if (this.events.wants("csr")) {
-      this.events.emit("csr", { csr, write: writes, pc: this.pc, value: toNumber(oldLo, oldHi) });
+      const value = toNumber(oldLo, oldHi);
+      this.events.emit("csr", { csr, write: writes, pc: this.pc, value, hartId: this.hartId });
     }
   }
 

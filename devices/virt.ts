@@ -1,6 +1,12 @@
 /**
- * The `virt` machine: one hart, RAM, the board's devices (devices/board.ts),
- * the boot ROM, and the run loop that interleaves the hart with time and devices.
+ * The `virt` machine: 1 to 8 harts, RAM, the board's devices (devices/board.ts),
+ * the boot ROM, and the run loop that interleaves the harts with time and devices.
+ *
+ * Several harts take turns on one JavaScript thread, as QEMU's single-threaded
+ * TCG runs its vCPUs round-robin: hart 0, 1, ... each for a slice of
+ * {@linkcode SLICE} instructions (cut short by wfi), in a fixed order. The
+ * virtual clock follows the sum of their instructions, so a `clock: "virtual"`
+ * run repeats instruction for instruction.
  *
  * @module
  */
@@ -26,6 +32,7 @@ import {
   imagesSnapshotConfig,
   loadBoot,
   MachineConfigError,
+  MAX_HARTS,
   tohostExitCode,
   VirtDevices,
   type VirtDevicesState,
@@ -36,7 +43,7 @@ import type { Plic } from "./plic.ts";
 import type { GoldfishRtc } from "./rtc.ts";
 import type { Uart16550 } from "./uart.ts";
 
-export { type DiskSlot, type ImageFile, MachineConfigError } from "./board.ts";
+export { type DiskSlot, type ImageFile, MachineConfigError, MAX_HARTS } from "./board.ts";
 
 /**
  * Machine-mode software written in TypeScript that runs the hart instead of
@@ -68,8 +75,12 @@ export interface MachineSoftware {
 
 /** What {@linkcode VirtMachine.saveSnapshot} stores besides RAM. */
 export interface VirtMachineState {
-  /** The hart. */
+  /** Hart 0. */
   hart: HartState;
+  /** Harts 1.. (absent with one hart). */
+  moreHarts?: HartState[];
+  /** The scheduler: the hart whose turn it is and what is left of its slice (absent with one hart). */
+  turn?: [number, number];
   /** mtime. */
   clock: ClockState;
   /** The board's devices. */
@@ -113,6 +124,8 @@ export interface VirtConfig extends BootImages {
   isa?: string;
   /** Compile hot guest code to JavaScript (core/translate.ts); default off. */
   translate?: boolean;
+  /** Number of harts, 1 to {@linkcode MAX_HARTS} (default 1), as QEMU's `-smp N`. */
+  smp?: number;
 }
 
 /** How a run ended. */
@@ -135,7 +148,7 @@ export interface RunResult {
    */
   guestInstructions: number;
   /**
-   * Instructions the host hart retired in this run: under the hypervisor the
+   * Instructions the host harts (all of them) retired in this run: under the hypervisor the
    * guest's native ones only (emulated ones are exits); bare, the same as
    * {@linkcode guestInstructions}.
    */
@@ -166,6 +179,8 @@ export interface RunOptions {
 
 /** The hart runs this many instructions between device updates. */
 const BATCH = 4096;
+/** With several harts, each runs this many instructions (or up to wfi) before the next one's turn. */
+export const SLICE = 4096;
 /** Yield to the JS event loop this often (ms) so that input and timers get through. */
 const YIELD_MS = 50;
 const MiB = 1024 * 1024;
@@ -179,8 +194,10 @@ export class VirtMachine {
   readonly events: EventBus = new EventBus();
   /** Physical bus with RAM and devices. */
   readonly bus: Bus;
-  /** The hart. */
+  /** Hart 0: the boot hart, and the only one of a single-hart machine. */
   readonly hart: Hart;
+  /** Every hart, by hart id (mhartid). */
+  readonly harts: readonly Hart[];
   /** Machine time. */
   readonly clock: Clock;
   /** The board's devices. */
@@ -212,6 +229,10 @@ export class VirtMachine {
   #untilWindow: { text: string; start: number } | null = null;
   /** Set by pause(): the current (or next) run returns at an instruction boundary. */
   #pauseRequested = false;
+  /** With several harts: whose turn it is, and the instructions left of its slice. */
+  #turn = 0;
+  #lastHart: Hart;
+  #sliceLeft = SLICE;
 
   constructor(readonly config: VirtConfig = {}) {
     const memory = config.memory ?? 128 * MiB;
@@ -220,17 +241,30 @@ export class VirtMachine {
         `memory size ${memory} must be a multiple of 4 KiB, at least 1 MiB`,
       );
     }
+    const smp = config.smp ?? 1;
+    if (!Number.isInteger(smp) || smp < 1 || smp > MAX_HARTS) {
+      throw new MachineConfigError(`smp ${smp}: the number of harts must be 1 to ${MAX_HARTS}`);
+    }
     this.bus = new Bus(memory, this.events);
-    this.hart = new Hart(this.bus, this.events, {
-      isa: config.isa,
-      translate: config.translate,
-    });
+    const harts: Hart[] = [];
+    for (let id = 0; id < smp; id++) {
+      harts.push(
+        new Hart(this.bus, this.events, {
+          isa: config.isa,
+          translate: config.translate,
+          hartId: id,
+        }),
+      );
+    }
+    this.harts = harts;
+    this.hart = this.#lastHart = harts[0];
+    for (const h of harts) h.setPeers(harts);
     this.clock = new Clock(config.clock ?? "host", () => this.guestInstructions);
-    this.hart.clock = this.clock;
+    for (const h of harts) h.clock = this.clock;
     this.#consoleOut = config.console;
     this.devices = new VirtDevices({
       bus: this.bus,
-      cpus: [this.hart],
+      cpus: harts,
       clock: this.clock,
       events: this.events,
       console: (b) => this.emitConsole(b),
@@ -239,14 +273,33 @@ export class VirtMachine {
       rtcBase: config.rtcBase,
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);
-    if (this.clock.mode === "virtual") this.clint.onTimerWrite = () => this.hart.requestStop();
-    const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu));
+    if (this.clock.mode === "virtual") this.clint.onTimerWrite = () => this.#stopHarts();
+    const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu), { harts: smp });
     this.images = layout.images;
     this.#tohost = layout.tohost;
     this.dtb = { address: layout.dtbAddress, bytes: layout.dtb };
     this.rom = new BootRom(layout.start, layout.dtbAddress, layout.kernelEntry);
     this.bus.map(BOOT_ROM_BASE, BOOT_ROM_SIZE, this.rom);
-    this.hart.reset(BOOT_ROM_BASE);
+    for (const h of harts) h.reset(BOOT_ROM_BASE);
+  }
+
+  /** Makes the running hart's run return at the next instruction boundary (stale stops are reset by run). */
+  #stopHarts(): void {
+    for (const h of this.harts) h.requestStop();
+  }
+
+  /** The hart that ran last: the one a breakpoint, watchpoint or pause stopped. */
+  get lastHart(): Hart {
+    return this.#lastHart;
+  }
+
+  /** Instructions all harts retired since reset. */
+  get hostInstructions(): number {
+    const harts = this.harts;
+    if (harts.length === 1) return harts[0].retired;
+    let n = 0;
+    for (const h of harts) n += h.retired;
+    return n;
   }
 
   /**
@@ -291,6 +344,12 @@ export class VirtMachine {
     }
     const state: VirtMachineState = {
       hart: this.hart.saveState(),
+      ...(this.harts.length > 1
+        ? {
+          moreHarts: this.harts.slice(1).map((h) => h.saveState()),
+          turn: [this.#turn, this.#sliceLeft] as [number, number],
+        }
+        : {}),
       clock: this.clock.saveState(),
       devices: this.devices.saveState(),
       software: software?.saveState?.() ?? null,
@@ -300,7 +359,7 @@ export class VirtMachine {
     };
     const info = {
       clock: this.clock.mode,
-      retired: this.hart.retired,
+      retired: this.hostInstructions,
       halted: this.halted !== null,
     };
     return encodeSnapshot({ config: this.snapshotConfig(), info }, state, this.bus.ram);
@@ -322,12 +381,17 @@ export class VirtMachine {
     const snapshot = decodeSnapshot(bytes, source);
     checkSnapshotConfig(snapshot.header.config, this.snapshotConfig(), source);
     const state = snapshot.state as VirtMachineState;
-    if (typeof state?.hart !== "object" || typeof state?.devices !== "object") {
+    if (
+      typeof state?.hart !== "object" || typeof state?.devices !== "object" ||
+      (state.moreHarts?.length ?? 0) !== this.harts.length - 1
+    ) {
       throw new SnapshotError(`${source}: damaged state section`);
     }
     snapshot.restoreRam(this.bus.ram);
     // The hart first: virtual time, and so the clock and the RTC, derive from its count.
     this.hart.loadState(state.hart);
+    state.moreHarts?.forEach((s, i) => this.harts[i + 1].loadState(s));
+    [this.#turn, this.#sliceLeft] = state.turn ?? [0, SLICE];
     this.clock.loadState(state.clock);
     this.devices.loadState(state.devices);
     if (this.#software) this.#software.loadState?.(state.software);
@@ -344,7 +408,7 @@ export class VirtMachine {
    * hart's count.
    */
   get guestInstructions(): number {
-    return this.hart.retired + (this.#software?.emulated ?? 0);
+    return this.hostInstructions + (this.#software?.emulated ?? 0);
   }
 
   /** Delivers a byte of guest console output (UART transmit). */
@@ -380,7 +444,7 @@ export class VirtMachine {
    */
   pause(): void {
     this.#pauseRequested = true;
-    this.hart.requestStop();
+    this.#stopHarts();
   }
 
   /**
@@ -390,7 +454,7 @@ export class VirtMachine {
   halt(reason: HaltReason, code: number, message: string = haltMessage(reason, code)): void {
     if (this.halted) return;
     this.halted = { reason, code, message };
-    this.hart.requestStop();
+    this.#stopHarts();
     if (this.events.wants("halt")) {
       this.events.emit("halt", { reason, code: this.exitCode, message });
     }
@@ -426,10 +490,10 @@ export class VirtMachine {
       this.#untilWindow = { text: until, start: this.#consoleTotal };
     }
     const consoleStart = this.#untilWindow?.start ?? 0;
-    const hart = this.hart;
+    const harts = this.harts, smp = harts.length > 1;
     /** Traps taken in batches that retired nothing: a guest stuck in a trap loop. */
     let stalledTraps = 0;
-    const startRetired = hart.retired, startGuest = this.guestInstructions;
+    const startRetired = this.hostInstructions, startGuest = this.guestInstructions;
     const t0 = performance.now();
     const limit = options.maxInstructions ?? Infinity;
     const deadline = options.timeoutMs === undefined ? Infinity : t0 + options.timeoutMs;
@@ -440,7 +504,7 @@ export class VirtMachine {
       message: this.halted?.message,
       exitCode: this.exitCode,
       guestInstructions: this.guestInstructions - startGuest,
-      hostInstructions: hart.retired - startRetired,
+      hostInstructions: this.hostInstructions - startRetired,
       wallMs: performance.now() - t0,
     });
     const seen = () => {
@@ -456,15 +520,24 @@ export class VirtMachine {
         return result("pause");
       }
       // A trap loop retires nothing: its traps count toward the limit instead.
-      const done = hart.retired - startRetired + stalledTraps;
+      const done = this.hostInstructions - startRetired + stalledTraps;
       if (done >= limit) return result("limit");
-      const retiredBefore = hart.retired, trapsBefore = hart.trapsTaken;
-      // Virtual time: never past the next timer deadline, so the interrupt comes at its instruction.
-      const toTimer = this.clock.instructionsUntil(
-        Math.min(this.clint.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
-      );
-      const stop = hart.run(Math.min(BATCH, limit - done, toTimer > 0 ? toTimer : BATCH));
-      if (hart.retired === retiredBefore) stalledTraps += hart.trapsTaken - trapsBefore;
+      const hart = smp ? this.#nextHart() : this.hart;
+      const idle = hart === null;
+      let stop: number = StopReason.WFI;
+      if (hart !== null) {
+        const retiredBefore = hart.retired, trapsBefore = hart.trapsTaken;
+        // Virtual time: never past the next timer deadline, so the interrupt comes at its instruction.
+        const toTimer = this.clock.instructionsUntil(
+          Math.min(this.clint.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
+        );
+        const batch = smp ? this.#sliceLeft : BATCH;
+        this.#lastHart = hart;
+        stop = hart.run(Math.min(batch, limit - done, toTimer > 0 ? toTimer : batch));
+        const traps = hart.trapsTaken - trapsBefore;
+        if (hart.retired === retiredBefore) stalledTraps += traps;
+        if (smp) this.#endTurn(hart, hart.retired - retiredBefore + traps);
+      }
       this.devices.update();
       this.#software?.poll();
       if (this.#tohost >= 0) this.#checkTohost();
@@ -485,7 +558,7 @@ export class VirtMachine {
       if (seen()) return result("until");
       const now = performance.now();
       if (now >= deadline) return result("timeout");
-      if (stop === StopReason.WFI && !hart.interruptPending) {
+      if (smp ? idle : stop === StopReason.WFI && !this.hart.interruptPending) {
         // Idle: jump virtual time to the next timer deadline, or wait for real time/input.
         const next = Math.min(
           this.clint.nextDeadline(),
@@ -497,7 +570,7 @@ export class VirtMachine {
         }
         this.devices.update();
         this.#software?.poll();
-        if (hart.interruptPending) hart.waiting = false;
+        for (const h of harts) if (h.interruptPending) h.waiting = false;
         continue;
       }
       if (now - lastYield >= YIELD_MS) {
@@ -505,6 +578,35 @@ export class VirtMachine {
         lastYield = performance.now();
       }
     }
+  }
+
+  /**
+   * The hart whose turn it is (the scheduler's current one, or the next in
+   * hart-id order that is not waiting in wfi without an interrupt pending),
+   * or null when every hart waits.
+   */
+  #nextHart(): Hart | null {
+    const harts = this.harts;
+    for (let i = 0; i < harts.length; i++) {
+      const h = harts[this.#turn];
+      if (!h.waiting || h.interruptPending) return h;
+      this.#turn = (this.#turn + 1) % harts.length;
+      this.#sliceLeft = SLICE;
+    }
+    return null;
+  }
+
+  /**
+   * Charges `used` instructions (and traps) to `hart`'s slice; when the slice
+   * is spent or the hart waits in wfi, the next hart's turn begins, and the
+   * hart gives up its LR reservation (see {@linkcode Hart.dropReservation}).
+   */
+  #endTurn(hart: Hart, used: number): void {
+    this.#sliceLeft -= used;
+    if (this.#sliceLeft > 0 && !hart.waiting) return;
+    hart.dropReservation();
+    this.#turn = (this.#turn + 1) % this.harts.length;
+    this.#sliceLeft = SLICE;
   }
 }
 

@@ -238,6 +238,7 @@ export class ExitHandler {
         write: writes,
         pc,
         value: toNumber(oldLo, oldHi),
+        hartId: this.guest.vcpu.csr.hartId,
       });
     }
     return writes ? "csr-write" : "csr-read";

@@ -35,6 +35,8 @@ const STEP_ATTEMPTS = 1000;
 export class GuestTarget implements DebugTarget {
   /** The host hart the guest's instructions run on. */
   readonly hart: Hart;
+  /** The guest's one vCPU's hart. */
+  readonly harts: readonly Hart[];
   /** The vCPU's CSRs. */
   readonly csrNumbers: readonly number[];
   /** For `monitor info`. */
@@ -43,8 +45,12 @@ export class GuestTarget implements DebugTarget {
   /** Shows the guest of `hypervisor`, which runs on `machine`. */
   constructor(readonly machine: VirtMachine, readonly hypervisor: Hypervisor) {
     this.hart = machine.hart;
+    this.harts = [machine.hart];
     this.csrNumbers = existingCsrs(hypervisor.guest.vcpu.csr);
   }
+
+  /** One vCPU: there is nothing else to select. */
+  selectHart(_index: number): void {}
 
   /** A virtual CSR of the guest. */
   readCsr(num: number): bigint | null {

@@ -38,16 +38,18 @@ export interface HookFilter {
   vpriv?: OneOrMany<Priv>;
   /** exit: exit class (`ecall`, `csr-write`, `shadow-fill`...). */
   kind?: OneOrMany<ExitKind>;
+  /** trap, csr, irq: the hart's id (mhartid; under the hypervisor, the vCPU's); irq lines of the PLIC never match. */
+  hartId?: OneOrMany<number>;
 }
 
 /** The filter fields each topic understands. */
 const FIELDS: { [K in Topic]: readonly (keyof HookFilter)[] } = {
-  trap: ["cause", "interrupt", "address"],
+  trap: ["cause", "interrupt", "address", "hartId"],
   exit: ["cause", "interrupt", "address", "vpriv", "kind"],
   guestTrap: ["cause", "interrupt", "address", "vpriv"],
-  csr: ["csr", "write", "address"],
+  csr: ["csr", "write", "address", "hartId"],
   mmio: ["address", "write", "device"],
-  irq: [],
+  irq: ["hartId"],
   console: ["device"],
   halt: [],
 };
@@ -134,6 +136,11 @@ export function compileFilter<K extends Topic>(
       case "kind": {
         const s = set("kind", filter.kind, string);
         tests.push((e) => s.has(e.kind as ExitKind));
+        break;
+      }
+      case "hartId": {
+        const s = set("hartId", filter.hartId, (w, n, x) => checkInteger(w, n, x, 0));
+        tests.push((e) => s.has(e.hartId as number));
         break;
       }
     }

@@ -65,6 +65,8 @@ export interface HypervisorConfig extends BootImages {
   disks?: readonly DiskSlot[];
   /** How mtime advances (default `host`). */
   clock?: ClockMode;
+  /** Harts (vCPUs): only 1 for now; more is refused with a clear message. */
+  smp?: number;
   /** The guest RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
   /** The guest hart's ISA: `rv64imafdc`/`rv64gc` (default: F and D) or `rv64imac`. */
@@ -484,6 +486,12 @@ export function createHypervisorMachine(
       config.bios
         ? `builtin firmware: no bios can be given (${config.bios.name}); the hypervisor is the firmware`
         : "builtin firmware: a kernel is needed (the hypervisor starts it in S-mode)",
+    );
+  }
+  if ((config.smp ?? 1) !== 1) {
+    throw new MachineConfigError(
+      `smp ${config.smp}: the hypervisor runs one vCPU for now; ` +
+        "several harts run bare only (--no-hypervisor, hypervisor: false)",
     );
   }
   const machine = new VirtMachine({

@@ -31,7 +31,13 @@ import { out } from "../core/int64.ts";
 import type { Mmu } from "../core/mmu.ts";
 import type { BlockBackend } from "../devices/block.ts";
 import { type BootImages, type DiskSlot, MachineConfigError } from "../devices/board.ts";
-import { type Halt, type RunOptions, type RunResult, VirtMachine } from "../devices/virt.ts";
+import {
+  type Halt,
+  MAX_HARTS,
+  type RunOptions,
+  type RunResult,
+  VirtMachine,
+} from "../devices/virt.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
 import {
   checkBytes,
@@ -91,6 +97,8 @@ export interface MachineConfig extends BootImages {
   rtcBase?: number;
   /** Compile hot guest code to JavaScript functions (core/translate.ts); default off. */
   translate?: boolean;
+  /** Harts, 1 to 8 (default 1), as QEMU's `-smp N`; more than 1 runs bare only for now. */
+  smp?: number;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */
   console?: (byte: number) => void;
   /** The hart's (and guest's) ISA: `rv64imafdc`/`rv64gc` (default, as QEMU's `virt`) or `rv64imac`. */
@@ -263,6 +271,10 @@ export class Machine {
    * Under the hypervisor, exits that neither retire nor inject (shadow fills,
    * timer syncs) are run through. A hart idle in wfi waits for its interrupt.
    *
+   * With several harts, a step is the next instruction of the machine's
+   * round-robin schedule (a run of one instruction), on whichever hart's turn
+   * it is; pc and the registers here stay hart 0's.
+   *
    * As gdb reports a breakpoint that `stepi` lands on, the pc hooks of the
    * instruction step() arrives at fire (before it executes; a hook that sets
    * pc redirects, and step returns that pc); the instruction a step or run
@@ -271,7 +283,8 @@ export class Machine {
   async step(): Promise<number> {
     const vm = this.vm, hart = vm.hart, hv = this.hypervisor;
     if (vm.halted) return hart.pc;
-    if (hart.waiting) {
+    // Several harts: the next instruction of the machine's schedule, whichever hart's turn it is.
+    if (hart.waiting || vm.harts.length > 1) {
       await vm.run({ maxInstructions: 1 });
       return this.#arrive();
     }
@@ -979,6 +992,7 @@ const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) =>
   isa: (w, n, v) => checkType(w, n, v, "string"),
   firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
   translate: (w, n, v) => checkType(w, n, v, "boolean"),
+  smp: (w, n, v) => checkInteger(w, n, v, 1, MAX_HARTS),
 };
 
 function sum(m: ReadonlyMap<string, number>): number {

@@ -83,7 +83,7 @@ export class Vcpu implements InterruptTarget {
     const old = this.csr.mipHw;
     this.csr.mipHw = level ? old | (1 << bit) : old & ~(1 << bit);
     if (old !== this.csr.mipHw && this.events.wants("irq")) {
-      this.events.emit("irq", { controller: "vcpu", line: bit, level });
+      this.events.emit("irq", { controller: "vcpu", line: bit, level, hartId: this.csr.hartId });
     }
   }
 }

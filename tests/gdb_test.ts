@@ -341,3 +341,52 @@ Deno.test("gdb stub under the hypervisor: a watchpoint on a device register sees
   assert.deepEqual(r.slice(-3), ["OK", "OK", "T05watch:10000000;"], r.join(" | "));
   assert.ok((machine.hypervisor.exitCounts.get("mmio") ?? 0) > 0, "the store was emulated");
 });
+
+Deno.test("gdb stub with 2 harts: harts are threads (qfThreadInfo, qC, Hg, T), a breakpoint stops on either with thread: in the stop reply", async () => {
+  await ensureGuests();
+  const smp = `${ROOT}guests/smp/build/smp.elf`;
+  const machine = new VirtMachine({
+    kernel: { name: "smp.elf", bytes: Deno.readFileSync(smp) },
+    clock: "virtual",
+    smp: 2,
+  });
+  const secondary = 0x8000_0174; // smp.S's `secondary`: only harts 1.. get there
+  assert.equal(machine.images.kernel?.symbols.get("secondary"), secondary);
+  const stub = new GdbStub(new BareTarget(machine));
+  const conn = new ScriptedConnection([
+    latin1("+"),
+    encodePacket("QStartNoAckMode"),
+    encodePacket("qfThreadInfo"),
+    encodePacket("qsThreadInfo"),
+    encodePacket("qC"),
+    encodePacket("T2"),
+    encodePacket("T3"),
+    encodePacket("Hg3"),
+    encodePacket(`Z0,${secondary.toString(16)},4`),
+    encodePacket("c"),
+    encodePacket("qC"),
+    encodePacket("p08"), // s0 of the stopped hart: smp.S keeps its mhartid there
+    encodePacket("Hg1"),
+    encodePacket("p08"),
+    encodePacket("k"),
+  ]);
+  assert.ok(stub.attach(conn));
+  const result = await stub.run({ waitForDebugger: true, timeoutMs: HANG_GUARD_MS });
+  assert.equal(result.stop, "killed");
+  const r = replies(conn.sent);
+  assert.deepEqual(r.slice(1), [
+    "m1,2",
+    "l",
+    "QC1",
+    "OK",
+    "E01",
+    "E01",
+    "OK",
+    "T05thread:2;",
+    "QC2",
+    "0100000000000000",
+    "OK",
+    "0000000000000000",
+  ], r.join(" | "));
+  assert.equal(machine.harts[1].pc, secondary);
+});

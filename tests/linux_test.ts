@@ -87,7 +87,13 @@ class Linux {
   output = "";
   #tag = 0;
 
-  constructor(readonly boot: Boot, imgs: LinuxImages, disk?: string, diskWrite = false) {
+  constructor(
+    readonly boot: Boot,
+    imgs: LinuxImages,
+    disk?: string,
+    diskWrite = false,
+    smp = 1,
+  ) {
     this.disk = disk === undefined ? undefined : openDiskImage(disk, diskWrite);
     const read = (name: string) => ({ name, bytes: Deno.readFileSync(name) });
     const kernel = read(imgs.kernel), initrd = read(imgs.initrd);
@@ -112,6 +118,7 @@ class Linux {
       clock: "virtual" as const,
       rtcBase: REPRODUCIBLE_RTC_BASE,
       console: (b: number) => this.output += String.fromCharCode(b),
+      smp,
     };
     this.machine = boot.startsWith("bare") ? new VirtMachine(config) : createHypervisorMachine({
       ...config,
@@ -296,3 +303,46 @@ for (
     await linux.powerOff();
   }));
 }
+
+Deno.test(linuxTest(
+  "linux: --smp 2 bare boots to the shell; cpuinfo lists both harts, nproc says 2; two virtual-clock runs are identical",
+  async (images) => {
+    const boot = async () => {
+      const linux = new Linux("bare", images, undefined, false, 2);
+      await linux.bootToInit(initrdBytes(images));
+      await linux.settle();
+      return linux;
+    };
+    const a = await boot();
+    assert.match(a.output, /smp: Brought up 1 node, 2 CPUs/);
+    const b = await boot();
+    assert.equal(b.output, a.output, "the same console output to the prompt");
+    assert.deepEqual(
+      b.machine.harts.map((h) => h.retired),
+      a.machine.harts.map((h) => h.retired),
+      "the same instructions on each hart",
+    );
+    const cpuinfo = await a.command("cat /proc/cpuinfo");
+    assert.deepEqual([...cpuinfo.matchAll(/^processor\s*: (\d+)/gm)].map((m) => m[1]), ["0", "1"]);
+    assert.deepEqual([...cpuinfo.matchAll(/^hart\s*: (\d+)/gm)].map((m) => m[1]), ["0", "1"]);
+    assert.match(await a.command("nproc"), /^2$/m);
+    await a.powerOff();
+  },
+));
+
+Deno.test(linuxTest(
+  "linux: --smp 4 bare boots to the shell; cpuinfo lists the 4 harts, nproc says 4",
+  async (images) => {
+    const linux = new Linux("bare", images, undefined, false, 4);
+    await linux.bootToInit(initrdBytes(images));
+    assert.match(linux.output, /smp: Brought up 1 node, 4 CPUs/);
+    await linux.settle();
+    const cpuinfo = await linux.command("cat /proc/cpuinfo");
+    assert.deepEqual(
+      [...cpuinfo.matchAll(/^hart\s*: (\d+)/gm)].map((m) => m[1]),
+      ["0", "1", "2", "3"],
+    );
+    assert.match(await linux.command("nproc"), /^4$/m);
+    await linux.powerOff();
+  },
+));

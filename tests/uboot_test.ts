@@ -49,12 +49,16 @@ function bannerLines(text: string): Map<string, string> {
 /** Bare on the emulated hart, or under the hypervisor. */
 type Mode = "bare" | "hypervisor";
 
-async function bootToPrompt(mode: Mode): Promise<{ m: VirtMachine; out: () => string }> {
+async function bootToPrompt(
+  mode: Mode,
+  smp = 1,
+): Promise<{ m: VirtMachine; out: () => string }> {
   let text = "";
   const config = {
     bios: { name: FW_JUMP, bytes: Deno.readFileSync(FW_JUMP) },
     kernel: { name: UBOOT, bytes: Deno.readFileSync(UBOOT) },
     clock: "virtual" as const,
+    smp,
     console: (b: number) => text += String.fromCharCode(b),
   };
   const m = mode === "bare" ? new VirtMachine(config) : createHypervisorMachine(config);
@@ -95,6 +99,28 @@ Deno.test(hostTest(
     assert.match(md, new RegExp(`80200010: ${q(2)} ${q(3)}`));
   },
 ));
+
+for (const smp of [2, 4]) {
+  Deno.test(hostTest(
+    `OpenSBI + U-Boot boot bare with ${smp} harts: OpenSBI counts them all, U-Boot answers`,
+    missing(FW_JUMP, UBOOT),
+    async () => {
+      const { m, out } = await bootToPrompt("bare", smp);
+      const banner = out();
+      assert.match(banner, new RegExp(`Platform HART Count\\s*: ${smp}\r?\n`));
+      const harts = [...Array(smp).keys()].map((i) => `${i}\\*`).join(",");
+      assert.match(banner, new RegExp(`Domain0 HARTs\\s*: ${harts}\r?\n`));
+      assert.match(await ubootCommand(m, out, "version"), /U-Boot 2023\.01/);
+      // U-Boot runs on the boot hart; the others stay in OpenSBI (M-mode), waiting for an HSM
+      // start (their MSIP is pending, so their wfi loop spins rather than waits).
+      assert.equal(m.hart.priv, 1);
+      for (const h of m.harts.slice(1)) {
+        assert.equal(h.priv, 3, `hart ${h.hartId} in OpenSBI`);
+        assert.ok(h.retired > 0, `hart ${h.hartId} ran`);
+      }
+    },
+  ));
+}
 
 Deno.test(hostTest(
   "the OpenSBI banner matches QEMU's for the same CPU",

@@ -93,7 +93,9 @@ export class GdbStub {
 
   /** A stub for `target`; it installs the hart's watchpoint handler. */
   constructor(readonly target: DebugTarget) {
-    target.hart.onWatchpoint = (hit) => this.#onWatch(hit.addr, hit.size, hit.write);
+    for (const h of target.harts) {
+      h.onWatchpoint = (hit) => this.#onWatch(hit.addr, hit.size, hit.write);
+    }
   }
 
   /** True while a debugger is connected. */
@@ -187,10 +189,11 @@ export class GdbStub {
 
   /** Ends the current session: breakpoints and watchpoints go, the machine runs on. */
   #endSession(): void {
-    const hart = this.target.hart;
-    for (const addr of this.#breakpoints.keys()) hart.removeBreakpoint(addr);
+    for (const hart of this.target.harts) {
+      for (const addr of this.#breakpoints.keys()) hart.removeBreakpoint(addr);
+      for (const { w } of this.#watchpoints) hart.removeWatchpoint(w);
+    }
     this.#breakpoints.clear();
-    for (const { w } of this.#watchpoints) hart.removeWatchpoint(w);
     this.#watchpoints = [];
     const conn = this.#conn;
     this.#conn = null;
@@ -239,7 +242,8 @@ export class GdbStub {
           this.#events.shift();
           if (e.kind === "interrupt" && this.#conn !== null) {
             stopped = true;
-            this.#stopped("T02", reportStop);
+            this.#selectStopped();
+            this.#stopped("T02" + this.#thread(), reportStop);
           } else if (e.kind === "attach") {
             stopped = true;
             reportStop = false;
@@ -257,7 +261,8 @@ export class GdbStub {
         });
         if (r.stop === "breakpoint" || r.stop === "watchpoint") {
           running = false;
-          this.#stopped("T05" + (this.#watchHit ?? ""), reportStop);
+          this.#selectStopped();
+          this.#stopped("T05" + this.#thread() + (this.#watchHit ?? ""), reportStop);
           continue;
         }
         if (performance.now() - lastYield >= YIELD_MS) {
@@ -286,10 +291,8 @@ export class GdbStub {
           else if (action === "step") {
             this.#watchHit = null;
             const reason = this.target.step();
-            this.#stopped(
-              reason === StopReason.WATCHPOINT && this.#watchHit ? "T05" + this.#watchHit : "T05",
-              true,
-            );
+            const watch = reason === StopReason.WATCHPOINT && this.#watchHit ? this.#watchHit : "";
+            this.#stopped("T05" + this.#thread() + watch, true);
           } else if (action === "detach") {
             this.#endSession();
             running = true, reportStop = false;
@@ -300,6 +303,29 @@ export class GdbStub {
         }
       }
     }
+  }
+
+  /**
+   * With several harts: the stop reply's `thread:N;` (N = hart id + 1, the
+   * selected hart's); nothing with one, whose replies stay as they were.
+   */
+  #thread(): string {
+    const t = this.target;
+    return t.harts.length > 1 ? `thread:${(t.harts.indexOf(t.hart) + 1).toString(16)};` : "";
+  }
+
+  /** After a run stopped: the hart that was running becomes gdb's selected thread, as QEMU does. */
+  #selectStopped(): void {
+    const i = this.target.harts.indexOf(this.target.machine.lastHart);
+    if (i >= 0) this.target.selectHart(i);
+  }
+
+  /** Thread id `text` (hex; -1 all, 0 any) as a hart index, or null if there is no such thread. */
+  #threadIndex(text: string): number | null {
+    if (text === "-1" || text === "0") return this.target.harts.indexOf(this.target.hart);
+    const id = parseHexNumber(text);
+    if (id === null || id < 1n || id > BigInt(this.target.harts.length)) return null;
+    return Number(id) - 1;
   }
 
   /** Records a stop and sends its reply if the debugger is waiting for one. */
@@ -419,10 +445,14 @@ export class GdbStub {
         return { action: "detach" };
       case "k":
         return { action: "kill" };
-      case "H":
-        return "OK"; // one thread: every thread selection is it
-      case "T":
+      case "H": { // Hg selects the thread registers go to; Hc (continue/step) follows it
+        const i = this.#threadIndex(text.slice(2));
+        if (i === null || (text[1] !== "g" && text[1] !== "c")) return "E01";
+        if (text[1] === "g") t.selectHart(i);
         return "OK";
+      }
+      case "T": // is the thread alive: every hart always is
+        return this.#threadIndex(text.slice(1)) === null ? "E01" : "OK";
       case "q":
       case "Q":
         return this.#query(text);
@@ -461,8 +491,9 @@ export class GdbStub {
       return (off + chunk.length >= xml.length ? "l" : "m") + chunk;
     }
     if (text === "qAttached" || text.startsWith("qAttached:")) return "1";
-    if (text === "qC") return "QC1";
-    if (text === "qfThreadInfo") return "m1";
+    const t = this.target;
+    if (text === "qC") return `QC${(t.harts.indexOf(t.hart) + 1).toString(16)}`;
+    if (text === "qfThreadInfo") return "m" + t.harts.map((_, i) => (i + 1).toString(16)).join(",");
     if (text === "qsThreadInfo") return "l";
     if (text.startsWith("qRcmd,")) {
       const cmd = fromHex(text.slice(6));
@@ -594,15 +625,15 @@ export class GdbStub {
     const insert = m[1] === "Z", type = Number(m[2]);
     const addr = Number(BigInt.asIntN(64, BigInt("0x" + m[3])));
     const kind = parseInt(m[4], 16);
-    const hart = this.target.hart;
-    if (type <= 1) { // software and hardware breakpoints: both are hart pc breakpoints
+    const harts = this.target.harts;
+    if (type <= 1) { // software and hardware breakpoints: both are hart pc breakpoints, on every hart
       const count = this.#breakpoints.get(addr) ?? 0;
       if (insert) {
-        if (count === 0) hart.addBreakpoint(addr);
+        if (count === 0) { for (const h of harts) h.addBreakpoint(addr); }
         this.#breakpoints.set(addr, count + 1);
       } else if (count > 0) {
         if (count === 1) {
-          hart.removeBreakpoint(addr);
+          for (const h of harts) h.removeBreakpoint(addr);
           this.#breakpoints.delete(addr);
         } else this.#breakpoints.set(addr, count - 1);
       }
@@ -612,7 +643,7 @@ export class GdbStub {
     const w: Watchpoint = { addr, length: kind, read: type !== 2, write: type !== 3 };
     if (insert) {
       this.#watchpoints.push({ type, w });
-      hart.addWatchpoint(w);
+      for (const h of harts) h.addWatchpoint(w);
     } else {
       const i = this.#watchpoints.findIndex((x) =>
         x.type === type && x.w.addr === addr && x.w.length === kind
@@ -620,10 +651,12 @@ export class GdbStub {
       if (i >= 0) {
         this.#watchpoints.splice(i, 1);
         // The hart removes every equal watchpoint: re-add the duplicates that remain.
-        hart.removeWatchpoint(w);
-        for (const x of this.#watchpoints) {
-          if (x.w.addr === w.addr && x.w.length === w.length && x.w.read === w.read) {
-            hart.addWatchpoint(x.w);
+        for (const h of harts) {
+          h.removeWatchpoint(w);
+          for (const x of this.#watchpoints) {
+            if (x.w.addr === w.addr && x.w.length === w.length && x.w.read === w.read) {
+              h.addWatchpoint(x.w);
+            }
           }
         }
       }

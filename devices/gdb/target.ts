@@ -28,8 +28,15 @@ export const PRIV_REGNUM: number = CSR_REGNUM_BASE + 4096;
 export interface DebugTarget {
   /** The machine whose run loop the stub drives (continue runs it). */
   readonly machine: VirtMachine;
-  /** The hart that executes the program (breakpoints and watchpoints are set on it). */
+  /** The hart gdb's register, CSR and step requests go to now (the selected thread). */
   readonly hart: Hart;
+  /**
+   * Every hart the program runs on, by hart id (gdb's threads 1..N): breakpoints and
+   * watchpoints are set on all of them. One under the hypervisor (its guest has one vCPU).
+   */
+  readonly harts: readonly Hart[];
+  /** Makes `harts[index]` the {@linkcode hart} (gdb's `Hg`). */
+  selectHart(index: number): void;
   /** Short description for `monitor info`. */
   readonly description: string;
   /** The CSRs the target exposes, by number (the target description lists them). */
@@ -142,8 +149,7 @@ export function writeBus(bus: Bus, pa: number, bytes: Uint8Array): boolean {
  * virtual clock, jump time to the next timer deadline as the machine's idle
  * loop does. False if it is still waiting (host clock: real time must pass).
  */
-export function wakeForStep(machine: VirtMachine): boolean {
-  const hart = machine.hart;
+export function wakeForStep(machine: VirtMachine, hart: Hart = machine.hart): boolean {
   if (!hart.waiting || hart.interruptPending) return true;
   const next = machine.clint.nextDeadline();
   if (Number.isFinite(next)) machine.clock.skipTo(next);
@@ -153,8 +159,9 @@ export function wakeForStep(machine: VirtMachine): boolean {
 
 /** The emulated hart as the program on it sees itself (rvisor --no-hypervisor). */
 export class BareTarget implements DebugTarget {
-  /** The hart. */
-  readonly hart: Hart;
+  /** Every hart of the machine. */
+  readonly harts: readonly Hart[];
+  #selected = 0;
   /** CSRs present on the hart. */
   readonly csrNumbers: readonly number[];
   /** For `monitor info`. */
@@ -162,8 +169,18 @@ export class BareTarget implements DebugTarget {
 
   /** Debugs `machine`'s hart directly. */
   constructor(readonly machine: VirtMachine) {
-    this.hart = machine.hart;
+    this.harts = machine.harts;
     this.csrNumbers = existingCsrs(this.hart.csr);
+  }
+
+  /** The selected hart (hart 0 until gdb selects another thread). */
+  get hart(): Hart {
+    return this.harts[this.#selected];
+  }
+
+  /** Selects the hart registers, CSRs and steps go to. */
+  selectHart(index: number): void {
+    this.#selected = index;
   }
 
   /** Reads a CSR of the hart. */
@@ -202,7 +219,7 @@ export class BareTarget implements DebugTarget {
    * the machine's run loop would between batches.
    */
   step(): number {
-    if (!wakeForStep(this.machine)) return StopReason.WFI;
+    if (!wakeForStep(this.machine, this.hart)) return StopReason.WFI;
     const reason = this.hart.run(1);
     this.machine.devices.update();
     return reason;
