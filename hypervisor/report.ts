@@ -192,6 +192,7 @@ const KIND_SLOTS = 32;
 interface Sample {
   wallMs: number;
   guest: number;
+  host: number;
   mtime: number;
   exits: ReadonlyMap<ExitKind, number> | null;
   timedMs: number;
@@ -199,6 +200,8 @@ interface Sample {
   seenExits: number;
   shadowPages: number;
   reclaims: number;
+  fills: number;
+  resets: number;
 }
 
 /**
@@ -238,6 +241,7 @@ export class RunSampler {
   #timedMs = 0;
   #timedExits = 0;
   #peakShadow = 0;
+  #removed = false;
 
   /** Starts listening on `m`'s event bus and takes the first sample. */
   constructor(m: Machine, options: SamplerOptions = {}) {
@@ -344,12 +348,14 @@ export class RunSampler {
   /** Stops sampling and listening for good (the report stays available). */
   remove(): void {
     this.pause();
+    this.#removed = true;
     for (const off of this.#offs.splice(0)) off();
     this.traps.remove();
   }
 
-  /** Records the counters now. */
+  /** Records the counters now (nothing once removed: the recording is over). */
   sample(): void {
+    if (this.#removed) return;
     const m = this.#m, hv = m.hypervisor;
     const last = this.#samples[this.#samples.length - 1];
     const wallMs = this.runningMs, guest = m.vm.guestInstructions - this.#startGuest;
@@ -359,6 +365,7 @@ export class RunSampler {
     this.#samples.push({
       wallMs,
       guest,
+      host: m.vm.hart.retired - this.#startHost,
       mtime: m.vm.clock.now(),
       exits: hv ? new Map(hv.exitCounts) : null,
       timedMs: this.#timedMs,
@@ -366,6 +373,8 @@ export class RunSampler {
       seenExits: this.#seenExits,
       shadowPages: pages,
       reclaims: hv ? hv.memory.reclaims - this.#startReclaims : 0,
+      fills: hv ? hv.memory.shadow.fills - this.#startFills : 0,
+      resets: hv ? hv.memory.shadow.pages.resets - this.#startResets : 0,
     });
     if (this.#samples.length > MAX_SAMPLES) this.#thin();
   }
@@ -426,7 +435,7 @@ export class RunSampler {
       summary: {
         wallMs,
         guestInstructions,
-        hostInstructions: vm.hart.retired - this.#startHost,
+        hostInstructions: last.host,
         mips: wallMs > 0 ? guestInstructions / wallMs / 1000 : 0,
         exits: totalExits,
         exitsByKind,
@@ -444,12 +453,11 @@ export class RunSampler {
       shadow: hv
         ? {
           capacity: hv.memory.shadow.pages.capacity,
-          inUse: hv.memory.shadow.pages.used,
+          inUse: last.shadowPages,
           peakInUse: this.#peakShadow,
-          fills: hv.memory.shadow.fills - this.#startFills,
-          flushes: hv.memory.shadow.pages.resets - this.#startResets -
-            (hv.memory.reclaims - this.#startReclaims),
-          reclaims: hv.memory.reclaims - this.#startReclaims,
+          fills: last.fills,
+          flushes: last.resets - last.reclaims,
+          reclaims: last.reclaims,
         }
         : null,
       privilege: hv ? this.#privilege(wallMs, meanExitMs) : null,
