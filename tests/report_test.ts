@@ -253,3 +253,30 @@ Deno.test("report: --report with a bad name or an unwritable path: one line, exi
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["folder.html"]);
   });
 });
+
+Deno.test("report: top pcs stay exact past thousands of distinct pcs", () => {
+  const m = createMachine({ clock: "virtual" });
+  m.startReport();
+  const exit = (pc: number) => {
+    m.events.emit("trap", {
+      cause: 2,
+      interrupt: false,
+      pc,
+      tval: 0,
+      from: 0,
+      to: 3,
+      handled: false,
+    });
+    m.events.emit("exit", { kind: "csr-read", cause: 2, interrupt: false, pc, tval: 0, vpriv: 1 });
+  };
+  const base = -0x7fe00000; // 0xffffffff80200000, sign-extended as the guest sees it
+  for (let i = 0; i < 5000; i++) exit(base + 2 * i);
+  for (let k = 0; k < 40; k++) for (let j = 0; j < k + 2; j++) exit(base + 200 * k);
+  const top = m.report().topPcs;
+  assert.equal(top.length, 30);
+  top.forEach((p, i) => {
+    const k = 39 - i;
+    assert.equal(p.pc, `0x${(0xffffffff80200000n + BigInt(200 * k)).toString(16)}`);
+    assert.deepEqual(p.causes, [{ cause: "csr-read", count: k + 3 }]);
+  });
+});
