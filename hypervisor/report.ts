@@ -10,8 +10,9 @@
  * machine keeps anyway (instructions, `Hypervisor.exitCounts`, the shadow
  * page pool) at each sample, and listens on the event bus only for what no
  * counter has: the pc and kind of each exit (`exit`), the CSR of CSR exits
- * (`csr`) and the device of MMIO exits (`mmio`), and one exit in
- * {@linkcode TIME_EVERY} timed from its `trap` event to its `exit` event. A
+ * (`csr`) and the device of MMIO exits (`mmio`), and the time of the first
+ * {@linkcode TIME_FIRST} exits and then one in {@linkcode TIME_EVERY}, from its
+ * `trap` event to its `exit` event. A
  * bare machine has no exits: the sampler then counts the guest's own traps by
  * pc and cause.
  *
@@ -159,13 +160,16 @@ export interface ReportShadow {
 
 /** Where the host's time went: the hypervisor's exit handlers or the guest's code. */
 export interface ReportPrivilege {
-  /** Estimated ms in the hypervisor (host M-mode): exits times the mean timed exit. */
+  /**
+   * Estimated ms in the hypervisor (host M-mode): the timed exits' time, and
+   * the others' at the mean of those timed after the first {@linkcode TIME_FIRST}.
+   */
   hypervisorMs: number;
   /** The rest of the running time: the guest's code (host U-mode) and the run loop. */
   guestMs: number;
   /** hypervisorMs / wall time. */
   hypervisorShare: number;
-  /** Exits timed (one in {@linkcode TIME_EVERY}) for the estimate. */
+  /** Exits timed for the estimate (the first {@linkcode TIME_FIRST}, then one in {@linkcode TIME_EVERY}). */
   timedExits: number;
   /** Exits by the guest's virtual mode at the exit. */
   exitsByGuestMode: { M: number; S: number; U: number };
@@ -184,6 +188,8 @@ export const TOP_PCS = 30;
  * performance.now() costs up to ~0.4 us on a busy host, a fifth of a cheap exit.
  */
 export const TIME_EVERY = 64;
+/** The first exits (V8 still compiling the hypervisor: the slow ones) are all timed. */
+export const TIME_FIRST = 1024;
 const DEFAULT_INTERVAL_MS = 100;
 const MIN_INTERVAL_MS = 10;
 /** Past this many samples every other one is dropped and the interval doubles. */
@@ -253,6 +259,9 @@ interface Sample {
   exits: ReadonlyMap<ExitKind, number> | null;
   timedMs: number;
   timedExits: number;
+  /** The timed exits past the first TIME_FIRST: they stand for the untimed ones. */
+  lateMs: number;
+  lateExits: number;
   seenExits: number;
   shadowPages: number;
   reclaims: number;
@@ -297,6 +306,8 @@ export class RunSampler {
   #seenExits = 0;
   #timedMs = 0;
   #timedExits = 0;
+  #lateMs = 0;
+  #lateExits = 0;
   #peakShadow = 0;
   #removed = false;
 
@@ -336,13 +347,17 @@ export class RunSampler {
 
   #onTrap(): void {
     this.#inExit = true;
-    if ((this.#seenExits & (TIME_EVERY - 1)) === 0) this.#exitStart = performance.now();
+    const n = this.#seenExits;
+    if (n < TIME_FIRST || (n & (TIME_EVERY - 1)) === 0) this.#exitStart = performance.now();
   }
 
   #onExit(e: ExitEvent): void {
-    if ((this.#seenExits & (TIME_EVERY - 1)) === 0) {
-      this.#timedMs += performance.now() - this.#exitStart;
+    const n = this.#seenExits;
+    if (n < TIME_FIRST || (n & (TIME_EVERY - 1)) === 0) {
+      const ms = performance.now() - this.#exitStart;
+      this.#timedMs += ms;
       this.#timedExits++;
+      if (n >= TIME_FIRST) this.#lateMs += ms, this.#lateExits++;
     }
     this.#seenExits++;
     this.#inExit = false;
@@ -426,6 +441,8 @@ export class RunSampler {
       exits: hv ? new Map(hv.exitCounts) : null,
       timedMs: this.#timedMs,
       timedExits: this.#timedExits,
+      lateMs: this.#lateMs,
+      lateExits: this.#lateExits,
       seenExits: this.#seenExits,
       shadowPages: pages,
       reclaims: hv ? hv.memory.reclaims - this.#startReclaims : 0,
@@ -459,7 +476,12 @@ export class RunSampler {
     const wallMs = last.wallMs;
     const exitsByKind = hv ? this.#exitDelta(last.exits!, this.#startExits) : {};
     const totalExits = hv ? sumValues(exitsByKind) : null;
-    const meanExitMs = this.#timedExits === 0 ? 0 : this.#timedMs / this.#timedExits;
+    // What an untimed exit is taken to cost: the mean of the timed ones among them.
+    const meanExitMs = this.#lateExits > 0
+      ? this.#lateMs / this.#lateExits
+      : this.#timedExits > 0
+      ? this.#timedMs / this.#timedExits
+      : 0;
     const notes: string[] = [];
     if (!hv) {
       notes.push(
@@ -559,9 +581,11 @@ export class RunSampler {
     series.hypervisorShare = s.map((x, i) => {
       if (i === 0) return 0;
       const p = s[i - 1], dt = x.wallMs - p.wallMs;
-      const timed = x.timedExits - p.timedExits;
-      const mean = timed > 0 ? (x.timedMs - p.timedMs) / timed : meanExitMs;
-      return dt > 0 ? Math.min(1, (x.seenExits - p.seenExits) * mean / dt) : 0;
+      const late = x.lateExits - p.lateExits;
+      const mean = late > 0 ? (x.lateMs - p.lateMs) / late : meanExitMs;
+      const untimed = x.seenExits - p.seenExits - (x.timedExits - p.timedExits);
+      const ms = x.timedMs - p.timedMs + untimed * mean;
+      return dt > 0 ? Math.min(1, ms / dt) : 0;
     });
     return series;
   }
@@ -600,7 +624,8 @@ export class RunSampler {
   }
 
   #privilege(wallMs: number, meanExitMs: number): ReportPrivilege {
-    const hypervisorMs = Math.min(wallMs, this.#seenExits * meanExitMs);
+    const untimed = this.#seenExits - this.#timedExits;
+    const hypervisorMs = Math.min(wallMs, this.#timedMs + untimed * meanExitMs);
     const [U, S, , M] = this.#byMode;
     return {
       hypervisorMs,

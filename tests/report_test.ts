@@ -4,7 +4,9 @@
  * from the API hold the run's own figures (exit counts equal to `--stats`',
  * series that add up to the totals, symbols of the guest's ELF), bare runs say
  * why they have no exits, and the HTML page carries uPlot and the data inline
- * with nothing to fetch. Bad report paths fail before the guest runs.
+ * with nothing to fetch, and its charts and tables show the run's data in
+ * headless Chromium (tests/cdp.ts; screenshots in tests/out/). Bad report
+ * paths fail before the guest runs.
  *
  * @module
  */
@@ -15,7 +17,8 @@ import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
 import { createMachine, type ReportData } from "../mod.ts";
 import { reportHtml, writeReportFile } from "../devices/host/report.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { exists, HANG_GUARD_MS } from "../scripts/host-tools.ts";
+import { CHROMIUM, exists, HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
+import { launchBrowser, type Page, TEST_OUT } from "./cdp.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CPU_USER = `${ROOT}guests/bench/build/cpu_user.elf`;
@@ -280,3 +283,98 @@ Deno.test("report: top pcs stay exact past thousands of distinct pcs", () => {
     assert.deepEqual(p.causes, [{ cause: "csr-read", count: k + 3 }]);
   });
 });
+
+/** Every URL `page` requests from now on, from CDP's Network domain. */
+async function recordRequests(page: Page): Promise<string[]> {
+  const urls: string[] = [];
+  page.on("Network.requestWillBeSent", (p) => urls.push((p.request as { url: string }).url));
+  await page.send("Network.enable");
+  return urls;
+}
+
+/** Opens report page `path`, checks it loaded only itself and threw nothing; returns the page. */
+async function openReport(browser: { newPage(): Promise<Page> }, path: string): Promise<Page> {
+  const page = await browser.newPage();
+  const requests = await recordRequests(page);
+  await page.goto(`file://${path}`);
+  await page.waitFor(
+    "window.rvisorCharts !== undefined && document.getElementById('stats').textContent !== ''",
+  );
+  assert.deepEqual(requests, [`file://${path}`], "the page fetches nothing");
+  assert.deepEqual(page.log.filter((l) => l.startsWith("exception")), []);
+  return page;
+}
+
+Deno.test(hostTest(
+  "report: the HTML report in headless Chromium charts the run's samples and names its symbols",
+  missing(CHROMIUM),
+  async () => {
+    await ensureGuests();
+    await withTemp(async (dir) => {
+      const html = `${dir}/run.html`;
+      const r = await boot([
+        ...["--kernel", CPU_USER, "--clock", "virtual", "--report", html],
+        ...HANG_GUARD,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const data = inlinedData(Deno.readTextFileSync(html));
+      await using browser = await launchBrowser({ width: 1200, height: 2400 });
+      const page = await openReport(browser, html);
+      // Every chart has one point per sample, and the MIPS chart the report's MIPS.
+      const lengths = await page.evaluate<Record<string, number[]>>(
+        "Object.fromEntries(Object.entries(rvisorCharts).map(([k, u]) => [k, u.data.map((d) => d.length)]))",
+      );
+      assert.deepEqual(Object.keys(lengths), ["mips", "exits", "shadow", "hypervisor"]);
+      const n = data.summary.samples;
+      for (const [name, columns] of Object.entries(lengths)) {
+        assert.ok(columns.every((l) => l === n), `${name}: ${columns} points, ${n} samples`);
+      }
+      assert.deepEqual(await page.evaluate("rvisorCharts.mips.data[1]"), data.series.mips);
+      assert.deepEqual(await page.evaluate("rvisorCharts.shadow.data[1]"), data.series.shadowPages);
+      // One stacked series per exit kind (and the x column).
+      assert.equal(
+        await page.evaluate("rvisorCharts.exits.data.length"),
+        Object.keys(data.series.exits).length + 1,
+      );
+      // The top-pc table lists the report's pcs with their symbols, in order.
+      const rows = await page.evaluate<string[][]>(
+        "[...document.querySelectorAll('#top-pcs tr')].slice(1).map((tr) => [...tr.cells].map((c) => c.textContent))",
+      );
+      assert.deepEqual(
+        rows.map(([pc, symbol]) => [pc, symbol]),
+        data.topPcs.map((p) => [p.pc, p.symbol ?? "?"]),
+      );
+      assert.ok(rows.some(([, symbol]) => /^[a-z_]\w*/.test(symbol)), JSON.stringify(rows));
+      const csrNames = await page.evaluate<string[]>(
+        "[...document.querySelectorAll('#csrs tr')].slice(1).map((tr) => tr.cells[0].textContent)",
+      );
+      assert.deepEqual(csrNames, data.csrs!.map((c) => c.name));
+      assert.equal(
+        await page.evaluate("document.getElementById('stats').textContent"),
+        data.stats.join("\n"),
+      );
+      await page.screenshot(`${TEST_OUT}report.png`);
+    });
+  },
+));
+
+Deno.test(hostTest(
+  "report: a bare run's HTML report says there are no exits instead of empty charts",
+  missing(CHROMIUM),
+  async () => {
+    const m = createMachine({ clock: "virtual", hypervisor: false });
+    m.startReport({ intervalMs: 20 });
+    await m.run({ until: "$ " });
+    await withTemp(async (dir) => {
+      writeReportFile(`${dir}/bare.html`, m.report());
+      await using browser = await launchBrowser({ width: 1200, height: 1600 });
+      const page = await openReport(browser, `${dir}/bare.html`);
+      assert.deepEqual(await page.evaluate("Object.keys(rvisorCharts)"), ["mips"]);
+      const text = await page.evaluate<string>("document.body.innerText");
+      assert.match(text, /Bare run: the guest runs directly on the hart, no exits\./);
+      assert.match(text, /Bare run: nothing exits to a hypervisor\./);
+      assert.match(text, /ecall from U-mode/);
+      await page.screenshot(`${TEST_OUT}report-bare.png`);
+    });
+  },
+));
