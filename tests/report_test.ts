@@ -378,3 +378,30 @@ Deno.test(hostTest(
     });
   },
 ));
+
+Deno.test("report: README's Run reports example runs", async () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const start = readme.indexOf("\n## Run reports\n");
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  const blocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+  assert.equal(blocks.length, 1);
+  // In the checkout (under the gitignored tests/out/), so that deno.json's imports apply.
+  Deno.mkdirSync(TEST_OUT, { recursive: true });
+  const file = `${TEST_OUT}readme-report.ts`;
+  Deno.writeTextFileSync(file, blocks[0].replaceAll('from "./', 'from "../../'));
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", file],
+      cwd: TEST_OUT,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(HANG_GUARD_MS),
+    }).output();
+    const dec = new TextDecoder();
+    assert.equal(out.code, 0, dec.decode(out.stderr));
+    assert.match(dec.decode(out.stdout), /^\d+ kalloc_init\+0x[0-9a-f]+ shadow-fill\n$/);
+    assert.ok(!exists(`${TEST_OUT}run.html`), "the example removes its page");
+  } finally {
+    Deno.removeSync(file);
+  }
+});
