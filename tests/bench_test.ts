@@ -48,7 +48,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor cpu_user\.elf: exits\s+[\d,]+\/s\s+[\d,]+ exits, handler .*shadow-fill \d+/,
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
         /^firmware boot to U-Boot\s+skipped\s+--quick$/,
-        /^report sampler cpu_user\.elf: on \/ off\s+[\d.]+x\s+wall time under the hypervisor, best of 1 interleaved rounds .*; 1,000,\d{3} instructions, [\d,]+ exits, \d+ samples; target < 1\.02x/,
+        /^report sampler cpu_user\.elf: on \/ off\s+[\d.]+x\s+process CPU time under the hypervisor \(wall time [\d.]+x\), best of 1 interleaved rounds .*; 1,000,\d{3} instructions, [\d,]+ exits, \d+ samples; target < 1\.02x/,
         /^linux to shell\s+skipped\s+--quick$/,
       ]
     ) {
