@@ -185,7 +185,8 @@ export interface SamplerOptions {
 export const TOP_PCS = 30;
 /**
  * One exit in this many is timed for the hypervisor's share: a
- * performance.now() costs up to ~0.4 us on a busy host, a fifth of a cheap exit.
+ * performance.now() costs up to ~0.4 us on a busy host, as much as the rest
+ * of the sampler's work on several exits.
  */
 export const TIME_EVERY = 64;
 /** The first exits (V8 still compiling the hypervisor: the slow ones) are all timed. */
@@ -292,7 +293,10 @@ export class RunSampler {
   #startFills = 0;
   #startResets = 0;
   #startReclaims = 0;
-  /** Exit or trap counts by pc and cause (see #pcKey). */
+  /**
+   * Exits by pc * KIND_SLOTS + the kind's index in #kinds; bare, traps by
+   * pc * 2 * KIND_SLOTS + (interrupt ? KIND_SLOTS : 0) + cause.
+   */
   readonly #pcs = new KeyCounter();
   readonly #kinds: ExitKind[] = [];
   #lastKind: ExitKind | null = null;
@@ -392,11 +396,6 @@ export class RunSampler {
   get runningMs(): number {
     const now = performance.now();
     return this.#runningMs + (Number.isNaN(this.#resumedAt) ? 0 : now - this.#resumedAt);
-  }
-
-  /** True between {@linkcode resume} and {@linkcode pause}. */
-  get running(): boolean {
-    return this.#timer !== null;
   }
 
   /** The machine runs from now on: sample every interval. */
