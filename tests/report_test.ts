@@ -354,6 +354,15 @@ Deno.test(hostTest(
         data.stats.join("\n"),
       );
       await page.screenshot(`${TEST_OUT}report.png`);
+      // Against virtual time: the same charts, x in millions of guest instructions.
+      await page.evaluate(
+        "(() => { const s = document.getElementById('x-axis'); s.value = 'guest'; s.dispatchEvent(new Event('change')); })()",
+      );
+      assert.deepEqual(
+        await page.evaluate("Object.values(rvisorCharts).map((u) => u.data[0])"),
+        Object.keys(lengths).map(() => data.series.guestInstructions.map((n) => n / 1e6)),
+      );
+      assert.deepEqual(page.log.filter((l) => l.startsWith("exception")), []);
     });
   },
 ));

@@ -117,6 +117,10 @@ export function reportHtml(data: ReportData): string {
 <h1>rvisor run report</h1>
 <p id="summary"></p>
 <ul id="notes"></ul>
+<p><label>x axis: <select id="x-axis">
+<option value="wall">host wall time</option>
+<option value="guest">guest instructions (virtual time)</option>
+</select></label></p>
 <div id="charts"></div>
 <h2>Where the host's time went</h2>
 <p id="privilege"></p>
@@ -197,7 +201,11 @@ for (const n of data.notes) document.getElementById("notes").append(el("li", n))
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
   "#ff9da7", "#9c755f", "#bab0ac", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
   "#e6ab02", "#a6761d", "#666666"];
-const x = s.wallMs.map((ms) => ms / 1000);
+const X_AXES = {
+  wall: { label: "wall time (s)", unit: "s", values: s.wallMs.map((ms) => ms / 1000) },
+  guest: { label: "guest instructions (millions)", unit: "M", values: s.guestInstructions.map((n) => n / 1e6) },
+};
+let xAxis = X_AXES.wall;
 const width = () => Math.max(300, Math.min(1060, document.body.clientWidth - 20));
 window.rvisorCharts = {};
 function chart(name, title, series, columns, opts = {}) {
@@ -208,63 +216,73 @@ function chart(name, title, series, columns, opts = {}) {
     width: width(),
     height: 240,
     scales: { x: { time: false } },
-    axes: [{ label: "wall time (s)" }, { label: opts.unit ?? "", size: 70 }],
-    series: [{ label: "s", value: (u, v) => v === null ? "-" : fmt(v, 3) }, ...series],
+    axes: [{ label: xAxis.label }, { label: opts.unit ?? "", size: 70 }],
+    series: [{ label: xAxis.unit, value: (u, v) => v === null ? "-" : fmt(v, 3) }, ...series],
     ...opts.extra,
-  }, [x, ...columns], box);
+  }, [xAxis.values, ...columns], box);
 }
 function noChart(title, why) {
   const box = el("div", undefined, "chart");
   box.append(el("h3", title), el("p", why, "none"));
   document.getElementById("charts").append(box);
 }
-chart("mips", "Guest MIPS", [{ label: "MIPS", stroke: PALETTE[0], width: 2,
-  value: (u, v) => v === null ? "-" : fmt(v, 2) }], [s.mips], { unit: "MIPS" });
+function drawCharts() {
+  for (const u of Object.values(window.rvisorCharts)) u.destroy();
+  window.rvisorCharts = {};
+  document.getElementById("charts").replaceChildren();
+  chart("mips", "Guest MIPS", [{ label: "MIPS", stroke: PALETTE[0], width: 2,
+    value: (u, v) => v === null ? "-" : fmt(v, 2) }], [s.mips], { unit: "MIPS" });
 
-const kinds = Object.keys(s.exits);
-if (data.mode === "bare") {
-  noChart("Hypervisor exits per second, by kind", "Bare run: the guest runs directly on the hart, no exits.");
-} else if (kinds.length === 0) {
-  noChart("Hypervisor exits per second, by kind", "No exits were recorded.");
-} else {
-  // Stacked: each kind's line is drawn at the sum of its own rate and the kinds below it.
-  const dt = s.wallMs.map((ms, i) => i === 0 ? 0 : (ms - s.wallMs[i - 1]) / 1000);
-  const rates = kinds.map((k) => s.exits[k].map((n, i) => dt[i] > 0 ? n / dt[i] : 0));
-  const stacked = [];
-  rates.forEach((r, k) => stacked.push(r.map((v, i) => v + (k ? stacked[k - 1][i] : 0))));
-  // Drawn top first, so that each lower band's fill covers the one above it.
-  const order = kinds.map((_, k) => kinds.length - 1 - k);
-  chart("exits", "Hypervisor exits per second, stacked by kind",
-    order.map((k) => ({
-      label: kinds[k],
-      stroke: PALETTE[k % PALETTE.length],
-      fill: PALETTE[k % PALETTE.length] + "cc",
-      value: (u, v, si, i) => i === null ? "-" : fmt(rates[k][i]) + "/s",
-    })),
-    order.map((k) => stacked[k]), { unit: "exits/s" });
+  const kinds = Object.keys(s.exits);
+  if (data.mode === "bare") {
+    noChart("Hypervisor exits per second, by kind", "Bare run: the guest runs directly on the hart, no exits.");
+  } else if (kinds.length === 0) {
+    noChart("Hypervisor exits per second, by kind", "No exits were recorded.");
+  } else {
+    // Stacked: each kind's line is drawn at the sum of its own rate and the kinds below it.
+    const dt = s.wallMs.map((ms, i) => i === 0 ? 0 : (ms - s.wallMs[i - 1]) / 1000);
+    const rates = kinds.map((k) => s.exits[k].map((n, i) => dt[i] > 0 ? n / dt[i] : 0));
+    const stacked = [];
+    rates.forEach((r, k) => stacked.push(r.map((v, i) => v + (k ? stacked[k - 1][i] : 0))));
+    // Drawn top first, so that each lower band's fill covers the one above it.
+    const order = kinds.map((_, k) => kinds.length - 1 - k);
+    chart("exits", "Hypervisor exits per second, stacked by kind",
+      order.map((k) => ({
+        label: kinds[k],
+        stroke: PALETTE[k % PALETTE.length],
+        fill: PALETTE[k % PALETTE.length] + "cc",
+        value: (u, v, si, i) => i === null ? "-" : fmt(rates[k][i]) + "/s",
+      })),
+      order.map((k) => stacked[k]), { unit: "exits/s" });
+  }
+  if (data.mode === "bare") {
+    noChart("Shadow page tables", "Bare run: the guest's own page tables are used, no shadow tables.");
+    noChart("Time in the hypervisor", "Bare run: no hypervisor.");
+  } else {
+    chart("shadow", "Shadow page-table pages in use, and pool reclaims", [
+      { label: "pages in use", stroke: PALETTE[4], width: 2, scale: "pages" },
+      { label: "reclaims", stroke: PALETTE[2], width: 1, scale: "reclaims" },
+    ], [s.shadowPages, s.reclaims], {
+      extra: {
+        axes: [{ label: xAxis.label }, { label: "pages", scale: "pages", size: 70 },
+          { label: "reclaims", scale: "reclaims", side: 1, grid: { show: false } }],
+        scales: { x: { time: false }, pages: {}, reclaims: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
+      },
+    });
+    chart("hypervisor", "Share of the time in the hypervisor's exit handlers (estimated)", [{
+      label: "hypervisor", stroke: PALETTE[6], width: 2,
+      value: (u, v) => v === null ? "-" : fmt(v * 100, 1) + " %",
+    }], [s.hypervisorShare], {
+      unit: "share",
+      extra: { scales: { x: { time: false }, y: { range: [0, 1] } } },
+    });
+  }
 }
-if (data.mode === "bare") {
-  noChart("Shadow page tables", "Bare run: the guest's own page tables are used, no shadow tables.");
-  noChart("Time in the hypervisor", "Bare run: no hypervisor.");
-} else {
-  chart("shadow", "Shadow page-table pages in use, and pool reclaims", [
-    { label: "pages in use", stroke: PALETTE[4], width: 2, scale: "pages" },
-    { label: "reclaims", stroke: PALETTE[2], width: 1, scale: "reclaims" },
-  ], [s.shadowPages, s.reclaims], {
-    extra: {
-      axes: [{ label: "wall time (s)" }, { label: "pages", scale: "pages", size: 70 },
-        { label: "reclaims", scale: "reclaims", side: 1, grid: { show: false } }],
-      scales: { x: { time: false }, pages: {}, reclaims: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
-    },
-  });
-  chart("hypervisor", "Share of the time in the hypervisor's exit handlers (estimated)", [{
-    label: "hypervisor", stroke: PALETTE[6], width: 2,
-    value: (u, v) => v === null ? "-" : fmt(v * 100, 1) + " %",
-  }], [s.hypervisorShare], {
-    unit: "share",
-    extra: { scales: { x: { time: false }, y: { range: [0, 1] } } },
-  });
-}
+drawCharts();
+document.getElementById("x-axis").addEventListener("change", (e) => {
+  xAxis = X_AXES[e.target.value];
+  drawCharts();
+});
 
 const p = data.privilege;
 document.getElementById("privilege").textContent = p === null
