@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
-import { createMachine, type ReportData } from "../mod.ts";
+import { createMachine, type ReportData, RunSampler } from "../mod.ts";
 import { reportHtml, writeReportFile } from "../devices/host/report.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { CHROMIUM, exists, HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
@@ -412,5 +412,30 @@ Deno.test("report: README's Run reports example runs", async () => {
     assert.ok(!exists(`${TEST_OUT}run.html`), "the example removes its page");
   } finally {
     Deno.removeSync(file);
+  }
+});
+
+Deno.test("report: past 2,048 samples every other one goes, and the series still add up", async () => {
+  const m = createMachine({ clock: "virtual" });
+  const sampler = new RunSampler(m, { intervalMs: 10 });
+  sampler.resume();
+  try {
+    for (let i = 0; i < 3000; i++) {
+      await m.vm.run({ maxInstructions: 500 });
+      sampler.sample();
+    }
+  } finally {
+    sampler.remove();
+  }
+  const r = sampler.report();
+  assert.ok(r.summary.samples <= 2048 && r.summary.samples > 1024, `${r.summary.samples}`);
+  assert.ok(
+    r.summary.intervalMs >= 20,
+    `interval ${r.summary.intervalMs} ms: thinned, sampled less often`,
+  );
+  assertSeriesAddUp(r);
+  assert.deepEqual(r.summary.exitsByKind, Object.fromEntries(m.host.exitCounts));
+  for (let i = 1; i < r.summary.samples; i++) {
+    assert.ok(r.series.wallMs[i] > r.series.wallMs[i - 1], `sample ${i} after ${i - 1}`);
   }
 });
