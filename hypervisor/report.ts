@@ -10,11 +10,10 @@
  * machine keeps anyway (instructions, `Hypervisor.exitCounts`, the shadow
  * page pool) at each sample, and listens on the event bus only for what no
  * counter has: the pc and kind of each exit (`exit`), the CSR of CSR exits
- * (`csr`) and the device of MMIO exits (`mmio`), and the time of the first
- * {@linkcode TIME_FIRST} exits and then one in {@linkcode TIME_EVERY}, from its
- * `trap` event to its `exit` event. A
- * bare machine has no exits: the sampler then counts the guest's own traps by
- * pc and cause.
+ * (`csr`) and the device of MMIO exits (`mmio`); it times the first
+ * {@linkcode TIME_FIRST} exits and then one in {@linkcode TIME_EVERY}, from
+ * the `trap` event to the `exit` event. A bare machine has no exits: the
+ * sampler then counts the guest's own traps by pc and cause.
  *
  * @module
  */
@@ -260,9 +259,6 @@ interface Sample {
   exits: ReadonlyMap<ExitKind, number> | null;
   timedMs: number;
   timedExits: number;
-  /** The timed exits past the first TIME_FIRST: they stand for the untimed ones. */
-  lateMs: number;
-  lateExits: number;
   seenExits: number;
   shadowPages: number;
   reclaims: number;
@@ -310,6 +306,7 @@ export class RunSampler {
   #seenExits = 0;
   #timedMs = 0;
   #timedExits = 0;
+  /** The timed exits past the first TIME_FIRST: they stand for the untimed ones. */
   #lateMs = 0;
   #lateExits = 0;
   #peakShadow = 0;
@@ -440,8 +437,6 @@ export class RunSampler {
       exits: hv ? new Map(hv.exitCounts) : null,
       timedMs: this.#timedMs,
       timedExits: this.#timedExits,
-      lateMs: this.#lateMs,
-      lateExits: this.#lateExits,
       seenExits: this.#seenExits,
       shadowPages: pages,
       reclaims: hv ? hv.memory.reclaims - this.#startReclaims : 0,
@@ -580,10 +575,10 @@ export class RunSampler {
     series.hypervisorShare = s.map((x, i) => {
       if (i === 0) return 0;
       const p = s[i - 1], dt = x.wallMs - p.wallMs;
-      const late = x.lateExits - p.lateExits;
-      const mean = late > 0 ? (x.lateMs - p.lateMs) / late : meanExitMs;
+      // Untimed exits at the whole run's mean: an interval's few timed exits can hold one
+      // slow outlier (a GC pause), which would otherwise stand for 63 others.
       const untimed = x.seenExits - p.seenExits - (x.timedExits - p.timedExits);
-      const ms = x.timedMs - p.timedMs + untimed * mean;
+      const ms = x.timedMs - p.timedMs + untimed * meanExitMs;
       return dt > 0 ? Math.min(1, ms / dt) : 0;
     });
     return series;
