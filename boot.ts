@@ -21,8 +21,6 @@ import type { ImageFile } from "./devices/virt.ts";
 import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
 import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
-import type { TrapEvent } from "./core/events.ts";
-import { causeName } from "./core/names.ts";
 import { SnapshotError } from "./core/snapshot.ts";
 import { DEFAULT_ISA, ISA_STRINGS } from "./core/fpu.ts";
 import {
@@ -33,6 +31,14 @@ import {
 import { tinyosElf } from "./guests/tinyos/image.ts";
 import { Machine } from "./hypervisor/machine.ts";
 import { parseTraceTopics, traceEvents } from "./hypervisor/trace.ts";
+import { statsLines, TrapCounter } from "./hypervisor/stats.ts";
+import { RunSampler } from "./hypervisor/report.ts";
+import {
+  checkReportPath,
+  reportFormat,
+  ReportPathError,
+  writeReportFile,
+} from "./devices/host/report.ts";
 import type { Topic } from "./core/events.ts";
 import { loadScript, ScriptError } from "./devices/host/script.ts";
 import { startStatusLine } from "./devices/host/status.ts";
@@ -171,6 +177,12 @@ Options:
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr (and the translator's blocks and share)
+  --report FILE     when the run ends, write a run report to FILE: FILE.html
+                    is one self-contained page (charts of MIPS, exits per
+                    second by kind, shadow pages and the hypervisor's share
+                    over time; top trapping pcs with symbols, CSR and device
+                    exits, configuration, the --stats table), FILE.json the
+                    same data (README: Run reports)
   -h, --help        print this help
 
 QEMU's command line: options with one dash are qemu-system-riscv64's, with
@@ -254,6 +266,8 @@ export interface BootOptions {
   rtcBase?: number;
   /** Print statistics at exit. */
   stats: boolean;
+  /** Write a run report (.html or .json) here when the run ends. */
+  report?: string;
   /** Compile hot guest code to JavaScript (the block translator). */
   translate: boolean;
   /** Script module to run on the machine before boot. */
@@ -292,6 +306,7 @@ const OPTIONS = {
   clock: { type: "string" },
   "rtc-base": { type: "string" },
   stats: { type: "boolean" },
+  report: { type: "string" },
   translate: { type: "boolean" },
   script: { type: "string" },
   trace: { type: "string" },
@@ -544,6 +559,13 @@ function parseRvisorArgs(args: string[]): BootOptions {
       `--smp ${smp}: the hypervisor runs one vCPU for now; several harts need --no-hypervisor`,
     );
   }
+  if (values.report !== undefined) {
+    try {
+      reportFormat(values.report);
+    } catch (e) {
+      throw new UsageError(`--report ${(e as Error).message}`);
+    }
+  }
   let snapshotAt: number | undefined;
   if (values["snapshot-at"] !== undefined) {
     snapshotAt = Number(values["snapshot-at"]);
@@ -574,6 +596,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     clock,
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
+    report: values.report,
     translate: values.translate ?? false,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),
@@ -641,28 +664,6 @@ export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"
   return { kernel: { name: "tinyos.elf (embedded)", bytes: tinyosElf() } };
 }
 
-/** Counts traps by cause: keys are `cause` for exceptions and `-1 - cause` for interrupts. */
-class TrapCounter {
-  readonly counts = new Map<number, number>();
-  /** Subscribes to the machine's trap topic (only done for --stats: it costs per trap). */
-  constructor(machine: VirtMachine) {
-    machine.events.on("trap", (e: TrapEvent) => {
-      const key = e.interrupt ? -1 - e.cause : e.cause;
-      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    });
-  }
-
-  /** Lines "  count  name (kind N)", most frequent first. */
-  lines(): string[] {
-    return [...this.counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
-      const irq = key < 0;
-      const cause = irq ? -1 - key : key;
-      const name = causeName(cause, irq);
-      return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
-    });
-  }
-}
-
 /** The running session: machine, console, and the single way out. */
 class Session {
   machine: VirtMachine | undefined;
@@ -670,11 +671,26 @@ class Session {
   terminal: HostTerminal | undefined;
   traps: TrapCounter | undefined;
   hypervisor: Hypervisor | undefined;
+  /** Records the run for --report. */
+  sampler: RunSampler | undefined;
   startMs = performance.now();
   #finished = false;
   #snapshotSaved = false;
 
-  constructor(readonly options: BootOptions | undefined) {}
+  constructor(readonly options: BootOptions | undefined, readonly args: string[] = []) {}
+
+  /** Writes --report's file with the --stats lines `stats`; throws {@linkcode UsageError}. */
+  #writeReport(stats: string[]): void {
+    const path = this.options?.report;
+    if (path === undefined || this.sampler === undefined) return;
+    this.sampler.pause();
+    const data = this.sampler.report({ stats, config: { "command line": this.args.join(" ") } });
+    try {
+      writeReportFile(path, data);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
 
   /** Writes --snapshot-save's file; throws {@linkcode UsageError} if it cannot. */
   saveSnapshot(): void {
@@ -722,61 +738,19 @@ class Session {
         }
       }
       if (message !== undefined) writeStderr(`rvisor: ${message}\n`);
-      if (this.options?.stats && this.machine) writeStderr(this.#stats());
+      if (this.machine) {
+        const wallMs = performance.now() - this.startMs;
+        const stats = statsLines(this.machine, this.hypervisor ?? null, this.traps, wallMs);
+        if (this.options?.stats) writeStderr(stats.join("\n") + "\n");
+        try {
+          if (save) this.#writeReport(stats);
+        } catch (e) {
+          writeStderr(`rvisor: ${(e as Error).message}\n`);
+          if (code === ExitCode.OK) code = ExitCode.USAGE;
+        }
+      }
     }
     Deno.exit(code);
-  }
-
-  /** The translator's figures (hart 0's, the boot hart, with several). */
-  #translatorLines(): string[] {
-    const t = this.machine!.hart.translator?.stats;
-    if (t === undefined) return [];
-    const share = t.translatedInstructions / Math.max(1, this.machine!.hart.retired);
-    return [
-      `  blocks compiled       ${t.compiled} (${t.live} live, ${t.liveInstructions} instructions)`,
-      `  compile time          ${t.compileMs.toFixed(1)} ms`,
-      `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes, ${t.evictions} pages evicted`,
-      `  run translated        ${(share * 100).toFixed(1)} % of instructions`,
-    ];
-  }
-
-  /** The hypervisor's exit table, most frequent first. */
-  #exitLines(): string[] {
-    const hv = this.hypervisor;
-    if (!hv) return [];
-    const exits = [...hv.exitCounts].sort((a, b) => b[1] - a[1]);
-    const total = exits.reduce((a, [, n]) => a + n, 0);
-    return [
-      `  hypervisor exits      ${total}`,
-      ...exits.map(([kind, n]) => `  ${String(n).padStart(12)}  ${kind}`),
-    ];
-  }
-
-  #stats(): string {
-    const m = this.machine!;
-    const wallS = (performance.now() - this.startMs) / 1000;
-    const n = m.guestInstructions;
-    const lines = [
-      "rvisor stats:",
-      `  instructions retired  ${n}`,
-      ...(this.hypervisor ? [`  host instructions     ${m.hart.retired}`] : []),
-      // Per hart with several: instructions, traps and whether it ended in wfi.
-      ...(m.harts.length > 1
-        ? m.harts.map((h) =>
-          `  hart ${h.hartId}                ${h.retired} instructions, ${h.trapsTaken} traps` +
-          (h.waiting ? ", in wfi" : "")
-        )
-        : []),
-      `  wall time             ${wallS.toFixed(3)} s`,
-      `  MIPS                  ${(wallS > 0 ? n / wallS / 1e6 : 0).toFixed(1)}`,
-      `  traps                 ${
-        [...(this.traps?.counts.values() ?? [])].reduce((a, b) => a + b, 0)
-      }`,
-      ...(this.traps?.lines() ?? []),
-      ...this.#translatorLines(),
-      ...this.#exitLines(),
-    ];
-    return lines.join("\n") + "\n";
   }
 }
 
@@ -789,7 +763,14 @@ export async function main(args: string[]): Promise<void> {
       writeStdout(HELP);
       Deno.exit(ExitCode.OK);
     }
-    session = new Session(options);
+    if (options.report !== undefined) {
+      try {
+        checkReportPath(options.report);
+      } catch (e) {
+        throw e instanceof ReportPathError ? new UsageError(`--report ${e.message}`) : e;
+      }
+    }
+    session = new Session(options, args);
     const s = session;
     for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
       // SIGINT arrives only when stdin is not a raw terminal (raw mode passes Ctrl-C as 0x03).
@@ -869,13 +850,15 @@ export async function main(args: string[]): Promise<void> {
     if (options.snapshotLoad !== undefined) {
       machine.restore(readSnapshot(options.snapshotLoad), options.snapshotLoad);
     }
-    if (options.stats) s.traps = new TrapCounter(machine);
+    const api = new Machine(machine);
+    if (options.report !== undefined) s.sampler = new RunSampler(api);
+    if (options.stats) s.traps = s.sampler?.traps ?? new TrapCounter(machine.events);
     if (options.trace.length !== 0) {
       // Raw terminal mode needs the carriage return; one write per line keeps lines whole.
       const eol = Deno.stderr.isTerminal() ? "\r\n" : "\n";
       traceEvents(machine.events, options.trace, (line) => writeStderr(line + eol));
     }
-    if (script) await script(new Machine(machine));
+    if (script) await script(api);
     const hv = s.hypervisor;
     startStatusLine({
       retired: () => machine.hostInstructions,
@@ -884,6 +867,7 @@ export async function main(args: string[]): Promise<void> {
 
     terminal.start(machine);
     s.startMs = performance.now();
+    s.sampler?.resume();
     const deadline = s.startMs + (options.timeoutMs ?? Infinity);
     const timeLeft = () => Number.isFinite(deadline) ? deadline - performance.now() : undefined;
     let result = options.gdb
