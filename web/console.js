@@ -1,0 +1,192 @@
+// The web console's page (served by devices/host/web.ts): the guest's serial
+// console in xterm.js, run control, and live charts (uPlot) of the counters
+// the server sends. The WebSocket protocol is in the README ("The web console").
+import { Terminal } from "/vendor/xterm.js";
+import uPlot from "/vendor/uplot.js";
+
+/** Points kept per chart: 5 minutes of 500 ms samples. */
+const MAX_POINTS = 600;
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
+
+const $ = (id) => document.getElementById(id);
+const term = new Terminal({ convertEol: true, cols: 100, rows: 30, scrollback: 5000 });
+term.open($("terminal"));
+
+const view = {
+  /** Everything the page shows, for people and for tests (tests/web_console_browser_test.ts). */
+  socket: null,
+  typist: false,
+  state: "connecting",
+  pc: null,
+  errors: [],
+  /** Console bytes received, as Latin-1 text (tests read it). */
+  text: "",
+  mips: null,
+  exits: null,
+};
+globalThis.rvisor = view;
+
+const ws = new WebSocket(`ws://${location.host}/ws`);
+ws.binaryType = "arraybuffer";
+view.socket = ws;
+const send = (msg) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(msg));
+const control = (action, extra = {}) => send({ type: "control", action, ...extra });
+
+term.onData((data) => {
+  if (view.typist) send({ type: "input", data });
+});
+
+function showRole() {
+  $("role").textContent = view.typist ? "you type" : "watching";
+  $("role").className = view.typist ? "" : "watching";
+  $("takeover").hidden = view.typist;
+  for (const id of ["pause", "resume", "step", "reset", "save", "load"]) {
+    $(id).disabled = !view.typist;
+  }
+}
+
+function showStatus() {
+  const pc = view.pc === null ? "" : `  pc 0x${view.pc.toString(16)}`;
+  $("status").textContent = `${view.state}${pc}`;
+}
+
+function showError(text) {
+  view.errors.push(text);
+  $("errors").textContent = view.errors.slice(-3).join("\n");
+}
+
+ws.onmessage = (e) => {
+  if (e.data instanceof ArrayBuffer) {
+    const bytes = new Uint8Array(e.data);
+    term.write(bytes);
+    view.text += String.fromCharCode(...bytes);
+    if (view.text.length > 200_000) view.text = view.text.slice(-100_000);
+    return;
+  }
+  const msg = JSON.parse(e.data);
+  switch (msg.type) {
+    case "hello":
+      view.typist = msg.typist;
+      $("save").hidden = $("load").hidden = $("snapname").hidden = !msg.snapshots;
+      showRole();
+      break;
+    case "typist":
+      view.typist = msg.typist;
+      showRole();
+      break;
+    case "state":
+      view.state = msg.state + (msg.reason ? ` (${msg.reason})` : "");
+      view.pc = msg.pc;
+      if (msg.message) term.write(`\r\n\x1b[33m[rvisor: ${msg.message}]\x1b[0m\r\n`);
+      showStatus();
+      break;
+    case "done":
+      if (msg.action === "step") {
+        view.pc = msg.pc;
+        showStatus();
+      }
+      break;
+    case "notice":
+      term.write(`\r\n\x1b[33m[rvisor: ${msg.text}]\x1b[0m\r\n`);
+      break;
+    case "stats":
+      chart(msg);
+      break;
+    case "error":
+      showError(msg.message);
+      break;
+  }
+};
+ws.onclose = (e) => {
+  view.state = `disconnected${e.reason ? `: ${e.reason}` : ""}`;
+  view.pc = null;
+  showStatus();
+};
+
+$("pause").onclick = () => control("pause");
+$("resume").onclick = () => control("resume");
+$("step").onclick = () => control("step");
+$("reset").onclick = () => control("reset");
+$("save").onclick = () => control("save", { name: $("snapname").value });
+$("load").onclick = () => control("load", { name: $("snapname").value });
+$("takeover").onclick = () => control("takeover");
+
+// ---- live charts: rates from the cumulative counters of consecutive samples
+
+let last = null;
+const mipsData = [[], []];
+/** Exit kinds in the order they first appeared; exitData[1 + i] is the stacked sum up to kind i. */
+const kinds = [];
+const exitData = [[]];
+const SIZE = { width: 480, height: 220 };
+
+view.mips = new uPlot(
+  {
+    ...SIZE,
+    title: "guest MIPS",
+    series: [{}, { label: "MIPS", stroke: COLORS[0], fill: "#1f77b433" }],
+    axes: [{}, { size: 60 }],
+  },
+  mipsData,
+  $("mips"),
+);
+
+function exitChart() {
+  view.exits?.destroy();
+  // Stacked: each kind's line is the sum of the kinds before it plus its own; bands fill between.
+  view.exits = new uPlot(
+    {
+      ...SIZE,
+      title: "hypervisor exits per second, stacked by kind",
+      series: [
+        {},
+        ...kinds.map((k, i) => ({
+          label: k,
+          stroke: COLORS[i % COLORS.length],
+          fill: COLORS[i % COLORS.length] + "55",
+        })),
+      ],
+      bands: kinds.slice(1).map((_, i) => ({ series: [i + 2, i + 1] })),
+      axes: [{}, { size: 60 }],
+    },
+    exitData,
+    $("exits"),
+  );
+}
+exitChart();
+
+function push(series, value) {
+  series.push(value);
+  if (series.length > MAX_POINTS) series.shift();
+}
+
+function chart(msg) {
+  const exits = msg.exits;
+  if (last !== null && msg.t > last.t) {
+    const dt = (msg.t - last.t) / 1000;
+    const x = msg.t / 1000;
+    push(mipsData[0], x);
+    push(mipsData[1], (msg.guestInstructions - last.guestInstructions) / dt / 1e6);
+    view.mips.setData(mipsData);
+    let grew = false;
+    for (const k of Object.keys(exits)) {
+      if (!kinds.includes(k)) {
+        kinds.push(k);
+        exitData.push(exitData[0].map(() => null));
+        grew = true;
+      }
+    }
+    push(exitData[0], x);
+    let sum = 0;
+    kinds.forEach((k, i) => {
+      sum += ((exits[k] ?? 0) - (last.exits[k] ?? 0)) / dt;
+      push(exitData[1 + i], sum);
+    });
+    for (let i = 1; i < exitData.length; i++) {
+      while (exitData[i].length > exitData[0].length) exitData[i].shift();
+    }
+    if (grew) exitChart();
+    else view.exits.setData(exitData);
+  }
+  last = msg;
+}
