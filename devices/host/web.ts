@@ -304,7 +304,7 @@ export class WebConsole {
     }
     // A page from another site must not drive the guest through the user's browser.
     const origin = req.headers.get("origin");
-    if (origin !== null && new URL(origin).host !== req.headers.get("host")) {
+    if (origin !== null && URL.parse(origin)?.host !== req.headers.get("host")) {
       return text(403, `/ws: origin ${origin} refused (only the console's own page may connect)`);
     }
     if (this.#closed) return text(503, "/ws: the run has ended");
@@ -496,7 +496,7 @@ export class WebConsole {
   async #drainOps(): Promise<void> {
     while (this.#ops.length > 0) {
       await this.#ops.shift()!();
-      this.#broadcastState();
+      this.#broadcastState(undefined, true);
     }
   }
 
@@ -515,11 +515,14 @@ export class WebConsole {
     };
   }
 
-  /** Sends the state when it changed since the last time (the run loop passes here often). */
-  #broadcastState(reason?: string): void {
+  /**
+   * Sends the state when it changed since the last time (the run loop passes
+   * here often), or always (`force`: after a request, whose sender waits for it).
+   */
+  #broadcastState(reason?: string, force = false): void {
     const msg = this.#stateMessage(reason);
     const key = JSON.stringify(msg);
-    if (key === this.#lastState) return;
+    if (key === this.#lastState && !force) return;
     this.#lastState = key;
     this.#broadcast(msg);
   }
