@@ -76,6 +76,11 @@ export interface MachineConfig extends BootImages {
   guestOffset?: number;
   /** Under the hypervisor: limit of the shadow page-table pool in 4 KiB pages. */
   shadowPages?: number;
+  /**
+   * Under the hypervisor: who answers the guest's SBI calls, its `bios` in
+   * virtual M-mode (`guest`, the default) or the hypervisor itself (`builtin`).
+   */
+  firmware?: "guest" | "builtin";
   /** A disk where QEMU puts its first `-drive` (the highest free virtio-mmio slot). */
   disk?: BlockBackend;
   /** Disks, each in a chosen virtio-mmio slot (0..7) or in the highest free one. */

@@ -78,7 +78,7 @@ const BUSYBOX = "busybox-static";
  * Bumped whenever the initramfs recipe (init script, module list, layout)
  * changes, so a cache built by an older script is rebuilt (from its .debs).
  */
-const RECIPE = 2;
+export const RECIPE = 2;
 
 /**
  * Modules /init loads, each with what it needs first, found from the
@@ -151,6 +151,23 @@ export function cachedLinux(dir: string = defaultCacheDir()): LinuxImages | null
   return { dir, kernel, initrd, release: m.release, packages: m.packages };
 }
 
+/**
+ * The images for a test: from the cache; with RVISOR_LINUX=1 fetched (or the
+ * error that fetching ended with); otherwise why the test is left out.
+ */
+export async function linuxForTests(): Promise<LinuxImages | string | Error> {
+  const cached = cachedLinux();
+  if (cached) return cached;
+  if (Deno.env.get("RVISOR_LINUX") !== "1") {
+    return "no images in the cache: run scripts/fetch-linux.ts or set RVISOR_LINUX=1";
+  }
+  try {
+    return await fetchLinux({ log: (line) => console.error(`fetch-linux: ${line}`) });
+  } catch (e) {
+    return e as Error;
+  }
+}
+
 /** Options of {@linkcode fetchLinux}. */
 export interface FetchOptions {
   /** Cache directory (default {@linkcode defaultCacheDir}). */
@@ -180,6 +197,14 @@ export async function fetchLinux(options: FetchOptions = {}): Promise<LinuxImage
     if (ready) return ready;
   }
   Deno.mkdirSync(`${dir}/debs`, { recursive: true });
+  // Test files run in parallel may fetch at once: one fetches, the others
+  // wait here and then find the cache complete.
+  using lock = await Deno.open(`${dir}/.lock`, { create: true, write: true });
+  await lock.lock(true);
+  if (!options.force) {
+    const ready = cachedLinux(dir);
+    if (ready) return ready;
+  }
 
   // The .debs of a previous run are reused when the recipe changed (no download).
   const old = options.force ? null : readManifest(dir);

@@ -10,6 +10,9 @@
 /** The reference machine's emulator (Debian package qemu-system-misc, QEMU 7.2). */
 export const QEMU = "qemu-system-riscv64";
 
+/** The headless browser the browser tests drive over CDP (tests/cdp.ts). */
+export const CHROMIUM = "chromium-headless-shell";
+
 /** QEMU 7.2 CPU model matching rvisor's rv64imac hart (see ../shared/GUESTS.md). */
 export const QEMU_CPU: string =
   "rv64,f=false,d=false,h=false,sstc=false,zba=false,zbb=false,zbc=false,zbs=false," +
@@ -62,6 +65,7 @@ export const REQUIRE_TOOLS = "RVISOR_REQUIRE_TOOLS";
 /** The Debian package that brings each tool or file the tests look for. */
 const PACKAGE_OF: Readonly<Record<string, string>> = {
   [QEMU]: "qemu-system-misc",
+  [CHROMIUM]: "chromium-headless-shell",
   [OPENSBI_FW_JUMP]: "opensbi",
   [UBOOT_SMODE]: "u-boot-qemu",
   "gdb-multiarch": "gdb-multiarch",

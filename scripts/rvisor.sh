@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 
 # Booting needs no Debian package: the default guest, tinyos, is embedded in rvisor.
 # The tests also boot Debian's OpenSBI + U-Boot and rebuild our guests; fetching
-# Debian's Linux for tests/linux_test.ts needs xz and gpgv with the archive keyring.
+# Debian's Linux for tests/linux_test.ts needs xz and gpgv with the archive keyring;
+# the browser tests drive a headless Chromium (tests/cdp.ts).
 TEST_PACKAGES="opensbi u-boot-qemu gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
 picolibc-riscv64-unknown-elf qemu-system-misc device-tree-compiler gdb-multiarch \
-xz-utils gpgv debian-archive-keyring"
+xz-utils gpgv debian-archive-keyring chromium-headless-shell"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -24,9 +24,8 @@ import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { openDiskImage } from "../devices/host/disk.ts";
 import { hex } from "../hypervisor/inspect.ts";
 import {
-  cachedLinux,
-  fetchLinux,
   INIT_MARKER,
+  linuxForTests,
   type LinuxImages,
   REPRODUCIBLE_RTC_BASE,
 } from "../scripts/fetch-linux.ts";
@@ -63,24 +62,7 @@ const WRITE_TEXT = "rvisor-linux-disk-write";
 /** How Linux is started. */
 type Boot = "bare" | "hypervisor" | "hypervisor-builtin" | "bare-booti";
 
-/**
- * The images; why the tests are left out (not in the cache and not asked
- * for); or, with RVISOR_LINUX=1, the error that fetching them ended with.
- */
-async function findImages(): Promise<LinuxImages | string | Error> {
-  const cached = cachedLinux();
-  if (cached) return cached;
-  if (Deno.env.get("RVISOR_LINUX") !== "1") {
-    return "no images in the cache: run scripts/fetch-linux.ts or set RVISOR_LINUX=1";
-  }
-  try {
-    return await fetchLinux({ log: (line) => console.error(`fetch-linux: ${line}`) });
-  } catch (e) {
-    return e as Error;
-  }
-}
-
-const images = await findImages();
+const images = await linuxForTests();
 
 /**
  * A Linux test: ignored with the reason in its name when the images were not
