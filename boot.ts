@@ -15,8 +15,6 @@ import type { ImageFile } from "./devices/virt.ts";
 import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
 import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
-import type { TrapEvent } from "./core/events.ts";
-import { causeName } from "./core/names.ts";
 import { SnapshotError } from "./core/snapshot.ts";
 import { DEFAULT_ISA, ISA_STRINGS } from "./core/fpu.ts";
 import {
@@ -27,6 +25,7 @@ import {
 import { tinyosElf } from "./guests/tinyos/image.ts";
 import { Machine } from "./hypervisor/machine.ts";
 import { parseTraceTopics, traceEvents } from "./hypervisor/trace.ts";
+import { statsLines, TrapCounter } from "./hypervisor/stats.ts";
 import type { Topic } from "./core/events.ts";
 import { loadScript, ScriptError } from "./devices/host/script.ts";
 import { startStatusLine } from "./devices/host/status.ts";
@@ -660,28 +659,6 @@ export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"
   return { kernel: { name: "tinyos.elf (embedded)", bytes: tinyosElf() } };
 }
 
-/** Counts traps by cause: keys are `cause` for exceptions and `-1 - cause` for interrupts. */
-class TrapCounter {
-  readonly counts = new Map<number, number>();
-  /** Subscribes to the machine's trap topic (only done for --stats: it costs per trap). */
-  constructor(machine: VirtMachine) {
-    machine.events.on("trap", (e: TrapEvent) => {
-      const key = e.interrupt ? -1 - e.cause : e.cause;
-      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    });
-  }
-
-  /** Lines "  count  name (kind N)", most frequent first. */
-  lines(): string[] {
-    return [...this.counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
-      const irq = key < 0;
-      const cause = irq ? -1 - key : key;
-      const name = causeName(cause, irq);
-      return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
-    });
-  }
-}
-
 /** The running session: machine, console, and the single way out. */
 class Session {
   machine: VirtMachine | undefined;
@@ -747,48 +724,9 @@ class Session {
     Deno.exit(code);
   }
 
-  /** The hypervisor's exit table, most frequent first. */
-  #translatorLines(): string[] {
-    const t = this.machine!.hart.translator?.stats;
-    if (t === undefined) return [];
-    const share = t.translatedInstructions / Math.max(1, this.machine!.hart.retired);
-    return [
-      `  blocks compiled       ${t.compiled} (${t.live} live, ${t.liveInstructions} instructions)`,
-      `  compile time          ${t.compileMs.toFixed(1)} ms`,
-      `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes, ${t.evictions} pages evicted`,
-      `  run translated        ${(share * 100).toFixed(1)} % of instructions`,
-    ];
-  }
-
-  #exitLines(): string[] {
-    const hv = this.hypervisor;
-    if (!hv) return [];
-    const exits = [...hv.exitCounts].sort((a, b) => b[1] - a[1]);
-    const total = exits.reduce((a, [, n]) => a + n, 0);
-    return [
-      `  hypervisor exits      ${total}`,
-      ...exits.map(([kind, n]) => `  ${String(n).padStart(12)}  ${kind}`),
-    ];
-  }
-
   #stats(): string {
-    const m = this.machine!;
-    const wallS = (performance.now() - this.startMs) / 1000;
-    const n = m.guestInstructions;
-    const lines = [
-      "rvisor stats:",
-      `  instructions retired  ${n}`,
-      ...(this.hypervisor ? [`  host instructions     ${m.hart.retired}`] : []),
-      `  wall time             ${wallS.toFixed(3)} s`,
-      `  MIPS                  ${(wallS > 0 ? n / wallS / 1e6 : 0).toFixed(1)}`,
-      `  traps                 ${
-        [...(this.traps?.counts.values() ?? [])].reduce((a, b) => a + b, 0)
-      }`,
-      ...(this.traps?.lines() ?? []),
-      ...this.#translatorLines(),
-      ...this.#exitLines(),
-    ];
-    return lines.join("\n") + "\n";
+    const wallMs = performance.now() - this.startMs;
+    return statsLines(this.machine!, this.hypervisor ?? null, this.traps, wallMs).join("\n") + "\n";
   }
 }
 
@@ -889,7 +827,7 @@ export async function main(args: string[]): Promise<void> {
     if (options.snapshotLoad !== undefined) {
       machine.restore(readSnapshot(options.snapshotLoad), options.snapshotLoad);
     }
-    if (options.stats) s.traps = new TrapCounter(machine);
+    if (options.stats) s.traps = new TrapCounter(machine.events);
     if (options.trace.length !== 0) {
       // Raw terminal mode needs the carriage return; one write per line keeps lines whole.
       const eol = Deno.stderr.isTerminal() ? "\r\n" : "\n";

@@ -63,6 +63,19 @@ export {
 } from "./hypervisor/inspect.ts";
 export { type GuestException } from "./hypervisor/vcpu.ts";
 export {
+  REPORT_VERSION,
+  type ReportAccesses,
+  type ReportData,
+  type ReportPc,
+  type ReportPrivilege,
+  type ReportSeries,
+  type ReportShadow,
+  type ReportSummary,
+  RunSampler,
+  type SamplerOptions,
+} from "./hypervisor/report.ts";
+export { statsLines, TrapCounter } from "./hypervisor/stats.ts";
+export {
   createHypervisorMachine,
   DEFAULT_GUEST_OFFSET,
   Hypervisor,

@@ -65,6 +65,7 @@ import {
   type RegName,
 } from "./inspect.ts";
 import type { GuestException } from "./vcpu.ts";
+import { type ReportData, RunSampler, type SamplerOptions } from "./report.ts";
 
 /** Configuration of {@linkcode createMachine}: a plain object, every field optional. */
 export interface MachineConfig extends BootImages {
@@ -200,6 +201,7 @@ export class Machine {
   /** Delivers pending console bytes to a subscribed {@linkcode stdout} and lets its reader run. */
   #flushStdout: (() => Promise<unknown>) | null = null;
   #stdin: WritableStream<Uint8Array | string> | null = null;
+  #sampler: RunSampler | null = null;
 
   /**
    * Wraps an existing machine (boot.ts does this for `--script`); a machine made
@@ -237,9 +239,15 @@ export class Machine {
   async run(options: RunOptions = {}): Promise<RunResult> {
     checkRunOptions("Machine.run", options);
     this.#lastRun = options;
-    const result = await this.vm.run(options);
-    await this.#flushStdout?.();
-    return result;
+    const sampler = this.#sampler;
+    sampler?.resume();
+    try {
+      const result = await this.vm.run(options);
+      await this.#flushStdout?.();
+      return result;
+    } finally {
+      sampler?.pause();
+    }
   }
 
   /** Runs on after a pause or a stopping hook, with `options` or the last run's. */
@@ -327,6 +335,39 @@ export class Machine {
    */
   loadSnapshot(bytes: Uint8Array, source = "snapshot"): void {
     this.vm.restore(bytes, source);
+  }
+
+  // ----------------------------------------------------------------- report
+
+  /**
+   * Starts recording a run report ({@linkcode report}): from now on, while
+   * {@linkcode run} runs, samples every `intervalMs` (default 100) of wall
+   * time, and exits by pc, CSR and device. Costs nothing before it is called;
+   * `remove()` stops the recording (the report stays available).
+   */
+  startReport(options: SamplerOptions = {}): HookHandle {
+    const o = checkObject("Machine.startReport", "options", options);
+    checkFields("Machine.startReport", "options", o, ["intervalMs"]);
+    if (options.intervalMs !== undefined) {
+      checkInteger("Machine.startReport", "options.intervalMs", options.intervalMs, 10);
+    }
+    this.#sampler?.remove();
+    const sampler = this.#sampler = new RunSampler(this, options);
+    return handle(() => sampler.remove());
+  }
+
+  /**
+   * The run report recorded since {@linkcode startReport}: configuration,
+   * totals, time series, top trapping pcs with symbols, CSR and device exits,
+   * shadow page tables, the hypervisor's share of the time and the `--stats`
+   * lines (see {@linkcode ReportData}; `writeReportFile` in
+   * devices/host/report.ts writes it as JSON or an HTML page).
+   */
+  report(): ReportData {
+    if (this.#sampler === null) {
+      throw new Error("Machine.report: nothing recorded: call startReport() before running");
+    }
+    return this.#sampler.report();
   }
 
   // ---------------------------------------------------------------- console

@@ -50,6 +50,8 @@ export interface GuestMemoryState {
   shadow: ShadowState;
   /** Regions (by index) whose shadow came from guest 2 MiB and 1 GiB pages. */
   superpageRegions: { mega: number[]; giga: number[] };
+  /** Reclaims so far (absent in snapshots made before it was counted). */
+  reclaims?: number;
 }
 
 /** The shadow page tables of one guest and the host satp that selects them. */
@@ -58,6 +60,11 @@ export class GuestMemory {
   readonly shadow: ShadowPageTables;
   /** For GUEST_FAULT results: the guest exception cause. */
   faultCause = 0;
+  /**
+   * Times the page pool ran dry and every shadow table was dropped to make
+   * room (the pool's `resets` also count the guest's own flushes).
+   */
+  reclaims = 0;
   #currentKey = "";
   #pmpGeneration = -1;
   /**
@@ -91,6 +98,7 @@ export class GuestMemory {
       pmpGeneration: this.#pmpGeneration,
       shadow: this.shadow.saveState(),
       superpageRegions: { mega: [...this.#megaRegions], giga: [...this.#gigaRegions] },
+      reclaims: this.reclaims,
     };
   }
 
@@ -98,6 +106,7 @@ export class GuestMemory {
   loadState(state: GuestMemoryState): void {
     this.#currentKey = state.currentKey;
     this.#pmpGeneration = state.pmpGeneration;
+    this.reclaims = state.reclaims ?? 0;
     this.shadow.loadState(state.shadow);
     this.#megaRegions.clear();
     this.#gigaRegions.clear();
@@ -116,6 +125,7 @@ export class GuestMemory {
     if (key === this.#currentKey) return;
     let root = this.shadow.root(key);
     if (root < 0) { // pool exhausted: reclaim everything and start over
+      this.reclaims++;
       this.shadow.clear();
       root = this.shadow.root(key);
     }
@@ -188,6 +198,7 @@ export class GuestMemory {
     if (leafLevel === 1) this.#megaRegions.add(Math.floor(va / MIB2));
     else if (leafLevel === 2) this.#gigaRegions.add(Math.floor(va / GIB));
     if (!this.shadow.map(this.#root(), va, hpa, perms)) {
+      this.reclaims++;
       this.flush();
       this.switchRoot();
       this.shadow.map(this.#root(), va, hpa, perms);

@@ -1,0 +1,559 @@
+/**
+ * Run reports: a sampler that records, while a machine runs, guest MIPS,
+ * hypervisor exits by kind, the guest pcs that trap most, CSR and device
+ * exits, shadow page-table pages and the hypervisor's share of the time; and
+ * {@linkcode ReportData}, the one JSON shape those figures are handed out in
+ * (`--report FILE.json`, `Machine.report()`; devices/host/report.ts renders it
+ * as an HTML page).
+ *
+ * Cost: nothing until a sampler is created. A sampler reads the counters the
+ * machine keeps anyway (instructions, `Hypervisor.exitCounts`, the shadow
+ * page pool) at each sample, and listens on the event bus only for what no
+ * counter has: the pc and kind of each exit (`exit`), the CSR of CSR exits
+ * (`csr`) and the device of MMIO exits (`mmio`), and one exit in
+ * {@linkcode TIME_EVERY} timed from its `trap` event to its `exit` event. A
+ * bare machine has no exits: the sampler then counts the guest's own traps by
+ * pc and cause.
+ *
+ * @module
+ */
+
+import { CSR_NAMES } from "../core/csr.ts";
+import type { CsrEvent, ExitEvent, ExitKind, MmioEvent, TrapEvent } from "../core/events.ts";
+import { causeName } from "../core/names.ts";
+import { hex } from "./inspect.ts";
+import type { Machine } from "./machine.ts";
+import { statsLines, TrapCounter } from "./stats.ts";
+
+/** The version of {@linkcode ReportData}'s shape; it changes when a field changes meaning. */
+export const REPORT_VERSION = 1;
+
+/**
+ * A run report: everything `--report FILE.json` writes and `Machine.report()`
+ * returns. Counts are for the recording (from the sampler's start to the
+ * report), not since reset; times are host wall-clock milliseconds of running
+ * (time between runs is not counted).
+ */
+export interface ReportData {
+  /** {@linkcode REPORT_VERSION}: the shape of this object. */
+  version: typeof REPORT_VERSION;
+  /** Always `rvisor`. */
+  generator: "rvisor";
+  /** When the report was made (ISO 8601, UTC). */
+  created: string;
+  /** `hypervisor`: the guest ran under the hypervisor; `bare`: directly on the hart. */
+  mode: "bare" | "hypervisor";
+  /**
+   * The run's configuration, name -> value as text: the machine's own
+   * description (what a snapshot checks: RAM, images with their fingerprints,
+   * devices, hypervisor settings), the clock mode and the translator; the CLI
+   * adds its command line and image paths.
+   */
+  config: Record<string, string>;
+  /** Totals of the recording. */
+  summary: ReportSummary;
+  /** The time series, one entry per sample in every array. */
+  series: ReportSeries;
+  /**
+   * The guest pcs with the most exits (bare: the most traps of the guest's
+   * own), most first, at most {@linkcode TOP_PCS}.
+   */
+  topPcs: ReportPc[];
+  /** CSR exits by CSR, most first; null bare (CSR instructions do not exit). */
+  csrs: ReportAccesses[] | null;
+  /** MMIO exits by guest device, most first; null bare (device accesses do not exit). */
+  devices: ReportAccesses[] | null;
+  /** The shadow page tables; null bare. */
+  shadow: ReportShadow | null;
+  /** Host time in the hypervisor and in the guest; null bare. */
+  privilege: ReportPrivilege | null;
+  /** The `--stats` table's lines as the CLI prints them at exit. */
+  stats: string[];
+  /** Plain-language remarks, e.g. why a bare run has no exit figures. */
+  notes: string[];
+}
+
+/** Totals of a recording. */
+export interface ReportSummary {
+  /** Wall-clock ms the machine ran while recorded. */
+  wallMs: number;
+  /** Guest instructions retired (under the hypervisor: native and emulated). */
+  guestInstructions: number;
+  /** Instructions the host hart retired (bare: the same as guestInstructions). */
+  hostInstructions: number;
+  /** guestInstructions / wallMs, in millions per second. */
+  mips: number;
+  /** Hypervisor exits; null bare. */
+  exits: number | null;
+  /** Hypervisor exits by kind (`Hypervisor.exitCounts`' kinds), most first; empty bare. */
+  exitsByKind: Record<string, number>;
+  /** Traps the host hart took (under the hypervisor: one per exit). */
+  traps: number;
+  /** Samples in {@linkcode ReportSeries}. */
+  samples: number;
+  /** Wall-clock ms between samples while running (it doubles when samples are thinned out). */
+  intervalMs: number;
+}
+
+/**
+ * Time series, column by column: index i of every array is sample i. The
+ * first sample is taken when recording starts; interval values at index i are
+ * for the time since sample i - 1 (0 at index 0).
+ */
+export interface ReportSeries {
+  /** Wall-clock ms of running since recording started. */
+  wallMs: number[];
+  /** Guest instructions since recording started: virtual time with `clock: "virtual"`. */
+  guestInstructions: number[];
+  /** The machine's mtime (10 MHz ticks) at the sample. */
+  mtime: number[];
+  /** Guest MIPS over the interval. */
+  mips: number[];
+  /** Exits of each kind during the interval, by kind; empty bare. */
+  exits: Record<string, number[]>;
+  /** Estimated share (0..1) of the interval's wall time spent handling exits; empty bare. */
+  hypervisorShare: number[];
+  /** Shadow page-table pages in use at the sample; empty bare. */
+  shadowPages: number[];
+  /** Shadow pool reclaims since recording started; empty bare. */
+  reclaims: number[];
+}
+
+/** A guest pc that trapped, with what it trapped for. */
+export interface ReportPc {
+  /** The guest virtual pc, as unsigned 64-bit hex (`0xffffffff80201234`). */
+  pc: string;
+  /** `symbol+0xoffset` from the guest's ELF images, or null. */
+  symbol: string | null;
+  /** Exits (bare: traps) at this pc. */
+  count: number;
+  /** By cause, most first: the exit kind (`csr-read`), bare the trap cause's name. */
+  causes: { cause: string; count: number }[];
+}
+
+/** Exits of one CSR or device. */
+export interface ReportAccesses {
+  /** CSR name (`satp`; hex for unnamed numbers) or device name (`uart`). */
+  name: string;
+  /** Exits that read it (CSR instructions that do not write it). */
+  reads: number;
+  /** Exits that wrote it. */
+  writes: number;
+}
+
+/** The shadow page tables of the hypervisor. */
+export interface ReportShadow {
+  /** Pages in the pool. */
+  capacity: number;
+  /** Pages in use at the end. */
+  inUse: number;
+  /** Most pages in use at any sample. */
+  peakInUse: number;
+  /** Leaf entries written (shadow fills). */
+  fills: number;
+  /** Times every table was dropped because the guest flushed (sfence.vma of all, PMP change). */
+  flushes: number;
+  /** Times every table was dropped because the pool ran dry. */
+  reclaims: number;
+}
+
+/** Where the host's time went: the hypervisor's exit handlers or the guest's code. */
+export interface ReportPrivilege {
+  /** Estimated ms in the hypervisor (host M-mode): exits times the mean timed exit. */
+  hypervisorMs: number;
+  /** The rest of the running time: the guest's code (host U-mode) and the run loop. */
+  guestMs: number;
+  /** hypervisorMs / wall time. */
+  hypervisorShare: number;
+  /** Exits timed (one in {@linkcode TIME_EVERY}) for the estimate. */
+  timedExits: number;
+  /** Exits by the guest's virtual mode at the exit. */
+  exitsByGuestMode: { M: number; S: number; U: number };
+}
+
+/** Options of {@linkcode RunSampler}. */
+export interface SamplerOptions {
+  /** Wall-clock ms between samples while the machine runs (default 100, at least 10). */
+  intervalMs?: number;
+}
+
+/** Pcs listed in {@linkcode ReportData.topPcs}. */
+export const TOP_PCS = 30;
+/** One exit in this many is timed for the hypervisor's share. */
+export const TIME_EVERY = 8;
+const DEFAULT_INTERVAL_MS = 100;
+const MIN_INTERVAL_MS = 10;
+/** Past this many samples every other one is dropped and the interval doubles. */
+const MAX_SAMPLES = 2048;
+/** Exit kinds are numbered below this in a pc's key (there are 18). */
+const KIND_SLOTS = 32;
+
+/** One sample: cumulative counters only, so that dropping samples keeps the others right. */
+interface Sample {
+  wallMs: number;
+  guest: number;
+  mtime: number;
+  exits: ReadonlyMap<ExitKind, number> | null;
+  timedMs: number;
+  timedExits: number;
+  seenExits: number;
+  shadowPages: number;
+  reclaims: number;
+}
+
+/**
+ * Records a machine's run for a report. Created by `Machine.startReport()`
+ * (and boot.ts for `--report`); samples are taken every `intervalMs` of wall
+ * time between {@linkcode resume} and {@linkcode pause}, which bracket each
+ * run, so an idle process is neither sampled nor kept alive.
+ */
+export class RunSampler {
+  /** The trap counts of the `--stats` table (boot.ts prints them from here too). */
+  readonly traps: TrapCounter;
+  readonly #m: Machine;
+  readonly #offs: (() => void)[] = [];
+  readonly #samples: Sample[] = [];
+  #intervalMs: number;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  /** Running ms banked by pauses, and when the current run resumed (NaN: paused). */
+  #runningMs = 0;
+  #resumedAt = NaN;
+  #startGuest: number;
+  #startHost: number;
+  #startExits: ReadonlyMap<ExitKind, number>;
+  #startFills = 0;
+  #startResets = 0;
+  #startReclaims = 0;
+  /** Exit or trap counts by pc and cause (see #pcKey). */
+  readonly #pcs = new Map<number, number>();
+  readonly #kindIds = new Map<ExitKind, number>();
+  readonly #kinds: ExitKind[] = [];
+  /** CSR exits: key csr * 2 + write. */
+  readonly #csrs = new Map<number, number>();
+  readonly #devices = new Map<string, [number, number]>();
+  readonly #byMode = [0, 0, 0, 0];
+  #inExit = false;
+  #exitStart = 0;
+  #seenExits = 0;
+  #timedMs = 0;
+  #timedExits = 0;
+  #peakShadow = 0;
+
+  /** Starts listening on `m`'s event bus and takes the first sample. */
+  constructor(m: Machine, options: SamplerOptions = {}) {
+    const interval = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+    if (typeof interval !== "number" || !(interval >= MIN_INTERVAL_MS)) {
+      throw new RangeError(
+        `report interval ${interval} ms: at least ${MIN_INTERVAL_MS} ms between samples`,
+      );
+    }
+    this.#m = m;
+    this.#intervalMs = interval;
+    const hv = m.hypervisor;
+    this.#startGuest = m.vm.guestInstructions;
+    this.#startHost = m.vm.hart.retired;
+    this.#startExits = new Map(hv?.exitCounts ?? []);
+    if (hv) {
+      this.#startFills = hv.memory.shadow.fills;
+      this.#startResets = hv.memory.shadow.pages.resets;
+      this.#startReclaims = hv.memory.reclaims;
+    }
+    this.traps = new TrapCounter(m.events);
+    const ev = m.events;
+    if (hv) {
+      this.#offs.push(
+        ev.on("trap", () => this.#onTrap()),
+        ev.on("exit", (e) => this.#onExit(e)),
+        ev.on("csr", (e) => this.#onCsr(e)),
+        ev.on("mmio", (e) => this.#onMmio(e)),
+      );
+    } else {
+      this.#offs.push(ev.on("trap", (e) => this.#onBareTrap(e)));
+    }
+    this.sample();
+  }
+
+  #onTrap(): void {
+    this.#inExit = true;
+    if ((this.#seenExits & (TIME_EVERY - 1)) === 0) this.#exitStart = performance.now();
+  }
+
+  #onExit(e: ExitEvent): void {
+    if ((this.#seenExits & (TIME_EVERY - 1)) === 0) {
+      this.#timedMs += performance.now() - this.#exitStart;
+      this.#timedExits++;
+    }
+    this.#seenExits++;
+    this.#inExit = false;
+    this.#byMode[e.vpriv]++;
+    let id = this.#kindIds.get(e.kind);
+    if (id === undefined) {
+      id = this.#kinds.push(e.kind) - 1;
+      this.#kindIds.set(e.kind, id);
+    }
+    const key = e.pc * KIND_SLOTS + id;
+    this.#pcs.set(key, (this.#pcs.get(key) ?? 0) + 1);
+  }
+
+  #onCsr(e: CsrEvent): void {
+    if (!this.#inExit) return; // a CSR the guest may use natively (fcsr): no exit
+    const key = e.csr * 2 + (e.write ? 1 : 0);
+    this.#csrs.set(key, (this.#csrs.get(key) ?? 0) + 1);
+  }
+
+  #onMmio(e: MmioEvent): void {
+    if (!this.#inExit) return;
+    let n = this.#devices.get(e.device);
+    if (n === undefined) this.#devices.set(e.device, n = [0, 0]);
+    n[e.write ? 1 : 0]++;
+  }
+
+  #onBareTrap(e: TrapEvent): void {
+    const key = e.pc * KIND_SLOTS * 2 + (e.interrupt ? KIND_SLOTS : 0) + (e.cause & 31);
+    this.#pcs.set(key, (this.#pcs.get(key) ?? 0) + 1);
+  }
+
+  /** Wall-clock ms of running recorded so far. */
+  get runningMs(): number {
+    const now = performance.now();
+    return this.#runningMs + (Number.isNaN(this.#resumedAt) ? 0 : now - this.#resumedAt);
+  }
+
+  /** True between {@linkcode resume} and {@linkcode pause}. */
+  get running(): boolean {
+    return this.#timer !== null;
+  }
+
+  /** The machine runs from now on: sample every interval. */
+  resume(): void {
+    if (this.#timer !== null) return;
+    this.#resumedAt = performance.now();
+    this.#timer = setInterval(() => this.sample(), this.#intervalMs);
+  }
+
+  /** The machine stopped: take a sample and stop the timer. */
+  pause(): void {
+    if (this.#timer === null) return;
+    clearInterval(this.#timer);
+    this.#timer = null;
+    this.#runningMs += performance.now() - this.#resumedAt;
+    this.#resumedAt = NaN;
+    this.sample();
+  }
+
+  /** Stops sampling and listening for good (the report stays available). */
+  remove(): void {
+    this.pause();
+    for (const off of this.#offs.splice(0)) off();
+    this.traps.remove();
+  }
+
+  /** Records the counters now. */
+  sample(): void {
+    const m = this.#m, hv = m.hypervisor;
+    const last = this.#samples[this.#samples.length - 1];
+    const wallMs = this.runningMs, guest = m.vm.guestInstructions - this.#startGuest;
+    if (last !== undefined && last.wallMs === wallMs && last.guest === guest) return; // nothing ran
+    const pages = hv?.memory.shadow.pages.used ?? 0;
+    this.#peakShadow = Math.max(this.#peakShadow, pages);
+    this.#samples.push({
+      wallMs,
+      guest,
+      mtime: m.vm.clock.now(),
+      exits: hv ? new Map(hv.exitCounts) : null,
+      timedMs: this.#timedMs,
+      timedExits: this.#timedExits,
+      seenExits: this.#seenExits,
+      shadowPages: pages,
+      reclaims: hv ? hv.memory.reclaims - this.#startReclaims : 0,
+    });
+    if (this.#samples.length > MAX_SAMPLES) this.#thin();
+  }
+
+  /** Keeps the first sample and every other one after it, and samples half as often. */
+  #thin(): void {
+    const s = this.#samples;
+    const kept = s.filter((_, i) => i === 0 || i % 2 === 0 || i === s.length - 1);
+    s.splice(0, s.length, ...kept);
+    this.#intervalMs *= 2;
+    if (this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = setInterval(() => this.sample(), this.#intervalMs);
+    }
+  }
+
+  /**
+   * The report of the recording so far (a sample is taken first). `stats`
+   * replaces the `--stats` lines the sampler would make (the CLI passes the
+   * ones it printed); `config` adds to the machine's configuration.
+   */
+  report(extra: { stats?: string[]; config?: Record<string, string> } = {}): ReportData {
+    this.sample();
+    const m = this.#m, hv = m.hypervisor, vm = m.vm;
+    const s = this.#samples, last = s[s.length - 1];
+    const wallMs = last.wallMs;
+    const exitsByKind = hv ? this.#exitDelta(last.exits!, this.#startExits) : {};
+    const totalExits = hv ? sumValues(exitsByKind) : null;
+    const meanExitMs = this.#timedExits === 0 ? 0 : this.#timedMs / this.#timedExits;
+    const notes: string[] = [];
+    if (!hv) {
+      notes.push(
+        "bare run: the guest runs directly on the hart, so nothing exits to a hypervisor: " +
+          "there are no exit, CSR, device, shadow page-table or privilege figures; the pcs " +
+          "listed are those of the guest's own traps",
+      );
+    } else if (totalExits === 0) notes.push("no hypervisor exits were recorded");
+    if (s.length < 3) notes.push(`only ${s.length} samples: the run was short`);
+    const software = (hv ? hv.config : vm.config) as {
+      bios?: { name: string };
+      kernel?: { name: string };
+    };
+    const config: Record<string, string> = {
+      ...vm.snapshotConfig(),
+      clock: vm.clock.mode,
+      translator: vm.hart.translator ? "on" : "off",
+      ...(software.bios ? { "bios file": software.bios.name } : {}),
+      ...(software.kernel ? { "kernel file": software.kernel.name } : {}),
+      ...extra.config,
+    };
+    const guestInstructions = last.guest;
+    return {
+      version: REPORT_VERSION,
+      generator: "rvisor",
+      created: new Date().toISOString(),
+      mode: hv ? "hypervisor" : "bare",
+      config,
+      summary: {
+        wallMs,
+        guestInstructions,
+        hostInstructions: vm.hart.retired - this.#startHost,
+        mips: wallMs > 0 ? guestInstructions / wallMs / 1000 : 0,
+        exits: totalExits,
+        exitsByKind,
+        traps: this.traps.total,
+        samples: s.length,
+        intervalMs: this.#intervalMs,
+      },
+      series: this.#series(meanExitMs),
+      topPcs: this.#topPcs(),
+      csrs: hv ? this.#csrTable() : null,
+      devices: hv
+        ? [...this.#devices].map(([name, [reads, writes]]) => ({ name, reads, writes }))
+          .sort(byTotal)
+        : null,
+      shadow: hv
+        ? {
+          capacity: hv.memory.shadow.pages.capacity,
+          inUse: hv.memory.shadow.pages.used,
+          peakInUse: this.#peakShadow,
+          fills: hv.memory.shadow.fills - this.#startFills,
+          flushes: hv.memory.shadow.pages.resets - this.#startResets -
+            (hv.memory.reclaims - this.#startReclaims),
+          reclaims: hv.memory.reclaims - this.#startReclaims,
+        }
+        : null,
+      privilege: hv ? this.#privilege(wallMs, meanExitMs) : null,
+      stats: extra.stats ?? statsLines(vm, hv, this.traps, wallMs),
+      notes,
+    };
+  }
+
+  #exitDelta(
+    now: ReadonlyMap<ExitKind, number>,
+    before: ReadonlyMap<ExitKind, number>,
+  ): Record<string, number> {
+    const out: [string, number][] = [];
+    for (const [kind, n] of now) {
+      const d = n - (before.get(kind) ?? 0);
+      if (d > 0) out.push([kind, d]);
+    }
+    return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
+  }
+
+  #series(meanExitMs: number): ReportSeries {
+    const s = this.#samples, hv = this.#m.hypervisor;
+    const series: ReportSeries = {
+      wallMs: s.map((x) => x.wallMs),
+      guestInstructions: s.map((x) => x.guest),
+      mtime: s.map((x) => x.mtime),
+      mips: s.map((x, i) => {
+        const dt = i === 0 ? 0 : x.wallMs - s[i - 1].wallMs;
+        return dt > 0 ? (x.guest - s[i - 1].guest) / dt / 1000 : 0;
+      }),
+      exits: {},
+      hypervisorShare: [],
+      shadowPages: hv ? s.map((x) => x.shadowPages) : [],
+      reclaims: hv ? s.map((x) => x.reclaims) : [],
+    };
+    if (!hv) return series;
+    const kinds = Object.keys(this.#exitDelta(s[s.length - 1].exits!, this.#startExits));
+    for (const kind of kinds as ExitKind[]) {
+      series.exits[kind] = s.map((x, i) =>
+        (x.exits!.get(kind) ?? 0) - ((i === 0 ? this.#startExits : s[i - 1].exits!).get(kind) ?? 0)
+      );
+    }
+    series.hypervisorShare = s.map((x, i) => {
+      if (i === 0) return 0;
+      const p = s[i - 1], dt = x.wallMs - p.wallMs;
+      const timed = x.timedExits - p.timedExits;
+      const mean = timed > 0 ? (x.timedMs - p.timedMs) / timed : meanExitMs;
+      return dt > 0 ? Math.min(1, (x.seenExits - p.seenExits) * mean / dt) : 0;
+    });
+    return series;
+  }
+
+  #topPcs(): ReportPc[] {
+    const bare = this.#m.hypervisor === null;
+    const slots = bare ? KIND_SLOTS * 2 : KIND_SLOTS;
+    const byPc = new Map<number, { cause: string; count: number }[]>();
+    for (const [key, count] of this.#pcs) {
+      const pc = Math.floor(key / slots), id = key - pc * slots;
+      const cause = bare ? causeName(id & (KIND_SLOTS - 1), id >= KIND_SLOTS) : this.#kinds[id];
+      let causes = byPc.get(pc);
+      if (causes === undefined) byPc.set(pc, causes = []);
+      causes.push({ cause, count });
+    }
+    return [...byPc].map(([pc, causes]) => ({
+      pc: hex(pc),
+      symbol: this.#m.symbolize(pc),
+      count: sumValues(causes.map((c) => c.count)),
+      causes: causes.sort((a, b) => b.count - a.count),
+    })).sort((a, b) => b.count - a.count).slice(0, TOP_PCS);
+  }
+
+  #csrTable(): ReportAccesses[] {
+    const rows = new Map<number, ReportAccesses>();
+    for (const [key, n] of this.#csrs) {
+      const csr = key >> 1;
+      let row = rows.get(csr);
+      if (row === undefined) {
+        rows.set(csr, row = { name: CSR_NAMES.get(csr) ?? hex(csr), reads: 0, writes: 0 });
+      }
+      if (key & 1) row.writes += n;
+      else row.reads += n;
+    }
+    return [...rows.values()].sort(byTotal);
+  }
+
+  #privilege(wallMs: number, meanExitMs: number): ReportPrivilege {
+    const hypervisorMs = Math.min(wallMs, this.#seenExits * meanExitMs);
+    const [U, S, , M] = this.#byMode;
+    return {
+      hypervisorMs,
+      guestMs: wallMs - hypervisorMs,
+      hypervisorShare: wallMs > 0 ? hypervisorMs / wallMs : 0,
+      timedExits: this.#timedExits,
+      exitsByGuestMode: { M, S, U },
+    };
+  }
+}
+
+function sumValues(v: Record<string, number> | number[]): number {
+  let n = 0;
+  for (const x of Object.values(v)) n += x;
+  return n;
+}
+
+function byTotal(a: ReportAccesses, b: ReportAccesses): number {
+  return b.reads + b.writes - (a.reads + a.writes);
+}
