@@ -1,8 +1,10 @@
 // The web console's page (served by devices/host/web.ts): the guest's serial
 // console in xterm.js, run control, and live charts (uPlot) of the counters
 // the server sends. The WebSocket protocol is in the README ("The web console").
-import { Terminal } from "/vendor/xterm.js";
-import uPlot from "/vendor/uplot.js";
+// The page's import map sends these to the server's copies; `deno check` resolves them
+// through deno.json to the same pinned packages.
+import { Terminal } from "@xterm/xterm";
+import uPlot from "uplot/dist/uPlot.esm.js";
 
 /** Points kept per chart: 5 minutes of 500 ms samples. */
 const MAX_POINTS = 600;
@@ -11,18 +13,27 @@ const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 const $ = (id) => document.getElementById(id);
 const term = new Terminal({ convertEol: true, cols: 100, rows: 30, scrollback: 5000 });
 term.open($("terminal"));
+term.focus();
 
 const view = {
   /** Everything the page shows, for people and for tests (tests/web_console_browser_test.ts). */
   socket: null,
   typist: false,
   state: "connecting",
+  reason: null,
   pc: null,
   errors: [],
   /** Console bytes received, as Latin-1 text (tests read it). */
   text: "",
   mips: null,
   exits: null,
+  term,
+  /** The terminal's lines as xterm.js rendered them (scrollback included). */
+  screen() {
+    const buffer = term.buffer.active, lines = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+    return lines.join("\n");
+  },
 };
 globalThis.rvisor = view;
 
@@ -47,7 +58,8 @@ function showRole() {
 
 function showStatus() {
   const pc = view.pc === null ? "" : `  pc 0x${view.pc.toString(16)}`;
-  $("status").textContent = `${view.state}${pc}`;
+  const reason = view.reason ? ` (${view.reason})` : "";
+  $("status").textContent = `${view.state}${reason}${pc}`;
 }
 
 function showError(text) {
@@ -75,7 +87,8 @@ ws.onmessage = (e) => {
       showRole();
       break;
     case "state":
-      view.state = msg.state + (msg.reason ? ` (${msg.reason})` : "");
+      view.state = msg.state;
+      view.reason = msg.reason ?? null;
       view.pc = msg.pc;
       if (msg.message) term.write(`\r\n\x1b[33m[rvisor: ${msg.message}]\x1b[0m\r\n`);
       showStatus();
@@ -98,8 +111,11 @@ ws.onmessage = (e) => {
   }
 };
 ws.onclose = (e) => {
-  view.state = `disconnected${e.reason ? `: ${e.reason}` : ""}`;
-  view.pc = null;
+  // A halted guest stays "halted"; anything else lost its server.
+  if (view.state !== "halted") view.state = "disconnected";
+  view.reason = e.reason || null;
+  view.typist = false;
+  showRole();
   showStatus();
 };
 
@@ -125,7 +141,8 @@ view.mips = new uPlot(
     ...SIZE,
     title: "guest MIPS",
     series: [{}, { label: "MIPS", stroke: COLORS[0], fill: "#1f77b433" }],
-    axes: [{}, { size: 60 }],
+    scales: { x: { time: false } },
+    axes: [{ label: "seconds since rvisor started" }, { size: 60 }],
   },
   mipsData,
   $("mips"),
@@ -147,7 +164,8 @@ function exitChart() {
         })),
       ],
       bands: kinds.slice(1).map((_, i) => ({ series: [i + 2, i + 1] })),
-      axes: [{}, { size: 60 }],
+      scales: { x: { time: false } },
+      axes: [{ label: "seconds since rvisor started" }, { size: 60 }],
     },
     exitData,
     $("exits"),
