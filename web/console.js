@@ -180,7 +180,8 @@ function push(series, value) {
 
 function chart(msg) {
   const exits = msg.exits;
-  if (last !== null && msg.t > last.t) {
+  // A reset or snapshot load takes the counters back: start over from that sample.
+  if (last !== null && msg.t > last.t && msg.guestInstructions >= last.guestInstructions) {
     const dt = (msg.t - last.t) / 1000;
     const x = msg.t / 1000;
     push(mipsData[0], x);
