@@ -184,8 +184,57 @@ Deno.test("web console: snapshots save and load only under --web-snapshots with 
   }
 });
 
-Deno.test("web console: the server answers only its own page's requests", async () => {
-  await withConsole([], async (run) => {
+Deno.test("web console: a script's breakpoint pauses the console, which steps and resumes from there; --timeout counts paused time", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "rvisor-web-" });
+  try {
+    const script = `${dir}/break.ts`;
+    Deno.writeTextFileSync(
+      script,
+      `export default (m) => {
+        const h = m.hookPc(m.symbol("sys_ps"), () => (h.remove(), true));
+      };\n`,
+    );
+    await withConsole(["--script", script, "--timeout", "600"], async (run) => {
+      const c = await WebSocketClient.connect(run.url);
+      await c.waitText("$ ");
+      c.input("ps\r");
+      const hit = await c.next("state", (m) => m.state === "paused");
+      const paused = c.textLength;
+      assert.equal(hit.reason, "breakpoint");
+      const start = hit.pc;
+      c.control("step");
+      const step = await c.next("done", (m) => m.action === "step");
+      assert.notEqual(step.pc, start, "the step left the breakpoint's instruction");
+      c.control("resume");
+      await c.waitText("ticker", "ps's answer", paused);
+      c.control("pause");
+      await c.next("state", (m) => m.state === "paused");
+      c.close();
+    });
+    // Paused from the start, the run still ends at its --timeout.
+    const run = await startWebConsole(["--timeout", "3"]);
+    try {
+      const c = await WebSocketClient.connect(run.url);
+      c.control("pause");
+      await c.next("state", (m) => m.state === "paused");
+      const end = await run.end;
+      assert.equal(end.code, 124, end.stderr);
+      assert.match(end.stderr, /timeout: guest still running after 3 s/);
+    } finally {
+      await run.kill();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("web console: the server answers only its own page's requests; a bare machine has no exits to send", async () => {
+  await withConsole(["--no-hypervisor"], async (run) => {
+    const c = await WebSocketClient.connect(run.url);
+    assert.equal((await c.next("hello")).mode, "bare");
+    const stats = await c.next("stats", (m) => (m.guestInstructions as number) > 0);
+    assert.deepEqual(stats.exits, {});
+    c.close();
     const page = await fetch(run.url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<script type="module" src="\/console\.js">/);

@@ -80,6 +80,10 @@ ws.onmessage = (e) => {
     case "hello":
       view.typist = msg.typist;
       $("save").hidden = $("load").hidden = $("snapname").hidden = !msg.snapshots;
+      if (msg.mode === "bare") {
+        exitTitle = "no hypervisor exits: the guest runs bare";
+        exitChart();
+      }
       showRole();
       break;
     case "typist":
@@ -135,6 +139,7 @@ const mipsData = [[], []];
 const kinds = [];
 const exitData = [[]];
 const SIZE = { width: 480, height: 220 };
+let exitTitle = "hypervisor exits per second, stacked by kind";
 
 view.mips = new uPlot(
   {
@@ -154,7 +159,7 @@ function exitChart() {
   view.exits = new uPlot(
     {
       ...SIZE,
-      title: "hypervisor exits per second, stacked by kind",
+      title: exitTitle,
       series: [
         {},
         ...kinds.map((k, i) => ({
