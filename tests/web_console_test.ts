@@ -212,14 +212,14 @@ Deno.test("web console: a script's breakpoint pauses the console, which steps an
       c.close();
     });
     // Paused from the start, the run still ends at its --timeout.
-    const run = await startWebConsole(["--timeout", "3"]);
+    const run = await startWebConsole(["--timeout", "8"]);
     try {
       const c = await WebSocketClient.connect(run.url);
       c.control("pause");
       await c.next("state", (m) => m.state === "paused");
       const end = await run.end;
       assert.equal(end.code, 124, end.stderr);
-      assert.match(end.stderr, /timeout: guest still running after 3 s/);
+      assert.match(end.stderr, /timeout: guest still running after 8 s/);
     } finally {
       await run.kill();
     }

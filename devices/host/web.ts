@@ -171,15 +171,12 @@ export class WebConsole {
    * with one line if the address cannot be bound (in use, not local, unknown).
    */
   static listen(options: WebConsoleOptions): WebConsole {
-    let console: WebConsole | undefined;
+    let web: WebConsole | undefined;
     const { hostname, port } = options.address;
     try {
-      const server = Deno.serve(
-        { hostname, port, onListen() {} },
-        (req, info) => console!.#handle(req, info),
-      );
-      console = new WebConsole(server, options);
-      return console;
+      const server = Deno.serve({ hostname, port, onListen() {} }, (req) => web!.#handle(req));
+      web = new WebConsole(server, options);
+      return web;
     } catch (e) {
       throw new WebListenError(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
     }
@@ -221,7 +218,9 @@ export class WebConsole {
         if (this.#wantRun) {
           this.#running = true;
           this.#broadcastState();
-          const left = Number.isFinite(deadline) ? deadline - performance.now() : undefined;
+          const left = Number.isFinite(deadline)
+            ? Math.max(0, deadline - performance.now())
+            : undefined;
           const r = await target.run({ timeoutMs: left });
           this.#running = false;
           if (r.stop === "halt" || r.stop === "timeout") return r;
@@ -285,12 +284,12 @@ export class WebConsole {
 
   // ---------------------------------------------------------------- HTTP
 
-  #handle(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
+  #handle(req: Request): Response {
     const url = new URL(req.url);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, `${req.method}: only GET is served`);
     }
-    if (url.pathname === "/ws") return this.#upgrade(req, info);
+    if (url.pathname === "/ws") return this.#upgrade(req);
     const file = FILES[url.pathname];
     if (!file) return text(404, `${url.pathname}: no such page`);
     return new Response(req.method === "HEAD" ? null : file[1], {
@@ -298,7 +297,7 @@ export class WebConsole {
     });
   }
 
-  #upgrade(req: Request, _info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
+  #upgrade(req: Request): Response {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text(400, "/ws: expected a WebSocket upgrade");
     }
