@@ -26,6 +26,13 @@ import { tinyosElf } from "./guests/tinyos/image.ts";
 import { Machine } from "./hypervisor/machine.ts";
 import { parseTraceTopics, traceEvents } from "./hypervisor/trace.ts";
 import { statsLines, TrapCounter } from "./hypervisor/stats.ts";
+import { RunSampler } from "./hypervisor/report.ts";
+import {
+  checkReportPath,
+  reportFormat,
+  ReportPathError,
+  writeReportFile,
+} from "./devices/host/report.ts";
 import type { Topic } from "./core/events.ts";
 import { loadScript, ScriptError } from "./devices/host/script.ts";
 import { startStatusLine } from "./devices/host/status.ts";
@@ -169,6 +176,12 @@ Options:
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr (and the translator's blocks and share)
+  --report FILE     when the run ends, write a run report to FILE: FILE.html
+                    is one self-contained page (charts of MIPS, exits per
+                    second by kind, shadow pages and the hypervisor's share
+                    over time; top trapping pcs with symbols, CSR and device
+                    exits, configuration, the --stats table), FILE.json the
+                    same data (README: Run reports)
   -h, --help        print this help
 
 QEMU's command line: options with one dash are qemu-system-riscv64's, with
@@ -249,6 +262,8 @@ export interface BootOptions {
   rtcBase?: number;
   /** Print statistics at exit. */
   stats: boolean;
+  /** Write a run report (.html or .json) here when the run ends. */
+  report?: string;
   /** Compile hot guest code to JavaScript (the block translator). */
   translate: boolean;
   /** Script module to run on the machine before boot. */
@@ -290,6 +305,7 @@ const OPTIONS = {
   clock: { type: "string" },
   "rtc-base": { type: "string" },
   stats: { type: "boolean" },
+  report: { type: "string" },
   translate: { type: "boolean" },
   script: { type: "string" },
   trace: { type: "string" },
@@ -561,6 +577,13 @@ function parseRvisorArgs(args: string[]): BootOptions {
   if (!Object.hasOwn(ISA_STRINGS, isa)) {
     throw new UsageError(`--isa ${values.isa}: one of ${Object.keys(ISA_STRINGS).join(", ")}`);
   }
+  if (values.report !== undefined) {
+    try {
+      reportFormat(values.report);
+    } catch (e) {
+      throw new UsageError(`--report ${(e as Error).message}`);
+    }
+  }
   let snapshotAt: number | undefined;
   if (values["snapshot-at"] !== undefined) {
     snapshotAt = Number(values["snapshot-at"]);
@@ -590,6 +613,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     clock,
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
+    report: values.report,
     translate: values.translate ?? false,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),
@@ -667,11 +691,26 @@ class Session {
   web: WebConsole | undefined;
   traps: TrapCounter | undefined;
   hypervisor: Hypervisor | undefined;
+  /** Records the run for --report. */
+  sampler: RunSampler | undefined;
   startMs = performance.now();
   #finished = false;
   #snapshotSaved = false;
 
-  constructor(readonly options: BootOptions | undefined) {}
+  constructor(readonly options: BootOptions | undefined, readonly args: string[] = []) {}
+
+  /** Writes --report's file with the --stats lines `stats`; throws {@linkcode UsageError}. */
+  #writeReport(stats: string[]): void {
+    const path = this.options?.report;
+    if (path === undefined || this.sampler === undefined) return;
+    this.sampler.pause();
+    const data = this.sampler.report({ stats, config: { "command line": this.args.join(" ") } });
+    try {
+      writeReportFile(path, data);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
 
   /** Writes --snapshot-save's file; throws {@linkcode UsageError} if it cannot. */
   saveSnapshot(): void {
@@ -719,14 +758,19 @@ class Session {
         }
       }
       if (message !== undefined) writeStderr(`rvisor: ${message}\n`);
-      if (this.options?.stats && this.machine) writeStderr(this.#stats());
+      if (this.machine) {
+        const wallMs = performance.now() - this.startMs;
+        const stats = statsLines(this.machine, this.hypervisor ?? null, this.traps, wallMs);
+        if (this.options?.stats) writeStderr(stats.join("\n") + "\n");
+        try {
+          if (save) this.#writeReport(stats);
+        } catch (e) {
+          writeStderr(`rvisor: ${(e as Error).message}\n`);
+          if (code === ExitCode.OK) code = ExitCode.USAGE;
+        }
+      }
     }
     Deno.exit(code);
-  }
-
-  #stats(): string {
-    const wallMs = performance.now() - this.startMs;
-    return statsLines(this.machine!, this.hypervisor ?? null, this.traps, wallMs).join("\n") + "\n";
   }
 }
 
@@ -739,7 +783,14 @@ export async function main(args: string[]): Promise<void> {
       writeStdout(HELP);
       Deno.exit(ExitCode.OK);
     }
-    session = new Session(options);
+    if (options.report !== undefined) {
+      try {
+        checkReportPath(options.report);
+      } catch (e) {
+        throw e instanceof ReportPathError ? new UsageError(`--report ${e.message}`) : e;
+      }
+    }
+    session = new Session(options, args);
     const s = session;
     for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
       // SIGINT arrives only when stdin is not a raw terminal (raw mode passes Ctrl-C as 0x03).
@@ -827,14 +878,15 @@ export async function main(args: string[]): Promise<void> {
     if (options.snapshotLoad !== undefined) {
       machine.restore(readSnapshot(options.snapshotLoad), options.snapshotLoad);
     }
-    if (options.stats) s.traps = new TrapCounter(machine.events);
+    const api = new Machine(machine);
+    if (options.report !== undefined) s.sampler = new RunSampler(api);
+    if (options.stats) s.traps = s.sampler?.traps ?? new TrapCounter(machine.events);
     if (options.trace.length !== 0) {
       // Raw terminal mode needs the carriage return; one write per line keeps lines whole.
       const eol = Deno.stderr.isTerminal() ? "\r\n" : "\n";
       traceEvents(machine.events, options.trace, (line) => writeStderr(line + eol));
     }
-    const api = script || s.web ? new Machine(machine) : undefined;
-    if (script) await script(api!);
+    if (script) await script(api);
     const hv = s.hypervisor;
     startStatusLine({
       retired: () => machine.hart.retired,
@@ -843,12 +895,11 @@ export async function main(args: string[]): Promise<void> {
 
     terminal.start(machine);
     s.startMs = performance.now();
+    s.sampler?.resume();
     const deadline = s.startMs + (options.timeoutMs ?? Infinity);
     const timeLeft = () => Number.isFinite(deadline) ? deadline - performance.now() : undefined;
     if (s.web) writeStderr(`rvisor: web console on ${s.web.url}\n`);
-    let result = s.web
-      ? await s.web.run(api!, machine, timeLeft())
-      : options.gdb
+    let result = options.gdb
       ? await runWithGdb(
         new GdbStub(
           s.hypervisor ? new GuestTarget(machine, s.hypervisor) : new BareTarget(machine),
@@ -860,6 +911,8 @@ export async function main(args: string[]): Promise<void> {
           announce: (line) => writeStderr(`rvisor: ${line}\n`),
         },
       )
+      : s.web
+      ? await s.web.run(api, machine, timeLeft())
       : await machine.run({ timeoutMs: timeLeft(), maxInstructions: options.snapshotAt });
     await s.web?.close();
     if (result.stop === "killed") s.finish(ExitCode.OK, "killed by the debugger");
