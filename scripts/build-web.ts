@@ -10,9 +10,9 @@
  *   core/, devices/ and hypervisor/ through mod.ts) as a string the page
  *   starts a worker from (file:// pages may not start a worker from a file).
  *
- * A worker bundle that names `Deno` is refused: browser-side code must not
- * use Deno's APIs (`deno task check` type-checks the worker against the
- * browser's worker library too, web/worker.jsonc).
+ * A bundle that names `Deno` is refused: browser-side code must not use
+ * Deno's APIs (`deno task check` also type-checks the worker's module graph
+ * against the browser's worker library only, web/worker.jsonc).
  *
  * Usage: `deno run -A scripts/build-web.ts [OUTDIR]`
  *
@@ -44,6 +44,12 @@ async function bundle(entry: string, args: string[]): Promise<void> {
   }
 }
 
+/** Throws if the bundle of `entry` names Deno, whose API browsers lack. */
+function refuseDeno(entry: string, bundled: string): void {
+  const use = /\bDeno\b.{0,60}/.exec(bundled);
+  if (use) throw new Error(`${entry}'s bundle uses Deno's API, which browsers lack: ${use[0]}`);
+}
+
 /** Builds the page into `out` (created if missing; the build's files are overwritten). */
 export async function buildWeb(out: string = WEB_DIST): Promise<void> {
   await Deno.mkdir(out, { recursive: true });
@@ -51,8 +57,7 @@ export async function buildWeb(out: string = WEB_DIST): Promise<void> {
   try {
     await bundle("web/worker.ts", ["-o", join(tmp, "worker.js")]);
     const worker = await Deno.readTextFile(join(tmp, "worker.js"));
-    const deno = /\bDeno\b.{0,60}/.exec(worker);
-    if (deno) throw new Error(`the worker bundle uses Deno's API, which browsers lack: ${deno[0]}`);
+    refuseDeno("web/worker.ts", worker);
     await Deno.writeTextFile(
       join(out, "worker.js"),
       `var rvisorWorkerSource = ${JSON.stringify(worker)};\n`,
@@ -61,6 +66,7 @@ export async function buildWeb(out: string = WEB_DIST): Promise<void> {
     await Deno.remove(tmp, { recursive: true });
   }
   await bundle("web/main.ts", ["--outdir", out]);
+  refuseDeno("web/main.ts", await Deno.readTextFile(join(out, "main.js")));
   await Deno.copyFile(`${ROOT}web/index.html`, join(out, "index.html"));
 }
 

@@ -13,8 +13,9 @@
 import assert from "node:assert/strict";
 import { extname, join } from "node:path";
 import { launchBrowser, type Page, TEST_OUT } from "./cdp.ts";
-import { CHROMIUM, hostTest, missing } from "../scripts/host-tools.ts";
+import { CHROMIUM, HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
 import { WEB_FILES } from "../scripts/build-web.ts";
+import { INIT_MARKER, linuxForTests } from "../scripts/fetch-linux.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** tinyos's help lists this line last but one. */
@@ -94,6 +95,38 @@ Deno.test(hostTest(
     }),
 ));
 
+Deno.test("web: deno task check fails on a Deno.* in the worker's module graph", async () => {
+  const task: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.check;
+  const guard = "deno check --config web/worker.jsonc web/worker.ts";
+  assert.ok(task.includes(guard), `the check task runs ${guard}: ${task}`);
+  const check = async (entry: string) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--config", "web/worker.jsonc", entry],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { ok: r.success, stderr: new TextDecoder().decode(r.stderr) };
+  };
+  const clean = await check("web/worker.ts");
+  assert.ok(clean.ok, clean.stderr);
+  // A worker whose graph uses Deno: the real mod.ts beside a Deno call.
+  const dir = await Deno.makeTempDir({ prefix: "rvisor-deno-use-" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "worker.ts"),
+      `import { createMachine } from "${new URL("mod.ts", `file://${ROOT}`)}";\n` +
+        "export const m = createMachine({ kernel: { name: 'k', bytes: Deno.readFileSync('k') } });\n",
+    );
+    const dirty = await check(join(dir, "worker.ts"));
+    assert.equal(dirty.ok, false);
+    assert.match(dirty.stderr, /Cannot find name 'Deno'/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html",
   ".js": "text/javascript",
@@ -165,3 +198,47 @@ Deno.test(hostTest(
       await waitForPrompt(page);
     }),
 ));
+
+const linux = await linuxForTests();
+
+/**
+ * Debian's Linux in the page, as a user boots it: the Image and the initramfs
+ * picked with the file inputs (set through CDP, as a user's choice would),
+ * the command line the page proposes, no firmware file (the hypervisor
+ * answers SBI), the translator on. About a minute and a half to the shell on
+ * a quiet 2-core machine.
+ */
+Deno.test(
+  typeof linux === "string"
+    ? { name: `web: Linux from the file inputs (ignored: ${linux})`, ignore: true, fn() {} }
+    : hostTest(
+      "web: a Linux Image + initramfs picked with the file inputs boot to busybox's shell; uname answers; poweroff",
+      missing(CHROMIUM),
+      () =>
+        withBuild(async (dir) => {
+          if (linux instanceof Error) throw linux;
+          await using browser = await launchBrowser(WINDOW);
+          const page = await browser.newPage(`file://${dir}/index.html`);
+          await waitForPrompt(page);
+          await page.setFiles("#kernel", [linux.kernel]);
+          await page.setFiles("#initrd", [linux.initrd]);
+          await page.waitFor("!document.getElementById('boot-linux').disabled");
+          await page.evaluate("document.getElementById('boot-linux').click()");
+          const kernelName = linux.kernel.split("/").pop();
+          await page.waitFor(`rvisor.message === "running ${kernelName} + initrd.cpio"`);
+          // The kernel's first lines: its banner, and the page's command line.
+          await page.waitFor("rvisor.output.includes('Linux version 6.')");
+          await page.waitFor(
+            "rvisor.output.includes('Kernel command line: console=ttyS0 earlycon=sbi no4lvl panic=-1')",
+          );
+          const shell = `rvisor.output.includes(${JSON.stringify(INIT_MARKER)}) && ` +
+            "rvisor.screen().trimEnd().endsWith('~ #')";
+          await page.waitFor(shell, { timeoutMs: HANG_GUARD_MS, intervalMs: 1000 });
+          await command(page, "uname -a", "riscv64 GNU/Linux");
+          await page.screenshot(join(TEST_OUT, "web-linux.png"));
+          await page.type("poweroff -f\n");
+          await page.waitFor("rvisor.state === 'halted'");
+          assert.equal(await page.evaluate("rvisor.message"), "guest poweroff (exit code 0)");
+        }),
+    ),
+);

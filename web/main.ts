@@ -9,6 +9,9 @@
  *
  * `globalThis.rvisor` ({@linkcode PageState}) tells scripts and tests what runs.
  *
+ * Its types include the DOM (the reference above); `deno task check` checks
+ * web/ as a program of its own, so the DOM's globals stay out of the Deno code.
+ *
  * @module
  */
 
