@@ -46,6 +46,12 @@ Deno.test(hostTest(
       await page.waitFor("rvisor.mips.data[0].length >= 3 && rvisor.exits.data.length > 2");
       assert.ok(await page.evaluate<number>("Math.max(...rvisor.mips.data[1])") > 0, "MIPS > 0");
 
+      // A paste longer than one message may carry goes in pieces: no error, and the guest got it all.
+      await page.send("Input.insertText", { text: " ".repeat(1500) });
+      await page.type("echo pasted\n");
+      await page.waitFor("rvisor.screen().includes('\\npasted\\n')");
+      assert.deepEqual(await page.evaluate("rvisor.errors"), []);
+
       await click(page, "pause");
       await page.waitFor("rvisor.state === 'paused'");
       const pc = await page.evaluate<number>("rvisor.pc");
