@@ -157,7 +157,8 @@ Options:
   --gdb-listen HOST:PORT
                     like --gdb, on another address: the protocol has no
                     authentication, so anyone who reaches it controls the guest
-  --web [ADDR:]PORT serve a live console page at http://127.0.0.1:PORT/ (or
+  --web [ADDR:]PORT
+                    serve a live console page at http://127.0.0.1:PORT/ (or
                     ADDR): the serial console in the browser, run control
                     (pause, resume, step, snapshots, reset) and live charts;
                     several browsers may watch, one types. No authentication:
