@@ -61,6 +61,8 @@ Deno.test(hostTest(
         await page.evaluate<string>("document.getElementById('status').textContent"),
         /^paused {2}pc 0x[0-9a-f]+$/,
       );
+      // As a mouse click would, focus the button first: the page gives the keys back to the terminal.
+      await page.evaluate("document.getElementById('resume').focus()");
       await click(page, "resume");
       await page.waitFor("rvisor.state === 'running'");
       await page.type("echo resumed\n");

@@ -130,13 +130,15 @@ ws.onclose = (e) => {
   showStatus();
 };
 
-$("pause").onclick = () => control("pause");
-$("resume").onclick = () => control("resume");
-$("step").onclick = () => control("step");
-$("reset").onclick = () => control("reset");
-$("save").onclick = () => control("save", { name: $("snapname").value });
-$("load").onclick = () => control("load", { name: $("snapname").value });
-$("takeover").onclick = () => control("takeover");
+for (const action of ["pause", "resume", "step", "reset", "save", "load", "takeover"]) {
+  const name = action === "save" || action === "load"
+    ? () => ({ name: $("snapname").value })
+    : null;
+  $(action).onclick = () => {
+    control(action, name?.() ?? {});
+    term.focus(); // keys go back to the guest, not to the button (where Enter would click it again)
+  };
+}
 
 // ---- live charts: rates from the cumulative counters of consecutive samples
 
