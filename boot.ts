@@ -535,7 +535,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
   const webSnapshots = values["web-snapshots"];
   if (webSnapshots !== undefined) {
     if (web === undefined) throw new UsageError("--web-snapshots: needs --web PORT");
-    let info: Deno.FileInfo | undefined;
+    let info: Deno.FileInfo;
     try {
       info = Deno.statSync(webSnapshots);
     } catch (e) {
