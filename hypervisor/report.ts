@@ -10,8 +10,9 @@
  * machine keeps anyway (instructions, `Hypervisor.exitCounts`, the shadow
  * page pool) at each sample, and listens on the event bus only for what no
  * counter has: the pc and kind of each exit (`exit`), the CSR of CSR exits
- * (`csr`) and the device of MMIO exits (`mmio`), and one exit in
- * {@linkcode TIME_EVERY} timed from its `trap` event to its `exit` event. A
+ * (`csr`) and the device of MMIO exits (`mmio`), and the time of the first
+ * {@linkcode TIME_FIRST} exits and then one in {@linkcode TIME_EVERY}, from its
+ * `trap` event to its `exit` event. A
  * bare machine has no exits: the sampler then counts the guest's own traps by
  * pc and cause.
  *
@@ -159,13 +160,16 @@ export interface ReportShadow {
 
 /** Where the host's time went: the hypervisor's exit handlers or the guest's code. */
 export interface ReportPrivilege {
-  /** Estimated ms in the hypervisor (host M-mode): exits times the mean timed exit. */
+  /**
+   * Estimated ms in the hypervisor (host M-mode): the timed exits' time, and
+   * the others' at the mean of those timed after the first {@linkcode TIME_FIRST}.
+   */
   hypervisorMs: number;
   /** The rest of the running time: the guest's code (host U-mode) and the run loop. */
   guestMs: number;
   /** hypervisorMs / wall time. */
   hypervisorShare: number;
-  /** Exits timed (one in {@linkcode TIME_EVERY}) for the estimate. */
+  /** Exits timed for the estimate (the first {@linkcode TIME_FIRST}, then one in {@linkcode TIME_EVERY}). */
   timedExits: number;
   /** Exits by the guest's virtual mode at the exit. */
   exitsByGuestMode: { M: number; S: number; U: number };
@@ -179,8 +183,13 @@ export interface SamplerOptions {
 
 /** Pcs listed in {@linkcode ReportData.topPcs}. */
 export const TOP_PCS = 30;
-/** One exit in this many is timed for the hypervisor's share. */
-export const TIME_EVERY = 8;
+/**
+ * One exit in this many is timed for the hypervisor's share: a
+ * performance.now() costs up to ~0.4 us on a busy host, a fifth of a cheap exit.
+ */
+export const TIME_EVERY = 64;
+/** The first exits (V8 still compiling the hypervisor: the slow ones) are all timed. */
+export const TIME_FIRST = 1024;
 const DEFAULT_INTERVAL_MS = 100;
 const MIN_INTERVAL_MS = 10;
 /** Past this many samples every other one is dropped and the interval doubles. */
@@ -188,17 +197,76 @@ const MAX_SAMPLES = 2048;
 /** Exit kinds are numbered below this in a pc's key (there are 18). */
 const KIND_SLOTS = 32;
 
+/**
+ * Counts by number key in an open-addressing table on typed arrays: a Map
+ * with keys past the small-integer range costs ~130 ns an update, which at
+ * 100,000 exits a second alone would be over 1% of the run.
+ */
+class KeyCounter {
+  #keys = new Float64Array(1024);
+  #counts = new Float64Array(1024);
+  #used = new Uint8Array(1024);
+  /** 32 - log2(table size): a multiplicative hash's good bits are its high ones. */
+  #shift = 22;
+  #size = 0;
+
+  /** Adds one to `key`'s count. */
+  add(key: number): void {
+    const i = this.#slot(key);
+    if (this.#used[i] === 0) {
+      this.#used[i] = 1, this.#keys[i] = key;
+      if (++this.#size * 2 > this.#used.length) return this.#grow(key);
+    }
+    this.#counts[i]++;
+  }
+
+  /** Every key with its count. */
+  *entries(): Generator<[number, number]> {
+    for (let i = 0; i < this.#used.length; i++) {
+      if (this.#used[i] !== 0) yield [this.#keys[i], this.#counts[i]];
+    }
+  }
+
+  /** `key`'s slot, or the free slot where it goes. */
+  #slot(key: number): number {
+    const mask = this.#used.length - 1, keys = this.#keys, used = this.#used;
+    let i = Math.imul(key | 0, 0x9e3779b1) >>> this.#shift;
+    while (used[i] !== 0 && keys[i] !== key) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** Doubles the table, then counts `key` (just added to the old one with count 0). */
+  #grow(key: number): void {
+    const old = [...this.entries()];
+    const n = this.#used.length * 2;
+    this.#keys = new Float64Array(n), this.#counts = new Float64Array(n);
+    this.#used = new Uint8Array(n);
+    this.#shift--;
+    for (const [k, count] of old) {
+      const i = this.#slot(k);
+      this.#used[i] = 1, this.#keys[i] = k, this.#counts[i] = count;
+    }
+    this.#counts[this.#slot(key)]++;
+  }
+}
+
 /** One sample: cumulative counters only, so that dropping samples keeps the others right. */
 interface Sample {
   wallMs: number;
   guest: number;
+  host: number;
   mtime: number;
   exits: ReadonlyMap<ExitKind, number> | null;
   timedMs: number;
   timedExits: number;
+  /** The timed exits past the first TIME_FIRST: they stand for the untimed ones. */
+  lateMs: number;
+  lateExits: number;
   seenExits: number;
   shadowPages: number;
   reclaims: number;
+  fills: number;
+  resets: number;
 }
 
 /**
@@ -225,11 +293,12 @@ export class RunSampler {
   #startResets = 0;
   #startReclaims = 0;
   /** Exit or trap counts by pc and cause (see #pcKey). */
-  readonly #pcs = new Map<number, number>();
-  readonly #kindIds = new Map<ExitKind, number>();
+  readonly #pcs = new KeyCounter();
   readonly #kinds: ExitKind[] = [];
+  #lastKind: ExitKind | null = null;
+  #lastKindId = 0;
   /** CSR exits: key csr * 2 + write. */
-  readonly #csrs = new Map<number, number>();
+  readonly #csrs = new KeyCounter();
   readonly #devices = new Map<string, [number, number]>();
   readonly #byMode = [0, 0, 0, 0];
   #inExit = false;
@@ -237,7 +306,10 @@ export class RunSampler {
   #seenExits = 0;
   #timedMs = 0;
   #timedExits = 0;
+  #lateMs = 0;
+  #lateExits = 0;
   #peakShadow = 0;
+  #removed = false;
 
   /** Starts listening on `m`'s event bus and takes the first sample. */
   constructor(m: Machine, options: SamplerOptions = {}) {
@@ -275,30 +347,33 @@ export class RunSampler {
 
   #onTrap(): void {
     this.#inExit = true;
-    if ((this.#seenExits & (TIME_EVERY - 1)) === 0) this.#exitStart = performance.now();
+    const n = this.#seenExits;
+    if (n < TIME_FIRST || (n & (TIME_EVERY - 1)) === 0) this.#exitStart = performance.now();
   }
 
   #onExit(e: ExitEvent): void {
-    if ((this.#seenExits & (TIME_EVERY - 1)) === 0) {
-      this.#timedMs += performance.now() - this.#exitStart;
+    const n = this.#seenExits;
+    if (n < TIME_FIRST || (n & (TIME_EVERY - 1)) === 0) {
+      const ms = performance.now() - this.#exitStart;
+      this.#timedMs += ms;
       this.#timedExits++;
+      if (n >= TIME_FIRST) this.#lateMs += ms, this.#lateExits++;
     }
     this.#seenExits++;
     this.#inExit = false;
     this.#byMode[e.vpriv]++;
-    let id = this.#kindIds.get(e.kind);
-    if (id === undefined) {
-      id = this.#kinds.push(e.kind) - 1;
-      this.#kindIds.set(e.kind, id);
+    if (e.kind !== this.#lastKind) {
+      const id = this.#kinds.indexOf(e.kind);
+      this.#lastKindId = id >= 0 ? id : this.#kinds.push(e.kind) - 1;
+      this.#lastKind = e.kind;
     }
-    const key = e.pc * KIND_SLOTS + id;
-    this.#pcs.set(key, (this.#pcs.get(key) ?? 0) + 1);
+    this.#pcs.add(e.pc * KIND_SLOTS + this.#lastKindId);
   }
 
   #onCsr(e: CsrEvent): void {
     if (!this.#inExit) return; // a CSR the guest may use natively (fcsr): no exit
     const key = e.csr * 2 + (e.write ? 1 : 0);
-    this.#csrs.set(key, (this.#csrs.get(key) ?? 0) + 1);
+    this.#csrs.add(key);
   }
 
   #onMmio(e: MmioEvent): void {
@@ -310,7 +385,7 @@ export class RunSampler {
 
   #onBareTrap(e: TrapEvent): void {
     const key = e.pc * KIND_SLOTS * 2 + (e.interrupt ? KIND_SLOTS : 0) + (e.cause & 31);
-    this.#pcs.set(key, (this.#pcs.get(key) ?? 0) + 1);
+    this.#pcs.add(key);
   }
 
   /** Wall-clock ms of running recorded so far. */
@@ -344,12 +419,14 @@ export class RunSampler {
   /** Stops sampling and listening for good (the report stays available). */
   remove(): void {
     this.pause();
+    this.#removed = true;
     for (const off of this.#offs.splice(0)) off();
     this.traps.remove();
   }
 
-  /** Records the counters now. */
+  /** Records the counters now (nothing once removed: the recording is over). */
   sample(): void {
+    if (this.#removed) return;
     const m = this.#m, hv = m.hypervisor;
     const last = this.#samples[this.#samples.length - 1];
     const wallMs = this.runningMs, guest = m.vm.guestInstructions - this.#startGuest;
@@ -359,13 +436,18 @@ export class RunSampler {
     this.#samples.push({
       wallMs,
       guest,
+      host: m.vm.hart.retired - this.#startHost,
       mtime: m.vm.clock.now(),
       exits: hv ? new Map(hv.exitCounts) : null,
       timedMs: this.#timedMs,
       timedExits: this.#timedExits,
+      lateMs: this.#lateMs,
+      lateExits: this.#lateExits,
       seenExits: this.#seenExits,
       shadowPages: pages,
       reclaims: hv ? hv.memory.reclaims - this.#startReclaims : 0,
+      fills: hv ? hv.memory.shadow.fills - this.#startFills : 0,
+      resets: hv ? hv.memory.shadow.pages.resets - this.#startResets : 0,
     });
     if (this.#samples.length > MAX_SAMPLES) this.#thin();
   }
@@ -394,7 +476,12 @@ export class RunSampler {
     const wallMs = last.wallMs;
     const exitsByKind = hv ? this.#exitDelta(last.exits!, this.#startExits) : {};
     const totalExits = hv ? sumValues(exitsByKind) : null;
-    const meanExitMs = this.#timedExits === 0 ? 0 : this.#timedMs / this.#timedExits;
+    // What an untimed exit is taken to cost: the mean of the timed ones among them.
+    const meanExitMs = this.#lateExits > 0
+      ? this.#lateMs / this.#lateExits
+      : this.#timedExits > 0
+      ? this.#timedMs / this.#timedExits
+      : 0;
     const notes: string[] = [];
     if (!hv) {
       notes.push(
@@ -426,7 +513,7 @@ export class RunSampler {
       summary: {
         wallMs,
         guestInstructions,
-        hostInstructions: vm.hart.retired - this.#startHost,
+        hostInstructions: last.host,
         mips: wallMs > 0 ? guestInstructions / wallMs / 1000 : 0,
         exits: totalExits,
         exitsByKind,
@@ -444,12 +531,11 @@ export class RunSampler {
       shadow: hv
         ? {
           capacity: hv.memory.shadow.pages.capacity,
-          inUse: hv.memory.shadow.pages.used,
+          inUse: last.shadowPages,
           peakInUse: this.#peakShadow,
-          fills: hv.memory.shadow.fills - this.#startFills,
-          flushes: hv.memory.shadow.pages.resets - this.#startResets -
-            (hv.memory.reclaims - this.#startReclaims),
-          reclaims: hv.memory.reclaims - this.#startReclaims,
+          fills: last.fills,
+          flushes: last.resets - last.reclaims,
+          reclaims: last.reclaims,
         }
         : null,
       privilege: hv ? this.#privilege(wallMs, meanExitMs) : null,
@@ -495,9 +581,11 @@ export class RunSampler {
     series.hypervisorShare = s.map((x, i) => {
       if (i === 0) return 0;
       const p = s[i - 1], dt = x.wallMs - p.wallMs;
-      const timed = x.timedExits - p.timedExits;
-      const mean = timed > 0 ? (x.timedMs - p.timedMs) / timed : meanExitMs;
-      return dt > 0 ? Math.min(1, (x.seenExits - p.seenExits) * mean / dt) : 0;
+      const late = x.lateExits - p.lateExits;
+      const mean = late > 0 ? (x.lateMs - p.lateMs) / late : meanExitMs;
+      const untimed = x.seenExits - p.seenExits - (x.timedExits - p.timedExits);
+      const ms = x.timedMs - p.timedMs + untimed * mean;
+      return dt > 0 ? Math.min(1, ms / dt) : 0;
     });
     return series;
   }
@@ -506,7 +594,7 @@ export class RunSampler {
     const bare = this.#m.hypervisor === null;
     const slots = bare ? KIND_SLOTS * 2 : KIND_SLOTS;
     const byPc = new Map<number, { cause: string; count: number }[]>();
-    for (const [key, count] of this.#pcs) {
+    for (const [key, count] of this.#pcs.entries()) {
       const pc = Math.floor(key / slots), id = key - pc * slots;
       const cause = bare ? causeName(id & (KIND_SLOTS - 1), id >= KIND_SLOTS) : this.#kinds[id];
       let causes = byPc.get(pc);
@@ -523,7 +611,7 @@ export class RunSampler {
 
   #csrTable(): ReportAccesses[] {
     const rows = new Map<number, ReportAccesses>();
-    for (const [key, n] of this.#csrs) {
+    for (const [key, n] of this.#csrs.entries()) {
       const csr = key >> 1;
       let row = rows.get(csr);
       if (row === undefined) {
@@ -536,7 +624,8 @@ export class RunSampler {
   }
 
   #privilege(wallMs: number, meanExitMs: number): ReportPrivilege {
-    const hypervisorMs = Math.min(wallMs, this.#seenExits * meanExitMs);
+    const untimed = this.#seenExits - this.#timedExits;
+    const hypervisorMs = Math.min(wallMs, this.#timedMs + untimed * meanExitMs);
     const [U, S, , M] = this.#byMode;
     return {
       hypervisorMs,

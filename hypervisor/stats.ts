@@ -11,36 +11,33 @@ import { causeName } from "../core/names.ts";
 import type { VirtMachine } from "../devices/virt.ts";
 import type { Hypervisor } from "./hypervisor.ts";
 
-/** Counts traps by cause: keys are `cause` for exceptions and `-1 - cause` for interrupts. */
+/** Counts traps by cause, exceptions and interrupts apart. */
 export class TrapCounter {
-  /** Traps by key. */
-  readonly counts: Map<number, number> = new Map();
+  /** Exceptions by cause at [cause], interrupts at [64 + cause] (a Map costs more per trap). */
+  readonly #counts = new Float64Array(128);
   /** Unsubscribes from the trap topic. */
   readonly remove: () => void;
 
   /** Subscribes to the trap topic of `events` (only when asked for: it costs per trap). */
   constructor(events: EventBus) {
     this.remove = events.on("trap", (e: TrapEvent) => {
-      const key = e.interrupt ? -1 - e.cause : e.cause;
-      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      this.#counts[(e.interrupt ? 64 : 0) + (e.cause & 63)]++;
     });
   }
 
   /** Traps counted so far. */
   get total(): number {
-    let n = 0;
-    for (const c of this.counts.values()) n += c;
-    return n;
+    return this.#counts.reduce((a, b) => a + b, 0);
   }
 
   /** Lines "  count  name (kind N)", most frequent first. */
   lines(): string[] {
-    return [...this.counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
-      const irq = key < 0;
-      const cause = irq ? -1 - key : key;
-      const name = causeName(cause, irq);
-      return `  ${String(n).padStart(12)}  ${name} (${irq ? "interrupt" : "exception"} ${cause})`;
-    });
+    return [...this.#counts.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
+      .map(([i, n]) => {
+        const irq = i >= 64, cause = i & 63;
+        const kind = irq ? "interrupt" : "exception";
+        return `  ${String(n).padStart(12)}  ${causeName(cause, irq)} (${kind} ${cause})`;
+      });
   }
 }
 

@@ -26,6 +26,11 @@
  *   interleaved (alternating which goes first) after one warm-up of each, and
  *   the best of each is kept, so that load from other processes hurts both
  *   alike. Virtual clock, so the instruction and exit counts are reproducible.
+ * - report sampler: the cost of recording a run report (`--report`,
+ *   hypervisor/report.ts) under the hypervisor: the boot to U-Boot (with
+ *   `--quick`: cpu_user.elf for 1 M instructions) with and without a sampler,
+ *   interleaved as above; both must retire the same instructions. The
+ *   exit handler is not timed in these runs.
  * - firmware: the same boot to U-Boot under the hypervisor with OpenSBI in
  *   virtual M-mode vs the hypervisor's built-in SBI firmware (`--firmware
  *   builtin`, hypervisor/sbi.ts): instructions, exits and wall time of each,
@@ -50,6 +55,8 @@ import { parseArgs } from "node:util";
 import type { Topic } from "../core/events.ts";
 import { type RunResult, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, type Hypervisor } from "../hypervisor/hypervisor.ts";
+import { Machine } from "../hypervisor/machine.ts";
+import { RunSampler } from "../hypervisor/report.ts";
 import { benchRegs } from "./bench-regs.ts";
 import {
   exists,
@@ -95,6 +102,10 @@ const TRANSLATOR_ROUNDS = 3;
 const HV_CPU_ROUNDS = 4;
 /** Interleaved bare/hypervisor rounds of the boot to U-Boot (~0.6 s a run). */
 const HV_BOOT_ROUNDS = 5;
+/** Interleaved rounds with and without the report sampler. */
+const SAMPLER_ROUNDS = 5;
+/** The sampler must cost less than this (on / off wall time). */
+const SAMPLER_TARGET = 1.02;
 /** Interleaved OpenSBI/builtin-firmware rounds of the boot to U-Boot under the hypervisor. */
 const FIRMWARE_ROUNDS = 3;
 /** Exit kinds shown in the table (all of them are in the JSON report). */
@@ -206,6 +217,22 @@ export interface HypervisorExits {
   guestTraps: { trap: string; count: number }[];
 }
 
+/** One workload under the hypervisor with and without the report sampler. */
+export interface SamplerFigure {
+  /** What ran. */
+  workload: string;
+  /** The best run without a sampler. */
+  off: HypervisorRun;
+  /** The best run with one, and what it recorded. */
+  on: HypervisorRun & { samples: number; exits: number };
+  /** Wall time on / off. */
+  ratio: number;
+  /** The most it may cost. */
+  target: number;
+  /** Interleaved rounds (after one warm-up run of each). */
+  rounds: number;
+}
+
 /** One workload bare and under the hypervisor, measured in the same run. */
 export interface HypervisorFigure {
   /** What ran. */
@@ -246,6 +273,8 @@ export interface BenchReport {
   hypervisorBoot: HypervisorFigure | { skipped: string };
   /** Boot to U-Boot under the hypervisor, OpenSBI vs built-in firmware, or why it was skipped. */
   firmware: FirmwareFigure | { skipped: string };
+  /** The report sampler's cost. */
+  sampler: SamplerFigure;
   /** Linux to the shell, or why it was skipped. */
   linux: LinuxFigure | { skipped: string };
 }
@@ -554,11 +583,16 @@ interface Workload {
   translate?: boolean;
 }
 
-/** One run of `w`, bare or under the hypervisor (then with its exit figures). */
+/**
+ * One run of `w`, bare or under the hypervisor (then with its exit figures,
+ * the exit handler timed unless `sampler` is given: then a report sampler
+ * records the run when true, nothing when false).
+ */
 async function runWorkload(
   w: Workload,
   hypervisor: boolean,
-): Promise<HypervisorRun & Partial<HypervisorExits>> {
+  sampler?: boolean,
+): Promise<HypervisorRun & Partial<HypervisorExits> & { samples?: number }> {
   const config = {
     ...w.images,
     memory: w.memory,
@@ -578,15 +612,19 @@ async function runWorkload(
     // Time the exit handler from outside (two performance.now() per exit:
     // ~0.1 us, well under the cost of an exit).
     const handler = m.hart.onTrap!;
-    m.hart.onTrap = (cause, interrupt, tval, pc) => {
-      const t0 = performance.now();
-      const handled = handler(cause, interrupt, tval, pc);
-      handlerMs += performance.now() - t0;
-      return handled;
-    };
+    if (sampler === undefined) {
+      m.hart.onTrap = (cause, interrupt, tval, pc) => {
+        const t0 = performance.now();
+        const handled = handler(cause, interrupt, tval, pc);
+        handlerMs += performance.now() - t0;
+        return handled;
+      };
+    }
   } else {
     m = new VirtMachine(config);
   }
+  const recorder = sampler ? new RunSampler(new Machine(m)) : undefined;
+  recorder?.resume();
   let r: RunResult | undefined;
   let instructions = 0, wallMs = 0;
   for (const until of Array.isArray(w.until) ? w.until : [w.until]) {
@@ -595,6 +633,7 @@ async function runWorkload(
     wallMs += r.wallMs;
     if (r.stop !== "until") break;
   }
+  recorder?.pause();
   const emulated = hv?.guest.vcpu.emulated ?? 0;
   const run: HypervisorRun & Partial<HypervisorExits> = {
     wallMs,
@@ -626,7 +665,7 @@ async function runWorkload(
         .sort((a, b) => b.count - a.count),
     });
   }
-  return run;
+  return recorder ? { ...run, samples: recorder.report().summary.samples } : run;
 }
 
 /**
@@ -664,6 +703,42 @@ export async function benchHypervisor(
     hypervisor: hyp as HypervisorRun & HypervisorExits,
     ratio: hyp!.wallMs / bare!.wallMs,
     target,
+    rounds,
+  };
+}
+
+/**
+ * `w` under the hypervisor without and with the report sampler: one warm-up
+ * of each, then `rounds` interleaved rounds, the best of each kept.
+ */
+export async function benchSampler(
+  workload: string,
+  w: Workload,
+  rounds: number,
+): Promise<SamplerFigure> {
+  await runWorkload(w, true, false);
+  await runWorkload(w, true, true);
+  const best: (HypervisorRun & Partial<HypervisorExits> & { samples?: number })[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const on of round % 2 === 0 ? [false, true] : [true, false]) {
+      const r = await runWorkload(w, true, on);
+      const i = on ? 1 : 0;
+      if (!best[i] || r.wallMs < best[i].wallMs) best[i] = r;
+    }
+  }
+  const [off, on] = best;
+  if (off.instructions !== on.instructions || off.stop !== on.stop) {
+    throw new Error(
+      `${workload}: with the sampler ${on.instructions} instructions (${on.stop}), ` +
+        `without ${off.instructions} (${off.stop})`,
+    );
+  }
+  return {
+    workload,
+    off,
+    on: { ...on, samples: on.samples!, exits: on.exits! },
+    ratio: on.wallMs / off.wallMs,
+    target: SAMPLER_TARGET,
     rounds,
   };
 }
@@ -802,6 +877,17 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     : haveUboot
     ? await benchFirmware(FIRMWARE_ROUNDS)
     : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
+  const sampler = quick || !haveUboot
+    ? await benchSampler(
+      "cpu_user.elf",
+      { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget },
+      quick ? 1 : SAMPLER_ROUNDS,
+    )
+    : await benchSampler(
+      "boot to U-Boot",
+      { images: { bios: image(OPENSBI), kernel: image(UBOOT) }, until: UBOOT_MARK },
+      SAMPLER_ROUNDS,
+    );
   let linux: LinuxFigure | { skipped: string } = { skipped: quick ? "--quick" : "--no-linux" };
   if (!quick && withLinux) {
     const images = exists(OPENSBI) ? await linuxImages() : "Debian's opensbi not installed";
@@ -819,6 +905,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     hypervisorCpu,
     hypervisorBoot,
     firmware,
+    sampler,
     linux,
   };
 }
@@ -864,6 +951,17 @@ function hypervisorRows(
     `(${(100 * h.handlerMs / h.wallMs).toFixed(1)}% of the run${perExit}): ` +
     h.byKind.slice(0, TOP_EXITS).map((e) => `${e.kind} ${int(e.count)}`).join(", ") +
     (h.byKind.length > TOP_EXITS ? ", ..." : ""),
+  ]);
+}
+
+/** The row of the report sampler's cost. */
+function samplerRow(rows: [string, string, string][], f: SamplerFigure): void {
+  rows.push([
+    `report sampler ${f.workload}: on / off`,
+    `${f.ratio.toFixed(3)}x`,
+    `wall time under the hypervisor, best of ${f.rounds} interleaved rounds after 1 warm-up ` +
+    `each; ${int(f.on.instructions)} instructions, ${int(f.on.exits)} exits, ` +
+    `${f.on.samples} samples; target < ${f.target}x${f.ratio < f.target ? "" : " MISSED"}`,
   ]);
 }
 
@@ -1032,6 +1130,7 @@ export function formatTable(r: BenchReport): string {
   hypervisorRows(rows, "hypervisor cpu_user.elf", r.hypervisorCpu);
   hypervisorRows(rows, "hypervisor boot to U-Boot", r.hypervisorBoot);
   firmwareRows(rows, r.firmware);
+  samplerRow(rows, r.sampler);
   linuxRows(rows, r.linux);
   const header: [string, string, string] = ["benchmark", "figure", "detail"];
   const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));

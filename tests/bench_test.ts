@@ -48,12 +48,13 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor cpu_user\.elf: exits\s+[\d,]+\/s\s+[\d,]+ exits, handler .*shadow-fill \d+/,
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
         /^firmware boot to U-Boot\s+skipped\s+--quick$/,
+        /^report sampler cpu_user\.elf: on \/ off\s+[\d.]+x\s+wall time under the hypervisor, best of 1 interleaved rounds .*; 1,000,\d{3} instructions, [\d,]+ exits, \d+ samples; target < 1\.02x/,
         /^linux to shell\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 22, stdout);
+    assert.equal(rows.length, 23, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -81,6 +82,10 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     );
     assert.deepEqual(report.hypervisorBoot, { skipped: "--quick" });
     assert.deepEqual(report.firmware, { skipped: "--quick" });
+    // The sampler recorded the same run as the one without it.
+    assert.equal(report.sampler.on.instructions, report.sampler.off.instructions);
+    assert.equal(report.sampler.on.exits, report.sampler.off.exits);
+    assert.ok(report.sampler.on.samples >= 2);
     assert.deepEqual(report.linux, { skipped: "--quick" });
 
     // The Linux rows, from a figure shaped like a full run's.

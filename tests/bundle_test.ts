@@ -77,8 +77,8 @@ Deno.test("bundle: rvisor.js copied outside the repository boots tinyos and answ
     assert.ok(!js.includes(ROOT), "the bundle names no file of the checkout");
     await withTemp(async (elsewhere) => {
       Deno.copyFileSync(bundle, `${elsewhere}/rvisor.js`);
-      // Under the hypervisor (boot.ts's default) and bare.
-      for (const mode of [[], ["--no-hypervisor"]]) {
+      // Under the hypervisor (boot.ts's default, with an HTML run report) and bare.
+      for (const mode of [["--report", "run.html"], ["--no-hypervisor"]]) {
         const r = await promptSession(
           Deno.execPath(),
           ["run", "-A", "rvisor.js", "--clock", "virtual", ...mode],
@@ -87,6 +87,10 @@ Deno.test("bundle: rvisor.js copied outside the repository boots tinyos and answ
         );
         assertTinyosSession(r);
       }
+      // The bundle carries uPlot (a text import of the npm package) into the page.
+      const page = Deno.readTextFileSync(`${elsewhere}/run.html`);
+      assert.ok(page.includes("/*! https://github.com/leeoniya/uPlot (v1.6.32) */"));
+      assert.match(page, /"mode":"hypervisor"/);
       // QEMU's command line, as a Makefile written for QEMU gives it.
       Deno.copyFileSync(`${ROOT}guests/tinyos/tinyos.elf`, `${elsewhere}/tinyos.elf`);
       const qemuLine = ["-machine", "virt", "-bios", "none", "-kernel", "tinyos.elf", "-m", "128M"]
