@@ -17,6 +17,8 @@ export interface WebConsoleRun {
   url: string;
   /** The process's end: exit code and everything it printed. */
   end: Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Writes to the process's stdin (the host terminal's side of the console). */
+  type(text: string): Promise<void>;
   /** Kills the process if it still runs and waits for its end. */
   kill(): Promise<void>;
 }
@@ -35,11 +37,12 @@ export async function startWebConsole(args: string[] = []): Promise<WebConsoleRu
       ...args,
     ],
     cwd: ROOT,
-    stdin: "null",
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
+  const stdin = child.stdin.getWriter();
   const dec = new TextDecoder();
   let stdout = "", stderr = "";
   const readAll = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
@@ -65,7 +68,9 @@ export async function startWebConsole(args: string[] = []): Promise<WebConsoleRu
   return {
     url: first,
     end,
+    type: (text) => stdin.write(new TextEncoder().encode(text)),
     async kill() {
+      await stdin.close().catch(() => {});
       try {
         child.kill("SIGKILL");
       } catch {

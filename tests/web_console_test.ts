@@ -92,6 +92,9 @@ Deno.test("web console: help typed over the WebSocket is answered; pause, step a
     }
     c.input("echo still here\r");
     await c.waitText("still here\r\n");
+    // The terminal rvisor runs in types into the same console.
+    await run.type("echo from stdin\n");
+    await c.waitText("from stdin\r\n");
 
     c.input("poweroff\r");
     const halted = await c.next("state", (m) => m.state === "halted");
