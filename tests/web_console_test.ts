@@ -256,11 +256,11 @@ Deno.test("web console: the server answers only its own page's requests; a bare 
       assert.match(await r.text(), why);
     }
     // Another site's page in the user's browser must not reach the guest: the upgrade is refused.
-    const upgrade = async (origin: string) => {
+    const upgrade = async (origin: string, host = new URL(run.url).host) => {
       const { hostname, port } = new URL(run.url);
       using conn = await Deno.connect({ hostname, port: Number(port) });
       await conn.write(new TextEncoder().encode(
-        `GET /ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n` +
+        `GET /ws HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\n` +
           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
           `Sec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`,
       ));
@@ -272,7 +272,18 @@ Deno.test("web console: the server answers only its own page's requests; a bare 
       await upgrade("http://evil.example"),
       /^HTTP\/1\.1 403[^]*origin http:\/\/evil\.example refused/,
     );
+    // DNS rebinding: a site whose name resolves to 127.0.0.1 is its own origin, but not loopback.
+    const port = new URL(run.url).port;
+    assert.match(
+      await upgrade(`http://rebound.example:${port}`, `rebound.example:${port}`),
+      /^HTTP\/1\.1 403[^]*host rebound\.example:\d+ refused/,
+    );
     assert.match(await upgrade(run.url.replace(/\/$/, "")), /^HTTP\/1\.1 101 /, "its own page may");
+    assert.match(
+      await upgrade(`http://localhost:${port}`, `localhost:${port}`),
+      /^HTTP\/1\.1 101 /,
+      "so may the page opened as localhost",
+    );
   });
 });
 

@@ -21,7 +21,7 @@ import consoleHtml from "../../web/console.html" with { type: "text" };
 import consoleJs from "../../web/console.js" with { type: "text" };
 import type { Halt, RunResult } from "../virt.ts";
 import { ConsoleOutput, type ConsoleSink, InputPacer } from "./terminal.ts";
-import { type GdbListenAddress, parseGdbAddress } from "./gdbserver.ts";
+import { type GdbListenAddress, isLoopback, parseGdbAddress } from "./gdbserver.ts";
 import { loadSnapshotFile, saveSnapshotFile } from "./snapshot.ts";
 
 /** A --web address or server that cannot be used: printed as a usage error. */
@@ -302,9 +302,15 @@ export class WebConsole {
       return text(400, "/ws: expected a WebSocket upgrade");
     }
     // A page from another site must not drive the guest through the user's browser.
-    const origin = req.headers.get("origin");
-    if (origin !== null && URL.parse(origin)?.host !== req.headers.get("host")) {
+    const origin = req.headers.get("origin"), host = req.headers.get("host") ?? "";
+    if (origin !== null && URL.parse(origin)?.host !== host) {
       return text(403, `/ws: origin ${origin} refused (only the console's own page may connect)`);
+    }
+    // Nor a site whose name its DNS points at 127.0.0.1 (DNS rebinding): on loopback, only
+    // loopback names are this machine.
+    const hostname = URL.parse(`http://${host}`)?.hostname ?? "";
+    if (isLoopback(this.#options.address.hostname) && !isLoopback(hostname)) {
+      return text(403, `/ws: host ${host} refused (the console listens on loopback)`);
     }
     if (this.#closed) return text(503, "/ws: the run has ended");
     if (this.#clients.length >= WEB_LIMITS.maxClients) {
