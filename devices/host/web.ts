@@ -100,7 +100,6 @@ export interface WebConsoleOptions {
 
 /** One connected browser. */
 interface Client {
-  id: number;
   socket: WebSocket;
 }
 
@@ -119,7 +118,7 @@ const FILES: Record<string, [string, string]> = {
   "/vendor/uplot.css": ["text/css; charset=utf-8", uplotCss],
 };
 
-/** Run-control requests and what they need. */
+/** The `control` message's actions. */
 type Action = "pause" | "resume" | "step" | "reset" | "save" | "load" | "takeover";
 const ACTIONS: ReadonlySet<string> = new Set<Action>([
   "pause",
@@ -136,7 +135,6 @@ export class WebConsole {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #options: WebConsoleOptions;
   readonly #clients: Client[] = [];
-  #nextId = 1;
   /** The client whose keys reach the guest (and who controls the run). */
   #typist: Client | undefined;
   /** Recent console output, replayed to new clients. */
@@ -317,7 +315,7 @@ export class WebConsole {
       return text(503, `/ws: ${WEB_LIMITS.maxClients} browsers are connected already`);
     }
     const { socket, response } = Deno.upgradeWebSocket(req);
-    const client: Client = { id: this.#nextId++, socket };
+    const client: Client = { socket };
     socket.binaryType = "arraybuffer";
     socket.onopen = () => this.#onOpen(client);
     socket.onmessage = (e) => this.#onMessage(client, e.data);
