@@ -52,6 +52,7 @@ import {
   runWithGdb,
 } from "./devices/host/gdbserver.ts";
 import { isQemuCommandLine, QemuArgsError, translateQemuArgs } from "./devices/host/qemu-args.ts";
+import { parseWebAddress, WebConsole, WebListenError } from "./devices/host/web.ts";
 
 /** Process exit codes of rvisor (also listed in `-h`). */
 export const ExitCode = {
@@ -166,6 +167,15 @@ Options:
   --gdb-listen HOST:PORT
                     like --gdb, on another address: the protocol has no
                     authentication, so anyone who reaches it controls the guest
+  --web [ADDR:]PORT
+                    serve a live console page at http://127.0.0.1:PORT/ (or
+                    ADDR): the serial console in the browser, run control
+                    (pause, resume, step, snapshots, reset) and live charts;
+                    several browsers may watch, one types. No authentication:
+                    name an ADDR other than loopback only on a trusted network
+  --web-snapshots DIR
+                    with --web: the directory the page's snapshot save/load
+                    use (without it, the page cannot touch files)
   --script FILE     a TypeScript/JavaScript module whose default export gets
                     the machine (the Machine API of mod.ts) before boot, to add
                     hooks; may be async (examples in scripts/)
@@ -278,6 +288,10 @@ export interface BootOptions {
   gdb?: GdbListenAddress;
   /** Hold the hart until a debugger attaches. */
   gdbWait: boolean;
+  /** Web console address (--web). */
+  web?: GdbListenAddress;
+  /** Where the web console's snapshots go (--web-snapshots). */
+  webSnapshots?: string;
   /** Save a snapshot to this file (at the end, or at `snapshotAt`). */
   snapshotSave?: string;
   /** Save after this many instructions of the run instead of at the end. */
@@ -313,6 +327,8 @@ const OPTIONS = {
   gdb: { type: "string" },
   "gdb-listen": { type: "string" },
   "gdb-wait": { type: "boolean" },
+  web: { type: "string" },
+  "web-snapshots": { type: "string" },
   "snapshot-save": { type: "string" },
   "snapshot-at": { type: "string" },
   "snapshot-load": { type: "string" },
@@ -517,6 +533,32 @@ function parseRvisorArgs(args: string[]): BootOptions {
     throw new UsageError(`--gdb ${(e as Error).message}`);
   }
   if (values["gdb-wait"] && gdb === undefined) throw new UsageError("--gdb-wait: needs --gdb PORT");
+  let web: GdbListenAddress | undefined;
+  if (values.web !== undefined) {
+    try {
+      web = parseWebAddress(values.web);
+    } catch (e) {
+      throw new UsageError(`--web ${(e as Error).message}`);
+    }
+    // Each of them owns the run loop.
+    if (gdb !== undefined) throw new UsageError("--web and --gdb: give one");
+    if (values["snapshot-at"] !== undefined) {
+      throw new UsageError("--web and --snapshot-at: give one (save from the page instead)");
+    }
+  }
+  const webSnapshots = values["web-snapshots"];
+  if (webSnapshots !== undefined) {
+    if (web === undefined) throw new UsageError("--web-snapshots: needs --web PORT");
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(webSnapshots);
+    } catch (e) {
+      throw new UsageError(`--web-snapshots ${webSnapshots}: ${describeFsError(e)}`);
+    }
+    if (!info.isDirectory) {
+      throw new UsageError(`--web-snapshots ${webSnapshots}: not a directory`);
+    }
+  }
   const diskArgs = values.disk ?? [];
   const parsedDisks = diskArgs.map(parseDisk);
   let slots: number[];
@@ -602,6 +644,8 @@ function parseRvisorArgs(args: string[]): BootOptions {
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),
     gdb,
     gdbWait: values["gdb-wait"] ?? false,
+    web,
+    webSnapshots,
     snapshotSave: values["snapshot-save"],
     snapshotAt,
     snapshotLoad: values["snapshot-load"],
@@ -669,6 +713,7 @@ class Session {
   machine: VirtMachine | undefined;
   disks: BlockBackend[] = [];
   terminal: HostTerminal | undefined;
+  web: WebConsole | undefined;
   traps: TrapCounter | undefined;
   hypervisor: Hypervisor | undefined;
   /** Records the run for --report. */
@@ -814,6 +859,7 @@ export async function main(args: string[]): Promise<void> {
           `must fit in 2G of host RAM`,
       );
     }
+    const toTerminal = (b: number) => terminal.output.put(b);
     const config = {
       memory: options.memory,
       ...images,
@@ -823,7 +869,8 @@ export async function main(args: string[]): Promise<void> {
       disks,
       clock: options.clock,
       rtcBase: options.rtcBase,
-      console: (b: number) => terminal.output.put(b),
+      // Only a --web run pays for the second copy of every console byte.
+      console: options.web ? (b: number) => (toTerminal(b), s.web?.put(b)) : toTerminal,
       isa: options.isa,
       translate: options.translate,
       smp: options.smp,
@@ -847,6 +894,13 @@ export async function main(args: string[]): Promise<void> {
       throw e;
     }
     const machine = s.machine;
+    if (options.web) {
+      try {
+        s.web = WebConsole.listen({ address: options.web, snapshotDir: options.webSnapshots });
+      } catch (e) {
+        throw e instanceof WebListenError ? new UsageError(`--web ${e.message}`) : e;
+      }
+    }
     if (options.snapshotLoad !== undefined) {
       machine.restore(readSnapshot(options.snapshotLoad), options.snapshotLoad);
     }
@@ -870,6 +924,7 @@ export async function main(args: string[]): Promise<void> {
     s.sampler?.resume();
     const deadline = s.startMs + (options.timeoutMs ?? Infinity);
     const timeLeft = () => Number.isFinite(deadline) ? deadline - performance.now() : undefined;
+    if (s.web) writeStderr(`rvisor: web console on ${s.web.url}\n`);
     let result = options.gdb
       ? await runWithGdb(
         new GdbStub(
@@ -882,7 +937,10 @@ export async function main(args: string[]): Promise<void> {
           announce: (line) => writeStderr(`rvisor: ${line}\n`),
         },
       )
+      : s.web
+      ? await s.web.run(api, machine, timeLeft())
       : await machine.run({ timeoutMs: timeLeft(), maxInstructions: options.snapshotAt });
+    await s.web?.close();
     if (result.stop === "killed") s.finish(ExitCode.OK, "killed by the debugger");
     if (result.stop === "limit") {
       s.saveSnapshot();
