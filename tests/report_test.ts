@@ -269,6 +269,7 @@ Deno.test("report: top pcs stay exact past thousands of distinct pcs", () => {
       from: 0,
       to: 3,
       handled: false,
+      hartId: 0,
     });
     m.events.emit("exit", { kind: "csr-read", cause: 2, interrupt: false, pc, tval: 0, vpriv: 1 });
   };
