@@ -156,8 +156,11 @@ Options:
   --trace TOPICS    print each event of the comma-separated topics to stderr,
                     one line each: trap, exit, guestTrap, csr, mmio, irq,
                     console, halt, or all
-  --translate       compile hot guest code to JavaScript functions (the block
-                    translator; off by default): same results, faster
+  --jit on|off      compile hot guest code to JavaScript functions (the block
+                    translator; default on): same results, faster; off runs
+                    only the interpreter
+  --jit-threshold N interpreter visits of an address before a block is compiled
+                    there (1..65534, default 5000; 1 translates all that runs)
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr (and the translator's blocks and share)
@@ -242,7 +245,9 @@ export interface BootOptions {
   /** Print statistics at exit. */
   stats: boolean;
   /** Compile hot guest code to JavaScript (the block translator). */
-  translate: boolean;
+  jit: boolean;
+  /** Interpreter visits before a block is compiled (the translator's default if absent). */
+  jitThreshold?: number;
   /** Script module to run on the machine before boot. */
   script?: string;
   /** Event-bus topics to trace to stderr. */
@@ -278,7 +283,8 @@ const OPTIONS = {
   clock: { type: "string" },
   "rtc-base": { type: "string" },
   stats: { type: "boolean" },
-  translate: { type: "boolean" },
+  jit: { type: "string" },
+  "jit-threshold": { type: "string" },
   script: { type: "string" },
   trace: { type: "string" },
   gdb: { type: "string" },
@@ -521,6 +527,20 @@ function parseRvisorArgs(args: string[]): BootOptions {
   if (!Object.hasOwn(ISA_STRINGS, isa)) {
     throw new UsageError(`--isa ${values.isa}: one of ${Object.keys(ISA_STRINGS).join(", ")}`);
   }
+  const jit = values.jit ?? "on";
+  if (jit !== "on" && jit !== "off") throw new UsageError(`--jit ${jit}: must be on or off`);
+  let jitThreshold: number | undefined;
+  if (values["jit-threshold"] !== undefined) {
+    jitThreshold = Number(values["jit-threshold"]);
+    if (!/^\d+$/.test(values["jit-threshold"].trim()) || jitThreshold < 1 || jitThreshold > 65534) {
+      throw new UsageError(
+        `--jit-threshold ${values["jit-threshold"]}: not a number from 1 to 65534`,
+      );
+    }
+    if (jit === "off") {
+      throw new UsageError("--jit-threshold: needs the translator (not --jit off)");
+    }
+  }
   let snapshotAt: number | undefined;
   if (values["snapshot-at"] !== undefined) {
     snapshotAt = Number(values["snapshot-at"]);
@@ -550,7 +570,8 @@ function parseRvisorArgs(args: string[]): BootOptions {
     clock,
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
-    translate: values.translate ?? false,
+    jit: jit === "on",
+    jitThreshold,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),
     gdb,
@@ -812,7 +833,8 @@ export async function main(args: string[]): Promise<void> {
       rtcBase: options.rtcBase,
       console: (b: number) => terminal.output.put(b),
       isa: options.isa,
-      translate: options.translate,
+      jit: options.jit,
+      jitThreshold: options.jitThreshold,
     };
     try {
       if (options.hypervisor) {

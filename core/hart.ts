@@ -115,8 +115,10 @@ export interface HartState {
 export interface HartOptions {
   /** ISA string: `rv64imafdc` (default), `rv64gc` or `rv64imac` (core/fpu.ts ISA_STRINGS). */
   isa?: string;
-  /** Compile hot blocks to JavaScript (core/translate.ts); off by default. */
-  translate?: boolean;
+  /** Compile hot blocks to JavaScript (core/translate.ts); on by default. */
+  jit?: boolean;
+  /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
+  jitThreshold?: number;
 }
 
 /** The emulated RV64 hart. */
@@ -241,7 +243,10 @@ export class Hart implements InterruptTarget {
     });
     this.csr.fpu = isaHasFD(options.isa ?? DEFAULT_ISA);
     this.fpu = new Fpu(this.csr, this.xl, this.xh);
-    this.translator = options.translate ? new Translator() : null;
+    this.translator = options.jit === false ? null : new Translator();
+    if (this.translator !== null && options.jitThreshold !== undefined) {
+      this.translator.threshold = options.jitThreshold;
+    }
     this.csr.onChange = () => this.#resync = true;
     this.csr.triggers.onChange = () => this.#updateTriggers();
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);

@@ -111,8 +111,10 @@ export interface VirtConfig extends BootImages {
    * `rv64imac` (misa, mstatus.FS and the DTB's riscv,isa follow).
    */
   isa?: string;
-  /** Compile hot guest code to JavaScript (core/translate.ts); default off. */
-  translate?: boolean;
+  /** Compile hot guest code to JavaScript (core/translate.ts); default on. */
+  jit?: boolean;
+  /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
+  jitThreshold?: number;
 }
 
 /** How a run ended. */
@@ -223,7 +225,8 @@ export class VirtMachine {
     this.bus = new Bus(memory, this.events);
     this.hart = new Hart(this.bus, this.events, {
       isa: config.isa,
-      translate: config.translate,
+      jit: config.jit,
+      jitThreshold: config.jitThreshold,
     });
     this.clock = new Clock(config.clock ?? "host", () => this.guestInstructions);
     this.hart.clock = this.clock;

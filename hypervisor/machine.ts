@@ -84,8 +84,16 @@ export interface MachineConfig extends BootImages {
   clock?: ClockMode;
   /** The RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
-  /** Compile hot guest code to JavaScript functions (core/translate.ts); default off. */
-  translate?: boolean;
+  /**
+   * Compile hot guest code to JavaScript functions (core/translate.ts, the block
+   * translator); default true. Results are the same either way.
+   */
+  jit?: boolean;
+  /**
+   * Interpreter visits of an address before a block is compiled there (1..65534,
+   * default 5,000); 1 translates everything that runs.
+   */
+  jitThreshold?: number;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */
   console?: (byte: number) => void;
   /** The hart's (and guest's) ISA: `rv64imafdc`/`rv64gc` (default, as QEMU's `virt`) or `rv64imac`. */
@@ -973,7 +981,8 @@ const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) =>
   console: (w, n, v) => checkType(w, n, v, "function"),
   isa: (w, n, v) => checkType(w, n, v, "string"),
   firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
-  translate: (w, n, v) => checkType(w, n, v, "boolean"),
+  jit: (w, n, v) => checkType(w, n, v, "boolean"),
+  jitThreshold: (w, n, v) => checkInteger(w, n, v, 1, 65534),
 };
 
 function sum(m: ReadonlyMap<string, number>): number {

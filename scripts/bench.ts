@@ -288,7 +288,7 @@ function image(path: string): { name: string; bytes: Uint8Array } {
 async function runCpu(
   maxInstructions: number | undefined,
   setup?: (m: VirtMachine) => void,
-  translate = false,
+  jit = false,
 ): Promise<{ result: RunResult; console: string; machine: VirtMachine }> {
   let out = "";
   const m = new VirtMachine({
@@ -296,7 +296,7 @@ async function runCpu(
     isa: "rv64imac", // QEMU_CPU's
     clock: "virtual",
     console: (b) => out += String.fromCharCode(b),
-    translate,
+    jit,
   });
   setup?.(m);
   const result = await m.run({ maxInstructions, timeoutMs: 300_000 });
@@ -325,11 +325,11 @@ export async function benchTranslator(
   type Run = Awaited<ReturnType<typeof runCpu>>;
   let off: Run | undefined, on: Run | undefined;
   for (let i = 0; i < rounds; i++) {
-    for (const translate of i % 2 === 0 ? [false, true] : [true, false]) {
-      const run = await runCpu(maxInstructions, undefined, translate);
-      const best = translate ? on : off;
+    for (const jit of i % 2 === 0 ? [false, true] : [true, false]) {
+      const run = await runCpu(maxInstructions, undefined, jit);
+      const best = jit ? on : off;
       if (!best || mipsOf(run.result) > mipsOf(best.result)) {
-        if (translate) on = run;
+        if (jit) on = run;
         else off = run;
       }
     }
@@ -517,6 +517,7 @@ export async function benchBoot(withQemu: boolean): Promise<BootFigure> {
     kernel: image(UBOOT),
     isa: "rv64imac", // QEMU_CPU's
     clock: "virtual",
+    jit: false, // the interpreter's figure
   });
   const r = await m.run({ until: UBOOT_MARK, timeoutMs: 300_000 });
   if (r.stop !== "until") throw new Error(`U-Boot did not reach its prompt: ${r.stop}`);
@@ -550,8 +551,8 @@ interface Workload {
   until?: string | string[];
   /** Under the hypervisor: who answers SBI calls (default: the guest's bios). */
   firmware?: "guest" | "builtin";
-  /** Run with the block translator. */
-  translate?: boolean;
+  /** Run with the block translator (default: the interpreter alone). */
+  jit?: boolean;
 }
 
 /** One run of `w`, bare or under the hypervisor (then with its exit figures). */
@@ -566,7 +567,7 @@ async function runWorkload(
     clock: "virtual" as const,
     rtcBase: REPRODUCIBLE_RTC_BASE,
     console: () => {},
-    translate: w.translate,
+    jit: w.jit ?? false,
   };
   let hv: Hypervisor | undefined;
   let m: VirtMachine;
@@ -729,8 +730,8 @@ export async function benchLinux(
     await runWorkload(withBios, false),
     await runWorkload(withBios, true),
     await runWorkload(builtinFw, true),
-    await runWorkload({ ...withBios, translate: true }, false),
-    await runWorkload({ ...withBios, translate: true }, true),
+    await runWorkload({ ...withBios, jit: true }, false),
+    await runWorkload({ ...withBios, jit: true }, true),
   ];
   for (const [i, r] of runs.entries()) {
     if (r.stop !== "until") throw new Error(`linux boot ${i}: stopped with ${r.stop}`);

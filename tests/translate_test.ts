@@ -42,7 +42,7 @@ interface Outcome {
 async function outcome(
   mode: (typeof MODES)[number],
   config: VirtConfig,
-  translate: boolean,
+  jit: boolean,
   threshold: number | undefined,
   drive: (m: VirtMachine) => Promise<string[]>,
 ): Promise<Outcome> {
@@ -51,13 +51,13 @@ async function outcome(
     ...config,
     clock: "virtual" as const,
     rtcBase: Date.UTC(2026, 0, 1),
-    translate,
+    jit,
     console: (b: number) => console += String.fromCharCode(b),
   };
   const hv = mode === "hypervisor" ? createHypervisorMachine(full) : null;
   const m = hv ?? new VirtMachine(full);
   const t = m.hart.translator;
-  assert.equal(t !== null, translate);
+  assert.equal(t !== null, jit);
   if (t !== null && threshold !== undefined) t.threshold = threshold;
   const stops = await drive(m);
   return {
@@ -173,11 +173,11 @@ for (const mode of MODES) {
 
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
   const ends: string[] = [];
-  for (const translate of [false, true]) {
+  for (const jit of [false, true]) {
     const m = new VirtMachine({
       kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
       clock: "virtual",
-      translate,
+      jit,
     });
     await m.run({ maxInstructions: 3_000_000 });
     // Bare M-mode: pc is physical. Overwrite the instruction there with `j .`,
@@ -187,7 +187,7 @@ Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew",
     m.bus.dmaView(hot, 4, true)!.set([0x6f, 0, 0, 0]);
     await m.run({ maxInstructions: 100_000 });
     assert.equal(m.hart.pc, hot, "the new instruction did not run");
-    if (translate) assert.ok(m.hart.translator!.stats.invalidations > before);
+    if (jit) assert.ok(m.hart.translator!.stats.invalidations > before);
     ends.push(`${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`);
   }
   assert.equal(ends[1], ends[0]);
@@ -198,7 +198,6 @@ Deno.test("translator: a pc hook set on translated code fires, and removing it r
     kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
     clock: "virtual",
     hypervisor: false,
-    translate: true,
   });
   const t = m.vm.hart.translator!;
   await m.run({ maxInstructions: 2_000_000 });
@@ -221,10 +220,11 @@ Deno.test("translator: a pc hook set on translated code fires, and removing it r
   assert.ok(t.stats.translatedInstructions - resumed > 500_000, "blocks not used after remove()");
 });
 
-Deno.test("boot.ts --translate --stats: cpu.elf passes and runs nearly all translated", async () => {
+/** Runs boot.ts on cpu.elf, bare, with the virtual clock and `flags`; asserts it passed. */
+async function bootCpu(flags: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
-      ...["run", "-A", `${ROOT}boot.ts`, "--translate", "--stats", "--no-hypervisor"],
+      ...["run", "-A", `${ROOT}boot.ts`, ...flags, "--stats", "--no-hypervisor"],
       ...["--clock", "virtual", "--kernel", CPU_ELF],
     ],
     stdin: "null",
@@ -235,7 +235,26 @@ Deno.test("boot.ts --translate --stats: cpu.elf passes and runs nearly all trans
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, stdout + stderr);
   assert.match(stdout, /cpu: checksum 0x6c6c7abe ok/);
-  assert.match(stderr, /blocks compiled\s+[1-9]\d* \(/);
-  const share = Number(/run translated\s+([\d.]+) %/.exec(stderr)?.[1]);
-  assert.ok(share > 90, stderr);
+  return stderr;
+}
+
+const retiredOf = (stats: string) => /instructions retired\s+(\d+)/.exec(stats)?.[1];
+
+Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none with --jit off", async () => {
+  const on = await bootCpu([]);
+  assert.match(on, /blocks compiled\s+[1-9]\d* \(\d+ live, \d+ instructions\)/);
+  assert.match(on, /compile time\s+[\d.]+ ms/);
+  assert.match(on, /block invalidations\s+\d+ pages/);
+  const share = Number(/run translated\s+([\d.]+) %/.exec(on)?.[1]);
+  assert.ok(share > 90, on);
+  const off = await bootCpu(["--jit", "off"]);
+  assert.doesNotMatch(off, /blocks compiled|run translated/);
+  const low = await bootCpu(["--jit=on", "--jit-threshold", "1"]);
+  const compiled = (s: string) => Number(/blocks compiled\s+(\d+)/.exec(s)?.[1]);
+  assert.ok(
+    compiled(low) > compiled(on),
+    `threshold 1: ${compiled(low)} blocks, default ${compiled(on)}`,
+  );
+  assert.equal(retiredOf(on), retiredOf(off));
+  assert.equal(retiredOf(low), retiredOf(off));
 });
