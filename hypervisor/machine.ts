@@ -298,7 +298,11 @@ export class Machine {
   /** Fires the pc hooks where a step arrived (their stop requests do not matter: stepping stops). */
   #arrive(): number {
     const pc = this.vm.hart.pc;
-    if (!this.vm.halted && this.#pcHooks.has(pc)) this.#onBreakpoint(pc);
+    if (!this.vm.halted && this.#pcHooks.has(pc)) {
+      this.#onBreakpoint(pc);
+      // The hooks have seen this arrival: the next step or run executes the instruction.
+      if (this.vm.hart.pc === pc) this.vm.hart.breakpointReported();
+    }
     return this.vm.hart.pc;
   }
 

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
-import { createMachine } from "../hypervisor/machine.ts";
+import { createMachine, type Machine } from "../hypervisor/machine.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { hostTest, missing } from "../scripts/host-tools.ts";
 import { buildProgram } from "../scripts/progen-diff.ts";
@@ -258,3 +258,131 @@ Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none 
   assert.equal(retiredOf(on), retiredOf(off));
   assert.equal(retiredOf(low), retiredOf(off));
 });
+
+// ------------------------------------------------ hooks with the translator on
+
+const JIT = `${ROOT}guests/jit/build/`;
+const jitGuest = (name: string) => ({ name, bytes: Deno.readFileSync(JIT + name) });
+
+/** `kernel` with the translator on (compiling at the first visit) or off, bare or under the hypervisor. */
+function machineFor(
+  kernel: { name: string; bytes: Uint8Array },
+  jit: boolean,
+  mode: (typeof MODES)[number],
+): Machine {
+  return createMachine({
+    kernel,
+    clock: "virtual",
+    rtcBase: Date.UTC(2026, 0, 1),
+    hypervisor: mode === "hypervisor",
+    jit,
+    ...(jit ? { jitThreshold: 1 } : {}),
+  });
+}
+
+/** JSON with bigints as hex. */
+const text = (v: unknown) =>
+  JSON.stringify(v, (_, x) => typeof x === "bigint" ? x.toString(16) : x);
+
+const translatedBy = (m: Machine) => m.vm.hart.translator?.stats.translatedInstructions ?? 0;
+
+/**
+ * pages.elf stopped at its first call of loop_b: loop_a (a page of its own)
+ * has run one outer pass, so with the translator on its blocks exist.
+ */
+async function atFirstLoopB(m: Machine): Promise<void> {
+  const stop = m.hookPc(m.symbol("loop_b"), () => true);
+  const r = await m.run({ maxInstructions: 100_000 });
+  stop.remove();
+  assert.equal(r.stop, "breakpoint");
+}
+
+const OUTER = 200, INNER = 100; // guests/jit/pages.S
+
+for (const mode of MODES) {
+  Deno.test(`translator: a pc hook on translated code sees every pass; only its page leaves the blocks (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("pages.elf"), jit, mode);
+      await atFirstLoopB(m);
+      if (jit) assert.ok(translatedBy(m) > INNER, "loop_a did not run translated");
+      let hits = 0;
+      const h = m.hookPc(m.symbol("hot_a"), () => {
+        hits++;
+      });
+      const before = translatedBy(m);
+      const r = await m.run({ maxInstructions: 100_000 });
+      assert.equal(r.stop, "limit");
+      // loop_b's page and the outer loop's keep their blocks while loop_a's page is hooked.
+      if (jit) assert.ok(translatedBy(m) - before > 30_000, `${translatedBy(m) - before}`);
+      const end = await m.run({ maxInstructions: 1_000_000 });
+      assert.equal(end.stop, "halt", m.consoleText);
+      assert.equal(end.exitCode, 0);
+      assert.equal(hits, (OUTER - 1) * INNER);
+      h.remove();
+      ends.push(`${m.guestInstructions} ${hits} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+
+  Deno.test(`translator: a watchpoint sees every store of a translated block, which keeps running (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("pages.elf"), jit, mode);
+      await atFirstLoopB(m);
+      const hits: string[] = [];
+      const w = m.watch(m.symbol("counter"), 8, (hit) => {
+        assert.equal(hit.value, hit.old! + 1n);
+        hits.push(`${hit.pc.toString(16)} ${hit.value}`);
+      });
+      const before = translatedBy(m);
+      const r = await m.run({ maxInstructions: 1_000_000 });
+      assert.equal(r.stop, "halt", m.consoleText);
+      assert.equal(r.exitCode, 0);
+      assert.equal(hits.length, OUTER * INNER);
+      if (jit) assert.ok(translatedBy(m) - before > 50_000, `${translatedBy(m) - before}`);
+      w.remove();
+      ends.push(`${m.guestInstructions} ${hits.join()} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+
+  Deno.test(`translator: single steps through translated code arrive where the interpreter's do (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("pages.elf"), jit, mode);
+      await atFirstLoopB(m);
+      await m.run({ maxInstructions: 5_000 }); // inside a translated loop
+      const pcs: number[] = [];
+      for (let i = 0; i < 300; i++) pcs.push(await m.step());
+      ends.push(`${m.guestInstructions} ${pcs.join()} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+
+  Deno.test(`translator: every event topic, exception and ecall hooks see the same with it on (tinyos, ${mode})`, async () => {
+    const logs: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor({ name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) }, jit, mode);
+      const log: string[] = [];
+      for (const t of m.topics) m.hook(t, (e) => void log.push(`${t} ${text(e)}`));
+      m.hookException((e) => void log.push(`exception ${text(e)}`));
+      m.hookEcall(() => void log.push("ecall"));
+      m.hookSyscall((c) => void log.push(`syscall ${c.number}`));
+      for (const [until, input] of [["$ ", "uptime\n"], ["\n$ ", "poweroff\n"]]) {
+        const r = await m.run({ until, maxInstructions: 200_000_000 });
+        assert.equal(r.stop, "until");
+        m.send(input);
+      }
+      const r = await m.run({ maxInstructions: 200_000_000 });
+      assert.equal(r.stop, "halt");
+      if (jit) {
+        const share = translatedBy(m) / m.vm.hart.retired;
+        assert.ok(share > 0.5, `only ${(share * 100).toFixed(1)} % translated`);
+      }
+      assert.ok(log.some((l) => l.startsWith("exception")), "no exception seen");
+      logs.push(`${m.guestInstructions}\n${log.join("\n")}`);
+    }
+    assert.equal(logs[1], logs[0]);
+  });
+}
