@@ -1,7 +1,7 @@
 /**
- * Runs every ISA test program (guests/isa/build/*.elf) on QEMU, the reference
- * machine, and asserts that it passes (exit code 0 through the syscon test
- * finisher). This proves the test programs themselves are right; running them
+ * Runs every ISA test program (guests/isa/build/*.elf) and the translator's
+ * hard cases (guests/jit/build/*.elf) on QEMU, the reference machine, and
+ * asserts that each passes (exit code 0 through the syscon test finisher). This proves the test programs themselves are right; running them
  * on rvisor is another test's job.
  *
  * A failing program exits with the number of the failing case; 0x7f means an
@@ -21,10 +21,11 @@ import {
 } from "../scripts/host-tools.ts";
 
 const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
+const JIT_BUILD = new URL("../guests/jit/build/", import.meta.url).pathname;
 
-function listElfs(): string[] {
+function listElfs(dir: string): string[] {
   try {
-    return [...Deno.readDirSync(BUILD)]
+    return [...Deno.readDirSync(dir)]
       .filter((e) => e.isFile && e.name.endsWith(".elf"))
       .map((e) => e.name)
       .sort();
@@ -75,15 +76,28 @@ function describe(code: number | null): string {
   return `exit ${code}: case ${code} failed`;
 }
 
-const elfs = listElfs();
+const elfs = listElfs(BUILD);
+const jitElfs = listElfs(JIT_BUILD);
 
 Deno.test(hostTest(
   "isa programs are built in guests/isa/build",
   missing(QEMU),
   () => {
     assert.ok(elfs.length > 0, `no ELF in ${BUILD}: run 'deno task guests' first`);
+    assert.ok(jitElfs.length > 0, `no ELF in ${JIT_BUILD}: run 'deno task guests' first`);
   },
 ));
+
+for (const name of jitElfs) {
+  Deno.test(hostTest(
+    `jit ${name} passes on QEMU`,
+    missing(QEMU),
+    async () => {
+      const { code, output } = await runOnQemu(JIT_BUILD + name);
+      assert.equal(code, 0, `${name}: ${describe(code)}\n${output}`);
+    },
+  ));
+}
 
 for (const name of elfs) {
   Deno.test(hostTest(

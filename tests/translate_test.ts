@@ -20,6 +20,8 @@ import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const ISA = `${ROOT}guests/isa/build/`;
 const CPU_ELF = `${ROOT}guests/bench/build/cpu.elf`;
+const JIT = `${ROOT}guests/jit/build/`;
+const jitGuest = (name: string) => ({ name, bytes: Deno.readFileSync(JIT + name) });
 const MODES = ["bare", "hypervisor"] as const;
 /** U-Boot's boot is short (35 M instructions): code is hot after fewer visits than by default. */
 const U_BOOT_THRESHOLD = 100;
@@ -198,6 +200,24 @@ for (const mode of MODES) {
   ));
 }
 
+/** The translator's hard cases (guests/jit): self-modifying code, faults midway, timer interrupts. */
+const hardCases = [...Deno.readDirSync(JIT)].filter((e) => e.name.endsWith(".elf"))
+  .map((e) => e.name).sort();
+
+for (const mode of MODES) {
+  for (const name of hardCases) {
+    Deno.test(`translator on == off: guests/jit/${name} passes (${mode}, every block translated)`, async () => {
+      const config = { isa: "rv64imac", kernel: jitGuest(name) };
+      const share = await same(mode, config, async (m) => {
+        const stops = await runOnce(20_000_000)(m);
+        assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
+        return stops;
+      }, 1);
+      assert.ok(share > 0.8, `only ${(share * 100).toFixed(1)} % translated`);
+    });
+  }
+}
+
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
   const ends: string[] = [];
   for (const jit of [false, true]) {
@@ -287,9 +307,6 @@ Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none 
 });
 
 // ------------------------------------------------ hooks with the translator on
-
-const JIT = `${ROOT}guests/jit/build/`;
-const jitGuest = (name: string) => ({ name, bytes: Deno.readFileSync(JIT + name) });
 
 /** `kernel` with the translator on (compiling at the first visit) or off, bare or under the hypervisor. */
 function machineFor(
