@@ -30,14 +30,19 @@
  *   virtual M-mode vs the hypervisor's built-in SBI firmware (`--firmware
  *   builtin`, hypervisor/sbi.ts): instructions, exits and wall time of each,
  *   interleaved as above.
+ * - hypervisor, translator: the same cpu_user.elf comparison with the block
+ *   translator on (the default machine), MIPS bare and under the hypervisor.
  * - linux: Debian's kernel and busybox (scripts/fetch-linux.ts; fetched into
  *   its cache on first use) from reset to the shell prompt: bare, under the
- *   hypervisor with OpenSBI, and with the built-in firmware, then bare and
- *   with OpenSBI again with the block translator (its on/off ratio, blocks
+ *   hypervisor with OpenSBI, and with the built-in firmware, each with the
+ *   interpreter alone and with the block translator (its on/off ratio, blocks
  *   compiled, compile time, evictions): instructions, exits and wall time of
  *   one cold run each (a boot is ~1e9 instructions,
  *   so the JIT's warm-up is noise), and QEMU's wall time to the same prompt
- *   (best of 3, start-up included) on the same images.
+ *   (best of 3, start-up included) on the same images; then the peak RSS
+ *   (VmHWM) of the bare boot with the translator and without, each in a fresh
+ *   `deno run` of this script (`--linux-rss on|off`), so neither inherits the
+ *   other's heap.
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--no-linux] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
@@ -242,6 +247,8 @@ export interface BenchReport {
   boot: BootFigure | { skipped: string };
   /** cpu_user.elf bare vs under the hypervisor. */
   hypervisorCpu: HypervisorFigure;
+  /** The same with the block translator on. */
+  hypervisorCpuTranslated: HypervisorFigure;
   /** Boot to U-Boot bare vs under the hypervisor, or why it was skipped. */
   hypervisorBoot: HypervisorFigure | { skipped: string };
   /** Boot to U-Boot under the hypervisor, OpenSBI vs built-in firmware, or why it was skipped. */
@@ -264,8 +271,12 @@ export interface LinuxFigure {
   bareTranslated: HypervisorRun;
   /** `opensbi` with the block translator. */
   opensbiTranslated: HypervisorRun & HypervisorExits;
+  /** `builtin` with the block translator. */
+  builtinTranslated: HypervisorRun & HypervisorExits;
   /** QEMU's best wall time to the same prompt (start-up included), when installed. */
   qemuMs?: number;
+  /** Peak resident memory (VmHWM, bytes) of the bare boot in a process of its own. */
+  rss: { translator: number; interpreter: number };
 }
 
 /** The boot to U-Boot under the hypervisor with OpenSBI vs with the built-in SBI firmware. */
@@ -711,19 +722,11 @@ export async function benchLinux(
   images: LinuxImages,
   withQemu: boolean,
 ): Promise<LinuxFigure> {
-  const kernel = image(images.kernel), initrd = image(images.initrd);
-  const base = {
-    memory: LINUX_MEMORY,
-    isa: LINUX_ISA,
-    until: [INIT_MARKER, LINUX_PROMPT],
-  };
-  const withBios: Workload = {
-    ...base,
-    images: { bios: image(OPENSBI), kernel, initrd, append: LINUX_APPEND },
-  };
+  const withBios = linuxBare(images, false);
+  const { kernel, initrd, append } = withBios.images;
   const builtinFw: Workload = {
-    ...base,
-    images: { kernel, initrd, append: LINUX_APPEND },
+    ...withBios,
+    images: { kernel, initrd, append },
     firmware: "builtin",
   };
   const runs = [
@@ -732,6 +735,7 @@ export async function benchLinux(
     await runWorkload(builtinFw, true),
     await runWorkload({ ...withBios, jit: true }, false),
     await runWorkload({ ...withBios, jit: true }, true),
+    await runWorkload({ ...builtinFw, jit: true }, true),
   ];
   for (const [i, r] of runs.entries()) {
     if (r.stop !== "until") throw new Error(`linux boot ${i}: stopped with ${r.stop}`);
@@ -747,7 +751,7 @@ export async function benchLinux(
       120_000,
     )
     : undefined;
-  const [bare, opensbi, builtin, bareTranslated, opensbiTranslated] = runs as (
+  const [bare, opensbi, builtin, bareTranslated, opensbiTranslated, builtinTranslated] = runs as (
     & HypervisorRun
     & HypervisorExits
   )[];
@@ -758,8 +762,52 @@ export async function benchLinux(
     builtin,
     bareTranslated,
     opensbiTranslated,
+    builtinTranslated,
     qemuMs,
+    rss: { translator: await linuxRss(true), interpreter: await linuxRss(false) },
   };
+}
+
+/** The bare Linux boot to the shell (OpenSBI), as `benchLinux` runs it. */
+function linuxBare(images: LinuxImages, jit: boolean): Workload {
+  return {
+    memory: LINUX_MEMORY,
+    isa: LINUX_ISA,
+    until: [INIT_MARKER, LINUX_PROMPT],
+    images: {
+      bios: image(OPENSBI),
+      kernel: image(images.kernel),
+      initrd: image(images.initrd),
+      append: LINUX_APPEND,
+    },
+    jit,
+  };
+}
+
+/** This process's peak resident memory in bytes (Linux: VmHWM of /proc/self/status). */
+function peakRss(): number {
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+  if (kb === undefined) throw new Error("no VmHWM in /proc/self/status");
+  return Number(kb) * 1024;
+}
+
+/**
+ * Peak RSS of the bare Linux boot with the translator on or off, measured in a
+ * child `deno run` of this script (`--linux-rss on|off`) that boots and prints it.
+ */
+async function linuxRss(jit: boolean): Promise<number> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--linux-rss", jit ? "on" : "off"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(
+      `linux RSS run (jit ${jit ? "on" : "off"}): ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return JSON.parse(text).rss;
 }
 
 /** Runs the whole suite; `quick` keeps it to a few seconds (1 M instructions, no QEMU, no boot). */
@@ -787,6 +835,12 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
   const hypervisorCpu = await benchHypervisor(
     "cpu_user.elf",
     { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget },
+    quick ? 1 : HV_CPU_ROUNDS,
+    1.1,
+  );
+  const hypervisorCpuTranslated = await benchHypervisor(
+    "cpu_user.elf, translator",
+    { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget, jit: true },
     quick ? 1 : HV_CPU_ROUNDS,
     1.1,
   );
@@ -818,6 +872,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     registers,
     boot,
     hypervisorCpu,
+    hypervisorCpuTranslated,
     hypervisorBoot,
     firmware,
     linux,
@@ -909,6 +964,7 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
       ["hypervisor + builtin", f.builtin],
       ["bare, translator", f.bareTranslated],
       ["hypervisor + OpenSBI, translator", f.opensbiTranslated],
+      ["hypervisor + builtin, translator", f.builtinTranslated],
     ] as const
   ) {
     const t = r.translator;
@@ -926,7 +982,8 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
     `${name}: translator on / off`,
     ratio(f.bareTranslated.wallMs, f.bare.wallMs),
     `wall time bare; under the hypervisor + OpenSBI ` +
-    `${ratio(f.opensbiTranslated.wallMs, f.opensbi.wallMs)}; one cold run each`,
+    `${ratio(f.opensbiTranslated.wallMs, f.opensbi.wallMs)}, + builtin ` +
+    `${ratio(f.builtinTranslated.wallMs, f.builtin.wallMs)}; one cold run each`,
   ]);
   rows.push([
     `${name}: hypervisor / bare`,
@@ -943,7 +1000,24 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
       `${ratio(f.opensbi.wallMs, f.qemuMs)} (goal <= 3x with a block translator), ` +
       `builtin ${ratio(f.builtin.wallMs, f.qemuMs)}`,
     ]);
+    rows.push([
+      `${name}: qemu, translator`,
+      ms(f.qemuMs),
+      `the same QEMU runs; rvisor with the translator: bare ` +
+      `${ratio(f.bareTranslated.wallMs, f.qemuMs)}, hypervisor ` +
+      `${ratio(f.opensbiTranslated.wallMs, f.qemuMs)} (goal <= 3x), ` +
+      `builtin ${ratio(f.builtinTranslated.wallMs, f.qemuMs)}`,
+    ]);
   }
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+  const rss = f.rss.translator / f.rss.interpreter;
+  rows.push([
+    `${name}: peak RSS, translator`,
+    mb(f.rss.translator),
+    `interpreter ${mb(f.rss.interpreter)}: ${rss.toFixed(2)}x (goal <= 1.5x${
+      rss <= 1.5 ? "" : " MISSED"
+    }); bare + OpenSBI, VmHWM of one process each`,
+  ]);
 }
 
 /** Renders the report as a plain aligned table (benchmark | figure | detail). */
@@ -1031,6 +1105,7 @@ export function formatTable(r: BenchReport): string {
     }
   }
   hypervisorRows(rows, "hypervisor cpu_user.elf", r.hypervisorCpu);
+  hypervisorRows(rows, "hypervisor cpu_user.elf, translator", r.hypervisorCpuTranslated);
   hypervisorRows(rows, "hypervisor boot to U-Boot", r.hypervisorBoot);
   firmwareRows(rows, r.firmware);
   linuxRows(rows, r.linux);
@@ -1048,8 +1123,22 @@ if (import.meta.main) {
       quick: { type: "boolean" },
       "no-linux": { type: "boolean" },
       json: { type: "string" },
+      "linux-rss": { type: "string" },
     },
   });
+  if (values["linux-rss"] !== undefined) {
+    // A child of linuxRss: one boot, then this process's peak RSS.
+    if (!["on", "off"].includes(values["linux-rss"])) {
+      console.error(`bench: --linux-rss ${values["linux-rss"]}: must be on or off`);
+      Deno.exit(2);
+    }
+    const images = cachedLinux();
+    if (!images) throw new Error("--linux-rss: no Linux images in the cache");
+    const r = await runWorkload(linuxBare(images, values["linux-rss"] === "on"), false);
+    if (r.stop !== "until") throw new Error(`--linux-rss: the boot stopped with ${r.stop}`);
+    console.log(JSON.stringify({ rss: peakRss(), wallMs: r.wallMs }));
+    Deno.exit(0);
+  }
   try {
     const report = await runBench(values.quick ?? false, !values["no-linux"]);
     console.log(formatTable(report));
