@@ -154,3 +154,16 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     await Deno.remove(json);
   }
 });
+
+Deno.test("bench --linux-rss takes on or off only, with a one-line error", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCRIPT, "--linux-rss", "maybe"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.equal(
+    new TextDecoder().decode(out.stderr),
+    "bench: --linux-rss maybe: must be on or off\n",
+  );
+});
