@@ -46,7 +46,9 @@
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--no-linux] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
- * boots (a smoke run); `--no-linux` skips the Linux boots.
+ * boots (a smoke run); `--no-linux` skips the Linux boots. `--linux-rss on|off`
+ * is the RSS measurement's child: one bare Linux boot, then `{ rss, wallMs }`
+ * as JSON.
  *
  * @module
  */
