@@ -985,7 +985,8 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
     ratio(f.bareTranslated.wallMs, f.bare.wallMs),
     `wall time bare; under the hypervisor + OpenSBI ` +
     `${ratio(f.opensbiTranslated.wallMs, f.opensbi.wallMs)}, + builtin ` +
-    `${ratio(f.builtinTranslated.wallMs, f.builtin.wallMs)}; one cold run each`,
+    `${ratio(f.builtinTranslated.wallMs, f.builtin.wallMs)}; one cold run each (the hypervisor ` +
+    "boots reuse the functions the bare one compiled: core/translate.ts shares them)",
   ]);
   rows.push([
     `${name}: hypervisor / bare`,

@@ -132,7 +132,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^linux to shell: hypervisor \+ builtin\s+42000 ms\s+.*1,600,000 exits/,
         /^linux to shell: bare, translator\s+20000 ms\s+.* MIPS; 80\.0 % translated, 30,000 blocks in 5000 ms, 12 pages evicted$/,
         /^linux to shell: hypervisor \+ builtin, translator\s+21000 ms\s+.*1,600,000 exits/,
-        /^linux to shell: translator on \/ off\s+0\.50x\s+.*hypervisor \+ OpenSBI 0\.75x, \+ builtin 0\.50x; one cold run each$/,
+        /^linux to shell: translator on \/ off\s+0\.50x\s+.*hypervisor \+ OpenSBI 0\.75x, \+ builtin 0\.50x; one cold run each \(the hypervisor boots reuse/,
         /^linux to shell: hypervisor \/ bare\s+1\.10x\s+.*builtin \/ OpenSBI 0\.95x, exits 0\.94x; .*6\.12\.0-test$/,
         /^linux to shell: qemu\s+4000 ms\s+.*rvisor bare 10\.00x, hypervisor 11\.00x .*builtin 10\.50x$/,
         /^linux to shell: qemu, translator\s+4000 ms\s+.*bare 5\.00x, hypervisor 8\.25x \(goal <= 3x\), builtin 5\.25x$/,
