@@ -182,8 +182,11 @@ Options:
   --trace TOPICS    print each event of the comma-separated topics to stderr,
                     one line each: trap, exit, guestTrap, csr, mmio, irq,
                     console, halt, or all
-  --translate       compile hot guest code to JavaScript functions (the block
-                    translator; off by default): same results, faster
+  --jit on|off      compile hot guest code to JavaScript functions (the block
+                    translator; default on): same results, faster; off runs
+                    only the interpreter
+  --jit-threshold N interpreter visits of an address before a block is compiled
+                    there (1..65534, default 5000; 1 translates all that runs)
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr (and the translator's blocks and share)
@@ -279,7 +282,9 @@ export interface BootOptions {
   /** Write a run report (.html or .json) here when the run ends. */
   report?: string;
   /** Compile hot guest code to JavaScript (the block translator). */
-  translate: boolean;
+  jit: boolean;
+  /** Interpreter visits before a block is compiled (the translator's default if absent). */
+  jitThreshold?: number;
   /** Script module to run on the machine before boot. */
   script?: string;
   /** Event-bus topics to trace to stderr. */
@@ -321,7 +326,8 @@ const OPTIONS = {
   "rtc-base": { type: "string" },
   stats: { type: "boolean" },
   report: { type: "string" },
-  translate: { type: "boolean" },
+  jit: { type: "string" },
+  "jit-threshold": { type: "string" },
   script: { type: "string" },
   trace: { type: "string" },
   gdb: { type: "string" },
@@ -608,6 +614,20 @@ function parseRvisorArgs(args: string[]): BootOptions {
       throw new UsageError(`--report ${(e as Error).message}`);
     }
   }
+  const jit = values.jit ?? "on";
+  if (jit !== "on" && jit !== "off") throw new UsageError(`--jit ${jit}: must be on or off`);
+  let jitThreshold: number | undefined;
+  if (values["jit-threshold"] !== undefined) {
+    jitThreshold = Number(values["jit-threshold"]);
+    if (!/^\d+$/.test(values["jit-threshold"].trim()) || jitThreshold < 1 || jitThreshold > 65534) {
+      throw new UsageError(
+        `--jit-threshold ${values["jit-threshold"]}: not a number from 1 to 65534`,
+      );
+    }
+    if (jit === "off") {
+      throw new UsageError("--jit-threshold: needs the translator (not --jit off)");
+    }
+  }
   let snapshotAt: number | undefined;
   if (values["snapshot-at"] !== undefined) {
     snapshotAt = Number(values["snapshot-at"]);
@@ -639,7 +659,8 @@ function parseRvisorArgs(args: string[]): BootOptions {
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
     report: values.report,
-    translate: values.translate ?? false,
+    jit: jit === "on",
+    jitThreshold,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),
     gdb,
@@ -872,8 +893,9 @@ export async function main(args: string[]): Promise<void> {
       // Only a --web run pays for the second copy of every console byte.
       console: options.web ? (b: number) => (toTerminal(b), s.web?.put(b)) : toTerminal,
       isa: options.isa,
-      translate: options.translate,
       smp: options.smp,
+      jit: options.jit,
+      jitThreshold: options.jitThreshold,
     };
     try {
       if (options.hypervisor) {

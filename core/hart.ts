@@ -115,10 +115,12 @@ export interface HartState {
 export interface HartOptions {
   /** ISA string: `rv64imafdc` (default), `rv64gc` or `rv64imac` (core/fpu.ts ISA_STRINGS). */
   isa?: string;
-  /** Compile hot blocks to JavaScript (core/translate.ts); off by default. */
-  translate?: boolean;
   /** mhartid (default 0): the hart's number on its machine. */
   hartId?: number;
+  /** Compile hot blocks to JavaScript (core/translate.ts); on by default. */
+  jit?: boolean;
+  /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
+  jitThreshold?: number;
 }
 
 /** The emulated RV64 hart. */
@@ -193,12 +195,19 @@ export class Hart implements InterruptTarget {
   #watchHits: { hit: WatchHit; ram: number }[] = [];
   /** Addresses of the armed execute triggers: decoded as breakpoints, like #breakpoints. */
   #triggerPcs = new Set<number>();
+  /** Virtual pages with breakpoints or execute triggers, and how many: blocks are not entered there. */
+  readonly #noBlockPages = new Map<number, number>();
   /** Watched ranges of the armed load/store triggers, and whether there are any. */
   #triggerRanges: [number, number][] = [];
   #triggerAccess = false;
-  /** Where and when the current run started: a breakpoint there is being resumed from. */
-  #runStartPc = NaN;
-  #runStartRetired = -1;
+  /**
+   * Where and when a breakpoint last stopped the hart or was reported: a run
+   * that resumes there runs the instruction. Any other arrival at a breakpoint
+   * is one, also at the start of a run (a run that ended on its budget there
+   * has not reported it).
+   */
+  #reportedPc = NaN;
+  #reportedRetired = -1;
   /**
    * Decides what a breakpoint does: return true to stop the run there
    * (StopReason.BREAKPOINT), false to go on (the handler may set pc to redirect).
@@ -235,8 +244,8 @@ export class Hart implements InterruptTarget {
   /** The F/D unit (present in every hart; usable only when the ISA has F and D). */
   readonly fpu: Fpu;
   /**
-   * The block translator, or null when off. It is bypassed while any breakpoint,
-   * watchpoint or execute trigger is set (those need the interpreter's per-instruction checks).
+   * The block translator, or null when off. Pages with a breakpoint or an execute
+   * trigger run without blocks (those need the interpreter's per-instruction checks).
    */
   readonly translator: Translator | null;
 
@@ -256,7 +265,10 @@ export class Hart implements InterruptTarget {
     this.csr.hartId = this.hartId;
     this.#trapEvent.hartId = this.hartId;
     this.fpu = new Fpu(this.csr, this.xl, this.xh);
-    this.translator = options.translate ? new Translator() : null;
+    this.translator = options.jit === false ? null : new Translator();
+    if (this.translator !== null && options.jitThreshold !== undefined) {
+      this.translator.threshold = options.jitThreshold;
+    }
     this.csr.onChange = () => this.#resync = true;
     this.csr.triggers.onChange = () => this.#updateTriggers();
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
@@ -271,13 +283,12 @@ export class Hart implements InterruptTarget {
       scratch: this.#scratch,
       breakpoints: this.#breakpoints,
       triggerPcs: () => this.#triggerPcs,
-      // Blocks skip the per-instruction breakpoint checks: execute triggers, breakpoints and
-      // watchpoints need the interpreter (load/store triggers keep their pages out of the TLB).
-      jit: () =>
-        this.#breakpoints.size === 0 && this.#watchpoints.length === 0 &&
-          this.#triggerPcs.size === 0
-          ? this.translator
-          : null,
+      // Blocks skip the per-instruction breakpoint checks, so the pages of breakpoints and
+      // execute triggers get none (noBlockPages). Watchpoints and load/store triggers need no
+      // gate: their pages stay out of the data TLB, and a block leaves before any access that
+      // misses it, so the interpreter's slow path makes (and checks) every watched access.
+      jit: () => this.translator,
+      noBlockPages: this.#noBlockPages,
       translate: (va, kind, priv, fill) => this.#translate(va, kind, priv, fill),
       decodedPage: (ramPage) => this.#decodedPage(ramPage),
       stepFromDevice: (pc, pa) => this.#stepFromDevice(pc, pa),
@@ -318,13 +329,26 @@ export class Hart implements InterruptTarget {
 
   /** Adds a breakpoint at virtual address `pc` (it fires even for code decoded before). */
   addBreakpoint(pc: number): void {
-    this.#breakpoints.add(pc);
+    if (!this.#breakpoints.has(pc)) this.#breakpoints.add(pc), this.#countNoBlockPage(pc, 1);
     this.flushDecodeCache();
   }
 
-  /** Removes the breakpoint at `pc`; with none left, execution is at full speed again. */
+  /** Removes the breakpoint at `pc`; blocks run again on its page once it has no other. */
   removeBreakpoint(pc: number): void {
-    if (this.#breakpoints.delete(pc)) this.flushDecodeCache();
+    if (this.#breakpoints.delete(pc)) this.#countNoBlockPage(pc, -1), this.flushDecodeCache();
+  }
+
+  /**
+   * Counts a breakpoint or execute trigger in or out of its virtual page. The
+   * gate is by virtual page, as breakpoints are: blocks are keyed physically,
+   * but the run loop enters them from a virtual fetch page and a block never
+   * leaves its page, so no block of a gated page runs, whatever maps it.
+   */
+  #countNoBlockPage(pc: number, by: number): void {
+    const page = pc - (pc & 0xfff);
+    const n = (this.#noBlockPages.get(page) ?? 0) + by;
+    if (n === 0) this.#noBlockPages.delete(page);
+    else this.#noBlockPages.set(page, n);
   }
 
   /** The breakpoints set. */
@@ -373,7 +397,9 @@ export class Hart implements InterruptTarget {
     const t = this.csr.triggers;
     const pcs = t.armed ? t.executeAddresses() : [];
     if (pcs.length !== this.#triggerPcs.size || pcs.some((pc) => !this.#triggerPcs.has(pc))) {
+      for (const pc of this.#triggerPcs) this.#countNoBlockPage(pc, -1);
       this.#triggerPcs = new Set(pcs);
+      for (const pc of this.#triggerPcs) this.#countNoBlockPage(pc, 1);
       this.flushDecodeCache();
     }
     const ranges = t.armed ? t.accessRanges() : [];
@@ -448,14 +474,26 @@ export class Hart implements InterruptTarget {
     }
   }
 
-  /** True if the breakpoint at `pc` stops the run (it is not being resumed from, and the handler says so). */
+  /** True if the breakpoint at `pc` stops the run (it was not reported at this arrival, and the handler says so). */
   #breakpointStops(pc: number): boolean {
     if (!this.#breakpoints.has(pc)) return false; // an alias of a breakpoint's physical page
-    if (pc === this.#runStartPc && this.retired === this.#runStartRetired) return false;
+    const n = this.retired;
+    if (pc === this.#reportedPc && n === this.#reportedRetired) return false;
     if (this.onBreakpoint !== null && !this.onBreakpoint(pc)) return false;
+    this.#reportedPc = pc;
+    this.#reportedRetired = n;
     this.#stop = true;
     this.#stopReason = StopReason.BREAKPOINT;
     return true;
+  }
+
+  /**
+   * Marks the breakpoint at pc as reported for this arrival (a debugger's step
+   * showed it): the next run executes the instruction instead of stopping there.
+   */
+  breakpointReported(): void {
+    this.#reportedPc = this.pc;
+    this.#reportedRetired = this.retired;
   }
 
   // ---------------------------------------------------------------- registers
@@ -752,8 +790,6 @@ export class Hart implements InterruptTarget {
     this.#stopReason = StopReason.BUDGET;
     let pc = this.pc;
     let n = this.retired;
-    this.#runStartPc = pc;
-    this.#runStartRetired = n;
     while (n < end) {
       if (this.#watchHits.length !== 0) {
         this.pc = pc, this.retired = n;

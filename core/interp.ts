@@ -57,8 +57,14 @@ export interface LoopHost {
   readonly breakpoints: ReadonlySet<number>;
   /** Addresses of armed execute triggers (decoded as Op.BREAKPOINT). */
   triggerPcs(): ReadonlySet<number>;
-  /** The translator when blocks may run now (none of the per-instruction checks is armed), else null. */
+  /** The translator, or null when it is off. */
   jit(): Translator | null;
+  /**
+   * Virtual page bases holding a breakpoint or an armed execute trigger (with
+   * their count): no block is entered there, so the interpreter checks each
+   * instruction of the page; blocks elsewhere run on.
+   */
+  readonly noBlockPages: ReadonlyMap<number, number>;
   /** Translates `va` or raises the fault (throws the trap sentinel). */
   translate(va: number, kind: AccessKind, priv: number, fill: boolean): number;
   /** The decode cache of a RAM page, created on first use. */
@@ -198,7 +204,7 @@ function loopSource(cases: string): string {
   // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
   let fBase = NaN, fRam = 0;
   let dec = EMPTY_PAGE;
-  const jit = h.jit();
+  const jit = h.jit(), noBlocks = h.noBlockPages;
   let blocks;
   try {
     run: while (n < end) {
@@ -222,7 +228,9 @@ function loopSource(cases: string): string {
           }
         }
         dec = decoded[fRam >> 12] ?? h.decodedPage(fRam >> 12);
-        if (jit !== null) blocks = jit.page(fRam >> 12);
+        if (jit !== null) {
+          blocks = noBlocks.size !== 0 && noBlocks.has(fBase) ? undefined : jit.page(fRam >> 12);
+        }
         o = pc - fBase;
       }
       if (blocks !== undefined) {

@@ -122,10 +122,12 @@ export interface VirtConfig extends BootImages {
    * `rv64imac` (misa, mstatus.FS and the DTB's riscv,isa follow).
    */
   isa?: string;
-  /** Compile hot guest code to JavaScript (core/translate.ts); default off. */
-  translate?: boolean;
   /** Number of harts, 1 to {@linkcode MAX_HARTS} (default 1), as QEMU's `-smp N`. */
   smp?: number;
+  /** Compile hot guest code to JavaScript (core/translate.ts); default on. */
+  jit?: boolean;
+  /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
+  jitThreshold?: number;
 }
 
 /** How a run ended. */
@@ -251,7 +253,8 @@ export class VirtMachine {
       harts.push(
         new Hart(this.bus, this.events, {
           isa: config.isa,
-          translate: config.translate,
+          jit: config.jit,
+          jitThreshold: config.jitThreshold,
           hartId: id,
         }),
       );

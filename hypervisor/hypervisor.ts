@@ -71,8 +71,10 @@ export interface HypervisorConfig extends BootImages {
   rtcBase?: number;
   /** The guest hart's ISA: `rv64imafdc`/`rv64gc` (default: F and D) or `rv64imac`. */
   isa?: string;
-  /** Compile hot code (the guest's, run in host U-mode) to JavaScript; default off. */
-  translate?: boolean;
+  /** Compile hot code (the guest's, run in host U-mode) to JavaScript; default on. */
+  jit?: boolean;
+  /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
+  jitThreshold?: number;
   /** Receives the guest's console output. */
   console?: (byte: number) => void;
   /**
@@ -496,7 +498,8 @@ export function createHypervisorMachine(
   }
   const machine = new VirtMachine({
     isa: config.isa,
-    translate: config.translate,
+    jit: config.jit,
+    jitThreshold: config.jitThreshold,
     memory: offset + memory,
     clock: config.clock,
     console: config.console,

@@ -96,10 +96,18 @@ export interface MachineConfig extends BootImages {
   clock?: ClockMode;
   /** The RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
-  /** Compile hot guest code to JavaScript functions (core/translate.ts); default off. */
-  translate?: boolean;
   /** Harts, 1 to 8 (default 1), as QEMU's `-smp N`; more than 1 runs bare only for now. */
   smp?: number;
+  /**
+   * Compile hot guest code to JavaScript functions (core/translate.ts, the block
+   * translator); default true. Results are the same either way.
+   */
+  jit?: boolean;
+  /**
+   * Interpreter visits of an address before a block is compiled there (1..65534,
+   * default 5,000); 1 translates everything that runs.
+   */
+  jitThreshold?: number;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */
   console?: (byte: number) => void;
   /** The hart's (and guest's) ISA: `rv64imafdc`/`rv64gc` (default, as QEMU's `virt`) or `rv64imac`. */
@@ -316,7 +324,11 @@ export class Machine {
   /** Fires the pc hooks where a step arrived (their stop requests do not matter: stepping stops). */
   #arrive(): number {
     const pc = this.vm.hart.pc;
-    if (!this.vm.halted && this.#pcHooks.has(pc)) this.#onBreakpoint(pc);
+    if (!this.vm.halted && this.#pcHooks.has(pc)) {
+      this.#onBreakpoint(pc);
+      // The hooks have seen this arrival: the next step or run executes the instruction.
+      if (this.vm.hart.pc === pc) this.vm.hart.breakpointReported();
+    }
     return this.vm.hart.pc;
   }
 
@@ -1032,8 +1044,9 @@ const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) =>
   console: (w, n, v) => checkType(w, n, v, "function"),
   isa: (w, n, v) => checkType(w, n, v, "string"),
   firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
-  translate: (w, n, v) => checkType(w, n, v, "boolean"),
   smp: (w, n, v) => checkInteger(w, n, v, 1, MAX_HARTS),
+  jit: (w, n, v) => checkType(w, n, v, "boolean"),
+  jitThreshold: (w, n, v) => checkInteger(w, n, v, 1, 65534),
 };
 
 function sum(m: ReadonlyMap<string, number>): number {

@@ -36,18 +36,25 @@
  *   virtual M-mode vs the hypervisor's built-in SBI firmware (`--firmware
  *   builtin`, hypervisor/sbi.ts): instructions, exits and wall time of each,
  *   interleaved as above.
+ * - hypervisor, translator: the same cpu_user.elf comparison with the block
+ *   translator on (the default machine), MIPS bare and under the hypervisor.
  * - linux: Debian's kernel and busybox (scripts/fetch-linux.ts; fetched into
  *   its cache on first use) from reset to the shell prompt: bare, under the
- *   hypervisor with OpenSBI, and with the built-in firmware, then bare and
- *   with OpenSBI again with the block translator (its on/off ratio, blocks
+ *   hypervisor with OpenSBI, and with the built-in firmware, each with the
+ *   interpreter alone and with the block translator (its on/off ratio, blocks
  *   compiled, compile time, evictions): instructions, exits and wall time of
  *   one cold run each (a boot is ~1e9 instructions,
  *   so the JIT's warm-up is noise), and QEMU's wall time to the same prompt
- *   (best of 3, start-up included) on the same images.
+ *   (best of 3, start-up included) on the same images; then the peak RSS
+ *   (VmHWM) of the bare boot with the translator and without, each in a fresh
+ *   `deno run` of this script (`--linux-rss on|off`), so neither inherits the
+ *   other's heap.
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--no-linux] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
- * boots (a smoke run); `--no-linux` skips the Linux boots.
+ * boots (a smoke run); `--no-linux` skips the Linux boots. `--linux-rss on|off`
+ * is the RSS measurement's child: one bare Linux boot, then `{ rss, wallMs }`
+ * as JSON.
  *
  * @module
  */
@@ -276,6 +283,8 @@ export interface BenchReport {
   boot: BootFigure | { skipped: string };
   /** cpu_user.elf bare vs under the hypervisor. */
   hypervisorCpu: HypervisorFigure;
+  /** The same with the block translator on. */
+  hypervisorCpuTranslated: HypervisorFigure;
   /** Boot to U-Boot bare vs under the hypervisor, or why it was skipped. */
   hypervisorBoot: HypervisorFigure | { skipped: string };
   /** Boot to U-Boot under the hypervisor, OpenSBI vs built-in firmware, or why it was skipped. */
@@ -300,8 +309,12 @@ export interface LinuxFigure {
   bareTranslated: HypervisorRun;
   /** `opensbi` with the block translator. */
   opensbiTranslated: HypervisorRun & HypervisorExits;
+  /** `builtin` with the block translator. */
+  builtinTranslated: HypervisorRun & HypervisorExits;
   /** QEMU's best wall time to the same prompt (start-up included), when installed. */
   qemuMs?: number;
+  /** Peak resident memory (VmHWM, bytes) of the bare boot in a process of its own. */
+  rss: { translator: number; interpreter: number };
 }
 
 /** The boot to U-Boot under the hypervisor with OpenSBI vs with the built-in SBI firmware. */
@@ -324,7 +337,7 @@ function image(path: string): { name: string; bytes: Uint8Array } {
 async function runCpu(
   maxInstructions: number | undefined,
   setup?: (m: VirtMachine) => void,
-  translate = false,
+  jit = false,
 ): Promise<{ result: RunResult; console: string; machine: VirtMachine }> {
   let out = "";
   const m = new VirtMachine({
@@ -332,7 +345,7 @@ async function runCpu(
     isa: "rv64imac", // QEMU_CPU's
     clock: "virtual",
     console: (b) => out += String.fromCharCode(b),
-    translate,
+    jit,
   });
   setup?.(m);
   const result = await m.run({ maxInstructions, timeoutMs: 300_000 });
@@ -361,11 +374,11 @@ export async function benchTranslator(
   type Run = Awaited<ReturnType<typeof runCpu>>;
   let off: Run | undefined, on: Run | undefined;
   for (let i = 0; i < rounds; i++) {
-    for (const translate of i % 2 === 0 ? [false, true] : [true, false]) {
-      const run = await runCpu(maxInstructions, undefined, translate);
-      const best = translate ? on : off;
+    for (const jit of i % 2 === 0 ? [false, true] : [true, false]) {
+      const run = await runCpu(maxInstructions, undefined, jit);
+      const best = jit ? on : off;
       if (!best || mipsOf(run.result) > mipsOf(best.result)) {
-        if (translate) on = run;
+        if (jit) on = run;
         else off = run;
       }
     }
@@ -553,6 +566,7 @@ export async function benchBoot(withQemu: boolean): Promise<BootFigure> {
     kernel: image(UBOOT),
     isa: "rv64imac", // QEMU_CPU's
     clock: "virtual",
+    jit: false, // the interpreter's figure
   });
   const r = await m.run({ until: UBOOT_MARK, timeoutMs: 300_000 });
   if (r.stop !== "until") throw new Error(`U-Boot did not reach its prompt: ${r.stop}`);
@@ -586,8 +600,8 @@ interface Workload {
   until?: string | string[];
   /** Under the hypervisor: who answers SBI calls (default: the guest's bios). */
   firmware?: "guest" | "builtin";
-  /** Run with the block translator. */
-  translate?: boolean;
+  /** Run with the block translator (default: the interpreter alone). */
+  jit?: boolean;
 }
 
 /**
@@ -607,7 +621,7 @@ async function runWorkload(
     clock: "virtual" as const,
     rtcBase: REPRODUCIBLE_RTC_BASE,
     console: () => {},
-    translate: w.translate,
+    jit: w.jit ?? false,
   };
   let hv: Hypervisor | undefined;
   let m: VirtMachine;
@@ -799,27 +813,20 @@ export async function benchLinux(
   images: LinuxImages,
   withQemu: boolean,
 ): Promise<LinuxFigure> {
-  const kernel = image(images.kernel), initrd = image(images.initrd);
-  const base = {
-    memory: LINUX_MEMORY,
-    isa: LINUX_ISA,
-    until: [INIT_MARKER, LINUX_PROMPT],
-  };
-  const withBios: Workload = {
-    ...base,
-    images: { bios: image(OPENSBI), kernel, initrd, append: LINUX_APPEND },
-  };
+  const withBios = linuxBare(images, false);
+  const { kernel, initrd, append } = withBios.images;
   const builtinFw: Workload = {
-    ...base,
-    images: { kernel, initrd, append: LINUX_APPEND },
+    ...withBios,
+    images: { kernel, initrd, append },
     firmware: "builtin",
   };
   const runs = [
     await runWorkload(withBios, false),
     await runWorkload(withBios, true),
     await runWorkload(builtinFw, true),
-    await runWorkload({ ...withBios, translate: true }, false),
-    await runWorkload({ ...withBios, translate: true }, true),
+    await runWorkload({ ...withBios, jit: true }, false),
+    await runWorkload({ ...withBios, jit: true }, true),
+    await runWorkload({ ...builtinFw, jit: true }, true),
   ];
   for (const [i, r] of runs.entries()) {
     if (r.stop !== "until") throw new Error(`linux boot ${i}: stopped with ${r.stop}`);
@@ -835,7 +842,7 @@ export async function benchLinux(
       120_000,
     )
     : undefined;
-  const [bare, opensbi, builtin, bareTranslated, opensbiTranslated] = runs as (
+  const [bare, opensbi, builtin, bareTranslated, opensbiTranslated, builtinTranslated] = runs as (
     & HypervisorRun
     & HypervisorExits
   )[];
@@ -846,8 +853,52 @@ export async function benchLinux(
     builtin,
     bareTranslated,
     opensbiTranslated,
+    builtinTranslated,
     qemuMs,
+    rss: { translator: await linuxRss(true), interpreter: await linuxRss(false) },
   };
+}
+
+/** The bare Linux boot to the shell (OpenSBI), as `benchLinux` runs it. */
+function linuxBare(images: LinuxImages, jit: boolean): Workload {
+  return {
+    memory: LINUX_MEMORY,
+    isa: LINUX_ISA,
+    until: [INIT_MARKER, LINUX_PROMPT],
+    images: {
+      bios: image(OPENSBI),
+      kernel: image(images.kernel),
+      initrd: image(images.initrd),
+      append: LINUX_APPEND,
+    },
+    jit,
+  };
+}
+
+/** This process's peak resident memory in bytes (Linux: VmHWM of /proc/self/status). */
+function peakRss(): number {
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+  if (kb === undefined) throw new Error("no VmHWM in /proc/self/status");
+  return Number(kb) * 1024;
+}
+
+/**
+ * Peak RSS of the bare Linux boot with the translator on or off, measured in a
+ * child `deno run` of this script (`--linux-rss on|off`) that boots and prints it.
+ */
+async function linuxRss(jit: boolean): Promise<number> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--linux-rss", jit ? "on" : "off"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(
+      `linux RSS run (jit ${jit ? "on" : "off"}): ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return JSON.parse(text).rss;
 }
 
 /** Runs the whole suite; `quick` keeps it to a few seconds (1 M instructions, no QEMU, no boot). */
@@ -875,6 +926,12 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
   const hypervisorCpu = await benchHypervisor(
     "cpu_user.elf",
     { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget },
+    quick ? 1 : HV_CPU_ROUNDS,
+    1.1,
+  );
+  const hypervisorCpuTranslated = await benchHypervisor(
+    "cpu_user.elf, translator",
+    { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget, jit: true },
     quick ? 1 : HV_CPU_ROUNDS,
     1.1,
   );
@@ -917,6 +974,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     registers,
     boot,
     hypervisorCpu,
+    hypervisorCpuTranslated,
     hypervisorBoot,
     firmware,
     sampler,
@@ -1021,6 +1079,7 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
       ["hypervisor + builtin", f.builtin],
       ["bare, translator", f.bareTranslated],
       ["hypervisor + OpenSBI, translator", f.opensbiTranslated],
+      ["hypervisor + builtin, translator", f.builtinTranslated],
     ] as const
   ) {
     const t = r.translator;
@@ -1038,7 +1097,9 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
     `${name}: translator on / off`,
     ratio(f.bareTranslated.wallMs, f.bare.wallMs),
     `wall time bare; under the hypervisor + OpenSBI ` +
-    `${ratio(f.opensbiTranslated.wallMs, f.opensbi.wallMs)}; one cold run each`,
+    `${ratio(f.opensbiTranslated.wallMs, f.opensbi.wallMs)}, + builtin ` +
+    `${ratio(f.builtinTranslated.wallMs, f.builtin.wallMs)}; one cold run each (the hypervisor ` +
+    "boots reuse the functions the bare one compiled: core/translate.ts shares them)",
   ]);
   rows.push([
     `${name}: hypervisor / bare`,
@@ -1055,7 +1116,24 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
       `${ratio(f.opensbi.wallMs, f.qemuMs)} (goal <= 3x with a block translator), ` +
       `builtin ${ratio(f.builtin.wallMs, f.qemuMs)}`,
     ]);
+    rows.push([
+      `${name}: qemu, translator`,
+      ms(f.qemuMs),
+      `the same QEMU runs; rvisor with the translator: bare ` +
+      `${ratio(f.bareTranslated.wallMs, f.qemuMs)}, hypervisor ` +
+      `${ratio(f.opensbiTranslated.wallMs, f.qemuMs)} (goal <= 3x), ` +
+      `builtin ${ratio(f.builtinTranslated.wallMs, f.qemuMs)}`,
+    ]);
   }
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+  const rss = f.rss.translator / f.rss.interpreter;
+  rows.push([
+    `${name}: peak RSS, translator`,
+    mb(f.rss.translator),
+    `interpreter ${mb(f.rss.interpreter)}: ${rss.toFixed(2)}x (goal <= 1.5x${
+      rss <= 1.5 ? "" : " MISSED"
+    }); bare + OpenSBI, VmHWM of one process each`,
+  ]);
 }
 
 /** Renders the report as a plain aligned table (benchmark | figure | detail). */
@@ -1143,6 +1221,7 @@ export function formatTable(r: BenchReport): string {
     }
   }
   hypervisorRows(rows, "hypervisor cpu_user.elf", r.hypervisorCpu);
+  hypervisorRows(rows, "hypervisor cpu_user.elf, translator", r.hypervisorCpuTranslated);
   hypervisorRows(rows, "hypervisor boot to U-Boot", r.hypervisorBoot);
   firmwareRows(rows, r.firmware);
   samplerRow(rows, r.sampler);
@@ -1161,8 +1240,22 @@ if (import.meta.main) {
       quick: { type: "boolean" },
       "no-linux": { type: "boolean" },
       json: { type: "string" },
+      "linux-rss": { type: "string" },
     },
   });
+  if (values["linux-rss"] !== undefined) {
+    // A child of linuxRss: one boot, then this process's peak RSS.
+    if (!["on", "off"].includes(values["linux-rss"])) {
+      console.error(`bench: --linux-rss ${values["linux-rss"]}: must be on or off`);
+      Deno.exit(2);
+    }
+    const images = cachedLinux();
+    if (!images) throw new Error("--linux-rss: no Linux images in the cache");
+    const r = await runWorkload(linuxBare(images, values["linux-rss"] === "on"), false);
+    if (r.stop !== "until") throw new Error(`--linux-rss: the boot stopped with ${r.stop}`);
+    console.log(JSON.stringify({ rss: peakRss(), wallMs: r.wallMs }));
+    Deno.exit(0);
+  }
   try {
     const report = await runBench(values.quick ?? false, !values["no-linux"]);
     console.log(formatTable(report));

@@ -5,6 +5,8 @@
  * - guests/sbi/*.S -> guests/sbi/build/NAME.elf (S-mode guests for scripts/sbi-extension.ts)
  * - guests/adversarial/*.S -> guests/adversarial/build/NAME.elf (tests/isolation_test.ts)
  * - guests/htif/*.S -> guests/htif/build/NAME.elf (HTIF `tohost` exits, tests/htif_test.ts)
+ * - guests/jit/*.S -> guests/jit/build/NAME.elf (the block translator's hard cases,
+ *   tests/translate_test.ts)
  * - guests/bench/*.c -> guests/bench/build/NAME.elf (CPU-bound benchmark programs, in
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
  * - guests/drivers/*.c -> guests/drivers/build/NAME.elf (drivers written against QEMU's
@@ -55,6 +57,7 @@ function listTargets(): Target[] {
     ["sbi", ".S", []],
     ["adversarial", ".S", []],
     ["htif", ".S", []],
+    ["jit", ".S", []],
     ["drivers", ".c", ["-O2"]],
     ["smp", ".S", []],
   ] as const;

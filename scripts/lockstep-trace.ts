@@ -108,6 +108,8 @@ export interface TraceLockstepOptions {
    * checkpoint (`checkpointEvery` is ignored): every pc is still compared.
    */
   exactQemuClock?: boolean;
+  /** rvisor's block translator on (default) or off. */
+  jit?: boolean;
   /** Progress lines go here. */
   progress?: (line: string) => void;
 }
@@ -224,6 +226,7 @@ function record(options: TraceLockstepOptions, dtb: Uint8Array | null): Record {
     memory: 128 * 1024 * 1024,
     isa: options.isa ?? "rv64imac", // QEMU_CPU's, whatever the machine's default
     console: (b) => output += String.fromCharCode(b),
+    jit: options.jit,
   });
   if (dtb !== null) {
     const at = machine.dtb.address;

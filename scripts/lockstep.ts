@@ -100,6 +100,8 @@ export interface LockstepOptions {
    * firmware reads them byte by byte. Default true.
    */
   qemuDtb?: boolean;
+  /** rvisor's block translator on (default) or off. */
+  jit?: boolean;
   /** Progress lines (every 100k steps) go here. */
   progress?: (line: string) => void;
 }
@@ -254,6 +256,7 @@ async function compare(
     clock: "virtual",
     memory: 128 * 1024 * 1024,
     isa: "rv64imac", // QEMU_CPU's, whatever the machine's default
+    jit: options.jit,
   });
   if (dtb !== null) {
     // Same address (QEMU's placement rule); rvisor's own tree may be longer: clear it first.

@@ -83,8 +83,16 @@ export async function runQemu(elf: string): Promise<string[]> {
   return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.length > 0);
 }
 
+/** How rvisor runs the programs: the block translator (default on) and its hot threshold. */
+export interface RvisorJit {
+  /** The block translator on (default) or off. */
+  jit?: boolean;
+  /** Visits before a block is compiled (1: every block that runs). */
+  jitThreshold?: number;
+}
+
 /** Console lines of `elf` on rvisor (bare hart, virtual clock); a crash becomes an error line. */
-export async function runRvisor(elf: string): Promise<string[]> {
+export async function runRvisor(elf: string, jit: RvisorJit = {}): Promise<string[]> {
   const chars: string[] = [];
   try {
     const m = new VirtMachine({
@@ -92,6 +100,7 @@ export async function runRvisor(elf: string): Promise<string[]> {
       isa: "rv64imac", // QEMU_CPU's, whatever the machine's default (the programs read misa)
       clock: "virtual",
       console: (b) => chars.push(String.fromCharCode(b)),
+      ...jit,
     });
     const r = await m.run({ maxInstructions: 500_000_000 });
     if (r.stop !== "halt") chars.push(`\nrvisor: stopped (${r.stop})`);
@@ -124,16 +133,17 @@ export async function diffSeeds(
   dir: string,
   elf?: Promise<string>,
   bodies?: ReadonlyMap<number, Body>,
+  jit: RvisorJit = {},
 ): Promise<SeedMismatch[]> {
   const path = await (elf ?? buildProgram(seeds, dir, false, bodies));
-  const [q, r] = await Promise.all([runQemu(path), runRvisor(path)]);
+  const [q, r] = await Promise.all([runQemu(path), runRvisor(path, jit)]);
   if (q.length !== seeds.length) {
     throw new Error(`QEMU printed ${q.length} lines for ${seeds.length} seeds: ${q.at(-1)}`);
   }
   const bad: number[] = [];
   for (let i = 0; i < seeds.length; i++) if (q[i] !== r[i]) bad.push(seeds[i]);
   const out: SeedMismatch[] = [];
-  for (const seed of bad.slice(0, 20)) out.push(await explainSeed(seed, dir, bodies));
+  for (const seed of bad.slice(0, 20)) out.push(await explainSeed(seed, dir, bodies, jit));
   // The rest (e.g. every seed after an rvisor crash) are listed without detail.
   const crash = r.find((l) => l.startsWith("rvisor:")) ?? "";
   for (const seed of bad.slice(20)) out.push({ seed, qemu: "", rvisor: crash, detail: [] });
@@ -145,9 +155,10 @@ export async function explainSeed(
   seed: number,
   dir: string,
   bodies?: ReadonlyMap<number, Body>,
+  jit: RvisorJit = {},
 ): Promise<SeedMismatch> {
   const elf = await buildProgram([seed], dir, true, bodies);
-  const [[q = ""], [r = ""]] = await Promise.all([runQemu(elf), runRvisor(elf)]);
+  const [[q = ""], [r = ""]] = await Promise.all([runQemu(elf), runRvisor(elf, jit)]);
   const qf = q.split(" "), rf = r.split(" ");
   const detail: string[] = [];
   for (let i = 0; i < Math.max(qf.length, rf.length); i++) {
@@ -182,6 +193,7 @@ export async function diffMany(
   dir: string,
   onProgram?: (done: number, mismatches: number) => void,
   bodies?: ReadonlyMap<number, Body>,
+  jit: RvisorJit = {},
 ): Promise<SeedMismatch[]> {
   const all: SeedMismatch[] = [];
   const parts: number[][] = [];
@@ -193,7 +205,7 @@ export async function diffMany(
     next = i + 1 < parts.length ? buildProgram(parts[i + 1], dir, false, bodies) : null;
     // Keep a failed prefetch from being an unhandled rejection before its turn.
     next?.catch(() => {});
-    all.push(...await diffSeeds(parts[i], dir, elf, bodies));
+    all.push(...await diffSeeds(parts[i], dir, elf, bodies, jit));
     done += parts[i].length;
     onProgram?.(done, all.length);
   }

@@ -253,6 +253,18 @@ const BAD_INPUT: [string, (m: Machine) => unknown, ErrorConstructor, RegExp][] =
     /^createMachine: config\.kernel\.bytes must be a Uint8Array, not undefined$/,
   ],
   [
+    "jit",
+    () => createMachine({ jit: "on" as never }),
+    TypeError,
+    /^createMachine: config\.jit must be a boolean, not "on"$/,
+  ],
+  [
+    "jitThreshold",
+    () => createMachine({ jitThreshold: 0 }),
+    RangeError,
+    /^createMachine: config\.jitThreshold must be a positive integer up to 65534, not 0$/,
+  ],
+  [
     "bios name",
     () => createMachine({ bios: { bytes: new Uint8Array(4) } as never }),
     TypeError,

@@ -46,6 +46,10 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor cpu_user\.elf: hypervisor\s+[\d.]+ MIPS\s+1,000,\d{3} instructions \(\d+ emulated\) .*stopped: limit$/,
         /^hypervisor cpu_user\.elf: hypervisor \/ bare\s+[\d.]+x\s+wall time, .*target <= 1\.1x/,
         /^hypervisor cpu_user\.elf: exits\s+[\d,]+\/s\s+[\d,]+ exits, handler .*shadow-fill \d+/,
+        /^hypervisor cpu_user\.elf, translator: bare\s+[\d.]+ MIPS\s+1,000,000 instructions /,
+        /^hypervisor cpu_user\.elf, translator: hypervisor\s+[\d.]+ MIPS\s+1,000,\d{3} instructions /,
+        /^hypervisor cpu_user\.elf, translator: hypervisor \/ bare\s+[\d.]+x\s+wall time, /,
+        /^hypervisor cpu_user\.elf, translator: exits\s+[\d,]+\/s\s+[\d,]+ exits, handler /,
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
         /^firmware boot to U-Boot\s+skipped\s+--quick$/,
         /^report sampler cpu_user\.elf: on \/ off\s+[\d.]+x\s+process CPU time under the hypervisor \(wall time [\d.]+x\), best of 1 interleaved rounds .*; 1,000,\d{3} instructions, [\d,]+ exits, \d+ samples; target < 1\.02x/,
@@ -54,7 +58,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 23, stdout);
+    assert.equal(rows.length, 27, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -80,6 +84,12 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
       hv.hypervisor.exits,
       hv.hypervisor.byKind.reduce((n: number, e: { count: number }) => n + e.count, 0),
     );
+    // The same with the translator: the same counts, the hypervisor's guest partly in blocks.
+    const hvt = report.hypervisorCpuTranslated;
+    assert.equal(hvt.bare.instructions, 1_000_000);
+    assert.equal(hvt.hypervisor.instructions, hv.hypervisor.instructions);
+    assert.ok(hvt.hypervisor.translator.share > 0.5, `${hvt.hypervisor.translator.share}`);
+    assert.equal(hv.hypervisor.translator, undefined);
     assert.deepEqual(report.hypervisorBoot, { skipped: "--quick" });
     assert.deepEqual(report.firmware, { skipped: "--quick" });
     // The sampler recorded the same run as the one without it.
@@ -115,7 +125,9 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
           translator: { compiled: 30_000, compileMs: 5_000, evictions: 12, share: 0.8 },
         },
         opensbiTranslated: run(33_000, 1_700_000),
+        builtinTranslated: run(21_000, 1_600_000),
         qemuMs: 4_000,
+        rss: { translator: 600 * 2 ** 20, interpreter: 400 * 2 ** 20 },
       },
     });
     for (
@@ -124,9 +136,12 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^linux to shell: hypervisor \+ OpenSBI\s+44000 ms\s+.*1,700,000 exits \(38,636\/s\): shadow-fill 1,700,000$/,
         /^linux to shell: hypervisor \+ builtin\s+42000 ms\s+.*1,600,000 exits/,
         /^linux to shell: bare, translator\s+20000 ms\s+.* MIPS; 80\.0 % translated, 30,000 blocks in 5000 ms, 12 pages evicted$/,
-        /^linux to shell: translator on \/ off\s+0\.50x\s+.*hypervisor \+ OpenSBI 0\.75x; one cold run each$/,
+        /^linux to shell: hypervisor \+ builtin, translator\s+21000 ms\s+.*1,600,000 exits/,
+        /^linux to shell: translator on \/ off\s+0\.50x\s+.*hypervisor \+ OpenSBI 0\.75x, \+ builtin 0\.50x; one cold run each \(the hypervisor boots reuse/,
         /^linux to shell: hypervisor \/ bare\s+1\.10x\s+.*builtin \/ OpenSBI 0\.95x, exits 0\.94x; .*6\.12\.0-test$/,
         /^linux to shell: qemu\s+4000 ms\s+.*rvisor bare 10\.00x, hypervisor 11\.00x .*builtin 10\.50x$/,
+        /^linux to shell: qemu, translator\s+4000 ms\s+.*bare 5\.00x, hypervisor 8\.25x \(goal <= 3x\), builtin 5\.25x$/,
+        /^linux to shell: peak RSS, translator\s+600 MB\s+interpreter 400 MB: 1\.50x \(goal <= 1\.5x\); /,
       ]
     ) {
       assert.ok(table.split("\n").some((r) => row.test(r)), `no row matches ${row}\n${table}`);
@@ -143,4 +158,17 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
   } finally {
     await Deno.remove(json);
   }
+});
+
+Deno.test("bench --linux-rss takes on or off only, with a one-line error", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCRIPT, "--linux-rss", "maybe"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.equal(
+    new TextDecoder().decode(out.stderr),
+    "bench: --linux-rss maybe: must be on or off\n",
+  );
 });

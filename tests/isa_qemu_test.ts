@@ -1,7 +1,7 @@
 /**
- * Runs every ISA test program (guests/isa/build/*.elf) on QEMU, the reference
- * machine, and asserts that it passes (exit code 0 through the syscon test
- * finisher). This proves the test programs themselves are right; running them
+ * Runs every ISA test program (guests/isa/build/*.elf) and the translator's
+ * hard cases (guests/jit/build/*.elf) on QEMU, the reference machine, and
+ * asserts that each passes (exit code 0 through the syscon test finisher). This proves the test programs themselves are right; running them
  * on rvisor is another test's job.
  *
  * A failing program exits with the number of the failing case; 0x7f means an
@@ -21,10 +21,11 @@ import {
 } from "../scripts/host-tools.ts";
 
 const BUILD = new URL("../guests/isa/build/", import.meta.url).pathname;
+const JIT_BUILD = new URL("../guests/jit/build/", import.meta.url).pathname;
 
-function listElfs(): string[] {
+function listElfs(dir: string): string[] {
   try {
-    return [...Deno.readDirSync(BUILD)]
+    return [...Deno.readDirSync(dir)]
       .filter((e) => e.isFile && e.name.endsWith(".elf"))
       .map((e) => e.name)
       .sort();
@@ -34,7 +35,10 @@ function listElfs(): string[] {
 }
 
 /** Runs one program; resolves with QEMU's exit code (null when killed on timeout). */
-async function runOnQemu(elf: string): Promise<{ code: number | null; output: string }> {
+async function runOnQemu(
+  elf: string,
+  extra: string[] = [],
+): Promise<{ code: number | null; output: string }> {
   const child = new Deno.Command(QEMU, {
     args: [
       "-M",
@@ -50,6 +54,7 @@ async function runOnQemu(elf: string): Promise<{ code: number | null; output: st
       elf.split("/").pop()!.startsWith("fp_") ? QEMU_CPU_FD : QEMU_CPU,
       "-kernel",
       elf,
+      ...extra,
     ],
     stdin: "null",
     stdout: "piped",
@@ -75,15 +80,39 @@ function describe(code: number | null): string {
   return `exit ${code}: case ${code} failed`;
 }
 
-const elfs = listElfs();
+const elfs = listElfs(BUILD);
+const jitElfs = listElfs(JIT_BUILD);
 
 Deno.test(hostTest(
   "isa programs are built in guests/isa/build",
   missing(QEMU),
   () => {
     assert.ok(elfs.length > 0, `no ELF in ${BUILD}: run 'deno task guests' first`);
+    assert.ok(jitElfs.length > 0, `no ELF in ${JIT_BUILD}: run 'deno task guests' first`);
   },
 ));
+
+for (const name of jitElfs) {
+  Deno.test(hostTest(
+    `jit ${name} passes on QEMU`,
+    missing(QEMU),
+    async () => {
+      // virtio_code.elf reads code from a disk in the last slot, on the modern transport.
+      const disk = await Deno.makeTempFile({ suffix: ".img" });
+      try {
+        await Deno.writeFile(disk, new Uint8Array(4096));
+        const { code, output } = await runOnQemu(JIT_BUILD + name, [
+          ...["-global", "virtio-mmio.force-legacy=false"],
+          ...["-drive", `file=${disk},if=none,format=raw,id=d0`],
+          ...["-device", "virtio-blk-device,drive=d0"],
+        ]);
+        assert.equal(code, 0, `${name}: ${describe(code)}\n${output}`);
+      } finally {
+        await Deno.remove(disk);
+      }
+    },
+  ));
+}
 
 for (const name of elfs) {
   Deno.test(hostTest(

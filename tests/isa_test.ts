@@ -2,7 +2,9 @@
  * Runs every ISA test program of guests/isa on rvisor, bare on the emulated hart
  * and under the hypervisor (the same program must pass both ways): each reports
  * through the syscon finisher, exit code 0 = pass, N = case N failed.
- * tests/isa_qemu_test.ts runs the same programs on QEMU to prove the programs right.
+ * Each runs as shipped (block translator on) and with `jit: false`, so the
+ * interpreter alone stays tested too. tests/isa_qemu_test.ts runs the same
+ * programs on QEMU to prove the programs right.
  */
 
 import assert from "node:assert/strict";
@@ -16,20 +18,28 @@ await buildGuests();
 const programs = [...Deno.readDirSync(BUILD)].filter((e) => e.name.endsWith(".elf"))
   .map((e) => e.name).sort();
 
+/** Bare and under the hypervisor, each with the translator on (the default) and off. */
+const MODES = [["bare", true], ["hypervisor", true], ["bare", false], [
+  "hypervisor",
+  false,
+]] as const;
+
 Deno.test("ISA programs were built", () => {
   assert.ok(programs.length >= 10, `only ${programs.length} programs in ${BUILD}`);
 });
 
-for (const mode of ["bare", "hypervisor"] as const) {
+for (const [mode, jit] of MODES) {
   for (const name of programs) {
     // fp_* programs need F and D: an rv64imafdc hart (and guest, under the hypervisor).
     const fd = name.startsWith("fp_");
-    Deno.test(`isa: ${name.replace(".elf", "")} passes on rvisor (${mode})`, async () => {
+    const how = jit ? mode : `${mode}, jit off`;
+    Deno.test(`isa: ${name.replace(".elf", "")} passes on rvisor (${how})`, async () => {
       let console = "";
       const config = {
         isa: fd ? "rv64imafdc" : "rv64imac",
         kernel: { name, bytes: Deno.readFileSync(BUILD + name) },
         clock: "virtual" as const,
+        jit,
         console: (b: number) => console += String.fromCharCode(b),
       };
       const hv = mode === "hypervisor" ? createHypervisorMachine(config) : null;

@@ -3,7 +3,8 @@
  * shell: bare and under the hypervisor with OpenSBI (fw_jump) as the guest's
  * firmware, under the hypervisor with the built-in SBI firmware, and bare
  * through U-Boot's booti (the Image and initrd copied into RAM as QEMU's
- * `-device loader` would). The two OpenSBI boots run the whole session:
+ * `-device loader` would). The last two also run with the block translator off
+ * and must give the same console bytes, instruction counts and exits. The two OpenSBI boots run the whole session:
  * uname, /proc/cpuinfo, the virtio disk read whole, a block written, synced
  * and read back, poweroff; the host disk image must be unchanged without
  * --disk-write (a copy-on-write overlay) and changed with it.
@@ -20,7 +21,7 @@
 
 import assert from "node:assert/strict";
 import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
-import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
+import { createHypervisorMachine, type Hypervisor } from "../hypervisor/hypervisor.ts";
 import { openDiskImage } from "../devices/host/disk.ts";
 import { hex } from "../hypervisor/inspect.ts";
 import {
@@ -82,6 +83,8 @@ function linuxTest(name: string, fn: (images: LinuxImages) => Promise<void>): De
 /** Linux on rvisor, driven like a terminal. */
 class Linux {
   readonly machine: VirtMachine;
+  /** The hypervisor, when the guest runs under it. */
+  readonly hypervisor: Hypervisor | undefined;
   /** The disk backend (closed by the test so --disk-write data is in the file). */
   readonly disk: ReturnType<typeof openDiskImage> | undefined;
   output = "";
@@ -93,6 +96,7 @@ class Linux {
     disk?: string,
     diskWrite = false,
     smp = 1,
+    jit = true,
   ) {
     this.disk = disk === undefined ? undefined : openDiskImage(disk, diskWrite);
     const read = (name: string) => ({ name, bytes: Deno.readFileSync(name) });
@@ -119,11 +123,14 @@ class Linux {
       rtcBase: REPRODUCIBLE_RTC_BASE,
       console: (b: number) => this.output += String.fromCharCode(b),
       smp,
+      jit,
     };
-    this.machine = boot.startsWith("bare") ? new VirtMachine(config) : createHypervisorMachine({
+    const hm = boot.startsWith("bare") ? null : createHypervisorMachine({
       ...config,
       firmware: boot === "hypervisor-builtin" ? "builtin" : "guest",
     });
+    this.hypervisor = hm?.hypervisor;
+    this.machine = hm ?? new VirtMachine(config);
   }
 
   /** The console's last lines, for failure messages. */
@@ -221,6 +228,19 @@ class Linux {
     assert.match(cpuinfo, /^mmu\s*: sv39/m);
   }
 
+  /** What the translator must not change: console bytes, counts, hypervisor exits. */
+  outcome(): string {
+    const exits = this.hypervisor?.exitCounts ?? [];
+    const counts = `${this.machine.guestInstructions} ${this.machine.hart.retired}`;
+    return `${counts} ${JSON.stringify([...exits])}\n${this.output}`;
+  }
+
+  /** Share of the hart's instructions that ran in translated blocks. */
+  translatedShare(): number {
+    const t = this.machine.hart.translator;
+    return (t?.stats.translatedInstructions ?? 0) / this.machine.hart.retired;
+  }
+
   /** `poweroff -f` ends the run with a poweroff halt. */
   async powerOff(): Promise<void> {
     const from = this.output.length;
@@ -295,13 +315,26 @@ for (
     ["bare-booti", "bare through U-Boot's booti"],
   ] as const
 ) {
-  Deno.test(linuxTest(`linux: busybox shell and poweroff ${how}`, async (images) => {
-    const linux = new Linux(boot, images);
-    await linux.bootToInit(initrdBytes(images));
-    await linux.settle();
-    await linux.checkIdentity();
-    await linux.powerOff();
-  }));
+  // The differential of the translator: the same run with it off (the interpreter alone).
+  Deno.test(linuxTest(
+    `linux: busybox shell and poweroff ${how}, identical with the translator off`,
+    async (images) => {
+      const outcomes: string[] = [];
+      for (const jit of [true, false]) {
+        const linux = new Linux(boot, images, undefined, false, 1, jit);
+        await linux.bootToInit(initrdBytes(images));
+        await linux.settle();
+        await linux.checkIdentity();
+        await linux.powerOff();
+        if (jit) {
+          const share = linux.translatedShare();
+          assert.ok(share > 0.5, `only ${(share * 100).toFixed(1)} % translated`);
+        }
+        outcomes.push(linux.outcome());
+      }
+      assert.equal(outcomes[1], outcomes[0]);
+    },
+  ));
 }
 
 Deno.test(linuxTest(

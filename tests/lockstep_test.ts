@@ -61,49 +61,70 @@ const SOURCES = [...Deno.readDirSync(`${ROOT}guests/isa/`)].map((e) => e.name)
 // fp_* programs need F/D, which the default machine on both sides does not have.
 const programs = SOURCES.filter((n) => !n.startsWith("fp_"));
 
-Deno.test(hostTest(
-  "lockstep: every ISA program is instruction-identical to QEMU until both halt, passing " +
-    "(interrupt.elf: its first 123 instructions)",
-  NEED_QEMU,
-  async (t) => {
-    const built = [...Deno.readDirSync(BUILD)].map((e) => e.name).filter((n) => n.endsWith(".elf"));
-    assert.deepEqual(built.sort(), SOURCES, "guests/isa/build holds every ISA program");
-    assert.ok(programs.length >= 15, `${programs.length} programs`);
-    for (const elf of programs) {
-      await t.step(elf, async () => {
-        const first = FIRST_ONLY[elf];
-        // Bounded, so that a program that never halts cannot hold CI (the longest halts at ~6k).
-        const r = await lockstep({ kernel: `${BUILD}${elf}`, maxInstructions: first ?? 20_000 });
-        const known = STEPPED_DIFFERENCES[elf];
-        if (known) {
-          assert.equal(r.result, "differ", r.text);
-          assert.equal(r.steps, known.steps, r.text);
-          assert.match(r.text, known.what, known.why);
-          return;
-        }
-        assert.equal(r.result, "match", r.text);
-        if (first !== undefined) {
-          assert.equal(r.end, "limit", r.text);
-          assert.equal(r.steps, first, r.text);
-          return;
-        }
-        assert.equal(r.end, "halt", r.text);
-        assert.equal(r.exitCode, 0, `${elf} failed on both machines: ${r.text}`);
-        assert.ok(r.steps > 20, `${elf}: ${r.steps} steps`);
-      });
-    }
-  },
-));
+/**
+ * rvisor's block translator as shipped and off: the interpreter alone stays
+ * compared with QEMU too (stepped, it runs blocks of one instruction at most).
+ */
+const JIT_MODES = [["jit on", true], ["jit off", false]] as const;
 
-Deno.test(hostTest(
-  `lockstep: OpenSBI + U-Boot from reset, first ${UBOOT_STEPS} instructions identical`,
-  NEED_UBOOT,
-  async () => {
-    const r = await lockstep({ bios: OPENSBI, kernel: UBOOT, maxInstructions: UBOOT_STEPS });
-    assert.equal(r.result, "match", r.text);
-    assert.equal(r.steps, UBOOT_STEPS);
-  },
-));
+for (const [how, jit] of JIT_MODES) {
+  Deno.test(hostTest(
+    "lockstep: every ISA program is instruction-identical to QEMU until both halt, passing " +
+      `(interrupt.elf: its first 123 instructions; ${how})`,
+    NEED_QEMU,
+    async (t) => {
+      const built = [...Deno.readDirSync(BUILD)].map((e) => e.name).filter((n) =>
+        n.endsWith(".elf")
+      );
+      assert.deepEqual(built.sort(), SOURCES, "guests/isa/build holds every ISA program");
+      assert.ok(programs.length >= 15, `${programs.length} programs`);
+      for (const elf of programs) {
+        await t.step(elf, async () => {
+          const first = FIRST_ONLY[elf];
+          // Bounded, so that a program that never halts cannot hold CI (the longest halts at ~6k).
+          const r = await lockstep({
+            kernel: `${BUILD}${elf}`,
+            maxInstructions: first ?? 20_000,
+            jit,
+          });
+          const known = STEPPED_DIFFERENCES[elf];
+          if (known) {
+            assert.equal(r.result, "differ", r.text);
+            assert.equal(r.steps, known.steps, r.text);
+            assert.match(r.text, known.what, known.why);
+            return;
+          }
+          assert.equal(r.result, "match", r.text);
+          if (first !== undefined) {
+            assert.equal(r.end, "limit", r.text);
+            assert.equal(r.steps, first, r.text);
+            return;
+          }
+          assert.equal(r.end, "halt", r.text);
+          assert.equal(r.exitCode, 0, `${elf} failed on both machines: ${r.text}`);
+          assert.ok(r.steps > 20, `${elf}: ${r.steps} steps`);
+        });
+      }
+    },
+  ));
+}
+
+for (const [how, jit] of JIT_MODES) {
+  Deno.test(hostTest(
+    `lockstep: OpenSBI + U-Boot from reset, first ${UBOOT_STEPS} instructions identical (${how})`,
+    NEED_UBOOT,
+    async () => {
+      const r = await lockstep({
+        bios: OPENSBI,
+        kernel: UBOOT,
+        maxInstructions: UBOOT_STEPS,
+        jit,
+      });
+      assert.equal(r.result, "match", r.text);
+      assert.equal(r.steps, UBOOT_STEPS);
+    },
+  ));
+}
 
 /** Programs the pc-trace comparison leaves to scripts/lockstep.ts, and why. */
 const TRACE_SKIPS: Record<string, string> = {
@@ -135,37 +156,40 @@ const TIMED = new Set(["interrupt.elf"]);
 /** Interrupts interrupt.elf takes, the same on both machines when rvisor times MTIP as QEMU. */
 const INTERRUPT_ELF_INTERRUPTS = 11;
 
-Deno.test(hostTest(
-  "lockstep-trace: the ISA programs (fp_* with F/D) on the default machine run pc for pc as on " +
-    "QEMU to their halt, but for the pinned differences (counters/counteren: lockstep.ts)",
-  NEED_QEMU,
-  async (t) => {
-    const traced = SOURCES.filter((p) => !(p in TRACE_SKIPS));
-    assert.ok(traced.length >= 16, `${traced.length} programs`);
-    for (const elf of traced) {
-      await t.step(elf, async () => {
-        const r = await traceLockstep({
-          kernel: `${BUILD}${elf}`,
-          // Dense checkpoints: each is a QEMU stop, which must not move its timer.
-          checkpointEvery: 50,
-          // F and D on both machines for the fp_* programs; f0..f31 compared at checkpoints.
-          isa: elf.startsWith("fp_") ? "rv64imafdc" : undefined,
-          // Timer interrupts at exact counts on QEMU too, however busy the host.
-          exactQemuClock: TIMED.has(elf),
+for (const [how, jit] of JIT_MODES) {
+  Deno.test(hostTest(
+    "lockstep-trace: the ISA programs (fp_* with F/D) on the default machine run pc for pc as on " +
+      `QEMU to their halt, but for the pinned differences (counters/counteren: lockstep.ts; ${how})`,
+    NEED_QEMU,
+    async (t) => {
+      const traced = SOURCES.filter((p) => !(p in TRACE_SKIPS));
+      assert.ok(traced.length >= 16, `${traced.length} programs`);
+      for (const elf of traced) {
+        await t.step(elf, async () => {
+          const r = await traceLockstep({
+            kernel: `${BUILD}${elf}`,
+            // Dense checkpoints: each is a QEMU stop, which must not move its timer.
+            checkpointEvery: 50,
+            // F and D on both machines for the fp_* programs; f0..f31 compared at checkpoints.
+            isa: elf.startsWith("fp_") ? "rv64imafdc" : undefined,
+            // Timer interrupts at exact counts on QEMU too, however busy the host.
+            exactQemuClock: TIMED.has(elf),
+            jit,
+          });
+          const known = TRACE_DIFFERENCES[elf];
+          if (known) {
+            assert.equal(r.result, "differ", r.text);
+            assert.equal(r.text.split("\n")[0], `lockstep-trace: ${known.first}`, known.why);
+            return;
+          }
+          assert.equal(r.result, "match", r.text);
+          assert.equal(r.end, "halt", r.text);
+          assert.deepEqual(r.interrupts, [], r.text);
         });
-        const known = TRACE_DIFFERENCES[elf];
-        if (known) {
-          assert.equal(r.result, "differ", r.text);
-          assert.equal(r.text.split("\n")[0], `lockstep-trace: ${known.first}`, known.why);
-          return;
-        }
-        assert.equal(r.result, "match", r.text);
-        assert.equal(r.end, "halt", r.text);
-        assert.deepEqual(r.interrupts, [], r.text);
-      });
-    }
-  },
-));
+      }
+    },
+  ));
+}
 
 Deno.test(hostTest(
   "lockstep-trace: with Clint.qemuTimer, interrupt.elf's timer interrupts come at QEMU's counts",

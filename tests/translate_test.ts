@@ -9,18 +9,23 @@
  */
 
 import assert from "node:assert/strict";
+import { MemoryBlockBackend } from "../devices/block.ts";
 import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
-import { createMachine } from "../hypervisor/machine.ts";
+import { createMachine, type Machine } from "../hypervisor/machine.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { hostTest, missing } from "../scripts/host-tools.ts";
+import { hostTest, missing, OPENSBI_FW_JUMP, UBOOT_SMODE } from "../scripts/host-tools.ts";
 import { buildProgram } from "../scripts/progen-diff.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ISA = `${ROOT}guests/isa/build/`;
 const CPU_ELF = `${ROOT}guests/bench/build/cpu.elf`;
+const JIT = `${ROOT}guests/jit/build/`;
+const jitGuest = (name: string) => ({ name, bytes: Deno.readFileSync(JIT + name) });
 const MODES = ["bare", "hypervisor"] as const;
+/** U-Boot's boot is short (35 M instructions): code is hot after fewer visits than by default. */
+const U_BOOT_THRESHOLD = 100;
 
 await buildGuests();
 
@@ -42,7 +47,7 @@ interface Outcome {
 async function outcome(
   mode: (typeof MODES)[number],
   config: VirtConfig,
-  translate: boolean,
+  jit: boolean,
   threshold: number | undefined,
   drive: (m: VirtMachine) => Promise<string[]>,
 ): Promise<Outcome> {
@@ -51,13 +56,13 @@ async function outcome(
     ...config,
     clock: "virtual" as const,
     rtcBase: Date.UTC(2026, 0, 1),
-    translate,
+    jit,
     console: (b: number) => console += String.fromCharCode(b),
   };
   const hv = mode === "hypervisor" ? createHypervisorMachine(full) : null;
   const m = hv ?? new VirtMachine(full);
   const t = m.hart.translator;
-  assert.equal(t !== null, translate);
+  assert.equal(t !== null, jit);
   if (t !== null && threshold !== undefined) t.threshold = threshold;
   const stops = await drive(m);
   return {
@@ -155,6 +160,31 @@ for (const mode of MODES) {
 
 for (const mode of MODES) {
   Deno.test(hostTest(
+    `translator on == off: OpenSBI + U-Boot to the prompt and a command (${mode})`,
+    missing(OPENSBI_FW_JUMP, UBOOT_SMODE),
+    async () => {
+      const config = {
+        bios: { name: OPENSBI_FW_JUMP, bytes: Deno.readFileSync(OPENSBI_FW_JUMP) },
+        kernel: { name: UBOOT_SMODE, bytes: Deno.readFileSync(UBOOT_SMODE) },
+      };
+      const steps = [["Hit any key to stop autoboot", " "], ["=> ", "version\n"], ["\n=> ", ""]];
+      const share = await same(mode, config, async (m) => {
+        const stops: string[] = [];
+        for (const [until, input] of steps) {
+          const r = await m.run({ until, maxInstructions: 500_000_000 });
+          assert.equal(r.stop, "until", `no '${until}'`);
+          stops.push(`${r.guestInstructions} ${r.hostInstructions}`);
+          m.input(input);
+        }
+        return stops;
+      }, U_BOOT_THRESHOLD);
+      assert.ok(share > 0.5, `only ${(share * 100).toFixed(1)} % translated`);
+    },
+  ));
+}
+
+for (const mode of MODES) {
+  Deno.test(hostTest(
     `translator on == off: 500 generated programs (${mode}, every block translated)`,
     missing("riscv64-unknown-elf-as"),
     async () => {
@@ -171,13 +201,36 @@ for (const mode of MODES) {
   ));
 }
 
+/**
+ * The translator's hard cases (guests/jit): self-modifying code, faults midway,
+ * timer interrupts, code rewritten by a virtio read, hooked pages.
+ */
+const hardCases = [...Deno.readDirSync(JIT)].filter((e) => e.name.endsWith(".elf"))
+  .map((e) => e.name).sort();
+
+for (const mode of MODES) {
+  for (const name of hardCases) {
+    Deno.test(`translator on == off: guests/jit/${name} passes (${mode}, every block translated)`, async () => {
+      // virtio_code.elf reads code from a disk in the last slot (the others ignore it).
+      const disk = new MemoryBlockBackend(new Uint8Array(4096));
+      const config = { isa: "rv64imac", kernel: jitGuest(name), disk };
+      const share = await same(mode, config, async (m) => {
+        const stops = await runOnce(20_000_000)(m);
+        assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
+        return stops;
+      }, 1);
+      assert.ok(share > 0.8, `only ${(share * 100).toFixed(1)} % translated`);
+    });
+  }
+}
+
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
   const ends: string[] = [];
-  for (const translate of [false, true]) {
+  for (const jit of [false, true]) {
     const m = new VirtMachine({
       kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
       clock: "virtual",
-      translate,
+      jit,
     });
     await m.run({ maxInstructions: 3_000_000 });
     // Bare M-mode: pc is physical. Overwrite the instruction there with `j .`,
@@ -187,7 +240,7 @@ Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew",
     m.bus.dmaView(hot, 4, true)!.set([0x6f, 0, 0, 0]);
     await m.run({ maxInstructions: 100_000 });
     assert.equal(m.hart.pc, hot, "the new instruction did not run");
-    if (translate) assert.ok(m.hart.translator!.stats.invalidations > before);
+    if (jit) assert.ok(m.hart.translator!.stats.invalidations > before);
     ends.push(`${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`);
   }
   assert.equal(ends[1], ends[0]);
@@ -198,7 +251,6 @@ Deno.test("translator: a pc hook set on translated code fires, and removing it r
     kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
     clock: "virtual",
     hypervisor: false,
-    translate: true,
   });
   const t = m.vm.hart.translator!;
   await m.run({ maxInstructions: 2_000_000 });
@@ -221,10 +273,11 @@ Deno.test("translator: a pc hook set on translated code fires, and removing it r
   assert.ok(t.stats.translatedInstructions - resumed > 500_000, "blocks not used after remove()");
 });
 
-Deno.test("boot.ts --translate --stats: cpu.elf passes and runs nearly all translated", async () => {
+/** Runs boot.ts on cpu.elf, bare, with the virtual clock and `flags`; asserts it passed. */
+async function bootCpu(flags: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
-      ...["run", "-A", `${ROOT}boot.ts`, "--translate", "--stats", "--no-hypervisor"],
+      ...["run", "-A", `${ROOT}boot.ts`, ...flags, "--stats", "--no-hypervisor"],
       ...["--clock", "virtual", "--kernel", CPU_ELF],
     ],
     stdin: "null",
@@ -235,7 +288,151 @@ Deno.test("boot.ts --translate --stats: cpu.elf passes and runs nearly all trans
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, stdout + stderr);
   assert.match(stdout, /cpu: checksum 0x6c6c7abe ok/);
-  assert.match(stderr, /blocks compiled\s+[1-9]\d* \(/);
-  const share = Number(/run translated\s+([\d.]+) %/.exec(stderr)?.[1]);
-  assert.ok(share > 90, stderr);
+  return stderr;
+}
+
+const retiredOf = (stats: string) => /instructions retired\s+(\d+)/.exec(stats)?.[1];
+
+Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none with --jit off", async () => {
+  const on = await bootCpu([]);
+  assert.match(on, /blocks compiled\s+[1-9]\d* \(\d+ live, \d+ instructions\)/);
+  assert.match(on, /compile time\s+[\d.]+ ms/);
+  assert.match(on, /block invalidations\s+\d+ pages/);
+  const share = Number(/run translated\s+([\d.]+) %/.exec(on)?.[1]);
+  assert.ok(share > 90, on);
+  const off = await bootCpu(["--jit", "off"]);
+  assert.doesNotMatch(off, /blocks compiled|run translated/);
+  const low = await bootCpu(["--jit=on", "--jit-threshold", "1"]);
+  const compiled = (s: string) => Number(/blocks compiled\s+(\d+)/.exec(s)?.[1]);
+  assert.ok(
+    compiled(low) > compiled(on),
+    `threshold 1: ${compiled(low)} blocks, default ${compiled(on)}`,
+  );
+  assert.equal(retiredOf(on), retiredOf(off));
+  assert.equal(retiredOf(low), retiredOf(off));
 });
+
+// ------------------------------------------------ hooks with the translator on
+
+/** `kernel` with the translator on (compiling at the first visit) or off, bare or under the hypervisor. */
+function machineFor(
+  kernel: { name: string; bytes: Uint8Array },
+  jit: boolean,
+  mode: (typeof MODES)[number],
+): Machine {
+  return createMachine({
+    kernel,
+    clock: "virtual",
+    rtcBase: Date.UTC(2026, 0, 1),
+    hypervisor: mode === "hypervisor",
+    jit,
+    ...(jit ? { jitThreshold: 1 } : {}),
+  });
+}
+
+/** JSON with bigints as hex. */
+const text = (v: unknown) =>
+  JSON.stringify(v, (_, x) => typeof x === "bigint" ? x.toString(16) : x);
+
+const translatedBy = (m: Machine) => m.vm.hart.translator?.stats.translatedInstructions ?? 0;
+
+/**
+ * pages.elf stopped at its first call of loop_b: loop_a (a page of its own)
+ * has run one outer pass, so with the translator on its blocks exist.
+ */
+async function atFirstLoopB(m: Machine): Promise<void> {
+  const stop = m.hookPc(m.symbol("loop_b"), () => true);
+  const r = await m.run({ maxInstructions: 100_000 });
+  stop.remove();
+  assert.equal(r.stop, "breakpoint");
+}
+
+const OUTER = 200, INNER = 100; // guests/jit/pages.S
+
+for (const mode of MODES) {
+  Deno.test(`translator: a pc hook on translated code sees every pass; only its page leaves the blocks (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("pages.elf"), jit, mode);
+      await atFirstLoopB(m);
+      if (jit) assert.ok(translatedBy(m) > INNER, "loop_a did not run translated");
+      let hits = 0;
+      const h = m.hookPc(m.symbol("hot_a"), () => {
+        hits++;
+      });
+      const before = translatedBy(m);
+      const r = await m.run({ maxInstructions: 100_000 });
+      assert.equal(r.stop, "limit");
+      // loop_b's page and the outer loop's keep their blocks while loop_a's page is hooked.
+      if (jit) assert.ok(translatedBy(m) - before > 30_000, `${translatedBy(m) - before}`);
+      const end = await m.run({ maxInstructions: 1_000_000 });
+      assert.equal(end.stop, "halt", m.consoleText);
+      assert.equal(end.exitCode, 0);
+      assert.equal(hits, (OUTER - 1) * INNER);
+      h.remove();
+      ends.push(`${m.guestInstructions} ${hits} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+
+  Deno.test(`translator: a watchpoint sees every store of a translated block, which keeps running (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("pages.elf"), jit, mode);
+      await atFirstLoopB(m);
+      const hits: string[] = [];
+      const w = m.watch(m.symbol("counter"), 8, (hit) => {
+        assert.equal(hit.value, hit.old! + 1n);
+        hits.push(`${hit.pc.toString(16)} ${hit.value}`);
+      });
+      const before = translatedBy(m);
+      const r = await m.run({ maxInstructions: 1_000_000 });
+      assert.equal(r.stop, "halt", m.consoleText);
+      assert.equal(r.exitCode, 0);
+      assert.equal(hits.length, OUTER * INNER);
+      if (jit) assert.ok(translatedBy(m) - before > 50_000, `${translatedBy(m) - before}`);
+      w.remove();
+      ends.push(`${m.guestInstructions} ${hits.join()} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+
+  Deno.test(`translator: single steps through translated code arrive where the interpreter's do (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("pages.elf"), jit, mode);
+      await atFirstLoopB(m);
+      await m.run({ maxInstructions: 5_000 }); // inside a translated loop
+      const pcs: number[] = [];
+      for (let i = 0; i < 300; i++) pcs.push(await m.step());
+      ends.push(`${m.guestInstructions} ${pcs.join()} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+
+  Deno.test(`translator: every event topic, exception and ecall hooks see the same with it on (tinyos, ${mode})`, async () => {
+    const logs: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor({ name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) }, jit, mode);
+      const log: string[] = [];
+      for (const t of m.topics) m.hook(t, (e) => void log.push(`${t} ${text(e)}`));
+      m.hookException((e) => void log.push(`exception ${text(e)}`));
+      m.hookEcall(() => void log.push("ecall"));
+      m.hookSyscall((c) => void log.push(`syscall ${c.number}`));
+      for (const [until, input] of [["$ ", "uptime\n"], ["\n$ ", "poweroff\n"]]) {
+        const r = await m.run({ until, maxInstructions: 200_000_000 });
+        assert.equal(r.stop, "until");
+        m.send(input);
+      }
+      const r = await m.run({ maxInstructions: 200_000_000 });
+      assert.equal(r.stop, "halt");
+      if (jit) {
+        const share = translatedBy(m) / m.vm.hart.retired;
+        assert.ok(share > 0.5, `only ${(share * 100).toFixed(1)} % translated`);
+      }
+      assert.ok(log.some((l) => l.startsWith("exception")), "no exception seen");
+      logs.push(`${m.guestInstructions}\n${log.join("\n")}`);
+    }
+    assert.equal(logs[1], logs[0]);
+  });
+}
