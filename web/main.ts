@@ -107,9 +107,9 @@ async function picked(input: HTMLInputElement): Promise<PickedFile | undefined> 
 }
 
 const memoryMiB = () => Number($<HTMLSelectElement>("memory").value);
-const translate = () => $<HTMLInputElement>("translate").checked;
+const jit = () => $<HTMLInputElement>("jit").checked;
 
-$("boot-tinyos").onclick = () => boot({ memoryMiB: memoryMiB(), translate: translate() });
+$("boot-tinyos").onclick = () => boot({ memoryMiB: memoryMiB(), jit: jit() });
 kernelInput.onchange = () => bootLinux.disabled = !kernelInput.files?.length;
 bootLinux.onclick = async () => {
   boot({
@@ -118,8 +118,8 @@ bootLinux.onclick = async () => {
     bios: await picked(biosInput),
     append: $<HTMLInputElement>("append").value,
     memoryMiB: memoryMiB(),
-    translate: translate(),
+    jit: jit(),
   });
 };
 
-boot({ memoryMiB: memoryMiB(), translate: translate() });
+boot({ memoryMiB: memoryMiB(), jit: jit() });

@@ -27,7 +27,7 @@ export interface BootRequest {
   /** Guest RAM in MiB. */
   memoryMiB: number;
   /** Compile hot guest code to JavaScript (the block translator). */
-  translate: boolean;
+  jit: boolean;
 }
 
 /** A message from the page to the worker. */

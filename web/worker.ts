@@ -32,7 +32,7 @@ scope.onmessage = (e) => {
 
 /** The createMachine config for a request: a picked kernel, or tinyos. */
 function configOf(r: BootRequest): MachineConfig {
-  const config: MachineConfig = { memory: r.memoryMiB * MiB, translate: r.translate };
+  const config: MachineConfig = { memory: r.memoryMiB * MiB, jit: r.jit };
   if (!r.kernel) return config;
   return {
     ...config,
