@@ -670,10 +670,10 @@ export class Hart implements InterruptTarget {
   }
 
   /**
-   * Drops every decoded instruction (fence.i). Translated blocks stay: a write
-   * to their page dropped them already (stores to a page with blocks take the
-   * slow path, which drops them, as does DMA), and Linux runs fence.i on every
-   * new executable mapping, so flushing them here would recompile all hot code.
+   * Drops every decoded instruction, so that breakpoints and execute triggers
+   * are decoded in. Translated blocks stay: a write to their page dropped them
+   * already (stores to a page with decoded code take the slow path, which drops
+   * it, as does DMA).
    */
   flushDecodeCache(): void {
     this.#decoded.length = 0;
@@ -845,7 +845,10 @@ export class Hart implements InterruptTarget {
       case Op.NOP: // reached only outside the decode cache (page-crossing or ROM fetches)
         break;
       case Op.FENCE_I:
-        this.flushDecodeCache();
+        // Nothing to drop: stores, AMOs and DMA drop the decoded code (and blocks) of the page
+        // they write as they happen, as QEMU's TCG does. Linux runs fence.i on every new
+        // executable mapping; flushing here re-created each page's decode cache (a 16 KiB array
+        // and a scan of the store TLB) tens of thousands of times per boot.
         break;
       case Op.ECALL:
         this.#raise(Cause.ECALL_U + this.priv, 0);
