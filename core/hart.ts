@@ -661,7 +661,7 @@ export class Hart implements InterruptTarget {
   }
 
   #dropDecodedPage(ramPage: number): void {
-    // Blocks outlive a fence.i's flush of the decode cache, so they are dropped even without one.
+    // Blocks outlive a breakpoint's flush of the decode cache, so they are dropped even without one.
     this.translator?.dropPage(ramPage);
     if (this.#decoded[ramPage] !== undefined) {
       this.#decoded[ramPage] = undefined;
