@@ -745,7 +745,7 @@ export class Hart implements InterruptTarget {
 
   #dropDecodedPage(ramPage: number): void {
     for (const h of this.#peers) {
-      // Blocks outlive a fence.i's flush of the decode cache, so they are dropped even without one.
+      // Blocks outlive a breakpoint's flush of the decode cache, so they are dropped even without one.
       h.translator?.dropPage(ramPage);
       if (h.#decoded[ramPage] !== undefined) {
         h.#decoded[ramPage] = undefined;
@@ -755,10 +755,10 @@ export class Hart implements InterruptTarget {
   }
 
   /**
-   * Drops every decoded instruction (fence.i). Translated blocks stay: a write
-   * to their page dropped them already (stores to a page with blocks take the
-   * slow path, which drops them, as does DMA), and Linux runs fence.i on every
-   * new executable mapping, so flushing them here would recompile all hot code.
+   * Drops every decoded instruction, so that breakpoints and execute triggers
+   * are decoded in. Translated blocks stay: a write to their page dropped them
+   * already (stores to a page with decoded code take the slow path, which drops
+   * it, as does DMA).
    */
   flushDecodeCache(): void {
     this.#decoded.length = 0;
@@ -928,7 +928,10 @@ export class Hart implements InterruptTarget {
       case Op.NOP: // reached only outside the decode cache (page-crossing or ROM fetches)
         break;
       case Op.FENCE_I:
-        this.flushDecodeCache();
+        // Nothing to drop: stores, AMOs and DMA drop the decoded code (and blocks) of the page
+        // they write as they happen, as QEMU's TCG does. Linux runs fence.i on every new
+        // executable mapping; flushing here re-created each page's decode cache (a 16 KiB array
+        // and a scan of the store TLB) tens of thousands of times per boot.
         break;
       case Op.ECALL:
         this.#raise(Cause.ECALL_U + this.priv, 0);

@@ -59,24 +59,26 @@ export function mul128(
   bSigned: boolean,
 ): void {
   // Schoolbook on 16-bit limbs: every partial product fits in 32 bits and the
-  // column sums stay below 2^53, so doubles are exact.
+  // column sums stay below 2^53, so doubles are exact. A column's low 16 bits are
+  // taken with `& 0xffff` (ToInt32 is exact modulo 2^32 on integers): `%` on a
+  // double is a call to fmod, and Linux's divisions by constants make this hot.
   const a0 = al & 0xffff, a1 = al >>> 16, a2 = ah & 0xffff, a3 = ah >>> 16;
   const b0 = bl & 0xffff, b1 = bl >>> 16, b2 = bh & 0xffff, b3 = bh >>> 16;
   let c = a0 * b0;
   const r0 = c & 0xffff;
   c = Math.floor(c / 65536) + a1 * b0 + a0 * b1;
-  const r1 = c % 65536;
+  const r1 = c & 0xffff;
   c = Math.floor(c / 65536) + a2 * b0 + a1 * b1 + a0 * b2;
-  const r2 = c % 65536;
+  const r2 = c & 0xffff;
   c = Math.floor(c / 65536) + a3 * b0 + a2 * b1 + a1 * b2 + a0 * b3;
-  const r3 = c % 65536;
+  const r3 = c & 0xffff;
   c = Math.floor(c / 65536) + a3 * b1 + a2 * b2 + a1 * b3;
-  const r4 = c % 65536;
+  const r4 = c & 0xffff;
   c = Math.floor(c / 65536) + a3 * b2 + a2 * b3;
-  const r5 = c % 65536;
+  const r5 = c & 0xffff;
   c = Math.floor(c / 65536) + a3 * b3;
-  const r6 = c % 65536;
-  const r7 = Math.floor(c / 65536) % 65536;
+  const r6 = c & 0xffff;
+  const r7 = Math.floor(c / 65536) & 0xffff;
   out[0] = r0 | r1 << 16;
   out[1] = r2 | r3 << 16;
   let hl = r4 | r5 << 16;

@@ -30,7 +30,14 @@
  */
 
 import { decodeAt, type Decoded, Op } from "./decode.ts";
-import { expand, INSN_BY_OP, Kind, type Operands, TEMPLATE_HELPERS } from "./insns.ts";
+import {
+  expand,
+  INSN_BY_OP,
+  type InsnDef,
+  Kind,
+  type Operands,
+  TEMPLATE_HELPERS,
+} from "./insns.ts";
 import { TLB_SIZE } from "./mmu.ts";
 
 const PAGE = 4096;
@@ -40,6 +47,19 @@ export const MAX_BLOCK = 32;
 export const HOT_THRESHOLD = 5000;
 /** Compiled blocks kept before the pages that got blocks first are evicted. */
 export const MAX_BLOCKS = 16384;
+/**
+ * An empty block array, made to hold objects from the start (an array of holes
+ * starts as a Smi array and changes kind on its first block), so that the run
+ * loop's read of a page's blocks sees one array kind whatever the page.
+ */
+function blockArray(): (Block | undefined)[] {
+  const a: (Block | undefined)[] = new Array(PAGE / 2);
+  a[0] = undefined;
+  return a;
+}
+
+/** The blocks of a page without any (shared, never written: 16 KiB less per page). */
+const NO_BLOCKS = blockArray();
 /** A heat counter value meaning "no block can start here". */
 const NEVER = 65535;
 
@@ -74,8 +94,11 @@ export interface Block {
 
 /** Blocks and heat counters of one RAM page, indexed by halfword offset. */
 export interface BlockPage {
-  /** Compiled blocks by start offset / 2. */
-  readonly blocks: (Block | undefined)[];
+  /**
+   * Compiled blocks by start offset / 2: {@linkcode NO_BLOCKS} until the page
+   * gets its first, as most pages the interpreter runs never get one.
+   */
+  blocks: (Block | undefined)[];
   /** Interpreter visits per start offset / 2 ({@linkcode NEVER}: untranslatable). */
   readonly heat: Uint16Array;
 }
@@ -90,7 +113,7 @@ export interface TranslatorStats {
   liveInstructions: number;
   /** Milliseconds spent generating and compiling. */
   compileMs: number;
-  /** Block pages dropped because their code page was written or fence.i ran. */
+  /** Block pages dropped because their code page was written. */
   invalidations: number;
   /** Whole-cache drops (reset, snapshot restore). */
   flushes: number;
@@ -131,7 +154,7 @@ export class Translator {
   page(ramPage: number): BlockPage {
     let p = this.#pages[ramPage];
     if (p === undefined) {
-      p = { blocks: new Array(PAGE / 2), heat: new Uint16Array(PAGE / 2) };
+      p = { blocks: NO_BLOCKS, heat: new Uint16Array(PAGE / 2) };
       this.#pages[ramPage] = p;
     }
     return p;
@@ -149,6 +172,7 @@ export class Translator {
 
   /** Takes the blocks of `p` off the live counts. */
   #forget(p: BlockPage): void {
+    if (p.blocks === NO_BLOCKS) return;
     for (const b of p.blocks) {
       if (b !== undefined) this.stats.live--, this.stats.liveInstructions -= b.length;
     }
@@ -165,7 +189,7 @@ export class Translator {
       if (this.stats.live <= this.capacity - (this.capacity >> 3)) break;
       const p = this.#pages[ramPage]!;
       this.#forget(p);
-      p.blocks.fill(undefined);
+      p.blocks = NO_BLOCKS;
       p.heat.fill(0);
       this.#filled.delete(ramPage);
       this.stats.evictions++;
@@ -209,6 +233,7 @@ export class Translator {
       page.heat[k] = NEVER;
       return undefined;
     }
+    if (page.blocks === NO_BLOCKS) page.blocks = blockArray();
     page.blocks[k] = b;
     this.#filled.add(ramOff >> 12); // a page emptied by eviction comes back as the newest
     this.stats.compiled++;
@@ -260,13 +285,30 @@ const TLB_MASK = TLB_SIZE - 1;
 /**
  * Generated functions by decoded path (the source is a function of it), shared
  * by every translator: a block is a pure function of its arguments, so code
- * that is dropped and translated again (fence.i, a rewritten page, a new
- * machine) reuses the function V8 already optimised instead of starting cold.
+ * that is dropped and translated again (a rewritten page, an evicted one, a
+ * new machine) reuses the function V8 already optimised instead of starting cold.
  * Cleared when it reaches the bound.
  */
 const FUNCTIONS = new Map<string, BlockFn>();
 /** Bound of {@linkcode FUNCTIONS}. */
 const MAX_FUNCTIONS = 16384;
+
+/** True if the template of `def` mentions operand `x` (`a`: rs1, `b`: rs2). */
+function mentions(def: InsnDef, x: "a" | "b"): boolean {
+  // A template function of the immediate is asked for both shift forms (below and above 32).
+  const src = typeof def.sem === "string" ? def.sem : def.sem(1) + def.sem(33);
+  return src.includes(`$${x}l`) || src.includes(`$${x}h`);
+}
+
+/** Ops that read rs1 (addresses of loads, stores and jalr; templates that use it), by op id. */
+const READS_RS1: readonly boolean[] = INSN_BY_OP.map((d) =>
+  d !== undefined &&
+  (d.kind === Kind.LOAD || d.kind === Kind.STORE || d.op === Op.JALR || mentions(d, "a"))
+);
+/** Ops that read rs2 (stores' data; templates that use it), by op id. */
+const READS_RS2: readonly boolean[] = INSN_BY_OP.map((d) =>
+  d !== undefined && (d.kind === Kind.STORE || mentions(d, "b"))
+);
 
 /** The JavaScript source of a block, wrapped into a function. */
 function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
@@ -277,7 +319,9 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
   for (const { p } of insns) {
     const def = INSN_BY_OP[p & 0xff]!;
     const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
-    used.add(rs1), used.add(rs2);
+    // The rs1/rs2 fields of an instruction that does not read them hold immediate bits.
+    if (READS_RS1[def.op]) used.add(rs1);
+    if (READS_RS2[def.op]) used.add(rs2);
     if (def.kind !== Kind.BRANCH && def.kind !== Kind.STORE) used.add(rd), written.add(rd);
   }
   used.delete(0), written.delete(0);
