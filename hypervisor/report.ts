@@ -174,6 +174,41 @@ export interface ReportPrivilege {
   exitsByGuestMode: { M: number; S: number; U: number };
 }
 
+/**
+ * The samples recorded since a live viewer's last look: what
+ * {@linkcode RunSampler.samplesSince} returns (the web console's `series`
+ * message).
+ */
+export interface LiveSeries {
+  /**
+   * Changes when the recording is thinned (past 2,048 samples every other
+   * one goes): the viewer's columns no longer line up and `start` is 0.
+   */
+  epoch: number;
+  /** Index of `series`' first sample in the recording. */
+  start: number;
+  /** Samples in the recording: the index to ask from next time. */
+  samples: number;
+  /** Wall-clock ms between samples while running. */
+  intervalMs: number;
+  /**
+   * The samples from `start` on, as {@linkcode ReportData.series} has them;
+   * `exits` has every kind seen in the recording, and hypervisorShare uses
+   * the mean exit time so far (the final report's may differ a little).
+   */
+  series: ReportSeries;
+}
+
+/** The tables of a report that a live viewer refreshes now and then. */
+export interface LiveTables {
+  /** As {@linkcode ReportData.topPcs}. */
+  topPcs: ReportPc[];
+  /** As {@linkcode ReportData.csrs}. */
+  csrs: ReportAccesses[] | null;
+  /** As {@linkcode ReportData.devices}. */
+  devices: ReportAccesses[] | null;
+}
+
 /** Options of {@linkcode RunSampler}. */
 export interface SamplerOptions {
   /** Wall-clock ms between samples while the machine runs (default 100, at least 10). */
@@ -311,6 +346,10 @@ export class RunSampler {
   #lateExits = 0;
   #peakShadow = 0;
   #removed = false;
+  /** Counts the thinnings, for {@linkcode LiveSeries.epoch}. */
+  #epoch = 0;
+  /** The machine's configuration: its image fingerprints cost ~0.1 s for a Linux Image. */
+  #config: Record<string, string> | null = null;
 
   /** Starts listening on `m`'s event bus and takes the first sample. */
   constructor(m: Machine, options: SamplerOptions = {}) {
@@ -452,6 +491,7 @@ export class RunSampler {
     const kept = s.filter((_, i) => i === 0 || i % 2 === 0 || i === s.length - 1);
     s.splice(0, s.length, ...kept);
     this.#intervalMs *= 2;
+    this.#epoch++;
     if (this.#timer !== null) {
       clearInterval(this.#timer);
       this.#timer = setInterval(() => this.sample(), this.#intervalMs);
@@ -470,12 +510,7 @@ export class RunSampler {
     const wallMs = last.wallMs;
     const exitsByKind = hv ? this.#exitDelta(last.exits!, this.#startExits) : {};
     const totalExits = hv ? sumValues(exitsByKind) : null;
-    // What an untimed exit is taken to cost: the mean of the timed ones among them.
-    const meanExitMs = this.#lateExits > 0
-      ? this.#lateMs / this.#lateExits
-      : this.#timedExits > 0
-      ? this.#timedMs / this.#timedExits
-      : 0;
+    const meanExitMs = this.#meanExitMs();
     const notes: string[] = [];
     if (!hv) {
       notes.push(
@@ -489,8 +524,9 @@ export class RunSampler {
       bios?: { name: string };
       kernel?: { name: string };
     };
+    this.#config ??= vm.snapshotConfig();
     const config: Record<string, string> = {
-      ...vm.snapshotConfig(),
+      ...this.#config,
       clock: vm.clock.mode,
       translator: vm.hart.translator ? "on" : "off",
       ...(software.bios ? { "bios file": software.bios.name } : {}),
@@ -515,13 +551,8 @@ export class RunSampler {
         samples: s.length,
         intervalMs: this.#intervalMs,
       },
-      series: this.#series(meanExitMs),
-      topPcs: this.#topPcs(),
-      csrs: hv ? this.#csrTable() : null,
-      devices: hv
-        ? [...this.#devices].map(([name, [reads, writes]]) => ({ name, reads, writes }))
-          .sort(byTotal)
-        : null,
+      series: this.#series(meanExitMs, 0),
+      ...this.tables(),
       shadow: hv
         ? {
           capacity: hv.memory.shadow.pages.capacity,
@@ -538,6 +569,46 @@ export class RunSampler {
     };
   }
 
+  /**
+   * The samples from index `since` on, for a viewer that has the ones before
+   * it from a call that returned `epoch`; from 0 if the recording was thinned
+   * since (or `since` is past its end). Takes no sample and no fingerprint:
+   * cheap enough to poll while the guest runs.
+   */
+  samplesSince(since: number, epoch = this.#epoch): LiveSeries {
+    const n = this.#samples.length;
+    const start = epoch === this.#epoch && since >= 0 && since <= n ? since : 0;
+    return {
+      epoch: this.#epoch,
+      start,
+      samples: n,
+      intervalMs: this.#intervalMs,
+      series: this.#series(this.#meanExitMs(), start),
+    };
+  }
+
+  /** The top pcs, CSR and device tables of the recording so far (symbols looked up now). */
+  tables(): LiveTables {
+    const hv = this.#m.hypervisor;
+    return {
+      topPcs: this.#topPcs(),
+      csrs: hv ? this.#csrTable() : null,
+      devices: hv
+        ? [...this.#devices].map(([name, [reads, writes]]) => ({ name, reads, writes }))
+          .sort(byTotal)
+        : null,
+    };
+  }
+
+  /** What an untimed exit is taken to cost: the mean of the timed ones among them. */
+  #meanExitMs(): number {
+    return this.#lateExits > 0
+      ? this.#lateMs / this.#lateExits
+      : this.#timedExits > 0
+      ? this.#timedMs / this.#timedExits
+      : 0;
+  }
+
   #exitDelta(
     now: ReadonlyMap<ExitKind, number>,
     before: ReadonlyMap<ExitKind, number>,
@@ -550,31 +621,39 @@ export class RunSampler {
     return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
   }
 
-  #series(meanExitMs: number): ReportSeries {
-    const s = this.#samples, hv = this.#m.hypervisor;
+  /** The series of the samples from index `from` on. */
+  #series(meanExitMs: number, from: number): ReportSeries {
+    const all = this.#samples, hv = this.#m.hypervisor;
+    // A column from `from` on; f gets each sample's index in the recording (intervals need the one before).
+    const col = (f: (x: Sample, i: number) => number) => {
+      const out: number[] = [];
+      for (let i = from; i < all.length; i++) out.push(f(all[i], i));
+      return out;
+    };
     const series: ReportSeries = {
-      wallMs: s.map((x) => x.wallMs),
-      guestInstructions: s.map((x) => x.guest),
-      mtime: s.map((x) => x.mtime),
-      mips: s.map((x, i) => {
-        const dt = i === 0 ? 0 : x.wallMs - s[i - 1].wallMs;
-        return dt > 0 ? (x.guest - s[i - 1].guest) / dt / 1000 : 0;
+      wallMs: col((x) => x.wallMs),
+      guestInstructions: col((x) => x.guest),
+      mtime: col((x) => x.mtime),
+      mips: col((x, i) => {
+        const dt = i === 0 ? 0 : x.wallMs - all[i - 1].wallMs;
+        return dt > 0 ? (x.guest - all[i - 1].guest) / dt / 1000 : 0;
       }),
       exits: {},
       hypervisorShare: [],
-      shadowPages: hv ? s.map((x) => x.shadowPages) : [],
-      reclaims: hv ? s.map((x) => x.reclaims) : [],
+      shadowPages: hv ? col((x) => x.shadowPages) : [],
+      reclaims: hv ? col((x) => x.reclaims) : [],
     };
     if (!hv) return series;
-    const kinds = Object.keys(this.#exitDelta(s[s.length - 1].exits!, this.#startExits));
+    const kinds = Object.keys(this.#exitDelta(all[all.length - 1].exits!, this.#startExits));
     for (const kind of kinds as ExitKind[]) {
-      series.exits[kind] = s.map((x, i) =>
-        (x.exits!.get(kind) ?? 0) - ((i === 0 ? this.#startExits : s[i - 1].exits!).get(kind) ?? 0)
+      series.exits[kind] = col((x, i) =>
+        (x.exits!.get(kind) ?? 0) -
+        ((i === 0 ? this.#startExits : all[i - 1].exits!).get(kind) ?? 0)
       );
     }
-    series.hypervisorShare = s.map((x, i) => {
+    series.hypervisorShare = col((x, i) => {
       if (i === 0) return 0;
-      const p = s[i - 1], dt = x.wallMs - p.wallMs;
+      const p = all[i - 1], dt = x.wallMs - p.wallMs;
       // Untimed exits at the whole run's mean: an interval's few timed exits can hold one
       // slow outlier (a GC pause), which would otherwise stand for 63 others.
       const untimed = x.seenExits - p.seenExits - (x.timedExits - p.timedExits);
