@@ -16,6 +16,7 @@
 
 import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
+import chartsScript from "../../web/charts.js" with { type: "text" };
 import type { ReportData } from "../../hypervisor/report.ts";
 
 /** A report file name with neither `.json` nor `.html`, or a path that cannot be written. */
@@ -138,7 +139,8 @@ export function reportHtml(data: ReportData): string {
 <pre id="stats"></pre>
 <script type="application/json" id="report-data">${json}</script>
 <script>${inline(uplotScript)}</script>
-<script>${inline(PAGE_SCRIPT)}</script>
+<script type="module">${inline(chartsScript)}
+${inline(PAGE_SCRIPT)}</script>
 </body>
 </html>
 `;
@@ -159,35 +161,15 @@ code, pre { font: 12px/1.35 ui-monospace, monospace; }
 `;
 
 /**
- * The page's script: reads the inlined data, draws the uPlot charts (kept in
+ * The page's script (after web/charts.js, in the same module): reads the
+ * inlined data, draws the uPlot charts (kept in
  * `window.rvisorCharts` by name, for tests and curious users) and fills the
  * tables with text nodes only, so nothing in the data is read as HTML.
  */
 const PAGE_SCRIPT = `
-"use strict";
 const data = JSON.parse(document.getElementById("report-data").textContent);
-const s = data.series;
-const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d });
-const el = (tag, text, cls) => {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-};
 function table(id, head, rows, numeric, empty) {
-  const t = document.getElementById(id);
-  if (rows === null || rows.length === 0) {
-    t.replaceWith(el("p", empty, "none"));
-    return;
-  }
-  const tr = el("tr");
-  head.forEach((h, i) => tr.append(el("th", h, numeric[i] ? "n" : "")));
-  t.append(tr);
-  for (const row of rows) {
-    const r = el("tr");
-    row.forEach((v, i) => r.append(el("td", numeric[i] ? fmt(v) : v, numeric[i] ? "n" : "")));
-    t.append(r);
-  }
+  fillTable(document.getElementById(id), head, rows, numeric, empty);
 }
 const sum = data.summary;
 document.getElementById("summary").textContent =
@@ -198,90 +180,15 @@ document.getElementById("summary").textContent =
   " ms; made " + data.created;
 for (const n of data.notes) document.getElementById("notes").append(el("li", n));
 
-const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-  "#ff9da7", "#9c755f", "#bab0ac", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
-  "#e6ab02", "#a6761d", "#666666"];
-const X_AXES = {
-  wall: { label: "wall time (s)", unit: "s", values: s.wallMs.map((ms) => ms / 1000) },
-  guest: { label: "guest instructions (millions)", unit: "M", values: s.guestInstructions.map((n) => n / 1e6) },
-};
-let xAxis = X_AXES.wall;
-const width = () => Math.max(300, Math.min(1060, document.body.clientWidth - 20));
-window.rvisorCharts = {};
-function chart(name, title, series, columns, opts = {}) {
-  const box = el("div", undefined, "chart");
-  box.append(el("h3", title));
-  document.getElementById("charts").append(box);
-  window.rvisorCharts[name] = new uPlot({
-    width: width(),
-    height: 240,
-    scales: { x: { time: false } },
-    axes: [{ label: xAxis.label }, { label: opts.unit ?? "", size: 70 }],
-    series: [{ label: xAxis.unit, value: (u, v) => v === null ? "-" : fmt(v, 3) }, ...series],
-    ...opts.extra,
-  }, [xAxis.values, ...columns], box);
-}
-function noChart(title, why) {
-  const box = el("div", undefined, "chart");
-  box.append(el("h3", title), el("p", why, "none"));
-  document.getElementById("charts").append(box);
-}
-function drawCharts() {
-  for (const u of Object.values(window.rvisorCharts)) u.destroy();
-  window.rvisorCharts = {};
-  document.getElementById("charts").replaceChildren();
-  chart("mips", "Guest MIPS", [{ label: "MIPS", stroke: PALETTE[0], width: 2,
-    value: (u, v) => v === null ? "-" : fmt(v, 2) }], [s.mips], { unit: "MIPS" });
-
-  const kinds = Object.keys(s.exits);
-  if (data.mode === "bare") {
-    noChart("Hypervisor exits per second, by kind", "Bare run: the guest runs directly on the hart, no exits.");
-  } else if (kinds.length === 0) {
-    noChart("Hypervisor exits per second, by kind", "No exits were recorded.");
-  } else {
-    // Stacked: each kind's line is drawn at the sum of its own rate and the kinds below it.
-    const dt = s.wallMs.map((ms, i) => i === 0 ? 0 : (ms - s.wallMs[i - 1]) / 1000);
-    const rates = kinds.map((k) => s.exits[k].map((n, i) => dt[i] > 0 ? n / dt[i] : 0));
-    const stacked = [];
-    rates.forEach((r, k) => stacked.push(r.map((v, i) => v + (k ? stacked[k - 1][i] : 0))));
-    // Drawn top first, so that each lower band's fill covers the one above it.
-    const order = kinds.map((_, k) => kinds.length - 1 - k);
-    chart("exits", "Hypervisor exits per second, stacked by kind",
-      order.map((k) => ({
-        label: kinds[k],
-        stroke: PALETTE[k % PALETTE.length],
-        fill: PALETTE[k % PALETTE.length] + "cc",
-        value: (u, v, si, i) => i === null ? "-" : fmt(rates[k][i]) + "/s",
-      })),
-      order.map((k) => stacked[k]), { unit: "exits/s" });
-  }
-  if (data.mode === "bare") {
-    noChart("Shadow page tables", "Bare run: the guest's own page tables are used, no shadow tables.");
-    noChart("Time in the hypervisor", "Bare run: no hypervisor.");
-  } else {
-    chart("shadow", "Shadow page-table pages in use, and pool reclaims", [
-      { label: "pages in use", stroke: PALETTE[4], width: 2, scale: "pages" },
-      { label: "reclaims", stroke: PALETTE[2], width: 1, scale: "reclaims" },
-    ], [s.shadowPages, s.reclaims], {
-      extra: {
-        axes: [{ label: xAxis.label }, { label: "pages", scale: "pages", size: 70 },
-          { label: "reclaims", scale: "reclaims", side: 1, grid: { show: false } }],
-        scales: { x: { time: false }, pages: {}, reclaims: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
-      },
-    });
-    chart("hypervisor", "Share of the time in the hypervisor's exit handlers (estimated)", [{
-      label: "hypervisor", stroke: PALETTE[6], width: 2,
-      value: (u, v) => v === null ? "-" : fmt(v * 100, 1) + " %",
-    }], [s.hypervisorShare], {
-      unit: "share",
-      extra: { scales: { x: { time: false }, y: { range: [0, 1] } } },
-    });
-  }
-}
-drawCharts();
+const charts = new ReportCharts(uPlot, document.getElementById("charts"), {
+  width: () => Math.max(300, Math.min(1060, document.body.clientWidth - 20)),
+  height: 240,
+});
+charts.draw(data, "wall");
+window.rvisorCharts = charts.charts;
 document.getElementById("x-axis").addEventListener("change", (e) => {
-  xAxis = X_AXES[e.target.value];
-  drawCharts();
+  charts.draw(data, e.target.value);
+  window.rvisorCharts = charts.charts;
 });
 
 const p = data.privilege;
@@ -292,10 +199,7 @@ document.getElementById("privilege").textContent = p === null
     " timed exits); guest (host U-mode) and run loop: " + fmt(p.guestMs, 1) +
     " ms. Exits by the guest's mode: M " + fmt(p.exitsByGuestMode.M) + ", S " +
     fmt(p.exitsByGuestMode.S) + ", U " + fmt(p.exitsByGuestMode.U) + ".";
-table("top-pcs", ["pc", "symbol", data.mode === "bare" ? "traps" : "exits", "causes"],
-  data.topPcs.map((t) => [t.pc, t.symbol ?? "?", t.count,
-    t.causes.map((c) => c.cause + " " + fmt(c.count)).join(", ")]),
-  [false, false, true, false], "No traps were recorded.");
+topPcTable(document.getElementById("top-pcs"), data.mode, data.topPcs);
 const accessRows = (rows) => rows === null ? null : rows.map((r) => [r.name, r.reads, r.writes]);
 const bareWhy = "Bare run: nothing exits to a hypervisor.";
 table("csrs", ["CSR", "reads", "writes"], accessRows(data.csrs), [false, true, true],
