@@ -737,7 +737,7 @@ class Session {
   web: WebConsole | undefined;
   traps: TrapCounter | undefined;
   hypervisor: Hypervisor | undefined;
-  /** Records the run for --report. */
+  /** Records the run for --report and --web's live charts (one sampler for both). */
   sampler: RunSampler | undefined;
   startMs = performance.now();
   #finished = false;
@@ -927,7 +927,7 @@ export async function main(args: string[]): Promise<void> {
       machine.restore(readSnapshot(options.snapshotLoad), options.snapshotLoad);
     }
     const api = new Machine(machine);
-    if (options.report !== undefined) s.sampler = new RunSampler(api);
+    if (options.report !== undefined || s.web) s.sampler = new RunSampler(api);
     if (options.stats) s.traps = s.sampler?.traps ?? new TrapCounter(machine.events);
     if (options.trace.length !== 0) {
       // Raw terminal mode needs the carriage return; one write per line keeps lines whole.
@@ -960,7 +960,7 @@ export async function main(args: string[]): Promise<void> {
         },
       )
       : s.web
-      ? await s.web.run(api, machine, timeLeft())
+      ? await s.web.run(api, machine, timeLeft(), s.sampler)
       : await machine.run({ timeoutMs: timeLeft(), maxInstructions: options.snapshotAt });
     await s.web?.close();
     if (result.stop === "killed") s.finish(ExitCode.OK, "killed by the debugger");

@@ -5,8 +5,14 @@
  */
 
 import * as assert from "node:assert/strict";
+import type { ReportSeries } from "../hypervisor/report.ts";
 import { HANG_GUARD_MS } from "../scripts/host-tools.ts";
-import { startWebConsole, type WebConsoleRun, WebSocketClient } from "./web_console.ts";
+import {
+  startWebConsole,
+  type WebConsoleRun,
+  type WebMessage,
+  WebSocketClient,
+} from "./web_console.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -49,7 +55,7 @@ Deno.test("web console: help typed over the WebSocket is answered; pause, step a
   await withConsole([], async (run) => {
     const c = await WebSocketClient.connect(run.url);
     const hello = await c.next("hello");
-    assert.equal(hello.protocol, 1);
+    assert.equal(hello.protocol, 2);
     assert.equal(hello.mode, "hypervisor");
     assert.equal(hello.typist, true, "the first browser types");
     await c.waitText("$ ");
@@ -103,6 +109,78 @@ Deno.test("web console: help typed over the WebSocket is answered; pause, step a
     const end = await run.end;
     assert.equal(end.code, 0, end.stderr);
     assert.match(end.stdout, /\$ help\r?\ncommands:/, "the host terminal shows the console too");
+  });
+});
+
+/** The columns of a run report's series (ReportSeries), each one entry per sample. */
+const SERIES_COLUMNS: Exclude<keyof ReportSeries, "exits">[] = [
+  "wallMs",
+  "guestInstructions",
+  "mtime",
+  "mips",
+  "hypervisorShare",
+  "shadowPages",
+  "reclaims",
+];
+
+/** A `series` message's columns: all there, one entry per sample it brings. */
+function assertSeries(m: WebMessage): ReportSeries {
+  const s = m.series as ReportSeries;
+  const n = (m.samples as number) - (m.start as number);
+  assert.ok(n > 0, `a series message brings samples: ${JSON.stringify(m).slice(0, 200)}`);
+  for (const key of SERIES_COLUMNS) assert.equal(s[key].length, n, key);
+  for (const [kind, column] of Object.entries(s.exits)) assert.equal(column.length, n, kind);
+  return s;
+}
+
+Deno.test("web console: series messages bring the run report's new samples as they are taken, each from where the last ended; tables name the top trapping pcs; a late browser gets them all", async () => {
+  await withConsole([], async (run) => {
+    const c = await WebSocketClient.connect(run.url);
+    await c.waitText("$ ");
+    const first = await c.next("series");
+    assert.equal(first.start, 0, "a new browser gets the recording from its start");
+    assert.equal(first.mode, "hypervisor");
+    assert.equal(typeof first.intervalMs, "number");
+    let s = assertSeries(first);
+    assert.equal(s.wallMs[0], 0);
+    // Page faults and timer exits while the guest works.
+    c.input("mem 64\r");
+    let samples = first.samples as number;
+    const exits: Record<string, number> = {};
+    for (let i = 0; i < 4; i++) {
+      const m = await c.next("series");
+      assert.equal(m.epoch, first.epoch);
+      assert.equal(m.start, samples, "each message starts where the one before ended");
+      assert.ok((m.samples as number) > samples, "the recording grows");
+      s = assertSeries(m);
+      for (let j = 1; j < s.wallMs.length; j++) assert.ok(s.wallMs[j] > s.wallMs[j - 1]);
+      for (const [kind, column] of Object.entries(s.exits)) {
+        exits[kind] = (exits[kind] ?? 0) + column.reduce((a, b) => a + b, 0);
+      }
+      assert.ok(s.shadowPages.every((n) => n > 0), "the guest's page tables are shadowed");
+      samples = m.samples as number;
+    }
+    assert.ok(
+      Object.values(exits).some((n) => n > 0),
+      `exits in the series: ${JSON.stringify(exits)}`,
+    );
+
+    const tables = await c.next("tables", (m) => (m.topPcs as unknown[]).length > 0);
+    const top = tables.topPcs as { pc: string; symbol: string | null; count: number }[];
+    assert.match(top[0].pc, /^0x[0-9a-f]+$/);
+    assert.ok(top.some((p) => /^[A-Za-z_][\w.]*\+0x[0-9a-f]+$/.test(p.symbol ?? "")), "symbols");
+    for (let i = 1; i < top.length; i++) assert.ok(top[i].count <= top[i - 1].count, "most first");
+    assert.ok(Array.isArray(tables.csrs) && Array.isArray(tables.devices));
+
+    // A browser that comes later gets every sample so far in its first message.
+    const late = await WebSocketClient.connect(run.url);
+    const all = await late.next("series");
+    assert.equal(all.start, 0);
+    assert.ok((all.samples as number) >= samples);
+    assertSeries(all);
+    assert.ok((await late.next("tables")).topPcs !== undefined);
+    late.close();
+    c.close();
   });
 });
 
@@ -237,6 +315,14 @@ Deno.test("web console: the server answers only its own page's requests; a bare 
     assert.equal((await c.next("hello")).mode, "bare");
     const stats = await c.next("stats", (m) => (m.guestInstructions as number) > 0);
     assert.deepEqual(stats.exits, {});
+    // The report's series of a bare run: MIPS, no exit, shadow or hypervisor columns.
+    const bare = await c.next("series", (m) => (m.samples as number) > 1);
+    assert.equal(bare.mode, "bare");
+    const s = bare.series as Record<string, unknown>;
+    assert.deepEqual([s.exits, s.hypervisorShare, s.shadowPages], [{}, [], []]);
+    assert.equal((s.mips as number[]).length, (bare.samples as number) - (bare.start as number));
+    const tables = await c.next("tables");
+    assert.deepEqual([tables.csrs, tables.devices], [null, null]);
     c.close();
     const page = await fetch(run.url);
     assert.equal(page.status, 200);

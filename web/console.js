@@ -1,14 +1,11 @@
 // The web console's page (served by devices/host/web.ts): the guest's serial
-// console in xterm.js, run control, and live charts (uPlot) of the counters
-// the server sends. The WebSocket protocol is in the README ("The web console").
+// console in xterm.js, run control, and live charts (uPlot, drawn by web/charts.js as
+// the run report's page draws them) of the run report's series the server sends. The WebSocket protocol is in the README ("The web console").
 // The page's import map sends these to the server's copies; `deno check` resolves them
 // through deno.json to the same pinned packages.
 import { Terminal } from "@xterm/xterm";
 import uPlot from "uplot/dist/uPlot.esm.js";
-
-/** Points kept per chart: 5 minutes of 500 ms samples. */
-const MAX_POINTS = 600;
-const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
+import { fillTable, ReportCharts, topPcTable } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const term = new Terminal({ convertEol: true, cols: 100, rows: 30, scrollback: 5000 });
@@ -23,8 +20,12 @@ const view = {
   reason: null,
   pc: null,
   errors: [],
-  mips: null,
-  exits: null,
+  /** The run report's series so far ({ mode, series }, as ReportData has them), or null. */
+  report: null,
+  /** The charts of `report` (their uPlot charts by name in `charts.charts`). */
+  charts: null,
+  /** The last `tables` message: the top trapping pcs, CSR and device exits. */
+  tables: null,
   term,
   /** The terminal's lines as xterm.js rendered them (scrollback included). */
   screen() {
@@ -87,10 +88,6 @@ ws.onmessage = (e) => {
         Math.floor((msg.limits.maxMessage - 64) / 6 / 2),
       );
       $("save").hidden = $("load").hidden = $("snapname").hidden = !msg.snapshots;
-      if (msg.mode === "bare") {
-        exitTitle = "no hypervisor exits: the guest runs bare";
-        exitChart();
-      }
       showRole();
       break;
     case "typist":
@@ -113,8 +110,11 @@ ws.onmessage = (e) => {
     case "notice":
       term.write(`\r\n\x1b[33m[rvisor: ${msg.text}]\x1b[0m\r\n`);
       break;
-    case "stats":
-      chart(msg);
+    case "series":
+      addSamples(msg);
+      break;
+    case "tables":
+      showTables(msg);
       break;
     case "error":
       showError(msg.message);
@@ -140,86 +140,51 @@ for (const action of ["pause", "resume", "step", "reset", "save", "load", "takeo
   };
 }
 
-// ---- live charts: rates from the cumulative counters of consecutive samples
+// ---- live charts and tables of the run report's figures
 
-let last = null;
-const mipsData = [[], []];
-/** Exit kinds in the order they first appeared; exitData[1 + i] is the stacked sum up to kind i. */
-const kinds = [];
-const exitData = [[]];
-const SIZE = { width: 480, height: 220 };
-let exitTitle = "hypervisor exits per second, stacked by kind";
+view.charts = new ReportCharts(uPlot, $("charts"), { width: () => 520, height: 220 });
 
-view.mips = new uPlot(
-  {
-    ...SIZE,
-    title: "guest MIPS",
-    series: [{}, { label: "MIPS", stroke: COLORS[0], fill: "#1f77b433" }],
-    scales: { x: { time: false } },
-    axes: [{ label: "seconds since rvisor started" }, { size: 60 }],
-  },
-  mipsData,
-  $("mips"),
-);
-
-function exitChart() {
-  view.exits?.destroy();
-  // Stacked: each kind's line is the sum of the kinds before it plus its own; bands fill between.
-  view.exits = new uPlot(
-    {
-      ...SIZE,
-      title: exitTitle,
-      series: [
-        {},
-        ...kinds.map((k, i) => ({
-          label: k,
-          stroke: COLORS[i % COLORS.length],
-          fill: COLORS[i % COLORS.length] + "55",
-        })),
-      ],
-      bands: kinds.slice(1).map((_, i) => ({ series: [i + 2, i + 1] })),
-      scales: { x: { time: false } },
-      axes: [{ label: "seconds since rvisor started" }, { size: 60 }],
-    },
-    exitData,
-    $("exits"),
-  );
-}
-exitChart();
-
-function push(series, value) {
-  series.push(value);
-  if (series.length > MAX_POINTS) series.shift();
-}
-
-function chart(msg) {
-  const exits = msg.exits;
-  // A reset or snapshot load takes the counters back: start over from that sample.
-  if (last !== null && msg.t > last.t && msg.guestInstructions >= last.guestInstructions) {
-    const dt = (msg.t - last.t) / 1000;
-    const x = msg.t / 1000;
-    push(mipsData[0], x);
-    push(mipsData[1], (msg.guestInstructions - last.guestInstructions) / dt / 1e6);
-    view.mips.setData(mipsData);
-    let grew = false;
-    for (const k of Object.keys(exits)) {
-      if (!kinds.includes(k)) {
-        kinds.push(k);
-        exitData.push(exitData[0].map(() => null));
-        grew = true;
-      }
+/** Appends a `series` message's samples to the ones the page has (or starts over at start 0). */
+function addSamples(msg) {
+  const r = view.report;
+  if (r === null || msg.start === 0) {
+    view.report = { mode: msg.mode, series: msg.series };
+  } else {
+    const have = r.series.wallMs.length;
+    for (const [key, column] of Object.entries(msg.series)) {
+      if (Array.isArray(column)) r.series[key].push(...column);
     }
-    push(exitData[0], x);
-    let sum = 0;
-    kinds.forEach((k, i) => {
-      sum += ((exits[k] ?? 0) - (last.exits[k] ?? 0)) / dt;
-      push(exitData[1 + i], sum);
-    });
-    for (let i = 1; i < exitData.length; i++) {
-      while (exitData[i].length > exitData[0].length) exitData[i].shift();
+    // A kind's first exits: its column is 0 for the samples before.
+    for (const [kind, column] of Object.entries(msg.series.exits)) {
+      r.series.exits[kind] ??= new Array(have).fill(0);
+      r.series.exits[kind].push(...column);
     }
-    if (grew) exitChart();
-    else view.exits.setData(exitData);
   }
-  last = msg;
+  view.charts.update(view.report);
+}
+
+$("x-axis").onchange = (e) => view.report && view.charts.draw(view.report, e.target.value);
+
+function showTables(msg) {
+  view.tables = msg;
+  const mode = view.report?.mode ?? "hypervisor";
+  topPcTable($("top-pcs"), mode, msg.topPcs, true);
+  const bare = "Bare run: nothing exits to a hypervisor.";
+  const rows = (list) => list?.map((r) => [r.name, r.reads, r.writes]) ?? [];
+  fillTable(
+    $("csrs"),
+    ["CSR", "reads", "writes"],
+    rows(msg.csrs),
+    [false, true, true],
+    msg.csrs === null ? bare : "No CSR exits yet.",
+    true,
+  );
+  fillTable(
+    $("devices"),
+    ["device", "reads", "writes"],
+    rows(msg.devices),
+    [false, true, true],
+    msg.devices === null ? bare : "No MMIO exits yet.",
+    true,
+  );
 }

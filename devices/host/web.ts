@@ -2,8 +2,9 @@
  * The live web console of `rvisor --web [ADDR:]PORT`: an HTTP server (loopback
  * unless an address is named) that serves the page in web/ and the two
  * libraries it uses (xterm.js, uPlot) from rvisor itself, and a WebSocket at
- * `/ws` that carries the guest's serial console, run control and the run's
- * counters. The protocol is in the README ("The web console"); its limits are
+ * `/ws` that carries the guest's serial console, run control, the run's
+ * counters and, from a run report's sampler (hypervisor/report.ts), the
+ * report's series and tables while the guest runs. The protocol is in the README ("The web console"); its limits are
  * the `WEB_LIMITS` below.
  *
  * The machine runs here, in Deno; this module owns its run loop while the
@@ -19,6 +20,8 @@ import uplotJs from "uplot/dist/uPlot.esm.js" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import consoleHtml from "../../web/console.html" with { type: "text" };
 import consoleJs from "../../web/console.js" with { type: "text" };
+import chartsJs from "../../web/charts.js" with { type: "text" };
+import type { RunSampler } from "../../hypervisor/report.ts";
 import type { Halt, RunResult } from "../virt.ts";
 import { ConsoleOutput, type ConsoleSink, InputPacer } from "./terminal.ts";
 import { type GdbListenAddress, isLoopback, parseGdbAddress } from "./gdbserver.ts";
@@ -31,7 +34,7 @@ export class WebListenError extends Error {
 }
 
 /** The protocol's version, sent in `hello`. */
-export const WEB_PROTOCOL = 1;
+export const WEB_PROTOCOL = 2;
 
 /** What the server accepts, sent in `hello` and documented in the README. */
 export const WEB_LIMITS = {
@@ -51,8 +54,17 @@ export const WEB_LIMITS = {
   snapshotName: /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/,
 } as const;
 
-/** How often the counters go out (ms). */
+/** How often the counters and the report's new samples go out (ms). */
 const STATS_PERIOD_MS = 500;
+/**
+ * The report's tables go out every this many counter periods: the top pcs
+ * are looked up in a table of every trapping pc and symbolized (a few ms
+ * for Linux), which the charts' new samples are not.
+ */
+const TABLES_EVERY = 4;
+
+/** What the console reads a run report's live figures from: a {@linkcode RunSampler}. */
+export type LiveSource = Pick<RunSampler, "samplesSince" | "tables" | "pause" | "resume">;
 
 /** What the console drives: hypervisor/machine.ts's `Machine` has all of it. */
 export interface WebTarget {
@@ -101,12 +113,23 @@ export interface WebConsoleOptions {
 /** One connected browser. */
 interface Client {
   socket: WebSocket;
+  /** The report samples this browser has: the next index and the recording's epoch then. */
+  samples: number;
+  epoch: number;
+}
+
+/** A `series` message as sent, with the place in the recording it brings a browser to. */
+interface SeriesText {
+  text: string;
+  samples: number;
+  epoch: number;
 }
 
 /** The files the server serves: path -> [content type, body]. */
 const FILES: Record<string, [string, string]> = {
   "/": ["text/html; charset=utf-8", consoleHtml],
   "/console.js": ["text/javascript; charset=utf-8", consoleJs],
+  "/charts.js": ["text/javascript; charset=utf-8", chartsJs],
   // xterm.js 5.5 ships only a UMD build: given `module` and `exports` it is a CommonJS module.
   "/vendor/xterm.js": [
     "text/javascript; charset=utf-8",
@@ -153,6 +176,8 @@ export class WebConsole {
   #ops: (() => Promise<void> | void)[] = [];
   #wake: (() => void) | undefined;
   #stats: ReturnType<typeof setInterval> | undefined;
+  #statsTicks = 0;
+  #live: LiveSource | undefined;
   readonly #t0 = performance.now();
   #closed = false;
   #lastState = "";
@@ -195,13 +220,17 @@ export class WebConsole {
    * Runs `target` under the console's control until the guest halts or
    * `timeoutMs` passes; `sink` takes the typed keys. A pause from a script
    * (a stopping hook) pauses the console too, so a browser can step on.
+   * With `live`, the browsers get its series and tables, and it records
+   * only while the guest runs (not while a browser holds it paused).
    */
   async run(
     target: WebTarget,
     sink: ConsoleSink,
     timeoutMs?: number,
+    live?: LiveSource,
   ): Promise<RunResult> {
     this.#target = target;
+    this.#live = live;
     this.#sink = sink;
     this.#pacer = new InputPacer(sink);
     this.#startSnapshot = target.saveSnapshot();
@@ -219,7 +248,9 @@ export class WebConsole {
           const left = Number.isFinite(deadline)
             ? Math.max(0, deadline - performance.now())
             : undefined;
+          live?.resume();
           const r = await target.run({ timeoutMs: left });
+          live?.pause();
           this.#running = false;
           if (r.stop === "halt" || r.stop === "timeout") return r;
           // A pause with no work queued came from a script's hook: stay paused for the browser.
@@ -315,7 +346,7 @@ export class WebConsole {
       return text(503, `/ws: ${WEB_LIMITS.maxClients} browsers are connected already`);
     }
     const { socket, response } = Deno.upgradeWebSocket(req);
-    const client: Client = { socket };
+    const client: Client = { socket, samples: 0, epoch: -1 };
     socket.binaryType = "arraybuffer";
     socket.onopen = () => this.#onOpen(client);
     socket.onmessage = (e) => this.#onMessage(client, e.data);
@@ -346,6 +377,10 @@ export class WebConsole {
       this.#sendRaw(client, this.#history.slice(0, this.#historyLength));
     }
     this.#send(client, this.#stateMessage());
+    if (this.#live) {
+      this.#sendSeries(client, new Map());
+      this.#send(client, { type: "tables", ...this.#live.tables() });
+    }
   }
 
   #onClose(client: Client): void {
@@ -539,6 +574,33 @@ export class WebConsole {
       guestInstructions: t.guestInstructions,
       exits: Object.fromEntries(t.host.exitCounts),
     });
+    const live = this.#live;
+    if (!live) return;
+    // Browsers that have the same samples get the same message, made once.
+    const made = new Map<string, SeriesText | null>();
+    for (const c of [...this.#clients]) this.#sendSeries(c, made);
+    if (++this.#statsTicks % TABLES_EVERY === 0) {
+      this.#broadcast({ type: "tables", ...live.tables() });
+    }
+  }
+
+  /** Sends `client` the report samples it has not had, if there are any. */
+  #sendSeries(client: Client, made: Map<string, SeriesText | null>): void {
+    const key = `${client.epoch}:${client.samples}`;
+    let msg = made.get(key);
+    if (msg === undefined) {
+      const live = this.#live!.samplesSince(client.samples, client.epoch);
+      const mode = this.#target?.mode ?? null;
+      msg = live.start === live.samples && live.epoch === client.epoch ? null : {
+        text: JSON.stringify({ type: "series", mode, ...live }),
+        samples: live.samples,
+        epoch: live.epoch,
+      };
+      made.set(key, msg);
+    }
+    if (msg === null) return;
+    client.samples = msg.samples, client.epoch = msg.epoch;
+    this.#sendRaw(client, msg.text);
   }
 
   #broadcastOutput(bytes: Uint8Array): void {
