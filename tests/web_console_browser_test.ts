@@ -1,8 +1,9 @@
 /**
  * `boot.ts --web` in a real browser (headless Chromium through tests/cdp.ts):
  * the console page shows tinyos in xterm.js, keys typed into the terminal
- * reach the guest, the buttons pause, step and resume it, the charts fill with
- * the run's counters, a second browser watches until it takes over.
+ * reach the guest, the buttons pause, step and resume it, the charts of the
+ * run report's series grow while the guest runs and the top trapping pcs are
+ * listed with their symbols, a second browser watches until it takes over.
  * Screenshots go to tests/out/.
  *
  * @module
@@ -16,14 +17,14 @@ import { startWebConsole } from "./web_console.ts";
 
 /** tinyos's help lists this line last but one. */
 const HELP_LINE = "mem N      touch N fresh heap pages (page faults), check, free them";
-/** Tall enough for the terminal and the charts in the screenshot. */
-const WINDOW = { width: 1100, height: 1000 };
+/** Tall enough for the terminal, the charts and the top-pc table in the screenshot. */
+const WINDOW = { width: 1100, height: 1700 };
 
 const click = (page: Page, id: string) =>
   page.evaluate(`document.getElementById(${JSON.stringify(id)}).click()`);
 
 Deno.test(hostTest(
-  "web console in Chromium: help typed into the terminal is answered there; pause, step and resume from the buttons; the charts fill; a second browser watches, then takes over",
+  "web console in Chromium: help typed into the terminal is answered there; pause, step and resume from the buttons; the report's charts grow and the top pcs have symbols; a second browser watches, then takes over",
   missing(CHROMIUM),
   async () => {
     const run = await startWebConsole();
@@ -42,9 +43,37 @@ Deno.test(hostTest(
       await page.type("lo\n");
       await page.waitFor(`rvisor.screen().includes(${JSON.stringify("$ echo hello\nhello\n")})`);
 
-      // The charts get a point per counter message while the guest runs.
-      await page.waitFor("rvisor.mips.data[0].length >= 3 && rvisor.exits.data.length > 2");
-      assert.ok(await page.evaluate<number>("Math.max(...rvisor.mips.data[1])") > 0, "MIPS > 0");
+      // The report's charts, as the report page has them, grow with the samples while the guest runs.
+      const lengths = "Object.fromEntries(Object.entries(rvisor.charts.charts)" +
+        ".map(([k, u]) => [k, u.data.map((c) => c.length)]))";
+      await page.waitFor("rvisor.charts.charts.exits !== undefined");
+      const before = await page.evaluate<Record<string, number[]>>(lengths);
+      assert.deepEqual(Object.keys(before), ["mips", "exits", "shadow", "hypervisor"]);
+      const n = before.mips[0];
+      await page.waitFor(`rvisor.charts.charts.mips.data[0].length >= ${n + 5}`);
+      const after = await page.evaluate<Record<string, number[]>>(lengths);
+      for (const [name, columns] of Object.entries(after)) {
+        const m = columns[0];
+        assert.ok(m >= n + 5, `${name}: ${m} points after ${n}`);
+        assert.deepEqual(columns, columns.map(() => m), `${name}: every column has every sample`);
+      }
+      // The page's columns are the report's series, which starts at wall time 0.
+      assert.equal(await page.evaluate("rvisor.report.series.wallMs[0]"), 0);
+      assert.ok(await page.evaluate<number>("Math.max(...rvisor.report.series.mips)") > 0, "MIPS");
+      assert.ok(
+        await page.evaluate<number>("Math.max(...rvisor.report.series.shadowPages)") > 0,
+        "shadow pages in use",
+      );
+      // The top trapping pcs, with the guest's symbols, as the server sent them.
+      await page.waitFor("document.querySelectorAll('#top-pcs tr').length > 1");
+      const rows = await page.evaluate<string[][]>(
+        "[...document.querySelectorAll('#top-pcs tr')].slice(1)" +
+          ".map((r) => [...r.cells].map((c) => c.textContent))",
+      );
+      assert.ok(
+        rows.some(([pc, symbol]) => /^0x[0-9a-f]+$/.test(pc) && /\+0x[0-9a-f]+$/.test(symbol)),
+        JSON.stringify(rows.slice(0, 5)),
+      );
 
       // A paste longer than one message may carry goes in pieces: no error, and the guest got it all.
       await page.send("Input.insertText", { text: " ".repeat(1500) });

@@ -142,7 +142,7 @@ for (const action of ["pause", "resume", "step", "reset", "save", "load", "takeo
 
 // ---- live charts and tables of the run report's figures
 
-view.charts = new ReportCharts(uPlot, $("charts"), { width: () => 520, height: 220 });
+view.charts = new ReportCharts(uPlot, $("charts"), { width: () => 480, height: 220 });
 
 /** Appends a `series` message's samples to the ones the page has (or starts over at start 0). */
 function addSamples(msg) {
