@@ -63,6 +63,8 @@ export {
 } from "./hypervisor/inspect.ts";
 export { type GuestException } from "./hypervisor/vcpu.ts";
 export {
+  type LiveSeries,
+  type LiveTables,
   REPORT_VERSION,
   type ReportAccesses,
   type ReportData,

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
-import { createMachine, type ReportData, RunSampler } from "../mod.ts";
+import { createMachine, type ReportData, type ReportSeries, RunSampler } from "../mod.ts";
 import { reportHtml, writeReportFile } from "../devices/host/report.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { CHROMIUM, exists, HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
@@ -439,4 +439,55 @@ Deno.test("report: past 2,048 samples every other one goes, and the series still
   for (let i = 1; i < r.summary.samples; i++) {
     assert.ok(r.series.wallMs[i] > r.series.wallMs[i - 1], `sample ${i} after ${i - 1}`);
   }
+});
+
+Deno.test("report: samplesSince hands out the recording in pieces that join up to the report's series, and from 0 again once thinned", async () => {
+  const m = createMachine({ clock: "virtual" });
+  const sampler = new RunSampler(m, { intervalMs: 10 });
+  // What a live viewer has: the columns joined from the pieces, and where it stands.
+  let have: ReportSeries | null = null;
+  let next = 0, epoch = -1, restarts = 0, pieces = 0;
+  const look = () => {
+    const live = sampler.samplesSince(next, epoch);
+    if (live.epoch === epoch) assert.equal(live.start, next, "a piece starts where the last ended");
+    if (live.start === 0) {
+      if (have !== null) restarts++;
+      have = live.series;
+    } else {
+      const n = have!.wallMs.length;
+      for (const [key, column] of Object.entries(live.series)) {
+        if (Array.isArray(column)) (have![key as keyof ReportSeries] as number[]).push(...column);
+      }
+      for (const [kind, column] of Object.entries(live.series.exits)) {
+        (have!.exits[kind] ??= new Array(n).fill(0)).push(...column);
+      }
+    }
+    pieces++;
+    next = live.samples, epoch = live.epoch;
+  };
+  sampler.resume();
+  try {
+    for (let i = 0; i < 3000; i++) {
+      await m.vm.run({ maxInstructions: 500 });
+      sampler.sample();
+      if (i % 97 === 0) look();
+    }
+  } finally {
+    sampler.remove();
+  }
+  look();
+  const r = sampler.report();
+  assert.ok(restarts >= 1, "the recording was thinned while watched");
+  assert.ok(pieces > 20);
+  const s = have! as ReportSeries;
+  assert.equal(s.wallMs.length, r.summary.samples);
+  // hypervisorShare is estimated with the mean exit time at each look; the rest is exact.
+  const { hypervisorShare, ...exact } = r.series;
+  assert.deepEqual({ ...s, hypervisorShare: undefined }, { ...exact, hypervisorShare: undefined });
+  assert.equal(s.hypervisorShare.length, hypervisorShare.length);
+  assert.ok(Object.keys(r.series.exits).length > 0, "exits recorded");
+  // Nothing new: an empty piece at the end of the recording.
+  const none = sampler.samplesSince(next, epoch);
+  assert.equal(none.start, none.samples);
+  assert.equal(none.series.wallMs.length, 0);
 });
