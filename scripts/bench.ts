@@ -27,11 +27,15 @@
  *   the best of each is kept, so that load from other processes hurts both
  *   alike. Virtual clock, so the instruction and exit counts are reproducible.
  * - report sampler: the cost of recording a run report (`--report`,
- *   hypervisor/report.ts) under the hypervisor: the boot to U-Boot (with
- *   `--quick`: cpu_user.elf for 1 M instructions) with and without a sampler,
- *   interleaved as above, compared by process CPU time (less moved by other
- *   processes than wall time; both are shown); both must retire the same
- *   instructions. The exit handler is not timed in these runs.
+ *   hypervisor/report.ts) under the hypervisor: Linux's first 300 M
+ *   instructions under the hypervisor with OpenSBI and the translator (without
+ *   the Linux images, the boot to U-Boot; with `--quick`, cpu_user.elf for 1 M
+ *   instructions) without a sampler, with one, and with one that a `--web`
+ *   browser watches (its new samples every 500 ms and its tables every 2 s
+ *   taken and made JSON, as devices/host/web.ts does), interleaved as above,
+ *   compared by process CPU time (less moved by other processes than wall
+ *   time; both are shown); all must retire the same instructions. The exit
+ *   handler is not timed in these runs.
  * - firmware: the same boot to U-Boot under the hypervisor with OpenSBI in
  *   virtual M-mode vs the hypervisor's built-in SBI firmware (`--firmware
  *   builtin`, hypervisor/sbi.ts): instructions, exits and wall time of each,
@@ -66,6 +70,10 @@ import { type RunResult, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, type Hypervisor } from "../hypervisor/hypervisor.ts";
 import { Machine } from "../hypervisor/machine.ts";
 import { RunSampler } from "../hypervisor/report.ts";
+import {
+  STATS_PERIOD_MS as WEB_STATS_PERIOD_MS,
+  TABLES_EVERY as WEB_TABLES_EVERY,
+} from "../devices/host/web.ts";
 import { benchRegs } from "./bench-regs.ts";
 import {
   exists,
@@ -111,8 +119,10 @@ const TRANSLATOR_ROUNDS = 3;
 const HV_CPU_ROUNDS = 4;
 /** Interleaved bare/hypervisor rounds of the boot to U-Boot (~0.6 s a run). */
 const HV_BOOT_ROUNDS = 5;
-/** Interleaved rounds with and without the report sampler. */
+/** Interleaved rounds without the report sampler, with it, and with it watched live. */
 const SAMPLER_ROUNDS = 5;
+/** Linux instructions the sampler's cost is measured on (~7 s of CPU a run under the hypervisor). */
+const SAMPLER_LINUX_INSTRUCTIONS = 300_000_000;
 /** The sampler must cost less than this (on / off wall time). */
 const SAMPLER_TARGET = 1.02;
 /** Interleaved OpenSBI/builtin-firmware rounds of the boot to U-Boot under the hypervisor. */
@@ -226,7 +236,7 @@ export interface HypervisorExits {
   guestTraps: { trap: string; count: number }[];
 }
 
-/** One workload under the hypervisor with and without the report sampler. */
+/** One workload under the hypervisor without the report sampler, with it, and watched live. */
 export interface SamplerFigure {
   /** What ran. */
   workload: string;
@@ -241,6 +251,8 @@ export interface SamplerFigure {
    * wall time by other processes on the host, and the figure held to `target`.
    */
   cpuRatio: number;
+  /** The sampler read as the web console reads it for a browser (`--web`), against off. */
+  live: { wallMs: number; ratio: number; cpuRatio: number; polls: number };
   /** The most it may cost. */
   target: number;
   /** Interleaved rounds (after one warm-up run of each). */
@@ -607,13 +619,16 @@ interface Workload {
 /**
  * One run of `w`, bare or under the hypervisor (then with its exit figures,
  * the exit handler timed unless `sampler` is given: then a report sampler
- * records the run when true, nothing when false).
+ * records the run (`report`), also read as `--web` reads it for a browser
+ * (`live`), or nothing records it (`off`)).
  */
 async function runWorkload(
   w: Workload,
   hypervisor: boolean,
-  sampler?: boolean,
-): Promise<HypervisorRun & Partial<HypervisorExits> & { samples?: number; cpuMs?: number }> {
+  sampler?: SamplerMode,
+): Promise<
+  HypervisorRun & Partial<HypervisorExits> & { samples?: number; cpuMs?: number; polls?: number }
+> {
   const config = {
     ...w.images,
     memory: w.memory,
@@ -644,8 +659,20 @@ async function runWorkload(
   } else {
     m = new VirtMachine(config);
   }
-  const recorder = sampler ? new RunSampler(new Machine(m)) : undefined;
+  const recorder = sampler === "report" || sampler === "live"
+    ? new RunSampler(new Machine(m))
+    : undefined;
   recorder?.resume();
+  // What the web console does for a watching browser: its new samples, now and then the tables.
+  let polls = 0, next = 0, epoch = -1;
+  const poll = sampler === "live"
+    ? setInterval(() => {
+      const live = recorder!.samplesSince(next, epoch);
+      next = live.samples, epoch = live.epoch;
+      JSON.stringify(live);
+      if (++polls % WEB_TABLES_EVERY === 0) JSON.stringify(recorder!.tables());
+    }, WEB_STATS_PERIOD_MS)
+    : undefined;
   const cpu0 = process.cpuUsage();
   let r: RunResult | undefined;
   let instructions = 0, wallMs = 0;
@@ -656,6 +683,7 @@ async function runWorkload(
     if (r.stop !== "until") break;
   }
   const cpu = process.cpuUsage(cpu0);
+  clearInterval(poll);
   recorder?.pause();
   const emulated = hv?.guest.vcpu.emulated ?? 0;
   const run: HypervisorRun & Partial<HypervisorExits> = {
@@ -690,8 +718,11 @@ async function runWorkload(
   }
   if (sampler === undefined) return run;
   const cpuMs = (cpu.user + cpu.system) / 1000;
-  return { ...run, cpuMs, samples: recorder?.report().summary.samples };
+  return { ...run, cpuMs, samples: recorder?.samplesSince(0).samples, polls };
 }
+
+/** How {@linkcode runWorkload} records a run under the hypervisor. */
+type SamplerMode = "off" | "report" | "live";
 
 /**
  * `w` bare and under the hypervisor: one warm-up run of each (V8 compiles the
@@ -733,32 +764,35 @@ export async function benchHypervisor(
 }
 
 /**
- * `w` under the hypervisor without and with the report sampler: one warm-up
- * of each, then `rounds` interleaved rounds, the best of each kept.
+ * `w` under the hypervisor without the report sampler, with it, and with it
+ * watched live: one warm-up of each, then `rounds` rounds of one run each,
+ * the order turned by one each round; the best of each is kept.
  */
 export async function benchSampler(
   workload: string,
   w: Workload,
   rounds: number,
 ): Promise<SamplerFigure> {
-  await runWorkload(w, true, false);
-  await runWorkload(w, true, true);
-  const best: (HypervisorRun & Partial<HypervisorExits> & { samples?: number })[] = [];
-  const cpuMs = [Infinity, Infinity];
+  const modes: SamplerMode[] = ["off", "report", "live"];
+  for (const mode of modes) await runWorkload(w, true, mode);
+  const best: Awaited<ReturnType<typeof runWorkload>>[] = [];
+  const cpuMs = modes.map(() => Infinity);
   for (let round = 0; round < rounds; round++) {
-    for (const on of round % 2 === 0 ? [false, true] : [true, false]) {
-      const r = await runWorkload(w, true, on);
-      const i = on ? 1 : 0;
+    for (let k = 0; k < modes.length; k++) {
+      const i = (round + k) % modes.length;
+      const r = await runWorkload(w, true, modes[i]);
       if (!best[i] || r.wallMs < best[i].wallMs) best[i] = r;
       cpuMs[i] = Math.min(cpuMs[i], r.cpuMs!);
     }
   }
-  const [off, on] = best;
-  if (off.instructions !== on.instructions || off.stop !== on.stop) {
-    throw new Error(
-      `${workload}: with the sampler ${on.instructions} instructions (${on.stop}), ` +
-        `without ${off.instructions} (${off.stop})`,
-    );
+  const [off, on, live] = best;
+  for (const [name, r] of [["with the sampler", on], ["watched live", live]] as const) {
+    if (off.instructions !== r.instructions || off.stop !== r.stop) {
+      throw new Error(
+        `${workload}: ${name} ${r.instructions} instructions (${r.stop}), ` +
+          `without ${off.instructions} (${off.stop})`,
+      );
+    }
   }
   return {
     workload,
@@ -766,6 +800,12 @@ export async function benchSampler(
     on: { ...on, samples: on.samples!, exits: on.exits! },
     ratio: on.wallMs / off.wallMs,
     cpuRatio: cpuMs[1] / cpuMs[0],
+    live: {
+      wallMs: live.wallMs,
+      ratio: live.wallMs / off.wallMs,
+      cpuRatio: cpuMs[2] / cpuMs[0],
+      polls: live.polls!,
+    },
     target: SAMPLER_TARGET,
     rounds,
   };
@@ -901,6 +941,40 @@ async function linuxRss(jit: boolean): Promise<number> {
   return JSON.parse(text).rss;
 }
 
+/**
+ * The sampler's cost on the longest workload at hand: Linux's first 300 M
+ * instructions (cached images only, not with --no-linux), else the boot to
+ * U-Boot, else cpu_user.elf; `quick`: 1 M instructions of cpu_user.elf.
+ */
+async function samplerFigure(
+  quick: boolean,
+  haveUboot: boolean,
+  withLinux: boolean,
+): Promise<SamplerFigure> {
+  const images = quick || !withLinux || !exists(OPENSBI) ? null : cachedLinux();
+  if (images) {
+    return await benchSampler(
+      `linux, first ${SAMPLER_LINUX_INSTRUCTIONS / 1e6} M instructions`,
+      { ...linuxBare(images, true), until: undefined, maxInstructions: SAMPLER_LINUX_INSTRUCTIONS },
+      SAMPLER_ROUNDS,
+    );
+  }
+  return !quick && haveUboot
+    ? await benchSampler(
+      "boot to U-Boot",
+      { images: { bios: image(OPENSBI), kernel: image(UBOOT) }, until: UBOOT_MARK },
+      SAMPLER_ROUNDS,
+    )
+    : await benchSampler(
+      "cpu_user.elf",
+      {
+        images: { kernel: image(CPU_USER_ELF) },
+        maxInstructions: quick ? QUICK_INSTRUCTIONS : undefined,
+      },
+      quick ? 1 : SAMPLER_ROUNDS,
+    );
+}
+
 /** Runs the whole suite; `quick` keeps it to a few seconds (1 M instructions, no QEMU, no boot). */
 export async function runBench(quick: boolean, withLinux = true): Promise<BenchReport> {
   await buildGuests();
@@ -948,17 +1022,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     : haveUboot
     ? await benchFirmware(FIRMWARE_ROUNDS)
     : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
-  const sampler = quick || !haveUboot
-    ? await benchSampler(
-      "cpu_user.elf",
-      { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget },
-      quick ? 1 : SAMPLER_ROUNDS,
-    )
-    : await benchSampler(
-      "boot to U-Boot",
-      { images: { bios: image(OPENSBI), kernel: image(UBOOT) }, until: UBOOT_MARK },
-      SAMPLER_ROUNDS,
-    );
+  const sampler = await samplerFigure(quick, haveUboot, withLinux);
   let linux: LinuxFigure | { skipped: string } = { skipped: quick ? "--quick" : "--no-linux" };
   if (!quick && withLinux) {
     const images = exists(OPENSBI) ? await linuxImages() : "Debian's opensbi not installed";
@@ -1035,6 +1099,14 @@ function samplerRow(rows: [string, string, string][], f: SamplerFigure): void {
     `${f.rounds} interleaved rounds after 1 warm-up each; ${int(f.on.instructions)} ` +
     `instructions, ${int(f.on.exits)} exits, ${f.on.samples} samples; ` +
     `target < ${f.target}x${f.cpuRatio < f.target ? "" : " MISSED"}`,
+  ]);
+  rows.push([
+    `report sampler ${f.workload}: watched / off`,
+    `${f.live.cpuRatio.toFixed(3)}x`,
+    `process CPU time with a --web browser reading the samples every ` +
+    `${WEB_STATS_PERIOD_MS} ms and the tables every ${WEB_STATS_PERIOD_MS * WEB_TABLES_EVERY} ms ` +
+    `(${f.live.polls} reads; wall time ${f.live.ratio.toFixed(3)}x), interleaved with the rows ` +
+    `above; target < ${f.target}x${f.live.cpuRatio < f.target ? "" : " MISSED"}`,
   ]);
 }
 

@@ -53,12 +53,13 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
         /^firmware boot to U-Boot\s+skipped\s+--quick$/,
         /^report sampler cpu_user\.elf: on \/ off\s+[\d.]+x\s+process CPU time under the hypervisor \(wall time [\d.]+x\), best of 1 interleaved rounds .*; 1,000,\d{3} instructions, [\d,]+ exits, \d+ samples; target < 1\.02x/,
+        /^report sampler cpu_user\.elf: watched \/ off\s+[\d.]+x\s+process CPU time with a --web browser reading the samples every 500 ms and the tables every 2000 ms \(\d+ reads; wall time [\d.]+x\), interleaved with the rows above; target < 1\.02x/,
         /^linux to shell\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 27, stdout);
+    assert.equal(rows.length, 28, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -96,6 +97,8 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     assert.equal(report.sampler.on.instructions, report.sampler.off.instructions);
     assert.equal(report.sampler.on.exits, report.sampler.off.exits);
     assert.ok(report.sampler.on.samples >= 2);
+    // Watched live as --web does: same run (benchSampler checks the instructions), its reads counted.
+    assert.ok(report.sampler.live.cpuRatio > 0 && Number.isInteger(report.sampler.live.polls));
     assert.deepEqual(report.linux, { skipped: "--quick" });
 
     // The Linux rows, from a figure shaped like a full run's.

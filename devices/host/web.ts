@@ -55,13 +55,13 @@ export const WEB_LIMITS = {
 } as const;
 
 /** How often the counters and the report's new samples go out (ms). */
-const STATS_PERIOD_MS = 500;
+export const STATS_PERIOD_MS = 500;
 /**
  * The report's tables go out every this many counter periods: the top pcs
  * are looked up in a table of every trapping pc and symbolized (a few ms
  * for Linux), which the charts' new samples are not.
  */
-const TABLES_EVERY = 4;
+export const TABLES_EVERY = 4;
 
 /** What the console reads a run report's live figures from: a {@linkcode RunSampler}. */
 export type LiveSource = Pick<RunSampler, "samplesSince" | "tables" | "pause" | "resume">;
