@@ -575,7 +575,7 @@ export class RunSampler {
    * since (or `since` is past its end). Takes no sample and no fingerprint:
    * cheap enough to poll while the guest runs.
    */
-  samplesSince(since: number, epoch = this.#epoch): LiveSeries {
+  samplesSince(since: number, epoch: number = this.#epoch): LiveSeries {
     const n = this.#samples.length;
     const start = epoch === this.#epoch && since >= 0 && since <= n ? since : 0;
     return {
