@@ -4,8 +4,8 @@
  * libraries it uses (xterm.js, uPlot) from rvisor itself, and a WebSocket at
  * `/ws` that carries the guest's serial console, run control, the run's
  * counters and, from a run report's sampler (hypervisor/report.ts), the
- * report's series and tables while the guest runs. The protocol is in the README ("The web console"); its limits are
- * the `WEB_LIMITS` below.
+ * report's series and tables while the guest runs. The protocol is in the
+ * README ("The web console"); its limits are the `WEB_LIMITS` below.
  *
  * The machine runs here, in Deno; this module owns its run loop while the
  * console is on (as the GDB stub does with `--gdb`): pause, step, snapshot and
