@@ -53,7 +53,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
         /^firmware boot to U-Boot\s+skipped\s+--quick$/,
         /^report sampler cpu_user\.elf: on \/ off\s+[\d.]+x\s+process CPU time under the hypervisor \(wall time [\d.]+x\), best of 1 interleaved rounds .*; 1,000,\d{3} instructions, [\d,]+ exits, \d+ samples; target < 1\.02x/,
-        /^report sampler cpu_user\.elf: watched \/ off\s+[\d.]+x\s+process CPU time with a --web browser reading the samples every 500 ms and the tables every 2000 ms \(\d+ reads; wall time [\d.]+x\), interleaved with the rows above; target < 1\.02x/,
+        /^report sampler cpu_user\.elf: watched \/ off\s+[\d.]+x\s+process CPU time with a --web browser reading the samples every 500 ms and the tables every 2000 ms \(\d+ reads taking [\d.]+ ms of [\d,]+ ms; wall time [\d.]+x\), interleaved with the rows above; target < 1\.02x/,
         /^linux to shell\s+skipped\s+--quick$/,
       ]
     ) {
