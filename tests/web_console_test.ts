@@ -184,6 +184,28 @@ Deno.test("web console: series messages bring the run report's new samples as th
   });
 });
 
+Deno.test("web console: with --report the browsers watch the same recording the report file holds", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "rvisor-web-report-" });
+  try {
+    const json = `${dir}/run.json`;
+    await withConsole(["--report", json], async (run) => {
+      const c = await WebSocketClient.connect(run.url);
+      await c.waitText("$ ");
+      const first = await c.next("series");
+      let seen = assertSeries(first).wallMs;
+      while (seen.length < 5) seen = seen.concat(assertSeries(await c.next("series")).wallMs);
+      c.input("poweroff\r");
+      await c.closed;
+      assert.equal((await run.end).code, 0);
+      // One sampler: the samples the browser saw begin the report's series, unchanged.
+      const data = JSON.parse(Deno.readTextFileSync(json));
+      assert.deepEqual(data.series.wallMs.slice(0, seen.length), seen);
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("web console: two browsers watch, the first types; the other's keys are refused until it takes over", async () => {
   await withConsole([], async (run) => {
     const a = await WebSocketClient.connect(run.url);
