@@ -303,9 +303,11 @@ interface Sample {
 
 /**
  * Records a machine's run for a report. Created by `Machine.startReport()`
- * (and boot.ts for `--report`); samples are taken every `intervalMs` of wall
- * time between {@linkcode resume} and {@linkcode pause}, which bracket each
- * run, so an idle process is neither sampled nor kept alive.
+ * (and boot.ts for `--report` and `--web`); samples are taken every
+ * `intervalMs` of wall time between {@linkcode resume} and {@linkcode pause},
+ * which bracket each run, so an idle process is neither sampled nor kept
+ * alive. A live viewer reads it with {@linkcode samplesSince} and
+ * {@linkcode tables}.
  */
 export class RunSampler {
   /** The trap counts of the `--stats` table (boot.ts prints them from here too). */
