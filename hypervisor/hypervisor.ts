@@ -136,7 +136,7 @@ export class Hypervisor implements MachineSoftware {
   readonly memory: GuestMemory;
   /** Exit counts by class. */
   readonly exitCounts: Map<ExitKind, number> = new Map();
-  /** The last exits, oldest first. */
+  /** The last exits, oldest first (records are reused by later exits: copy one to keep it). */
   readonly recentExits: ExitRecord[] = [];
   /** Guest traps injected, by virtual cause ("irq 7", "exc 8"). */
   readonly guestTraps: Map<string, number> = new Map();
@@ -250,8 +250,12 @@ export class Hypervisor implements MachineSoftware {
     const vpriv = this.guest.vcpu.priv;
     const kind = this.#exits.handle(cause, interrupt, tval, pc);
     this.exitCounts.set(kind, (this.exitCounts.get(kind) ?? 0) + 1);
-    if (this.recentExits.length >= EXIT_HISTORY) this.recentExits.shift();
-    this.recentExits.push({ kind, pc, tval, vpriv });
+    // The oldest record is reused: no allocation per exit.
+    const r = this.recentExits.length >= EXIT_HISTORY
+      ? this.recentExits.shift()!
+      : { kind, pc, tval, vpriv };
+    r.kind = kind, r.pc = pc, r.tval = tval, r.vpriv = vpriv;
+    this.recentExits.push(r);
     if (this.machine.events.wants("exit")) {
       const e = this.#exitEvent;
       e.kind = kind, e.cause = cause, e.interrupt = interrupt, e.pc = pc, e.tval = tval;
