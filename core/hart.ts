@@ -32,7 +32,7 @@ import {
 import { compileRunLoop, type LoopHost } from "./interp.ts";
 import { out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
-import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT } from "./mmu.ts";
+import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
 import { Translator } from "./translate.ts";
 
 const TWO32 = 4294967296;
@@ -187,6 +187,8 @@ export class Hart implements InterruptTarget {
   #resHi = 0;
   #trapCause = 0;
   #trapTval = 0;
+  /** An exception recorded by #trapNoThrow, not yet taken. */
+  #trapPending = false;
   #stop = false;
   #stopReason: number = StopReason.BUDGET;
   readonly #breakpoints = new Set<number>();
@@ -299,6 +301,7 @@ export class Hart implements InterruptTarget {
       resync: () => this.#resync,
       rare: (p, imm, next) => {
         this.#executeRare(p, imm, next);
+        if (this.#trapPending) return this.#trapPending = false, 3;
         if (this.#stopReason === StopReason.BREAKPOINT) return 0;
         return this.#resync || this.#stop ? 1 : 2;
       },
@@ -548,6 +551,24 @@ export class Hart implements InterruptTarget {
     this.#trapCause = cause;
     this.#trapTval = tval;
     throw TRAP;
+  }
+
+  /**
+   * Records an exception as #raise does, but returns instead of throwing: for
+   * the instructions that trap on every hypervisor exit they cause (CSR
+   * accesses, sfence.vma, xRET, wfi, ecall from host U-mode), where V8's
+   * throw cost most of the exit. The caller returns at once; rare() then tells
+   * the run loop, and #stepDecoded throws after all.
+   */
+  #trapNoThrow(cause: number, tval: number): void {
+    this.#trapCause = cause;
+    this.#trapTval = tval;
+    this.#trapPending = true;
+  }
+
+  /** #trapNoThrow of illegal instruction, with mtval as #illegal gives it. */
+  #illegalNoThrow(): void {
+    this.#trapNoThrow(Cause.ILLEGAL_INSTRUCTION, this.#instructionBits(this.pc));
   }
 
   /**
@@ -868,6 +889,7 @@ export class Hart implements InterruptTarget {
     const p = this.#scratch.packed, imm = this.#scratch.imm;
     const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
     this.#executeOne(p, imm, next);
+    if (this.#trapPending) this.#trapPending = false, this.#raise(this.#trapCause, this.#trapTval);
     return true;
   }
 
@@ -934,25 +956,24 @@ export class Hart implements InterruptTarget {
         // and a scan of the store TLB) tens of thousands of times per boot.
         break;
       case Op.ECALL:
-        this.#raise(Cause.ECALL_U + this.priv, 0);
-        break;
+        return this.#trapNoThrow(Cause.ECALL_U + this.priv, 0);
       case Op.EBREAK:
         this.#raise(Cause.BREAKPOINT, 0); // QEMU 7.2 leaves mtval 0 (the spec also allows the pc)
         break;
       case Op.MRET:
       case Op.SRET: {
         const target = op === Op.MRET ? this.csr.mret() : this.csr.sret();
-        if (Number.isNaN(target)) this.#illegal();
+        if (Number.isNaN(target)) return this.#illegalNoThrow();
         this.pc = target;
         return;
       }
       case Op.WFI:
-        if (this.csr.wfiTraps()) this.#illegal();
+        if (this.csr.wfiTraps()) return this.#illegalNoThrow();
         this.pc = next;
         if (!this.interruptPending) this.waiting = true, this.#resync = true;
         return;
       case Op.SFENCE_VMA:
-        if (this.csr.sfenceTraps()) this.#illegal();
+        if (this.csr.sfenceTraps()) return this.#illegalNoThrow();
         this.mmu.flush();
         break;
       case Op.CSRRW:
@@ -961,7 +982,7 @@ export class Hart implements InterruptTarget {
       case Op.CSRRWI:
       case Op.CSRRSI:
       case Op.CSRRCI:
-        this.#csrInstruction(op, rd, rs1, imm);
+        if (!this.#csrInstruction(op, rd, rs1, imm)) return; // trapped
         break;
       case Op.AMO_W:
       case Op.AMO_D:
@@ -1019,7 +1040,14 @@ export class Hart implements InterruptTarget {
   }
 
   #instructionBits(pc: number): number {
+    const t = this.priv * 3 + Access.FETCH;
     const half = (va: number) => {
+      // The instruction was just fetched, so its page is usually in the fetch TLB (no walk:
+      // under the hypervisor every exit of a CSR access or sfence.vma comes here).
+      const page = va - (va & 0xfff), slot = (va >>> 12) & (TLB_SIZE - 1);
+      if (this.mmu.tags[t][slot] === page) {
+        return this.bus.ram16[(this.mmu.offsets[t][slot] + (va & 0xfff)) >> 1];
+      }
       const pa = this.mmu.translate(va, Access.FETCH, this.priv, false);
       return pa >= 0 && this.bus.isMapped(pa, 2)
         ? (this.bus.ramOffset(pa, 2) >= 0
@@ -1086,14 +1114,15 @@ export class Hart implements InterruptTarget {
 
   // ---------------------------------------------------------------- CSRs
 
-  #csrInstruction(op: number, rd: number, rs1: number, csr: number): void {
+  /** A CSR instruction; false if it trapped for an inaccessible CSR (#trapNoThrow). */
+  #csrInstruction(op: number, rd: number, rs1: number, csr: number): boolean {
     const immForm = op >= Op.CSRRWI;
     const srcLo = immForm ? rs1 : this.xl[rs1];
     const srcHi = immForm ? 0 : this.xh[rs1];
     const kind = immForm ? op - 3 : op; // CSRRW / CSRRS / CSRRC
     const writes = kind === Op.CSRRW || rs1 !== 0;
     const reads = kind !== Op.CSRRW || rd !== 0;
-    if (!this.csr.accessible(csr, writes)) this.#illegal();
+    if (!this.csr.accessible(csr, writes)) return this.#illegalNoThrow(), false;
     let oldLo = 0, oldHi = 0;
     if (reads || kind !== Op.CSRRW) {
       if (!this.csr.read(csr)) this.#illegal();
@@ -1111,6 +1140,7 @@ export class Hart implements InterruptTarget {
       const value = toNumber(oldLo, oldHi);
       this.events.emit("csr", { csr, write: writes, pc: this.pc, value, hartId: this.hartId });
     }
+    return true;
   }
 
   // ---------------------------------------------------------- inspection

@@ -84,7 +84,8 @@ export interface LoopHost {
   /**
    * Runs an op outside the hot switch (pc and count are in `numbers`): 0 if a
    * breakpoint stopped it before it ran, 1 if it ran and the loop must return,
-   * 2 if it ran and the loop goes on.
+   * 2 if it ran and the loop goes on, 3 if it trapped (without throwing the
+   * sentinel, but to the same effect: pc is the trapping instruction's).
    */
   rare(p: number, imm: number, next: number): number;
 }
@@ -292,6 +293,7 @@ ${cases}
           const r = h.rare(p, imm, next);
           pc = num[0];
           if (r === 0) break run; // a breakpoint: nothing ran
+          if (r === 3) return true; // trapped without a throw: as the catch below, num is set
           n++;
           if (r === 1) break run;
           continue;

@@ -50,22 +50,34 @@ const MEMORY_OPS: ReadonlyMap<number, { size: number; signed: boolean; store: bo
   [Op.SD, { size: 8, signed: false, store: true }],
 ]);
 
-/** Decodes raw instruction bits as reported in host mtval (illegal instruction). */
-export function decodeBits(bits: number): GuestInstruction {
-  const d: GuestInstruction = { packed: 0, imm: 0, length: 0, bits: bits >>> 0 };
-  d.length = decodeAt(bits & 0xffff, (bits >>> 16) & 0xffff, d);
-  return d;
+/**
+ * Decodes raw instruction bits as reported in host mtval (illegal instruction),
+ * into `into` if given (exits reuse one record instead of allocating one each).
+ */
+export function decodeBits(
+  bits: number,
+  into: GuestInstruction = { packed: 0, imm: 0, length: 0, bits: 0 },
+): GuestInstruction {
+  into.bits = bits >>> 0;
+  into.length = decodeAt(bits & 0xffff, (bits >>> 16) & 0xffff, into);
+  return into;
 }
 
 /** Emulates guest loads and stores against the guest's translation and devices. */
 export class MemoryEmulator {
+  /** The record {@linkcode fetch} decodes into (valid until the next fetch). */
+  readonly #insn: GuestInstruction = { packed: 0, imm: 0, length: 0, bits: 0 };
+
   constructor(readonly hart: Hart, readonly guest: Guest) {}
 
-  /** Fetches and decodes the guest instruction at `pc` (its page is mapped: it was executing). */
+  /**
+   * Fetches and decodes the guest instruction at `pc` (its page is mapped: it
+   * was executing); the record is reused by the next fetch.
+   */
   fetch(pc: number): GuestInstruction {
     const lo = this.#hostHalf(pc);
     const hi = (lo & 3) === 3 ? this.#hostHalf(pc + 2) : 0;
-    return decodeBits(((hi << 16) | lo) >>> 0);
+    return decodeBits(((hi << 16) | lo) >>> 0, this.#insn);
   }
 
   #hostHalf(va: number): number {

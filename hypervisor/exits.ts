@@ -29,6 +29,11 @@ const PAGE_FAULT_KIND: ReadonlyMap<number, AccessKind> = new Map([
   [Cause.STORE_PAGE_FAULT, Access.STORE],
 ]);
 
+/** The guest's illegal-instruction exception for `insn` (tval = its bits, as on the host). */
+function illegal(insn: GuestInstruction): GuestFault {
+  return new GuestFault(Cause.ILLEGAL_INSTRUCTION, insn.bits);
+}
+
 /** What the dispatcher needs from the hypervisor. */
 export interface ExitContext {
   /** Injects a guest exception at `pc` (the instruction that raised it). */
@@ -46,6 +51,8 @@ export class ExitHandler {
   readonly #emulator: MemoryEmulator;
   /** Reused record for Vcpu.onException. */
   readonly #exception: GuestException = { cause: 0, tval: 0, pc: 0, from: 3, handled: false };
+  /** Reused record for the instruction an illegal-instruction exit reports. */
+  readonly #insn: GuestInstruction = { packed: 0, imm: 0, length: 0, bits: 0 };
 
   constructor(
     readonly hart: Hart,
@@ -94,7 +101,7 @@ export class ExitHandler {
       if (kind !== undefined) return this.#pageFault(kind, tval, pc);
       switch (cause) {
         case Cause.ILLEGAL_INSTRUCTION:
-          return this.#privileged(decodeBits(tval), pc);
+          return this.#privileged(decodeBits(tval, this.#insn), pc);
         case Cause.ECALL_U: {
           // ecall from virtual U, S or M: causes 8, 9, 11 (the guest's privilege, not the host's).
           const vcause = Cause.ECALL_U + this.guest.vcpu.priv;
@@ -166,7 +173,6 @@ export class ExitHandler {
   #privileged(insn: GuestInstruction, pc: number): ExitKind {
     const vcpu = this.guest.vcpu, csr = vcpu.csr;
     const op = insn.packed & 0xff;
-    const illegal = () => new GuestFault(Cause.ILLEGAL_INSTRUCTION, insn.bits);
     switch (op) {
       case Op.CSRRW:
       case Op.CSRRS:
@@ -174,18 +180,18 @@ export class ExitHandler {
       case Op.CSRRWI:
       case Op.CSRRSI:
       case Op.CSRRCI:
-        return this.#csr(insn, pc, illegal);
+        return this.#csr(insn, pc);
       case Op.MRET:
       case Op.SRET: {
         const target = op === Op.MRET ? csr.mret() : csr.sret();
-        if (Number.isNaN(target)) throw illegal();
+        if (Number.isNaN(target)) throw illegal(insn);
         vcpu.emulated++;
         this.hart.pc = target;
         this.ctx.contextChanged();
         return op === Op.MRET ? "mret" : "sret";
       }
       case Op.WFI:
-        if (csr.wfiTraps()) throw illegal();
+        if (csr.wfiTraps()) throw illegal(insn);
         this.#complete(pc, insn);
         // Idle the host hart until something is pending for the guest.
         if (!csr.interruptPending) this.hart.waiting = true;
@@ -195,30 +201,30 @@ export class ExitHandler {
         }
         return "wfi";
       case Op.SFENCE_VMA: {
-        if (csr.sfenceTraps()) throw illegal();
+        if (csr.sfenceTraps()) throw illegal(insn);
         const rs1 = (insn.packed >> 13) & 31;
         if (rs1 === 0) this.memory.flush();
-        else this.memory.fenceAddress(Number(BigInt.asIntN(64, this.hart.getReg(rs1))));
+        else this.memory.fenceAddress(this.hart.xh[rs1] * 4294967296 + (this.hart.xl[rs1] >>> 0));
         this.#complete(pc, insn);
         this.ctx.contextChanged();
         return "sfence.vma";
       }
       default:
-        throw illegal();
+        throw illegal(insn);
     }
   }
 
-  #csr(insn: GuestInstruction, pc: number, illegal: () => GuestFault): ExitKind {
+  #csr(insn: GuestInstruction, pc: number): ExitKind {
     const csr = this.guest.vcpu.csr;
     const p = insn.packed, op = p & 0xff;
     const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, num = insn.imm;
     const immForm = op >= Op.CSRRWI;
     const kind = immForm ? op - 3 : op; // CSRRW / CSRRS / CSRRC
     const writes = kind === Op.CSRRW || rs1 !== 0;
-    if (!csr.accessible(num, writes)) throw illegal();
+    if (!csr.accessible(num, writes)) throw illegal(insn);
     let oldLo = 0, oldHi = 0;
     if (kind !== Op.CSRRW || rd !== 0) {
-      if (!csr.read(num)) throw illegal();
+      if (!csr.read(num)) throw illegal(insn);
       oldLo = out[0], oldHi = out[1];
     }
     if (writes) {
@@ -226,7 +232,7 @@ export class ExitHandler {
       const ok = kind === Op.CSRRW
         ? csr.write(num, srcLo, srcHi)
         : csr.modify(num, kind === Op.CSRRS, srcLo, srcHi, oldLo, oldHi);
-      if (!ok) throw illegal();
+      if (!ok) throw illegal(insn);
     }
     if (rd !== 0) this.hart.xl[rd] = oldLo, this.hart.xh[rd] = oldHi;
     this.#complete(pc, insn);

@@ -61,7 +61,7 @@ export class GuestTarget implements DebugTarget {
   writeCsr(num: number, value: bigint): boolean {
     const ok = writeCsrFile(this.hypervisor.guest.vcpu.csr, num, value);
     this.hypervisor.memory.flush();
-    this.hypervisor.memory.switchRoot();
+    this.hypervisor.guestCsrsChanged();
     return ok;
   }
 

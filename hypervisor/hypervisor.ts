@@ -19,6 +19,7 @@
 import { RAM_BASE } from "../core/bus.ts";
 import type { ClockMode } from "../core/clock.ts";
 import { Csr, Mstatus } from "../core/csr.ts";
+import { out } from "../core/int64.ts";
 import type { ExitEvent, ExitKind, Priv } from "../core/events.ts";
 import type { Hart } from "../core/hart.ts";
 import type { BlockBackend } from "../devices/block.ts";
@@ -52,6 +53,8 @@ const DOUBLE_FAULT_LIMIT = 1000;
 const STUCK_LIMIT = 100_000;
 /** Exits remembered for diagnostics. */
 const EXIT_HISTORY = 32;
+/** The TM bit of mcounteren/scounteren. */
+const COUNTER_TM = 1 << 1;
 
 /** Configuration of a machine that runs a guest under the hypervisor. */
 export interface HypervisorConfig extends BootImages {
@@ -137,7 +140,7 @@ export class Hypervisor implements MachineSoftware {
   readonly memory: GuestMemory;
   /** Exit counts by class. */
   readonly exitCounts: Map<ExitKind, number> = new Map();
-  /** The last exits, oldest first. */
+  /** The last exits, oldest first (records are reused by later exits: copy one to keep it). */
   readonly recentExits: ExitRecord[] = [];
   /** Guest traps injected, by virtual cause ("irq 7", "exc 8"). */
   readonly guestTraps: Map<string, number> = new Map();
@@ -213,8 +216,8 @@ export class Hypervisor implements MachineSoftware {
 
   /**
    * Host M-mode set-up, then "mret" into host U-mode at the guest's reset
-   * vector: PMP confines host U-mode, timer interrupts enabled, counters trap
-   * (so the guest's counter-enable rules apply), every trap comes here.
+   * vector: PMP confines host U-mode, timer interrupts enabled, every trap
+   * comes here.
    */
   #enterGuest(romPage: number, windowBase: number, ramEnd: number): void {
     const csr = this.#hart.csr;
@@ -227,7 +230,10 @@ export class Hypervisor implements MachineSoftware {
     const cfg = tor(1, romPage + 4096, R | X) | tor(2, windowBase, R) | tor(3, ramEnd, R | W | X);
     csr.write(Csr.pmpcfg0, cfg, 0);
     csr.write(Csr.mie, 1 << 7, 0); // MTIE: the guest timer arrives as a host timer interrupt
+    // Counters trap (so the guest's counter-enable rules apply), but `time`, the same mtime
+    // for host and guest, is read natively whenever the guest may read it (#syncTime).
     csr.write(Csr.mcounteren, 0, 0);
+    csr.write(Csr.scounteren, COUNTER_TM, 0);
     this.#hart.onTrap = (cause, interrupt, tval, pc) => this.#onTrap(cause, interrupt, tval, pc);
     csr.write(Csr.mstatus, 0, 0); // MPP = U
     // The guest's own firmware starts at the boot ROM in virtual M-mode; the built-in one
@@ -239,6 +245,7 @@ export class Hypervisor implements MachineSoftware {
     this.#timer.sync();
     this.#fsToHost();
     this.#syncTriggers();
+    this.#syncTime();
   }
 
   /** The entry from every host trap (hypenterleave): handle, deliver interrupts, resume. */
@@ -247,8 +254,12 @@ export class Hypervisor implements MachineSoftware {
     const vpriv = this.guest.vcpu.priv;
     const kind = this.#exits.handle(cause, interrupt, tval, pc);
     this.exitCounts.set(kind, (this.exitCounts.get(kind) ?? 0) + 1);
-    if (this.recentExits.length >= EXIT_HISTORY) this.recentExits.shift();
-    this.recentExits.push({ kind, pc, tval, vpriv });
+    // The oldest record is reused: no allocation per exit.
+    const r = this.recentExits.length >= EXIT_HISTORY
+      ? this.recentExits.shift()!
+      : { kind, pc, tval, vpriv };
+    r.kind = kind, r.pc = pc, r.tval = tval, r.vpriv = vpriv;
+    this.recentExits.push(r);
     if (this.machine.events.wants("exit")) {
       const e = this.#exitEvent;
       e.kind = kind, e.cause = cause, e.interrupt = interrupt, e.pc = pc, e.tval = tval;
@@ -269,6 +280,7 @@ export class Hypervisor implements MachineSoftware {
     }
     this.#fsToHost();
     this.#syncTriggers();
+    this.#syncTime();
     return true;
   }
 
@@ -303,6 +315,30 @@ export class Hypervisor implements MachineSoftware {
   }
 
   /**
+   * Lets host U-mode read `time` natively exactly when the guest, in its
+   * current virtual mode, may read it (its mcounteren/scounteren TM bits): the
+   * guest's time is the host's mtime, so the read needs no exit (Linux reads
+   * it tens of thousands of times a boot); otherwise the read traps and the
+   * guest gets its illegal instruction as before. Called after every exit and
+   * batch, when the guest's mode or enables may have changed.
+   */
+  #syncTime(): void {
+    const tm = this.guest.vcpu.csr.accessible(Csr.time, false) ? COUNTER_TM : 0;
+    this.#hart.csr.read(Csr.mcounteren);
+    if (out[0] !== tm) this.#hart.csr.write(Csr.mcounteren, tm, 0);
+  }
+
+  /**
+   * After the guest's CSRs were changed from outside an exit (a script, the
+   * debugger): selects the shadow root and the host counter enables for the
+   * guest's new context before it runs again.
+   */
+  guestCsrsChanged(): void {
+    this.memory.switchRoot();
+    this.#syncTime();
+  }
+
+  /**
    * Between instruction batches: device time, then pending virtual interrupts.
    * An HTIF guest's `tohost` is guest-physical: its store lands in the window
    * natively, so it is polled here as the bare machine polls its own.
@@ -311,6 +347,7 @@ export class Hypervisor implements MachineSoftware {
     this.guest.devices.rtc.update();
     this.#deliverInterrupts();
     this.#syncTriggers();
+    this.#syncTime();
     const code = tohostExitCode(this.guest.bus, this.guest.layout.tohost);
     if (code >= 0) this.machine.halt("htif", code);
   }

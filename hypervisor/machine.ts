@@ -509,7 +509,7 @@ export class Machine {
     if (!this.hypervisor) return this.vm.hart.writeCsr(num, v);
     const lo = Number(BigInt.asIntN(32, v)), hi = Number(BigInt.asIntN(32, v >> 32n));
     const ok = this.hypervisor.guest.vcpu.csr.write(num, lo, hi);
-    this.hypervisor.memory.switchRoot(); // satp, mstatus or PMP may change the translation
+    this.hypervisor.guestCsrsChanged(); // satp, mstatus, PMP or counter enables may have changed
     return ok;
   }
 

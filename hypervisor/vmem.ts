@@ -68,6 +68,12 @@ export class GuestMemory {
   #currentKey = "";
   #pmpGeneration = -1;
   /**
+   * What {@linkcode rootKey} depends on (privilege, data privilege, satp mode
+   * and PPN, SUM, MXR) when the current root was chosen: switchRoot runs
+   * after most exits and finds them unchanged, without building the key.
+   */
+  readonly #keyInputs = new Float64Array(6).fill(NaN);
+  /**
    * The 2 MiB and 1 GiB guest virtual regions (by index: va / size, floored)
    * that hold shadow entries made from guest superpages: a fence of one
    * address there must drop the whole region, as the guest's leaf covers it.
@@ -105,6 +111,7 @@ export class GuestMemory {
   /** Restores {@linkcode saveState}'s state (host satp is restored with the hart). */
   loadState(state: GuestMemoryState): void {
     this.#currentKey = state.currentKey;
+    this.#keyInputs.fill(NaN);
     this.#pmpGeneration = state.pmpGeneration;
     this.reclaims = state.reclaims ?? 0;
     this.shadow.loadState(state.shadow);
@@ -121,6 +128,7 @@ export class GuestMemory {
       this.#pmpGeneration = mmu.pmpGeneration;
       this.flush();
     }
+    if (this.#sameContext() && this.#currentKey !== "") return;
     const key = this.rootKey();
     if (key === this.#currentKey) return;
     let root = this.shadow.root(key);
@@ -132,6 +140,19 @@ export class GuestMemory {
     this.#currentKey = key;
     const ppn = root / 4096;
     this.hart.csr.write(Csr.satp, ppn | 0, SATP_SV39 | Math.floor(ppn / 4294967296));
+  }
+
+  /** True if the inputs of rootKey() are those of the current root; else records them. */
+  #sameContext(): boolean {
+    const c = this.guest.vcpu.csr, mmu = this.guest.vcpu.mmu, k = this.#keyInputs;
+    const sum = mmu.sum ? 1 : 0, mxr = mmu.mxr ? 1 : 0;
+    if (
+      k[0] === c.priv && k[1] === c.dataPriv && k[2] === mmu.satpMode && k[3] === mmu.satpPpn &&
+      k[4] === sum && k[5] === mxr
+    ) return true;
+    k[0] = c.priv, k[1] = c.dataPriv, k[2] = mmu.satpMode, k[3] = mmu.satpPpn;
+    k[4] = sum, k[5] = mxr;
+    return false;
   }
 
   /** Drops all shadow tables (guest sfence.vma, PMP change) and re-selects the root. */

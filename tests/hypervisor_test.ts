@@ -93,3 +93,24 @@ for (const hypervisor of [false, true]) {
     assert.equal(hits[0].write, true);
   });
 }
+
+Deno.test("the guest reads time without an exit where its counter enables allow it, and traps elsewhere", async () => {
+  const elf = new URL("../guests/isa/build/counteren.elf", import.meta.url).pathname;
+  const m = createHypervisorMachine({
+    kernel: { name: "counteren.elf", bytes: Deno.readFileSync(elf) },
+    clock: "virtual",
+  });
+  // Exits of rdtime (csrrs rd, time, x0: its bits are in the host's mtval), by kind.
+  const timeExits = new Map<string, number>();
+  m.events.on("exit", (e) => {
+    if (e.tval >>> 20 === 0xc01 && (e.tval & 0xff07f) === 0x2073) {
+      timeExits.set(e.kind, (timeExits.get(e.kind) ?? 0) + 1);
+    }
+  });
+  const r = await m.run({ maxInstructions: 10_000_000, timeoutMs: HANG_GUARD_MS });
+  assert.equal(r.stop, "halt");
+  assert.equal(r.exitCode, 0, "counteren.elf passes under the hypervisor");
+  // Its two permitted S/U-mode reads and the M-mode ones ran natively; its five
+  // forbidden ones still reached the guest's handler as illegal instructions.
+  assert.deepEqual([...timeExits], [["illegal-instruction", 5]]);
+});
