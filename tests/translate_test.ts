@@ -436,3 +436,15 @@ for (const mode of MODES) {
     assert.equal(logs[1], logs[0]);
   });
 }
+
+Deno.test("translator: blocks chain to the next block of their page without the run loop's dispatch", async () => {
+  const m = new VirtMachine({
+    kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
+    clock: "virtual",
+  });
+  await m.run({ maxInstructions: 3_000_000 });
+  const s = m.hart.translator!.stats;
+  // cpu.elf's hot loops are several blocks of one page (a taken branch leaves a block).
+  assert.ok(s.chained > 10_000, `only ${s.chained} chained entries`);
+  assert.ok(s.translatedInstructions > 2_000_000, `only ${s.translatedInstructions} translated`);
+});
