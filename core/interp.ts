@@ -235,8 +235,8 @@ function loopSource(cases: string): string {
       }
       if (blocks !== undefined) {
         // The translator's entry: a block at least one instruction long runs to its exit,
-        // then the next block of the same fetch page (same mapping, same hook gating) is
-        // entered here at once while the budget covers it, without the loop's checks.
+        // then the block at its exit is entered here at once while the budget covers it,
+        // without the loop's checks (the loop makes none between instructions but the budget).
         let b = blocks.blocks[o >> 1] ?? jit.visit(blocks, o, fRam, ram16, dec);
         if (b !== undefined && b.length <= end - n) {
           let k = 0, c = 0, chained = -1;
@@ -247,7 +247,15 @@ function loopSource(cases: string): string {
             if (c === 0) break; // left before its first instruction: the interpreter's
             k += c, pc = jio[1], n += c;
             o = pc - fBase;
-            if (!(o >= 0 && o < ${PAGE})) break;
+            if (!(o >= 0 && o < ${PAGE})) {
+              // Another page (a call, a return): only through a fetch TLB hit, as the loop
+              // enters it, and never into a page the hooks gate.
+              const base = pc - (pc & 0xfff), slot = (pc >>> 12) & ${TLB_MASK};
+              if (ftags[slot] !== base || (noBlocks.size !== 0 && noBlocks.has(base))) break;
+              fBase = base, fRam = foffs[slot], o = pc - base;
+              dec = decoded[fRam >> 12] ?? h.decodedPage(fRam >> 12);
+              blocks = jit.page(fRam >> 12);
+            }
             b = blocks.blocks[o >> 1];
             if (b === undefined || b.length > end - n) break;
           }

@@ -123,7 +123,7 @@ export interface TranslatorStats {
   evictions: number;
   /** Instructions retired inside blocks. */
   translatedInstructions: number;
-  /** Blocks entered straight after the one before (same page), past the run loop's dispatch. */
+  /** Blocks entered straight after the one before, past the run loop's dispatch. */
   chained: number;
 }
 
