@@ -204,7 +204,7 @@ function loopSource(cases: string): string {
   // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
   let fBase = NaN, fRam = 0;
   let dec = EMPTY_PAGE;
-  const jit = h.jit(), noBlocks = h.noBlockPages, jio = jit?.io;
+  const jit = h.jit(), noBlocks = h.noBlockPages;
   let blocks;
   try {
     run: while (n < end) {
@@ -234,33 +234,29 @@ function loopSource(cases: string): string {
         o = pc - fBase;
       }
       if (blocks !== undefined) {
-        // The translator's entry: a block at least one instruction long runs to its exit,
-        // then the block at its exit is entered here at once while the budget covers it,
-        // without the loop's checks (the loop makes none between instructions but the budget).
-        let b = blocks.blocks[o >> 1] ?? jit.visit(blocks, o, fRam, ram16, dec);
+        // The translator's entry: a block at least one instruction long runs to its exit.
+        const b = blocks.blocks[o >> 1] ?? jit.visit(blocks, o, fRam, ram16, dec);
         if (b !== undefined && b.length <= end - n) {
-          let k = 0, c = 0, chained = -1;
-          for (;;) {
-            jio[1] = pc, chained++;
-            b.fn(xl, xh, end - n, ram, ram16, ram32, ltags, loffs, stags, soffs, jio);
-            c = jio[0];
-            if (c === 0) break; // left before its first instruction: the interpreter's
-            k += c, pc = jio[1], n += c;
-            o = pc - fBase;
-            if (!(o >= 0 && o < ${PAGE})) {
-              // Another page (a call, a return): only through a fetch TLB hit, as the loop
-              // enters it, and never into a page the hooks gate.
-              const base = pc - (pc & 0xfff), slot = (pc >>> 12) & ${TLB_MASK};
-              if (ftags[slot] !== base || (noBlocks.size !== 0 && noBlocks.has(base))) break;
-              fBase = base, fRam = foffs[slot], o = pc - base;
-              dec = decoded[fRam >> 12] ?? h.decodedPage(fRam >> 12);
-              blocks = jit.page(fRam >> 12);
-            }
-            b = blocks.blocks[o >> 1];
-            if (b === undefined || b.length > end - n) break;
+          const to = b.fn(
+            xl,
+            xh,
+            pc,
+            end - n,
+            bus.ram,
+            ram16,
+            ram32,
+            ltags,
+            loffs,
+            stags,
+            soffs,
+            jit.io,
+          );
+          const k = jit.io[0];
+          if (k !== 0) {
+            jit.stats.translatedInstructions += k;
+            pc = to, n += k;
+            continue;
           }
-          if (k !== 0) jit.stats.translatedInstructions += k, jit.stats.chained += chained;
-          if (c !== 0) continue;
         }
       }
       let p = dec[o];

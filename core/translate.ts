@@ -64,17 +64,15 @@ const NO_BLOCKS = blockArray();
 const NEVER = 65535;
 
 /**
- * A compiled block. Arguments: register files, the instruction budget, RAM
- * views, the data TLB (load tags and RAM offsets, store tags and offsets) and
- * `io`: io[1] holds the virtual pc of the block's start on entry and the pc to
- * continue at on return, io[0] the number of instructions it retired. The pc
- * goes through `io`, not as an argument and return value, because a guest pc
- * is above the small-integer range: V8 boxed it in a new heap number at every
- * call and return (a tenth of cpu.elf's time was the garbage collector).
+ * A compiled block. Arguments: register files, the virtual pc of the block's
+ * start, the instruction budget, RAM views, the data TLB (load tags and RAM
+ * offsets, store tags and offsets) and `io`, where it leaves the number of
+ * instructions it retired in io[0]. Returns the pc to continue at.
  */
 export type BlockFn = (
   xl: Int32Array,
   xh: Int32Array,
+  pc: number,
   budget: number,
   ram: Uint8Array,
   ram16: Uint16Array,
@@ -84,7 +82,7 @@ export type BlockFn = (
   stags: Float64Array,
   soffs: Int32Array,
   io: Float64Array,
-) => void;
+) => number;
 
 /** A compiled block and its static length (instructions of one pass). */
 export interface Block {
@@ -123,8 +121,6 @@ export interface TranslatorStats {
   evictions: number;
   /** Instructions retired inside blocks. */
   translatedInstructions: number;
-  /** Blocks entered straight after the one before, past the run loop's dispatch. */
-  chained: number;
 }
 
 /** The translated-block cache of one hart. */
@@ -140,8 +136,8 @@ export class Translator {
   threshold = HOT_THRESHOLD;
   /** Compiled blocks kept; tests make it small to exercise eviction. */
   capacity = MAX_BLOCKS;
-  /** A block's pc and result: see {@linkcode BlockFn}. */
-  readonly io: Float64Array = new Float64Array(2);
+  /** Block results: io[0] = instructions retired by the last block. */
+  readonly io: Float64Array = new Float64Array(1);
   /** Counters (see {@linkcode TranslatorStats}). */
   readonly stats: TranslatorStats = {
     compiled: 0,
@@ -152,7 +148,6 @@ export class Translator {
     flushes: 0,
     evictions: 0,
     translatedInstructions: 0,
-    chained: 0,
   };
 
   /** The block page of RAM page `ramPage`, created on first use. */
@@ -423,14 +418,14 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
   // Parenthesised, the function is compiled with its wrapper (V8's eager heuristic) instead of
   // pre-parsed now and parsed again at its first call: a third less compile time per block.
   const src =
-    `return (function block(xl, xh, budget, ram, ram16, ram32, ltags, loffs, stags, soffs, io) {
-    const pc = io[1]; ${regs} let zl = 0, zh = 0, n = 0, xc = 0, xp = 0;
+    `return (function block(xl, xh, pc, budget, ram, ram16, ram32, ltags, loffs, stags, soffs, io) {
+    ${regs} let zl = 0, zh = 0, n = 0, xc = 0, xp = 0;
     leave: {
     ${loops ? "for (;;) {" : ""}
     ${body.join("\n")}
     ${loops ? "}" : ""}
     }
-    ${writeBack} io[0] = xc; io[1] = xp;
+    ${writeBack} io[0] = xc; return xp;
   });`;
   if (FUNCTIONS.size >= MAX_FUNCTIONS) FUNCTIONS.clear();
   const { mul128, div64, div32, out } = TEMPLATE_HELPERS;

@@ -436,16 +436,3 @@ for (const mode of MODES) {
     assert.equal(logs[1], logs[0]);
   });
 }
-
-for (const mode of MODES) {
-  Deno.test(`translator: blocks chain to the next one, across pages too, without the run loop's dispatch (${mode})`, async () => {
-    const m = machineFor(jitGuest("pages.elf"), true, mode);
-    const r = await m.run({ maxInstructions: 1_000_000 });
-    assert.equal(r.stop, "halt", m.consoleText);
-    assert.equal(r.exitCode, 0);
-    // An outer pass of pages.S has three block changes within a page (into each inner loop,
-    // back to the outer loop's start) and four across pages (each call and each ret).
-    const chained = m.vm.hart.translator!.stats.chained;
-    assert.ok(chained > 5 * OUTER, `${chained} chained entries`);
-  });
-}
