@@ -41,9 +41,25 @@ export {
   Machine,
   type MachineConfig,
   type SbiCall,
+  MachineGuest,
   type SbiResult,
   type SystemCall,
 } from "./hypervisor/machine.ts";
+export {
+  createGuestsMachine,
+  DEFAULT_SLICE,
+  type GuestConfig,
+  type GuestPlacement,
+  type GuestsConfig,
+  type GuestStatus,
+  GuestSwitcher,
+  type GuestSwitcherState,
+  placeGuests,
+  roundRobin,
+  type ScheduleInfo,
+  type SchedulePolicy,
+  type ScheduleReason,
+} from "./hypervisor/guests.ts";
 export {
   type AddressRange,
   type HookFilter,
@@ -66,6 +82,7 @@ export {
   createHypervisorMachine,
   DEFAULT_GUEST_OFFSET,
   Hypervisor,
+  type GuestPlace,
   type HypervisorConfig,
   type HypervisorState,
 } from "./hypervisor/hypervisor.ts";

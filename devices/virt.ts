@@ -485,7 +485,8 @@ export class VirtMachine {
       if (seen()) return result("until");
       const now = performance.now();
       if (now >= deadline) return result("timeout");
-      if (stop === StopReason.WFI && !hart.interruptPending) {
+      // (Machine-mode software may have given the hart to a context that is not waiting.)
+      if (stop === StopReason.WFI && hart.waiting && !hart.interruptPending) {
         // Idle: jump virtual time to the next timer deadline, or wait for real time/input.
         const next = Math.min(
           this.clint.nextDeadline(),
