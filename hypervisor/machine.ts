@@ -1193,7 +1193,8 @@ function withDefaultGuest(c: BootImages & { memory?: number }, who: string): voi
 /** createMachine's form with several guests. */
 function createGuests(config: MachineConfig): Machine {
   for (const key of [...GUEST_FIELDS, "hypervisor"]) {
-    if ((config as Record<string, unknown>)[key] !== undefined) {
+    // The top-level console is the focused guest's.
+    if (key !== "console" && (config as Record<string, unknown>)[key] !== undefined) {
       throw new MachineConfigError(
         key === "hypervisor"
           ? "createMachine: several guests run under the hypervisor; config.hypervisor cannot be given"
