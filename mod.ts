@@ -40,8 +40,8 @@ export {
   type HostView,
   Machine,
   type MachineConfig,
-  type SbiCall,
   MachineGuest,
+  type SbiCall,
   type SbiResult,
   type SystemCall,
 } from "./hypervisor/machine.ts";
@@ -81,8 +81,8 @@ export { type GuestException } from "./hypervisor/vcpu.ts";
 export {
   createHypervisorMachine,
   DEFAULT_GUEST_OFFSET,
-  Hypervisor,
   type GuestPlace,
+  Hypervisor,
   type HypervisorConfig,
   type HypervisorState,
 } from "./hypervisor/hypervisor.ts";
