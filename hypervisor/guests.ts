@@ -216,6 +216,7 @@ export class GuestSwitcher implements MachineSoftware {
           if (i === this.#focus) machine.emitConsole(b);
         },
         halt: (reason, code, message) => this.#halt(i, reason, code, message, end),
+        label: `guest ${i}`,
       });
     });
     machine.attach(this, this.hypervisors[0].guest.devices.uart);
@@ -377,6 +378,7 @@ export class GuestSwitcher implements MachineSoftware {
         waiting: hart.waiting,
       };
       this.#outMarks[cur] = hart.retired;
+      this.hypervisors[cur].savedRegisters = this.#contexts[cur];
       this.#current = next;
       if (!this.#entered[next]) return this.#start(next);
       this.#load(this.#contexts[next]!);
@@ -390,6 +392,7 @@ export class GuestSwitcher implements MachineSoftware {
 
   #load(c: HartContext): void {
     const hart = this.machine.hart;
+    this.hypervisors[this.#current].savedRegisters = null;
     hart.xl.set(c.xl);
     hart.xh.set(c.xh);
     hart.fpu.fw.set(c.f);
@@ -464,7 +467,10 @@ export class GuestSwitcher implements MachineSoftware {
     this.hypervisors.forEach((hv, i) => hv.loadState(s.guests[i]));
     this.#current = s.current;
     this.#sliceEnd = s.sliceEnd;
-    s.contexts.forEach((c, i) => this.#contexts[i] = c);
+    s.contexts.forEach((c, i) => {
+      this.#contexts[i] = c;
+      this.hypervisors[i].savedRegisters = c;
+    });
     s.entered.forEach((e, i) => this.#entered[i] = e);
     s.outMarks.forEach((m, i) => this.#outMarks[i] = m);
     s.ended.forEach((h, i) => this.ended[i] = h);

@@ -105,6 +105,18 @@ export interface GuestPlace {
   console: (byte: number) => void;
   /** The guest halted (poweroff, fail, reset, HTIF, a panic). */
   halt: (reason: HaltReason, code: number, message?: string) => void;
+  /** How reports name the guest (`guest 1`). */
+  label?: string;
+}
+
+/** A guest's integer registers and pc (the host hart's, or saved while another guest runs). */
+export interface GuestRegisters {
+  /** Low halves of x0..x31. */
+  readonly xl: ArrayLike<number>;
+  /** High halves. */
+  readonly xh: ArrayLike<number>;
+  /** pc. */
+  readonly pc: number;
 }
 
 /** One remembered exit, for diagnostics. */
@@ -186,6 +198,8 @@ export class Hypervisor implements MachineSoftware {
    * (its minstret, virtual time aside) is the host's minus these.
    */
   retiredOffset = 0;
+  /** The guest's registers while another guest has the host hart (null: they are the hart's). */
+  savedRegisters: GuestRegisters | null = null;
 
   /**
    * Without `place`, the one guest takes all host RAM above the ROM page and
@@ -547,6 +561,16 @@ export class Hypervisor implements MachineSoftware {
   /** The host hart the guest runs on. */
   get hart(): Hart {
     return this.#hart;
+  }
+
+  /** The guest's registers and pc, wherever they are now. */
+  get registers(): GuestRegisters {
+    return this.savedRegisters ?? this.#hart;
+  }
+
+  /** How reports name the guest ("" for a machine's only guest). */
+  get label(): string {
+    return this.#place.label ?? "";
   }
 
   /** True if virtual M-mode makes its loads and stores through MPRV right now. */

@@ -49,11 +49,12 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^hypervisor boot to U-Boot\s+skipped\s+--quick$/,
         /^firmware boot to U-Boot\s+skipped\s+--quick$/,
         /^linux to shell\s+skipped\s+--quick$/,
+        /^two guests: tinyos \+ linux to shell\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 22, stdout);
+    assert.equal(rows.length, 23, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -82,6 +83,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     assert.deepEqual(report.hypervisorBoot, { skipped: "--quick" });
     assert.deepEqual(report.firmware, { skipped: "--quick" });
     assert.deepEqual(report.linux, { skipped: "--quick" });
+    assert.deepEqual(report.guests, { skipped: "--quick" });
 
     // The Linux rows, from a figure shaped like a full run's.
     const run = (wallMs: number, exits?: number) => ({
@@ -112,6 +114,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         opensbiTranslated: run(33_000, 1_700_000),
         qemuMs: 4_000,
       },
+      guests: { togetherMs: 30_000, sequentialMs: 24_000, instructions: 1.6e9, slices: [9, 310] },
     });
     for (
       const row of [
@@ -122,6 +125,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^linux to shell: translator on \/ off\s+0\.50x\s+.*hypervisor \+ OpenSBI 0\.75x; one cold run each$/,
         /^linux to shell: hypervisor \/ bare\s+1\.10x\s+.*builtin \/ OpenSBI 0\.95x, exits 0\.94x; .*6\.12\.0-test$/,
         /^linux to shell: qemu\s+4000 ms\s+.*rvisor bare 10\.00x, hypervisor 11\.00x .*builtin 10\.50x$/,
+        /^two guests: tinyos \+ linux to shell\s+30000 ms\s+at once; one after another 24000 ms \(1\.25x\); 1,600,000,000 instructions, slices 9 \/ 310$/,
       ]
     ) {
       assert.ok(table.split("\n").some((r) => row.test(r)), `no row matches ${row}\n${table}`);

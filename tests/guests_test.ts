@@ -3,13 +3,19 @@
  * guests side by side through createMachine({ guests }), each reaching its
  * prompt and typed into on its own UART, the same output and counts in two
  * `clock: "virtual"` runs, a guest's poweroff ending it alone, a replaced
- * scheduling policy, snapshots, and the layout checks.
+ * scheduling policy, snapshots, and the layout checks; and Debian's Linux
+ * (scripts/fetch-linux.ts's cache) beside tinyos, both typed into.
  */
 
 import assert from "node:assert/strict";
 import { createMachine, type Machine } from "../hypervisor/machine.ts";
 import { MachineConfigError } from "../devices/board.ts";
 import type { ScheduleInfo } from "../hypervisor/guests.ts";
+import { cachedLinux, INIT_MARKER, REPRODUCIBLE_RTC_BASE } from "../scripts/fetch-linux.ts";
+import { buildGuests } from "../scripts/build-guests.ts";
+
+await buildGuests();
+const TRAP_LOOP = new URL("../guests/adversarial/build/trap_loop.elf", import.meta.url).pathname;
 
 const MiB = 1024 * 1024;
 /** tinyos reaches its prompt in under 1 M instructions; a command takes far fewer. */
@@ -141,6 +147,23 @@ Deno.test("two guests: a snapshot saves and restores every guest", async () => {
   assert.throws(() => other.loadSnapshot(bytes), /guests/);
 });
 
+Deno.test("two guests: a double fault ends that guest alone, with a report naming it", async () => {
+  const kernel = { name: "trap_loop.elf", bytes: Deno.readFileSync(TRAP_LOOP) };
+  const m = createMachine({ clock: "virtual", guests: [{ kernel }, { rtcBase: RTC_BASE }] });
+  await waitFor(m, 1, "$ ");
+  const crashed = m.guests[0].hypervisor;
+  assert.match(crashed.panicReport ?? "", /^rvisor hypervisor \(guest 0\): guest double fault/);
+  assert.equal(crashed.panicIsGuestFault, true);
+  assert.equal(m.guests[0].halted?.reason, "error");
+  assert.equal(m.halted, null);
+  assert.equal(await command(m, 1, "echo unharmed"), "unharmed\n");
+  // While guest 1 has the hart, guest 0's report shows guest 0's own registers.
+  assert.equal(m.switcher!.current, 1);
+  const pc = crashed.registers.pc;
+  assert.notEqual(pc, m.vm.hart.pc);
+  assert.match(crashed.report("now"), new RegExp(`^guest pc 0x${pc.toString(16)}\\b`, "m"));
+});
+
 Deno.test("two guests: layout and config errors name the guest and the problem", () => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [
@@ -175,4 +198,49 @@ Deno.test("two guests: layout and config errors name the guest and the problem",
   }
   assert.throws(() => createMachine({ guests: [] }), /config\.guests.*non-empty array/);
   assert.throws(() => createMachine({ guests: [{ frobnicate: 1 } as never] }), /frobnicate/);
+});
+
+const linux = cachedLinux();
+Deno.test({
+  name: linux
+    ? "two guests: Linux and tinyos side by side, each at its prompt and typed into"
+    : "two guests: Linux and tinyos (ignored: no Linux images in the cache; run scripts/fetch-linux.ts)",
+  ignore: !linux,
+  async fn() {
+    const read = (name: string) => ({ name, bytes: Deno.readFileSync(name) });
+    const m = createMachine({
+      clock: "virtual",
+      translate: true,
+      guests: [
+        {
+          kernel: read(linux!.kernel),
+          initrd: read(linux!.initrd),
+          append: "console=ttyS0 earlycon=sbi no4lvl panic=-1",
+          memory: 256 * MiB,
+          firmware: "builtin",
+          rtcBase: REPRODUCIBLE_RTC_BASE,
+        },
+        { rtcBase: REPRODUCIBLE_RTC_BASE },
+      ],
+    });
+    const run = async (i: number, text: string, budget: number) => {
+      const r = await m.guests[i].run({ until: text, maxInstructions: budget });
+      assert.equal(
+        r.stop,
+        "until",
+        `guest ${i}: no '${text}':\n${m.guests[i].consoleText.slice(-2000)}`,
+      );
+    };
+    await run(0, INIT_MARKER, 4e9);
+    assert.match(m.guests[1].consoleText, /\$ $/, "tinyos did not reach its prompt meanwhile");
+    // busybox's first prompt asks the terminal for the cursor: an empty line settles it.
+    if (!m.guests[0].consoleText.includes("# ")) await run(0, "# ", 1e9);
+    m.guests[0].send("\n");
+    await run(0, "# ", 1e9);
+    m.guests[0].send("echo typed-in-li''nux; uname -m\n");
+    await run(0, "typed-in-linux\r\nriscv64\r\n", 1e9);
+    assert.equal(await command(m, 1, "echo typed in tinyos"), "typed in tinyos\n");
+    assert.ok(!m.guests[1].consoleText.includes("linux"));
+    assert.equal(m.halted, null);
+  },
 });
