@@ -162,6 +162,14 @@ Options:
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr (and the translator's blocks and share)
+  --guest KEY=VALUE,...
+                    repeated: several guests under the hypervisor, time-sliced
+                    on the one hart, each with its own RAM, devices and vCPU.
+                    Keys: kernel, bios, initrd, append, firmware (guest or
+                    builtin), mem (default 128M), disk (its last virtio slot),
+                    serial=FILE (its console to FILE, not the terminal); ",,"
+                    is a comma in a value. Replaces --kernel, --bios, --mem,
+                    --disk... The terminal shows guest 0; Ctrl-A 0..9 switches
   -h, --help        print this help
 
 QEMU's command line: options with one dash are qemu-system-riscv64's, with
@@ -194,6 +202,8 @@ the guest):
   Ctrl-A x          quit (exit 0)
   Ctrl-A h          print the escape keys
   Ctrl-A Ctrl-A     send Ctrl-A to the guest
+  Ctrl-A 0..9       with --guest: show and type into guest N (what it printed
+                    meanwhile comes first)
 When stdin is a pipe or file, its bytes are the guest's serial input; at its
 end the guest keeps running.
 
@@ -308,7 +318,13 @@ const PER_GUEST_FLAGS = [
  */
 export function parseGuest(text: string): GuestOption {
   const fields = new Map<string, string>();
-  for (const part of text.split(/,(?!,)/).map((p) => p.replaceAll(",,", ","))) {
+  const parts = [""];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== ",") parts[parts.length - 1] += text[i];
+    else if (text[i + 1] === ",") parts[parts.length - 1] += ",", i++;
+    else parts.push("");
+  }
+  for (const part of parts) {
     const eq = part.indexOf("=");
     const key = eq < 0 ? part : part.slice(0, eq);
     if (!GUEST_KEYS.includes(key) || eq < 0) {
@@ -654,11 +670,12 @@ function parseRvisorArgs(args: string[]): BootOptions {
 function parseGuests(texts: string[], values: Record<string, unknown>): GuestOption[] {
   if (texts.length === 0) return [];
   for (const flag of PER_GUEST_FLAGS) {
-    if (values[flag] !== undefined) {
-      throw new UsageError(
-        `--guest: cannot be combined with --${flag} (give each guest's settings in its --guest)`,
-      );
-    }
+    if (values[flag] === undefined) continue;
+    throw new UsageError(
+      flag.startsWith("gdb")
+        ? `--guest: --${flag} does not support several guests yet`
+        : `--guest: cannot be combined with --${flag} (give each guest's settings in its --guest)`,
+    );
   }
   if (texts.length > 10) throw new UsageError("--guest: at most 10 guests (Ctrl-A 0..9)");
   return texts.map(parseGuest);
@@ -725,6 +742,11 @@ export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"
  * serial= file. Throws {@linkcode UsageError} naming the file.
  */
 function guestConfig(s: Session, g: GuestOption, i: number, options: BootOptions): GuestConfig {
+  if (!g.kernel && !g.bios && g.memory < TINYOS_MEMORY) {
+    throw new UsageError(
+      `--guest (guest ${i}): mem=${g.memory}: the default guest (tinyos) needs at least 128M`,
+    );
+  }
   const images = g.kernel || g.bios
     ? {
       bios: g.bios === undefined ? undefined : readImage(g.bios, g.memory),
