@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
+import { cachedLinux, INIT_MARKER } from "../scripts/fetch-linux.ts";
 
 const BOOT = new URL("../boot.ts", import.meta.url).pathname;
 
@@ -74,67 +75,115 @@ for (const mode of ["hypervisor", "bare"] as const) {
   ));
 }
 
+/** boot.ts with `flags` on a pty: wait for guest text, type, and end with Ctrl-A x. */
+async function ptySession(
+  flags: string[],
+  fn: (
+    waitFor: (text: string, from?: number) => Promise<number>,
+    type: (s: string) => Promise<void>,
+    text: () => string,
+  ) => Promise<void>,
+): Promise<void> {
+  const child = new Deno.Command("script", {
+    args: ["-qfec", `${Deno.execPath()} run -A ${BOOT} ${flags.join(" ")}`, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let raw = "";
+  /** Waits for `text` after position `from` of the guest text; returns where it ends. */
+  const waitFor = async (text: string, from = 0) => {
+    const deadline = Date.now() + HANG_GUARD_MS;
+    while (!guestText(raw).includes(text, from)) {
+      assert.ok(Date.now() < deadline, `no ${JSON.stringify(text)} in:\n${guestText(raw)}`);
+      const { value, done } = await reader.read();
+      assert.ok(!done, `the session ended before ${JSON.stringify(text)}:\n${raw}`);
+      raw += decoder.decode(value);
+    }
+    return guestText(raw).indexOf(text, from) + text.length;
+  };
+  try {
+    await fn(waitFor, (s) => writer.write(new TextEncoder().encode(s)), () => guestText(raw));
+    await writer.write(new TextEncoder().encode("\x01x"));
+    const status = await child.status;
+    assert.equal(status.code, 0, guestText(raw));
+  } finally {
+    await writer.close().catch(() => {});
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    try {
+      child.kill();
+    } catch {
+      // already exited
+    }
+    await child.status;
+  }
+}
+
 Deno.test(hostTest(
   "console on a pty: two guests, Ctrl-A and a digit switches which one is shown and typed into",
   missing("script"),
-  async () => {
-    const flags = ["--clock", "virtual", "--guest", "mem=128M", "--guest", "mem=128M"];
-    const child = new Deno.Command("script", {
-      args: ["-qfec", `${Deno.execPath()} run -A ${BOOT} ${flags.join(" ")}`, "/dev/null"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    const reader = child.stdout.getReader();
-    const decoder = new TextDecoder();
-    let raw = "";
-    /** Waits for `text` after position `from` of the guest text; returns where it ends. */
-    const waitFor = async (text: string, from = 0) => {
-      const deadline = Date.now() + HANG_GUARD_MS;
-      while (!guestText(raw).includes(text, from)) {
-        assert.ok(Date.now() < deadline, `no ${JSON.stringify(text)} in:\n${guestText(raw)}`);
-        const { value, done } = await reader.read();
-        assert.ok(!done, `the session ended before ${JSON.stringify(text)}:\n${raw}`);
-        raw += decoder.decode(value);
-      }
-      return guestText(raw).indexOf(text, from) + text.length;
-    };
-    const type = (s: string) => writer.write(new TextEncoder().encode(s));
-    try {
-      let at = await waitFor("$ ");
-      await type("echo on guest zero\r");
-      at = await waitFor("on guest zero\n$ ", at);
-      await type("\x011");
-      // Guest 1's boot, kept while guest 0 was shown, then its prompt.
-      at = await waitFor("[rvisor: guest 1]\n", at);
-      at = await waitFor("$ ", await waitFor("tinyos: started sh", at));
-      await type("echo on guest one\r");
-      at = await waitFor("on guest one\n$ ", at);
-      await type("\x010");
-      at = await waitFor("[rvisor: guest 0]\n", at);
-      await type("echo back on zero\r");
-      at = await waitFor("back on zero\n$ ", at);
-      const text = guestText(raw);
-      assert.equal(
-        text.split("on guest one").length,
-        3,
-        "guest 1's line shown once (echo, answer)",
-      );
-      await type("\x01x");
-      const status = await child.status;
-      assert.equal(status.code, 0, guestText(raw));
-    } finally {
-      await writer.close().catch(() => {});
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-      try {
-        child.kill();
-      } catch {
-        // already exited
-      }
-      await child.status;
-    }
-  },
+  () =>
+    ptySession(
+      ["--clock", "virtual", "--guest", "mem=128M", "--guest", "mem=128M"],
+      async (waitFor, type, text) => {
+        let at = await waitFor("$ ");
+        await type("echo on guest zero\r");
+        at = await waitFor("on guest zero\n$ ", at);
+        await type("\x011");
+        // Guest 1's boot, kept while guest 0 was shown, then its prompt.
+        at = await waitFor("[rvisor: guest 1]\n", at);
+        at = await waitFor("$ ", await waitFor("tinyos: started sh", at));
+        await type("echo on guest one\r");
+        at = await waitFor("on guest one\n$ ", at);
+        await type("\x010");
+        at = await waitFor("[rvisor: guest 0]\n", at);
+        await type("echo back on zero\r");
+        await waitFor("back on zero\n$ ", at);
+        // Guest 1's line was echoed and answered once, by guest 1 alone.
+        assert.equal(text().split("on guest one").length, 3, text());
+      },
+    ),
 ));
+
+const linux = cachedLinux();
+const LINUX_PTY =
+  "console on a pty: Linux and tinyos as two guests, each typed into after Ctrl-A and its digit";
+Deno.test(
+  !linux
+    ? { name: `${LINUX_PTY} (ignored: no Linux images in the cache)`, ignore: true, fn() {} }
+    : hostTest(
+      LINUX_PTY,
+      missing("script"),
+      () =>
+        ptySession(
+          [
+            ...["--clock", "virtual", "--translate", "--rtc-base", "2026-01-01"],
+            "--guest",
+            `kernel=${linux!.kernel},initrd=${linux!.initrd},mem=256M,firmware=builtin,` +
+            `append="console=ttyS0 earlycon=sbi no4lvl panic=-1"`,
+            ...["--guest", "mem=128M"],
+          ],
+          async (waitFor, type) => {
+            let at = await waitFor(INIT_MARKER);
+            at = await waitFor("# ", at);
+            await type("\r"); // busybox's first prompt asks the terminal for the cursor position
+            await type("echo typed-in-li''nux\r");
+            at = await waitFor("typed-in-linux\n", at);
+            await type("\x011");
+            at = await waitFor("[rvisor: guest 1]\n", at);
+            at = await waitFor("$ ", await waitFor("tinyos: started sh", at));
+            await type("echo typed in tinyos\r");
+            at = await waitFor("typed in tinyos\n$ ", at);
+            await type("\x010");
+            at = await waitFor("[rvisor: guest 0]\n", at);
+            await type("uname -m\r");
+            await waitFor("riscv64\n", at);
+          },
+        ),
+    ),
+);
