@@ -476,7 +476,7 @@ export class GuestSwitcher implements MachineSoftware {
     s.ended.forEach((h, i) => this.ended[i] = h);
     s.consoles.forEach(([t, n], i) => (this.#tails[i] = t, this.#totals[i] = n));
     s.slices.forEach((n, i) => this.slices[i] = n);
-    this.hypervisors[this.#current].activate();
+    this.hypervisors[this.#current].takeTraps();
     this.focus(s.focus);
   }
 }

@@ -305,12 +305,20 @@ export class Hypervisor implements MachineSoftware {
    */
   activate(): void {
     this.#confine();
-    this.#hart.onTrap = (cause, interrupt, tval, pc) => this.#onTrap(cause, interrupt, tval, pc);
+    this.takeTraps();
     this.memory.reselect();
     this.#timer.rearm();
     this.#fsToHost();
     this.#syncTriggers();
     this.#deliverInterrupts();
+  }
+
+  /**
+   * Routes the host hart's traps here. A restored snapshot needs only this:
+   * the host CSRs (PMP, satp, mstatus) and timer coupling come back as saved.
+   */
+  takeTraps(): void {
+    this.#hart.onTrap = (cause, interrupt, tval, pc) => this.#onTrap(cause, interrupt, tval, pc);
   }
 
   /** Before another guest takes the host hart: the FP state the guest dirtied natively becomes its own. */
