@@ -6,7 +6,6 @@
 
 import assert from "node:assert/strict";
 import { HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
-import { cachedLinux, INIT_MARKER } from "../scripts/fetch-linux.ts";
 
 const BOOT = new URL("../boot.ts", import.meta.url).pathname;
 
@@ -144,46 +143,9 @@ Deno.test(hostTest(
         at = await waitFor("[rvisor: guest 0]\n", at);
         await type("echo back on zero\r");
         await waitFor("back on zero\n$ ", at);
-        // Guest 1's line was echoed and answered once, by guest 1 alone.
-        assert.equal(text().split("on guest one").length, 3, text());
+        // Guest 1's line was answered once, by guest 1 alone (guest 0's output since the
+        // switch back, shown first, has no answer to it).
+        assert.equal(text().match(/^on guest one$/gm)?.length, 1, text());
       },
     ),
 ));
-
-const linux = cachedLinux();
-const LINUX_PTY =
-  "console on a pty: Linux and tinyos as two guests, each typed into after Ctrl-A and its digit";
-Deno.test(
-  !linux
-    ? { name: `${LINUX_PTY} (ignored: no Linux images in the cache)`, ignore: true, fn() {} }
-    : hostTest(
-      LINUX_PTY,
-      missing("script"),
-      () =>
-        ptySession(
-          [
-            ...["--clock", "virtual", "--translate", "--rtc-base", "2026-01-01"],
-            "--guest",
-            `kernel=${linux!.kernel},initrd=${linux!.initrd},mem=256M,firmware=builtin,` +
-            `append="console=ttyS0 earlycon=sbi no4lvl panic=-1"`,
-            ...["--guest", "mem=128M"],
-          ],
-          async (waitFor, type) => {
-            let at = await waitFor(INIT_MARKER);
-            at = await waitFor("# ", at);
-            await type("\r"); // busybox's first prompt asks the terminal for the cursor position
-            await type("echo typed-in-li''nux\r");
-            at = await waitFor("typed-in-linux\n", at);
-            await type("\x011");
-            at = await waitFor("[rvisor: guest 1]\n", at);
-            at = await waitFor("$ ", await waitFor("tinyos: started sh", at));
-            await type("echo typed in tinyos\r");
-            at = await waitFor("typed in tinyos\n$ ", at);
-            await type("\x010");
-            at = await waitFor("[rvisor: guest 0]\n", at);
-            await type("uname -m\r");
-            await waitFor("riscv64\n", at);
-          },
-        ),
-    ),
-);
