@@ -214,7 +214,7 @@ Deno.test({
     const m = createMachine({
       clock: "virtual",
       translate: true,
-      schedule: (info: ScheduleInfo) => ++choices % 10 === 0 ? 1 : 0,
+      schedule: () => ++choices % 10 === 0 ? 1 : 0,
       guests: [
         {
           kernel: read(linux!.kernel),
