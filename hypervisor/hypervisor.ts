@@ -192,7 +192,6 @@ export class Hypervisor implements MachineSoftware {
   #exitsWithoutProgress = 0;
   #progressMark = -1;
   readonly #place: GuestPlace;
-  readonly #entry: number;
   /**
    * Host instructions retired while other guests ran: this guest's own count
    * (its minstret, virtual time aside) is the host's minus these.
@@ -266,9 +265,6 @@ export class Hypervisor implements MachineSoftware {
       guestHung: (message) => this.#panic(message, true),
     }, this.firmware);
     this.guest.vcpu.csr.triggers.onChange = () => this.#syncTriggers();
-    // The guest's own firmware starts at the boot ROM in virtual M-mode; the built-in one
-    // sets up virtual M-mode itself and starts the kernel in virtual S-mode.
-    this.#entry = this.firmware ? this.firmware.boot() : BOOT_ROM_BASE;
     if (place) return;
     this.enter();
     machine.attach(this, this.guest.devices.uart);
@@ -292,7 +288,11 @@ export class Hypervisor implements MachineSoftware {
     csr.write(Csr.mie, 1 << 7, 0); // MTIE: the guest timer arrives as a host timer interrupt
     csr.write(Csr.mcounteren, 0, 0);
     csr.write(Csr.mstatus, 0, 0); // MPP = U
-    csr.write(Csr.mepc, this.#entry | 0, Math.floor(this.#entry / 4294967296));
+    // The guest's own firmware starts at the boot ROM in virtual M-mode; the built-in one
+    // sets up virtual M-mode and the kernel's registers itself and starts it in virtual
+    // S-mode (so only once the guest's registers are on the hart).
+    const start = this.firmware ? this.firmware.boot() : BOOT_ROM_BASE;
+    csr.write(Csr.mepc, start | 0, Math.floor(start / 4294967296));
     this.#hart.pc = csr.mret();
     this.activate();
   }
