@@ -142,6 +142,13 @@ export class GuestMemory {
     this.hart.csr.write(Csr.satp, ppn | 0, SATP_SV39 | Math.floor(ppn / 4294967296));
   }
 
+  /**
+   * Points host satp at the root for the guest's current context even if it
+   * was already selected: another guest's root was on the host meanwhile.
+   */
+  reselect(): void {
+    this.#currentKey = "";
+    this.switchRoot();
   /** True if the inputs of rootKey() are those of the current root; else records them. */
   #sameContext(): boolean {
     const c = this.guest.vcpu.csr, mmu = this.guest.vcpu.mmu, k = this.#keyInputs;
