@@ -42,7 +42,7 @@ export const DEFAULT_SLICE = 50_000;
 const CONSOLE_TAIL = 8192;
 
 /** One guest of several: the per-guest fields of the single-guest configuration. */
-export type GuestConfig = Omit<HypervisorConfig, "clock" | "isa" | "translate">;
+export type GuestConfig = Omit<HypervisorConfig, "clock" | "isa" | "jit" | "jitThreshold">;
 
 /** Why the scheduler is choosing. */
 export type ScheduleReason = "slice" | "idle" | "halt";
@@ -81,7 +81,9 @@ export interface GuestsConfig {
   /** The host hart's (and every guest's) ISA. */
   isa?: string;
   /** Compile hot code to JavaScript. */
-  translate?: boolean;
+  jit?: boolean;
+  /** Interpreter visits of an address before a block is compiled there. */
+  jitThreshold?: number;
   /** Receives the console of the guest in focus ({@linkcode GuestSwitcher.focus}). */
   console?: (byte: number) => void;
   /** Slice length in mtime ticks (10 MHz; default {@linkcode DEFAULT_SLICE}). */
@@ -562,7 +564,8 @@ export function createGuestsMachine(
   }
   const machine = new VirtMachine({
     isa: config.isa,
-    translate: config.translate,
+    jit: config.jit,
+    jitThreshold: config.jitThreshold,
     memory: ram,
     clock: config.clock,
     console: config.console,

@@ -149,6 +149,8 @@ export class GuestMemory {
   reselect(): void {
     this.#currentKey = "";
     this.switchRoot();
+  }
+
   /** True if the inputs of rootKey() are those of the current root; else records them. */
   #sameContext(): boolean {
     const c = this.guest.vcpu.csr, mmu = this.guest.vcpu.mmu, k = this.#keyInputs;
