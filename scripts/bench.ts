@@ -53,6 +53,12 @@
  *   (VmHWM) of the bare boot with the translator and without, each in a fresh
  *   `deno run` of this script (`--linux-rss on|off`), so neither inherits the
  *   other's heap.
+ * - linux --smp 2: the same boot to the shell with two harts, bare with the
+ *   translator (one run, paired with one more single-hart run right before it,
+ *   both after the rows above: what a second hart costs), under the hypervisor
+ *   with OpenSBI (while the hypervisor refuses several vCPUs, the row is skipped
+ *   with the machine's own refusal as its reason), and QEMU `-smp 2` to the same
+ *   prompt (best of 3, start-up included).
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--no-linux] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
@@ -66,7 +72,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import type { Topic } from "../core/events.ts";
-import { type RunResult, VirtMachine } from "../devices/virt.ts";
+import { MachineConfigError, type RunResult, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, type Hypervisor } from "../hypervisor/hypervisor.ts";
 import { RunSampler } from "../hypervisor/report.ts";
 import {
@@ -106,6 +112,8 @@ const LINUX_MEMORY = 256 * 1024 * 1024;
 const LINUX_PROMPT = "# ";
 /** QEMU runs of the Linux boot (best kept). */
 const LINUX_QEMU_ROUNDS = 3;
+/** Harts of the SMP Linux rows (issue 12: QEMU's `-smp 2`). */
+const LINUX_SMP = 2;
 
 /** Instruction budget of every cpu.elf run with `--quick`. */
 const QUICK_INSTRUCTIONS = 1_000_000;
@@ -218,8 +226,10 @@ export interface HypervisorRun {
   stop: RunResult["stop"];
   /** Exit code, for `halt`. */
   exitCode?: number;
-  /** With the block translator: what it did. */
+  /** With the block translator: what it did (all harts together). */
   translator?: { compiled: number; compileMs: number; evictions: number; share: number };
+  /** With several harts: the instructions each retired, by hart id. */
+  harts?: number[];
 }
 
 /** The hypervisor's side of a bare/hypervisor comparison. */
@@ -307,6 +317,8 @@ export interface BenchReport {
   linux: LinuxFigure | { skipped: string };
   /** tinyos and Linux booting at once vs one after another, or why it was skipped. */
   guests: GuestsFigure | { skipped: string };
+  /** Linux to the shell with `--smp 2`, or why it was skipped. */
+  linuxSmp: LinuxSmpFigure | { skipped: string };
 }
 
 /**
@@ -324,6 +336,26 @@ export interface GuestsFigure {
   instructions: number;
   /** Slices the switcher gave tinyos and Linux. */
   slices: number[];
+}
+
+/** Debian's Linux from reset to the busybox prompt with several harts, on rvisor and on QEMU. */
+export interface LinuxSmpFigure {
+  /** Kernel release booted. */
+  release: string;
+  /** Harts (QEMU's `-smp`). */
+  smp: number;
+  /** Bare with OpenSBI fw_jump and the block translator, `smp` harts. */
+  bare: HypervisorRun;
+  /** The same with one hart, run right before `bare` (the pair for `ratio`). */
+  single: HypervisorRun;
+  /** Wall time `bare` / `single`: what the other harts cost. */
+  ratio: number;
+  /** Under the hypervisor with OpenSBI and the translator, or the machine's refusal. */
+  hypervisor: (HypervisorRun & HypervisorExits) | { skipped: string };
+  /** QEMU's best wall time with `-smp` to the same prompt (start-up included), when installed. */
+  qemuMs?: number;
+  /** QEMU's single-hart time of the Linux rows, when measured, for its own SMP cost. */
+  qemuSingleMs?: number;
 }
 
 /** Debian's Linux from reset to the busybox prompt, three ways on rvisor and on QEMU. */
@@ -633,6 +665,8 @@ interface Workload {
   firmware?: "guest" | "builtin";
   /** Run with the block translator (default: the interpreter alone). */
   jit?: boolean;
+  /** Harts (default 1). */
+  smp?: number;
 }
 
 /**
@@ -661,6 +695,7 @@ async function runWorkload(
     rtcBase: REPRODUCIBLE_RTC_BASE,
     console: () => {},
     jit: w.jit ?? false,
+    smp: w.smp,
   };
   let hv: Hypervisor | undefined;
   let m: VirtMachine;
@@ -721,15 +756,18 @@ async function runWorkload(
     stop: r!.stop,
     exitCode: r!.stop === "halt" ? r!.exitCode : undefined,
   };
-  const t = m.hart.translator?.stats;
-  if (t) {
+  if (m.hart.translator) {
+    // Each hart has its own translator.
+    const stats = m.harts.map((h) => h.translator!.stats);
+    const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0);
     run.translator = {
-      compiled: t.compiled,
-      compileMs: t.compileMs,
-      evictions: t.evictions,
-      share: t.translatedInstructions / m.hart.retired,
+      compiled: sum((s) => s.compiled),
+      compileMs: sum((s) => s.compileMs),
+      evictions: sum((s) => s.evictions),
+      share: sum((s) => s.translatedInstructions) / m.hostInstructions,
     };
   }
+  if (m.harts.length > 1) run.harts = m.harts.map((h) => h.retired);
   if (hv) {
     const byKind = [...hv.exitCounts].map(([kind, count]) => ({ kind, count }))
       .sort((a, b) => b.count - a.count);
@@ -899,17 +937,7 @@ export async function benchLinux(
   for (const [i, r] of runs.entries()) {
     if (r.stop !== "until") throw new Error(`linux boot ${i}: stopped with ${r.stop}`);
   }
-  const qemuMs = withQemu
-    ? await bestQemuMs(
-      [
-        ...["-m", "256M", "-cpu", QEMU_CPU_FD, "-bios", OPENSBI, "-rtc", QEMU_RTC],
-        ...["-kernel", images.kernel, "-initrd", images.initrd, "-append", LINUX_APPEND],
-      ],
-      [INIT_MARKER, LINUX_PROMPT],
-      LINUX_QEMU_ROUNDS,
-      120_000,
-    )
-    : undefined;
+  const qemuMs = withQemu ? await linuxQemuMs(images, 1) : undefined;
   const [bare, opensbi, builtin, bareTranslated, opensbiTranslated, builtinTranslated] = runs as (
     & HypervisorRun
     & HypervisorExits
@@ -924,6 +952,73 @@ export async function benchLinux(
     builtinTranslated,
     qemuMs,
     rss: { translator: await linuxRss(true), interpreter: await linuxRss(false) },
+  };
+}
+
+/** QEMU's best time of the Linux boot to the shell on the same images with `smp` harts. */
+async function linuxQemuMs(images: LinuxImages, smp: number): Promise<number | undefined> {
+  return await bestQemuMs(
+    [
+      ...["-m", "256M", "-cpu", QEMU_CPU_FD, "-bios", OPENSBI, "-rtc", QEMU_RTC],
+      ...(smp > 1 ? ["-smp", String(smp)] : []),
+      ...["-kernel", images.kernel, "-initrd", images.initrd, "-append", LINUX_APPEND],
+    ],
+    [INIT_MARKER, LINUX_PROMPT],
+    LINUX_QEMU_ROUNDS,
+    120_000,
+  );
+}
+
+/**
+ * `w` under the hypervisor, or `{ skipped }` with the machine's own refusal
+ * when it does not take `w`'s configuration (several vCPUs, until the
+ * hypervisor runs them): the row then measures by itself once it does.
+ */
+export async function hypervisorRunOrRefusal(
+  w: Workload,
+): Promise<(HypervisorRun & HypervisorExits) | { skipped: string }> {
+  try {
+    return await runWorkload(w, true) as HypervisorRun & HypervisorExits;
+  } catch (e) {
+    if (e instanceof MachineConfigError) return { skipped: e.message };
+    throw e;
+  }
+}
+
+/**
+ * Linux to the shell with {@linkcode LINUX_SMP} harts: bare with the
+ * translator (paired with one single-hart run just before it), under the
+ * hypervisor with OpenSBI, and on QEMU with `-smp`; `qemuSingleMs` is the Linux
+ * rows' QEMU time, passed on for the table.
+ */
+export async function benchLinuxSmp(
+  images: LinuxImages,
+  withQemu: boolean,
+  qemuSingleMs?: number,
+): Promise<LinuxSmpFigure> {
+  const w: Workload = { ...linuxBare(images, true), smp: LINUX_SMP };
+  const single = await runWorkload({ ...w, smp: 1 }, false);
+  const bare = await runWorkload(w, false);
+  const hypervisor = await hypervisorRunOrRefusal(w);
+  const runs: [string, HypervisorRun | { skipped: string }][] = [
+    ["1 hart", single],
+    [`${LINUX_SMP} harts`, bare],
+    ["hypervisor", hypervisor],
+  ];
+  for (const [name, r] of runs) {
+    if ("stop" in r && r.stop !== "until") {
+      throw new Error(`linux --smp boot (${name}): stopped with ${r.stop}`);
+    }
+  }
+  return {
+    release: images.release,
+    smp: LINUX_SMP,
+    bare,
+    single,
+    ratio: bare.wallMs / single.wallMs,
+    hypervisor,
+    qemuMs: withQemu ? await linuxQemuMs(images, LINUX_SMP) : undefined,
+    qemuSingleMs,
   };
 }
 
@@ -1091,9 +1186,15 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     : { skipped: "Debian's opensbi / u-boot-qemu not installed" };
   const sampler = await samplerFigure(quick, haveUboot, withLinux);
   let linux: LinuxFigure | { skipped: string } = { skipped: quick ? "--quick" : "--no-linux" };
+  let linuxSmp: LinuxSmpFigure | { skipped: string } = linux;
   if (!quick && withLinux) {
     const images = exists(OPENSBI) ? await linuxImages() : "Debian's opensbi not installed";
-    linux = typeof images === "string" ? { skipped: images } : await benchLinux(images, haveQemu);
+    if (typeof images === "string") {
+      linux = linuxSmp = { skipped: images };
+    } else {
+      linux = await benchLinux(images, haveQemu);
+      linuxSmp = await benchLinuxSmp(images, haveQemu, linux.qemuMs);
+    }
   }
   let guests: GuestsFigure | { skipped: string } = {
     skipped: quick ? "--quick" : "--no-linux",
@@ -1118,6 +1219,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     sampler,
     linux,
     guests,
+    linuxSmp,
   };
 }
 
@@ -1300,6 +1402,57 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
   ]);
 }
 
+/** The rows of the SMP Linux boots. */
+function linuxSmpRows(
+  rows: [string, string, string][],
+  f: LinuxSmpFigure | { skipped: string },
+): void {
+  if ("skipped" in f) {
+    rows.push([`linux --smp ${LINUX_SMP} to shell`, "skipped", f.skipped]);
+    return;
+  }
+  const name = `linux --smp ${f.smp} to shell`;
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  const detail = (r: HypervisorRun & Partial<HypervisorExits>) =>
+    `${int(r.instructions)} instructions (${int(r.emulated)} emulated` +
+    (r.harts === undefined ? "" : `; ${r.harts.map((n, i) => `hart ${i} ${int(n)}`).join(", ")}`) +
+    `), ${r.mips.toFixed(1)} MIPS` +
+    (r.exits === undefined ? "" : `, ${int(r.exits)} exits (${int(r.exitsPerSecond!)}/s): ` +
+      r.byKind!.slice(0, TOP_EXITS).map((e) => `${e.kind} ${int(e.count)}`).join(", ")) +
+    (r.translator === undefined ? "" : `; ${(r.translator.share * 100).toFixed(1)} % translated`);
+  rows.push([`${name}: bare, translator`, ms(f.bare.wallMs), detail(f.bare)]);
+  rows.push([
+    `${name}: ${f.smp} harts / 1`,
+    ratio(f.bare.wallMs, f.single.wallMs),
+    `wall time bare with the translator; 1 hart ${ms(f.single.wallMs)}, ` +
+    `${int(f.single.instructions)} instructions, run right before (both after the rows above, ` +
+    "reusing the functions they compiled)",
+  ]);
+  const h = f.hypervisor;
+  if ("skipped" in h) {
+    rows.push([`${name}: hypervisor + OpenSBI, translator`, "skipped", h.skipped]);
+  } else {
+    rows.push([`${name}: hypervisor + OpenSBI, translator`, ms(h.wallMs), detail(h)]);
+    rows.push([
+      `${name}: hypervisor / bare`,
+      ratio(h.wallMs, f.bare.wallMs),
+      "wall time, one run each",
+    ]);
+  }
+  if (f.qemuMs !== undefined) {
+    rows.push([
+      `${name}: qemu -smp ${f.smp}`,
+      ms(f.qemuMs),
+      `best of ${LINUX_QEMU_ROUNDS} incl. start-up (same images, rv64imafdc); rvisor bare ` +
+      ratio(f.bare.wallMs, f.qemuMs) +
+      ("skipped" in h ? "" : `, hypervisor ${ratio(h.wallMs, f.qemuMs)}`) +
+      (f.qemuSingleMs === undefined
+        ? ""
+        : `; qemu -smp ${f.smp} / 1 ${ratio(f.qemuMs, f.qemuSingleMs)}`),
+    ]);
+  }
+}
+
 /** Renders the report as a plain aligned table (benchmark | figure | detail). */
 export function formatTable(r: BenchReport): string {
   const rows: [string, string, string][] = [];
@@ -1391,6 +1544,7 @@ export function formatTable(r: BenchReport): string {
   samplerRow(rows, r.sampler);
   linuxRows(rows, r.linux);
   guestsRows(rows, r.guests);
+  linuxSmpRows(rows, r.linuxSmp);
   const header: [string, string, string] = ["benchmark", "figure", "detail"];
   const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));
   const w1 = Math.max(...[header, ...rows].map((x) => x[1].length));

@@ -9,9 +9,13 @@
  */
 
 import assert from "node:assert/strict";
-import { formatTable } from "../scripts/bench.ts";
+import { MachineConfigError } from "../devices/virt.ts";
+import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
+import { buildGuests } from "../scripts/build-guests.ts";
+import { formatTable, hypervisorRunOrRefusal } from "../scripts/bench.ts";
 
 const SCRIPT = new URL("../scripts/bench.ts", import.meta.url).pathname;
+const CPU_USER_ELF = new URL("../guests/bench/build/cpu_user.elf", import.meta.url).pathname;
 
 Deno.test("bench --quick prints the table and writes --json", async () => {
   const json = await Deno.makeTempFile({ suffix: ".json" });
@@ -56,11 +60,12 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^report sampler cpu_user\.elf: watched \/ off\s+[\d.]+x\s+process CPU time with a --web browser reading the samples every 500 ms and the tables every 2000 ms \(\d+ reads taking [\d.]+ ms of [\d,]+ ms; wall time [\d.]+x\), interleaved with the rows above; target < 1\.02x/,
         /^linux to shell\s+skipped\s+--quick$/,
         /^two guests: tinyos \+ linux to shell\s+skipped\s+--quick$/,
+        /^linux --smp 2 to shell\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 29, stdout);
+    assert.equal(rows.length, 30, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -102,6 +107,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     assert.ok(report.sampler.live.cpuRatio > 0 && Number.isInteger(report.sampler.live.polls));
     assert.deepEqual(report.linux, { skipped: "--quick" });
     assert.deepEqual(report.guests, { skipped: "--quick" });
+    assert.deepEqual(report.linuxSmp, { skipped: "--quick" });
 
     // The Linux rows, from a figure shaped like a full run's.
     const run = (wallMs: number, exits?: number) => ({
@@ -153,6 +159,55 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     ) {
       assert.ok(table.split("\n").some((r) => row.test(r)), `no row matches ${row}\n${table}`);
     }
+
+    // The --smp 2 rows, from figures shaped like a full run's: the hypervisor's refusal as the
+    // reason its row is skipped, then (once it takes two vCPUs) its run.
+    const smp = {
+      release: "6.12.0-test",
+      smp: 2,
+      bare: {
+        ...run(25_000),
+        harts: [1e9, 5e8],
+        translator: { compiled: 40_000, compileMs: 6_000, evictions: 0, share: 0.9 },
+      },
+      single: run(20_000),
+      ratio: 1.25,
+      hypervisor: { skipped: "smp 2: the hypervisor says no" },
+      qemuMs: 5_000,
+      qemuSingleMs: 4_000,
+    };
+    const smpTable = (linuxSmp: unknown) =>
+      formatTable({ ...report, linuxSmp }).split("\n").filter((r) => r.startsWith("linux --smp"));
+    const skipped = smpTable(smp);
+    for (
+      const [i, row] of [
+        /^linux --smp 2 to shell: bare, translator\s+25000 ms\s+1,500,000,000 instructions \(0 emulated; hart 0 1,000,000,000, hart 1 500,000,000\), 60\.0 MIPS; 90\.0 % translated$/,
+        /^linux --smp 2 to shell: 2 harts \/ 1\s+1\.25x\s+wall time bare with the translator; 1 hart 20000 ms, 1,500,000,000 instructions, run right before/,
+        /^linux --smp 2 to shell: hypervisor \+ OpenSBI, translator\s+skipped\s+smp 2: the hypervisor says no$/,
+        /^linux --smp 2 to shell: qemu -smp 2\s+5000 ms\s+best of 3 incl\. start-up .*; rvisor bare 5\.00x; qemu -smp 2 \/ 1 1\.25x$/,
+      ].entries()
+    ) {
+      assert.match(skipped[i], row, skipped.join("\n"));
+    }
+    assert.equal(skipped.length, 4, skipped.join("\n"));
+    const measured = smpTable({
+      ...smp,
+      hypervisor: run(50_000, 2_000_000),
+      qemuSingleMs: undefined,
+    });
+    for (
+      const [i, row] of [
+        /^linux --smp 2 to shell: hypervisor \+ OpenSBI, translator\s+50000 ms\s+1,500,000,000 instructions \(400,000 emulated\), 30\.0 MIPS, 2,000,000 exits \(40,000\/s\): shadow-fill 2,000,000$/,
+        /^linux --smp 2 to shell: hypervisor \/ bare\s+2\.00x\s+wall time, one run each$/,
+        /^linux --smp 2 to shell: qemu -smp 2\s+5000 ms\s+.*; rvisor bare 5\.00x, hypervisor 10\.00x$/,
+      ].entries()
+    ) {
+      assert.match(measured[i + 2], row, measured.join("\n"));
+    }
+    assert.equal(measured.length, 5, measured.join("\n"));
+    const noImages = smpTable({ skipped: "no Linux images (offline)" });
+    assert.equal(noImages.length, 1, noImages.join("\n"));
+    assert.match(noImages[0], /^linux --smp 2 to shell\s+skipped\s+no Linux images \(offline\)$/);
     assert.deepEqual(
       report.events.map((e: { subscriber: string }) => e.subscriber),
       ["none", "halt", "csr", "trap"],
@@ -178,4 +233,33 @@ Deno.test("bench --linux-rss takes on or off only, with a one-line error", async
     new TextDecoder().decode(out.stderr),
     "bench: --linux-rss maybe: must be on or off\n",
   );
+});
+
+Deno.test("bench: a hypervisor row the machine refuses is skipped with the machine's own message, else it runs", async () => {
+  await buildGuests();
+  const kernel = { name: CPU_USER_ELF, bytes: Deno.readFileSync(CPU_USER_ELF) };
+  for (const smp of [1, 2, 9]) {
+    // The oracle: what the hypervisor machine itself says of this configuration.
+    let refusal: string | undefined;
+    try {
+      createHypervisorMachine({ kernel, smp });
+    } catch (e) {
+      assert.ok(e instanceof MachineConfigError, String(e));
+      refusal = e.message;
+    }
+    const r = await hypervisorRunOrRefusal({ images: { kernel }, smp, maxInstructions: 20_000 });
+    if (refusal === undefined) {
+      assert.ok(!("skipped" in r), `smp ${smp}: ${JSON.stringify(r)}`);
+      assert.equal(r.stop, "limit");
+      assert.ok(r.instructions >= 20_000 && r.exits > 0, JSON.stringify(r));
+    } else {
+      assert.deepEqual(r, { skipped: refusal });
+    }
+  }
+  // One hart is always taken; 9 never (the machine has 1 to 8).
+  assert.ok(
+    !("skipped" in await hypervisorRunOrRefusal({ images: { kernel }, maxInstructions: 1 })),
+  );
+  const nine = await hypervisorRunOrRefusal({ images: { kernel }, smp: 9, maxInstructions: 1 });
+  assert.ok("skipped" in nine && /^smp 9: /.test(nine.skipped), JSON.stringify(nine));
 });
