@@ -45,8 +45,21 @@ const PAGE = 4096;
 export const MAX_BLOCK = 32;
 /** Times the interpreter reaches an address before a block is compiled there. */
 export const HOT_THRESHOLD = 5000;
-/** Compiled blocks kept before the pages that got blocks first are evicted. */
+/** Compiled blocks kept before pages unused since the last eviction are evicted. */
 export const MAX_BLOCKS = 16384;
+/**
+ * Estimated bytes of compiled code kept before pages are evicted: what V8
+ * holds for a block (its source, bytecode, feedback and, once hot, optimised
+ * code) grows with its source, so blocks of loads and stores cost several
+ * times the average and {@linkcode MAX_BLOCKS} alone does not bound memory.
+ * High enough not to bind on a Linux boot (150 MB at the shell): a 64 MB
+ * bound cost it 9% more CPU time in recompiled code for 10 MB less peak RSS,
+ * as V8 keeps the source of every function made with `new Function` in its
+ * compilation cache for the life of the process, evicted or not.
+ */
+export const MAX_CODE_BYTES = 192 * 1024 * 1024;
+/** V8's bytes per character of a block's source (about 4 on a Linux boot: heap after GC / source). */
+const BYTES_PER_CHAR = 4;
 /**
  * An empty block array, made to hold objects from the start (an array of holes
  * starts as a Smi array and changes kind on its first block), so that the run
@@ -90,6 +103,8 @@ export interface Block {
   fn: BlockFn;
   /** Instructions of one straight pass: a block is entered only with at least this budget. */
   length: number;
+  /** Estimated bytes V8 holds for `fn`. */
+  bytes: number;
 }
 
 /** Blocks and heat counters of one RAM page, indexed by halfword offset. */
@@ -101,6 +116,8 @@ export interface BlockPage {
   blocks: (Block | undefined)[];
   /** Interpreter visits per start offset / 2 ({@linkcode NEVER}: untranslatable). */
   readonly heat: Uint16Array;
+  /** Entered since the last eviction pass: the pass keeps it (the clock's second chance). */
+  used: boolean;
 }
 
 /** Counters for `--stats` and the bench. */
@@ -111,13 +128,15 @@ export interface TranslatorStats {
   live: number;
   /** Guest instructions in the live blocks (one pass each). */
   liveInstructions: number;
+  /** Estimated bytes of the live blocks' code (bounded by {@linkcode Translator.capacityBytes}). */
+  liveBytes: number;
   /** Milliseconds spent generating and compiling. */
   compileMs: number;
   /** Block pages dropped because their code page was written. */
   invalidations: number;
   /** Whole-cache drops (reset, snapshot restore). */
   flushes: number;
-  /** Block pages emptied because the cache was full. */
+  /** Block pages emptied because the cache was full (unused since the previous pass). */
   evictions: number;
   /** Instructions retired inside blocks. */
   translatedInstructions: number;
@@ -126,7 +145,11 @@ export interface TranslatorStats {
 /** The translated-block cache of one hart. */
 export class Translator {
   readonly #pages: (BlockPage | undefined)[] = [];
-  /** RAM pages holding blocks, oldest first: the cache evicts from the front when full. */
+  /**
+   * RAM pages holding blocks, in the order of the clock hand: an eviction pass
+   * goes from the front, empties the pages not entered since the last pass
+   * and moves the others to the back.
+   */
   readonly #filled = new Set<number>();
   readonly #scratch: Decoded = { packed: 0, imm: 0 };
   /**
@@ -136,6 +159,8 @@ export class Translator {
   threshold = HOT_THRESHOLD;
   /** Compiled blocks kept; tests make it small to exercise eviction. */
   capacity = MAX_BLOCKS;
+  /** Estimated bytes of code kept (see {@linkcode MAX_CODE_BYTES}). */
+  capacityBytes = MAX_CODE_BYTES;
   /** Block results: io[0] = instructions retired by the last block. */
   readonly io: Float64Array = new Float64Array(1);
   /** Counters (see {@linkcode TranslatorStats}). */
@@ -143,6 +168,7 @@ export class Translator {
     compiled: 0,
     live: 0,
     liveInstructions: 0,
+    liveBytes: 0,
     compileMs: 0,
     invalidations: 0,
     flushes: 0,
@@ -150,13 +176,14 @@ export class Translator {
     translatedInstructions: 0,
   };
 
-  /** The block page of RAM page `ramPage`, created on first use. */
+  /** The block page of RAM page `ramPage`, created on first use; marks it used (the run loop enters it). */
   page(ramPage: number): BlockPage {
     let p = this.#pages[ramPage];
     if (p === undefined) {
-      p = { blocks: NO_BLOCKS, heat: new Uint16Array(PAGE / 2) };
+      p = { blocks: NO_BLOCKS, heat: new Uint16Array(PAGE / 2), used: true };
       this.#pages[ramPage] = p;
     }
+    p.used = true;
     return p;
   }
 
@@ -174,24 +201,39 @@ export class Translator {
   #forget(p: BlockPage): void {
     if (p.blocks === NO_BLOCKS) return;
     for (const b of p.blocks) {
-      if (b !== undefined) this.stats.live--, this.stats.liveInstructions -= b.length;
+      if (b === undefined) continue;
+      this.stats.live--, this.stats.liveInstructions -= b.length, this.stats.liveBytes -= b.bytes;
     }
   }
 
+  /** True if one more block of `bytes` would pass either bound less a `slack`th of it. */
+  #full(bytes: number, slack: number): boolean {
+    const c = this.capacity, cb = this.capacityBytes;
+    return this.stats.live + 1 > c - Math.floor(c / slack) ||
+      this.stats.liveBytes + bytes > cb - Math.floor(cb / slack);
+  }
+
   /**
-   * Empties the pages that got blocks first until an eighth of the capacity is
-   * free: a Linux boot moves through far more code than the cache holds, and
-   * dropping the cache whole threw away the hot loops with the cold code. An
-   * emptied page keeps its object (the hart may hold it) and starts cold again.
+   * Empties pages not entered since the previous pass (a clock) until an
+   * eighth of the capacity is free beside a new block of `bytes`: a Linux
+   * boot moves through far more code than it needs at any time, most of it
+   * run for a while and never again, and evicting the oldest pages would
+   * throw away hot loops compiled early. An emptied page keeps its object (the
+   * hart may hold it) and starts cold again.
    */
-  #evict(): void {
+  #evict(bytes: number): void {
     for (const ramPage of this.#filled) {
-      if (this.stats.live <= this.capacity - (this.capacity >> 3)) break;
+      if (!this.#full(bytes, 8)) break;
       const p = this.#pages[ramPage]!;
+      this.#filled.delete(ramPage);
+      if (p.used) {
+        p.used = false;
+        this.#filled.add(ramPage); // visited again by this loop: evicted then if still unused
+        continue;
+      }
       this.#forget(p);
       p.blocks = NO_BLOCKS;
       p.heat.fill(0);
-      this.#filled.delete(ramPage);
       this.stats.evictions++;
     }
   }
@@ -203,6 +245,7 @@ export class Translator {
     this.#filled.clear();
     this.stats.live = 0;
     this.stats.liveInstructions = 0;
+    this.stats.liveBytes = 0;
   }
 
   /**
@@ -225,7 +268,6 @@ export class Translator {
       page.heat[k] = h + 1;
       return undefined;
     }
-    if (this.stats.live >= this.capacity) this.#evict();
     const t0 = performance.now();
     const b = this.#compile(off, ramOff, ram16, decoded);
     this.stats.compileMs += performance.now() - t0;
@@ -233,12 +275,15 @@ export class Translator {
       page.heat[k] = NEVER;
       return undefined;
     }
+    page.used = true; // the page being compiled into is in use, whatever the last pass saw
+    if (this.#full(b.bytes, Infinity)) this.#evict(b.bytes);
     if (page.blocks === NO_BLOCKS) page.blocks = blockArray();
     page.blocks[k] = b;
     this.#filled.add(ramOff >> 12); // a page emptied by eviction comes back as the newest
     this.stats.compiled++;
     this.stats.live++;
     this.stats.liveInstructions += b.length;
+    this.stats.liveBytes += b.bytes;
     return b;
   }
 
@@ -276,7 +321,8 @@ export class Translator {
       o += (p & 0x800000) !== 0 ? 4 : 2; // branches fall through here; taken, they leave
     }
     if (insns.length === 0) return undefined;
-    return { fn: generate(insns), length: insns.length };
+    const { fn, bytes } = generate(insns);
+    return { fn, length: insns.length, bytes };
   }
 }
 
@@ -287,11 +333,15 @@ const TLB_MASK = TLB_SIZE - 1;
  * by every translator: a block is a pure function of its arguments, so code
  * that is dropped and translated again (a rewritten page, an evicted one, a
  * new machine) reuses the function V8 already optimised instead of starting cold.
- * Cleared when it reaches the bound.
+ * Held weakly, so that a function no block holds any more (evicted) is freed at
+ * V8's next full collection and the cache's bound bounds the memory: with
+ * strong references this map kept every evicted function alive.
  */
-const FUNCTIONS = new Map<string, BlockFn>();
-/** Bound of {@linkcode FUNCTIONS}. */
-const MAX_FUNCTIONS = 16384;
+const FUNCTIONS = new Map<string, { fn: WeakRef<BlockFn>; bytes: number }>();
+/** Deletes the entry of a collected function (unless a new one took its key). */
+const COLLECTED = new FinalizationRegistry<string>((key) => {
+  if (FUNCTIONS.get(key)?.fn.deref() === undefined) FUNCTIONS.delete(key);
+});
 
 /** True if the template of `def` mentions operand `x` (`a`: rs1, `b`: rs2). */
 function mentions(def: InsnDef, x: "a" | "b"): boolean {
@@ -310,11 +360,15 @@ const READS_RS2: readonly boolean[] = INSN_BY_OP.map((d) =>
   d !== undefined && (d.kind === Kind.STORE || mentions(d, "b"))
 );
 
-/** The JavaScript source of a block, wrapped into a function. */
-function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
+/** The JavaScript source of a block, wrapped into a function, and the bytes it is estimated to hold. */
+function generate(insns: { p: number; imm: number; delta: number }[]): {
+  fn: BlockFn;
+  bytes: number;
+} {
   const key = insns.map(({ p, imm, delta }) => `${p},${imm},${delta}`).join(";");
-  let fn = FUNCTIONS.get(key);
-  if (fn !== undefined) return fn;
+  const known = FUNCTIONS.get(key);
+  const shared = known?.fn.deref();
+  if (shared !== undefined) return { fn: shared, bytes: known!.bytes };
   const used = new Set<number>(), written = new Set<number>();
   for (const { p } of insns) {
     const def = INSN_BY_OP[p & 0xff]!;
@@ -427,9 +481,10 @@ function generate(insns: { p: number; imm: number; delta: number }[]): BlockFn {
     }
     ${writeBack} io[0] = xc; return xp;
   });`;
-  if (FUNCTIONS.size >= MAX_FUNCTIONS) FUNCTIONS.clear();
   const { mul128, div64, div32, out } = TEMPLATE_HELPERS;
-  fn = new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out) as BlockFn;
-  FUNCTIONS.set(key, fn);
-  return fn;
+  const fn = new Function("mul128", "div64", "div32", "out", src)(mul128, div64, div32, out);
+  const bytes = src.length * BYTES_PER_CHAR;
+  FUNCTIONS.set(key, { fn: new WeakRef(fn), bytes });
+  COLLECTED.register(fn, key);
+  return { fn, bytes };
 }

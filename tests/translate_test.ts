@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Translator } from "../core/translate.ts";
 import { MemoryBlockBackend } from "../devices/block.ts";
 import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
@@ -151,6 +152,24 @@ for (const mode of MODES) {
     }, 1);
   });
 
+  Deno.test(`translator on == off: tinyos with a 32 KB code cache, pages evicted (${mode})`, async () => {
+    const config = { kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) } };
+    await same(mode, config, async (m) => {
+      const t = m.hart.translator;
+      if (t !== null) t.capacityBytes = 32768;
+      const r = await m.run({ until: "$ ", maxInstructions: 200_000_000 });
+      assert.equal(r.stop, "until");
+      if (t !== null) {
+        assert.ok(t.stats.evictions > 0, "nothing was evicted");
+        assert.ok(
+          t.stats.liveBytes > 0 && t.stats.liveBytes <= 32768,
+          `${t.stats.liveBytes} B live`,
+        );
+      }
+      return [`${r.stop} ${r.guestInstructions}`];
+    }, 1);
+  });
+
   Deno.test(`translator on == off: bench cpu.elf (${mode})`, async () => {
     const config = { kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) } };
     const share = await same(mode, config, runOnce(200_000_000));
@@ -224,6 +243,32 @@ for (const mode of MODES) {
   }
 }
 
+Deno.test("translator: a full cache empties the pages not entered since its last pass, keeps the others", () => {
+  const pages = 6;
+  const ram16 = new Uint16Array(pages * 2048);
+  for (let i = 0; i < ram16.length; i += 2) ram16[i] = 0x8093, ram16[i + 1] = 0x0010; // addi x1, x1, 1
+  const t = new Translator();
+  t.threshold = 1;
+  t.capacity = 3;
+  const compile = (n: number) =>
+    assert.ok(
+      t.visit(t.page(n), 0, n * 4096, ram16, new Int32Array(4096)),
+      `no block in page ${n}`,
+    );
+  const page = Array.from({ length: pages }, (_, n) => t.page(n)); // page() marks a page entered
+  const has = (n: number) => page[n].blocks[0] !== undefined;
+  for (const n of [0, 1, 2]) compile(n);
+  assert.equal(t.stats.liveBytes, 3 * page[0].blocks[0]!.bytes);
+  // All three were entered: one pass clears their marks, the next reaches page 0 first.
+  compile(3);
+  assert.deepEqual([0, 1, 2, 3].map(has), [false, true, true, true]);
+  t.page(1); // the run loop enters page 1 again: page 2, not yet entered again, goes first
+  compile(4);
+  assert.deepEqual([1, 2, 3, 4].map(has), [true, false, true, true]);
+  assert.equal(t.stats.evictions, 2);
+  assert.equal(t.stats.live, 3);
+});
+
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
   const ends: string[] = [];
   for (const jit of [false, true]) {
@@ -295,7 +340,10 @@ const retiredOf = (stats: string) => /instructions retired\s+(\d+)/.exec(stats)?
 
 Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none with --jit off", async () => {
   const on = await bootCpu([]);
-  assert.match(on, /blocks compiled\s+[1-9]\d* \(\d+ live, \d+ instructions\)/);
+  assert.match(
+    on,
+    /blocks compiled\s+[1-9]\d* \(\d+ live, \d+ instructions, ~[1-9]\d* KB of code\)/,
+  );
   assert.match(on, /compile time\s+[\d.]+ ms/);
   assert.match(on, /block invalidations\s+\d+ pages/);
   const share = Number(/run translated\s+([\d.]+) %/.exec(on)?.[1]);
