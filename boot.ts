@@ -20,7 +20,8 @@ import { assignDiskSlots } from "./devices/board.ts";
 import type { ImageFile } from "./devices/virt.ts";
 import type { BlockBackend } from "./devices/block.ts";
 import { openDiskImage } from "./devices/host/disk.ts";
-import { HostTerminal, writeStderr } from "./devices/host/terminal.ts";
+import { ConsoleOutput, HostTerminal, writeStderr } from "./devices/host/terminal.ts";
+import { createGuestsMachine, type GuestConfig, type GuestSwitcher } from "./hypervisor/guests.ts";
 import { SnapshotError } from "./core/snapshot.ts";
 import { DEFAULT_ISA, ISA_STRINGS } from "./core/fpu.ts";
 import {
@@ -196,6 +197,14 @@ Options:
                     over time; top trapping pcs with symbols, CSR and device
                     exits, configuration, the --stats table), FILE.json the
                     same data (README: Run reports)
+  --guest KEY=VALUE,...
+                    repeated: several guests under the hypervisor, time-sliced
+                    on the one hart, each with its own RAM, devices and vCPU.
+                    Keys: kernel, bios, initrd, append, firmware (guest or
+                    builtin), mem (default 128M), disk (its last virtio slot),
+                    serial=FILE (its console to FILE, not the terminal); ",,"
+                    is a comma in a value. Replaces --kernel, --bios, --mem,
+                    --disk... The terminal shows guest 0; Ctrl-A 0..9 switches
   -h, --help        print this help
 
 QEMU's command line: options with one dash are qemu-system-riscv64's, with
@@ -229,6 +238,8 @@ the guest):
   Ctrl-A x          quit (exit 0)
   Ctrl-A h          print the escape keys
   Ctrl-A Ctrl-A     send Ctrl-A to the guest
+  Ctrl-A 0..9       with --guest: show and type into guest N (what it printed
+                    meanwhile comes first)
 When stdin is a pipe or file, its bytes are the guest's serial input; at its
 end the guest keeps running.
 
@@ -303,8 +314,99 @@ export interface BootOptions {
   snapshotAt?: number;
   /** Restore this snapshot instead of booting. */
   snapshotLoad?: string;
+  /** Several guests under the hypervisor (--guest, repeated); empty for one. */
+  guests: GuestOption[];
   /** Print help and exit. */
   help: boolean;
+}
+
+/** One --guest KEY=VALUE,... (the per-guest flags, and serial=FILE for its console). */
+export interface GuestOption {
+  /** Kernel path. */
+  kernel?: string;
+  /** M-mode firmware path. */
+  bios?: string;
+  /** Initrd path. */
+  initrd?: string;
+  /** Kernel command line. */
+  append?: string;
+  /** Who answers its SBI calls. */
+  firmware: "guest" | "builtin";
+  /** Its RAM size. */
+  memory: number;
+  /** A disk image in its last virtio slot. */
+  disk?: string;
+  /** A file that gets its console output instead of the terminal. */
+  serial?: string;
+}
+
+const GUEST_KEYS = ["kernel", "bios", "initrd", "append", "firmware", "mem", "disk", "serial"];
+/** Flags that --guest entries take instead. */
+const PER_GUEST_FLAGS = [
+  "kernel",
+  "bios",
+  "initrd",
+  "append",
+  "load",
+  "disk",
+  "mem",
+  "firmware",
+  "guest-offset",
+  "no-hypervisor",
+  "gdb",
+  "gdb-listen",
+];
+
+/**
+ * Parses one --guest value: KEY=VALUE pairs separated by commas (a comma in
+ * a value is written ",,", as in QEMU's option syntax). Throws
+ * {@linkcode UsageError}.
+ */
+export function parseGuest(text: string): GuestOption {
+  const fields = new Map<string, string>();
+  const parts = [""];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== ",") parts[parts.length - 1] += text[i];
+    else if (text[i + 1] === ",") parts[parts.length - 1] += ",", i++;
+    else parts.push("");
+  }
+  for (const part of parts) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? part : part.slice(0, eq);
+    if (!GUEST_KEYS.includes(key) || eq < 0) {
+      throw new UsageError(
+        `--guest ${text}: '${part}' is not KEY=VALUE with KEY one of ${GUEST_KEYS.join(", ")}`,
+      );
+    }
+    if (fields.has(key)) throw new UsageError(`--guest ${text}: ${key} given twice`);
+    fields.set(key, part.slice(eq + 1));
+  }
+  const firmware = fields.get("firmware") ?? "guest";
+  if (firmware !== "guest" && firmware !== "builtin") {
+    throw new UsageError(`--guest ${text}: firmware=${firmware}: must be guest or builtin`);
+  }
+  if (firmware === "builtin" && (fields.has("bios") || !fields.has("kernel"))) {
+    throw new UsageError(
+      `--guest ${text}: firmware=builtin needs kernel= and no bios= (the hypervisor answers SBI calls)`,
+    );
+  }
+  const mem = fields.get("mem");
+  let memory = DEFAULT_MEMORY;
+  try {
+    if (mem !== undefined) memory = parseMemSize(mem);
+  } catch (e) {
+    throw new UsageError(`--guest ${text}: ${(e as Error).message.replace(/^--mem /, "mem=")}`);
+  }
+  return {
+    kernel: fields.get("kernel"),
+    bios: fields.get("bios"),
+    initrd: fields.get("initrd"),
+    append: fields.get("append"),
+    firmware,
+    memory,
+    disk: fields.get("disk"),
+    serial: fields.get("serial"),
+  };
 }
 
 const OPTIONS = {
@@ -338,6 +440,7 @@ const OPTIONS = {
   "snapshot-save": { type: "string" },
   "snapshot-at": { type: "string" },
   "snapshot-load": { type: "string" },
+  guest: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -670,8 +773,24 @@ function parseRvisorArgs(args: string[]): BootOptions {
     snapshotSave: values["snapshot-save"],
     snapshotAt,
     snapshotLoad: values["snapshot-load"],
+    guests: parseGuests(values.guest ?? [], values),
     help: values.help ?? false,
   };
+}
+
+/** The --guest entries, refused beside the flags they replace. */
+function parseGuests(texts: string[], values: Record<string, unknown>): GuestOption[] {
+  if (texts.length === 0) return [];
+  for (const flag of PER_GUEST_FLAGS) {
+    if (values[flag] === undefined) continue;
+    throw new UsageError(
+      flag.startsWith("gdb")
+        ? `--guest: --${flag} does not support several guests yet`
+        : `--guest: cannot be combined with --${flag} (give each guest's settings in its --guest)`,
+    );
+  }
+  if (texts.length > 10) throw new UsageError("--guest: at most 10 guests (Ctrl-A 0..9)");
+  return texts.map(parseGuest);
 }
 
 /** Reads an image file; throws {@linkcode UsageError} naming it on any problem. */
@@ -729,6 +848,65 @@ export function defaultGuest(memory: number): Pick<VirtConfig, "bios" | "kernel"
   return { kernel: { name: "tinyos.elf (embedded)", bytes: tinyosElf() } };
 }
 
+/**
+ * One --guest's machine configuration: its images and disk read, its console
+ * on the terminal while it is shown (else kept until it is) or in its
+ * serial= file. Throws {@linkcode UsageError} naming the file.
+ */
+function guestConfig(s: Session, g: GuestOption, i: number, options: BootOptions): GuestConfig {
+  if (!g.kernel && !g.bios && g.memory < TINYOS_MEMORY) {
+    throw new UsageError(
+      `--guest (guest ${i}): mem=${g.memory}: the default guest (tinyos) needs at least 128M`,
+    );
+  }
+  const images = g.kernel || g.bios
+    ? {
+      bios: g.bios === undefined ? undefined : readImage(g.bios, g.memory),
+      kernel: g.kernel === undefined ? undefined : readImage(g.kernel, g.memory),
+    }
+    : defaultGuest(g.memory);
+  const disks: DiskSlot[] = [];
+  if (g.disk !== undefined) {
+    try {
+      s.disks.push(openDiskImage(g.disk, options.diskWrite));
+    } catch (e) {
+      throw new UsageError(`--guest disk=${(e as Error).message}`);
+    }
+    disks.push({ backend: s.disks[s.disks.length - 1], name: g.disk });
+  }
+  s.hidden[i] = [];
+  let console: (b: number) => void;
+  if (g.serial !== undefined) {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(g.serial, { write: true, create: true, truncate: true });
+    } catch (e) {
+      throw new UsageError(`--guest serial=${g.serial}: ${describeFsError(e)}`);
+    }
+    const out = new ConsoleOutput((bytes) => file.writeSync(bytes));
+    s.serials.push(out);
+    console = (b) => out.put(b);
+  } else {
+    console = (b) => {
+      if (s.guests?.focused === i) s.terminal!.output.put(b);
+      else if (s.hidden[i].length < HIDDEN_LIMIT) s.hidden[i].push(b);
+    };
+  }
+  return {
+    ...images,
+    memory: g.memory,
+    initrd: g.initrd === undefined ? undefined : readImage(g.initrd, g.memory),
+    append: g.append,
+    firmware: g.firmware,
+    disks,
+    rtcBase: options.rtcBase,
+    console,
+  };
+}
+
+/** Output bytes kept for a guest the terminal does not show. */
+const HIDDEN_LIMIT = 1 << 20;
+
 /** The running session: machine, console, and the single way out. */
 class Session {
   machine: VirtMachine | undefined;
@@ -739,6 +917,11 @@ class Session {
   hypervisor: Hypervisor | undefined;
   /** Records the run for --report and --web's live charts (one sampler for both). */
   sampler: RunSampler | undefined;
+  /** With several guests: their switcher, and output of guests not on the terminal. */
+  guests: GuestSwitcher | undefined;
+  hidden: number[][] = [];
+  /** Console outputs of serial= files, flushed at exit. */
+  serials: ConsoleOutput[] = [];
   startMs = performance.now();
   #finished = false;
   #snapshotSaved = false;
@@ -792,6 +975,7 @@ class Session {
         }
       }
       this.terminal?.restore();
+      for (const out of this.serials) out.flush();
       // On a terminal, start our message on a fresh line rather than after a guest prompt.
       if (message !== undefined && this.terminal && !this.terminal.output.atLineStart) {
         if (Deno.stdout.isTerminal()) writeStdout("\r\n");
@@ -806,7 +990,13 @@ class Session {
       if (message !== undefined) writeStderr(`rvisor: ${message}\n`);
       if (this.machine) {
         const wallMs = performance.now() - this.startMs;
-        const stats = statsLines(this.machine, this.hypervisor ?? null, this.traps, wallMs);
+        const stats = statsLines(
+          this.machine,
+          this.hypervisor ?? null,
+          this.traps,
+          wallMs,
+          this.guests,
+        );
         if (this.options?.stats) writeStderr(stats.join("\n") + "\n");
         try {
           if (save) this.#writeReport(stats);
@@ -817,6 +1007,17 @@ class Session {
       }
     }
     Deno.exit(code);
+  }
+
+  /**
+   * Ctrl-A and a digit: the terminal shows guest `i` from now on, starting
+   * with what it printed while another guest was shown.
+   */
+  switchConsole(i: number): void {
+    const g = this.guests!, out = this.terminal!.output;
+    g.focus(i);
+    for (const b of new TextEncoder().encode(`\r\n[rvisor: guest ${i}]\r\n`)) out.put(b);
+    for (const b of this.hidden[i].splice(0)) out.put(b);
   }
 }
 
@@ -872,6 +1073,7 @@ export async function main(args: string[]): Promise<void> {
     const terminal = new HostTerminal({
       onQuit: () => s.finish(ExitCode.OK, "terminated"),
       onBrokenPipe: () => s.finish(ExitCode.BROKEN_PIPE),
+      onSwitch: (i) => s.switchConsole(i),
     });
     s.terminal = terminal;
     if (options.hypervisor && options.guestOffset + options.memory > MAX_MEMORY) {
@@ -898,7 +1100,17 @@ export async function main(args: string[]): Promise<void> {
       jitThreshold: options.jitThreshold,
     };
     try {
-      if (options.hypervisor) {
+      if (options.guests.length > 0) {
+        const m = createGuestsMachine({
+          guests: options.guests.map((g, i) => guestConfig(s, g, i, options)),
+          clock: options.clock,
+          isa: options.isa,
+          jit: options.jit,
+          jitThreshold: options.jitThreshold,
+        });
+        s.guests = m.guests;
+        s.machine = m;
+      } else if (options.hypervisor) {
         const m = createHypervisorMachine({
           ...config,
           guestOffset: options.guestOffset,
@@ -941,7 +1153,17 @@ export async function main(args: string[]): Promise<void> {
       exits: () => hv ? [...hv.exitCounts.values()].reduce((a, b) => a + b, 0) : null,
     });
 
-    terminal.start(machine);
+    const switcher = s.guests;
+    terminal.start(
+      switcher
+        ? switcher.hypervisors.map((hv, i) => ({
+          input: (bytes: Uint8Array) => hv.guest.devices.uart.pushInput(bytes),
+          uart: hv.guest.devices.uart,
+          events: machine.events,
+          running: () => switcher.current === i,
+        }))
+        : machine,
+    );
     s.startMs = performance.now();
     s.sampler?.resume();
     const deadline = s.startMs + (options.timeoutMs ?? Infinity);
@@ -985,6 +1207,15 @@ export async function main(args: string[]): Promise<void> {
     const report = s.hypervisor?.panicReport;
     if (report) {
       s.finish(s.hypervisor!.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL, report);
+    }
+    const panicked = switcher?.hypervisors.filter((hv) => hv.panicReport) ?? [];
+    if (panicked.length > 0) {
+      s.finish(
+        panicked.every((hv) => hv.panicIsGuestFault) ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL,
+        switcher!.hypervisors.map((hv, i) =>
+          `guest ${i}: ${hv.panicReport ?? switcher!.ended[i]?.message ?? "running"}`
+        ).join("\n"),
+      );
     }
     const code = machine.exitCode;
     switch (halted.reason) {

@@ -40,10 +40,26 @@ export {
   type HostView,
   Machine,
   type MachineConfig,
+  MachineGuest,
   type SbiCall,
   type SbiResult,
   type SystemCall,
 } from "./hypervisor/machine.ts";
+export {
+  createGuestsMachine,
+  DEFAULT_SLICE,
+  type GuestConfig,
+  type GuestPlacement,
+  type GuestsConfig,
+  type GuestStatus,
+  GuestSwitcher,
+  type GuestSwitcherState,
+  placeGuests,
+  roundRobin,
+  type ScheduleInfo,
+  type SchedulePolicy,
+  type ScheduleReason,
+} from "./hypervisor/guests.ts";
 export {
   type AddressRange,
   type HookFilter,
@@ -80,6 +96,7 @@ export { statsLines, TrapCounter } from "./hypervisor/stats.ts";
 export {
   createHypervisorMachine,
   DEFAULT_GUEST_OFFSET,
+  type GuestPlace,
   Hypervisor,
   type HypervisorConfig,
   type HypervisorState,

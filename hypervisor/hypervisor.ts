@@ -19,7 +19,7 @@
 import { RAM_BASE } from "../core/bus.ts";
 import type { ClockMode } from "../core/clock.ts";
 import { Csr, Mstatus } from "../core/csr.ts";
-import type { ExitEvent, ExitKind, Priv } from "../core/events.ts";
+import type { ExitEvent, ExitKind, HaltReason, Priv } from "../core/events.ts";
 import type { Hart } from "../core/hart.ts";
 import type { BlockBackend } from "../devices/block.ts";
 import {
@@ -91,6 +91,38 @@ export interface HypervisorConfig extends BootImages {
   firmware?: "guest" | "builtin";
 }
 
+/**
+ * Where one of several guests lives in host RAM and where its output and halt
+ * go (hypervisor/guests.ts lays guests out); a single guest's place is the
+ * whole host RAM above the ROM page and the machine's own console and halt.
+ */
+export interface GuestPlace {
+  /** Host page holding the guest's boot ROM. */
+  romPage: number;
+  /** The guest's shadow page pool: [poolBase, poolEnd). */
+  poolBase: number;
+  /** End of the pool. */
+  poolEnd: number;
+  /** Host physical address of guest-physical RAM base. */
+  windowBase: number;
+  /** Guest console output. */
+  console: (byte: number) => void;
+  /** The guest halted (poweroff, fail, reset, HTIF, a panic). */
+  halt: (reason: HaltReason, code: number, message?: string) => void;
+  /** How reports name the guest (`guest 1`). */
+  label?: string;
+}
+
+/** A guest's integer registers and pc (the host hart's, or saved while another guest runs). */
+export interface GuestRegisters {
+  /** Low halves of x0..x31. */
+  readonly xl: ArrayLike<number>;
+  /** High halves. */
+  readonly xh: ArrayLike<number>;
+  /** pc. */
+  readonly pc: number;
+}
+
 /** One remembered exit, for diagnostics. */
 export interface ExitRecord {
   /** Exit class. */
@@ -123,13 +155,18 @@ export interface HypervisorState {
   recentExits: ExitRecord[];
   /** Injected guest traps by cause. */
   guestTraps: [string, number][];
+  /** Host instructions retired while other guests ran (absent: 0). */
+  retiredOffset?: number;
   /** The panic report, if one stopped the run. */
   panicReport: string | null;
   /** Whether that panic was the guest's fault. */
   panicIsGuestFault: boolean;
 }
 
-/** The hypervisor: owns the host hart's traps and runs one guest. */
+/**
+ * The hypervisor of one guest: owns the host hart's traps while that guest
+ * runs (several guests each have one, switched by hypervisor/guests.ts).
+ */
 export class Hypervisor implements MachineSoftware {
   /** The guest machine. */
   readonly guest: Guest;
@@ -158,17 +195,39 @@ export class Hypervisor implements MachineSoftware {
   #retiredAtLastTrap = -1;
   #exitsWithoutProgress = 0;
   #progressMark = -1;
+  readonly #place: GuestPlace;
+  /**
+   * Host instructions retired while other guests ran: this guest's own count
+   * (its minstret, virtual time aside) is the host's minus these.
+   */
+  retiredOffset = 0;
+  /** The guest's registers while another guest has the host hart (null: they are the hart's). */
+  savedRegisters: GuestRegisters | null = null;
 
+  /**
+   * Without `place`, the one guest takes all host RAM above the ROM page and
+   * the pool, and starts at once; with it, the guest starts at its first
+   * {@linkcode enter}.
+   */
   constructor(
     readonly machine: VirtMachine,
     readonly config: HypervisorConfig,
     readonly guestOffset: number,
+    place?: GuestPlace,
   ) {
     const hart = this.#hart = machine.hart;
     const bus = machine.bus;
-    const romPage = RAM_BASE;
     const windowBase = RAM_BASE + guestOffset;
-    const guestMemory = bus.ramSize - guestOffset;
+    const guestMemory = config.memory ?? bus.ramSize - guestOffset;
+    this.#place = place ?? {
+      romPage: RAM_BASE,
+      poolBase: RAM_BASE + 4096,
+      poolEnd: windowBase,
+      windowBase,
+      console: (b) => machine.emitConsole(b),
+      halt: (reason, code, message) => machine.halt(reason, code, message),
+    };
+    const { romPage, halt } = this.#place;
     this.guest = new Guest({
       hostBus: bus,
       windowBase,
@@ -176,16 +235,19 @@ export class Hypervisor implements MachineSoftware {
       romPage,
       clock: machine.clock,
       events: machine.events,
-      hostRetired: () => hart.retired,
-      console: (b) => machine.emitConsole(b),
-      halt: (reason, code) => machine.halt(reason, code),
+      hostRetired: () => hart.retired - this.retiredOffset,
+      console: this.#place.console,
+      halt: (reason, code) => halt(reason, code),
       disks: configDisks(config),
       rtcBase: config.rtcBase,
       builtinFirmware: config.firmware === "builtin",
       fpu: hart.csr.fpu,
     }, config);
-    const poolBase = romPage + 4096;
-    const poolEnd = Math.min(windowBase, poolBase + (config.shadowPages ?? Infinity) * 4096);
+    const poolBase = this.#place.poolBase;
+    const poolEnd = Math.min(
+      this.#place.poolEnd,
+      poolBase + (config.shadowPages ?? Infinity) * 4096,
+    );
     const pages = new PageAllocator(bus, poolBase, poolEnd);
     this.memory = new GuestMemory(hart, this.guest, pages);
     this.#timer = new GuestTimer(machine.clint, this.guest.devices.clint);
@@ -195,7 +257,7 @@ export class Hypervisor implements MachineSoftware {
         guest: this.guest,
         memory: this.memory,
         timer: this.#timer,
-        halt: (reason, code) => machine.halt(reason, code),
+        halt: (reason, code) => halt(reason, code),
         contextChanged: () => this.memory.switchRoot(),
         fatal: (message) => this.#panic(message, true),
       })
@@ -207,8 +269,14 @@ export class Hypervisor implements MachineSoftware {
       guestHung: (message) => this.#panic(message, true),
     }, this.firmware);
     this.guest.vcpu.csr.triggers.onChange = () => this.#syncTriggers();
-    this.#enterGuest(romPage, windowBase, bus.ramBase + bus.ramSize);
+    if (place) return;
+    this.enter();
     machine.attach(this, this.guest.devices.uart);
+  }
+
+  /** Host physical end of the guest's RAM window. */
+  get windowEnd(): number {
+    return this.guest.windowBase + this.guest.bus.ramSize;
   }
 
   /**
@@ -216,29 +284,75 @@ export class Hypervisor implements MachineSoftware {
    * vector: PMP confines host U-mode, timer interrupts enabled, counters trap
    * (so the guest's counter-enable rules apply), every trap comes here.
    */
-  #enterGuest(romPage: number, windowBase: number, ramEnd: number): void {
+  enter(): void {
     const csr = this.#hart.csr;
-    const tor = (i: number, addr: number, perms: number) => {
-      csr.write(Csr.pmpaddr0 + i, (addr / 4) | 0, Math.floor(addr / 4 / 4294967296));
-      return (0x08 | perms) << (8 * i); // A = TOR
-    };
-    csr.write(Csr.pmpaddr0, (romPage / 4) | 0, 0); // entry 0: bottom of the TOR chain
-    const R = 1, W = 2, X = 4;
-    const cfg = tor(1, romPage + 4096, R | X) | tor(2, windowBase, R) | tor(3, ramEnd, R | W | X);
-    csr.write(Csr.pmpcfg0, cfg, 0);
+    // The hypervisor runs in host M-mode; another guest may have had the hart in U-mode.
+    csr.priv = 3;
+    this.#confine();
     csr.write(Csr.mie, 1 << 7, 0); // MTIE: the guest timer arrives as a host timer interrupt
     csr.write(Csr.mcounteren, 0, 0);
-    this.#hart.onTrap = (cause, interrupt, tval, pc) => this.#onTrap(cause, interrupt, tval, pc);
     csr.write(Csr.mstatus, 0, 0); // MPP = U
     // The guest's own firmware starts at the boot ROM in virtual M-mode; the built-in one
-    // sets up virtual M-mode itself and starts the kernel in virtual S-mode.
+    // sets up virtual M-mode and the kernel's registers itself and starts it in virtual
+    // S-mode (so only once the guest's registers are on the hart).
     const start = this.firmware ? this.firmware.boot() : BOOT_ROM_BASE;
     csr.write(Csr.mepc, start | 0, Math.floor(start / 4294967296));
     this.#hart.pc = csr.mret();
-    this.memory.switchRoot();
-    this.#timer.sync();
+    this.activate();
+  }
+
+  /**
+   * Makes the host hart this guest's again (the guest's registers and pc are
+   * already on it): host PMP confines host U-mode to this guest's pages, its
+   * traps come here, host satp selects its shadow root, the host timer
+   * carries its deadline, and its FP state and triggers are the host's.
+   */
+  activate(): void {
+    this.#confine();
+    this.takeTraps();
+    this.memory.reselect();
+    this.#timer.rearm();
     this.#fsToHost();
     this.#syncTriggers();
+    this.#deliverInterrupts();
+  }
+
+  /**
+   * Routes the host hart's traps here. A restored snapshot needs only this:
+   * the host CSRs (PMP, satp, mstatus) and timer coupling come back as saved.
+   */
+  takeTraps(): void {
+    this.#hart.onTrap = (cause, interrupt, tval, pc) => this.#onTrap(cause, interrupt, tval, pc);
+  }
+
+  /** Before another guest takes the host hart: the FP state the guest dirtied natively becomes its own. */
+  suspend(): void {
+    this.#fsFromHost();
+  }
+
+  /**
+   * Host PMP for host U-mode: the guest's ROM page (read/execute), its shadow
+   * pool (read, for the host MMU's walks) and its RAM window; nothing else,
+   * so neither a wrong shadow entry nor another guest's can reach memory
+   * outside the guest's own (TOR pairs: an Off entry opens each range).
+   */
+  #confine(): void {
+    const csr = this.#hart.csr, p = this.#place;
+    const R = 1, W = 2, X = 4;
+    const ranges: [number, number, number][] = [
+      [p.romPage, p.romPage + 4096, R | X],
+      [this.memory.shadow.pages.base, this.memory.shadow.pages.end, R],
+      [this.guest.windowBase, this.windowEnd, R | W | X],
+    ];
+    const cfg = [0, 0]; // pmpcfg0's low and high words: one byte per entry
+    ranges.forEach(([lo, hi, perms], k) => {
+      for (const [i, addr] of [[2 * k, lo], [2 * k + 1, hi]]) {
+        csr.write(Csr.pmpaddr0 + i, (addr / 4) | 0, Math.floor(addr / 4 / 4294967296));
+      }
+      const entry = 2 * k + 1;
+      cfg[entry >> 2] |= (0x08 | perms) << (8 * (entry & 3)); // A = TOR
+    });
+    csr.write(Csr.pmpcfg0, cfg[0], cfg[1]);
   }
 
   /** The entry from every host trap (hypenterleave): handle, deliver interrupts, resume. */
@@ -312,7 +426,7 @@ export class Hypervisor implements MachineSoftware {
     this.#deliverInterrupts();
     this.#syncTriggers();
     const code = tohostExitCode(this.guest.bus, this.guest.layout.tohost);
-    if (code >= 0) this.machine.halt("htif", code);
+    if (code >= 0) this.#place.halt("htif", code);
   }
 
   /**
@@ -352,6 +466,7 @@ export class Hypervisor implements MachineSoftware {
       exitCounts: [...this.exitCounts],
       recentExits: this.recentExits.map((e) => ({ ...e })),
       guestTraps: [...this.guestTraps],
+      retiredOffset: this.retiredOffset,
       panicReport: this.panicReport,
       panicIsGuestFault: this.panicIsGuestFault,
     };
@@ -380,6 +495,7 @@ export class Hypervisor implements MachineSoftware {
     this.recentExits.push(...state.recentExits);
     this.guestTraps.clear();
     for (const [key, n] of state.guestTraps) this.guestTraps.set(key, n);
+    this.retiredOffset = state.retiredOffset ?? 0;
     this.panicReport = state.panicReport;
     this.panicIsGuestFault = state.panicIsGuestFault;
   }
@@ -441,7 +557,7 @@ export class Hypervisor implements MachineSoftware {
     this.panicReport = formatReport(this, message);
     this.panicIsGuestFault = guestFault;
     this.#hart.requestStop();
-    this.machine.halt("error", 1, message);
+    this.#place.halt("error", 1, message);
   }
 
   /** The report of the panic that stopped the run, if one did. */
@@ -457,6 +573,16 @@ export class Hypervisor implements MachineSoftware {
   /** The host hart the guest runs on. */
   get hart(): Hart {
     return this.#hart;
+  }
+
+  /** The guest's registers and pc, wherever they are now. */
+  get registers(): GuestRegisters {
+    return this.savedRegisters ?? this.#hart;
+  }
+
+  /** How reports name the guest ("" for a machine's only guest). */
+  get label(): string {
+    return this.#place.label ?? "";
   }
 
   /** True if virtual M-mode makes its loads and stores through MPRV right now. */

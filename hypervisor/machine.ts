@@ -63,6 +63,12 @@ import {
 } from "./hooks.ts";
 import { createHypervisorMachine, type Hypervisor } from "./hypervisor.ts";
 import {
+  createGuestsMachine,
+  type GuestConfig,
+  type GuestSwitcher,
+  type SchedulePolicy,
+} from "./guests.ts";
+import {
   type CoreCsrName,
   csrIndex,
   peekTranslate,
@@ -112,6 +118,88 @@ export interface MachineConfig extends BootImages {
   console?: (byte: number) => void;
   /** The hart's (and guest's) ISA: `rv64imafdc`/`rv64gc` (default, as QEMU's `virt`) or `rv64imac`. */
   isa?: string;
+  /**
+   * Several guests under the hypervisor, time-sliced (hypervisor/guests.ts):
+   * each entry takes the per-guest fields (kernel, bios, memory, disks,
+   * console...), which then cannot be given at the top level. Each guest is
+   * in {@linkcode Machine.guests}; the machine's console is the focused one's.
+   */
+  guests?: readonly GuestConfig[];
+  /** With `guests`: slice length in mtime ticks (10 MHz; default 50,000 = 5 ms). */
+  slice?: number;
+  /** With `guests`: the policy that picks the next guest (default round robin). */
+  schedule?: SchedulePolicy;
+  /** With `guests`: end the run when `all` guests halted (default) or at the `first` halt. */
+  end?: "all" | "first";
+}
+
+/** One of several guests ({@linkcode MachineConfig.guests}): its console, state and hypervisor. */
+export class MachineGuest {
+  constructor(
+    /** Its index in the configuration. */
+    readonly index: number,
+    readonly machine: Machine,
+    readonly switcher: GuestSwitcher,
+  ) {}
+
+  /** Its hypervisor (its vCPU, devices, shadow tables, exit statistics). */
+  get hypervisor(): Hypervisor {
+    return this.switcher.hypervisors[this.index];
+  }
+
+  /** The last few KiB of its console output. */
+  get consoleText(): string {
+    return this.switcher.consoleText(this.index);
+  }
+
+  /** How it ended, or null while it runs. */
+  get halted(): Halt | null {
+    return this.switcher.ended[this.index];
+  }
+
+  /** Guest instructions it retired (natively and by emulation). */
+  get instructions(): number {
+    return this.switcher.instructions(this.index);
+  }
+
+  /** Types bytes or text on its UART. */
+  send(input: Uint8Array | string): void {
+    if (typeof input !== "string" && !(input instanceof Uint8Array)) {
+      fail(`guests[${this.index}].send`, "input", "a string or a Uint8Array", input);
+    }
+    const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
+    this.hypervisor.guest.devices.uart.pushInput(bytes);
+  }
+
+  /**
+   * Runs the whole machine (every guest) as {@linkcode Machine.run}, with
+   * `until` looked for in this guest's console output from now on.
+   */
+  async run(options: RunOptions = {}): Promise<RunResult> {
+    const where = `guests[${this.index}].run`;
+    checkRunOptions(where, options);
+    const { until, ...rest } = options;
+    if (until === undefined) return this.machine.run(rest);
+    const start = this.switcher.consoleBytes(this.index);
+    let seen = false;
+    const check = () => {
+      const fresh = this.switcher.consoleBytes(this.index) - start;
+      const tail = this.consoleText;
+      return fresh > 0 &&
+        tail.includes(until, Math.max(0, tail.length - fresh - until.length + 1));
+    };
+    const off = this.switcher.onConsole((i) => {
+      if (i !== this.index || seen || !check()) return;
+      seen = true;
+      this.machine.pause();
+    });
+    try {
+      const r = await this.machine.run(rest);
+      return seen && r.stop === "pause" ? { ...r, stop: "until" } : r;
+    } finally {
+      off();
+    }
+  }
 }
 
 /**
@@ -199,8 +287,13 @@ interface ExceptionHook {
 export class Machine {
   /** The underlying `virt` machine (host view: bus, hart, devices, raw event bus). */
   readonly vm: VirtMachine;
-  /** The hypervisor, or null when the guest runs bare. */
-  readonly hypervisor: Hypervisor | null;
+  /**
+   * Each guest of a machine made with {@linkcode MachineConfig.guests}
+   * (empty otherwise).
+   */
+  readonly guests: readonly MachineGuest[];
+  /** The time-slicing of several guests, or null for one guest. */
+  readonly switcher: GuestSwitcher | null;
   /** The event bus hooks attach to. */
   readonly events: EventBus;
   #lastRun: RunOptions = {};
@@ -225,8 +318,28 @@ export class Machine {
    */
   constructor(vm: VirtMachine) {
     this.vm = vm;
-    this.hypervisor = (vm as { hypervisor?: Hypervisor }).hypervisor ?? null;
+    this.switcher = (vm as { guests?: GuestSwitcher }).guests ?? null;
+    const switcher = this.switcher;
+    this.guests = switcher
+      ? switcher.hypervisors.map((_, i) => new MachineGuest(i, this, switcher))
+      : [];
     this.events = vm.events;
+  }
+
+  /**
+   * The hypervisor, or null when the guest runs bare. With several guests:
+   * the running guest's (in a hook, the guest that caused the event; between
+   * runs, the one that ran last), so the guest-state accessors below show it.
+   */
+  get hypervisor(): Hypervisor | null {
+    return (this.vm as { hypervisor?: Hypervisor }).hypervisor ?? null;
+  }
+
+  /** With several guests: connects the machine's console (stdout, send, `until`) to guest `index`. */
+  focus(index: number): void {
+    if (!this.switcher) throw new Error("Machine.focus: this machine has one guest");
+    checkInteger("Machine.focus", "index", index, 0, this.guests.length - 1);
+    this.switcher.focus(index);
   }
 
   /** The event-bus topics {@linkcode hook} accepts here (exit and guestTrap only under the hypervisor). */
@@ -940,7 +1053,10 @@ export class Machine {
   #updateExceptionDispatch(): void {
     const active = this.#exceptionHooks.length !== 0;
     if (this.hypervisor) {
-      this.hypervisor.guest.vcpu.onException = active ? (e) => this.#dispatchException(e) : null;
+      const hvs = this.switcher?.hypervisors ?? [this.hypervisor];
+      for (const hv of hvs) {
+        hv.guest.vcpu.onException = active ? (e) => this.#dispatchException(e) : null;
+      }
       return;
     }
     if (active && this.#bareTrapOff === null) {
@@ -1047,7 +1163,39 @@ const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) =>
   smp: (w, n, v) => checkInteger(w, n, v, 1, MAX_HARTS),
   jit: (w, n, v) => checkType(w, n, v, "boolean"),
   jitThreshold: (w, n, v) => checkInteger(w, n, v, 1, 65534),
+  guests: (w, n, v) => {
+    if (!Array.isArray(v) || v.length === 0) fail(w, n, "a non-empty array of guest configs", v);
+    v.forEach((g, i) => {
+      const o = checkObject(w, `${n}[${i}]`, g);
+      checkFields(w, `${n}[${i}]`, o, GUEST_FIELDS);
+      for (const [key, value] of Object.entries(o)) {
+        if (value !== undefined) CONFIG_CHECKS[key](w, `${n}[${i}].${key}`, value);
+      }
+    });
+  },
+  slice: (w, n, v) => checkInteger(w, n, v, 1),
+  schedule: (w, n, v) => checkType(w, n, v, "function"),
+  end: (w, n, v) => checkOneOf(w, n, v, ["all", "first"]),
 };
+
+/** The fields a guest entry of {@linkcode MachineConfig.guests} takes (not given at the top level then). */
+const GUEST_FIELDS = [
+  "bios",
+  "kernel",
+  "initrd",
+  "append",
+  "loads",
+  "memory",
+  "guestOffset",
+  "shadowPages",
+  "disk",
+  "disks",
+  "rtcBase",
+  "console",
+  "firmware",
+];
+/** The fields that only a machine with several guests takes. */
+const SWITCH_FIELDS = ["slice", "schedule", "end"];
 
 function sum(m: ReadonlyMap<string, number>): number {
   let n = 0;
@@ -1089,18 +1237,48 @@ export function createMachine(config: MachineConfig = {}): Machine {
   for (const [key, value] of Object.entries(o)) {
     if (value !== undefined) CONFIG_CHECKS[key]("createMachine", `config.${key}`, value);
   }
-  const { hypervisor = true, guestOffset, shadowPages, ...common } = config;
-  if (common.kernel === undefined && common.bios === undefined) {
-    if ((common.memory ?? TINYOS_MEMORY) < TINYOS_MEMORY) {
-      throw new MachineConfigError(
-        `memory ${common.memory}: the default guest (tinyos) needs at least 128 MiB; ` +
-          "give a kernel, or more memory",
-      );
+  if (config.guests !== undefined) return createGuests(config);
+  for (const key of SWITCH_FIELDS) {
+    if (key in o && o[key] !== undefined) {
+      throw new MachineConfigError(`createMachine: config.${key} needs config.guests`);
     }
-    common.kernel = { name: "tinyos.elf (embedded)", bytes: tinyosElf() };
   }
+  const { hypervisor = true, guestOffset, shadowPages, ...common } = config;
+  withDefaultGuest(common, "");
   const vm = hypervisor
     ? createHypervisorMachine({ ...common, guestOffset, shadowPages })
     : new VirtMachine(common);
   return new Machine(vm);
+}
+
+/** Without kernel and bios, a guest is tinyos (which needs 128 MiB). */
+function withDefaultGuest(c: BootImages & { memory?: number }, who: string): void {
+  if (c.kernel !== undefined || c.bios !== undefined) return;
+  if ((c.memory ?? TINYOS_MEMORY) < TINYOS_MEMORY) {
+    throw new MachineConfigError(
+      `${who}memory ${c.memory}: the default guest (tinyos) needs at least 128 MiB; ` +
+        "give a kernel, or more memory",
+    );
+  }
+  c.kernel = { name: "tinyos.elf (embedded)", bytes: tinyosElf() };
+}
+
+/** createMachine's form with several guests. */
+function createGuests(config: MachineConfig): Machine {
+  for (const key of [...GUEST_FIELDS, "hypervisor"]) {
+    // The top-level console is the focused guest's.
+    if (key !== "console" && (config as Record<string, unknown>)[key] !== undefined) {
+      throw new MachineConfigError(
+        key === "hypervisor"
+          ? "createMachine: several guests run under the hypervisor; config.hypervisor cannot be given"
+          : `createMachine: config.${key}: with config.guests, give it in each guest entry`,
+      );
+    }
+  }
+  const guests = config.guests!.map((g, i) => {
+    const c = { ...g };
+    withDefaultGuest(c, `guest ${i}: `);
+    return c;
+  });
+  return new Machine(createGuestsMachine({ ...config, guests }));
 }

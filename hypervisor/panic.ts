@@ -39,8 +39,8 @@ const MAX_LEAF_FRAME = 1 << 20;
 
 /** Formats the diagnostic report for `hv` with a headline `reason`. */
 export function formatReport(hv: Hypervisor, reason: string): string {
-  const hart = hv.hart, vcpu = hv.guest.vcpu;
-  const lines = [`rvisor hypervisor: ${reason}`];
+  const hart = hv.registers, vcpu = hv.guest.vcpu;
+  const lines = [`rvisor hypervisor${hv.label ? ` (${hv.label})` : ""}: ${reason}`];
   const pc = hart.pc;
   lines.push(`guest pc 0x${pc.toString(16)}${sym(hv, pc)}, virtual mode ${MODE_NAMES[vcpu.priv]}`);
   for (let i = 0; i < 32; i += 4) {
@@ -80,7 +80,7 @@ function sym(hv: Hypervisor, addr: number): string {
  * own translation, so a bad pointer ends the walk instead of reading elsewhere.
  */
 function stackTrace(hv: Hypervisor): string[] {
-  const hart = hv.hart;
+  const hart = hv.registers;
   const frames = [`  #0 0x${hart.pc.toString(16)}${sym(hv, hart.pc)}`];
   const ra = hart.xh[1] * 4294967296 + (hart.xl[1] >>> 0);
   frames.push(`  #1 0x${ra.toString(16)}${sym(hv, ra)} (ra)`);

@@ -9,6 +9,7 @@
 import type { EventBus, TrapEvent } from "../core/events.ts";
 import { causeName } from "../core/names.ts";
 import type { VirtMachine } from "../devices/virt.ts";
+import type { GuestSwitcher } from "./guests.ts";
 import type { Hypervisor } from "./hypervisor.ts";
 
 /** Counts traps by cause, exceptions and interrupts apart. */
@@ -65,15 +66,28 @@ function exitLines(hv: Hypervisor | null): string[] {
   ];
 }
 
+/** Per guest of a machine with several: instructions, slices, how it ended, and its exits. */
+function guestLines(g: GuestSwitcher): string[] {
+  return g.hypervisors.flatMap((hv, i) => [
+    `guest ${i}:`,
+    `  instructions retired  ${g.instructions(i)}`,
+    `  slices                ${g.slices[i]}`,
+    `  state                 ${g.ended[i]?.message ?? "running"}`,
+    ...exitLines(hv),
+  ]);
+}
+
 /**
  * The `--stats` table's lines for machine `m` (under `hv`, or bare when null)
- * after `wallMs` of running; `traps` counted the traps, if anyone did.
+ * after `wallMs` of running; `traps` counted the traps, if anyone did; with
+ * several guests, `guests` switched them and each has its lines.
  */
 export function statsLines(
   m: VirtMachine,
   hv: Hypervisor | null,
   traps: TrapCounter | undefined,
   wallMs: number,
+  guests?: GuestSwitcher,
 ): string[] {
   const wallS = wallMs / 1000;
   const n = m.guestInstructions;
@@ -93,6 +107,6 @@ export function statsLines(
     `  traps                 ${traps?.total ?? 0}`,
     ...(traps?.lines() ?? []),
     ...translatorLines(m),
-    ...exitLines(hv),
+    ...(guests ? guestLines(guests) : exitLines(hv)),
   ];
 }

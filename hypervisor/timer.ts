@@ -40,6 +40,12 @@ export class GuestTimer {
     this.#arm(due ? Infinity : deadline);
   }
 
+  /** {@linkcode sync}, re-arming even an unchanged deadline: another guest's was on the host CLINT. */
+  rearm(): void {
+    this.#armed = NaN;
+    this.sync();
+  }
+
   #arm(deadline: number): void {
     if (deadline === this.#armed) return; // sync runs after every device access: usually a no-op
     this.#armed = deadline;

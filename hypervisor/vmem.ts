@@ -134,6 +134,15 @@ export class GuestMemory {
     this.hart.csr.write(Csr.satp, ppn | 0, SATP_SV39 | Math.floor(ppn / 4294967296));
   }
 
+  /**
+   * Points host satp at the root for the guest's current context even if it
+   * was already selected: another guest's root was on the host meanwhile.
+   */
+  reselect(): void {
+    this.#currentKey = "";
+    this.switchRoot();
+  }
+
   /** Drops all shadow tables (guest sfence.vma, PMP change) and re-selects the root. */
   flush(): void {
     this.shadow.clear();

@@ -68,12 +68,12 @@ import process from "node:process";
 import type { Topic } from "../core/events.ts";
 import { type RunResult, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, type Hypervisor } from "../hypervisor/hypervisor.ts";
-import { Machine } from "../hypervisor/machine.ts";
 import { RunSampler } from "../hypervisor/report.ts";
 import {
   STATS_PERIOD_MS as WEB_STATS_PERIOD_MS,
   TABLES_EVERY as WEB_TABLES_EVERY,
 } from "../devices/host/web.ts";
+import { createMachine, Machine } from "../hypervisor/machine.ts";
 import { benchRegs } from "./bench-regs.ts";
 import {
   exists,
@@ -305,6 +305,25 @@ export interface BenchReport {
   sampler: SamplerFigure;
   /** Linux to the shell, or why it was skipped. */
   linux: LinuxFigure | { skipped: string };
+  /** tinyos and Linux booting at once vs one after another, or why it was skipped. */
+  guests: GuestsFigure | { skipped: string };
+}
+
+/**
+ * Two guests booting at once under the hypervisor (hypervisor/guests.ts):
+ * tinyos to its prompt and Linux (built-in firmware) to its shell, side by
+ * side, against the same two boots one after another; clock virtual,
+ * translator on.
+ */
+export interface GuestsFigure {
+  /** Wall time until both were at their prompts. */
+  togetherMs: number;
+  /** tinyos alone to its prompt plus Linux alone to its shell. */
+  sequentialMs: number;
+  /** Guest instructions of the side-by-side run, both guests. */
+  instructions: number;
+  /** Slices the switcher gave tinyos and Linux. */
+  slices: number[];
 }
 
 /** Debian's Linux from reset to the busybox prompt, three ways on rvisor and on QEMU. */
@@ -984,6 +1003,45 @@ async function samplerFigure(
     );
 }
 
+/** Runs `m` until guest `i` (or the single guest, i < 0) printed each of `marks` in turn. */
+async function runToMarks(m: Machine, i: number, marks: readonly string[]): Promise<void> {
+  for (const until of marks) {
+    const r = i < 0
+      ? await m.run({ until, maxInstructions: 5e9 })
+      : await m.guests[i].run({ until, maxInstructions: 5e9 });
+    if (r.stop !== "until") throw new Error(`guests bench: no '${until}' (stopped: ${r.stop})`);
+  }
+}
+
+/** tinyos and Linux to their prompts side by side, then one after another. */
+export async function benchGuests(images: LinuxImages): Promise<GuestsFigure> {
+  const linux = {
+    kernel: image(images.kernel),
+    initrd: image(images.initrd),
+    append: LINUX_APPEND,
+    memory: LINUX_MEMORY,
+    firmware: "builtin" as const,
+    rtcBase: REPRODUCIBLE_RTC_BASE,
+  };
+  const tinyos = { rtcBase: REPRODUCIBLE_RTC_BASE };
+  const common = { clock: "virtual" as const, jit: true, isa: LINUX_ISA };
+  const linuxMarks = [INIT_MARKER, LINUX_PROMPT];
+  let t0 = performance.now();
+  const both = createMachine({ ...common, guests: [tinyos, linux] });
+  await runToMarks(both, 1, linuxMarks);
+  if (!both.guests[0].consoleText.includes("$ ")) await runToMarks(both, 0, ["$ "]);
+  const togetherMs = performance.now() - t0;
+  t0 = performance.now();
+  await runToMarks(createMachine({ ...common, ...tinyos }), -1, ["$ "]);
+  await runToMarks(createMachine({ ...common, ...linux }), -1, linuxMarks);
+  return {
+    togetherMs,
+    sequentialMs: performance.now() - t0,
+    instructions: both.guestInstructions,
+    slices: [...both.switcher!.slices],
+  };
+}
+
 /** Runs the whole suite; `quick` keeps it to a few seconds (1 M instructions, no QEMU, no boot). */
 export async function runBench(quick: boolean, withLinux = true): Promise<BenchReport> {
   await buildGuests();
@@ -1037,6 +1095,13 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     const images = exists(OPENSBI) ? await linuxImages() : "Debian's opensbi not installed";
     linux = typeof images === "string" ? { skipped: images } : await benchLinux(images, haveQemu);
   }
+  let guests: GuestsFigure | { skipped: string } = {
+    skipped: quick ? "--quick" : "--no-linux",
+  };
+  if (!quick && withLinux) {
+    const images = await linuxImages();
+    guests = typeof images === "string" ? { skipped: images } : await benchGuests(images);
+  }
   return {
     quick,
     runtime: { deno: Deno.version.deno, v8: Deno.version.v8 },
@@ -1052,6 +1117,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     firmware,
     sampler,
     linux,
+    guests,
   };
 }
 
@@ -1141,6 +1207,22 @@ function firmwareRows(rows: [string, string, string][], f: FirmwareFigure | { sk
     `${f.ratio.toFixed(2)}x`,
     `wall time, best of ${f.rounds} interleaved rounds after 1 warm-up each; exits ` +
     `${(f.builtin.exits / f.opensbi.exits).toFixed(2)}x`,
+  ]);
+}
+
+/** The row of two guests booting at once. */
+function guestsRows(rows: [string, string, string][], f: GuestsFigure | { skipped: string }) {
+  const name = "two guests: tinyos + linux to shell";
+  if ("skipped" in f) {
+    rows.push([name, "skipped", f.skipped]);
+    return;
+  }
+  rows.push([
+    name,
+    ms(f.togetherMs),
+    `at once; one after another ${ms(f.sequentialMs)} ` +
+    `(${(f.togetherMs / f.sequentialMs).toFixed(2)}x); ${int(f.instructions)} instructions, ` +
+    `slices ${f.slices.map(int).join(" / ")}`,
   ]);
 }
 
@@ -1308,6 +1390,7 @@ export function formatTable(r: BenchReport): string {
   firmwareRows(rows, r.firmware);
   samplerRow(rows, r.sampler);
   linuxRows(rows, r.linux);
+  guestsRows(rows, r.guests);
   const header: [string, string, string] = ["benchmark", "figure", "detail"];
   const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));
   const w1 = Math.max(...[header, ...rows].map((x) => x[1].length));

@@ -55,11 +55,12 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^report sampler cpu_user\.elf: on \/ off\s+[\d.]+x\s+process CPU time under the hypervisor \(wall time [\d.]+x\), best of 1 interleaved rounds .*; 1,000,\d{3} instructions, [\d,]+ exits, \d+ samples; target < 1\.02x/,
         /^report sampler cpu_user\.elf: watched \/ off\s+[\d.]+x\s+process CPU time with a --web browser reading the samples every 500 ms and the tables every 2000 ms \(\d+ reads taking [\d.]+ ms of [\d,]+ ms; wall time [\d.]+x\), interleaved with the rows above; target < 1\.02x/,
         /^linux to shell\s+skipped\s+--quick$/,
+        /^two guests: tinyos \+ linux to shell\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 28, stdout);
+    assert.equal(rows.length, 29, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -100,6 +101,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     // Watched live as --web does: same run (benchSampler checks the instructions), its reads counted.
     assert.ok(report.sampler.live.cpuRatio > 0 && Number.isInteger(report.sampler.live.polls));
     assert.deepEqual(report.linux, { skipped: "--quick" });
+    assert.deepEqual(report.guests, { skipped: "--quick" });
 
     // The Linux rows, from a figure shaped like a full run's.
     const run = (wallMs: number, exits?: number) => ({
@@ -132,6 +134,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         qemuMs: 4_000,
         rss: { translator: 600 * 2 ** 20, interpreter: 400 * 2 ** 20 },
       },
+      guests: { togetherMs: 30_000, sequentialMs: 24_000, instructions: 1.6e9, slices: [9, 310] },
     });
     for (
       const row of [
@@ -145,6 +148,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^linux to shell: qemu\s+4000 ms\s+.*rvisor bare 10\.00x, hypervisor 11\.00x .*builtin 10\.50x$/,
         /^linux to shell: qemu, translator\s+4000 ms\s+.*bare 5\.00x, hypervisor 8\.25x \(goal <= 3x\), builtin 5\.25x$/,
         /^linux to shell: peak RSS, translator\s+600 MB\s+interpreter 400 MB: 1\.50x \(goal <= 1\.5x\); /,
+        /^two guests: tinyos \+ linux to shell\s+30000 ms\s+at once; one after another 24000 ms \(1\.25x\); 1,600,000,000 instructions, slices 9 \/ 310$/,
       ]
     ) {
       assert.ok(table.split("\n").some((r) => row.test(r)), `no row matches ${row}\n${table}`);

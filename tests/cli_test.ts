@@ -16,6 +16,7 @@ import {
   UBOOT_SMODE as UBOOT,
 } from "../scripts/host-tools.ts";
 import { assertGuestWrote, BLK_SLOT0, BLK_SLOT0_PASS, blkSlot0Image } from "./blk_slot0.ts";
+import { promptSession } from "./prompt_session.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
@@ -595,4 +596,57 @@ Deno.test("cli: --clock virtual with --rtc-base repeats a run exactly (every dev
   assert.match(first, /^mmio read rtc 0x101004 size 4 value 0x[\da-f]+$/m);
   assert.match(first, /^ +instructions retired +\d+$/m);
   assert.equal(await run(), first);
+});
+
+Deno.test("cli: --guest errors are one line naming the guest's setting", async () => {
+  const cases: [string[], string[]][] = [
+    [["--guest", "mem=128M,colour=red"], ["--guest mem=128M,colour=red", "'colour=red'"]],
+    [["--guest", "mem=1K"], ["--guest mem=1K", "mem=1K: RAM must be at least 1M"]],
+    [["--guest", "firmware=builtin"], ["firmware=builtin needs kernel="]],
+    [["--guest", "mem=128M", "--kernel", SMOKE], ["--guest: cannot be combined with --kernel"]],
+    [["--guest", "mem=128M", "--gdb", "1234"], ["--gdb does not support several guests"]],
+    [["--guest", "kernel=/nonexistent.elf"], ["/nonexistent.elf: no such file"]],
+    [["--guest", "mem=128M", "--guest", "mem=64M"], ["--guest (guest 1): mem=67108864", "128M"]],
+  ];
+  for (const [args, mentions] of cases) assertOneLineError(await boot(args), ...mentions);
+  // A comma inside a value is written twice, as in QEMU's options.
+  const o = parseBootArgs(["--guest", "kernel=k,append=a,,b c,mem=256M", "--guest", "serial=s"]);
+  assert.deepEqual(o.guests[0], {
+    kernel: "k",
+    bios: undefined,
+    initrd: undefined,
+    append: "a,b c",
+    firmware: "guest",
+    memory: 256 * 1024 * 1024,
+    disk: undefined,
+    serial: undefined,
+  });
+  assert.equal(o.guests[1].serial, "s");
+});
+
+Deno.test("cli: two --guest: the terminal types into guest 0, serial= takes guest 1's console, --stats per guest", async () => {
+  await ensureGuests();
+  await withTemp(async (dir) => {
+    const serial = `${dir}/guest1.txt`;
+    const r = await promptSession(
+      Deno.execPath(),
+      [
+        "run",
+        "-A",
+        "boot.ts",
+        ...["--clock", "virtual", "--stats", ...HANG_GUARD],
+        ...["--guest", "mem=128M", "--guest", `kernel=${SMOKE},serial=${serial}`],
+      ],
+      ROOT,
+      ["echo piped into zero", "poweroff"],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^piped into zero\r?$/m);
+    assert.doesNotMatch(r.stdout, /smoke/i);
+    assert.ok(exists(serial), "guest 1's serial file");
+    for (const i of [0, 1]) {
+      assert.match(r.stderr, new RegExp(`^guest ${i}:\\n  instructions retired  \\d+\\n`, "m"));
+    }
+    assert.equal(r.stderr.match(/state {17}guest poweroff/g)?.length, 2, r.stderr);
+  });
 });

@@ -73,3 +73,79 @@ for (const mode of ["hypervisor", "bare"] as const) {
     },
   ));
 }
+
+/** boot.ts with `flags` on a pty: wait for guest text, type, and end with Ctrl-A x. */
+async function ptySession(
+  flags: string[],
+  fn: (
+    waitFor: (text: string, from?: number) => Promise<number>,
+    type: (s: string) => Promise<void>,
+    text: () => string,
+  ) => Promise<void>,
+): Promise<void> {
+  const child = new Deno.Command("script", {
+    args: ["-qfec", `${Deno.execPath()} run -A ${BOOT} ${flags.join(" ")}`, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let raw = "";
+  /** Waits for `text` after position `from` of the guest text; returns where it ends. */
+  const waitFor = async (text: string, from = 0) => {
+    const deadline = Date.now() + HANG_GUARD_MS;
+    while (!guestText(raw).includes(text, from)) {
+      assert.ok(Date.now() < deadline, `no ${JSON.stringify(text)} in:\n${guestText(raw)}`);
+      const { value, done } = await reader.read();
+      assert.ok(!done, `the session ended before ${JSON.stringify(text)}:\n${raw}`);
+      raw += decoder.decode(value);
+    }
+    return guestText(raw).indexOf(text, from) + text.length;
+  };
+  try {
+    await fn(waitFor, (s) => writer.write(new TextEncoder().encode(s)), () => guestText(raw));
+    await writer.write(new TextEncoder().encode("\x01x"));
+    const status = await child.status;
+    assert.equal(status.code, 0, guestText(raw));
+  } finally {
+    await writer.close().catch(() => {});
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    try {
+      child.kill();
+    } catch {
+      // already exited
+    }
+    await child.status;
+  }
+}
+
+Deno.test(hostTest(
+  "console on a pty: two guests, Ctrl-A and a digit switches which one is shown and typed into",
+  missing("script"),
+  () =>
+    ptySession(
+      ["--clock", "virtual", "--guest", "mem=128M", "--guest", "mem=128M"],
+      async (waitFor, type, text) => {
+        let at = await waitFor("$ ");
+        await type("echo on guest zero\r");
+        at = await waitFor("on guest zero\n$ ", at);
+        await type("\x011");
+        // Guest 1's boot, kept while guest 0 was shown, then its prompt.
+        at = await waitFor("[rvisor: guest 1]\n", at);
+        at = await waitFor("$ ", await waitFor("tinyos: started sh", at));
+        await type("echo on guest one\r");
+        at = await waitFor("on guest one\n$ ", at);
+        await type("\x010");
+        at = await waitFor("[rvisor: guest 0]\n", at);
+        await type("echo back on zero\r");
+        await waitFor("back on zero\n$ ", at);
+        // Guest 1's line was answered once, by guest 1 alone (guest 0's output since the
+        // switch back, shown first, has no answer to it).
+        assert.equal(text().match(/^on guest one$/gm)?.length, 1, text());
+      },
+    ),
+));

@@ -20,6 +20,7 @@ import { parseElf } from "../core/elf.ts";
 import { MemoryBlockBackend } from "../devices/block.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine, DEFAULT_GUEST_OFFSET } from "../hypervisor/hypervisor.ts";
+import { createGuestsMachine } from "../hypervisor/guests.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import {
   encodeTable,
@@ -61,6 +62,8 @@ const PASSING = ["bare", "ptes", "pool", "pmp", "satp", "mmio", "mmio_split", "v
 const TRAP_LOOPS = ["trap_loop", "trap_loop_s"];
 /** Programs that need data from the test (mmio_fuzz.S: its table of accesses). */
 const WITH_DATA = ["mmio_fuzz"];
+/** The cross-guest attacker and its victim (they need a second guest). */
+const CROSS = ["cross", "spin"];
 
 function load(name: string): { name: string; bytes: Uint8Array } {
   return { name: `${name}.elf`, bytes: Deno.readFileSync(`${BUILD}${name}.elf`) };
@@ -230,7 +233,7 @@ async function runIsolated(
 }
 
 Deno.test("adversarial programs were built", () => {
-  for (const name of [...PASSING, ...TRAP_LOOPS, ...WITH_DATA]) {
+  for (const name of [...PASSING, ...TRAP_LOOPS, ...WITH_DATA, ...CROSS]) {
     assert.ok(Deno.statSync(`${BUILD}${name}.elf`).isFile, name);
   }
 });
@@ -295,6 +298,80 @@ for (const name of ["bare", "ptes", "pool", "virtio", "pmp"]) {
     const { machine } = await runIsolated(name, { guestOffset: 0x200_0000, memory: 64 * MiB });
     if (name === "pool") checkStamps(machine, 0x200_0000, 64 * MiB);
   });
+}
+
+// Cross-guest isolation: an attacker guest beside the spinning victim guest
+// (spin.S), 64 MiB each, the attacker's window below or above the victim's.
+// The attacker is cross.S (aimed at the victim's window: loads, stores,
+// fetches, leaf PTEs, table pointers, virtio DMA) or one of the programs
+// above, whose "past the end of RAM" addresses are the victim's window under
+// a naive offset when the victim's window follows. Host RAM outside the
+// attacker's own pages (its ROM page, pool and window) - the victim's window,
+// ROM page and shadow pool included, which the spinning victim no longer
+// changes once warmed up - must be byte for byte as before; the attacker's
+// pool may only map the attacker's window and ROM page.
+const CROSS_ATTACKERS = ["cross", "ptes", "pool", "pmp", "satp", "mmio", "virtio"];
+for (const name of CROSS_ATTACKERS) {
+  for (const attacker of [0, 1]) {
+    Deno.test(`isolation: ${name} as guest ${attacker} cannot reach the other guest`, async () => {
+      const memory = 64 * MiB;
+      const kernel = load(name);
+      const entries = [{ kernel, memory, disk: newDisk() }, { kernel: load("spin"), memory }];
+      if (attacker === 1) entries.reverse();
+      // The attacker runs its whole program in one slice when it comes first,
+      // so the victim has not started (nothing of it changes legitimately).
+      const m = createGuestsMachine({
+        clock: "virtual",
+        guests: entries,
+        end: "first",
+        slice: attacker === 0 ? 1e9 : undefined,
+      });
+      const hv = m.guests.hypervisors[attacker], victim = m.guests.hypervisors[1 - attacker];
+      const offset = hv.guestOffset, victimOffset = victim.guestOffset;
+      poke(kernel.bytes, (gpa, data) => hv.guest.bus.loadBytes(gpa, data), RAM_BASE + memory);
+      const other = RAM_BASE + victimOffset - offset;
+      const targets = [other, other + memory - 8, RAM_BASE + victimOffset];
+      targets.push(RAM_BASE + victimOffset + memory - 4096);
+      const table = new Uint8Array(32);
+      targets.forEach((t, i) => new DataView(table.buffer).setBigUint64(i * 8, BigInt(t), true));
+      const at = parseElf(kernel.bytes).symbols.get("other_pas");
+      if (name === "cross") hv.guest.bus.loadBytes(at!, table);
+      if (attacker === 1) {
+        const warm = await m.run({ maxInstructions: 100_000 }); // the victim's first slice
+        assert.equal(warm.stop, "limit");
+        assert.equal(m.guests.current, 0);
+      }
+      const pool = hv.memory.shadow.pages;
+      const l: Layout = {
+        rom: attacker * 4096,
+        poolStart: pool.base - RAM_BASE,
+        poolEnd: pool.end - RAM_BASE,
+        window: offset,
+        end: offset + memory,
+      };
+      const ram = m.bus.ram;
+      const outside = () => {
+        const parts = [[0, l.rom], [l.rom + 4096, l.poolStart], [l.poolEnd, l.window]];
+        parts.push([l.end, ram.length]);
+        const all = new Uint8Array(parts.reduce((n, [a, b]) => n + b - a, 0));
+        let at = 0;
+        for (const [a, b] of parts) all.set(ram.subarray(a, b), at), at += b - a;
+        return sha256(all);
+      };
+      const victimWindow = () => sha256(ram.subarray(victimOffset, victimOffset + memory));
+      const before = [await outside(), await victimWindow()];
+      const r = await m.run({ maxInstructions: 200_000_000 });
+      const detail = `${name}: stop=${r.stop} ${r.message} exit=${r.exitCode}\n` +
+        (hv.panicReport ?? "");
+      assert.equal(hv.panicReport, null, detail);
+      assert.equal(victim.panicReport, null, detail);
+      assert.equal(r.reason, "poweroff", `case ${r.exitCode} failed; ${detail}`);
+      assert.equal(m.guests.ended[attacker]?.reason, "poweroff");
+      assert.equal(m.guests.ended[1 - attacker], null, "the victim guest was stopped");
+      assert.deepEqual([await outside(), await victimWindow()], before, `${name}: changed`);
+      assert.ok(checkPool(ram, l) > 0);
+    });
+  }
 }
 
 /** Runs `name` bare on rvisor (128 MiB), with `data` in RAM; it must power off. */

@@ -25,6 +25,13 @@ Deno.test("terminal: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h helps,
   assert.deepEqual(d.feed(bytes("x")).actions, ["quit"]);
 });
 
+Deno.test("terminal: Ctrl-A and a digit asks to switch to that guest", () => {
+  const d = new EscapeDecoder();
+  const r = d.feed(bytes("a\x011b\x019\x010"));
+  assert.equal(text(r.guest), "ab");
+  assert.deepEqual(r.actions, [1, 9, 0]);
+});
+
 Deno.test("terminal: output is buffered until newline or flush", () => {
   const written: string[] = [];
   const out = new ConsoleOutput((b) => written.push(text(b)), 1000);

@@ -8,8 +8,10 @@
  * Input: a pipe or file is read asynchronously and fed to the guest as is; a
  * terminal is put in raw mode (so Ctrl-C reaches the guest as byte 0x03, as on
  * a serial line) and QEMU's `-nographic` escape applies: Ctrl-A x quits, Ctrl-A
- * Ctrl-A sends a Ctrl-A, Ctrl-A h prints help. Other keys after Ctrl-A are
- * dropped, as in QEMU.
+ * Ctrl-A sends a Ctrl-A, Ctrl-A h prints help. With several guests, Ctrl-A
+ * then a digit switches the guest the terminal shows and types into, as
+ * Ctrl-A c switches QEMU's mux between its frontends. Other keys after Ctrl-A
+ * are dropped, as in QEMU.
  *
  * @module
  */
@@ -24,8 +26,11 @@ export const ESCAPE_HELP = "\r\nC-a h    print this help\r\n" +
   "C-a x    exit rvisor\r\n" +
   "C-a C-a  sends C-a\r\n";
 
-/** What an escape sequence asks the host to do. */
-export type EscapeAction = "quit" | "help";
+/** The help's extra line with several guests. */
+export const ESCAPE_HELP_GUESTS = "C-a 0..9 show and type into guest 0..9\r\n";
+
+/** What an escape sequence asks the host to do: quit, help, or a digit (switch to that guest). */
+export type EscapeAction = "quit" | "help" | number;
 
 /** Result of feeding typed bytes through the {@linkcode EscapeDecoder}. */
 export interface DecodedInput {
@@ -53,6 +58,7 @@ export class EscapeDecoder {
         if (b === ESCAPE_BYTE) out.push(b);
         else if (b === 0x78 /* x */) actions.push("quit");
         else if (b === 0x68 /* h */ || b === 0x3f /* ? */) actions.push("help");
+        else if (b >= 0x30 && b <= 0x39) actions.push(b - 0x30);
         // Anything else is swallowed, as QEMU does for escapes it does not know.
       } else if (b === ESCAPE_BYTE) {
         this.#pending = true;
@@ -152,6 +158,11 @@ export interface ConsoleSink {
   };
   /** The machine's event bus. */
   readonly events: EventBus;
+  /**
+   * With several guests (whose UARTs share a name): true while this guest
+   * runs, so the device accesses on the bus are its own.
+   */
+  running?(): boolean;
 }
 
 /** UART register offsets the pacing watches (16550 layout, 1-byte registers). */
@@ -203,7 +214,7 @@ export class InputPacer {
       this.#loopback = (regs.mcr & MCR_LOOP) !== 0;
     }
     this.#unsubscribe = sink.events.on("mmio", (e) => {
-      if (e.device !== name) return;
+      if (e.device !== name || sink.running?.() === false) return;
       const reg = e.addr & 0xff;
       const lsrRead = !e.write && reg === LSR;
       const polling = this.#polling;
@@ -295,6 +306,8 @@ export interface HostTerminalOptions {
   notice?: (text: string) => void;
   /** Called once if writing stdout fails. */
   onBrokenPipe?: (error: Error) => void;
+  /** Ctrl-A then a digit chose guest `index` (of those given to start; terminal only). */
+  onSwitch?: (index: number) => void;
 }
 
 /**
@@ -310,7 +323,8 @@ export class HostTerminal {
   readonly #options: HostTerminalOptions;
   readonly #decoder = new EscapeDecoder();
   #raw = false;
-  #pacer: InputPacer | undefined;
+  #pacers: InputPacer[] | undefined;
+  #focus = 0;
   #restoreOnUnload = () => this.restore();
 
   constructor(options: HostTerminalOptions) {
@@ -319,20 +333,25 @@ export class HostTerminal {
     this.interactive = Deno.stdin.isTerminal();
   }
 
-  /** Starts feeding stdin to `sink` (raw mode on a terminal). Returns at once. */
-  start(sink: ConsoleSink): void {
-    if (this.#pacer) return;
-    this.#pacer = new InputPacer(sink);
+  /**
+   * Starts feeding stdin to `sink` (raw mode on a terminal), or with several
+   * guests' sinks to the first, then to the one Ctrl-A and a digit chose
+   * (each keeps its own queue). Returns at once.
+   */
+  start(sink: ConsoleSink | readonly ConsoleSink[]): void {
+    if (this.#pacers) return;
+    const sinks = Array.isArray(sink) ? sink : [sink as ConsoleSink];
+    const pacers = this.#pacers = sinks.map((s) => new InputPacer(s));
     if (this.interactive) {
       Deno.stdin.setRaw(true);
       this.#raw = true;
       // A safety net for exits that bypass the caller's cleanup (Deno.exit elsewhere).
       globalThis.addEventListener("unload", this.#restoreOnUnload);
     }
-    this.#readLoop(this.#pacer);
+    this.#readLoop(pacers);
   }
 
-  async #readLoop(pacer: InputPacer): Promise<void> {
+  async #readLoop(pacers: InputPacer[]): Promise<void> {
     const buf = new Uint8Array(4096);
     while (true) {
       let n: number | null;
@@ -343,19 +362,25 @@ export class HostTerminal {
       }
       if (n === null) {
         // EOF: keep the machine running; the guest may still print.
-        pacer.end();
+        for (const pacer of pacers) pacer.end();
         return;
       }
       const bytes = buf.slice(0, n);
       if (!this.interactive) {
-        pacer.push(bytes);
+        pacers[this.#focus].push(bytes);
         continue;
       }
       const { guest, actions } = this.#decoder.feed(bytes);
-      pacer.push(guest);
+      pacers[this.#focus].push(guest);
       for (const a of actions) {
-        if (a === "help") (this.#options.notice ?? writeStderr)(ESCAPE_HELP);
-        else if (a === "quit") this.#options.onQuit();
+        if (a === "help") {
+          const extra = pacers.length > 1 ? ESCAPE_HELP_GUESTS : "";
+          (this.#options.notice ?? writeStderr)(ESCAPE_HELP + extra);
+        } else if (a === "quit") this.#options.onQuit();
+        else if (a < pacers.length && pacers.length > 1) {
+          this.#focus = a;
+          this.#options.onSwitch?.(a);
+        }
       }
     }
   }
