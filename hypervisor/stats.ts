@@ -94,7 +94,7 @@ export function statsLines(
   return [
     "rvisor stats:",
     `  instructions retired  ${n}`,
-    ...(hv ? [`  host instructions     ${m.hart.retired}`] : []),
+    ...(hv ? [`  host instructions     ${m.hostInstructions}`] : []),
     // Per hart with several: instructions, traps and whether it ended in wfi.
     ...(m.harts.length > 1
       ? m.harts.map((h) =>

@@ -1,0 +1,61 @@
+/**
+ * Multi-vCPU guests under the hypervisor (`smp` with the hypervisor, `--smp N`):
+ * vCPU i on host hart i, each with its own virtual CSRs, privilege, shadow
+ * page tables and timer; the guest's CLINT, PLIC and DTB for N harts; the
+ * built-in firmware's HSM, IPI and RFENCE for several vCPUs.
+ *
+ * Build the guests first: `deno task guests`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createMachine } from "../hypervisor/machine.ts";
+import { HANG_GUARD_MS } from "../scripts/host-tools.ts";
+
+const SMP_ELF = new URL("../guests/smp/build/smp.elf", import.meta.url).pathname;
+
+/** Runs smp.elf (M-mode, every hart at the reset vector) with `harts` harts, to its poweroff. */
+async function runSmp(harts: number, hypervisor: boolean) {
+  let output = "";
+  const m = createMachine({
+    kernel: { name: "smp.elf", bytes: Deno.readFileSync(SMP_ELF) },
+    smp: harts,
+    hypervisor,
+    clock: "virtual",
+    rtcBase: 0,
+    console: (b) => output += String.fromCharCode(b),
+  });
+  const r = await m.run({ maxInstructions: 50_000_000, timeoutMs: HANG_GUARD_MS });
+  return { m, r, output, counts: m.vm.harts.map((h) => h.retired) };
+}
+
+for (const harts of [2, 4]) {
+  Deno.test(`vcpus: smp.elf with ${harts} vCPUs in virtual M-mode prints what it prints bare`, async () => {
+    const bare = await runSmp(harts, false);
+    const hv = await runSmp(harts, true);
+    const want = `smp: ${harts} harts, seen ${2 ** harts - 1}, amo ${harts * 1000}, ` +
+      `lrsc ${harts * 1000}, lock ${harts * 1000}, patched 42\n`;
+    assert.equal(bare.output, want);
+    assert.equal(hv.output, want);
+    assert.equal(hv.r.reason, "poweroff");
+    assert.equal(hv.m.vm.harts.length, harts);
+    // Every vCPU ran on its own host hart, with its own mhartid.
+    const vcpus = hv.m.hypervisor!.vcpus;
+    assert.equal(vcpus.length, harts);
+    for (const [i, v] of vcpus.entries()) {
+      assert.equal(v.vcpuIndex, i);
+      assert.equal(v.hart, hv.m.vm.harts[i]);
+      assert.equal(v.guest.vcpu.csr.hartId, i);
+      assert.ok(hv.counts[i] > 1000, `hart ${i} ran the guest: ${hv.counts[i]}`);
+    }
+  });
+}
+
+Deno.test("vcpus: two virtual-clock runs of smp.elf under the hypervisor give the same output and counts", async () => {
+  const a = await runSmp(3, true), b = await runSmp(3, true);
+  assert.equal(a.output, b.output);
+  assert.deepEqual(a.counts, b.counts);
+  assert.equal(a.m.vm.guestInstructions, b.m.vm.guestInstructions);
+  assert.equal(a.m.hypervisor!.emulated, b.m.hypervisor!.emulated);
+});
