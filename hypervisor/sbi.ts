@@ -387,8 +387,8 @@ export class SbiFirmware {
         const pc = (h.xl[A1] >>> 0) + (h.xh[A1] >>> 0) * TWO32;
         const opaque = (h.xl[A2] >>> 0) + (h.xh[A2] >>> 0) * TWO32;
         if (!this.#guest.isRamPage(pc)) return this.#ret(SbiError.INVALID_ADDRESS);
-        this.#ret(SbiError.SUCCESS); // before the start: the target's registers are its own
-        this.host.start(h.xl[A0] >>> 0, pc, opaque);
+        this.#ret(SbiError.SUCCESS);
+        this.host.start(vcpus.indexOf(target), pc, opaque);
         return;
       }
       case 1: // hart_stop: the last started hart could never be started again
