@@ -336,7 +336,7 @@ export class Hypervisor implements MachineSoftware {
    * the kernel (as at boot) with a0 = hart id, a1 = `opaque`, at `pc` in
    * virtual S-mode; its host hart runs again with the host timer enabled.
    */
-  #start(pc: number, opaque: number): void {
+  #start(pc: number, opaque: readonly [number, number]): void {
     this.stopped = false;
     const csr = this.#hart.csr;
     csr.priv = 3;

@@ -123,8 +123,11 @@ export interface SbiHost {
   fatal(message: string): void;
   /** The firmware of every vCPU of the guest, by hart id (this one's included). */
   vcpus(): readonly SbiFirmware[];
-  /** HSM hart_start: vCPU `hartId`, stopped, starts at `pc` in S-mode with a1 = `opaque`. */
-  start(hartId: number, pc: number, opaque: number): void;
+  /**
+   * HSM hart_start: vCPU `hartId`, stopped, starts at `pc` in S-mode with
+   * a1 = `opaque` (its low and high halves: any 64-bit value).
+   */
+  start(hartId: number, pc: number, opaque: readonly [number, number]): void;
   /** HSM hart_stop: this vCPU stops (its host hart sleeps until a hart_start). */
   stop(): void;
 }
@@ -163,7 +166,10 @@ export class SbiFirmware {
    */
   boot(
     entry: number = this.#guest.layout.kernelEntry,
-    opaque: number = this.#guest.layout.dtbAddress,
+    opaque: readonly [number, number] = [
+      this.#guest.layout.dtbAddress | 0,
+      Math.floor(this.#guest.layout.dtbAddress / TWO32),
+    ],
   ): number {
     const csr = this.#guest.vcpu.csr;
     csr.write(Csr.pmpaddr0, -1, 0x003fffff); // NAPOT over the whole 56-bit space
@@ -183,7 +189,7 @@ export class SbiFirmware {
     const h = this.#hart;
     h.xl.fill(0), h.xh.fill(0);
     h.xl[A0] = csr.hartId;
-    h.xl[A1] = opaque | 0, h.xh[A1] = Math.floor(opaque / TWO32);
+    h.xl[A1] = opaque[0], h.xh[A1] = opaque[1];
     this.state = HartState.STARTED;
     return pc;
   }
@@ -385,10 +391,9 @@ export class SbiFirmware {
         if (target === undefined) return this.#ret(SbiError.INVALID_PARAM);
         if (target.state !== HartState.STOPPED) return this.#ret(SbiError.ALREADY_AVAILABLE);
         const pc = (h.xl[A1] >>> 0) + (h.xh[A1] >>> 0) * TWO32;
-        const opaque = (h.xl[A2] >>> 0) + (h.xh[A2] >>> 0) * TWO32;
         if (!this.#guest.isRamPage(pc)) return this.#ret(SbiError.INVALID_ADDRESS);
         this.#ret(SbiError.SUCCESS);
-        this.host.start(vcpus.indexOf(target), pc, opaque);
+        this.host.start(vcpus.indexOf(target), pc, [h.xl[A2], h.xh[A2]]);
         return;
       }
       case 1: // hart_stop: the last started hart could never be started again

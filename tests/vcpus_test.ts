@@ -59,3 +59,36 @@ Deno.test("vcpus: two virtual-clock runs of smp.elf under the hypervisor give th
   assert.equal(a.m.vm.guestInstructions, b.m.vm.guestInstructions);
   assert.equal(a.m.hypervisor!.emulated, b.m.hypervisor!.emulated);
 });
+
+Deno.test("vcpus: a page-table change by vCPU 0 reaches vCPU 1's shadow tables through SBI RFENCE (guests/smp/shadow.S)", async () => {
+  let output = "";
+  const m = createMachine({
+    kernel: {
+      name: "shadow.elf",
+      bytes: Deno.readFileSync(new URL("../guests/smp/build/shadow.elf", import.meta.url)),
+    },
+    smp: 2,
+    firmware: "builtin",
+    clock: "virtual",
+    console: (b) => output += String.fromCharCode(b),
+  });
+  const r = await m.run({ maxInstructions: 10_000_000, timeoutMs: HANG_GUARD_MS });
+  assert.equal(output, "shadow: hart 1 read 1 then 2\n");
+  assert.equal(r.reason, "poweroff");
+  // vCPU 1 was started by HSM hart_start and filled its own shadow tables.
+  const [v0, v1] = m.hypervisor!.vcpus;
+  assert.notEqual(v1.memory, v0.memory);
+  assert.ok((v1.exitCounts.get("shadow-fill") ?? 0) > 0);
+  assert.ok((v1.firmware!.calls.size ?? 0) === 0, "vCPU 1 made no SBI call");
+  assert.equal(v0.firmware!.calls.get(0x48534d), 1, "one HSM call: hart_start");
+});
+
+Deno.test("vcpus: a guest with several vCPUs cannot be saved yet (one line, no snapshot)", async () => {
+  const m = createMachine({
+    kernel: { name: "smp.elf", bytes: Deno.readFileSync(SMP_ELF) },
+    smp: 2,
+    clock: "virtual",
+  });
+  await m.run({ maxInstructions: 1000 });
+  assert.throws(() => m.vm.saveSnapshot(), /2 vCPUs cannot be saved yet/);
+});
