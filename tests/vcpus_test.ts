@@ -92,3 +92,26 @@ Deno.test("vcpus: a guest with several vCPUs cannot be saved yet (one line, no s
   await m.run({ maxInstructions: 1000 });
   assert.throws(() => m.vm.saveSnapshot(), /2 vCPUs cannot be saved yet/);
 });
+
+Deno.test("vcpus: boot.ts --smp 2 runs smp.elf under the hypervisor; --stats has each hart and every vCPU's exits", async () => {
+  const boot = new URL("../boot.ts", import.meta.url).pathname;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", boot, "--smp", "2", "--clock", "virtual", "--kernel", SMP_ELF, "--stats"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(r.stdout), stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 0, stderr);
+  assert.match(stdout, /^smp: 2 harts, seen 3, amo 2000, lrsc 2000, lock 2000, patched 42$/m);
+  assert.match(stderr, /^ {2}hart 0 +\d+ instructions/m);
+  assert.match(stderr, /^ {2}hart 1 +\d+ instructions/m);
+  const total = Number(/^ {2}hypervisor exits +(\d+)$/m.exec(stderr)?.[1]);
+  const kinds = [...stderr.matchAll(/^ +(\d+) {2}[a-z.-]+$/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
+  assert.equal(total, kinds, stderr);
+  // Every host trap, on either hart, is an exit of one vCPU or the other: the table has both.
+  assert.equal(total, Number(/^ {2}traps +(\d+)$/m.exec(stderr)?.[1]), stderr);
+});
