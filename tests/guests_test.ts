@@ -208,8 +208,7 @@ Deno.test({
   ignore: !linux,
   async fn() {
     const read = (name: string) => ({ name, bytes: Deno.readFileSync(name) });
-    // tinyos never idles long (its shell polls), and its exits make its slices slow: one
-    // slice in ten keeps Linux's boot from taking ten times as long (and tests the policy).
+    // A policy that gives tinyos one slice in ten: the hook on a real boot.
     let choices = 0;
     const m = createMachine({
       clock: "virtual",
