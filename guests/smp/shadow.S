@@ -9,7 +9,8 @@
  * cached in its TLB, or its shadow table under a hypervisor), says so, and
  * waits. Hart 0 repoints the leaf at page_b (which holds 2), runs sfence.vma
  * and SBI RFENCE remote_sfence_vma for hart 1, and lets hart 1 read again:
- * it must see 2. Hart 0 prints
+ * it must see 2, then stops itself with HSM hart_stop, which hart 0 waits
+ * to see in hart_get_status. Hart 0 prints
  *
  *   shadow: hart 1 read 1 then 2
  *
@@ -84,6 +85,15 @@ _start:
   lw t0, 0(s2)
   li t1, 3
   bne t0, t1, 2b
+  /* hart 1 stops itself after phase 3: wait until HSM hart_get_status(1) says STOPPED (1). */
+4:
+  li a0, 1
+  li a6, 2
+  li a7, SBI_HSM
+  ecall
+  bnez a0, fail
+  li t1, 1
+  bne a1, t1, 4b
   la a0, msg
   call puts
   la t0, seen
@@ -143,9 +153,10 @@ hart1:
   sw t0, 4(s3)
   li t0, 3
   sw t0, 0(s2)
-2:
-  wfi
-  j 2b
+  li a6, 1                      /* hart_stop: does not return */
+  li a7, SBI_HSM
+  ecall
+  j fail
 
 /* Legacy console_putchar(a0). */
 putc:
