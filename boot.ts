@@ -138,8 +138,8 @@ Options:
                     / rv64gc (default: F and D, as QEMU's virt CPU) or rv64imac
   --smp N           N harts, 1 to 8 (default 1), as QEMU's -smp N: they take
                     turns of 4096 instructions on one thread, so --clock
-                    virtual runs still repeat exactly; bare only for now
-                    (needs --no-hypervisor when N > 1)
+                    virtual runs still repeat exactly; under the hypervisor
+                    the guest's vCPUs (vCPU i on hart i; not with --guest)
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -705,10 +705,8 @@ function parseRvisorArgs(args: string[]): BootOptions {
   if (!/^\d+$/.test(values.smp ?? "1") || smp < 1 || smp > MAX_HARTS) {
     throw new UsageError(`--smp ${values.smp}: the number of harts must be 1 to ${MAX_HARTS}`);
   }
-  if (smp > 1 && !values["no-hypervisor"]) {
-    throw new UsageError(
-      `--smp ${smp}: the hypervisor runs one vCPU for now; several harts need --no-hypervisor`,
-    );
+  if (smp > 1 && (values.guest?.length ?? 0) > 0) {
+    throw new UsageError(`--smp ${smp}: several guests (--guest) have one vCPU each for now`);
   }
   if (values.report !== undefined) {
     try {

@@ -214,6 +214,11 @@ export class Clint implements MmioDevice {
     return hi >= UNREACHABLE_HI ? Infinity : hi * TWO_POW_32 + this.#cmpLo[hart];
   }
 
+  /** mtimecmp of `hart` in ticks, or Infinity if mtime can never reach it. */
+  deadlineOf(hart: number): number {
+    return this.#deadline(hart);
+  }
+
   /** QEMU 7.2's riscv_aclint_mtimer_write_timecmp ({@linkcode qemuTimer}). */
   #armQemuTimer(hart: number): void {
     const ticks = this.clock.now();

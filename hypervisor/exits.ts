@@ -195,8 +195,9 @@ export class ExitHandler {
         this.#complete(pc, insn);
         // Idle the host hart until something is pending for the guest.
         if (!csr.interruptPending) this.hart.waiting = true;
-        // With every interrupt disabled in mie nothing can ever wake it (one hart, no NMI).
-        if (csr.mie === 0) {
+        // With every interrupt disabled in mie nothing can ever wake it (one hart, no NMI);
+        // with several vCPUs the others run on, as bare harts parked in wfi do.
+        if (csr.mie === 0 && this.guest.vcpus.length === 1) {
           this.ctx.guestHung(`guest hang: wfi at pc 0x${pc.toString(16)} with mie = 0`);
         }
         return "wfi";

@@ -41,8 +41,10 @@ export interface GuestSetup {
   clock: Clock;
   /** Event bus. */
   events: EventBus;
-  /** Instructions the guest retired natively on the host hart. */
-  hostRetired: () => number;
+  /** Instructions vCPU `i` retired natively on its host hart. */
+  hostRetired: (i: number) => number;
+  /** vCPUs (default 1): vCPU i has mhartid i, and the DTB, CLINT and PLIC serve them all. */
+  vcpus?: number;
   /** Guest console output. */
   console: (byte: number) => void;
   /** Guest poweroff/reset/fail. */
@@ -61,8 +63,10 @@ export interface GuestSetup {
 export class Guest {
   /** Guest-physical address space. */
   readonly bus: Bus;
-  /** The virtual hart. */
+  /** The virtual hart this view of the guest addresses ({@linkcode forVcpu}): vCPU 0 but in views. */
   readonly vcpu: Vcpu;
+  /** Every virtual hart, vCPU i with mhartid i. */
+  readonly vcpus: readonly Vcpu[];
   /** The guest's board devices. */
   readonly devices: VirtDevices;
   /** Image placement in guest-physical memory. */
@@ -83,10 +87,23 @@ export class Guest {
     });
     // Writes behind the host hart's back (loaders, DMA) must drop its decoded code.
     this.bus.onRamWritten = (gpa, length) => host.onRamWritten?.(this.toHost(gpa), length);
-    this.vcpu = new Vcpu(this.bus, setup.events, setup.hostRetired, () => setup.clock.now());
+    const vcpus: Vcpu[] = [];
+    for (let i = 0; i < (setup.vcpus ?? 1); i++) {
+      const v = new Vcpu(
+        this.bus,
+        setup.events,
+        () => setup.hostRetired(i),
+        () => setup.clock.now(),
+      );
+      v.csr.hartId = i;
+      v.csr.reset();
+      vcpus.push(v);
+    }
+    this.vcpus = vcpus;
+    this.vcpu = vcpus[0];
     this.devices = new VirtDevices({
       bus: this.bus,
-      cpus: [this.vcpu],
+      cpus: vcpus,
       clock: setup.clock,
       events: setup.events,
       console: setup.console,
@@ -94,9 +111,10 @@ export class Guest {
       disks: setup.disks,
       rtcBase: setup.rtcBase,
     });
-    this.vcpu.csr.fpu = setup.fpu ?? false;
+    for (const v of vcpus) v.csr.fpu = setup.fpu ?? false;
     this.layout = loadBoot(this.bus, images, dtbIsaString(this.vcpu.csr.fpu), {
       builtinFirmware: setup.builtinFirmware,
+      harts: vcpus.length,
     });
     host.loadBytes(this.romPage, this.layout.rom);
     // The whole mask ROM is also a device of the guest bus: its first page is shadow-mapped
@@ -104,6 +122,17 @@ export class Guest {
     // stores through emulated accesses, as on QEMU and bare.
     const l = this.layout;
     this.bus.map(BOOT_ROM_BASE, BOOT_ROM_SIZE, new BootRom(l.start, l.dtbAddress, l.kernelEntry));
+  }
+
+  /**
+   * The same guest seen from vCPU `i`: its `vcpu` is that one, everything
+   * else (bus, devices, layout) is shared. Each vCPU's exit handler, shadow
+   * paging and SBI firmware take their own view, so they address their vCPU.
+   */
+  forVcpu(i: number): Guest {
+    return i === 0 ? this : Object.assign(Object.create(Guest.prototype), this, {
+      vcpu: this.vcpus[i],
+    });
   }
 
   /** Host physical address of guest-physical `gpa` (which must be guest RAM). */

@@ -68,7 +68,7 @@ export interface HypervisorConfig extends BootImages {
   disks?: readonly DiskSlot[];
   /** How mtime advances (default `host`). */
   clock?: ClockMode;
-  /** Harts (vCPUs): only 1 for now; more is refused with a clear message. */
+  /** vCPUs, 1 to 8 (default 1): vCPU i runs on host hart i of a machine with as many. */
   smp?: number;
   /** The guest RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
@@ -199,6 +199,15 @@ export class Hypervisor implements MachineSoftware {
   #exitsWithoutProgress = 0;
   #progressMark = -1;
   readonly #place: GuestPlace;
+  /** Which vCPU of the guest this hypervisor runs (on host hart `vcpuIndex`). */
+  readonly vcpuIndex: number;
+  /**
+   * The hypervisors of all the guest's vCPUs, by index (shared by them all):
+   * the first is the machine's, the others are reached through it.
+   */
+  readonly vcpus: Hypervisor[];
+  /** A stopped vCPU (builtin firmware's HSM): its host hart sleeps with no interrupt enabled. */
+  stopped = false;
   /**
    * Host instructions retired while other guests ran: this guest's own count
    * (its minstret, virtual time aside) is the host's minus these.
@@ -210,19 +219,26 @@ export class Hypervisor implements MachineSoftware {
   /**
    * Without `place`, the one guest takes all host RAM above the ROM page and
    * the pool, and starts at once; with it, the guest starts at its first
-   * {@linkcode enter}.
+   * {@linkcode enter}. With `first`, this is vCPU `index` of `first`'s guest
+   * (made by `first`'s constructor for config `smp`).
    */
   constructor(
     readonly machine: VirtMachine,
     readonly config: HypervisorConfig,
     readonly guestOffset: number,
     place?: GuestPlace,
+    first?: Hypervisor,
+    index: number = 0,
   ) {
-    const hart = this.#hart = machine.hart;
+    this.vcpuIndex = index;
+    const hart = this.#hart = machine.harts[index];
     const bus = machine.bus;
     const windowBase = RAM_BASE + guestOffset;
     const guestMemory = config.memory ?? bus.ramSize - guestOffset;
-    this.#place = place ?? {
+    const smp = config.smp ?? 1;
+    this.vcpus = first?.vcpus ?? [];
+    this.vcpus.push(this);
+    this.#place = (first ? first.#place : place) ?? {
       romPage: RAM_BASE,
       poolBase: RAM_BASE + 4096,
       poolEnd: windowBase,
@@ -231,14 +247,15 @@ export class Hypervisor implements MachineSoftware {
       halt: (reason, code, message) => machine.halt(reason, code, message),
     };
     const { romPage, halt } = this.#place;
-    this.guest = new Guest({
+    this.guest = first ? first.guest.forVcpu(index) : new Guest({
       hostBus: bus,
       windowBase,
       memory: guestMemory,
       romPage,
       clock: machine.clock,
       events: machine.events,
-      hostRetired: () => hart.retired - this.retiredOffset,
+      hostRetired: (i) => machine.harts[i].retired - this.retiredOffset,
+      vcpus: smp,
       console: this.#place.console,
       halt: (reason, code) => halt(reason, code),
       disks: configDisks(config),
@@ -246,14 +263,17 @@ export class Hypervisor implements MachineSoftware {
       builtinFirmware: config.firmware === "builtin",
       fpu: hart.csr.fpu,
     }, config);
-    const poolBase = this.#place.poolBase;
-    const poolEnd = Math.min(
-      this.#place.poolEnd,
-      poolBase + (config.shadowPages ?? Infinity) * 4096,
+    // Each vCPU has its own shadow tables (its own satp and mode, flushed by its own
+    // sfence.vma as on hardware) in its share of the pool.
+    const pool = Math.min(
+      this.#place.poolEnd - this.#place.poolBase,
+      (config.shadowPages ?? Infinity) * 4096,
     );
-    const pages = new PageAllocator(bus, poolBase, poolEnd);
+    const share = Math.floor(pool / smp / 4096) * 4096;
+    const poolBase = this.#place.poolBase + index * share;
+    const pages = new PageAllocator(bus, poolBase, smp === 1 ? poolBase + pool : poolBase + share);
     this.memory = new GuestMemory(hart, this.guest, pages);
-    this.#timer = new GuestTimer(machine.clint, this.guest.devices.clint);
+    this.#timer = new GuestTimer(machine.clint, this.guest.devices.clint, index);
     this.firmware = config.firmware === "builtin"
       ? new SbiFirmware({
         hart,
@@ -263,6 +283,9 @@ export class Hypervisor implements MachineSoftware {
         halt: (reason, code) => halt(reason, code),
         contextChanged: () => this.memory.switchRoot(),
         fatal: (message) => this.#panic(message, true),
+        vcpus: () => this.vcpus.map((v) => v.firmware!),
+        start: (i, pc, opaque) => this.vcpus[i].#start(pc, opaque),
+        stop: () => this.#stop(),
       })
       : null;
     this.#exits = new ExitHandler(hart, this.guest, this.memory, this.#timer, {
@@ -272,8 +295,10 @@ export class Hypervisor implements MachineSoftware {
       guestHung: (message) => this.#panic(message, true),
     }, this.firmware);
     this.guest.vcpu.csr.triggers.onChange = () => this.#syncTriggers();
+    if (first) return;
+    for (let i = 1; i < smp; i++) new Hypervisor(machine, config, guestOffset, place, this, i);
     if (place) return;
-    this.enter();
+    for (const v of this.vcpus) v.enter();
     machine.attach(this, this.guest.devices.uart);
   }
 
@@ -298,13 +323,50 @@ export class Hypervisor implements MachineSoftware {
     csr.write(Csr.mcounteren, 0, 0);
     csr.write(Csr.scounteren, COUNTER_TM, 0);
     csr.write(Csr.mstatus, 0, 0); // MPP = U
-    // The guest's own firmware starts at the boot ROM in virtual M-mode; the built-in one
-    // sets up virtual M-mode and the kernel's registers itself and starts it in virtual
-    // S-mode (so only once the guest's registers are on the hart).
+    // The guest's own firmware starts at the boot ROM in virtual M-mode (every vCPU, as
+    // QEMU starts every hart); the built-in one sets up virtual M-mode and the kernel's
+    // registers itself and starts the boot vCPU in virtual S-mode (so only once the
+    // guest's registers are on the hart), the others stopped until HSM's hart_start.
+    if (this.firmware && this.vcpuIndex > 0) {
+      this.#stop();
+      return;
+    }
     const start = this.firmware ? this.firmware.boot() : BOOT_ROM_BASE;
     csr.write(Csr.mepc, start | 0, Math.floor(start / 4294967296));
     this.#hart.pc = csr.mret();
     this.activate();
+  }
+
+  /**
+   * HSM hart_start of this stopped vCPU: the built-in firmware's state for
+   * the kernel (as at boot) with a0 = hart id, a1 = `opaque`, at `pc` in
+   * virtual S-mode; its host hart runs again with the host timer enabled.
+   */
+  #start(pc: number, opaque: readonly [number, number]): void {
+    this.stopped = false;
+    const csr = this.#hart.csr;
+    csr.priv = 3;
+    this.#confine();
+    csr.write(Csr.mie, 1 << 7, 0);
+    csr.write(Csr.mcounteren, 0, 0);
+    csr.write(Csr.mstatus, 0, 0); // MPP = U
+    const start = this.firmware!.boot(pc, opaque);
+    csr.write(Csr.mepc, start | 0, Math.floor(start / 4294967296));
+    this.#hart.pc = csr.mret();
+    this.#hart.waiting = false;
+    this.activate();
+  }
+
+  /**
+   * Stops this vCPU (HSM hart_stop, or a secondary vCPU at boot under the
+   * built-in firmware): no host interrupt is enabled, so its host hart waits
+   * until {@linkcode #start}; the run loop's turn passes to the others.
+   */
+  #stop(): void {
+    this.stopped = true;
+    this.#hart.csr.write(Csr.mie, 0, 0);
+    this.#hart.waiting = true;
+    this.#hart.requestStop();
   }
 
   /**
@@ -459,9 +521,11 @@ export class Hypervisor implements MachineSoftware {
    */
   poll(): void {
     this.guest.devices.rtc.update();
-    this.#deliverInterrupts();
-    this.#syncTriggers();
-    this.#syncTime();
+    for (const v of this.vcpus) {
+      v.#deliverInterrupts();
+      v.#syncTriggers();
+      v.#syncTime();
+    }
     const code = tohostExitCode(this.guest.bus, this.guest.layout.tohost);
     if (code >= 0) this.#place.halt("htif", code);
   }
@@ -488,6 +552,9 @@ export class Hypervisor implements MachineSoftware {
    * are in host RAM), the timer coupling, progress watchdogs and statistics.
    */
   saveState(): HypervisorState {
+    if (this.vcpus.length > 1) {
+      throw new Error(`a guest with ${this.vcpus.length} vCPUs cannot be saved yet (one vCPU can)`);
+    }
     return {
       vcpu: this.guest.vcpu.csr.saveState(),
       emulated: this.guest.vcpu.emulated,
@@ -537,9 +604,12 @@ export class Hypervisor implements MachineSoftware {
     this.panicIsGuestFault = state.panicIsGuestFault;
   }
 
-  /** Guest instructions completed by emulation (the vCPU's count). */
+  /** Guest instructions completed by emulation (all the guest's vCPUs'). */
   get emulated(): number {
-    return this.guest.vcpu.emulated;
+    if (this.vcpus.length === 1) return this.guest.vcpu.emulated;
+    let n = 0;
+    for (const v of this.vcpus) n += v.guest.vcpu.emulated;
+    return n;
   }
 
   /** The host CLINT carries the guest's timer deadline, so nothing else to wait for. */
@@ -550,7 +620,7 @@ export class Hypervisor implements MachineSoftware {
   /** Takes the guest's highest-priority deliverable interrupt, if any, in its virtual mode. */
   #deliverInterrupts(): void {
     const csr = this.guest.vcpu.csr;
-    if (!csr.interruptPending) return;
+    if (!csr.interruptPending || this.stopped) return;
     this.#hart.waiting = false; // wfi ends on any pending interrupt, enabled globally or not
     const cause = csr.pendingInterrupt();
     if (cause >= 0) this.#inject(cause, true, 0, this.#hart.pc);
@@ -653,13 +723,8 @@ export function createHypervisorMachine(
         : "builtin firmware: a kernel is needed (the hypervisor starts it in S-mode)",
     );
   }
-  if ((config.smp ?? 1) !== 1) {
-    throw new MachineConfigError(
-      `smp ${config.smp}: the hypervisor runs one vCPU for now; ` +
-        "several harts run bare only (--no-hypervisor, hypervisor: false)",
-    );
-  }
   const machine = new VirtMachine({
+    smp: config.smp,
     isa: config.isa,
     jit: config.jit,
     jitThreshold: config.jitThreshold,

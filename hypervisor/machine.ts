@@ -102,7 +102,7 @@ export interface MachineConfig extends BootImages {
   clock?: ClockMode;
   /** The RTC's time at start-up in ms since the Unix epoch (default: the host's time). */
   rtcBase?: number;
-  /** Harts, 1 to 8 (default 1), as QEMU's `-smp N`; more than 1 runs bare only for now. */
+  /** Harts, 1 to 8 (default 1), as QEMU's `-smp N`; under the hypervisor, the guest's vCPUs (vCPU i on hart i). */
   smp?: number;
   /**
    * Compile hot guest code to JavaScript functions (core/translate.ts, the block
@@ -1274,6 +1274,11 @@ function createGuests(config: MachineConfig): Machine {
           : `createMachine: config.${key}: with config.guests, give it in each guest entry`,
       );
     }
+  }
+  if ((config.smp ?? 1) > 1) {
+    throw new MachineConfigError(
+      `createMachine: config.smp ${config.smp}: several guests have one vCPU each for now`,
+    );
   }
   const guests = config.guests!.map((g, i) => {
     const c = { ...g };

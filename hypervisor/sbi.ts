@@ -23,6 +23,7 @@ import type { HaltReason } from "../core/events.ts";
 import type { Hart } from "../core/hart.ts";
 import { out } from "../core/int64.ts";
 import { Irq } from "../core/irq.ts";
+import { ClintReg } from "../devices/clint.ts";
 import type { Guest } from "./guest.ts";
 import type { GuestTimer } from "./timer.ts";
 import type { GuestMemory } from "./vmem.ts";
@@ -99,8 +100,6 @@ const AVAILABLE: ReadonlySet<number> = new Set([
   SbiExt.DBCN,
 ]);
 
-const MTIMECMP_LO = 0x4000;
-const MTIMECMP_HI = 0x4004;
 const UART_RBR = 0, UART_LCR = 3, UART_LSR = 5;
 const LCR_DLAB = 0x80, LSR_DR = 0x01;
 const A0 = 10, A1 = 11, A2 = 12, A6 = 16, A7 = 17;
@@ -122,9 +121,21 @@ export interface SbiHost {
   contextChanged(): void;
   /** A trap the firmware cannot handle: stops the run with the diagnostic report. */
   fatal(message: string): void;
+  /** The firmware of every vCPU of the guest, by hart id (this one's included). */
+  vcpus(): readonly SbiFirmware[];
+  /**
+   * HSM hart_start: vCPU `hartId`, stopped, starts at `pc` in S-mode with
+   * a1 = `opaque` (its low and high halves: any 64-bit value).
+   */
+  start(hartId: number, pc: number, opaque: readonly [number, number]): void;
+  /** HSM hart_stop: this vCPU stops (its host hart sleeps until a hart_start). */
+  stop(): void;
 }
 
-/** The built-in SBI implementation for one single-hart guest. */
+/** HSM states (chapter 9): the ones a vCPU here can be in. */
+const HartState = { STARTED: 0, STOPPED: 1 } as const;
+
+/** The built-in SBI implementation for one vCPU of a guest (each vCPU has its own). */
 export class SbiFirmware {
   /** SBI calls answered, by extension id (for statistics and tests). */
   readonly calls: Map<number, number> = new Map();
@@ -133,11 +144,14 @@ export class SbiFirmware {
   readonly #hart: Hart;
   readonly #guest: Guest;
   readonly #consoleEvent: { device: string; bytes: Uint8Array };
+  /** HSM state: the boot vCPU starts, the others wait for hart_start. */
+  state: number;
 
   /** Wires the firmware to the parts of the hypervisor it acts on (`host`). */
   constructor(readonly host: SbiHost) {
     this.#hart = host.hart;
     this.#guest = host.guest;
+    this.state = host.guest.vcpu.csr.hartId === 0 ? HartState.STARTED : HartState.STOPPED;
     this.#consoleEvent = { device: host.guest.devices.uart.name, bytes: new Uint8Array(1) };
   }
 
@@ -147,12 +161,17 @@ export class SbiFirmware {
    * delegation as OpenSBI's, counters enabled, one PMP entry open over all
    * memory (nothing of the firmware's needs protecting), the timer comparator
    * cleared, then an mret from M with MPP = S, MPIE = 0, so the guest arrives
-   * in S-mode with a0 = hart id 0, a1 = DTB, stvec = entry, sie = satp = 0.
+   * in S-mode with a0 = hart id, a1 = DTB, stvec = entry, sie = satp = 0.
+   * A vCPU started by hart_start gets there the same way, at `entry` with a1 = `opaque`.
    */
-  boot(): number {
+  boot(
+    entry: number = this.#guest.layout.kernelEntry,
+    opaque: readonly [number, number] = [
+      this.#guest.layout.dtbAddress | 0,
+      Math.floor(this.#guest.layout.dtbAddress / TWO32),
+    ],
+  ): number {
     const csr = this.#guest.vcpu.csr;
-    const layout = this.#guest.layout;
-    const entry = layout.kernelEntry;
     csr.write(Csr.pmpaddr0, -1, 0x003fffff); // NAPOT over the whole 56-bit space
     csr.write(Csr.pmpcfg0, 0x1f, 0); // A = NAPOT, R, W, X
     csr.write(Csr.medeleg, OPENSBI_MEDELEG, 0);
@@ -169,8 +188,9 @@ export class SbiFirmware {
     const pc = csr.mret();
     const h = this.#hart;
     h.xl.fill(0), h.xh.fill(0);
-    const dtb = layout.dtbAddress;
-    h.xl[A1] = dtb | 0, h.xh[A1] = Math.floor(dtb / TWO32);
+    h.xl[A0] = csr.hartId;
+    h.xl[A1] = opaque[0], h.xh[A1] = opaque[1];
+    this.state = HartState.STARTED;
     return pc;
   }
 
@@ -198,9 +218,7 @@ export class SbiFirmware {
         return this.#ret(SbiError.SUCCESS);
       case SbiExt.IPI:
         if (fid !== 0) return this.#ret(SbiError.NOT_SUPPORTED);
-        return this.#harts((all) => {
-          if (all) this.#guest.vcpu.csr.mipSw |= 1 << Irq.SSIP;
-        });
+        return this.#harts((f) => f.#guest.vcpu.csr.mipSw |= 1 << Irq.SSIP);
       case SbiExt.RFENCE:
         return this.#rfence(fid);
       case SbiExt.HSM:
@@ -308,16 +326,17 @@ export class SbiFirmware {
         csr.mipSw &= ~(1 << Irq.SSIP);
         break;
       case SbiExt.LEGACY_SEND_IPI:
-        // a0 points to a hart mask in S-mode virtual memory; with one hart any
-        // sensible mask names hart 0 (a null pointer means all harts).
-        csr.mipSw |= 1 << Irq.SSIP;
+        // a0 points to a hart mask in S-mode virtual memory, which is not read:
+        // every vCPU gets the IPI (a spurious supervisor IPI is harmless to Linux).
+        for (const f of this.host.vcpus()) f.#guest.vcpu.csr.mipSw |= 1 << Irq.SSIP;
         break;
       case SbiExt.LEGACY_REMOTE_FENCE_I:
-        this.#hart.flushDecodeCache();
+        for (const f of this.host.vcpus()) f.#hart.flushDecodeCache();
         break;
       case SbiExt.LEGACY_REMOTE_SFENCE_VMA:
       case SbiExt.LEGACY_REMOTE_SFENCE_VMA_ASID:
-        this.#sfenceVma();
+        // As for the IPI, the mask is not read: flushing more harts than asked is allowed.
+        for (const f of this.host.vcpus()) f.#sfenceVma();
         break;
       case SbiExt.LEGACY_SHUTDOWN:
         this.host.halt("poweroff", 0);
@@ -327,49 +346,67 @@ export class SbiFirmware {
   }
 
   /**
-   * Calls the action with whether the hart mask in a0/a1 (chapter 3.1:
-   * hart_mask, hart_mask_base; base -1 = all harts) selects hart 0; any other
-   * hart id is invalid on a single-hart machine.
+   * Calls the action for each vCPU's firmware the hart mask in a0/a1 selects
+   * (chapter 3.1: hart_mask, hart_mask_base; base -1 = all harts); a mask
+   * naming a hart id the guest does not have is invalid and acts on none.
    */
-  #harts(action: (hart0: boolean) => void): void {
-    const h = this.#hart;
+  #harts(action: (f: SbiFirmware) => void): void {
+    const h = this.#hart, vcpus = this.host.vcpus();
     const all = h.xl[A1] === -1 && h.xh[A1] === -1;
-    if (!all) {
-      const maskLo = h.xl[A0], maskHi = h.xh[A0];
-      const baseLo = h.xl[A1], baseHi = h.xh[A1];
-      const hasOthers = baseLo === 0 && baseHi === 0
-        ? (maskLo & ~1) !== 0 || maskHi !== 0
-        : maskLo !== 0 || maskHi !== 0;
-      if (hasOthers) return this.#ret(SbiError.INVALID_PARAM);
+    const selected: SbiFirmware[] = [];
+    if (all) selected.push(...vcpus);
+    else {
+      const base = h.xh[A1] === 0 ? h.xl[A1] >>> 0 : Infinity;
+      for (let bit = 0; bit < 64; bit++) {
+        const set = bit < 32 ? (h.xl[A0] >>> bit) & 1 : (h.xh[A0] >>> (bit - 32)) & 1;
+        if (!set) continue;
+        const f = vcpus[base + bit];
+        if (f === undefined) return this.#ret(SbiError.INVALID_PARAM);
+        selected.push(f);
+      }
     }
-    action(all || (h.xl[A1] === 0 && h.xh[A1] === 0 && (h.xl[A0] & 1) !== 0));
+    for (const f of selected) action(f);
     this.#ret(SbiError.SUCCESS);
   }
 
-  /** RFENCE (chapter 8): one hart, so each remote fence is the local one. */
+  /** RFENCE (chapter 8): each selected vCPU does the fence itself, as its IPI handler would. */
   #rfence(fid: number): void {
     switch (fid) {
-      case 0: // remote_fence_i: the host hart's decoded instructions are the guest's i-cache
-        return this.#harts((hart0) => hart0 && this.#hart.flushDecodeCache());
+      case 0: // remote_fence_i: a host hart's decoded instructions are its vCPU's i-cache
+        return this.#harts((f) => f.#hart.flushDecodeCache());
       case 1: // remote_sfence_vma
       case 2: // remote_sfence_vma_asid: a full flush covers any start/size/ASID (a2..a4)
-        return this.#harts((hart0) => hart0 && this.#sfenceVma());
+        return this.#harts((f) => f.#sfenceVma());
       default: // the HFENCE calls need the H extension
         return this.#ret(SbiError.NOT_SUPPORTED);
     }
   }
 
-  /** Hart state management (chapter 9) for the single, always started hart 0. */
+  /** Hart state management (chapter 9): vCPUs started and stopped (no suspended states kept). */
   #hsm(fid: number): void {
-    const h = this.#hart;
-    const hartIsZero = h.xl[A0] === 0 && h.xh[A0] === 0;
+    const h = this.#hart, vcpus = this.host.vcpus();
+    const target = h.xh[A0] === 0 ? vcpus[h.xl[A0] >>> 0] : undefined;
     switch (fid) {
-      case 0: // hart_start
-        return this.#ret(hartIsZero ? SbiError.ALREADY_AVAILABLE : SbiError.INVALID_PARAM);
-      case 1: // hart_stop: the last hart stopped could never be started again
-        return this.#ret(SbiError.FAILED);
+      case 0: { // hart_start(hartid, start_addr, opaque)
+        if (target === undefined) return this.#ret(SbiError.INVALID_PARAM);
+        if (target.state !== HartState.STOPPED) return this.#ret(SbiError.ALREADY_AVAILABLE);
+        const pc = (h.xl[A1] >>> 0) + (h.xh[A1] >>> 0) * TWO32;
+        if (!this.#guest.isRamPage(pc)) return this.#ret(SbiError.INVALID_ADDRESS);
+        this.#ret(SbiError.SUCCESS);
+        this.host.start(vcpus.indexOf(target), pc, [h.xl[A2], h.xh[A2]]);
+        return;
+      }
+      case 1: // hart_stop: the last started hart could never be started again
+        if (vcpus.every((f) => f === this || f.state === HartState.STOPPED)) {
+          return this.#ret(SbiError.FAILED);
+        }
+        this.state = HartState.STOPPED;
+        this.host.stop();
+        return;
       case 2: // hart_get_status
-        return hartIsZero ? this.#ret(SbiError.SUCCESS, 0) : this.#ret(SbiError.INVALID_PARAM);
+        return target === undefined
+          ? this.#ret(SbiError.INVALID_PARAM)
+          : this.#ret(SbiError.SUCCESS, target.state);
       case 3: { // hart_suspend
         const type = h.xl[A0] >>> 0;
         if (h.xh[A0] !== 0 || (type >= 1 && type < 0x8000_0000)) {
@@ -444,12 +481,13 @@ export class SbiFirmware {
     this.timerInterrupt();
   }
 
-  /** Writes the guest CLINT's mtimecmp, high word first to all ones so nothing fires early. */
+  /** Writes this vCPU's guest CLINT mtimecmp, high word first to all ones so nothing fires early. */
   #setComparator(lo: number, hi: number): void {
     const clint = this.#guest.devices.clint;
-    clint.write(MTIMECMP_HI, 4, 0xffffffff);
-    clint.write(MTIMECMP_LO, 4, lo >>> 0);
-    clint.write(MTIMECMP_HI, 4, hi >>> 0);
+    const at = ClintReg.MTIMECMP_LO + this.#guest.vcpu.csr.hartId * ClintReg.MTIMECMP_STRIDE;
+    clint.write(at + 4, 4, 0xffffffff);
+    clint.write(at, 4, lo >>> 0);
+    clint.write(at + 4, 4, hi >>> 0);
   }
 
   #sfenceVma(): void {

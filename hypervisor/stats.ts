@@ -56,10 +56,14 @@ function translatorLines(m: VirtMachine): string[] {
   ];
 }
 
-/** The hypervisor's exit table, most frequent first. */
+/** The hypervisor's exit table (all the guest's vCPUs together), most frequent first. */
 function exitLines(hv: Hypervisor | null): string[] {
   if (!hv) return [];
-  const exits = [...hv.exitCounts].sort((a, b) => b[1] - a[1]);
+  const counts = new Map(hv.exitCounts);
+  for (const v of hv.vcpus.slice(1)) {
+    for (const [kind, n] of v.exitCounts) counts.set(kind, (counts.get(kind) ?? 0) + n);
+  }
+  const exits = [...counts].sort((a, b) => b[1] - a[1]);
   const total = exits.reduce((a, [, n]) => a + n, 0);
   return [
     `  hypervisor exits      ${total}`,
@@ -95,7 +99,7 @@ export function statsLines(
   return [
     "rvisor stats:",
     `  instructions retired  ${n}`,
-    ...(hv ? [`  host instructions     ${m.hart.retired}`] : []),
+    ...(hv ? [`  host instructions     ${m.hostInstructions}`] : []),
     // Per hart with several: instructions, traps and whether it ended in wfi.
     ...(m.harts.length > 1
       ? m.harts.map((h) =>

@@ -8,15 +8,16 @@
  * @module
  */
 
-import type { Clint } from "../devices/clint.ts";
+import { type Clint, ClintReg } from "../devices/clint.ts";
 
-const MTIMECMP = 0x4000;
-
-/** Couples the guest CLINT to the host CLINT. */
+/** Couples vCPU `hart`'s guest CLINT timer to host hart `hart`'s (vCPU i runs on host hart i). */
 export class GuestTimer {
   #armed = NaN;
+  readonly #mtimecmp: number;
 
-  constructor(readonly host: Clint, readonly guest: Clint) {}
+  constructor(readonly host: Clint, readonly guest: Clint, readonly hart: number = 0) {
+    this.#mtimecmp = ClintReg.MTIMECMP_LO + hart * ClintReg.MTIMECMP_STRIDE;
+  }
 
   /**
    * The deadline the host timer is armed for (NaN: never armed), for a
@@ -35,7 +36,7 @@ export class GuestTimer {
   /** Brings the guest's MTIP up to date and re-arms the host timer for the next deadline. */
   sync(): void {
     this.guest.update();
-    const deadline = this.guest.nextDeadline();
+    const deadline = this.guest.deadlineOf(this.hart);
     const due = deadline <= this.host.clock.now();
     this.#arm(due ? Infinity : deadline);
   }
@@ -52,8 +53,8 @@ export class GuestTimer {
     const lo = Number.isFinite(deadline) ? deadline % 4294967296 : 0xffffffff;
     const hi = Number.isFinite(deadline) ? Math.floor(deadline / 4294967296) : 0xffffffff;
     // High word first to all ones, so that no transient value fires early.
-    this.host.write(MTIMECMP + 4, 4, 0xffffffff);
-    this.host.write(MTIMECMP, 4, lo);
-    this.host.write(MTIMECMP + 4, 4, hi);
+    this.host.write(this.#mtimecmp + 4, 4, 0xffffffff);
+    this.host.write(this.#mtimecmp, 4, lo);
+    this.host.write(this.#mtimecmp + 4, 4, hi);
   }
 }

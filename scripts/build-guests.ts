@@ -11,7 +11,7 @@
  *   M-mode) and NAME_user.elf (the same with main() in U-mode, common/crt0_user.S)
  * - guests/drivers/*.c -> guests/drivers/build/NAME.elf (drivers written against QEMU's
  *   devices, run on QEMU and rvisor by tests/drivers_test.ts; main() in M-mode)
- * - guests/smp/*.S -> guests/smp/build/NAME.elf (guests for several harts, tests/smp_test.ts)
+ * - guests/smp/*.S -> guests/smp/build/NAME.elf (guests for several harts, tests/smp_test.ts, tests/vcpus_test.ts)
  * - guests/tinyos -> guests/tinyos/tinyos.elf (the default guest OS; scripts/build-tinyos.ts)
  *
  * Only stale outputs are rebuilt. Usage: `deno task guests [--force]`.

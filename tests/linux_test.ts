@@ -379,3 +379,27 @@ Deno.test(linuxTest(
     await linux.powerOff();
   },
 ));
+
+for (
+  const [boot, how] of [
+    ["hypervisor-builtin", "the built-in firmware (HSM, IPI, RFENCE)"],
+    ["hypervisor", "OpenSBI in virtual M-mode (its harts through the guest CLINT)"],
+  ] as const
+) {
+  Deno.test(linuxTest(
+    `linux: --smp 2 under the hypervisor with ${how} boots to the shell; cpuinfo lists both vCPUs, nproc says 2`,
+    async (images) => {
+      const linux = new Linux(boot, images, undefined, false, 2);
+      await linux.bootToInit(initrdBytes(images));
+      assert.match(linux.output, /smp: Brought up 1 node, 2 CPUs/);
+      await linux.settle();
+      const cpuinfo = await linux.command("cat /proc/cpuinfo");
+      assert.deepEqual([...cpuinfo.matchAll(/^hart\s*: (\d+)/gm)].map((m) => m[1]), ["0", "1"]);
+      assert.match(await linux.command("nproc"), /^2$/m);
+      // Both vCPUs ran on their own host harts.
+      assert.equal(linux.hypervisor!.vcpus.length, 2);
+      assert.ok(linux.machine.harts[1].retired > 1e6, `${linux.machine.harts[1].retired}`);
+      await linux.powerOff();
+    },
+  ));
+}

@@ -43,13 +43,14 @@ Deno.test("smp: the number of harts is checked (machine, createMachine, boot.ts)
     assert.throws(() => createMachine({ smp, hypervisor: false }), new RegExp(`config\\.smp`));
   }
   assert.throws(
-    () => createMachine({ smp: 2 }),
-    /smp 2: the hypervisor runs one vCPU for now/,
+    () => createMachine({ smp: 2, guests: [{}, {}] }),
+    /config\.smp 2: several guests have one vCPU each/,
   );
   assert.equal(new VirtMachine({}).harts.length, 1);
   assert.throws(() => parseBootArgs(["--smp", "9", "--no-hypervisor"]), UsageError);
   assert.throws(() => parseBootArgs(["--smp", "two", "--no-hypervisor"]), /--smp two/);
-  assert.throws(() => parseBootArgs(["--smp", "2"]), /--smp 2: .*--no-hypervisor/);
+  assert.throws(() => parseBootArgs(["--smp", "2", "--guest", "mem=128M"]), /--smp 2: .*--guest/);
+  assert.equal(parseBootArgs(["--smp", "2"]).smp, 2);
   assert.equal(parseBootArgs(["--smp", "4", "--no-hypervisor"]).smp, 4);
   assert.equal(parseBootArgs([]).smp, 1);
 });
