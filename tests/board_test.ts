@@ -12,20 +12,11 @@ import { EventBus } from "../core/events.ts";
 import { Irq } from "../core/irq.ts";
 import { MachineConfigError, MAX_HARTS, VirtDevices } from "../devices/board.ts";
 import { VIRT_IRQ, VIRT_MEMMAP } from "../devices/dtb.ts";
+import { FakeHart } from "./fake_hart.ts";
 
 const CLINT = VIRT_MEMMAP.clint.base;
 const PLIC = VIRT_MEMMAP.plic.base;
 const UART = VIRT_MEMMAP.uart0.base;
-
-class FakeHart {
-  levels = new Map<number, boolean>();
-  setInterruptLevel(bit: number, level: boolean): void {
-    this.levels.set(bit, level);
-  }
-  level(bit: number): boolean {
-    return this.levels.get(bit) ?? false;
-  }
-}
 
 /** A board of `n` harts on a virtual clock (`state.instret` drives mtime). */
 function board(n: number) {

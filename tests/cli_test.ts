@@ -16,6 +16,7 @@ import {
   UBOOT_SMODE as UBOOT,
 } from "../scripts/host-tools.ts";
 import { assertGuestWrote, BLK_SLOT0, BLK_SLOT0_PASS, blkSlot0Image } from "./blk_slot0.ts";
+import { type BootRun, runBoot } from "./boot_cli.ts";
 import { promptSession } from "./prompt_session.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -30,12 +31,6 @@ function ensureGuests(): Promise<number> {
   return built;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * Wall-clock hang guard of a run, in seconds: `--timeout` for runs that should
  * end by themselves, and (a minute later) a kill of any boot.ts. No passing run
@@ -43,26 +38,6 @@ interface Run {
  */
 const HANG_GUARD_S = HANG_GUARD_MS / 1000;
 const HANG_GUARD = ["--timeout", String(HANG_GUARD_S)];
-
-/** Runs `deno run -A boot.ts ...args` from the repo root, with `input` as stdin. */
-async function boot(args: string[], input = ""): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "boot.ts", ...args],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  if (input) await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const guard = setTimeout(() => child.kill("SIGKILL"), (HANG_GUARD_S + 60) * 1000);
-  const out = await child.output();
-  clearTimeout(guard);
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** A scratch directory, removed after `fn`. */
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -95,7 +70,7 @@ const FAIL_5 = words(
 );
 
 /** Asserts the one-line, exit-2, no-stack-trace error contract. */
-function assertOneLineError(r: Run, ...mentions: string[]): void {
+function assertOneLineError(r: BootRun, ...mentions: string[]): void {
   assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
   const lines = r.stderr.trimEnd().split("\n");
   assert.equal(lines.length, 1, `exactly one line on stderr, got:\n${r.stderr}`);
@@ -107,7 +82,7 @@ function assertOneLineError(r: Run, ...mentions: string[]): void {
 
 Deno.test("cli: -h documents every flag and the exit codes, exit 0", async () => {
   for (const flag of ["-h", "--help"]) {
-    const r = await boot([flag]);
+    const r = await runBoot([flag]);
     assert.equal(r.code, 0);
     for (
       const f of [
@@ -208,7 +183,7 @@ Deno.test("cli: bad files each give one line naming the file and the problem, ex
       [["--kernel", SMOKE, "--load", `${dir}/big.bin@0x80000000`], [`${dir}/big.bin`, "overlaps"]],
     ];
     for (const [args, mentions] of cases) {
-      assertOneLineError(await boot(args), ...mentions);
+      assertOneLineError(await runBoot(args), ...mentions);
     }
   });
 });
@@ -261,7 +236,7 @@ Deno.test("cli: bad flags and --mem values each give one line naming the flag, e
     [["--no-hypervisor", "--trace", "guestTrap"], ["--trace guestTrap", "the hypervisor's"]],
   ];
   for (const [args, mentions] of cases) {
-    assertOneLineError(await boot(args), ...mentions);
+    assertOneLineError(await runBoot(args), ...mentions);
   }
 });
 
@@ -276,7 +251,7 @@ Deno.test("cli: --trace all is every topic the machine publishes (bare: no exit,
 
 Deno.test("cli: with no --bios/--kernel the embedded tinyos boots and answers, exit 0", async () => {
   for (const mode of [[], ["--no-hypervisor"]]) {
-    const r = await boot(
+    const r = await runBoot(
       [...mode, "--clock", "virtual", ...HANG_GUARD],
       "echo hi\npoweroff\n",
     );
@@ -289,7 +264,7 @@ Deno.test("cli: with no --bios/--kernel the embedded tinyos boots and answers, e
     assert.match(r.stdout, /tinyos: poweroff requested by pid 1 \(sh\)/);
   }
   // tinyos assumes 128 MiB; less is refused up front rather than crashing the guest.
-  assertOneLineError(await boot(["--mem", "64M"]), "--mem", "tinyos", "128M");
+  assertOneLineError(await runBoot(["--mem", "64M"]), "--mem", "tinyos", "128M");
 });
 
 Deno.test("cli: parseMemSize accepts QEMU-style sizes", () => {
@@ -319,7 +294,7 @@ Deno.test("cli: --rtc-base is the time the guest reads from the RTC, bare and un
   // guests/adversarial/mmio.elf reads every device register, TIME_HIGH among them.
   const base = BigInt(Date.UTC(2030, 0, 1)) * 1_000_000n;
   for (const mode of [["--no-hypervisor"], []]) {
-    const r = await boot([
+    const r = await runBoot([
       ...mode,
       ...["--kernel", `${ROOT}guests/adversarial/build/mmio.elf`, "--clock", "virtual"],
       ...["--rtc-base", "2030-01-01", "--trace", "mmio"],
@@ -332,10 +307,10 @@ Deno.test("cli: --rtc-base is the time the guest reads from the RTC, bare and un
 
 Deno.test("cli: a guest that powers off exits 0; --stats reports to stderr", async () => {
   await ensureGuests();
-  const r = await boot(["--kernel", SMOKE, "--no-hypervisor"]);
+  const r = await runBoot(["--kernel", SMOKE, "--no-hypervisor"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, "");
-  const s = await boot(["--kernel", SMOKE, "--stats", "--clock", "virtual"]);
+  const s = await runBoot(["--kernel", SMOKE, "--stats", "--clock", "virtual"]);
   assert.equal(s.code, 0, s.stderr);
   assert.match(s.stderr, /instructions retired +\d+/);
   assert.match(s.stderr, /host instructions +\d+/, "under the hypervisor, the host's count apart");
@@ -347,7 +322,7 @@ Deno.test("cli: a guest that powers off exits 0; --stats reports to stderr", asy
 Deno.test("cli: a guest reporting failure 5 through the syscon exits 5", async () => {
   await withTemp(async (dir) => {
     Deno.writeFileSync(`${dir}/fail5.bin`, FAIL_5);
-    const r = await boot(["--kernel", `${dir}/fail5.bin`, ...HANG_GUARD]);
+    const r = await runBoot(["--kernel", `${dir}/fail5.bin`, ...HANG_GUARD]);
     assert.equal(r.code, 5, r.stderr);
     assert.equal(r.stderr, "");
   });
@@ -356,8 +331,8 @@ Deno.test("cli: a guest reporting failure 5 through the syscon exits 5", async (
 Deno.test("cli: --timeout on a spinning guest exits 124 with one line", async () => {
   await withTemp(async (dir) => {
     Deno.writeFileSync(`${dir}/spin.bin`, words(SPIN));
-    // boot()'s kill would end a run the timeout missed, with another exit code.
-    const r = await boot(["--kernel", `${dir}/spin.bin`, "--timeout", "0.5"]);
+    // runBoot()'s kill would end a run the timeout missed, with another exit code.
+    const r = await runBoot(["--kernel", `${dir}/spin.bin`, "--timeout", "0.5"]);
     assert.equal(r.code, 124);
     assert.match(r.stderr, /^rvisor: timeout: .*0\.5 s\n$/);
   });
@@ -373,7 +348,7 @@ for (const mode of [[], ["--no-hypervisor"]]) {
       const path = `${dir}/disk.img`;
       Deno.writeFileSync(path, image);
       const run = (...extra: string[]) =>
-        boot([...mode, "--kernel", BLK_SLOT0, "--disk", `${path},slot=0`, ...extra]);
+        runBoot([...mode, "--kernel", BLK_SLOT0, "--disk", `${path},slot=0`, ...extra]);
       const cow = await run();
       assert.equal(cow.code, 0, cow.stdout + cow.stderr);
       assert.ok(cow.stdout.includes(BLK_SLOT0_PASS), cow.stdout);
@@ -398,7 +373,7 @@ Deno.test(hostTest(
   missing(OPENSBI, UBOOT),
   async () => {
     // The leading space stops autoboot; poweroff ends the run without waiting for the timeout.
-    const r = await boot([...FIRMWARE, ...UBOOT_RUN], " version\npoweroff\n");
+    const r = await runBoot([...FIRMWARE, ...UBOOT_RUN], " version\npoweroff\n");
     assert.equal(r.code, 0, r.stderr);
     const banners = r.stdout.match(/U-Boot 2023\.01/g) ?? [];
     assert.equal(banners.length, 2, r.stdout.slice(-800)); // the boot banner and the answer
@@ -417,12 +392,12 @@ Deno.test(hostTest(
       // Writes 8 sectors of RAM (OpenSBI's code at 0x80000000) over the start of the disk.
       const script = " virtio scan\nvirtio write 80000000 0 8\npoweroff\n";
 
-      const cow = await boot([...FIRMWARE, ...UBOOT_RUN, "--disk", path], script);
+      const cow = await runBoot([...FIRMWARE, ...UBOOT_RUN, "--disk", path], script);
       assert.equal(cow.code, 0, cow.stderr);
       assert.match(cow.stdout, /8 blocks written: OK/);
       assert.deepEqual(Deno.readFileSync(path), image, "image untouched without --disk-write");
 
-      const rw = await boot(
+      const rw = await runBoot(
         [...FIRMWARE, ...UBOOT_RUN, "--disk", path, "--disk-write"],
         script,
       );
@@ -440,9 +415,17 @@ Deno.test("cli: --isa rv64imafdc runs an F/D program that rv64imac stops at its 
   await ensureGuests();
   const fp = `${ROOT}guests/isa/build/fp_arith.elf`;
   for (const mode of [[], ["--no-hypervisor"]]) {
-    const fd = await boot([...mode, "--kernel", fp, "--isa", "rv64imafdc", "--clock", "virtual"]);
+    const fd = await runBoot([
+      ...mode,
+      "--kernel",
+      fp,
+      "--isa",
+      "rv64imafdc",
+      "--clock",
+      "virtual",
+    ]);
     assert.equal(fd.code, 0, `${mode}: ${fd.stderr}`);
-    const ac = await boot([...mode, "--kernel", fp, "--isa", "rv64imac", "--clock", "virtual"]);
+    const ac = await runBoot([...mode, "--kernel", fp, "--isa", "rv64imac", "--clock", "virtual"]);
     assert.equal(
       ac.code,
       0x7f,
@@ -469,7 +452,15 @@ Deno.test("cli: --guest-offset moves guest RAM in host memory", async () => {
       });`,
     );
     const where = async (...flags: string[]) => {
-      const r = await boot(["--kernel", SMOKE, "--clock", "virtual", "--script", script, ...flags]);
+      const r = await runBoot([
+        "--kernel",
+        SMOKE,
+        "--clock",
+        "virtual",
+        "--script",
+        script,
+        ...flags,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       return r.stdout;
     };
@@ -496,7 +487,7 @@ function exitTable(stderr: string): { total: number; kinds: Map<string, number> 
 
 Deno.test("cli: --stats lists the hypervisor's exits by kind (none bare)", async () => {
   await ensureGuests();
-  const r = await boot(["--kernel", SMOKE, "--stats", "--clock", "virtual"]);
+  const r = await runBoot(["--kernel", SMOKE, "--stats", "--clock", "virtual"]);
   assert.equal(r.code, 0, r.stderr);
   const table = exitTable(r.stderr);
   assert.ok(table, r.stderr);
@@ -508,7 +499,7 @@ Deno.test("cli: --stats lists the hypervisor's exits by kind (none bare)", async
   assert.equal([...table.kinds.values()].reduce((a, b) => a + b, 0), table.total);
   // Under the hypervisor every host trap is one exit.
   assert.equal(Number(/^ +traps +(\d+)$/m.exec(r.stderr)![1]), table.total);
-  const bare = await boot(["--kernel", SMOKE, "--stats", "--no-hypervisor"]);
+  const bare = await runBoot(["--kernel", SMOKE, "--stats", "--no-hypervisor"]);
   assert.equal(bare.code, 0, bare.stderr);
   assert.equal(exitTable(bare.stderr), null, bare.stderr);
 });
@@ -516,7 +507,7 @@ Deno.test("cli: --stats lists the hypervisor's exits by kind (none bare)", async
 Deno.test("cli: --firmware builtin answers an S-mode kernel's SBI calls (sbi exits in --stats)", async () => {
   await ensureGuests();
   const kernel = `${ROOT}guests/sbi/build/builtin.elf`;
-  const r = await boot([
+  const r = await runBoot([
     "--firmware",
     "builtin",
     "--kernel",
@@ -529,7 +520,7 @@ Deno.test("cli: --firmware builtin answers an S-mode kernel's SBI calls (sbi exi
   assert.equal(r.stdout, "sbi: hello from S-mode!\n", "written through SBI calls");
   assert.ok((exitTable(r.stderr)?.kinds.get("sbi") ?? 0) > 20, r.stderr);
   // Without it the same ELF starts in M-mode with no firmware under it: its checks fail.
-  const alone = await boot(["--kernel", kernel, "--clock", "virtual"]);
+  const alone = await runBoot(["--kernel", kernel, "--clock", "virtual"]);
   assert.notEqual(alone.code, 0);
   assert.equal(alone.stdout, "");
 });
@@ -554,7 +545,7 @@ Deno.test("cli: a guest that hangs itself ends with the report: registers, CSRs,
       ],
     }).output();
     assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
-    const r = await boot(["--kernel", `${dir}/hang.elf`, "--clock", "virtual", ...HANG_GUARD]);
+    const r = await runBoot(["--kernel", `${dir}/hang.elf`, "--clock", "virtual", ...HANG_GUARD]);
     assert.equal(r.code, 1, r.stderr);
     const report = r.stderr;
     assert.match(
@@ -588,7 +579,14 @@ Deno.test("cli: --clock virtual with --rtc-base repeats a run exactly (every dev
   // mmio.elf reads every device register, the RTC's time among them.
   const args = ["--kernel", `${ROOT}guests/adversarial/build/mmio.elf`, "--clock", "virtual"];
   const run = async () => {
-    const r = await boot([...args, "--rtc-base", "2026-01-01", "--trace", "mmio,trap", "--stats"]);
+    const r = await runBoot([
+      ...args,
+      "--rtc-base",
+      "2026-01-01",
+      "--trace",
+      "mmio,trap",
+      "--stats",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     return r.stderr.replace(/^ +(wall time|MIPS|compile time) .*\n/gm, ""); // host time
   };
@@ -608,7 +606,7 @@ Deno.test("cli: --guest errors are one line naming the guest's setting", async (
     [["--guest", "kernel=/nonexistent.elf"], ["/nonexistent.elf: no such file"]],
     [["--guest", "mem=128M", "--guest", "mem=64M"], ["--guest (guest 1): mem=67108864", "128M"]],
   ];
-  for (const [args, mentions] of cases) assertOneLineError(await boot(args), ...mentions);
+  for (const [args, mentions] of cases) assertOneLineError(await runBoot(args), ...mentions);
   // A comma inside a value is written twice, as in QEMU's options.
   const o = parseBootArgs(["--guest", "kernel=k,append=a,,b c,mem=256M", "--guest", "serial=s"]);
   assert.deepEqual(o.guests[0], {

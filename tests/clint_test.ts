@@ -2,21 +2,11 @@ import assert from "node:assert/strict";
 import { Clock } from "../core/clock.ts";
 import { Irq } from "../core/irq.ts";
 import { Clint } from "../devices/clint.ts";
+import { FakeHart } from "./fake_hart.ts";
 
 const MSIP = 0x0;
 const MTIMECMP = 0x4000;
 const MTIME = 0xbff8;
-
-/** A hart that remembers the last level of each mip bit. */
-class FakeHart {
-  levels = new Map<number, boolean>();
-  setInterruptLevel(bit: number, level: boolean): void {
-    this.levels.set(bit, level);
-  }
-  level(bit: number): boolean {
-    return this.levels.get(bit) ?? false;
-  }
-}
 
 /** A CLINT on a virtual clock; `instret` drives mtime at 100 instructions per tick. */
 function setup() {

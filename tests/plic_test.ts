@@ -2,22 +2,13 @@ import assert from "node:assert/strict";
 import { EventBus, type IrqEvent } from "../core/events.ts";
 import { Irq } from "../core/irq.ts";
 import { Plic } from "../devices/plic.ts";
+import { FakeHart } from "./fake_hart.ts";
 
 const priority = (source: number) => 4 * source;
 const PENDING = 0x1000;
 const enable = (context: number) => 0x2000 + 0x80 * context;
 const threshold = (context: number) => 0x20_0000 + 0x1000 * context;
 const claim = (context: number) => threshold(context) + 4;
-
-class FakeHart {
-  levels = new Map<number, boolean>();
-  setInterruptLevel(bit: number, level: boolean): void {
-    this.levels.set(bit, level);
-  }
-  level(bit: number): boolean {
-    return this.levels.get(bit) ?? false;
-  }
-}
 
 function setup() {
   const hart = new FakeHart();

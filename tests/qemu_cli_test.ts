@@ -28,6 +28,7 @@ import {
 } from "../scripts/host-tools.ts";
 import { assertGuestWrote, BLK_SLOT0, BLK_SLOT0_PASS, blkSlot0Image } from "./blk_slot0.ts";
 import { promptSession } from "./prompt_session.ts";
+import { runBoot } from "./boot_cli.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TINYOS = `${ROOT}guests/tinyos/tinyos.elf`;
@@ -353,23 +354,9 @@ Deno.test("qemu-cli: the translator's errors are its own class (boot.ts makes th
   assert.throws(() => translateQemuArgs(["-D", "x"], noRvisorFlags), QemuArgsError);
 });
 
-/** Runs boot.ts with `args` and no input. */
-async function boot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "boot.ts", ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 Deno.test("qemu-cli: boot.ts refuses an unknown QEMU option with one line on stderr, exit 2", async () => {
   for (const args of [[...XV6_LINE, "-D", "qemu.log"], [...XV6_LINE, "-smp", "16"]]) {
-    const r = await boot(args);
+    const r = await runBoot(args);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /^rvisor: -(D|smp 16): [^\n]+\n$/);
@@ -377,7 +364,7 @@ Deno.test("qemu-cli: boot.ts refuses an unknown QEMU option with one line on std
 });
 
 Deno.test("qemu-cli: boot.ts -h documents the QEMU subset", async () => {
-  const r = await boot(["-h"]);
+  const r = await runBoot(["-h"]);
   assert.equal(r.code, 0);
   for (const option of ["-machine virt", "-bios none", "-smp N", "-cpu rv64", "-icount shift=0"]) {
     assert.ok(r.stdout.includes(option), `-h lacks ${option}`);
@@ -487,7 +474,7 @@ Deno.test(hostTest(
         stderr: "piped",
       }).output();
       for (const mode of [[], ["--no-hypervisor"]]) {
-        const r = await boot([...line, ...cpu, ...mode, "--timeout", "60"]);
+        const r = await runBoot([...line, ...cpu, ...mode, "--timeout", "60"]);
         assert.equal(r.code, qemu.code, `${cpu} ${mode}: ${r.stderr}`);
       }
       // fp_arith passes with F and D and fails its first case (illegal instruction) without.
@@ -565,7 +552,7 @@ Deno.test(hostTest(
       }).output();
       assert.equal(qemu.code, 0);
       for (const mode of [[], ["--no-hypervisor"]]) {
-        const r = await boot([...line, ...mode, "--timeout", "60"]);
+        const r = await runBoot([...line, ...mode, "--timeout", "60"]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /guest requested a reset/);
       }

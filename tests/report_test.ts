@@ -19,6 +19,7 @@ import { reportHtml, writeReportFile } from "../devices/host/report.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { CHROMIUM, exists, HANG_GUARD_MS, hostTest, missing } from "../scripts/host-tools.ts";
 import { launchBrowser, type Page, TEST_OUT } from "./cdp.ts";
+import { runBoot } from "./boot_cli.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CPU_USER = `${ROOT}guests/bench/build/cpu_user.elf`;
@@ -27,21 +28,6 @@ const HANG_GUARD = ["--timeout", String(HANG_GUARD_MS / 1000)];
 
 async function ensureGuests(): Promise<void> {
   if (!exists(CPU_USER) || !exists(TINYOS)) await buildGuests();
-}
-
-/** Runs `deno run -A boot.ts ...args` with stdin closed. */
-async function boot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "boot.ts", ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(HANG_GUARD_MS + 60_000),
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
 /** A scratch directory, removed after `fn`. */
@@ -89,7 +75,7 @@ Deno.test("report: --report FILE.json holds the run's exits (as --stats), series
   await ensureGuests();
   await withTemp(async (dir) => {
     const json = `${dir}/run.json`;
-    const r = await boot([
+    const r = await runBoot([
       ...["--kernel", CPU_USER, "--clock", "virtual", "--stats", "--report", json],
       ...HANG_GUARD,
     ]);
@@ -247,7 +233,7 @@ Deno.test("report: --report with a bad name or an unwritable path: one line, exi
       [`${dir}/folder.html`, /^rvisor: --report .*folder\.html: not a regular file$/],
     ];
     for (const [path, message] of cases) {
-      const r = await boot(["--clock", "virtual", "--report", path, ...HANG_GUARD]);
+      const r = await runBoot(["--clock", "virtual", "--report", path, ...HANG_GUARD]);
       assert.equal(r.code, 2, `${path}: ${r.stderr}`);
       assert.equal(r.stdout, "", "the guest never ran");
       assert.match(r.stderr.trimEnd(), message);
@@ -313,7 +299,7 @@ Deno.test(hostTest(
     await ensureGuests();
     await withTemp(async (dir) => {
       const html = `${dir}/run.html`;
-      const r = await boot([
+      const r = await runBoot([
         ...["--kernel", CPU_USER, "--clock", "virtual", "--report", html],
         ...HANG_GUARD,
       ]);

@@ -13,25 +13,15 @@ import {
   type WebMessage,
   WebSocketClient,
 } from "./web_console.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { type BootRun, runBoot } from "./boot_cli.ts";
 
 /** Runs `boot.ts args` to its end (for runs refused before the guest starts). */
-async function bootOnce(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "boot.ts", "--timeout", String(HANG_GUARD_MS / 1000), ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function bootOnce(args: string[]): Promise<BootRun> {
+  return runBoot(["--timeout", String(HANG_GUARD_MS / 1000), ...args]);
 }
 
 /** The one-line, exit-2 error of a refused --web, printed before the guest ran. */
-function assertRefused(r: { code: number; stdout: string; stderr: string }, ...mentions: string[]) {
+function assertRefused(r: BootRun, ...mentions: string[]) {
   assert.equal(r.code, 2, r.stderr);
   const lines = r.stderr.trimEnd().split("\n");
   assert.equal(lines.length, 1, `one line: ${r.stderr}`);
