@@ -46,7 +46,7 @@ const FLAGS = [
 ];
 
 /** The user programs: each is user/NAME.c plus the user runtime. */
-const PROGRAMS = ["sh", "ticker"];
+const PROGRAMS = ["sh", "ticker", "spin"];
 const USER_RUNTIME = ["user/ustart.S", "user/usys.S", "user/printf.c", "lib/lib.c"];
 
 function sourcesIn(dir: string): string[] {

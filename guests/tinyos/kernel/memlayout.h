@@ -27,17 +27,27 @@
 #define SYSCON_POWEROFF 0x5555
 #define SYSCON_FAIL 0x3333 /* (code << 16) | 0x3333: power off, exit code `code` */
 
-/* CLINT: the machine timer deadline of hart 0. mtime itself (0x200_bff8,
-   counting at TIMEBASE_HZ, see syscall.h) is read through the time CSR. */
-#define CLINT_MTIMECMP 0x2004000UL
+/* Harts tinyos runs on: hart ids 0 .. NCPU-1 (QEMU's -smp allows 8 on virt
+   too); a hart with a higher id parks in start.S. Plain numbers, since
+   start.S includes this file. */
+#define NCPU 8
+#define MSTACK_SIZE 4096  /* per hart: M-mode boot and trap stack */
+#define KSTACK_SIZE 16384 /* per hart: the S-mode kernel's stack */
 
-/* PLIC: the S-mode context of hart 0 is context 1. */
+/* CLINT: each hart's machine timer deadline. mtime itself (0x200_bff8,
+   counting at TIMEBASE_HZ, see syscall.h) is read through the time CSR. */
+#define CLINT_MTIMECMP(hart) (0x2004000UL + 8 * (hart))
+
+/* PLIC: QEMU numbers two contexts per hart, M then S, so hart h's S-mode
+   context is 2h+1, with its enable bits and threshold/claim registers in
+   arrays indexed by context. */
 #define PLIC 0x0c000000UL
-#define PLIC_SIZE 0x400000UL /* the part tinyos maps: priorities .. context 1 */
+#define PLIC_SIZE 0x400000UL /* the part tinyos maps: priorities .. the contexts of 8 harts */
 #define PLIC_PRIORITY(irq) (PLIC + 4 * (irq))
-#define PLIC_SENABLE (PLIC + 0x2080)
-#define PLIC_STHRESHOLD (PLIC + 0x201000)
-#define PLIC_SCLAIM (PLIC + 0x201004)
+#define PLIC_SCONTEXT(hart) (2 * (hart) + 1)
+#define PLIC_SENABLE(hart) (PLIC + 0x2000 + 0x80 * PLIC_SCONTEXT(hart))
+#define PLIC_STHRESHOLD(hart) (PLIC + 0x200000 + 0x1000 * PLIC_SCONTEXT(hart))
+#define PLIC_SCLAIM(hart) (PLIC_STHRESHOLD(hart) + 4)
 
 /* 16550 UART0, PLIC source 10. */
 #define UART0 0x10000000UL

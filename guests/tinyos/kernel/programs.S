@@ -7,7 +7,7 @@
   .file "programs.S" /* else the symbol table names a random temporary file */
   .section .rodata
   .balign 4096
-  .globl sh_start, sh_end, ticker_start, ticker_end
+  .globl sh_start, sh_end, ticker_start, ticker_end, spin_start, spin_end
 sh_start:
   .incbin "sh.bin"
 sh_end:
@@ -15,3 +15,7 @@ sh_end:
 ticker_start:
   .incbin "ticker.bin"
 ticker_end:
+  .balign 4096
+spin_start:
+  .incbin "spin.bin"
+spin_end:

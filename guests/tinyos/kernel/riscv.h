@@ -15,6 +15,7 @@
 /* mstatus / sstatus */
 #define MSTATUS_MPP_MASK (3UL << 11)
 #define MSTATUS_MPP_S (1UL << 11)
+#define SSTATUS_SIE (1UL << 1) /* S interrupts enabled */
 #define SSTATUS_SPP (1UL << 8) /* privilege before the trap: 1 = S, 0 = U */
 
 /* Interrupt bits of mip/mie (sip/sie use the S ones). */

@@ -21,7 +21,7 @@ static int64 sys_write(struct proc *p) {
   for (uint64 done = 0; done < n; done += sizeof chunk) {
     uint64 len = n - done < sizeof chunk ? n - done : sizeof chunk;
     if (copyin(p, chunk, buf + done, len)) return -1;
-    for (uint64 i = 0; i < len; i++) console_putc(chunk[i]);
+    console_write(chunk, len);
   }
   return (int64)n;
 }
@@ -29,11 +29,8 @@ static int64 sys_write(struct proc *p) {
 static int64 sys_read(struct proc *p) {
   char line[128];
   int n = ARG(p, 2) < sizeof line ? (int)ARG(p, 2) : (int)sizeof line;
-  int got = console_read(line, n);
-  if (got < 0) {
-    sleep_on(p, &console_chan);
-    return RESTART;
-  }
+  int got = console_read(p, line, n);
+  if (got < 0) return RESTART; /* asleep until a line comes */
   return copyout(p, ARG(p, 1), line, (uint64)got) ? -1 : got;
 }
 
@@ -41,7 +38,7 @@ static int64 sys_getpid(struct proc *p) { return p->pid; }
 
 static int64 sys_sleep(struct proc *p) {
   if (ARG(p, 0) == 0) {
-    p->state = RUNNABLE; /* just yield */
+    yield(p);
   } else {
     p->wake_at = ticks + ARG(p, 0);
     sleep_on(p, &ticks);
@@ -59,17 +56,21 @@ static int64 sys_uptime(struct proc *p) {
   return copyout(p, ARG(p, 0), &u, sizeof u);
 }
 
+/* Copies out a snapshot of the table taken under proc_lock (copyout may
+   fault a page in, which is no work to do under the lock). */
 static int64 sys_ps(struct proc *p) {
   uint64 dst = ARG(p, 0), max = ARG(p, 1);
+  struct procinfo info[NPROC];
   int64 n = 0;
+  acquire(&proc_lock);
   for (struct proc *q = procs; q < &procs[NPROC] && (uint64)n < max; q++) {
     if (q->state == UNUSED) continue;
-    struct procinfo info = {q->pid, q->state, q->ticks, {0}};
-    strlcpy(info.name, q->name, sizeof info.name);
-    if (copyout(p, dst + n * sizeof info, &info, sizeof info)) return -1;
+    info[n] = (struct procinfo){q->pid, q->state, q->ticks, q->hart, {0}};
+    strlcpy(info[n].name, q->name, sizeof info[n].name);
     n++;
   }
-  return n;
+  release(&proc_lock);
+  return copyout(p, dst, info, n * sizeof info[0]) ? -1 : n;
 }
 
 /* Moves the end of the heap. Growing only reserves address space: the pages
@@ -96,11 +97,29 @@ static int64 sys_poweroff(struct proc *p) {
   poweroff(0);
 }
 
+static int64 sys_spawn(struct proc *p) {
+  char name[PROC_NAME_LEN];
+  if (copyin(p, name, ARG(p, 0), sizeof name)) return -1;
+  name[sizeof name - 1] = 0;
+  struct proc *q = spawn_program(name);
+  return q ? q->pid : -1;
+}
+
+static int64 sys_harts(struct proc *p) {
+  uint64 dst = ARG(p, 0), max = ARG(p, 1);
+  int online = __atomic_load_n(&harts_online, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < online && (uint64)i < max; i++) {
+    struct hartinfo h = {cpus[i].ticks, cpus[i].scheduled};
+    if (copyout(p, dst + i * sizeof h, &h, sizeof h)) return -1;
+  }
+  return online;
+}
+
 static int64 (*const calls[])(struct proc *) = {
     [SYS_write] = sys_write,   [SYS_read] = sys_read,     [SYS_getpid] = sys_getpid,
     [SYS_sleep] = sys_sleep,   [SYS_exit] = sys_exit,     [SYS_uptime] = sys_uptime,
     [SYS_ps] = sys_ps,         [SYS_sbrk] = sys_sbrk,     [SYS_meminfo] = sys_meminfo,
-    [SYS_poweroff] = sys_poweroff,
+    [SYS_poweroff] = sys_poweroff, [SYS_spawn] = sys_spawn,   [SYS_harts] = sys_harts,
 };
 
 void syscall(struct proc *p) {

@@ -7,6 +7,9 @@
  * or lets the scheduler pick one. A timer tick always goes through the
  * scheduler: that is the preemption. Input goes through it too, so that
  * the woken shell answers at once instead of after the ticker's slice.
+ *
+ * Every hart has its own timer and ticks on its own; hart 0's ticks are
+ * also the system's clock (`ticks`, uptime, sleep), as in xv6.
  */
 #include "defs.h"
 #include "memlayout.h"
@@ -15,8 +18,7 @@
 #define SBI_EXT_TIME 0x54494D45
 #define TICK (TIMEBASE_HZ / HZ)
 
-uint64 ticks;
-static uint64 next_tick; /* time CSR value of the next timer deadline */
+uint64 ticks; /* hart 0's timer ticks since boot; only hart 0 writes it */
 
 static void sbi_set_timer(uint64 deadline) {
   register uint64 a0 asm("a0") = deadline;
@@ -31,21 +33,26 @@ void trap_init(void) {
 }
 
 void timer_init(void) {
-  next_tick = csr_read(time) + TICK;
-  sbi_set_timer(next_tick);
+  struct cpu *c = mycpu();
+  c->next_tick = csr_read(time) + TICK;
+  sbi_set_timer(c->next_tick);
 }
 
 /* A tick: count it, ask for the next one (which also clears the pending S
-   timer interrupt), wake sleepers whose time has come. Deadlines advance
-   by exactly one tick so that ticks do not drift, unless the kernel fell
-   behind (a long stop in a debugger, say). */
+   timer interrupt), and on hart 0 wake sleepers whose time has come.
+   Deadlines advance by exactly one tick so that ticks do not drift, unless
+   the kernel fell behind (a long stop in a debugger, say). */
 static void clock_intr(void) {
-  ticks++;
-  next_tick += TICK;
+  struct cpu *c = mycpu();
+  c->ticks++;
+  c->next_tick += TICK;
   uint64 now = csr_read(time);
-  if (next_tick <= now) next_tick = now + TICK;
-  sbi_set_timer(next_tick);
-  wakeup(&ticks);
+  if (c->next_tick <= now) c->next_tick = now + TICK;
+  sbi_set_timer(c->next_tick);
+  if (cpuid() == 0) {
+    ticks++;
+    wakeup(&ticks);
+  }
 }
 
 static void external_intr(void) {
@@ -62,7 +69,7 @@ void intr_poll(void) {
 }
 
 void usertrap(struct trapframe *tf) {
-  struct proc *p = current;
+  struct proc *p = mycpu()->proc;
   csr_write(stvec, kernelvec);
   tf->epc = csr_read(sepc);
   uint64 cause = csr_read(scause);
@@ -71,10 +78,10 @@ void usertrap(struct trapframe *tf) {
     syscall(p);
   } else if (cause == CAUSE_IRQ_S_TIMER) {
     p->ticks++;
-    p->state = RUNNABLE;
+    yield(p);
     clock_intr();
   } else if (cause == CAUSE_IRQ_S_EXTERNAL) {
-    p->state = RUNNABLE;
+    yield(p);
     external_intr();
   } else if ((cause == CAUSE_LOAD_PAGE_FAULT || cause == CAUSE_STORE_PAGE_FAULT) &&
              proc_fault(p, csr_read(stval)) == 0) {
@@ -85,8 +92,7 @@ void usertrap(struct trapframe *tf) {
     proc_exit(p, -1);
   }
 
-  if (current && current->state == RUNNING) return_to_user(current);
-  scheduler();
+  trap_return(p);
 }
 
 void kerneltrap(void) {

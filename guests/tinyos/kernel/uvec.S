@@ -2,10 +2,12 @@
  * S-mode trap entry and exit.
  *
  * uservec: stvec while a process runs. sscratch holds the address of the
- * process's trapframe (defs.h: xN at N*8, then epc), so the first
- * instruction can swap it into a0 and save every user register there. Then
- * it switches to the kernel stack and calls usertrap (trap.c), which never
- * returns here: it ends by resuming a process through userret.
+ * process's trapframe (defs.h: xN at N*8, then epc, the kernel stack and
+ * the hart id), so the first instruction can swap it into a0 and save every
+ * user register there. Then it switches to the stack of the hart it runs
+ * on, puts the hart id back in tp (the process may have changed it) and
+ * calls usertrap (trap.c), which never returns here: it ends by resuming a
+ * process through userret.
  *
  * userret(tf): loads the user registers from tf and srets to sepc (set by
  * return_to_user), leaving tf in sscratch for the next trap.
@@ -24,7 +26,8 @@ uservec:
   .endr
   csrr t0, sscratch
   sd t0, 10*8(a0)
-  la sp, kstack_top
+  ld sp, 33*8(a0) /* tf->kernel_sp */
+  ld tp, 34*8(a0) /* tf->kernel_hartid */
   call usertrap /* usertrap(tf) */
 
   .globl userret

@@ -20,6 +20,8 @@
 #define SYS_sbrk 8     /* sbrk(delta): grows/shrinks the heap; returns the old end */
 #define SYS_meminfo 9  /* meminfo(struct meminfo *) */
 #define SYS_poweroff 10 /* poweroff(): ends the machine (exit code 0) */
+#define SYS_spawn 11   /* spawn(name): starts a built-in program (spin); returns its pid */
+#define SYS_harts 12   /* harts(struct hartinfo *, max): returns the number of harts online */
 
 /* Timer interrupts per second, and the rate of the time CSR (mtime). */
 #define HZ 100
@@ -41,7 +43,14 @@ struct procinfo {
   int pid;
   int state;    /* enum procstate */
   uint64 ticks; /* timer ticks during which it was running */
+  int hart;     /* the hart that ran it last, -1 before it first ran */
   char name[PROC_NAME_LEN];
+};
+
+/* What each hart online did since boot (harts() fills one per hart, by id). */
+struct hartinfo {
+  uint64 ticks;     /* its own timer's ticks */
+  uint64 scheduled; /* times its scheduler started a process */
 };
 
 struct meminfo {

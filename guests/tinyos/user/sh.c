@@ -15,6 +15,8 @@ static void cmd_help(void) {
       "ps         list processes: pid, state, timer ticks, name",
       "uptime     time since boot, in seconds and timer ticks",
       "mem N      touch N fresh heap pages (page faults), check, free them",
+      "harts      harts online: timer ticks, processes started",
+      "spin N     start N busy processes (0.1 s each)",
       "poweroff   stop the machine",
   };
   printf("commands:\n");
@@ -26,13 +28,27 @@ static void cmd_echo(int argc, char **argv) {
   printf("\n");
 }
 
+/* With several harts, a HART column says which hart ran each process last
+   (- if none yet); with one, ps looks as it always did. */
 static void cmd_ps(void) {
   struct procinfo info[8];
-  int n = ps(info, 8);
-  printf("PID  STATE     TICKS  NAME\n");
-  for (int i = 0; i < n; i++)
-    printf("%-4d %-9s %5lu  %s\n", info[i].pid, state_names[info[i].state], info[i].ticks,
-           info[i].name);
+  int n = ps(info, 8), smp = harts(0, 0) > 1;
+  printf(smp ? "PID  STATE     TICKS  HART  NAME\n" : "PID  STATE     TICKS  NAME\n");
+  for (int i = 0; i < n; i++) {
+    char hart[8] = "";
+    if (smp) snprintf(hart, sizeof hart, info[i].hart < 0 ? "-     " : "%-4d  ", info[i].hart);
+    printf("%-4d %-9s %5lu  %s%s\n", info[i].pid, state_names[info[i].state], info[i].ticks,
+           hart, info[i].name);
+  }
+}
+
+static void cmd_harts(void) {
+  struct hartinfo info[8];
+  int n = harts(info, 8);
+  printf("%d hart%s online\n", n, n == 1 ? "" : "s");
+  printf("HART  TICKS  STARTED\n");
+  for (int i = 0; i < n && i < 8; i++)
+    printf("%-4d  %5lu  %7lu\n", i, info[i].ticks, info[i].scheduled);
 }
 
 static void cmd_uptime(void) {
@@ -89,6 +105,24 @@ static void cmd_mem(int argc, char **argv) {
          (uint64)base, faults, bad, freed, ok ? "ok" : "FAILED");
 }
 
+static void cmd_spin(int argc, char **argv) {
+  uint64 n;
+  if (argc != 2 || parse_number(argv[1], &n) || n == 0 || n > 6) {
+    printf("usage: spin N (1 to 6 processes)\n");
+    return;
+  }
+  printf("spin: started");
+  for (uint64 i = 0; i < n; i++) {
+    int pid = spawn("spin");
+    if (pid < 0) {
+      printf(", no room");
+      break;
+    }
+    printf(" %d", pid);
+  }
+  printf("\n");
+}
+
 /* Splits line in place at spaces and tabs; returns the number of words. */
 static int split(char *line, char **argv) {
   int argc = 0;
@@ -118,6 +152,8 @@ int main(void) {
     else if (!strcmp(argv[0], "ps")) cmd_ps();
     else if (!strcmp(argv[0], "uptime")) cmd_uptime();
     else if (!strcmp(argv[0], "mem")) cmd_mem(argc, argv);
+    else if (!strcmp(argv[0], "harts")) cmd_harts();
+    else if (!strcmp(argv[0], "spin")) cmd_spin(argc, argv);
     else if (!strcmp(argv[0], "poweroff")) poweroff();
     else printf("sh: unknown command: %s (try help)\n", argv[0]);
   }

@@ -15,6 +15,8 @@ int ps(struct procinfo *buf, int max);
 void *sbrk(int64 delta);
 int meminfo(struct meminfo *m);
 void poweroff(void) __attribute__((noreturn));
+int spawn(const char *name);
+int harts(struct hartinfo *buf, int max);
 
 void printf(const char *fmt, ...);
 
