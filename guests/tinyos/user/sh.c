@@ -16,7 +16,7 @@ static void cmd_help(void) {
       "uptime     time since boot, in seconds and timer ticks",
       "mem N      touch N fresh heap pages (page faults), check, free them",
       "harts      harts online: timer ticks, processes started",
-      "spin N     start N busy processes (0.1 s each)",
+      "spin N     run N busy processes for 0.1 s; on which harts?",
       "poweroff   stop the machine",
   };
   printf("commands:\n");
@@ -105,21 +105,41 @@ static void cmd_mem(int argc, char **argv) {
          (uint64)base, faults, bad, freed, ok ? "ok" : "FAILED");
 }
 
+/* Starts n spin processes and waits for them to end, looking at the process
+   table once a tick meanwhile: prints the harts it saw them run on. */
 static void cmd_spin(int argc, char **argv) {
   uint64 n;
   if (argc != 2 || parse_number(argv[1], &n) || n == 0 || n > 6) {
     printf("usage: spin N (1 to 6 processes)\n");
     return;
   }
-  printf("spin: started");
+  int first = -1, last = -1;
   for (uint64 i = 0; i < n; i++) {
     int pid = spawn("spin");
-    if (pid < 0) {
-      printf(", no room");
-      break;
-    }
-    printf(" %d", pid);
+    if (pid < 0) break;
+    if (first < 0) first = pid;
+    last = pid;
   }
+  if (first < 0) {
+    printf("spin: no room for another process\n");
+    return;
+  }
+  printf("spin: started pids %d to %d\n", first, last);
+  uint32 seen = 0; /* bit h: a spinner ran on hart h */
+  for (int running = 1; running;) {
+    sleep(1);
+    struct procinfo info[8];
+    int k = ps(info, 8);
+    running = 0;
+    for (int i = 0; i < k; i++) {
+      if (info[i].pid < first || info[i].pid > last) continue;
+      running = 1;
+      if (info[i].hart >= 0) seen |= 1U << info[i].hart;
+    }
+  }
+  printf("spin: done, ran on harts");
+  for (int h = 0; h < 32; h++)
+    if (seen & (1U << h)) printf(" %d", h);
   printf("\n");
 }
 
