@@ -23,8 +23,10 @@ static volatile int started; /* set by hart 0 once the kernel is ready for the o
 /* This hart is ready to schedule: one more online. */
 static void hart_online(void) { __atomic_fetch_add(&harts_online, 1, __ATOMIC_RELEASE); }
 
+/* Until the device tree's harts (those tinyos uses: up to NCPU) are online,
+   or 100 ms have passed. */
 static void wait_for_harts(void) {
-  int expected = harts_in_dtb > 0 ? harts_in_dtb : NCPU;
+  int expected = harts_in_dtb > 0 && harts_in_dtb < NCPU ? harts_in_dtb : NCPU;
   uint64 deadline = csr_read(time) + TIMEBASE_HZ / 10;
   while (__atomic_load_n(&harts_online, __ATOMIC_ACQUIRE) < expected &&
          csr_read(time) < deadline) {
