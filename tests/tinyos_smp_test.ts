@@ -118,43 +118,43 @@ async function checkSession(os: SmpTinyos, harts: number): Promise<void> {
   await os.poweroff();
 }
 
-for (
-  const [label, hypervisor, jit] of [
-    ["bare", false, true],
-    ["hypervisor", true, true],
-    ["hypervisor, translator off", true, false],
-  ] as const
-) {
-  Deno.test(`tinyos --smp 3 (${label}): 3 harts online; spin runs on each; each hart ticked and started processes; poweroff exits 0`, async () => {
-    const os = new SmpTinyos(3, hypervisor, jit);
-    await checkSession(os, 3);
-    const m = os.machine;
-    assert.equal(m.vm.harts.length, 3);
-    for (const [i, h] of m.vm.harts.entries()) {
-      assert.ok(h.retired > 1_000_000, `hart ${i} ran tinyos: ${h.retired} instructions`);
-    }
-    if (hypervisor) {
-      // The kernel ran in virtual M-mode on 3 vCPUs, vCPU i on hart i with mhartid i.
-      const vcpus = m.hypervisor!.vcpus;
-      assert.equal(vcpus.length, 3);
-      for (const [i, v] of vcpus.entries()) assert.equal(v.guest.vcpu.csr.hartId, i);
-    }
-  });
+/** A whole session on 3 harts, checked; what two runs must agree on. */
+async function session(hypervisor: boolean, jit = true) {
+  const os = new SmpTinyos(3, hypervisor, jit);
+  await checkSession(os, 3);
+  const m = os.machine;
+  assert.equal(m.vm.harts.length, 3);
+  for (const [i, h] of m.vm.harts.entries()) {
+    assert.ok(h.retired > 1_000_000, `hart ${i} ran tinyos: ${h.retired} instructions`);
+  }
+  if (hypervisor) {
+    // The kernel ran in virtual M-mode on 3 vCPUs, vCPU i on hart i with mhartid i.
+    const vcpus = m.hypervisor!.vcpus;
+    assert.equal(vcpus.length, 3);
+    for (const [i, v] of vcpus.entries()) assert.equal(v.guest.vcpu.csr.hartId, i);
+  }
+  return {
+    output: os.output,
+    counts: m.vm.harts.map((h) => h.retired),
+    guest: m.vm.guestInstructions,
+    emulated: m.hypervisor?.emulated,
+  };
 }
 
+Deno.test("tinyos --smp 3 (bare): 3 harts online; spin runs on each; each hart ticked and started processes; poweroff exits 0", async () => {
+  await session(false);
+});
+
+Deno.test("tinyos --smp 3 under the hypervisor, translator on and off: the same session, the same output and per-hart counts", async () => {
+  const on = await session(true, true), off = await session(true, false);
+  assert.equal(on.output, off.output);
+  assert.deepEqual(on.counts, off.counts);
+  assert.equal(on.guest, off.guest);
+  assert.equal(on.emulated, off.emulated);
+});
+
 Deno.test("tinyos --smp 3: two virtual-clock runs under the hypervisor give the same console output and instruction counts", async () => {
-  const run = async () => {
-    const os = new SmpTinyos(3, true);
-    await checkSession(os, 3);
-    const m = os.machine;
-    return {
-      output: os.output,
-      counts: m.vm.harts.map((h) => h.retired),
-      guest: m.vm.guestInstructions,
-      emulated: m.hypervisor!.emulated,
-    };
-  };
-  const a = await run(), b = await run();
+  const a = await session(true), b = await session(true);
   assert.equal(a.output, b.output);
   assert.deepEqual(a.counts, b.counts);
   assert.equal(a.guest, b.guest);
