@@ -97,10 +97,14 @@ static int64 sys_poweroff(struct proc *p) {
   poweroff(0);
 }
 
+/* The name is copied a byte at a time up to its NUL: the bytes after it may
+   be on a page the process does not have. */
 static int64 sys_spawn(struct proc *p) {
-  char name[PROC_NAME_LEN];
-  if (copyin(p, name, ARG(p, 0), sizeof name)) return -1;
-  name[sizeof name - 1] = 0;
+  char name[PROC_NAME_LEN] = {0};
+  for (uint64 i = 0; i + 1 < sizeof name; i++) {
+    if (copyin(p, &name[i], ARG(p, 0) + i, 1)) return -1;
+    if (!name[i]) break;
+  }
   struct proc *q = spawn_program(name);
   return q ? q->pid : -1;
 }
