@@ -41,6 +41,7 @@ struct cpu {
   uint64 next_tick;  /* time CSR value of this hart's next timer deadline */
   uint64 ticks;      /* timer ticks this hart took */
   uint64 scheduled;  /* times its scheduler started a process */
+  int next;          /* procs[] index its scheduler looks at first: after the last it ran */
 };
 
 /* A process's state and oncpu are guarded by proc_lock; the rest belongs to

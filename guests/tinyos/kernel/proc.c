@@ -15,7 +15,9 @@
  *
  * Several harts: each runs its own scheduler loop over the one table, so
  * any hart may pick any runnable process, and proc_lock makes the pick and
- * the state changes atomic. A process is on one hart at a time: from the
+ * the state changes atomic. Each hart goes round from the process it ran
+ * last, so that a process it preempts goes to the back of its line even
+ * when another hart picked a process since. A process is on one hart at a time: from the
  * pick until the end of its trap handling (trap_return) it is `oncpu`, and
  * no other hart takes it even if it becomes RUNNABLE meanwhile (a wakeup
  * from another hart, or the tick that preempts it), since this hart is
@@ -233,14 +235,13 @@ void trap_return(struct proc *p) {
 }
 
 void scheduler(void) {
-  static int last = NPROC - 1; /* index of the process that ran last: start with procs[0] */
   struct cpu *c = mycpu();
   for (;;) {
     acquire(&proc_lock);
-    for (int i = 1; i <= NPROC; i++) {
-      struct proc *p = &procs[(last + i) % NPROC];
+    for (int i = 0; i < NPROC; i++) {
+      struct proc *p = &procs[(c->next + i) % NPROC];
       if (p->state == RUNNABLE && !p->oncpu) {
-        last = p - procs;
+        c->next = (p - procs + 1) % NPROC;
         p->state = RUNNING;
         p->oncpu = 1;
         int migrated = p->hart != cpuid();
