@@ -3,7 +3,7 @@
  *
  * A process is a user address space plus the user registers saved when it
  * last trapped into the kernel (its trapframe). There are no kernel threads:
- * the kernel handles a trap on its single stack and then resumes some
+ * a hart handles a trap on its own kernel stack and then resumes some
  * process with userret. A process that must wait (sleep, or read with no
  * line typed yet) is marked SLEEPING and simply not resumed until wakeup()
  * makes it RUNNABLE again.
@@ -17,11 +17,11 @@
  * any hart may pick any runnable process, and proc_lock makes the pick and
  * the state changes atomic. Each hart goes round from the process it ran
  * last, so that a process it preempts goes to the back of its line even
- * when another hart picked a process since. A process is on one hart at a time: from the
- * pick until the end of its trap handling (trap_return) it is `oncpu`, and
- * no other hart takes it even if it becomes RUNNABLE meanwhile (a wakeup
- * from another hart, or the tick that preempts it), since this hart is
- * still using its trapframe.
+ * when another hart has picked a process since. A process is on one hart
+ * at a time: from the pick until the end of its trap handling
+ * (trap_return) it is `oncpu`, and no other hart takes it even if it
+ * becomes RUNNABLE meanwhile (a wakeup from another hart, or the tick that
+ * preempts it), since this hart is still using its trapframe.
  */
 #include "defs.h"
 #include "memlayout.h"
