@@ -56,8 +56,9 @@ static int64 sys_uptime(struct proc *p) {
   return copyout(p, ARG(p, 0), &u, sizeof u);
 }
 
-/* Copies out a snapshot of the table taken under proc_lock (copyout may
-   fault a page in, which is no work to do under the lock). */
+/* Takes a snapshot of the table under proc_lock, then copies it out with the
+   lock released: copyout may fault a heap page in, which takes kalloc's lock
+   and zeroes a page, too long to hold up every other hart's scheduler. */
 static int64 sys_ps(struct proc *p) {
   uint64 dst = ARG(p, 0), max = ARG(p, 1);
   struct procinfo info[NPROC];
