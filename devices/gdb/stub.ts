@@ -247,7 +247,7 @@ export class GdbStub {
           } else if (e.kind === "attach") {
             stopped = true;
             reportStop = false;
-            this.#lastStop = "T05";
+            this.#lastStop = "T05" + this.#thread();
           } else if (e.kind === "closed") this.#closed(e.conn);
         }
         if (stopped || (this.#events.length > 0 && this.#conn !== null)) {
@@ -276,10 +276,10 @@ export class GdbStub {
       switch (e.kind) {
         case "interrupt":
           // Already stopped: gdb still wants a stop reply.
-          if (this.#conn !== null) this.#reply("T02");
+          if (this.#conn !== null) this.#reply("T02" + this.#thread());
           break;
         case "attach":
-          this.#lastStop = "T05";
+          this.#lastStop = "T05" + this.#thread();
           break;
         case "closed":
           // The debugger went away without detaching: run on, as after a detach.
