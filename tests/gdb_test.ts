@@ -492,3 +492,55 @@ Deno.test("gdb stub under the hypervisor with 2 vCPUs: each thread's memory goes
     satp0,
   ], r.join(" | "));
 });
+
+Deno.test("gdb stub under the hypervisor with 3 vCPUs: vCont;c:N runs thread N alone (gdb's step over a breakpoint), vCont;s:N and Hc step that thread", async () => {
+  await ensureGuests();
+  const machine = createHypervisorMachine({
+    kernel: { name: "smp.elf", bytes: Deno.readFileSync(SMP) },
+    smp: 3,
+    clock: "virtual",
+  });
+  const secondary = machine.hypervisor.guest.layout.images.kernel!.symbols.get("secondary")!;
+  const hex = (n: number) => n.toString(16);
+  const pcHex = (n: number) => regToHex(BigInt(n));
+  const stub = new GdbStub(new GuestTarget(machine, machine.hypervisor));
+  const conn = new ScriptedConnection([
+    latin1("+"),
+    encodePacket("QStartNoAckMode"),
+    encodePacket(`Z0,${hex(secondary)},4`),
+    encodePacket("c"), // thread 2 (hart 1) gets there first; its turn goes on
+    encodePacket(`z0,${hex(secondary)},4`),
+    // Thread 3 has not run yet: to its second instruction alone, while thread 2's turn
+    // would otherwise go on first.
+    encodePacket("Z0,1004,4"),
+    encodePacket("vCont;c:3"),
+    encodePacket("z0,1004,4"),
+    encodePacket("Hg2"),
+    encodePacket("p20"), // thread 2 stayed at `secondary`
+    encodePacket("vCont;s:3"),
+    encodePacket("p20"), // the step selected thread 3: its pc
+    encodePacket("Hc2"),
+    encodePacket("s"),
+    encodePacket("p20"), // thread 2, one instruction on
+    encodePacket("k"),
+  ]);
+  assert.ok(stub.attach(conn));
+  const result = await stub.run({ waitForDebugger: true, timeoutMs: HANG_GUARD_MS });
+  assert.equal(result.stop, "killed");
+  const r = replies(conn.sent);
+  assert.deepEqual(r.slice(1), [
+    "OK",
+    "T05thread:2;",
+    "OK",
+    "OK",
+    "T05thread:3;",
+    "OK",
+    "OK",
+    pcHex(secondary),
+    "T05thread:3;",
+    pcHex(0x1008),
+    "OK",
+    "T05thread:2;",
+    pcHex(secondary + 4),
+  ], r.join(" | "));
+});
