@@ -456,6 +456,9 @@ export class Hypervisor implements MachineSoftware {
       e.vpriv = vpriv;
       this.machine.events.emit("exit", e);
     }
+    // A wfi that returned at once (an interrupt pending, as OpenSBI's harts waiting for HSM
+    // keep msip) spins in a wait loop, exiting each time: the other vCPUs run instead.
+    if (kind === "wfi" && !this.#hart.waiting && this.vcpus.length > 1) this.machine.yieldTurn();
     this.#deliverInterrupts();
     const progress = this.#hart.retired + this.guest.vcpu.emulated;
     this.#exitsWithoutProgress = progress === this.#progressMark
