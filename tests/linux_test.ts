@@ -432,6 +432,8 @@ for (
         for (const h of linux.machine.harts) {
           assert.ok(h.retired > 1e6, `hart ${h.hartId}: ${h.retired}`);
         }
+        // What lost IPIs or a vCPU starved of its turns would make the kernel say.
+        assert.doesNotMatch(linux.output, /rcu.*stall|soft lockup|BUG:|WARNING:/i);
         await linux.powerOff();
       } finally {
         Deno.removeSync(dir, { recursive: true });
