@@ -89,6 +89,7 @@ export {
   type ReportSeries,
   type ReportShadow,
   type ReportSummary,
+  type ReportVcpu,
   RunSampler,
   type SamplerOptions,
 } from "./hypervisor/report.ts";
@@ -100,6 +101,7 @@ export {
   Hypervisor,
   type HypervisorConfig,
   type HypervisorState,
+  type ShadowStats,
 } from "./hypervisor/hypervisor.ts";
 export {
   OPENSBI_MEDELEG,

@@ -291,6 +291,16 @@ export class VirtMachine {
     for (const h of this.harts) h.requestStop();
   }
 
+  /**
+   * Ends the running hart's turn at its next instruction boundary: for
+   * machine-mode software (the hypervisor) whose hart spins waiting on
+   * another (a wfi that returns at once), so that the others run instead.
+   */
+  yieldTurn(): void {
+    this.#sliceLeft = 0;
+    this.#lastHart.requestStop();
+  }
+
   /** The hart that ran last: the one a breakpoint, watchpoint or pause stopped. */
   get lastHart(): Hart {
     return this.#lastHart;

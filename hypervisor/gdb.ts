@@ -1,11 +1,11 @@
 /**
  * The guest's view for the GDB stub: what a debugger attached to the guest
- * would see on its own machine. Its x registers and pc are the host hart's
- * (the guest runs on it in host U-mode); its CSRs and privilege are the
- * vCPU's virtual ones; its memory is guest-physical, reached through the
- * guest's own page tables.
+ * would see on its own machine. Each vCPU is a thread; its x registers and pc
+ * are its host hart's (it runs there in host U-mode); its CSRs and privilege
+ * are its virtual ones; memory is guest-physical, reached through the
+ * selected vCPU's own page tables.
  *
- * Breakpoints and watchpoints go on the host hart at guest virtual addresses,
+ * Breakpoints and watchpoints go on every vCPU's host hart at guest virtual addresses,
  * which shadow paging keeps equal to host virtual addresses. Accesses the
  * hypervisor emulates (MMIO, MPRV in virtual M-mode) trigger watchpoints too:
  * its emulator reports them to the hart (Hart.watchAccess).
@@ -31,48 +31,63 @@ import type { Hypervisor } from "./hypervisor.ts";
 /** Host hart steps one guest step may take (shadow fills and other exits make no guest progress). */
 const STEP_ATTEMPTS = 1000;
 
-/** A {@linkcode DebugTarget} that shows the guest of a hypervisor machine. */
+/**
+ * A {@linkcode DebugTarget} that shows the guest of a hypervisor machine: its
+ * vCPUs are the threads (vCPU i on host hart i), and registers, CSRs,
+ * privilege, virtual memory and steps are the selected vCPU's.
+ */
 export class GuestTarget implements DebugTarget {
-  /** The host hart the guest's instructions run on. */
-  readonly hart: Hart;
-  /** The guest's one vCPU's hart. */
+  /** The host harts the guest's vCPUs run on, by vCPU index. */
   readonly harts: readonly Hart[];
-  /** The vCPU's CSRs. */
+  /** The vCPUs' CSRs (every vCPU has the same ones). */
   readonly csrNumbers: readonly number[];
   /** For `monitor info`. */
   readonly description = "rvisor guest under the hypervisor (virtual M/S/U, guest addresses)";
+  #selected = 0;
 
-  /** Shows the guest of `hypervisor`, which runs on `machine`. */
+  /** Shows the guest of `hypervisor` (any of its vCPUs' hypervisors), which runs on `machine`. */
   constructor(readonly machine: VirtMachine, readonly hypervisor: Hypervisor) {
-    this.hart = machine.hart;
-    this.harts = [machine.hart];
+    this.harts = hypervisor.vcpus.map((v) => v.hart);
     this.csrNumbers = existingCsrs(hypervisor.guest.vcpu.csr);
   }
 
-  /** One vCPU: there is nothing else to select. */
-  selectHart(_index: number): void {}
-
-  /** A virtual CSR of the guest. */
-  readCsr(num: number): bigint | null {
-    return readCsrFile(this.hypervisor.guest.vcpu.csr, num);
+  /** The host hart of the selected vCPU (vCPU 0 until gdb selects another thread). */
+  get hart(): Hart {
+    return this.harts[this.#selected];
   }
 
-  /** Writes a virtual CSR; translation may have changed, so the shadow tables are dropped. */
+  /** The selected vCPU's hypervisor. */
+  get #vcpu(): Hypervisor {
+    return this.hypervisor.vcpus[this.#selected];
+  }
+
+  /** Selects the vCPU registers, CSRs, translation and steps go to. */
+  selectHart(index: number): void {
+    this.#selected = index;
+  }
+
+  /** A virtual CSR of the selected vCPU. */
+  readCsr(num: number): bigint | null {
+    return readCsrFile(this.#vcpu.guest.vcpu.csr, num);
+  }
+
+  /** Writes a virtual CSR; translation may have changed, so the vCPU's shadow tables are dropped. */
   writeCsr(num: number, value: bigint): boolean {
-    const ok = writeCsrFile(this.hypervisor.guest.vcpu.csr, num, value);
-    this.hypervisor.memory.flush();
-    this.hypervisor.guestCsrsChanged();
+    const v = this.#vcpu;
+    const ok = writeCsrFile(v.guest.vcpu.csr, num, value);
+    v.memory.flush();
+    v.guestCsrsChanged();
     return ok;
   }
 
-  /** The guest's virtual privilege. */
+  /** The selected vCPU's virtual privilege. */
   priv(): number {
-    return this.hypervisor.guest.vcpu.priv;
+    return this.#vcpu.guest.vcpu.priv;
   }
 
-  /** Guest virtual to guest physical, through the guest's satp. */
+  /** Guest virtual to guest physical, through the selected vCPU's satp. */
   translate(va: number): number | null {
-    const vcpu = this.hypervisor.guest.vcpu;
+    const vcpu = this.#vcpu.guest.vcpu;
     return debugTranslate(vcpu.mmu, vcpu.priv, va);
   }
 
@@ -87,13 +102,13 @@ export class GuestTarget implements DebugTarget {
   }
 
   /**
-   * One guest instruction: host steps until the guest retired or emulated one,
-   * or took a trap (pc or virtual privilege changed), since a host step may
-   * be an exit that only filled a shadow page.
+   * One guest instruction of the selected vCPU (the others wait): host steps
+   * until it retired or emulated one, or took a trap (pc or virtual privilege
+   * changed), since a host step may be an exit that only filled a shadow page.
    */
   step(): number {
-    const hart = this.hart, vcpu = this.hypervisor.guest.vcpu;
-    if (!wakeForStep(this.machine)) return StopReason.WFI;
+    const hart = this.hart, vcpu = this.#vcpu.guest.vcpu;
+    if (!wakeForStep(this.machine, hart)) return StopReason.WFI;
     const progress = () => hart.retired + vcpu.emulated;
     const before = progress(), pc = hart.pc, priv = vcpu.priv;
     let reason: number = StopReason.BUDGET;

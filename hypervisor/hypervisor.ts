@@ -138,6 +138,20 @@ export interface ExitRecord {
   vpriv: Priv;
 }
 
+/** Shadow page-table figures ({@linkcode Hypervisor.shadowStats}), summed over a guest's vCPUs. */
+export interface ShadowStats {
+  /** Pages in the pools. */
+  capacity: number;
+  /** Pages in use. */
+  used: number;
+  /** Leaf entries written (shadow fills). */
+  fills: number;
+  /** Times a pool was emptied: the guest flushed everything, or the pool ran dry. */
+  resets: number;
+  /** Of those resets, the times the pool ran dry. */
+  reclaims: number;
+}
+
 /** Saved state of a {@linkcode Hypervisor} (see {@linkcode Hypervisor.saveState}). */
 export interface HypervisorState {
   /** The vCPU's CSRs and MMU state. */
@@ -175,12 +189,12 @@ export class Hypervisor implements MachineSoftware {
   readonly guest: Guest;
   /** Shadow paging. */
   readonly memory: GuestMemory;
-  /** Exit counts by class. */
-  readonly exitCounts: Map<ExitKind, number> = new Map();
-  /** The last exits, oldest first (records are reused by later exits: copy one to keep it). */
+  /** This vCPU's exit counts by class ({@linkcode exitCounts}: the guest's). */
+  readonly vcpuExitCounts: Map<ExitKind, number> = new Map();
+  /** This vCPU's last exits, oldest first (records are reused by later exits: copy one to keep it). */
   readonly recentExits: ExitRecord[] = [];
-  /** Guest traps injected, by virtual cause ("irq 7", "exc 8"). */
-  readonly guestTraps: Map<string, number> = new Map();
+  /** Guest traps this vCPU injected, by virtual cause ("irq 7", "exc 8"; {@linkcode guestTraps}: the guest's). */
+  readonly vcpuGuestTraps: Map<string, number> = new Map();
   /** The built-in SBI firmware (config `firmware: "builtin"`), or null. */
   readonly firmware: SbiFirmware | null;
   readonly #hart: Hart;
@@ -429,7 +443,7 @@ export class Hypervisor implements MachineSoftware {
     this.#fsFromHost();
     const vpriv = this.guest.vcpu.priv;
     const kind = this.#exits.handle(cause, interrupt, tval, pc);
-    this.exitCounts.set(kind, (this.exitCounts.get(kind) ?? 0) + 1);
+    this.vcpuExitCounts.set(kind, (this.vcpuExitCounts.get(kind) ?? 0) + 1);
     // The oldest record is reused: no allocation per exit.
     const r = this.recentExits.length >= EXIT_HISTORY
       ? this.recentExits.shift()!
@@ -442,6 +456,9 @@ export class Hypervisor implements MachineSoftware {
       e.vpriv = vpriv;
       this.machine.events.emit("exit", e);
     }
+    // A wfi that returned at once (an interrupt pending, as OpenSBI's harts waiting for HSM
+    // keep msip) spins in a wait loop, exiting each time: the other vCPUs run instead.
+    if (kind === "wfi" && !this.#hart.waiting && this.vcpus.length > 1) this.machine.yieldTurn();
     this.#deliverInterrupts();
     const progress = this.#hart.retired + this.guest.vcpu.emulated;
     this.#exitsWithoutProgress = progress === this.#progressMark
@@ -567,9 +584,9 @@ export class Hypervisor implements MachineSoftware {
         this.#exitsWithoutProgress,
         this.#progressMark,
       ],
-      exitCounts: [...this.exitCounts],
+      exitCounts: [...this.vcpuExitCounts],
       recentExits: this.recentExits.map((e) => ({ ...e })),
-      guestTraps: [...this.guestTraps],
+      guestTraps: [...this.vcpuGuestTraps],
       retiredOffset: this.retiredOffset,
       panicReport: this.panicReport,
       panicIsGuestFault: this.panicIsGuestFault,
@@ -593,12 +610,12 @@ export class Hypervisor implements MachineSoftware {
       this.#exitsWithoutProgress,
       this.#progressMark,
     ] = state.progress;
-    this.exitCounts.clear();
-    for (const [kind, n] of state.exitCounts) this.exitCounts.set(kind, n);
+    this.vcpuExitCounts.clear();
+    for (const [kind, n] of state.exitCounts) this.vcpuExitCounts.set(kind, n);
     this.recentExits.length = 0;
     this.recentExits.push(...state.recentExits);
-    this.guestTraps.clear();
-    for (const [key, n] of state.guestTraps) this.guestTraps.set(key, n);
+    this.vcpuGuestTraps.clear();
+    for (const [key, n] of state.guestTraps) this.vcpuGuestTraps.set(key, n);
     this.retiredOffset = state.retiredOffset ?? 0;
     this.panicReport = state.panicReport;
     this.panicIsGuestFault = state.panicIsGuestFault;
@@ -610,6 +627,34 @@ export class Hypervisor implements MachineSoftware {
     let n = 0;
     for (const v of this.vcpus) n += v.guest.vcpu.emulated;
     return n;
+  }
+
+  /**
+   * The guest's exit counts by class, every vCPU's together (each one's:
+   * `vcpus[i].vcpuExitCounts`). With one vCPU the live map; with several, a
+   * sum made at each read, so that an exit costs one count either way.
+   */
+  get exitCounts(): ReadonlyMap<ExitKind, number> {
+    return this.vcpus.length === 1
+      ? this.vcpuExitCounts
+      : sumCounts(this.vcpus.map((v) => v.vcpuExitCounts));
+  }
+
+  /** Guest traps injected into any of the guest's vCPUs, by virtual cause (as {@linkcode exitCounts}). */
+  get guestTraps(): ReadonlyMap<string, number> {
+    return this.vcpus.length === 1
+      ? this.vcpuGuestTraps
+      : sumCounts(this.vcpus.map((v) => v.vcpuGuestTraps));
+  }
+
+  /** The shadow page tables of every vCPU together (each one's: `vcpus[i].memory`). */
+  get shadowStats(): ShadowStats {
+    const t = { capacity: 0, used: 0, fills: 0, resets: 0, reclaims: 0 };
+    for (const { memory: m } of this.vcpus) {
+      t.capacity += m.shadow.pages.capacity, t.used += m.shadow.pages.used;
+      t.fills += m.shadow.fills, t.resets += m.shadow.pages.resets, t.reclaims += m.reclaims;
+    }
+    return t;
   }
 
   /** The host CLINT carries the guest's timer deadline, so nothing else to wait for. */
@@ -649,7 +694,7 @@ export class Hypervisor implements MachineSoftware {
       ? this.firmware.enterTrap(cause, interrupt, tval, pc)
       : csr.enterTrap(cause, interrupt, tval, pc);
     const key = `${interrupt ? "irq" : "exc"} ${cause}`;
-    this.guestTraps.set(key, (this.guestTraps.get(key) ?? 0) + 1);
+    this.vcpuGuestTraps.set(key, (this.vcpuGuestTraps.get(key) ?? 0) + 1);
     if (this.machine.events.wants("guestTrap")) {
       this.machine.events.emit("guestTrap", { cause, interrupt, pc, tval, from, to: csr.priv });
     }
@@ -697,6 +742,13 @@ export class Hypervisor implements MachineSoftware {
     const c = this.guest.vcpu.csr;
     return c.priv === 3 && (c.mstatus & Mstatus.MPRV) !== 0 && c.dataPriv !== 3;
   }
+}
+
+/** Counts by key added up over `maps`. */
+function sumCounts<K>(maps: readonly ReadonlyMap<K, number>[]): Map<K, number> {
+  const total = new Map<K, number>();
+  for (const m of maps) for (const [k, n] of m) total.set(k, (total.get(k) ?? 0) + n);
+  return total;
 }
 
 /** A `virt` machine whose hart runs `config`'s guest under the hypervisor. */

@@ -268,9 +268,9 @@ export interface HostView {
    * native ones only ({@linkcode Machine.guestInstructions} adds the emulated).
    */
   readonly retired: number;
-  /** Hypervisor exits by kind (empty when bare). */
+  /** Hypervisor exits by kind, every vCPU's (empty when bare). */
   readonly exitCounts: ReadonlyMap<ExitKind, number>;
-  /** Traps injected into the guest by cause key ("exc 13", "irq 5"; empty when bare). */
+  /** Traps injected into the guest (any vCPU) by cause key ("exc 13", "irq 5"; empty when bare). */
   readonly guestTraps: ReadonlyMap<string, number>;
 }
 

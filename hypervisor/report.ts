@@ -22,6 +22,7 @@ import { CSR_NAMES } from "../core/csr.ts";
 import type { CsrEvent, ExitEvent, ExitKind, MmioEvent, TrapEvent } from "../core/events.ts";
 import { causeName } from "../core/names.ts";
 import { hex } from "./inspect.ts";
+import type { Hypervisor } from "./hypervisor.ts";
 import type { Machine } from "./machine.ts";
 import { statsLines, TrapCounter } from "./stats.ts";
 
@@ -63,8 +64,10 @@ export interface ReportData {
   csrs: ReportAccesses[] | null;
   /** MMIO exits by guest device, most first; null bare (device accesses do not exit). */
   devices: ReportAccesses[] | null;
-  /** The shadow page tables; null bare. */
+  /** The shadow page tables (every vCPU's together); null bare. */
   shadow: ReportShadow | null;
+  /** Each vCPU's part of the summary's figures, by vCPU index (one entry for one vCPU); null bare. */
+  vcpus: ReportVcpu[] | null;
   /** Host time in the hypervisor and in the guest; null bare. */
   privilege: ReportPrivilege | null;
   /** The `--stats` table's lines as the CLI prints them at exit. */
@@ -79,11 +82,11 @@ export interface ReportSummary {
   wallMs: number;
   /** Guest instructions retired (under the hypervisor: native and emulated). */
   guestInstructions: number;
-  /** Instructions the host hart retired (bare: the same as guestInstructions). */
+  /** Instructions the host harts retired (bare: the same as guestInstructions). */
   hostInstructions: number;
   /** guestInstructions / wallMs, in millions per second. */
   mips: number;
-  /** Hypervisor exits; null bare. */
+  /** Hypervisor exits (every vCPU's); null bare. */
   exits: number | null;
   /** Hypervisor exits by kind (`Hypervisor.exitCounts`' kinds), most first; empty bare. */
   exitsByKind: Record<string, number>;
@@ -155,6 +158,20 @@ export interface ReportShadow {
   flushes: number;
   /** Times every table was dropped because the pool ran dry. */
   reclaims: number;
+}
+
+/** One vCPU's figures in a recording. */
+export interface ReportVcpu {
+  /** Its index: its mhartid, and the host hart it runs on. */
+  vcpu: number;
+  /** Guest instructions it retired (native and emulated). */
+  guestInstructions: number;
+  /** Its hypervisor exits. */
+  exits: number;
+  /** Its exits by kind, most first. */
+  exitsByKind: Record<string, number>;
+  /** Leaf entries written into its own shadow tables. */
+  shadowFills: number;
 }
 
 /** Where the host's time went: the hypervisor's exit handlers or the guest's code. */
@@ -323,6 +340,8 @@ export class RunSampler {
   #startGuest: number;
   #startHost: number;
   #startExits: ReadonlyMap<ExitKind, number>;
+  /** Each vCPU's counters when recording started. */
+  #startVcpus: VcpuCounters[];
   #startFills = 0;
   #startResets = 0;
   #startReclaims = 0;
@@ -365,12 +384,14 @@ export class RunSampler {
     this.#intervalMs = interval;
     const hv = m.hypervisor;
     this.#startGuest = m.vm.guestInstructions;
-    this.#startHost = m.vm.hart.retired;
+    this.#startHost = m.vm.hostInstructions;
     this.#startExits = new Map(hv?.exitCounts ?? []);
+    this.#startVcpus = hv ? vcpuCounters(hv) : [];
     if (hv) {
-      this.#startFills = hv.memory.shadow.fills;
-      this.#startResets = hv.memory.shadow.pages.resets;
-      this.#startReclaims = hv.memory.reclaims;
+      const shadow = hv.shadowStats;
+      this.#startFills = shadow.fills;
+      this.#startResets = shadow.resets;
+      this.#startReclaims = shadow.reclaims;
     }
     this.traps = new TrapCounter(m.events);
     const ev = m.events;
@@ -468,21 +489,22 @@ export class RunSampler {
     const last = this.#samples[this.#samples.length - 1];
     const wallMs = this.runningMs, guest = m.vm.guestInstructions - this.#startGuest;
     if (last !== undefined && last.wallMs === wallMs && last.guest === guest) return; // nothing ran
-    const pages = hv?.memory.shadow.pages.used ?? 0;
+    const shadow = hv?.shadowStats;
+    const pages = shadow?.used ?? 0;
     this.#peakShadow = Math.max(this.#peakShadow, pages);
     this.#samples.push({
       wallMs,
       guest,
-      host: m.vm.hart.retired - this.#startHost,
+      host: m.vm.hostInstructions - this.#startHost,
       mtime: m.vm.clock.now(),
       exits: hv ? new Map(hv.exitCounts) : null,
       timedMs: this.#timedMs,
       timedExits: this.#timedExits,
       seenExits: this.#seenExits,
       shadowPages: pages,
-      reclaims: hv ? hv.memory.reclaims - this.#startReclaims : 0,
-      fills: hv ? hv.memory.shadow.fills - this.#startFills : 0,
-      resets: hv ? hv.memory.shadow.pages.resets - this.#startResets : 0,
+      reclaims: shadow ? shadow.reclaims - this.#startReclaims : 0,
+      fills: shadow ? shadow.fills - this.#startFills : 0,
+      resets: shadow ? shadow.resets - this.#startResets : 0,
     });
     if (this.#samples.length > MAX_SAMPLES) this.#thin();
   }
@@ -557,7 +579,7 @@ export class RunSampler {
       ...this.tables(),
       shadow: hv
         ? {
-          capacity: hv.memory.shadow.pages.capacity,
+          capacity: hv.shadowStats.capacity,
           inUse: last.shadowPages,
           peakInUse: this.#peakShadow,
           fills: last.fills,
@@ -565,6 +587,7 @@ export class RunSampler {
           reclaims: last.reclaims,
         }
         : null,
+      vcpus: hv ? this.#vcpus(hv) : null,
       privilege: hv ? this.#privilege(wallMs, meanExitMs) : null,
       stats: extra.stats ?? statsLines(vm, hv, this.traps, wallMs),
       notes,
@@ -698,6 +721,21 @@ export class RunSampler {
     return [...rows.values()].sort(byTotal);
   }
 
+  /** Each vCPU's figures since recording started. */
+  #vcpus(hv: Hypervisor): ReportVcpu[] {
+    return vcpuCounters(hv).map((now, i) => {
+      const start = this.#startVcpus[i];
+      const exitsByKind = this.#exitDelta(now.exits, start.exits);
+      return {
+        vcpu: i,
+        guestInstructions: now.guest - start.guest,
+        exits: sumValues(exitsByKind),
+        exitsByKind,
+        shadowFills: now.fills - start.fills,
+      };
+    });
+  }
+
   #privilege(wallMs: number, meanExitMs: number): ReportPrivilege {
     const untimed = this.#seenExits - this.#timedExits;
     const hypervisorMs = Math.min(wallMs, this.#timedMs + untimed * meanExitMs);
@@ -710,6 +748,22 @@ export class RunSampler {
       exitsByGuestMode: { M, S, U },
     };
   }
+}
+
+/** A vCPU's cumulative counters. */
+interface VcpuCounters {
+  guest: number;
+  exits: ReadonlyMap<ExitKind, number>;
+  fills: number;
+}
+
+/** Each of `hv`'s vCPUs' counters now. */
+function vcpuCounters(hv: Hypervisor): VcpuCounters[] {
+  return hv.vcpus.map((v) => ({
+    guest: v.hart.retired - v.retiredOffset + v.guest.vcpu.emulated,
+    exits: new Map(v.vcpuExitCounts),
+    fills: v.memory.shadow.fills,
+  }));
 }
 
 function sumValues(v: Record<string, number> | number[]): number {

@@ -56,16 +56,27 @@ function translatorLines(m: VirtMachine): string[] {
   ];
 }
 
-/** The hypervisor's exit table (all the guest's vCPUs together), most frequent first. */
+/** Exits by kind, most frequent first. */
+const byCount = (counts: ReadonlyMap<string, number>) => [...counts].sort((a, b) => b[1] - a[1]);
+
+/**
+ * The hypervisor's exits: with several vCPUs a line per vCPU (its total and
+ * kinds), then the table of all the guest's exits, most frequent first.
+ */
 function exitLines(hv: Hypervisor | null): string[] {
   if (!hv) return [];
-  const counts = new Map(hv.exitCounts);
-  for (const v of hv.vcpus.slice(1)) {
-    for (const [kind, n] of v.exitCounts) counts.set(kind, (counts.get(kind) ?? 0) + n);
-  }
-  const exits = [...counts].sort((a, b) => b[1] - a[1]);
+  const vcpus = hv.vcpus.length > 1
+    ? hv.vcpus.map((v) => {
+      const exits = byCount(v.vcpuExitCounts);
+      const total = exits.reduce((a, [, n]) => a + n, 0);
+      const kinds = exits.map(([kind, n]) => `${kind} ${n}`).join(", ");
+      return `  ${`vCPU ${v.vcpuIndex} exits`.padEnd(22)}${total}${kinds ? ` (${kinds})` : ""}`;
+    })
+    : [];
+  const exits = byCount(hv.exitCounts);
   const total = exits.reduce((a, [, n]) => a + n, 0);
   return [
+    ...vcpus,
     `  hypervisor exits      ${total}`,
     ...exits.map(([kind, n]) => `  ${String(n).padStart(12)}  ${kind}`),
   ];

@@ -6,8 +6,14 @@
 
 import assert from "node:assert/strict";
 import { type GdbConnection, GdbStub } from "../devices/gdb/stub.ts";
-import { BareTarget } from "../devices/gdb/target.ts";
-import { encodePacket, fromLatin1, latin1, PacketDecoder } from "../devices/gdb/protocol.ts";
+import { BareTarget, readCsrFile } from "../devices/gdb/target.ts";
+import {
+  encodePacket,
+  fromLatin1,
+  latin1,
+  PacketDecoder,
+  regToHex,
+} from "../devices/gdb/protocol.ts";
 import { isLoopback, parseGdbAddress } from "../devices/host/gdbserver.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { tinyosElf } from "../guests/tinyos/image.ts";
@@ -20,6 +26,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}guests/isa/build/smoke.elf`;
 /** The trigger probe: the guest's own debug triggers, beside the debugger's. */
 const TRIGGER = `${ROOT}guests/isa/build/trigger.elf`;
+/** All harts at work (guests/smp/smp.S). */
+const SMP = `${ROOT}guests/smp/build/smp.elf`;
 
 let built: Promise<number> | undefined;
 function ensureGuests(): Promise<number> {
@@ -187,6 +195,57 @@ Deno.test(hostTest(
     assert.match(out, /Old value = 0\s+New value = 90/, out); // sd s1 (0x5a) to data1
     assert.match(out, /\$1 = (3|prv3)/, out);
     assert.match(out, /exited normally/, out); // every case passed, trigger 7 included
+    const { code, stderr } = await finish(stub);
+    assert.equal(code, 0, stderr);
+  },
+  { sanitizeResources: false },
+));
+
+Deno.test(hostTest(
+  "gdb-multiarch under the hypervisor with 3 vCPUs (smp.elf): vCPUs are threads, a secondary's breakpoint names its thread, each thread's registers, stepi on the selected one",
+  missing("gdb-multiarch"),
+  async () => {
+    await ensureGuests();
+    const stub = await startStub(["--smp", "3", "--clock", "virtual"], SMP);
+    const out = await gdb(stub.port, [
+      "info threads",
+      "break secondary", // only harts 1.. get there
+      "continue",
+      "print $s0", // smp.S keeps mhartid in s0
+      "print $mhartid",
+      "thread 1",
+      "print $s0",
+      "print $mhartid",
+      "print $pc",
+      "thread 3",
+      "print $pc",
+      "stepi",
+      "print $pc",
+      "continue",
+      "print $s0",
+      "delete",
+      "continue",
+    ], SMP);
+    // Held at reset: every vCPU at the boot ROM; the stop names thread 1.
+    assert.match(out, /^\* 1\s+Thread 1 .*0x0*1000 .*\n\s+2\s+Thread 2 .*\n\s+3\s+Thread 3 /m, out);
+    assert.doesNotMatch(out, /stopped without sending a thread-id/, out);
+    assert.match(out, /Thread 2 hit Breakpoint 1, 0x0*80000178 in secondary/, out);
+    // The stopped thread's registers are its own vCPU's: s0 = a0 at entry = mhartid = thread - 1.
+    assert.match(out, /\$1 = .*0x1\n/, out);
+    assert.match(out, /\$2 = 1\n/, out);
+    // Thread 1 is hart 0, which never runs `secondary`.
+    assert.match(out, /\$3 = .*0x0\n/, out);
+    assert.match(out, /\$4 = 0\n/, out);
+    const pc1 = /\$5 = .*(0x[0-9a-f]+)/.exec(out)![1];
+    assert.notEqual(pc1, "0x80000178", out);
+    // stepi on thread 3 moves thread 3 by one instruction (norvc: 4 bytes).
+    const before = BigInt(/\$6 = .*?(0x[0-9a-f]+)/.exec(out)![1]);
+    const after = BigInt(/\$7 = .*?(0x[0-9a-f]+)/.exec(out)![1]);
+    assert.equal(after, before + 4n, out);
+    // Thread 3 goes on to `secondary` too, and its stop is its own.
+    assert.match(out, /Thread 3 hit Breakpoint 1, 0x0*80000178 in secondary/, out);
+    assert.match(out, /\$8 = .*0x2\n/, out);
+    assert.match(out, /exited normally/, out);
     const { code, stderr } = await finish(stub);
     assert.equal(code, 0, stderr);
   },
@@ -389,4 +448,99 @@ Deno.test("gdb stub with 2 harts: harts are threads (qfThreadInfo, qC, Hg, T), a
     "0000000000000000",
   ], r.join(" | "));
   assert.equal(machine.harts[1].pc, secondary);
+});
+
+Deno.test("gdb stub under the hypervisor with 2 vCPUs: each thread's memory goes through its own vCPU's satp (guests/smp/shadow.S)", async () => {
+  await ensureGuests();
+  const machine = createHypervisorMachine({
+    kernel: { name: "shadow.elf", bytes: Deno.readFileSync(`${ROOT}guests/smp/build/shadow.elf`) },
+    smp: 2,
+    firmware: "builtin",
+    clock: "virtual",
+  });
+  // hart1: vCPU 1's entry from HSM hart_start, before it turns paging on; vCPU 0 has it on.
+  const hart1 = machine.hypervisor.guest.layout.images.kernel!.symbols.get("hart1")!;
+  const stub = new GdbStub(new GuestTarget(machine, machine.hypervisor));
+  const conn = new ScriptedConnection([
+    latin1("+"),
+    encodePacket("QStartNoAckMode"),
+    encodePacket(`Z0,${hart1.toString(16)},4`),
+    encodePacket("c"),
+    encodePacket("Hg1"),
+    encodePacket("m40000000,4"), // VA 0x4000_0000 -> page_a (holds 1) through vCPU 0's table
+    encodePacket("p1c1"), // satp
+    encodePacket("Hg2"),
+    encodePacket("m40000000,4"), // vCPU 1's satp is 0: the same VA is no memory
+    encodePacket("p1c1"),
+    encodePacket("p0b"), // a1 of hart_start: the satp vCPU 1 is about to write
+    encodePacket("k"),
+  ]);
+  assert.ok(stub.attach(conn));
+  const result = await stub.run({ waitForDebugger: true, timeoutMs: HANG_GUARD_MS });
+  assert.equal(result.stop, "killed");
+  const r = replies(conn.sent);
+  const satp0 = regToHex(readCsrFile(machine.hypervisor.guest.vcpus[0].csr, 0x180)!);
+  assert.deepEqual(r.slice(1), [
+    "OK",
+    "T05thread:2;",
+    "OK",
+    "01000000",
+    satp0,
+    "OK",
+    "E14",
+    "0000000000000000",
+    satp0,
+  ], r.join(" | "));
+});
+
+Deno.test("gdb stub under the hypervisor with 3 vCPUs: vCont;c:N runs thread N alone (gdb's step over a breakpoint), vCont;s:N and Hc step that thread", async () => {
+  await ensureGuests();
+  const machine = createHypervisorMachine({
+    kernel: { name: "smp.elf", bytes: Deno.readFileSync(SMP) },
+    smp: 3,
+    clock: "virtual",
+  });
+  const secondary = machine.hypervisor.guest.layout.images.kernel!.symbols.get("secondary")!;
+  const hex = (n: number) => n.toString(16);
+  const pcHex = (n: number) => regToHex(BigInt(n));
+  const stub = new GdbStub(new GuestTarget(machine, machine.hypervisor));
+  const conn = new ScriptedConnection([
+    latin1("+"),
+    encodePacket("QStartNoAckMode"),
+    encodePacket(`Z0,${hex(secondary)},4`),
+    encodePacket("c"), // thread 2 (hart 1) gets there first; its turn goes on
+    encodePacket(`z0,${hex(secondary)},4`),
+    // Thread 3 has not run yet: to its second instruction alone, while thread 2's turn
+    // would otherwise go on first.
+    encodePacket("Z0,1004,4"),
+    encodePacket("vCont;c:3"),
+    encodePacket("z0,1004,4"),
+    encodePacket("Hg2"),
+    encodePacket("p20"), // thread 2 stayed at `secondary`
+    encodePacket("vCont;s:3"),
+    encodePacket("p20"), // the step selected thread 3: its pc
+    encodePacket("Hc2"),
+    encodePacket("s"),
+    encodePacket("p20"), // thread 2, one instruction on
+    encodePacket("k"),
+  ]);
+  assert.ok(stub.attach(conn));
+  const result = await stub.run({ waitForDebugger: true, timeoutMs: HANG_GUARD_MS });
+  assert.equal(result.stop, "killed");
+  const r = replies(conn.sent);
+  assert.deepEqual(r.slice(1), [
+    "OK",
+    "T05thread:2;",
+    "OK",
+    "OK",
+    "T05thread:3;",
+    "OK",
+    "OK",
+    pcHex(secondary),
+    "T05thread:3;",
+    pcHex(0x1008),
+    "OK",
+    "T05thread:2;",
+    pcHex(secondary + 4),
+  ], r.join(" | "));
 });

@@ -220,12 +220,29 @@ class Linux {
     return text.slice(text.indexOf("\n") + 1).replaceAll("\r\n", "\n");
   }
 
-  /** uname and /proc/cpuinfo describe the machine rvisor gives the guest. */
-  async checkIdentity(): Promise<void> {
+  /** uname and /proc/cpuinfo describe the machine rvisor gives the guest; returns cpuinfo. */
+  async checkIdentity(): Promise<string> {
     assert.match(await this.command("uname -a"), /^Linux \S+ 6\.\d+\S* .* riscv64/m);
     const cpuinfo = await this.command("cat /proc/cpuinfo");
     assert.match(cpuinfo, /^isa\s*: rv64imafdc/m);
     assert.match(cpuinfo, /^mmu\s*: sv39/m);
+    return cpuinfo;
+  }
+
+  /**
+   * Reads the whole disk (`original` its bytes) through multi-descriptor
+   * requests, then writes a block, flushes, drops the page cache and reads
+   * it back from the device.
+   */
+  async checkDisk(original: Uint8Array): Promise<void> {
+    const sum = await this.command("sha256sum /dev/vda");
+    assert.match(sum, new RegExp(`^${await sha256(original)}\\s+/dev/vda`, "m"));
+    const written = await this.command(
+      `echo ${WRITE_TEXT} | dd of=/dev/vda bs=512 seek=${WRITE_SECTOR} conv=notrunc,fsync` +
+        ` 2>/dev/null; sync; echo 3 > /proc/sys/vm/drop_caches;` +
+        ` dd if=/dev/vda bs=512 skip=${WRITE_SECTOR} count=1 2>/dev/null | head -c ${WRITE_TEXT.length}; echo`,
+    );
+    assert.match(written, new RegExp(`^${WRITE_TEXT}$`, "m"));
   }
 
   /** What the translator must not change: console bytes, counts, hypervisor exits. */
@@ -279,18 +296,7 @@ for (const [boot, diskWrite] of [["bare", false], ["hypervisor", true]] as const
         await linux.settle();
         await linux.checkIdentity();
 
-        // Reading the whole disk through multi-descriptor requests gives the host's bytes.
-        const sum = await linux.command("sha256sum /dev/vda");
-        assert.match(sum, new RegExp(`^${await sha256(original)}\\s+/dev/vda`, "m"));
-
-        // Write a block, flush, drop the page cache, read it back from the device.
-        const written = await linux.command(
-          `echo ${WRITE_TEXT} | dd of=/dev/vda bs=512 seek=${WRITE_SECTOR} conv=notrunc,fsync` +
-            ` 2>/dev/null; sync; echo 3 > /proc/sys/vm/drop_caches;` +
-            ` dd if=/dev/vda bs=512 skip=${WRITE_SECTOR} count=1 2>/dev/null | head -c ${WRITE_TEXT.length}; echo`,
-        );
-        assert.match(written, new RegExp(`^${WRITE_TEXT}$`, "m"));
-
+        await linux.checkDisk(original);
         await linux.powerOff();
         linux.disk?.close?.();
 
@@ -380,6 +386,10 @@ Deno.test(linuxTest(
   },
 ));
 
+/** The hart numbers /proc/cpuinfo lists. */
+const cpuinfoHarts = (cpuinfo: string) =>
+  [...cpuinfo.matchAll(/^hart\s*: (\d+)/gm)].map((m) => m[1]);
+
 for (
   const [boot, how] of [
     ["hypervisor-builtin", "the built-in firmware (HSM, IPI, RFENCE)"],
@@ -393,13 +403,41 @@ for (
       await linux.bootToInit(initrdBytes(images));
       assert.match(linux.output, /smp: Brought up 1 node, 2 CPUs/);
       await linux.settle();
-      const cpuinfo = await linux.command("cat /proc/cpuinfo");
-      assert.deepEqual([...cpuinfo.matchAll(/^hart\s*: (\d+)/gm)].map((m) => m[1]), ["0", "1"]);
+      assert.deepEqual(cpuinfoHarts(await linux.command("cat /proc/cpuinfo")), ["0", "1"]);
       assert.match(await linux.command("nproc"), /^2$/m);
       // Both vCPUs ran on their own host harts.
       assert.equal(linux.hypervisor!.vcpus.length, 2);
       assert.ok(linux.machine.harts[1].retired > 1e6, `${linux.machine.harts[1].retired}`);
       await linux.powerOff();
+    },
+  ));
+
+  // The single-hart session (identity, the disk read whole, a block written and read back) on
+  // 4 vCPUs, where the disk's interrupts and the page cache's work land on any of them.
+  Deno.test(linuxTest(
+    `linux: --smp 4 under the hypervisor with ${how}: the single-hart session, cpuinfo lists the 4 vCPUs, nproc says 4`,
+    async (images) => {
+      const dir = Deno.makeTempDirSync({ prefix: "rvisor-linux-" });
+      try {
+        const diskPath = `${dir}/disk.img`;
+        const original = makeDisk(diskPath);
+        const linux = new Linux(boot, images, diskPath, false, 4);
+        await linux.bootToInit(initrdBytes(images));
+        assert.match(linux.output, /smp: Brought up 1 node, 4 CPUs/);
+        await linux.settle();
+        assert.deepEqual(cpuinfoHarts(await linux.checkIdentity()), ["0", "1", "2", "3"]);
+        assert.match(await linux.command("nproc"), /^4$/m);
+        await linux.checkDisk(original);
+        assert.equal(linux.hypervisor!.vcpus.length, 4);
+        for (const h of linux.machine.harts) {
+          assert.ok(h.retired > 1e6, `hart ${h.hartId}: ${h.retired}`);
+        }
+        // What lost IPIs or a vCPU starved of its turns would make the kernel say.
+        assert.doesNotMatch(linux.output, /rcu.*stall|soft lockup|BUG:|WARNING:/i);
+        await linux.powerOff();
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
     },
   ));
 }

@@ -24,10 +24,11 @@ import { runBoot } from "./boot_cli.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const CPU_USER = `${ROOT}guests/bench/build/cpu_user.elf`;
 const TINYOS = `${ROOT}guests/tinyos/tinyos.elf`;
+const SMP = `${ROOT}guests/smp/build/smp.elf`;
 const HANG_GUARD = ["--timeout", String(HANG_GUARD_MS / 1000)];
 
 async function ensureGuests(): Promise<void> {
-  if (!exists(CPU_USER) || !exists(TINYOS)) await buildGuests();
+  if (!exists(CPU_USER) || !exists(TINYOS) || !exists(SMP)) await buildGuests();
 }
 
 /** A scratch directory, removed after `fn`. */
@@ -111,6 +112,54 @@ Deno.test("report: --report FILE.json holds the run's exits (as --stats), series
     );
     assert.ok(Math.abs(p.hypervisorMs + p.guestMs - data.summary.wallMs) < 1e-6);
     assert.deepEqual(data.notes.filter((n) => n.startsWith("bare")), []);
+  });
+});
+
+Deno.test("report: with 3 vCPUs (smp.elf) the report and --stats count every vCPU's exits, and each vCPU's add up to them", async () => {
+  await ensureGuests();
+  await withTemp(async (dir) => {
+    const json = `${dir}/run.json`;
+    const r = await runBoot([
+      ...["--kernel", SMP, "--smp", "3", "--clock", "virtual", "--stats", "--report", json],
+      ...HANG_GUARD,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^smp: 3 harts, /m);
+    const data: ReportData = JSON.parse(Deno.readTextFileSync(json));
+    const total = data.summary.exits!;
+    assert.deepEqual(data.summary.exitsByKind, statsExits(r.stderr));
+    assert.equal(Number(/^ {2}hypervisor exits +(\d+)$/m.exec(r.stderr)?.[1]), total);
+    // Every host trap, on any hart, is one exit of the vCPU on that hart.
+    assert.equal(data.summary.traps, total);
+    const harts = [...r.stderr.matchAll(/^ {2}hart \d +(\d+) instructions/gm)];
+    assert.equal(harts.length, 3);
+    assert.equal(sum(harts.map((m) => Number(m[1]))), data.summary.hostInstructions);
+    const vcpus = data.vcpus!;
+    assert.deepEqual(vcpus.map((v) => v.vcpu), [0, 1, 2]);
+    for (const v of vcpus) {
+      assert.ok(v.exits > 0, `vCPU ${v.vcpu} has no exits`);
+      assert.equal(v.exits, sum(Object.values(v.exitsByKind)));
+    }
+    assert.equal(sum(vcpus.map((v) => v.exits)), total);
+    assert.equal(sum(vcpus.map((v) => v.guestInstructions)), data.summary.guestInstructions);
+    assert.equal(sum(vcpus.map((v) => v.shadowFills)), data.shadow!.fills);
+    for (const kind of Object.keys(data.summary.exitsByKind)) {
+      assert.equal(sum(vcpus.map((v) => v.exitsByKind[kind] ?? 0)), data.summary.exitsByKind[kind]);
+    }
+    // --stats has each vCPU's line with the report's figures.
+    const lines = [...r.stderr.matchAll(/^ {2}vCPU (\d) exits +(\d+)( \((.*)\))?$/gm)];
+    assert.deepEqual(
+      lines.map((m) => [Number(m[1]), Number(m[2])]),
+      vcpus.map((v) => [v.vcpu, v.exits]),
+    );
+    for (const [i, m] of lines.entries()) {
+      const kinds = Object.entries(vcpus[i].exitsByKind).map(([k, n]) => `${k} ${n}`).join(", ");
+      assert.equal(m[4], kinds);
+    }
+    assert.deepEqual(
+      data.stats,
+      r.stderr.slice(r.stderr.indexOf("rvisor stats:")).trimEnd().split("\n"),
+    );
   });
 });
 
@@ -336,6 +385,11 @@ Deno.test(hostTest(
         "[...document.querySelectorAll('#csrs tr')].slice(1).map((tr) => tr.cells[0].textContent)",
       );
       assert.deepEqual(csrNames, data.csrs!.map((c) => c.name));
+      const vcpuRows = await page.evaluate<string[][]>(
+        "[...document.querySelectorAll('#vcpus tr')].slice(1).map((tr) => [...tr.cells].map((c) => c.textContent))",
+      );
+      assert.deepEqual(vcpuRows.map((r) => r[0]), data.vcpus!.map((v) => String(v.vcpu)));
+      assert.match(vcpuRows[0][4], /^[a-z-]+ [\d,]+/);
       assert.equal(
         await page.evaluate("document.getElementById('stats').textContent"),
         data.stats.join("\n"),

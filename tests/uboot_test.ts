@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { UBOOT_BUDGET, ubootCommand } from "./uboot_console.ts";
-import { VirtMachine } from "../devices/virt.ts";
+import { SLICE, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import {
   HANG_GUARD_MS,
@@ -191,5 +191,28 @@ Deno.test(hostTest(
     assert.equal(hv.boot, bare.boot);
     assert.deepEqual(hv.answers, bare.answers);
     assert.match(hv.answers[0], /U-Boot 2023\.01/);
+  },
+));
+
+Deno.test(hostTest(
+  "OpenSBI + U-Boot with 4 vCPUs under the hypervisor: U-Boot answers; the vCPUs OpenSBI keeps waiting spin once a turn, not a whole slice of wfi exits",
+  missing(FW_JUMP, UBOOT),
+  async () => {
+    const { m, out } = await bootToPrompt("hypervisor", 4);
+    assert.match(out(), /Platform HART Count\s*: 4\r?\n/);
+    assert.match(await ubootCommand(m, out, "version"), /U-Boot 2023\.01/);
+    // Their wfi returns at once (msip pending, as on QEMU) and each return is an exit: a
+    // waiting vCPU gives up its turn at its wfi, so the harts take at most one per round
+    // (a round: the boot vCPU's SLICE instructions, its wfi-free U-Boot never yielding).
+    const { vcpus } = (m as ReturnType<typeof createHypervisorMachine>).hypervisor;
+    const rounds = m.harts[0].retired / SLICE;
+    for (const v of vcpus.slice(1)) {
+      assert.equal(v.guest.vcpu.priv, 3, `vCPU ${v.vcpuIndex} in OpenSBI`);
+      const wfi = v.vcpuExitCounts.get("wfi") ?? 0;
+      assert.ok(
+        wfi > 0 && wfi <= rounds + 1,
+        `vCPU ${v.vcpuIndex}: ${wfi} wfi exits in ${rounds} rounds`,
+      );
+    }
   },
 ));

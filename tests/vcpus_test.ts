@@ -78,7 +78,7 @@ Deno.test("vcpus: a page-table change by vCPU 0 reaches vCPU 1's shadow tables t
   // vCPU 1 was started by HSM hart_start and filled its own shadow tables.
   const [v0, v1] = m.hypervisor!.vcpus;
   assert.notEqual(v1.memory, v0.memory);
-  assert.ok((v1.exitCounts.get("shadow-fill") ?? 0) > 0);
+  assert.ok((v1.vcpuExitCounts.get("shadow-fill") ?? 0) > 0);
   // hart_stop from vCPU 1; hart_start and hart_get_status polls from vCPU 0.
   assert.equal(v1.firmware!.calls.get(0x48534d), 1);
   assert.ok(v1.stopped);

@@ -65,8 +65,8 @@ type Event =
   | { kind: "attach" }
   | { kind: "closed"; conn: GdbConnection };
 
-/** What a packet asks the run loop to do. */
-type Action = "none" | "continue" | "step" | "detach" | "kill";
+/** What a packet asks the run loop to do (`alone`: continue the selected thread only). */
+type Action = "none" | "continue" | "alone" | "step" | "detach" | "kill";
 /** A packet's outcome: a reply to send, or an action (whose replies, if any, were sent). */
 type Outcome = string | { action: Action };
 
@@ -87,6 +87,8 @@ export class GdbStub {
   /** The watchpoint hit that stopped the last run: stop-reply field. */
   #watchHit: string | null = null;
   #lastStop = "S05";
+  /** The hart `s` steps, as `Hc` chose it (null: the selected one). */
+  #stepHart: number | null = null;
   #xml: string | null = null;
   /** Debug log (packets in and out) when set. */
   log: ((line: string) => void) | null = null;
@@ -247,7 +249,7 @@ export class GdbStub {
           } else if (e.kind === "attach") {
             stopped = true;
             reportStop = false;
-            this.#lastStop = "T05";
+            this.#lastStop = "T05" + this.#thread();
           } else if (e.kind === "closed") this.#closed(e.conn);
         }
         if (stopped || (this.#events.length > 0 && this.#conn !== null)) {
@@ -276,10 +278,10 @@ export class GdbStub {
       switch (e.kind) {
         case "interrupt":
           // Already stopped: gdb still wants a stop reply.
-          if (this.#conn !== null) this.#reply("T02");
+          if (this.#conn !== null) this.#reply("T02" + this.#thread());
           break;
         case "attach":
-          this.#lastStop = "T05";
+          this.#lastStop = "T05" + this.#thread();
           break;
         case "closed":
           // The debugger went away without detaching: run on, as after a detach.
@@ -288,6 +290,7 @@ export class GdbStub {
         case "packet": {
           const action = this.#handle(e.data);
           if (action === "continue") running = true, reportStop = true;
+          else if (action === "alone") await this.#continueAlone(deadline);
           else if (action === "step") {
             this.#watchHit = null;
             const reason = this.target.step();
@@ -302,6 +305,36 @@ export class GdbStub {
           }
         }
       }
+    }
+  }
+
+  /**
+   * `vCont;c:N`, which gdb sends to step thread N over a breakpoint (RISC-V
+   * gdb steps in software: a breakpoint at the next instruction): only that
+   * hart runs, an instruction at a time, the others staying where they
+   * stopped, until it reaches a breakpoint or a watchpoint, the machine halts
+   * (the run loop then replies), the debugger interrupts or time runs out.
+   */
+  async #continueAlone(deadline: number): Promise<void> {
+    const t = this.target, machine = t.machine;
+    let lastYield = performance.now();
+    while (true) {
+      this.#watchHit = null;
+      const reason = t.step();
+      if (machine.halted) return;
+      const watched = reason === StopReason.WATCHPOINT && this.#watchHit !== null;
+      if (watched || reason === StopReason.BREAKPOINT || this.#breakpoints.has(t.hart.pc)) {
+        return this.#stopped("T05" + this.#thread() + (watched ? this.#watchHit : ""), true);
+      }
+      if (performance.now() - lastYield < YIELD_MS) continue;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      lastYield = performance.now();
+      if (this.#events[0]?.kind === "interrupt") {
+        this.#events.shift();
+        return this.#stopped("T02" + this.#thread(), true);
+      }
+      if (this.#conn === null || this.#events[0]?.kind === "closed") return;
+      if (performance.now() >= deadline) return;
     }
   }
 
@@ -436,19 +469,22 @@ export class GdbStub {
         const m = /^[cs]([0-9a-fA-F]{1,16})?$|^[CS][0-9a-fA-F]{2}(?:;([0-9a-fA-F]{1,16}))?$/
           .exec(text);
         if (!m) return "E01";
+        const step = c === "s" || c === "S";
+        if (step && this.#stepHart !== null) t.selectHart(this.#stepHart);
         const addr = m[1] ?? m[2];
         if (addr !== undefined) t.hart.pc = Number(BigInt.asIntN(64, BigInt("0x" + addr)));
-        return { action: c === "c" || c === "C" ? "continue" : "step" };
+        return { action: step ? "step" : "continue" };
       }
       case "D":
         this.#reply("OK");
         return { action: "detach" };
       case "k":
         return { action: "kill" };
-      case "H": { // Hg selects the thread registers go to; Hc (continue/step) follows it
+      case "H": { // Hg: the thread registers go to; Hc: the one `s` steps (-1, 0: the Hg one)
         const i = this.#threadIndex(text.slice(2));
         if (i === null || (text[1] !== "g" && text[1] !== "c")) return "E01";
         if (text[1] === "g") t.selectHart(i);
+        else this.#stepHart = text[2] === "-" || text.slice(2) === "0" ? null : i;
         return "OK";
       }
       case "T": // is the thread alive: every hart always is
@@ -458,17 +494,27 @@ export class GdbStub {
         return this.#query(text);
       case "v":
         if (text === "vCont?") return "vCont;c;C;s;S";
-        if (text.startsWith("vCont;")) {
-          const first = text.slice(6)[0];
-          if (first === "c" || first === "C") return { action: "continue" };
-          if (first === "s" || first === "S") return { action: "step" };
-          return "E01";
-        }
+        if (text.startsWith("vCont;")) return this.#vCont(text.slice(6).split(";"));
         if (text.startsWith("vKill")) return { action: "kill" };
         return ""; // vMustReplyEmpty, vFile, vRun...: not supported
       default:
         return "";
     }
+  }
+
+  /**
+   * vCont's first action, on its thread if it names one (which becomes the
+   * selected thread): `s` steps it; `c:N` alone runs only thread N, with
+   * another action for the rest (`c:N;c`) every thread runs.
+   */
+  #vCont(actions: string[]): Outcome {
+    const m = /^([cCsS])[0-9a-fA-F]{0,2}(?::(-1|[0-9a-fA-F]+))?$/.exec(actions[0]);
+    if (!m) return "E01";
+    const thread = m[2] === undefined || m[2] === "-1" ? null : this.#threadIndex(m[2]);
+    if (m[2] !== undefined && m[2] !== "-1" && thread === null) return "E01";
+    if (thread !== null) this.target.selectHart(thread);
+    if (m[1] === "s" || m[1] === "S") return { action: "step" };
+    return { action: thread !== null && actions.length === 1 ? "alone" : "continue" };
   }
 
   #query(text: string): Outcome {

@@ -32,7 +32,7 @@ export interface DebugTarget {
   readonly hart: Hart;
   /**
    * Every hart the program runs on, by hart id (gdb's threads 1..N): breakpoints and
-   * watchpoints are set on all of them. One under the hypervisor (its guest has one vCPU).
+   * watchpoints are set on all of them. Under the hypervisor, the host harts of the guest's vCPUs.
    */
   readonly harts: readonly Hart[];
   /** Makes `harts[index]` the {@linkcode hart} (gdb's `Hg`). */

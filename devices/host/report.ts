@@ -133,6 +133,8 @@ export function reportHtml(data: ReportData): string {
 <table id="devices"></table>
 <h2>Shadow page tables</h2>
 <table id="shadow"></table>
+<h2>vCPUs</h2>
+<table id="vcpus"></table>
 <h2>Configuration</h2>
 <table id="config"></table>
 <h2>Statistics (--stats)</h2>
@@ -211,6 +213,11 @@ table("shadow", ["", ""], sh === null ? null : [["pool capacity (pages)", fmt(sh
   ["in use at the end", fmt(sh.inUse)], ["most in use at a sample", fmt(sh.peakInUse)],
   ["fills", fmt(sh.fills)], ["flushes by the guest", fmt(sh.flushes)],
   ["reclaims (pool ran dry)", fmt(sh.reclaims)]], [false, false], bareWhy);
+const kinds = (v) => Object.entries(v.exitsByKind).map(([k, n]) => k + " " + fmt(n)).join(", ");
+table("vcpus", ["vCPU", "guest instructions", "exits", "shadow fills", "exits by kind"],
+  data.vcpus === null ? null : data.vcpus.map((v) =>
+    [v.vcpu, v.guestInstructions, v.exits, v.shadowFills, kinds(v)]),
+  [true, true, true, true, false], bareWhy);
 table("config", ["setting", "value"], Object.entries(data.config), [false, false], "None.");
 document.getElementById("stats").textContent = data.stats.join("\\n");
 `;
