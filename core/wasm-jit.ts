@@ -329,6 +329,9 @@ function helpers(): WasmFunction[] {
   }));
 }
 
+/** The helper functions, encoded into each module that calls one. */
+const HELPERS: readonly WasmFunction[] = helpers();
+
 /** ALU ops as wasm: operand sources and the op(s) that combine them. */
 const ALU_BIN: Record<number, [src2: "reg" | "imm", ops: number[], word?: boolean]> = {
   [Op.ADDI]: ["imm", [W.i64Add]],
@@ -612,8 +615,10 @@ export class WasmJit {
    * and instantiates it; returns the functions and the module's size.
    */
   compile(paths: readonly (readonly PathInsn[])[]): { fns: WasmBlockFn[]; bytes: number } {
+    // The helpers come first (their calls are by index), and only into modules that call them.
+    const calls = paths.some((path) => path.some(({ p }) => HELPER_OPS.includes(p & 0xff)));
     const fns = [
-      ...helpers(),
+      ...(calls ? HELPERS : []),
       ...paths.map((p, i) => ({ ...blockFunction(p, this.ramAt), export: `b${i}` })),
     ];
     const wire = encodeModule(TYPES, fns);
