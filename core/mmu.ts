@@ -111,6 +111,9 @@ export class Mmu {
    *   them), 4 x 3 of each, {@linkcode TLB_SIZE} entries.
    */
   constructor(readonly bus: Bus, tlb?: { tags: Float64Array[]; offsets: Int32Array[] }) {
+    if (tlb !== undefined && (tlb.tags.length !== 4 * 3 || tlb.offsets.length !== 4 * 3)) {
+      throw new RangeError(`Mmu: ${tlb.tags.length} TLB tables given, ${4 * 3} needed`);
+    }
     for (let i = 0; i < 4 * 3; i++) {
       this.tags.push((tlb?.tags[i] ?? new Float64Array(TLB_SIZE)).fill(NaN));
       this.offsets.push(tlb?.offsets[i] ?? new Int32Array(TLB_SIZE));
