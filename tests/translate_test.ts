@@ -350,6 +350,7 @@ async function bootCpu(flags: string[]): Promise<string> {
   return stderr;
 }
 
+const translatedOf = (m: VirtMachine) => m.hart.translator?.stats.translatedInstructions ?? 0;
 const retiredOf = (stats: string) => /instructions retired\s+(\d+)/.exec(stats)?.[1];
 
 Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none with --jit off", async () => {
@@ -383,6 +384,38 @@ Deno.test("boot.ts --jit wasm: cpu.elf runs nearly all in wasm blocks, the same 
   const share = Number(/run translated\s+([\d.]+) %/.exec(wasm)?.[1]);
   assert.ok(share > 90, wasm);
   assert.equal(retiredOf(wasm), retiredOf(await bootCpu(["--jit", "off"])));
+});
+
+Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks and the interpreter, and goes on identically", async () => {
+  const machine = (jit: boolean | "wasm") => {
+    const out = { text: "" };
+    const m = new VirtMachine({
+      kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) },
+      clock: "virtual",
+      rtcBase: Date.UTC(2026, 0, 1),
+      jit,
+      console: (b) => out.text += String.fromCharCode(b),
+    });
+    return { m, out };
+  };
+  const session = async ({ m, out }: ReturnType<typeof machine>) => {
+    const from = out.text.length;
+    for (const line of ["uptime\n", "mem 64\n"]) {
+      m.input(line);
+      assert.equal((await m.run({ until: "\n$ ", maxInstructions: 100_000_000 })).stop, "until");
+    }
+    return `${out.text.slice(from)} ${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`;
+  };
+  for (const [from, to] of [[true, "wasm"], ["wasm", true], ["wasm", false]] as const) {
+    const a = machine(from);
+    assert.equal((await a.m.run({ until: "$ ", maxInstructions: 100_000_000 })).stop, "until");
+    const snapshot = a.m.saveSnapshot();
+    const b = machine(to);
+    b.m.restore(snapshot, "prompt.snap");
+    assert.deepEqual(b.m.saveSnapshot(), snapshot);
+    assert.equal(await session(b), await session(a), `${from} -> ${to}`);
+    if (to !== false) assert.ok(translatedOf(b.m) > 0, `${to}: nothing ran translated`);
+  }
 });
 
 // ------------------------------------------------ hooks with the translator on
