@@ -183,9 +183,10 @@ Options:
   --trace TOPICS    print each event of the comma-separated topics to stderr,
                     one line each: trap, exit, guestTrap, csr, mmio, irq,
                     console, halt, or all
-  --jit on|off      compile hot guest code to JavaScript functions (the block
+  --jit on|off|wasm compile hot guest code to JavaScript functions (the block
                     translator; default on): same results, faster; off runs
-                    only the interpreter
+                    only the interpreter; wasm compiles to WebAssembly instead
+                    (experimental)
   --jit-threshold N interpreter visits of an address before a block is compiled
                     there (1..65534, default 5000; 1 translates all that runs)
   --stats           at exit, print instructions retired, wall time, MIPS,
@@ -292,8 +293,8 @@ export interface BootOptions {
   stats: boolean;
   /** Write a run report (.html or .json) here when the run ends. */
   report?: string;
-  /** Compile hot guest code to JavaScript (the block translator). */
-  jit: boolean;
+  /** Compile hot guest code to JavaScript (the block translator), or to wasm. */
+  jit: boolean | "wasm";
   /** Interpreter visits before a block is compiled (the translator's default if absent). */
   jitThreshold?: number;
   /** Script module to run on the machine before boot. */
@@ -716,7 +717,9 @@ function parseRvisorArgs(args: string[]): BootOptions {
     }
   }
   const jit = values.jit ?? "on";
-  if (jit !== "on" && jit !== "off") throw new UsageError(`--jit ${jit}: must be on or off`);
+  if (jit !== "on" && jit !== "off" && jit !== "wasm") {
+    throw new UsageError(`--jit ${jit}: must be on, off or wasm`);
+  }
   let jitThreshold: number | undefined;
   if (values["jit-threshold"] !== undefined) {
     jitThreshold = Number(values["jit-threshold"]);
@@ -760,7 +763,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
     report: values.report,
-    jit: jit === "on",
+    jit: jit === "wasm" ? "wasm" : jit === "on",
     jitThreshold,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),

@@ -34,6 +34,7 @@ import { out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
 import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
 import { Translator } from "./translate.ts";
+import type { WasmHart } from "./wasm-jit.ts";
 
 const TWO32 = 4294967296;
 const PAGE = 4096;
@@ -119,6 +120,8 @@ export interface HartOptions {
   hartId?: number;
   /** Compile hot blocks to JavaScript (core/translate.ts); on by default. */
   jit?: boolean;
+  /** Compile them to wasm instead: registers, TLB and translator from core/wasm-jit.ts. */
+  wasm?: WasmHart;
   /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
   jitThreshold?: number;
 }
@@ -126,9 +129,9 @@ export interface HartOptions {
 /** The emulated RV64 hart. */
 export class Hart implements InterruptTarget {
   /** Low halves of x0..x31. */
-  readonly xl: Int32Array = new Int32Array(32);
+  readonly xl: Int32Array;
   /** High halves of x0..x31. */
-  readonly xh: Int32Array = new Int32Array(32);
+  readonly xh: Int32Array;
   /**
    * pc and the retired-instruction count live in a Float64Array: a double
    * stored in a plain field is boxed on every write, and the slow paths write
@@ -256,7 +259,9 @@ export class Hart implements InterruptTarget {
    *   change misa, mstatus.FS writability and the legality of FP instructions.
    */
   constructor(readonly bus: Bus, readonly events: EventBus, options: HartOptions = {}) {
-    this.mmu = new Mmu(bus);
+    this.xl = options.wasm?.xl ?? new Int32Array(32);
+    this.xh = options.wasm?.xh ?? new Int32Array(32);
+    this.mmu = new Mmu(bus, options.wasm?.tlb);
     this.mmu.onFlush = () => this.#resync = true;
     this.csr = new CsrFile(this.mmu, {
       retired: () => this.retired,
@@ -267,7 +272,7 @@ export class Hart implements InterruptTarget {
     this.csr.hartId = this.hartId;
     this.#trapEvent.hartId = this.hartId;
     this.fpu = new Fpu(this.csr, this.xl, this.xh);
-    this.translator = options.jit === false ? null : new Translator();
+    this.translator = options.jit === false ? null : options.wasm?.translator ?? new Translator();
     if (this.translator !== null && options.jitThreshold !== undefined) {
       this.translator.threshold = options.jitThreshold;
     }

@@ -106,10 +106,17 @@ export class Mmu {
   /** Called whenever cached translations are dropped (the hart drops its page pointers). */
   onFlush: (() => void) | null = null;
 
-  constructor(readonly bus: Bus) {
+  /**
+   * @param tlb the TLB's tables in given memory (core/wasm-jit.ts: where wasm blocks read
+   *   them), 4 x 3 of each, {@linkcode TLB_SIZE} entries.
+   */
+  constructor(readonly bus: Bus, tlb?: { tags: Float64Array[]; offsets: Int32Array[] }) {
+    if (tlb !== undefined && (tlb.tags.length !== 4 * 3 || tlb.offsets.length !== 4 * 3)) {
+      throw new RangeError(`Mmu: ${tlb.tags.length} TLB tables given, ${4 * 3} needed`);
+    }
     for (let i = 0; i < 4 * 3; i++) {
-      this.tags.push(new Float64Array(TLB_SIZE).fill(NaN));
-      this.offsets.push(new Int32Array(TLB_SIZE));
+      this.tags.push((tlb?.tags[i] ?? new Float64Array(TLB_SIZE)).fill(NaN));
+      this.offsets.push(tlb?.offsets[i] ?? new Int32Array(TLB_SIZE));
     }
   }
 

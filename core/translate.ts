@@ -142,9 +142,26 @@ export interface TranslatorStats {
   translatedInstructions: number;
 }
 
+/** One instruction of a block's path: decoded word, immediate, byte offset from the block's start. */
+export interface PathInsn {
+  /** Packed decode (core/decode.ts). */
+  p: number;
+  /** Immediate. */
+  imm: number;
+  /** Byte offset from the block's start. */
+  delta: number;
+}
+
+/**
+ * Makes a block's function from its path, with the bytes it is estimated to
+ * hold: JavaScript by default, wasm for core/wasm-jit.ts's tier.
+ */
+export type Codegen = (insns: readonly PathInsn[]) => { fn: BlockFn; bytes: number };
+
 /** The translated-block cache of one hart. */
 export class Translator {
   readonly #pages: (BlockPage | undefined)[] = [];
+  readonly #codegen: Codegen;
   /**
    * RAM pages holding blocks, in the order of the clock hand: an eviction pass
    * goes from the front, empties the pages not entered since the last pass
@@ -175,6 +192,11 @@ export class Translator {
     evictions: 0,
     translatedInstructions: 0,
   };
+
+  /** @param codegen what compiles a block's path (JavaScript functions unless given). */
+  constructor(codegen: Codegen = generate) {
+    this.#codegen = codegen;
+  }
 
   /** The block page of RAM page `ramPage`, created on first use; marks it used (the run loop enters it). */
   page(ramPage: number): BlockPage {
@@ -294,7 +316,7 @@ export class Translator {
     ram16: Uint16Array,
     decoded: Int32Array,
   ): Block | undefined {
-    const insns: { p: number; imm: number; delta: number }[] = [];
+    const insns: PathInsn[] = [];
     const seen = new Set<number>();
     let o = off;
     while (insns.length < MAX_BLOCK && o < PAGE && !seen.has(o)) {
@@ -321,7 +343,7 @@ export class Translator {
       o += (p & 0x800000) !== 0 ? 4 : 2; // branches fall through here; taken, they leave
     }
     if (insns.length === 0) return undefined;
-    const { fn, bytes } = generate(insns);
+    const { fn, bytes } = this.#codegen(insns);
     return { fn, length: insns.length, bytes };
   }
 }
@@ -361,7 +383,7 @@ const READS_RS2: readonly boolean[] = INSN_BY_OP.map((d) =>
 );
 
 /** The JavaScript source of a block, wrapped into a function, and the bytes it is estimated to hold. */
-function generate(insns: { p: number; imm: number; delta: number }[]): {
+function generate(insns: readonly PathInsn[]): {
   fn: BlockFn;
   bytes: number;
 } {

@@ -17,6 +17,7 @@ import type { ElfImage } from "../core/elf.ts";
 import { EventBus, type HaltReason } from "../core/events.ts";
 import { Hart, type HartState, StopReason } from "../core/hart.ts";
 import { dtbIsaString } from "../core/fpu.ts";
+import { WasmJit } from "../core/wasm-jit.ts";
 import {
   checkSnapshotConfig,
   decodeSnapshot,
@@ -124,8 +125,11 @@ export interface VirtConfig extends BootImages {
   isa?: string;
   /** Number of harts, 1 to {@linkcode MAX_HARTS} (default 1), as QEMU's `-smp N`. */
   smp?: number;
-  /** Compile hot guest code to JavaScript (core/translate.ts); default on. */
-  jit?: boolean;
+  /**
+   * Compile hot guest code to JavaScript (core/translate.ts); default on.
+   * `"wasm"`: to WebAssembly instead (core/wasm-jit.ts, experimental).
+   */
+  jit?: boolean | "wasm";
   /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
   jitThreshold?: number;
 }
@@ -247,13 +251,23 @@ export class VirtMachine {
     if (!Number.isInteger(smp) || smp < 1 || smp > MAX_HARTS) {
       throw new MachineConfigError(`smp ${smp}: the number of harts must be 1 to ${MAX_HARTS}`);
     }
-    this.bus = new Bus(memory, this.events);
+    // wasm blocks reach RAM, registers and TLBs in one WebAssembly.Memory.
+    let wasm: WasmJit | null = null;
+    if (config.jit === "wasm") {
+      try {
+        wasm = new WasmJit(memory, smp);
+      } catch (e) {
+        throw new MachineConfigError((e as Error).message);
+      }
+    }
+    this.bus = new Bus(memory, this.events, undefined, wasm?.ramBacking);
     const harts: Hart[] = [];
     for (let id = 0; id < smp; id++) {
       harts.push(
         new Hart(this.bus, this.events, {
           isa: config.isa,
-          jit: config.jit,
+          jit: config.jit !== false,
+          wasm: wasm?.hart(id),
           jitThreshold: config.jitThreshold,
           hartId: id,
         }),

@@ -106,9 +106,10 @@ export interface MachineConfig extends BootImages {
   smp?: number;
   /**
    * Compile hot guest code to JavaScript functions (core/translate.ts, the block
-   * translator); default true. Results are the same either way.
+   * translator); default true. Results are the same either way. `"wasm"`: to
+   * WebAssembly instead (core/wasm-jit.ts, experimental).
    */
-  jit?: boolean;
+  jit?: boolean | "wasm";
   /**
    * Interpreter visits of an address before a block is compiled there (1..65534,
    * default 5,000); 1 translates everything that runs.
@@ -1161,7 +1162,7 @@ const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) =>
   isa: (w, n, v) => checkType(w, n, v, "string"),
   firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
   smp: (w, n, v) => checkInteger(w, n, v, 1, MAX_HARTS),
-  jit: (w, n, v) => checkType(w, n, v, "boolean"),
+  jit: (w, n, v) => v === "wasm" || checkType(w, n, v, "boolean"),
   jitThreshold: (w, n, v) => checkInteger(w, n, v, 1, 65534),
   guests: (w, n, v) => {
     if (!Array.isArray(v) || v.length === 0) fail(w, n, "a non-empty array of guest configs", v);

@@ -96,7 +96,7 @@ class Linux {
     disk?: string,
     diskWrite = false,
     smp = 1,
-    jit = true,
+    jit: boolean | "wasm" = true,
   ) {
     this.disk = disk === undefined ? undefined : openDiskImage(disk, diskWrite);
     const read = (name: string) => ({ name, bytes: Deno.readFileSync(name) });
@@ -323,10 +323,10 @@ for (
 ) {
   // The differential of the translator: the same run with it off (the interpreter alone).
   Deno.test(linuxTest(
-    `linux: busybox shell and poweroff ${how}, identical with the translator off`,
+    `linux: busybox shell and poweroff ${how}, identical with the translator off and with wasm blocks`,
     async (images) => {
       const outcomes: string[] = [];
-      for (const jit of [true, false]) {
+      for (const jit of [true, "wasm", false] as const) {
         const linux = new Linux(boot, images, undefined, false, 1, jit);
         await linux.bootToInit(initrdBytes(images));
         await linux.settle();
@@ -338,7 +338,7 @@ for (
         }
         outcomes.push(linux.outcome());
       }
-      assert.equal(outcomes[1], outcomes[0]);
+      for (const outcome of outcomes) assert.equal(outcome, outcomes[0]);
     },
   ));
 }

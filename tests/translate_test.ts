@@ -25,6 +25,18 @@ const CPU_ELF = `${ROOT}guests/bench/build/cpu.elf`;
 const JIT = `${ROOT}guests/jit/build/`;
 const jitGuest = (name: string) => ({ name, bytes: Deno.readFileSync(JIT + name) });
 const MODES = ["bare", "hypervisor"] as const;
+/** A mode with a tier of the translator (JavaScript blocks, or wasm: core/wasm-jit.ts), and its label in test names. */
+interface Case {
+  mode: (typeof MODES)[number];
+  tier: true | "wasm";
+  label: string;
+}
+/** The translator off, on, and on with wasm blocks. */
+const JITS = [false, true, "wasm"] as const;
+const CASES: Case[] = MODES.flatMap((mode) => [
+  { mode, tier: true as const, label: mode },
+  { mode, tier: "wasm" as const, label: `${mode}, wasm` },
+]);
 /** U-Boot's boot is short (35 M instructions): code is hot after fewer visits than by default. */
 const U_BOOT_THRESHOLD = 100;
 
@@ -48,7 +60,7 @@ interface Outcome {
 async function outcome(
   mode: (typeof MODES)[number],
   config: VirtConfig,
-  jit: boolean,
+  jit: boolean | "wasm",
   threshold: number | undefined,
   drive: (m: VirtMachine) => Promise<string[]>,
 ): Promise<Outcome> {
@@ -63,7 +75,9 @@ async function outcome(
   const hv = mode === "hypervisor" ? createHypervisorMachine(full) : null;
   const m = hv ?? new VirtMachine(full);
   const t = m.hart.translator;
-  assert.equal(t !== null, jit);
+  assert.equal(t !== null, jit !== false);
+  // wasm blocks reach the registers in the memory that holds RAM; JavaScript ones need not.
+  assert.equal(m.hart.xl.buffer === m.bus.ram.buffer, jit === "wasm");
   if (t !== null && threshold !== undefined) t.threshold = threshold;
   const stops = await drive(m);
   return {
@@ -77,15 +91,15 @@ async function outcome(
   };
 }
 
-/** Runs both ways and asserts the same outcome; returns the translated share. */
+/** Runs with the translator off and on (the case's tier) and asserts the same outcome; returns the translated share. */
 async function same(
-  mode: (typeof MODES)[number],
+  { mode, tier }: Case,
   config: VirtConfig,
   drive: (m: VirtMachine) => Promise<string[]>,
   threshold?: number,
 ): Promise<number> {
   const off = await outcome(mode, config, false, threshold, drive);
-  const on = await outcome(mode, config, true, threshold, drive);
+  const on = await outcome(mode, config, tier, threshold, drive);
   assert.equal(off.translated, 0);
   assert.ok(on.translated > 0, "no instruction ran translated");
   assert.deepEqual({ ...on, translated: 0 }, { ...off, translated: 0 });
@@ -100,14 +114,14 @@ const runOnce = (max: number) => async (m: VirtMachine) => {
 const programs = [...Deno.readDirSync(ISA)].filter((e) => e.name.endsWith(".elf"))
   .map((e) => e.name).sort();
 
-for (const mode of MODES) {
+for (const c of CASES) {
   for (const name of programs) {
-    Deno.test(`translator on == off: ${name} (${mode}, every block translated)`, async () => {
+    Deno.test(`translator on == off: ${name} (${c.label}, every block translated)`, async () => {
       const config = {
         isa: name.startsWith("fp_") ? "rv64imafdc" : "rv64imac",
         kernel: { name, bytes: Deno.readFileSync(ISA + name) },
       };
-      await same(mode, config, async (m) => {
+      await same(c, config, async (m) => {
         const stops = await runOnce(20_000_000)(m);
         assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
         return stops;
@@ -115,9 +129,9 @@ for (const mode of MODES) {
     });
   }
 
-  Deno.test(`translator on == off: tinyos to the prompt, mem 64, uptime (${mode})`, async () => {
+  Deno.test(`translator on == off: tinyos to the prompt, mem 64, uptime (${c.label})`, async () => {
     const config = { kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) } };
-    const share = await same(mode, config, async (m) => {
+    const share = await same(c, config, async (m) => {
       const stops: string[] = [];
       const step = async (until: string) => {
         const r = await m.run({ until, maxInstructions: 200_000_000 });
@@ -136,9 +150,9 @@ for (const mode of MODES) {
     assert.ok(share > 0.5, `only ${(share * 100).toFixed(1)} % translated`);
   });
 
-  Deno.test(`translator on == off: tinyos with a 16-block cache, pages evicted (${mode})`, async () => {
+  Deno.test(`translator on == off: tinyos with a 16-block cache, pages evicted (${c.label})`, async () => {
     const config = { kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) } };
-    await same(mode, config, async (m) => {
+    await same(c, config, async (m) => {
       const t = m.hart.translator;
       if (t !== null) t.capacity = 16;
       const r = await m.run({ until: "$ ", maxInstructions: 200_000_000 });
@@ -152,9 +166,9 @@ for (const mode of MODES) {
     }, 1);
   });
 
-  Deno.test(`translator on == off: tinyos with a 32 KB code cache, pages evicted (${mode})`, async () => {
+  Deno.test(`translator on == off: tinyos with a 32 KB code cache, pages evicted (${c.label})`, async () => {
     const config = { kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) } };
-    await same(mode, config, async (m) => {
+    await same(c, config, async (m) => {
       const t = m.hart.translator;
       if (t !== null) t.capacityBytes = 32768;
       const r = await m.run({ until: "$ ", maxInstructions: 200_000_000 });
@@ -170,16 +184,16 @@ for (const mode of MODES) {
     }, 1);
   });
 
-  Deno.test(`translator on == off: bench cpu.elf (${mode})`, async () => {
+  Deno.test(`translator on == off: bench cpu.elf (${c.label})`, async () => {
     const config = { kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) } };
-    const share = await same(mode, config, runOnce(200_000_000));
+    const share = await same(c, config, runOnce(200_000_000));
     assert.ok(share > 0.9, `only ${(share * 100).toFixed(1)} % translated`);
   });
 }
 
-for (const mode of MODES) {
+for (const c of CASES) {
   Deno.test(hostTest(
-    `translator on == off: OpenSBI + U-Boot to the prompt and a command (${mode})`,
+    `translator on == off: OpenSBI + U-Boot to the prompt and a command (${c.label})`,
     missing(OPENSBI_FW_JUMP, UBOOT_SMODE),
     async () => {
       const config = {
@@ -187,7 +201,7 @@ for (const mode of MODES) {
         kernel: { name: UBOOT_SMODE, bytes: Deno.readFileSync(UBOOT_SMODE) },
       };
       const steps = [["Hit any key to stop autoboot", " "], ["=> ", "version\n"], ["\n=> ", ""]];
-      const share = await same(mode, config, async (m) => {
+      const share = await same(c, config, async (m) => {
         const stops: string[] = [];
         for (const [until, input] of steps) {
           const r = await m.run({ until, maxInstructions: 500_000_000 });
@@ -202,9 +216,9 @@ for (const mode of MODES) {
   ));
 }
 
-for (const mode of MODES) {
+for (const c of CASES) {
   Deno.test(hostTest(
-    `translator on == off: 500 generated programs (${mode}, every block translated)`,
+    `translator on == off: 500 generated programs (${c.label}, every block translated)`,
     missing("riscv64-unknown-elf-as"),
     async () => {
       const dir = await Deno.makeTempDir({ prefix: "translate-test-" });
@@ -212,7 +226,7 @@ for (const mode of MODES) {
         const seeds = Array.from({ length: 500 }, (_, i) => 7_000_001 + i);
         const elf = await buildProgram(seeds, dir, true);
         const config = { kernel: { name: "progen.elf", bytes: Deno.readFileSync(elf) } };
-        await same(mode, config, runOnce(500_000_000), 1);
+        await same(c, config, runOnce(500_000_000), 1);
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
@@ -227,13 +241,13 @@ for (const mode of MODES) {
 const hardCases = [...Deno.readDirSync(JIT)].filter((e) => e.name.endsWith(".elf"))
   .map((e) => e.name).sort();
 
-for (const mode of MODES) {
+for (const c of CASES) {
   for (const name of hardCases) {
-    Deno.test(`translator on == off: guests/jit/${name} passes (${mode}, every block translated)`, async () => {
+    Deno.test(`translator on == off: guests/jit/${name} passes (${c.label}, every block translated)`, async () => {
       // virtio_code.elf reads code from a disk in the last slot (the others ignore it).
       const disk = new MemoryBlockBackend(new Uint8Array(4096));
       const config = { isa: "rv64imac", kernel: jitGuest(name), disk };
-      const share = await same(mode, config, async (m) => {
+      const share = await same(c, config, async (m) => {
         const stops = await runOnce(20_000_000)(m);
         assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
         return stops;
@@ -271,7 +285,7 @@ Deno.test("translator: a full cache empties the pages not entered since its last
 
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
   const ends: string[] = [];
-  for (const jit of [false, true]) {
+  for (const jit of JITS) {
     const m = new VirtMachine({
       kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) },
       clock: "virtual",
@@ -288,7 +302,7 @@ Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew",
     if (jit) assert.ok(m.hart.translator!.stats.invalidations > before);
     ends.push(`${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`);
   }
-  assert.equal(ends[1], ends[0]);
+  for (const end of ends) assert.equal(end, ends[0]);
 });
 
 Deno.test("translator: a pc hook set on translated code fires, and removing it restores blocks", async () => {
@@ -336,6 +350,7 @@ async function bootCpu(flags: string[]): Promise<string> {
   return stderr;
 }
 
+const translatedOf = (m: VirtMachine) => m.hart.translator?.stats.translatedInstructions ?? 0;
 const retiredOf = (stats: string) => /instructions retired\s+(\d+)/.exec(stats)?.[1];
 
 Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none with --jit off", async () => {
@@ -360,12 +375,55 @@ Deno.test("boot.ts --stats: cpu.elf runs nearly all translated by default, none 
   assert.equal(retiredOf(low), retiredOf(off));
 });
 
+Deno.test("boot.ts --jit wasm: cpu.elf runs nearly all in wasm blocks, the same count as --jit off", async () => {
+  const wasm = await bootCpu(["--jit", "wasm"]);
+  assert.match(
+    wasm,
+    /blocks compiled\s+[1-9]\d* \(\d+ live, \d+ instructions, ~[1-9]\d* KB of code\)/,
+  );
+  const share = Number(/run translated\s+([\d.]+) %/.exec(wasm)?.[1]);
+  assert.ok(share > 90, wasm);
+  assert.equal(retiredOf(wasm), retiredOf(await bootCpu(["--jit", "off"])));
+});
+
+Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks and the interpreter, and goes on identically", async () => {
+  const machine = (jit: boolean | "wasm") => {
+    const out = { text: "" };
+    const m = new VirtMachine({
+      kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) },
+      clock: "virtual",
+      rtcBase: Date.UTC(2026, 0, 1),
+      jit,
+      console: (b) => out.text += String.fromCharCode(b),
+    });
+    return { m, out };
+  };
+  const session = async ({ m, out }: ReturnType<typeof machine>) => {
+    const from = out.text.length;
+    for (const line of ["uptime\n", "mem 64\n"]) {
+      m.input(line);
+      assert.equal((await m.run({ until: "\n$ ", maxInstructions: 100_000_000 })).stop, "until");
+    }
+    return `${out.text.slice(from)} ${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`;
+  };
+  for (const [from, to] of [[true, "wasm"], ["wasm", true], ["wasm", false]] as const) {
+    const a = machine(from);
+    assert.equal((await a.m.run({ until: "$ ", maxInstructions: 100_000_000 })).stop, "until");
+    const snapshot = a.m.saveSnapshot();
+    const b = machine(to);
+    b.m.restore(snapshot, "prompt.snap");
+    assert.deepEqual(b.m.saveSnapshot(), snapshot);
+    assert.equal(await session(b), await session(a), `${from} -> ${to}`);
+    if (to !== false) assert.ok(translatedOf(b.m) > 0, `${to}: nothing ran translated`);
+  }
+});
+
 // ------------------------------------------------ hooks with the translator on
 
 /** `kernel` with the translator on (compiling at the first visit) or off, bare or under the hypervisor. */
 function machineFor(
   kernel: { name: string; bytes: Uint8Array },
-  jit: boolean,
+  jit: boolean | "wasm",
   mode: (typeof MODES)[number],
 ): Machine {
   return createMachine({
@@ -400,7 +458,7 @@ const OUTER = 200, INNER = 100; // guests/jit/pages.S
 for (const mode of MODES) {
   Deno.test(`translator: a pc hook on translated code sees every pass; only its page leaves the blocks (${mode})`, async () => {
     const ends: string[] = [];
-    for (const jit of [false, true]) {
+    for (const jit of JITS) {
       const m = machineFor(jitGuest("pages.elf"), jit, mode);
       await atFirstLoopB(m);
       if (jit) assert.ok(translatedBy(m) > INNER, "loop_a did not run translated");
@@ -420,12 +478,12 @@ for (const mode of MODES) {
       h.remove();
       ends.push(`${m.guestInstructions} ${hits} ${text(m.regs())}`);
     }
-    assert.equal(ends[1], ends[0]);
+    for (const end of ends) assert.equal(end, ends[0]);
   });
 
   Deno.test(`translator: a watchpoint sees every store of a translated block, which keeps running (${mode})`, async () => {
     const ends: string[] = [];
-    for (const jit of [false, true]) {
+    for (const jit of JITS) {
       const m = machineFor(jitGuest("pages.elf"), jit, mode);
       await atFirstLoopB(m);
       const hits: string[] = [];
@@ -442,12 +500,12 @@ for (const mode of MODES) {
       w.remove();
       ends.push(`${m.guestInstructions} ${hits.join()} ${text(m.regs())}`);
     }
-    assert.equal(ends[1], ends[0]);
+    for (const end of ends) assert.equal(end, ends[0]);
   });
 
   Deno.test(`translator: single steps through translated code arrive where the interpreter's do (${mode})`, async () => {
     const ends: string[] = [];
-    for (const jit of [false, true]) {
+    for (const jit of JITS) {
       const m = machineFor(jitGuest("pages.elf"), jit, mode);
       await atFirstLoopB(m);
       await m.run({ maxInstructions: 5_000 }); // inside a translated loop
@@ -455,12 +513,12 @@ for (const mode of MODES) {
       for (let i = 0; i < 300; i++) pcs.push(await m.step());
       ends.push(`${m.guestInstructions} ${pcs.join()} ${text(m.regs())}`);
     }
-    assert.equal(ends[1], ends[0]);
+    for (const end of ends) assert.equal(end, ends[0]);
   });
 
   Deno.test(`translator: every event topic, exception and ecall hooks see the same with it on (tinyos, ${mode})`, async () => {
     const logs: string[] = [];
-    for (const jit of [false, true]) {
+    for (const jit of JITS) {
       const m = machineFor({ name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) }, jit, mode);
       const log: string[] = [];
       for (const t of m.topics) m.hook(t, (e) => void log.push(`${t} ${text(e)}`));
@@ -481,6 +539,6 @@ for (const mode of MODES) {
       assert.ok(log.some((l) => l.startsWith("exception")), "no exception seen");
       logs.push(`${m.guestInstructions}\n${log.join("\n")}`);
     }
-    assert.equal(logs[1], logs[0]);
+    for (const log of logs) assert.equal(log, logs[0]);
   });
 }

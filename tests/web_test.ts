@@ -199,6 +199,28 @@ Deno.test(hostTest(
     }),
 ));
 
+Deno.test(hostTest(
+  "web: with hot code compiled to WebAssembly, tinyos boots in the Worker, answers and powers off",
+  missing(CHROMIUM),
+  () =>
+    withBuild(async (dir) => {
+      await using browser = await launchBrowser(WINDOW);
+      const page = await browser.newPage(`file://${dir}/index.html`);
+      await waitForPrompt(page);
+      await page.evaluate(
+        "document.getElementById('jit').value = 'wasm'; document.getElementById('boot-tinyos').click()",
+      );
+      await page.waitFor("rvisor.message === 'running tinyos with wasm blocks'");
+      await page.waitFor("rvisor.output.includes('\\n$ ') && rvisor.screen().includes('\\n$ ')");
+      await command(page, "help", HELP_LINE);
+      await command(page, "uptime", "ticks");
+      await page.type("poweroff\n");
+      await page.waitFor("rvisor.state === 'halted'");
+      assert.equal(await page.evaluate("rvisor.message"), "guest poweroff (exit code 0)");
+      assert.deepEqual(page.log.filter((l) => l.startsWith("exception")), []);
+    }),
+));
+
 const linux = await linuxForTests();
 
 /**

@@ -107,7 +107,10 @@ async function picked(input: HTMLInputElement): Promise<PickedFile | undefined> 
 }
 
 const memoryMiB = () => Number($<HTMLSelectElement>("memory").value);
-const jit = () => $<HTMLInputElement>("jit").checked;
+const jit = (): boolean | "wasm" => {
+  const v = $<HTMLSelectElement>("jit").value;
+  return v === "wasm" ? "wasm" : v === "on";
+};
 
 $("boot-tinyos").onclick = () => boot({ memoryMiB: memoryMiB(), jit: jit() });
 kernelInput.onchange = () => bootLinux.disabled = !kernelInput.files?.length;

@@ -26,8 +26,8 @@ export interface BootRequest {
   append?: string;
   /** Guest RAM in MiB. */
   memoryMiB: number;
-  /** Compile hot guest code to JavaScript (the block translator). */
-  jit: boolean;
+  /** Compile hot guest code to JavaScript (the block translator), or to WebAssembly. */
+  jit: boolean | "wasm";
 }
 
 /** A message from the page to the worker. */

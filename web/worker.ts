@@ -52,9 +52,10 @@ async function boot(r: BootRequest): Promise<void> {
     scope.postMessage({ type: "error", message: (e as Error).message });
     return;
   }
-  const what = r.kernel
-    ? [r.bios, r.kernel, r.initrd].filter((f) => f).map((f) => f!.name).join(" + ")
-    : "tinyos";
+  const what =
+    (r.kernel
+      ? [r.bios, r.kernel, r.initrd].filter((f) => f).map((f) => f!.name).join(" + ")
+      : "tinyos") + (r.jit === "wasm" ? " with wasm blocks" : "");
   scope.postMessage({ type: "running", what });
   const output = (async () => {
     for await (const bytes of machine.stdout) {

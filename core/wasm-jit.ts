@@ -1,0 +1,659 @@
+/**
+ * The block translator's WebAssembly tier (`--jit wasm`, experimental): the
+ * blocks core/translate.ts finds, compiled to wasm functions instead of
+ * JavaScript, with native i64 arithmetic and registers in locals.
+ *
+ * Everything a block touches lives in one `WebAssembly.Memory`
+ * ({@linkcode WasmJit}): guest RAM (the bus's backing), and per hart its
+ * register halves (the hart's `xl`/`xh` are views of it, so the interpreter
+ * and the blocks share them) and its TLB arrays (the MMU's, also views). A
+ * block reads the registers it uses from the halves, writes back the ones it
+ * wrote at every exit, and checks the TLB tag and alignment of every access in
+ * wasm, leaving the block before an access that misses, as the JavaScript
+ * blocks do: so the same exactness rules hold (precise faults, the budget,
+ * hooks and invalidation are the translator's, unchanged). Each block is one
+ * module: encoding, compiling and instantiating it costs about 0.1 ms, less
+ * than `new Function` (scripts/wasm-probe.ts).
+ *
+ * Ops with edge cases wasm traps on (division) or lacks (high multiply) call
+ * helper functions of the module; everything else is one or a few wasm
+ * instructions.
+ *
+ * @module
+ */
+
+import { Op } from "./decode.ts";
+import { INSN_BY_OP, Kind } from "./insns.ts";
+import { TLB_SIZE } from "./mmu.ts";
+import { type BlockFn, type Codegen, type PathInsn, Translator } from "./translate.ts";
+
+const TLB_MASK = TLB_SIZE - 1;
+
+// ---------------------------------------------------------------- the encoder
+
+/** A growable byte buffer with the encodings wasm uses. */
+class Bytes {
+  buf: Uint8Array<ArrayBuffer> = new Uint8Array(256);
+  len = 0;
+  byte(b: number): this {
+    if (this.len === this.buf.length) {
+      const bigger = new Uint8Array(this.buf.length * 2);
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    this.buf[this.len++] = b;
+    return this;
+  }
+  /** Unsigned LEB128. */
+  uleb(v: number): this {
+    do {
+      let b = v % 128;
+      v = Math.floor(v / 128);
+      if (v !== 0) b |= 0x80;
+      this.byte(b);
+    } while (v !== 0);
+    return this;
+  }
+  /** Signed LEB128 of a safe integer (i32 and i64 constants). */
+  sleb(v: number): this {
+    for (;;) {
+      const b = ((v % 128) + 128) % 128;
+      v = Math.floor(v / 128);
+      const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
+      this.byte(done ? b : b | 0x80);
+      if (done) return this;
+    }
+  }
+  append(other: Bytes): this {
+    for (let i = 0; i < other.len; i++) this.byte(other.buf[i]);
+    return this;
+  }
+  /** A length-prefixed string (names). */
+  name(s: string): this {
+    this.uleb(s.length);
+    for (let i = 0; i < s.length; i++) this.byte(s.charCodeAt(i));
+    return this;
+  }
+  /** `other` prefixed with its length in bytes (sections, function bodies). */
+  sized(other: Bytes): this {
+    return this.uleb(other.len).append(other);
+  }
+}
+
+/** The opcodes the blocks use (WebAssembly core spec, section 5.4). */
+const W = {
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  else: 0x05,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  ret: 0x0f,
+  call: 0x10,
+  drop: 0x1a,
+  select: 0x1b,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Load: 0x28,
+  i64Load: 0x29,
+  f64Load: 0x2b,
+  i64Load8s: 0x30,
+  i64Load8u: 0x31,
+  i64Load16s: 0x32,
+  i64Load16u: 0x33,
+  i64Load32s: 0x34,
+  i64Load32u: 0x35,
+  i32Store: 0x36,
+  i64Store: 0x37,
+  i64Store8: 0x3c,
+  i64Store16: 0x3d,
+  i64Store32: 0x3e,
+  i32Const: 0x41,
+  i64Const: 0x42,
+  i32Eqz: 0x45,
+  i32Ne: 0x47,
+  i32GeS: 0x4e,
+  i64Eqz: 0x50,
+  i64Eq: 0x51,
+  i64Ne: 0x52,
+  i64LtS: 0x53,
+  i64LtU: 0x54,
+  i64GeS: 0x59,
+  i64GeU: 0x5a,
+  f64Ne: 0x62,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32DivS: 0x6d,
+  i32DivU: 0x6e,
+  i32RemS: 0x6f,
+  i32RemU: 0x70,
+  i32And: 0x71,
+  i32Or: 0x72,
+  i32Shl: 0x74,
+  i32ShrS: 0x75,
+  i32ShrU: 0x76,
+  i64Add: 0x7c,
+  i64Sub: 0x7d,
+  i64Mul: 0x7e,
+  i64DivS: 0x7f,
+  i64DivU: 0x80,
+  i64RemS: 0x81,
+  i64RemU: 0x82,
+  i64And: 0x83,
+  i64Or: 0x84,
+  i64Xor: 0x85,
+  i64Shl: 0x86,
+  i64ShrS: 0x87,
+  i64ShrU: 0x88,
+  i32WrapI64: 0xa7,
+  i64ExtendI32s: 0xac,
+  i64ExtendI32u: 0xad,
+  i64TruncF64s: 0xb0,
+  f64ConvertI64s: 0xb9,
+} as const;
+const I32 = 0x7f, I64 = 0x7e, F64 = 0x7c, VOID = 0x40;
+
+/** A function body under construction. */
+class Body extends Bytes {
+  op(...ops: number[]): this {
+    for (let i = 0; i < ops.length; i++) this.byte(ops[i]);
+    return this;
+  }
+  i32(v: number): this {
+    return this.byte(W.i32Const).sleb(v);
+  }
+  i64(v: number): this {
+    return this.byte(W.i64Const).sleb(v);
+  }
+  get(l: number): this {
+    return this.byte(W.localGet).uleb(l);
+  }
+  set(l: number): this {
+    return this.byte(W.localSet).uleb(l);
+  }
+  tee(l: number): this {
+    return this.byte(W.localTee).uleb(l);
+  }
+  /** A memory access with alignment hint `align` (log2) and a constant offset. */
+  mem(op: number, align: number, offset: number): this {
+    return this.byte(op).byte(align).uleb(offset);
+  }
+  br(op: number, depth: number): this {
+    return this.byte(op).uleb(depth);
+  }
+  call(f: number): this {
+    return this.byte(W.call).uleb(f);
+  }
+}
+
+/** One function of a module: its type index, extra locals (by type) and body (prologue, code, epilogue). */
+interface WasmFunction {
+  type: number;
+  locals: number[];
+  body: Bytes[];
+  export?: string;
+}
+
+/** Encodes a module importing memory `e.m` with the given function types and functions. */
+function encodeModule(
+  types: [number[], number[]][],
+  fns: WasmFunction[],
+): Uint8Array<ArrayBuffer> {
+  const out = new Body().op(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
+  const t = new Body().uleb(types.length);
+  for (const [p, r] of types) t.byte(0x60).uleb(p.length).op(...p).uleb(r.length).op(...r);
+  out.byte(1).sized(t);
+  const imp = new Bytes().uleb(1).name("e").name("m").byte(0x02).byte(0x00).byte(0x00); // memory, min 0
+  out.byte(2).sized(imp);
+  const f = new Bytes().uleb(fns.length);
+  for (const fn of fns) f.uleb(fn.type);
+  out.byte(3).sized(f);
+  const ex = new Bytes();
+  let exports = 0;
+  fns.forEach((fn, i) => {
+    if (fn.export !== undefined) ex.name(fn.export).byte(0x00).uleb(i), exports++;
+  });
+  out.byte(7).sized(new Bytes().uleb(exports).append(ex));
+  const code = new Bytes().uleb(fns.length);
+  const body = new Bytes();
+  for (const fn of fns) {
+    body.len = 0;
+    body.uleb(fn.locals.length);
+    for (const ty of fn.locals) body.byte(1).byte(ty); // one entry per local: simple, a few bytes more
+    for (const part of fn.body) body.append(part);
+    body.byte(W.end);
+    code.sized(body);
+  }
+  out.byte(10).sized(code);
+  return out.buf.slice(0, out.len);
+}
+
+// ---------------------------------------------------------------- the memory layout
+
+/** Bytes of memory per hart before RAM: register halves, the block count, the TLB. */
+const HART_AREA = 128 * 1024;
+/** Offsets in a hart's area: xh after xl, the count a block retired, the TLB tables. */
+const XH_AT = 128, COUNT_AT = 256, TAGS_AT = 1024;
+/** TLB tables of an MMU (4 privileges x 3 access kinds: core/mmu.ts). */
+const TLB_TABLES = 12;
+const OFFSETS_AT = TAGS_AT + TLB_TABLES * 8 * TLB_SIZE;
+/** wasm32's limit on a memory. */
+const MAX_MEMORY = 2 ** 32;
+
+const T_BLOCK = 0, T_BIN = 1;
+const TYPES: [number[], number[]][] = [
+  [[F64, I32, I32, I32, I32, I32, I32], [F64]],
+  [[I64, I64], [I64]],
+];
+
+/** Ops run by a helper function (i64, i64) -> i64 of the module: wasm traps on their edge cases or lacks them. */
+const HELPER_OPS: readonly number[] = [
+  Op.MULH,
+  Op.MULHSU,
+  Op.MULHU,
+  Op.DIV,
+  Op.DIVU,
+  Op.REM,
+  Op.REMU,
+  Op.DIVW,
+  Op.DIVUW,
+  Op.REMW,
+  Op.REMUW,
+];
+
+/** The helpers' bodies (params a = 0, b = 1), in HELPER_OPS order; mulhu is index 2. */
+function helpers(): WasmFunction[] {
+  const mulhu = new Body(); // 64x64 -> high 64 from 32-bit halves
+  // locals: 2 alo, 3 ahi, 4 blo, 5 bhi, 6 t, 7 u
+  mulhu.get(0).i64(0xffffffff).op(W.i64And).set(2).get(0).i64(32).op(W.i64ShrU).set(3);
+  mulhu.get(1).i64(0xffffffff).op(W.i64And).set(4).get(1).i64(32).op(W.i64ShrU).set(5);
+  mulhu.get(2).get(4).op(W.i64Mul).set(6);
+  mulhu.get(3).get(4).op(W.i64Mul).get(6).i64(32).op(W.i64ShrU).op(W.i64Add).set(7);
+  mulhu.get(2).get(5).op(W.i64Mul).get(7).i64(0xffffffff).op(W.i64And).op(W.i64Add).set(6);
+  mulhu.get(3).get(5).op(W.i64Mul).get(7).i64(32).op(W.i64ShrU).op(W.i64Add)
+    .get(6).i64(32).op(W.i64ShrU).op(W.i64Add);
+  /** x - (y < 0 ? z : 0): the signed corrections of the high product. */
+  const minusIfNeg = (b: Body, y: number, z: number) =>
+    b.get(z).i64(0).get(y).i64(0).op(W.i64LtS, W.select, W.i64Sub);
+  const mulh = new Body().get(0).get(1).call(2);
+  minusIfNeg(mulh, 0, 1);
+  minusIfNeg(mulh, 1, 0);
+  const mulhsu = new Body().get(0).get(1).call(2);
+  minusIfNeg(mulhsu, 0, 1);
+  /** b == 0 ? zero : (overflow ? ovf : a op b), 64-bit. */
+  const div = (op: number, zero: Body, signedOverflow: Body | null) => {
+    const b = new Body().get(1).op(W.i64Eqz, W.if, I64);
+    b.append(zero).op(W.else);
+    if (signedOverflow !== null) {
+      b.get(0).i64(-(2 ** 63)).op(W.i64Eq).get(1).i64(-1).op(W.i64Eq, W.i32And, W.if, I64);
+      b.append(signedOverflow);
+      b.op(W.else).get(0).get(1).op(op, W.end);
+    } else b.get(0).get(1).op(op);
+    return b.op(W.end);
+  };
+  /** The same on the low words, sign-extended. */
+  const divw = (op: number, zero: Body, signedOverflow: Body | null) => {
+    const b = new Body().get(1).op(W.i32WrapI64, W.i32Eqz, W.if, I64);
+    b.append(zero).op(W.else);
+    const opw = new Body().get(0).op(W.i32WrapI64).get(1).op(W.i32WrapI64, op, W.i64ExtendI32s);
+    if (signedOverflow !== null) {
+      b.get(0).op(W.i32WrapI64).i32(-(2 ** 31)).op(W.i32Ne, W.i32Eqz)
+        .get(1).op(W.i32WrapI64).i32(-1).op(W.i32Ne, W.i32Eqz, W.i32And, W.if, I64);
+      b.append(signedOverflow).op(W.else).append(opw).op(W.end);
+    } else b.append(opw);
+    return b.op(W.end);
+  };
+  const a64 = new Body().get(0);
+  const a32 = new Body().get(0).op(W.i32WrapI64, W.i64ExtendI32s);
+  const ones = new Body().i64(-1);
+  const bodies = [
+    mulh,
+    mulhsu,
+    mulhu,
+    div(W.i64DivS, ones, a64),
+    div(W.i64DivU, ones, null),
+    div(W.i64RemS, a64, null), // i64.rem_s of MIN by -1 is 0 in wasm, as in RISC-V
+    div(W.i64RemU, a64, null),
+    divw(W.i32DivS, ones, a32),
+    divw(W.i32DivU, ones, null),
+    divw(W.i32RemS, a32, null),
+    divw(W.i32RemU, a32, null),
+  ];
+  return bodies.map((b, i) => ({
+    type: T_BIN,
+    locals: i === 2 ? [I64, I64, I64, I64, I64, I64] : [],
+    body: [b],
+  }));
+}
+
+/** The helper functions, encoded into each module that calls one. */
+const HELPERS: readonly WasmFunction[] = helpers();
+
+/** ALU ops as wasm: operand sources and the op(s) that combine them. */
+const ALU_BIN: Record<number, [src2: "reg" | "imm", ops: number[], word?: boolean]> = {
+  [Op.ADDI]: ["imm", [W.i64Add]],
+  [Op.ADD]: ["reg", [W.i64Add]],
+  [Op.SUB]: ["reg", [W.i64Sub]],
+  [Op.SLTI]: ["imm", [W.i64LtS, W.i64ExtendI32u]],
+  [Op.SLTIU]: ["imm", [W.i64LtU, W.i64ExtendI32u]],
+  [Op.XORI]: ["imm", [W.i64Xor]],
+  [Op.ORI]: ["imm", [W.i64Or]],
+  [Op.ANDI]: ["imm", [W.i64And]],
+  [Op.SLLI]: ["imm", [W.i64Shl]],
+  [Op.SRLI]: ["imm", [W.i64ShrU]],
+  [Op.SRAI]: ["imm", [W.i64ShrS]],
+  [Op.SLL]: ["reg", [W.i64Shl]], // wasm masks i64 shift counts to 6 bits, as RV64 does
+  [Op.SRL]: ["reg", [W.i64ShrU]],
+  [Op.SRA]: ["reg", [W.i64ShrS]],
+  [Op.SLT]: ["reg", [W.i64LtS, W.i64ExtendI32u]],
+  [Op.SLTU]: ["reg", [W.i64LtU, W.i64ExtendI32u]],
+  [Op.XOR]: ["reg", [W.i64Xor]],
+  [Op.OR]: ["reg", [W.i64Or]],
+  [Op.AND]: ["reg", [W.i64And]],
+  [Op.MUL]: ["reg", [W.i64Mul]],
+  [Op.ADDIW]: ["imm", [W.i32Add], true],
+  [Op.SLLIW]: ["imm", [W.i32Shl], true],
+  [Op.SRLIW]: ["imm", [W.i32ShrU], true],
+  [Op.SRAIW]: ["imm", [W.i32ShrS], true],
+  [Op.ADDW]: ["reg", [W.i32Add], true],
+  [Op.SUBW]: ["reg", [W.i32Sub], true],
+  [Op.SLLW]: ["reg", [W.i32Shl], true],
+  [Op.SRLW]: ["reg", [W.i32ShrU], true],
+  [Op.SRAW]: ["reg", [W.i32ShrS], true],
+  [Op.MULW]: ["reg", [W.i32Mul], true],
+};
+const BRANCH: Record<number, number> = {
+  [Op.BEQ]: W.i64Eq,
+  [Op.BNE]: W.i64Ne,
+  [Op.BLT]: W.i64LtS,
+  [Op.BGE]: W.i64GeS,
+  [Op.BLTU]: W.i64LtU,
+  [Op.BGEU]: W.i64GeU,
+};
+const LOAD: Record<number, [op: number, align: number]> = {
+  [Op.LB]: [W.i64Load8s, 0],
+  [Op.LBU]: [W.i64Load8u, 0],
+  [Op.LH]: [W.i64Load16s, 1],
+  [Op.LHU]: [W.i64Load16u, 1],
+  [Op.LW]: [W.i64Load32s, 2],
+  [Op.LWU]: [W.i64Load32u, 2],
+  [Op.LD]: [W.i64Load, 3],
+};
+const STORE: Record<number, [op: number, align: number]> = {
+  [Op.SB]: [W.i64Store8, 0],
+  [Op.SH]: [W.i64Store16, 1],
+  [Op.SW]: [W.i64Store32, 2],
+  [Op.SD]: [W.i64Store, 3],
+};
+
+/**
+ * A block as a wasm function: (pc: f64, budget: i32, then the byte offsets of
+ * the hart's xl, load tags, load offsets, store tags, store offsets) -> f64 the
+ * pc to continue at, the count at xl + {@linkcode COUNT_AT}. Locals after
+ * those seven: pcv (i64), n, xc (i32), xp, va (i64), slot (i32), then one i64
+ * per register used. `ramAt`: where RAM starts in the memory.
+ */
+function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction {
+  const REGS = 2, LT = 3, LO = 4, ST = 5, SO = 6;
+  const PCV = 7, N = 8, XC = 9, XP = 10, VA = 11, SLOT = 12;
+  const reg = new Map<number, number>();
+  const written = new Set<number>();
+  const local = (r: number) => {
+    let l = reg.get(r);
+    if (l === undefined) reg.set(r, l = 13 + reg.size);
+    return l;
+  };
+  const b = new Body();
+  const length = insns.length;
+  const toStart = (p: number, imm: number, delta: number) =>
+    (INSN_BY_OP[p & 0xff]!.kind === Kind.BRANCH || (p & 0xff) === Op.JAL) && delta + imm === 0;
+  const loops = insns.some(({ p, imm, delta }) => toStart(p, imm, delta));
+  // depth: labels between the current position and $leave (loop $top is one).
+  let depth = loops ? 1 : 0;
+  const getReg = (r: number) => r === 0 ? b.i64(0) : b.get(local(r));
+  const setReg = (r: number) => {
+    if (r === 0) return b.op(W.drop);
+    written.add(r);
+    return b.set(local(r));
+  };
+  const pcPlus = (d: number) => d === 0 ? b.get(PCV) : b.get(PCV).i64(d).op(W.i64Add);
+  /** xc = n + count; xp = (value already pushed); leave. */
+  const exitWithPushedPc = (count: number) => {
+    b.set(XP).get(N);
+    if (count !== 0) b.i32(count).op(W.i32Add);
+    b.set(XC).br(W.br, depth);
+  };
+  const exit = (count: number, pcDelta: number) => {
+    pcPlus(pcDelta);
+    exitWithPushedPc(count);
+  };
+  /** Another pass if the budget covers one, else leave at the start (inside an if). */
+  const again = (i: number) => {
+    b.get(N).i32(i + 1).op(W.i32Add).set(N);
+    b.get(1).get(N).op(W.i32Sub).i32(length).op(W.i32GeS).br(W.brIf, depth - 1);
+    b.get(PCV);
+    b.set(XP).get(N).set(XC).br(W.br, depth);
+  };
+  insns.forEach(({ p, imm, delta }, i) => {
+    const op = p & 0xff;
+    const def = INSN_BY_OP[op]!;
+    const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
+    const size = (p & 0x800000) !== 0 ? 4 : 2;
+    switch (def.kind) {
+      case Kind.ALU: {
+        if (op === Op.NOP) break;
+        if (op === Op.LUI) b.i64(imm);
+        else if (op === Op.AUIPC) pcPlus(delta + imm);
+        else if (HELPER_OPS.includes(op)) {
+          getReg(rs1), getReg(rs2), b.call(HELPER_OPS.indexOf(op));
+        } else {
+          const [src2, ops, word] = ALU_BIN[op];
+          getReg(rs1);
+          if (word) b.op(W.i32WrapI64);
+          if (src2 === "reg") {
+            getReg(rs2);
+            if (word) b.op(W.i32WrapI64);
+          } else if (word) b.i32(imm);
+          else b.i64(imm);
+          b.op(...ops);
+          if (word) b.op(W.i64ExtendI32s);
+        }
+        setReg(rd);
+        break;
+      }
+      case Kind.LOAD:
+      case Kind.STORE: {
+        const load = def.kind === Kind.LOAD;
+        const [wop, align] = load ? LOAD[op] : STORE[op];
+        getReg(rs1).i64(imm).op(W.i64Add).set(VA);
+        // The hart's TLB: tag (the page base as a double) and alignment; a miss leaves first.
+        b.get(VA).i64(12).op(W.i64ShrU, W.i32WrapI64).i32(TLB_MASK).op(W.i32And).tee(SLOT);
+        b.i32(3).op(W.i32Shl).get(load ? LT : ST).op(W.i32Add).mem(W.f64Load, 3, 0);
+        b.get(VA).i64(-4096).op(W.i64And, W.f64ConvertI64s, W.f64Ne);
+        if (def.size > 1) b.get(VA).op(W.i32WrapI64).i32(def.size - 1).op(W.i32And, W.i32Or);
+        b.op(W.if, VOID);
+        depth++;
+        exit(i, delta);
+        depth--;
+        b.op(W.end);
+        b.get(SLOT).i32(2).op(W.i32Shl).get(load ? LO : SO).op(W.i32Add).mem(W.i32Load, 2, 0);
+        b.get(VA).op(W.i32WrapI64).i32(0xfff).op(W.i32And, W.i32Add);
+        if (load) {
+          b.mem(wop, align, ramAt);
+          setReg(rd);
+        } else {
+          getReg(rs2);
+          b.mem(wop, align, ramAt);
+        }
+        break;
+      }
+      case Kind.BRANCH: {
+        getReg(rs1), getReg(rs2), b.op(BRANCH[op], W.if, VOID);
+        depth++;
+        if (toStart(p, imm, delta)) again(i);
+        else exit(i + 1, delta + imm);
+        depth--;
+        b.op(W.end);
+        break;
+      }
+      case Kind.JUMP: {
+        const last = i === length - 1;
+        if (op === Op.JALR) {
+          getReg(rs1).i64(imm).op(W.i64Add).i64(-2).op(W.i64And).set(XP);
+          if (rd !== 0) pcPlus(delta + size), setReg(rd);
+          b.get(N).i32(i + 1).op(W.i32Add).set(XC).br(W.br, depth);
+          break;
+        }
+        if (rd !== 0) pcPlus(delta + size), setReg(rd);
+        if (!last) break; // followed: the next instruction is its target
+        if (toStart(p, imm, delta)) again(i);
+        else exit(i + 1, delta + imm);
+        break;
+      }
+    }
+  });
+  const last = insns[length - 1];
+  if (INSN_BY_OP[last.p & 0xff]!.kind !== Kind.JUMP) {
+    exit(length, last.delta + ((last.p & 0x800000) !== 0 ? 4 : 2));
+  }
+  // Prologue: pcv, registers from the hart's halves; the body inside block $leave (and loop
+  // $top); epilogue: written registers back, the count, the pc.
+  const pro = new Body().get(0).op(W.i64TruncF64s).set(PCV);
+  for (const [r, l] of reg) {
+    pro.get(REGS).mem(W.i64Load32u, 2, 4 * r);
+    pro.get(REGS).mem(W.i64Load32s, 2, XH_AT + 4 * r).i64(32).op(W.i64Shl, W.i64Or).set(l);
+  }
+  pro.op(W.block, VOID);
+  if (loops) pro.op(W.loop, VOID);
+  const epi = new Body();
+  if (loops) epi.op(W.end);
+  epi.op(W.end);
+  for (const r of written) {
+    const l = reg.get(r)!;
+    epi.get(REGS).get(l).mem(W.i64Store32, 2, 4 * r);
+    epi.get(REGS).get(l).i64(32).op(W.i64ShrU).mem(W.i64Store32, 2, XH_AT + 4 * r);
+  }
+  epi.get(REGS).get(XC).mem(W.i32Store, 2, COUNT_AT);
+  epi.get(XP).op(W.f64ConvertI64s);
+  return {
+    type: T_BLOCK,
+    locals: [I64, I32, I32, I64, I64, I32, ...[...reg.keys()].map(() => I64)],
+    body: [pro, b, epi],
+  };
+}
+
+/** What a hart needs to run wasm blocks: its state as views of the memory, and its translator. */
+export interface WasmHart {
+  /** Low halves of x0..x31. */
+  xl: Int32Array;
+  /** High halves of x0..x31. */
+  xh: Int32Array;
+  /** The MMU's TLB tables (core/mmu.ts Mmu.tags and Mmu.offsets). */
+  tlb: { tags: Float64Array[]; offsets: Int32Array[] };
+  /** Compiles a block's path to wasm for this hart. */
+  codegen: Codegen;
+  /** A translator that compiles blocks with {@linkcode codegen}. */
+  translator: Translator;
+}
+
+/** Bytes the cache counts for a block: V8 keeps its module's bytes and Liftoff's code, a few times more. */
+const BYTES_PER_WASM_BYTE = 4;
+
+/** One machine's memory for wasm blocks: RAM and every hart's registers and TLB. */
+export class WasmJit {
+  /** The memory (never grown: views of it stay valid). */
+  readonly memory: WebAssembly.Memory;
+  /** Where RAM starts in it. */
+  readonly ramAt: number;
+
+  /**
+   * @param ramSize RAM in bytes (the bus's).
+   * @param harts number of harts.
+   * @throws RangeError if RAM and the harts' areas exceed wasm32's 4 GiB.
+   */
+  constructor(readonly ramSize: number, readonly harts: number) {
+    this.ramAt = harts * HART_AREA;
+    const pages = Math.ceil((this.ramAt + ramSize) / 65536);
+    if (pages * 65536 > MAX_MEMORY) {
+      throw new RangeError(
+        `--jit wasm: ${ramSize} bytes of RAM do not fit in a wasm memory (4 GiB less ${this.ramAt})`,
+      );
+    }
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  }
+
+  /** RAM as core/bus.ts's backing. */
+  get ramBacking(): { buffer: ArrayBuffer; byteOffset: number } {
+    return { buffer: this.memory.buffer as ArrayBuffer, byteOffset: this.ramAt };
+  }
+
+  /** Hart `id`'s registers, TLB and translator. */
+  hart(id: number): WasmHart {
+    if (!(id >= 0 && id < this.harts)) throw new RangeError(`wasm jit: no hart ${id}`);
+    const buf = this.memory.buffer, base = id * HART_AREA;
+    const tags: Float64Array[] = [], offsets: Int32Array[] = [];
+    for (let i = 0; i < TLB_TABLES; i++) {
+      tags.push(new Float64Array(buf, base + TAGS_AT + 8 * TLB_SIZE * i, TLB_SIZE));
+      offsets.push(new Int32Array(buf, base + OFFSETS_AT + 4 * TLB_SIZE * i, TLB_SIZE));
+    }
+    const count = new Int32Array(buf, base + COUNT_AT, 1);
+    const codegen: Codegen = (insns) => this.#block(insns, count);
+    return {
+      xl: new Int32Array(buf, base, 32),
+      xh: new Int32Array(buf, base + XH_AT, 32),
+      tlb: { tags, offsets },
+      codegen,
+      translator: new Translator(codegen),
+    };
+  }
+
+  /**
+   * Compiles one module holding a function per path (exported as b0, b1, ...)
+   * and instantiates it; returns the functions and the module's size.
+   */
+  compile(paths: readonly (readonly PathInsn[])[]): { fns: WasmBlockFn[]; bytes: number } {
+    // The helpers come first (their calls are by index), and only into modules that call them.
+    const calls = paths.some((path) => path.some(({ p }) => HELPER_OPS.includes(p & 0xff)));
+    const fns = [
+      ...(calls ? HELPERS : []),
+      ...paths.map((p, i) => ({ ...blockFunction(p, this.ramAt), export: `b${i}` })),
+    ];
+    const wire = encodeModule(TYPES, fns);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wire), { e: { m: this.memory } });
+    return { fns: paths.map((_, i) => inst.exports[`b${i}`] as WasmBlockFn), bytes: wire.length };
+  }
+
+  /** A block of the translator's: its module, wrapped in the JavaScript blocks' signature. */
+  #block(insns: readonly PathInsn[], count: Int32Array): { fn: BlockFn; bytes: number } {
+    const { fns: [f], bytes } = this.compile([insns]);
+    // The arrays come from the hart's views of the memory: their offsets are what wasm reads.
+    const fn: BlockFn = (xl, _xh, pc, budget, _ram, _ram16, _ram32, lt, lo, st, so, io) => {
+      const to = f(
+        pc,
+        budget,
+        xl.byteOffset,
+        lt.byteOffset,
+        lo.byteOffset,
+        st.byteOffset,
+        so.byteOffset,
+      );
+      io[0] = count[0];
+      return to;
+    };
+    return { fn, bytes: bytes * BYTES_PER_WASM_BYTE };
+  }
+}
+
+/** A block's wasm function: pc, budget, byte offsets of xl and of the four data TLB arrays; returns the next pc. */
+export type WasmBlockFn = (
+  pc: number,
+  budget: number,
+  xl: number,
+  ltags: number,
+  loffs: number,
+  stags: number,
+  soffs: number,
+) => number;
