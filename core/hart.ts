@@ -25,7 +25,7 @@ import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
 import {
   ACCESS_SIZE,
   compileAluStep,
-  compileAmoValue,
+  compileAtomicStep,
   compileBranchTest,
   compileLoadResult,
 } from "./insns.ts";
@@ -181,10 +181,11 @@ export class Hart implements InterruptTarget {
    * handled it (then it has set pc and whatever else the trap changes).
    */
   onTrap: ((cause: number, interrupt: boolean, tval: number, pc: number) => boolean) | null = null;
-  /** LR reservation: physical address (or -1) and the value loaded (for the SC compare). */
-  #resAddr = -1;
-  #resLo = 0;
-  #resHi = 0;
+  /**
+   * LR reservation: RAM byte offset (or -1) and the low and high word loaded
+   * (for the SC compare); an array, as translated blocks run LR and SC on it too.
+   */
+  readonly #res = new Float64Array([-1, 0, 0]);
   #trapCause = 0;
   #trapTval = 0;
   /** An exception recorded by #trapNoThrow, not yet taken. */
@@ -299,6 +300,7 @@ export class Hart implements InterruptTarget {
       loadHi: () => this.#loadHi,
       storeSlow: (va, size, lo, hi, priv) => this.#storeSlow(va, size, lo, hi, priv),
       resync: () => this.#resync,
+      reservation: this.#res,
       rare: (p, imm, next) => {
         this.#executeRare(p, imm, next);
         if (this.#trapPending) return this.#trapPending = false, 3;
@@ -316,7 +318,7 @@ export class Hart implements InterruptTarget {
     this.fpu.reset();
     this.pc = pc;
     this.csr.reset();
-    this.#resAddr = -1;
+    this.#res[0] = -1;
     this.waiting = false;
     this.#decoded.length = 0;
     this.translator?.flush();
@@ -584,7 +586,7 @@ export class Hart implements InterruptTarget {
       this.events.emit("trap", e);
       if (e.handled) return;
     }
-    this.#resAddr = -1;
+    this.#res[0] = -1;
     if (this.onTrap !== null) {
       this.pc = pc;
       if (this.onTrap(cause, interrupt, tval, pc)) {
@@ -736,10 +738,10 @@ export class Hart implements InterruptTarget {
     const first = Math.floor((paddr - this.bus.ramBase) / PAGE);
     const last = Math.floor((paddr - this.bus.ramBase + length - 1) / PAGE);
     for (let p = Math.max(0, first); p <= last; p++) this.#dropDecodedPage(p);
+    const off = paddr - this.bus.ramBase;
     for (const h of this.#peers) {
-      if (h.#resAddr >= 0 && h.#resAddr < paddr + length && h.#resAddr + 8 > paddr) {
-        h.#resAddr = -1;
-      }
+      const r = h.#res[0];
+      if (r >= 0 && r < off + length && r + 8 > off) h.#res[0] = -1;
     }
   }
 
@@ -761,7 +763,7 @@ export class Hart implements InterruptTarget {
    * LR/SC loop succeeds on its next try inside the new slice.
    */
   dropReservation(): void {
-    this.#resAddr = -1;
+    this.#res[0] = -1;
   }
 
   #dropDecodedPage(ramPage: number): void {
@@ -986,7 +988,7 @@ export class Hart implements InterruptTarget {
         break;
       case Op.AMO_W:
       case Op.AMO_D:
-        this.#atomic(op === Op.AMO_D ? 8 : 4, imm, rd, rs1, rs2);
+        this.#atomic(op, imm, rd, rs1, rs2);
         break;
       case Op.BREAKPOINT: {
         const pc = this.pc;
@@ -1066,8 +1068,9 @@ export class Hart implements InterruptTarget {
    * AMO is atomic across harts without more: harts take turns on one thread,
    * and each instruction runs whole within its hart's turn.
    */
-  #atomic(size: 4 | 8, f5: number, rd: number, rs1: number, rs2: number): void {
+  #atomic(op: number, f5: number, rd: number, rs1: number, rs2: number): void {
     const xl = this.xl, xh = this.xh;
+    const size = op === Op.AMO_D ? 8 : 4;
     const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0);
     const isLoad = f5 === Amo.LR;
     // Alignment from the register's low word: va is rounded above 2^53, the low bits are not.
@@ -1075,41 +1078,16 @@ export class Hart implements InterruptTarget {
       this.#raise(isLoad ? Cause.MISALIGNED_LOAD : Cause.MISALIGNED_STORE, va);
     }
     const kind = isLoad ? Access.LOAD : Access.STORE;
-    const pa = this.#translate(va, kind, this.csr.dataPriv, false);
+    // Entered into the TLB as other accesses are, so that translated blocks run the next ones.
+    const pa = this.#translate(va, kind, this.csr.dataPriv, true);
     // QEMU: an AMO hits load and store triggers, LR load triggers, SC store triggers.
     if (this.#triggerAccess) this.#accessTrigger(va, size, f5 !== Amo.SC, !isLoad);
     if (this.#watchpoints.length !== 0) this.#watch(va, pa, size, !isLoad);
     const off = this.bus.ramOffset(pa, size);
     if (off < 0) this.#accessFault(kind, va);
-    const ram32 = this.bus.ram32;
-    const w = off >> 2;
-    const oldLo = ram32[w], oldHi = size === 8 ? ram32[w + 1] : ram32[w] >> 31;
-    if (f5 === Amo.LR) {
-      this.#resAddr = pa;
-      this.#resLo = oldLo, this.#resHi = oldHi;
-      if (rd !== 0) xl[rd] = oldLo, xh[rd] = oldHi;
-      return;
-    }
-    if (f5 === Amo.SC) {
-      // As QEMU: the SC succeeds if the reservation is for this address and memory
-      // still holds the value LR read (a compare-and-swap), which the spec permits.
-      const ok = this.#resAddr === pa && oldLo === this.#resLo && oldHi === this.#resHi;
-      this.#resAddr = -1;
-      if (ok) {
-        this.#dropDecodedPage(off >> 12);
-        ram32[w] = xl[rs2];
-        if (size === 8) ram32[w + 1] = xh[rs2];
-      }
-      if (rd !== 0) xl[rd] = ok ? 0 : 1, xh[rd] = 0;
-      return;
-    }
-    const bLo = xl[rs2], bHi = size === 8 ? xh[rs2] : xl[rs2] >> 31;
-    amoValue(f5, oldLo, oldHi, bLo, bHi);
-    const lo = r64[0], hi = r64[1];
-    this.#dropDecodedPage(off >> 12);
-    ram32[w] = lo;
-    if (size === 8) ram32[w + 1] = hi;
-    if (rd !== 0) xl[rd] = oldLo, xh[rd] = oldHi;
+    // As a store: a page just entered into the store TLB must hold no decoded code.
+    if (!isLoad) this.#dropDecodedPage(off >> 12);
+    atomicStep(this.xl, this.xh, op, f5, rd, rs2, this.bus.ram32, off, this.#res);
   }
 
   // ---------------------------------------------------------------- CSRs
@@ -1172,13 +1150,14 @@ export class Hart implements InterruptTarget {
    * hooks belong to whoever set them; the TLB and decode cache are caches.
    */
   saveState(): HartState {
+    const res = this.#res;
     return {
       xl: [...this.xl],
       xh: [...this.xh],
       pc: this.pc,
       retired: this.retired,
       waiting: this.waiting,
-      reservation: [this.#resAddr, this.#resLo, this.#resHi],
+      reservation: [res[0] < 0 ? -1 : res[0] + this.bus.ramBase, res[1], res[2]],
       f: [...this.fpu.fw],
       csr: this.csr.saveState(),
     };
@@ -1191,7 +1170,8 @@ export class Hart implements InterruptTarget {
     this.pc = state.pc;
     this.retired = state.retired;
     this.waiting = state.waiting;
-    [this.#resAddr, this.#resLo, this.#resHi] = state.reservation;
+    const [addr, lo, hi] = state.reservation;
+    this.#res.set([addr < 0 ? -1 : addr - this.bus.ramBase, lo, hi]);
     this.fpu.fw.set(state.f);
     this.csr.loadState(state.csr);
     this.mmu.flush();
@@ -1215,7 +1195,7 @@ export class Hart implements InterruptTarget {
 const aluStep = compileAluStep();
 const branchTest = compileBranchTest();
 const loadResult = compileLoadResult();
-/** AMO arithmetic, from the same ALU definitions. */
-const amoValue = compileAmoValue();
+/** LR, SC and AMOs on RAM, from the same definitions as the translator's. */
+const atomicStep = compileAtomicStep();
 /** The interpreter's hot loop, generated from the same definitions. */
 const runLoop = compileRunLoop(TRAP);

@@ -14,24 +14,38 @@ import { createMachine } from "../hypervisor/machine.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { expand, INSN_BY_OP, INSNS, Kind } from "../core/insns.ts";
 import { COLD_OPS, compileRunLoop, HOT_OPERANDS } from "../core/interp.ts";
-import { Op, OP_COUNT } from "../core/decode.ts";
+import { Amo, Op, OP_COUNT } from "../core/decode.ts";
 
 const ISA = new URL("../guests/isa/build/", import.meta.url).pathname;
 
 await buildGuests();
 
-Deno.test("insns: every integer op but the system ones has exactly one definition", () => {
+Deno.test("insns: every integer and atomic op but the system ones has exactly one definition", () => {
   assert.equal(new Set(INSNS.map((d) => d.op)).size, INSNS.length);
+  const atomics: number[] = [Op.AMO_W, Op.AMO_D];
   for (let op = Op.ADDI; op <= Op.NOP; op++) {
     assert.ok(INSN_BY_OP[op], `op ${op} has no definition`);
   }
-  for (let op = Op.FENCE_I; op < OP_COUNT; op++) assert.equal(INSN_BY_OP[op], undefined);
+  for (const op of atomics) assert.equal(INSN_BY_OP[op]?.kind, Kind.ATOMIC, `op ${op}`);
+  for (let op = Op.FENCE_I; op < OP_COUNT; op++) {
+    if (!atomics.includes(op)) assert.equal(INSN_BY_OP[op], undefined);
+  }
   for (const d of INSNS) {
-    assert.equal(d.size !== 0, d.kind === Kind.LOAD || d.kind === Kind.STORE, `op ${d.op}`);
+    const accesses = d.kind === Kind.LOAD || d.kind === Kind.STORE || d.kind === Kind.ATOMIC;
+    assert.equal(d.size !== 0, accesses, `op ${d.op}`);
   }
 });
 
-for (const name of ["alu", "branch", "muldiv", "compressed", "loadstore"]) {
+Deno.test("insns: an atomic's template is specialised on its funct5, every one a different source", () => {
+  for (const op of [Op.AMO_W, Op.AMO_D]) {
+    const d = INSN_BY_OP[op]!;
+    const sources = Object.values(Amo).map((f5) => expand(d, f5, HOT_OPERANDS));
+    assert.equal(new Set(sources).size, sources.length);
+    assert.throws(() => expand(d, "imm", HOT_OPERANDS), /funct5/);
+  }
+});
+
+for (const name of ["alu", "branch", "muldiv", "compressed", "loadstore", "atomic"]) {
   Deno.test(`insns: ${name}.elf passes with every instruction on the cold path`, async () => {
     const m = createMachine({
       kernel: { name, bytes: Deno.readFileSync(`${ISA}${name}.elf`) },
