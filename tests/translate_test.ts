@@ -495,6 +495,26 @@ for (const mode of MODES) {
     assert.equal(ends[1], ends[0]);
   });
 
+  Deno.test(`translator: a watchpoint sees every AMO of a translated block on its word (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("atomic.elf"), jit, mode);
+      const hits: bigint[] = [];
+      // guests/jit/atomic.S case 1: amoadd.w adds the pass number (1..200) to words[0].
+      const w = m.watch(m.symbol("words"), 4, (hit) => {
+        hits.push(hit.value - hit.old!);
+      });
+      const r = await m.run({ maxInstructions: 1_000_000 });
+      assert.equal(r.stop, "halt", m.consoleText);
+      assert.equal(r.exitCode, 0);
+      assert.deepEqual(hits, Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
+      if (jit) assert.ok(translatedBy(m) > 5_000, `${translatedBy(m)}`);
+      w.remove();
+      ends.push(`${m.guestInstructions} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+
   Deno.test(`translator: single steps through translated code arrive where the interpreter's do (${mode})`, async () => {
     const ends: string[] = [];
     for (const jit of [false, true]) {
