@@ -17,6 +17,8 @@
  * @module
  */
 
+import { fpInsn } from "./fpinsns.ts";
+
 /** Operation ids, dense from 1, ordered so the hot integer ops come first. */
 export const Op = {
   ADDI: 1,
@@ -363,7 +365,7 @@ export function decode32(insn: number, length: 2 | 4, out: Decoded): void {
     case 0x4b:
     case 0x4f:
     case 0x53:
-      if (validFp(insn)) {
+      if (fpInsn(insn) !== undefined) { // an F/D instruction of RV64 (core/fpinsns.ts)
         out.packed = Op.FP | rd << 8 | rs1 << 13 | rs2 << 18 | (length === 4 ? 1 << 23 : 0);
         out.imm = insn;
         return;
@@ -387,45 +389,6 @@ export function decode32(insn: number, length: 2 | 4, out: Decoded): void {
   }
   out.packed = pack(op, rd, rs1, rs2, length);
   out.imm = imm;
-}
-
-/**
- * True if `insn` (opcode OP-FP or one of the four fused multiply-add opcodes)
- * encodes an F or D instruction of RV64 (unprivileged spec chapter 27's
- * RV32F/RV64F/RV32D/RV64D listings). The reserved static rounding modes 5
- * and 6 are illegal here; the dynamic mode's frm is checked at execution.
- */
-function validFp(insn: number): boolean {
-  const f3 = (insn >>> 12) & 7;
-  const rs2 = (insn >>> 20) & 0x1f;
-  const f7 = insn >>> 25;
-  const rmOk = f3 !== 5 && f3 !== 6;
-  if ((insn & 0x7f) !== 0x53) return ((insn >>> 25) & 3) <= 1 && rmOk; // fmt S or D
-  if ((f7 & 3) > 1) return false; // H and Q formats are absent
-  switch (f7 >> 2) {
-    case 0: // fadd
-    case 1: // fsub
-    case 2: // fmul
-    case 3: // fdiv
-      return rmOk;
-    case 11: // fsqrt
-      return rs2 === 0 && rmOk;
-    case 4: // fsgnj[n|x]
-      return f3 <= 2;
-    case 5: // fmin/fmax
-      return f3 <= 1;
-    case 8: // fcvt.s.d (f7 0x20, rs2 1) / fcvt.d.s (f7 0x21, rs2 0)
-      return rs2 === ((f7 & 1) ^ 1) && rmOk;
-    case 20: // fle/flt/feq
-      return f3 <= 2;
-    case 24: // fcvt.int.fmt
-    case 26: // fcvt.fmt.int
-      return rs2 <= 3 && rmOk;
-    case 28: // fmv.x.w/d (f3 0), fclass (f3 1)
-    case 30: // fmv.w/d.x (f3 0)
-      return rs2 === 0 && (f3 === 0 || (f3 === 1 && f7 >> 2 === 28));
-  }
-  return false;
 }
 
 /**

@@ -26,6 +26,7 @@
 
 import { Mstatus } from "./csr.ts";
 import type { CsrFile } from "./csrfile.ts";
+import { compileFpStep } from "./fpinsns.ts";
 import * as soft from "./softfloat.ts";
 import { F32, F64, Flag, Rm } from "./softfloat.ts";
 
@@ -227,14 +228,15 @@ export class Fpu {
     }
   }
 
-  #setX(rd: number, lo: number, hi: number): void {
+  /** Writes x`rd` (not x0) from its low and high words. */
+  setX(rd: number, lo: number, hi: number): void {
     if (rd !== 0) this.xl[rd] = lo, this.xh[rd] = hi;
   }
 
   /** Writes the integer number `v` (exact, in [-2^63, 2^64)) to x`rd` as 64 bits. */
   #setXNumber(rd: number, v: number): void {
     const hi = Math.floor(v / TWO32);
-    this.#setX(rd, (v - hi * TWO32) | 0, hi | 0);
+    this.setX(rd, (v - hi * TWO32) | 0, hi | 0);
   }
 
   #flags(flags: number): void {
@@ -245,7 +247,7 @@ export class Fpu {
   }
 
   /** The effective rounding mode, or -1 if illegal (rm 5/6, or frm invalid for dynamic rm). */
-  #rm(insn: number): number {
+  rm(insn: number): number {
     let rm = (insn >>> 12) & 7;
     if (rm === 7) rm = (this.csr.fcsr >>> 5) & 7;
     return rm <= Rm.RMM ? rm : -1;
@@ -255,77 +257,18 @@ export class Fpu {
 
   /**
    * Executes an OP-FP or fused multiply-add instruction (`insn` is its 32-bit
-   * encoding, the fields already decoded into rd/rs1/rs2). Returns false if it
-   * is illegal here: F/D absent, FS = Off, a reserved or invalid rounding
-   * mode, or an encoding that is not an F/D instruction.
+   * encoding, the fields already decoded into rd/rs1/rs2), as its definition in
+   * core/fpinsns.ts says. Returns false if it is illegal here: F/D absent,
+   * FS = Off, the dynamic rounding mode with an invalid frm.
    */
   execute(insn: number, rd: number, rs1: number, rs2: number): boolean {
-    if (!this.usable()) return false;
-    if ((insn & 0x7f) !== 0x53) return this.#fma(insn, rd, rs1, rs2);
-    const f7 = insn >>> 25;
-    const double = (f7 & 1) === 1;
-    const f3 = (insn >>> 12) & 7;
-    switch (f7 >> 2) {
-      case 0: // fadd
-      case 1: // fsub
-      case 2: // fmul
-      case 3: // fdiv
-      case 11: { // fsqrt
-        const rm = this.#rm(insn);
-        if (rm < 0) return false;
-        if (double) this.#arithD(f7 >> 2, rm, rd, rs1, rs2);
-        else this.#arithS(f7 >> 2, rm, rd, rs1, rs2);
-        this.dirty();
-        return true;
-      }
-      case 4: // fsgnj, fsgnjn, fsgnjx (exact bit operations; 11.5)
-        if (f3 > 2) return false;
-        this.#signInject(f3, double, rd, rs1, rs2);
-        this.dirty();
-        return true;
-      case 5: // fmin, fmax
-        if (f3 > 1) return false;
-        this.#minMax(f3 === 1, double, rd, rs1, rs2);
-        this.dirty();
-        return true;
-      case 8: { // fcvt.s.d (rs2 = 1), fcvt.d.s (rs2 = 0)
-        const rm = this.#rm(insn);
-        if (rm < 0) return false;
-        this.#convertFF(double, rm, rd, rs1);
-        this.dirty();
-        return true;
-      }
-      case 20: // fle, flt, feq
-        if (f3 > 2) return false;
-        this.#compare(f3, double, rd, rs1, rs2);
-        return true;
-      case 24: { // fcvt.{w,wu,l,lu}.{s,d}
-        const rm = this.#rm(insn);
-        if (rm < 0 || rs2 > 3) return false;
-        this.#toInt(rs2, double, rm, rd, rs1);
-        return true;
-      }
-      case 26: { // fcvt.{s,d}.{w,wu,l,lu}
-        const rm = this.#rm(insn);
-        if (rm < 0 || rs2 > 3) return false;
-        this.#fromInt(rs2, double, rm, rd, rs1);
-        this.dirty();
-        return true;
-      }
-      case 28: // fmv.x.w / fmv.x.d (f3 = 0), fclass (f3 = 1)
-        if (f3 === 0) {
-          // fmv.x.w moves the low 32 bits as they are (no unboxing), sign-extended (11.8).
-          const lo = this.fw[2 * rs1];
-          this.#setX(rd, lo, double ? this.fw[2 * rs1 + 1] : lo >> 31);
-        } else this.#setX(rd, this.#classify(double, rs1), 0);
-        return true;
-      case 30: // fmv.w.x / fmv.d.x: bits, NaN-boxed for .w
-        this.fw[2 * rd] = this.xl[rs1];
-        this.fw[2 * rd + 1] = double ? this.xh[rs1] : -1;
-        this.dirty();
-        return true;
-    }
-    return false;
+    return fpStep(this, insn, rd, rs1, rs2);
+  }
+
+  /** fadd, fsub, fmul, fdiv (`kind` 0..3) and fsqrt (11) in rounding mode `rm`. */
+  arith(kind: number, double: boolean, rm: number, rd: number, rs1: number, rs2: number): void {
+    if (double) this.#arithD(kind, rm, rd, rs1, rs2);
+    else this.#arithS(kind, rm, rd, rs1, rs2);
   }
 
   #arithD(kind: number, rm: number, rd: number, rs1: number, rs2: number): void {
@@ -456,15 +399,20 @@ export class Fpu {
     this.#flags(soft.sf.flags);
   }
 
-  /** fmadd/fmsub/fnmsub/fnmadd (11.6): one rounding of ±(rs1 * rs2) ± rs3. */
-  #fma(insn: number, rd: number, rs1: number, rs2: number): boolean {
-    const fmt = (insn >>> 25) & 3;
-    const rm = this.#rm(insn);
-    if (fmt > 1 || rm < 0) return false;
-    const rs3 = insn >>> 27;
-    const kind = (insn >>> 2) & 3; // 0x43 fmadd, 0x47 fmsub, 0x4b fnmsub, 0x4f fnmadd
+  /**
+   * fmadd/fmsub/fnmsub/fnmadd (`kind` 0..3, 11.6): one rounding of
+   * ±(rs1 * rs2) ± rs3.
+   */
+  fma(
+    kind: number,
+    double: boolean,
+    rm: number,
+    rd: number,
+    rs1: number,
+    rs2: number,
+    rs3: number,
+  ): void {
     const negProd = kind >= 2, negC = kind === 1 || kind === 3;
-    const double = fmt === 1;
     if (rm === Rm.RNE) {
       // Fast when the product is exact: then the FMA is one correctly rounded addition.
       const a = double ? this.fd[rs1] : this.#s(rs1);
@@ -487,8 +435,7 @@ export class Fpu {
           if (double) this.fd[rd] = r;
           else this.#setS(rd, r);
           if (r !== s) this.#flags(Flag.NX);
-          this.dirty();
-          return true;
+          return;
         }
       }
     }
@@ -498,11 +445,10 @@ export class Fpu {
       : soft.fma(F32, this.#sBig(rs1), this.#sBig(rs2), this.#sBig(rs3), rm, negProd, negC);
     this.#setBig(rd, r, double);
     this.#flags(soft.sf.flags);
-    this.dirty();
-    return true;
   }
 
-  #signInject(f3: number, double: boolean, rd: number, rs1: number, rs2: number): void {
+  /** fsgnj, fsgnjn, fsgnjx (`f3` 0..2; exact bit operations, 11.5). */
+  signInject(f3: number, double: boolean, rd: number, rs1: number, rs2: number): void {
     const fw = this.fw;
     if (double) {
       const a = fw[2 * rs1 + 1], b = fw[2 * rs2 + 1];
@@ -533,7 +479,7 @@ export class Fpu {
    * signalling NaN operand raises NV; one NaN gives the other operand; two
    * NaNs give the canonical NaN.
    */
-  #minMax(max: boolean, double: boolean, rd: number, rs1: number, rs2: number): void {
+  minMax(max: boolean, double: boolean, rd: number, rs1: number, rs2: number): void {
     const a = double ? this.fd[rs1] : this.#s(rs1), b = double ? this.fd[rs2] : this.#s(rs2);
     if (this.#isSignalling(double, rs1) || this.#isSignalling(double, rs2)) this.#flags(Flag.NV);
     let pick: number;
@@ -552,7 +498,7 @@ export class Fpu {
   }
 
   /** feq (quiet: NV only for sNaN), flt and fle (signalling: NV for any NaN); 11.8. */
-  #compare(f3: number, double: boolean, rd: number, rs1: number, rs2: number): void {
+  compare(f3: number, double: boolean, rd: number, rs1: number, rs2: number): void {
     const a = double ? this.fd[rs1] : this.#s(rs1), b = double ? this.fd[rs2] : this.#s(rs2);
     let r: boolean;
     if (a !== a || b !== b) {
@@ -561,11 +507,11 @@ export class Fpu {
       }
       r = false;
     } else r = f3 === 2 ? a === b : f3 === 1 ? a < b : a <= b;
-    this.#setX(rd, r ? 1 : 0, 0);
+    this.setX(rd, r ? 1 : 0, 0);
   }
 
   /** fclass (11.9, table 11.5): a one-hot 10-bit mask. */
-  #classify(double: boolean, i: number): number {
+  classify(double: boolean, i: number): number {
     let neg: boolean, expAll: boolean, expZero: boolean, fracZero: boolean, quiet: boolean;
     if (double) {
       const hi = this.fw[2 * i + 1], lo = this.fw[2 * i];
@@ -588,7 +534,7 @@ export class Fpu {
   }
 
   /** fcvt.s.d / fcvt.d.s. */
-  #convertFF(toDouble: boolean, rm: number, rd: number, rs1: number): void {
+  convertFF(toDouble: boolean, rm: number, rd: number, rs1: number): void {
     if (toDouble) { // binary32 -> binary64 is exact; NaNs become canonical
       const x = this.#s(rs1);
       if (x === x) this.fd[rd] = x;
@@ -618,7 +564,7 @@ export class Fpu {
    * out-of-range results saturate; both raise NV (and not NX). 32-bit results
    * are sign-extended on RV64, .wu too.
    */
-  #toInt(kind: number, double: boolean, rm: number, rd: number, rs1: number): void {
+  toInt(kind: number, double: boolean, rm: number, rd: number, rs1: number): void {
     const x = double ? this.fd[rs1] : this.#s(rs1);
     let r: number;
     let flags = 0;
@@ -632,16 +578,16 @@ export class Fpu {
       else if (r !== x) flags = Flag.NX;
     }
     if (kind < 2) {
-      this.#setX(rd, r | 0, (r | 0) >> 31);
+      this.setX(rd, r | 0, (r | 0) >> 31);
     } else if (r === INT_END[kind] - 1) {
       // 2^63 - 1 and 2^64 - 1 are not doubles: write the saturation bits directly.
-      this.#setX(rd, -1, kind === 2 ? 0x7fffffff : -1);
+      this.setX(rd, -1, kind === 2 ? 0x7fffffff : -1);
     } else this.#setXNumber(rd, r);
     this.#flags(flags);
   }
 
   /** fcvt.{s,d}.{w,wu,l,lu}: exact when the integer fits the significand, else soft-float. */
-  #fromInt(kind: number, double: boolean, rm: number, rd: number, rs1: number): void {
+  fromInt(kind: number, double: boolean, rm: number, rd: number, rs1: number): void {
     const lo = this.xl[rs1], hi = this.xh[rs1];
     let v: number;
     switch (kind) {
@@ -695,3 +641,6 @@ export class Fpu {
     this.fw.set(words);
   }
 }
+
+/** The F/D instructions' dispatch, generated from their definitions (core/fpinsns.ts). */
+const fpStep = compileFpStep();

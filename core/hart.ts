@@ -12,27 +12,32 @@
  * comes back to `run` (interrupts, stops, watchpoint hits) whenever a slow path
  * may have changed the translation context, the privilege, or the decode cache.
  *
+ * Split along its concerns, as TinyEMU keeps a narrow riscv_cpu.h in front of
+ * a private CPU state: this file holds the public surface, the run loop glue,
+ * the decode cache, traps and interrupts, the rare instructions and snapshots;
+ * core/hart-memory.ts the slow load/store paths and atomics,
+ * core/hart-debug.ts breakpoints, watchpoints and triggers, core/hart-csr.ts
+ * the CSR instructions. Each helper gets what it needs of the hart's private
+ * state through a narrow host object made here; none of it is public.
+ *
  * @module
  */
 
-import { type Bus, combineSplitLoad } from "./bus.ts";
+import type { Bus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import { CsrFile, type CsrFileState } from "./csrfile.ts";
 import { Cause } from "./csr.ts";
-import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
+import { decodeAt, type Decoded, Op } from "./decode.ts";
 import type { EventBus, Priv, TrapEvent } from "./events.ts";
 import { DEFAULT_ISA, Fpu, isaHasFD } from "./fpu.ts";
-import {
-  ACCESS_SIZE,
-  compileAluStep,
-  compileAmoValue,
-  compileBranchTest,
-  compileLoadResult,
-} from "./insns.ts";
+import { csrInstruction, type CsrInstructionHost } from "./hart-csr.ts";
+import { type DebugHost, DebugUnit, type WatchHit, type Watchpoint } from "./hart-debug.ts";
+import { HartMemory } from "./hart-memory.ts";
+import { ACCESS_SIZE, compileAluStep, compileBranchTest, compileLoadResult } from "./insns.ts";
 import { compileRunLoop, type LoopHost } from "./interp.ts";
-import { out as r64, readLittleEndian, toBigInt, toNumber } from "./int64.ts";
+import { out as r64 } from "./int64.ts";
 import type { InterruptTarget } from "./irq.ts";
-import { Access, ACCESS_FAULT, type AccessKind, Mmu, PAGE_FAULT, TLB_SIZE } from "./mmu.ts";
+import { Access, type AccessKind, Mmu } from "./mmu.ts";
 import { Translator } from "./translate.ts";
 import type { WasmHart } from "./wasm-jit.ts";
 
@@ -56,41 +61,7 @@ export const StopReason = {
   WATCHPOINT: 4,
 } as const;
 
-/** A watched range of virtual addresses. */
-export interface Watchpoint {
-  /** First virtual address. */
-  addr: number;
-  /** Length in bytes. */
-  length: number;
-  /** Fire on loads. */
-  read: boolean;
-  /** Fire on stores (and AMOs). */
-  write: boolean;
-}
-
-/** An access that touched a watchpoint, reported once its instruction completed. */
-export interface WatchHit {
-  /** Virtual address of the access. */
-  addr: number;
-  /** Access size in bytes (an access crossing a page is reported byte by byte). */
-  size: number;
-  /** True for stores and AMOs. */
-  write: boolean;
-  /** pc of the accessing instruction. */
-  pc: number;
-  /**
-   * The bytes' value (little-endian, unsigned) before the access; null for a
-   * store to a device, whose registers cannot be read without side effects.
-   */
-  old: bigint | null;
-  /** The value after the access: what a store left, or what a load read (then equal to `old`). */
-  value: bigint;
-}
-
-/** Page offsets of the fetch cache and of TLB pages are 12 bits. */
-function pageBase(va: number): number {
-  return va - (va & 0xfff);
-}
+export type { WatchHit, Watchpoint } from "./hart-debug.ts";
 
 /** Saved state of a {@linkcode Hart} (plain JSON). */
 export interface HartState {
@@ -184,47 +155,17 @@ export class Hart implements InterruptTarget {
    * handled it (then it has set pc and whatever else the trap changes).
    */
   onTrap: ((cause: number, interrupt: boolean, tval: number, pc: number) => boolean) | null = null;
-  /** LR reservation: physical address (or -1) and the value loaded (for the SC compare). */
-  #resAddr = -1;
-  #resLo = 0;
-  #resHi = 0;
+  /**
+   * LR reservation: RAM byte offset (or -1) and the low and high word loaded
+   * (for the SC compare); an array, as translated blocks run LR and SC on it too.
+   */
+  readonly #res = new Float64Array([-1, 0, 0]);
   #trapCause = 0;
   #trapTval = 0;
   /** An exception recorded by #trapNoThrow, not yet taken. */
   #trapPending = false;
   #stop = false;
   #stopReason: number = StopReason.BUDGET;
-  readonly #breakpoints = new Set<number>();
-  #watchpoints: Watchpoint[] = [];
-  /** Hits of the current instruction, reported when it completes (dropped if it traps). */
-  #watchHits: { hit: WatchHit; ram: number }[] = [];
-  /** Addresses of the armed execute triggers: decoded as breakpoints, like #breakpoints. */
-  #triggerPcs = new Set<number>();
-  /** Virtual pages with breakpoints or execute triggers, and how many: blocks are not entered there. */
-  readonly #noBlockPages = new Map<number, number>();
-  /** Watched ranges of the armed load/store triggers, and whether there are any. */
-  #triggerRanges: [number, number][] = [];
-  #triggerAccess = false;
-  /**
-   * Where and when a breakpoint last stopped the hart or was reported: a run
-   * that resumes there runs the instruction. Any other arrival at a breakpoint
-   * is one, also at the start of a run (a run that ended on its budget there
-   * has not reported it).
-   */
-  #reportedPc = NaN;
-  #reportedRetired = -1;
-  /**
-   * Decides what a breakpoint does: return true to stop the run there
-   * (StopReason.BREAKPOINT), false to go on (the handler may set pc to redirect).
-   * Without a handler every breakpoint stops.
-   */
-  onBreakpoint: ((pc: number) => boolean) | null = null;
-  /**
-   * Called after the instruction whose access touched a watchpoint completed
-   * (pc is the next instruction's); return true to stop the run there.
-   * Without a handler every hit stops.
-   */
-  onWatchpoint: ((hit: WatchHit) => boolean) | null = null;
   /** Decode cache: one Int32Array(4096) per RAM page (packed op at even byte offsets, imm at +1). */
   readonly #decoded: (Int32Array | undefined)[] = [];
   readonly #scratch: Decoded = { packed: 0, imm: 0 };
@@ -241,10 +182,14 @@ export class Hart implements InterruptTarget {
     handled: false,
     hartId: 0,
   };
-  /** Load results from slow paths: low word returned, high word here. */
-  #loadHi = 0;
   /** What the generated run loop (core/interp.ts) reaches of this hart. */
   readonly #host: LoopHost;
+  /** What the helpers (debug unit, slow paths, CSR instructions) reach of this hart. */
+  readonly #core: DebugHost & CsrInstructionHost;
+  /** Breakpoints, watchpoints and triggers (core/hart-debug.ts). */
+  readonly #debug: DebugUnit;
+  /** The slow memory paths and atomics (core/hart-memory.ts). */
+  readonly #memory: HartMemory;
 
   /** The F/D unit (present in every hart; usable only when the ISA has F and D). */
   readonly fpu: Fpu;
@@ -276,8 +221,35 @@ export class Hart implements InterruptTarget {
     if (this.translator !== null && options.jitThreshold !== undefined) {
       this.translator.threshold = options.jitThreshold;
     }
+    this.#core = {
+      mmu: this.mmu,
+      bus,
+      csr: this.csr,
+      xl: this.xl,
+      xh: this.xh,
+      events,
+      hartId: this.hartId,
+      pc: () => this.pc,
+      retired: () => this.retired,
+      flushDecodeCache: () => this.flushDecodeCache(),
+      raise: (cause, tval) => this.#raise(cause, tval),
+      illegal: () => this.#illegal(),
+      illegalNoThrow: () => this.#illegalNoThrow(),
+      resync: () => void (this.#resync = true),
+      stop: (breakpoint) => {
+        this.#stop = true;
+        this.#stopReason = breakpoint ? StopReason.BREAKPOINT : StopReason.WATCHPOINT;
+      },
+    };
+    this.#debug = new DebugUnit(this.#core);
+    this.#memory = new HartMemory({
+      ...this.#core,
+      res: this.#res,
+      debug: this.#debug,
+      dropDecodedPage: (ramPage) => this.#dropDecodedPage(ramPage),
+    });
     this.csr.onChange = () => this.#resync = true;
-    this.csr.triggers.onChange = () => this.#updateTriggers();
+    this.csr.triggers.onChange = () => this.#debug.updateTriggers();
     bus.onRamWritten = (paddr, length) => this.invalidateCode(paddr, length);
     this.#host = {
       xl: this.xl,
@@ -288,22 +260,23 @@ export class Hart implements InterruptTarget {
       csr: this.csr,
       decoded: this.#decoded,
       scratch: this.#scratch,
-      breakpoints: this.#breakpoints,
-      triggerPcs: () => this.#triggerPcs,
+      breakpoints: this.#debug.breakpoints,
+      triggerPcs: () => this.#debug.triggerPcs,
       // Blocks skip the per-instruction breakpoint checks, so the pages of breakpoints and
       // execute triggers get none (noBlockPages). Watchpoints and load/store triggers need no
       // gate: their pages stay out of the data TLB, and a block leaves before any access that
       // misses it, so the interpreter's slow path makes (and checks) every watched access.
       jit: () => this.translator,
-      noBlockPages: this.#noBlockPages,
-      translate: (va, kind, priv, fill) => this.#translate(va, kind, priv, fill),
+      noBlockPages: this.#debug.noBlockPages,
+      translate: (va, kind, priv, fill) => this.#memory.translate(va, kind, priv, fill),
       decodedPage: (ramPage) => this.#decodedPage(ramPage),
       stepFromDevice: (pc, pa) => this.#stepFromDevice(pc, pa),
       stepCrossing: (pc, lo16) => this.#stepCrossing(pc, lo16),
-      loadSlow: (va, size, priv) => this.#loadSlow(va, size, priv),
-      loadHi: () => this.#loadHi,
-      storeSlow: (va, size, lo, hi, priv) => this.#storeSlow(va, size, lo, hi, priv),
+      loadSlow: (va, size, priv) => this.#memory.loadSlow(va, size, priv),
+      loadHi: () => this.#memory.loadHi,
+      storeSlow: (va, size, lo, hi, priv) => this.#memory.storeSlow(va, size, lo, hi, priv),
       resync: () => this.#resync,
+      reservation: this.#res,
       rare: (p, imm, next) => {
         this.#executeRare(p, imm, next);
         if (this.#trapPending) return this.#trapPending = false, 3;
@@ -321,7 +294,7 @@ export class Hart implements InterruptTarget {
     this.fpu.reset();
     this.pc = pc;
     this.csr.reset();
-    this.#resAddr = -1;
+    this.#res[0] = -1;
     this.waiting = false;
     this.#decoded.length = 0;
     this.translator?.flush();
@@ -337,124 +310,32 @@ export class Hart implements InterruptTarget {
 
   /** Adds a breakpoint at virtual address `pc` (it fires even for code decoded before). */
   addBreakpoint(pc: number): void {
-    if (!this.#breakpoints.has(pc)) this.#breakpoints.add(pc), this.#countNoBlockPage(pc, 1);
-    this.flushDecodeCache();
+    this.#debug.addBreakpoint(pc);
   }
 
   /** Removes the breakpoint at `pc`; blocks run again on its page once it has no other. */
   removeBreakpoint(pc: number): void {
-    if (this.#breakpoints.delete(pc)) this.#countNoBlockPage(pc, -1), this.flushDecodeCache();
-  }
-
-  /**
-   * Counts a breakpoint or execute trigger in or out of its virtual page. The
-   * gate is by virtual page, as breakpoints are: blocks are keyed physically,
-   * but the run loop enters them from a virtual fetch page and a block never
-   * leaves its page, so no block of a gated page runs, whatever maps it.
-   */
-  #countNoBlockPage(pc: number, by: number): void {
-    const page = pc - (pc & 0xfff);
-    const n = (this.#noBlockPages.get(page) ?? 0) + by;
-    if (n === 0) this.#noBlockPages.delete(page);
-    else this.#noBlockPages.set(page, n);
+    this.#debug.removeBreakpoint(pc);
   }
 
   /** The breakpoints set. */
   get breakpoints(): ReadonlySet<number> {
-    return this.#breakpoints;
+    return this.#debug.breakpoints;
   }
 
   /** Watches `[addr, addr + length)` (virtual) for loads and/or stores. */
   addWatchpoint(w: Watchpoint): void {
-    this.#watchpoints = [...this.#watchpoints, { ...w }];
-    this.#updateWatchedPages();
+    this.#debug.addWatchpoint(w);
   }
 
   /** Removes watchpoints equal to `w`. */
   removeWatchpoint(w: Watchpoint): void {
-    this.#watchpoints = this.#watchpoints.filter((x) =>
-      !(x.addr === w.addr && x.length === w.length && x.read === w.read && x.write === w.write)
-    );
-    this.#updateWatchedPages();
+    this.#debug.removeWatchpoint(w);
   }
 
   /** The watchpoints set. */
   get watchpoints(): readonly Watchpoint[] {
-    return this.#watchpoints;
-  }
-
-  #updateWatchedPages(): void {
-    const pages = this.mmu.watchedPages;
-    pages.clear();
-    for (const w of this.#watchpoints) {
-      for (let p = pageBase(w.addr); p < w.addr + w.length; p += PAGE) pages.add(p);
-    }
-    for (const [start, end] of this.#triggerRanges) {
-      for (let p = pageBase(start); p < end; p += PAGE) pages.add(p);
-    }
-    this.mmu.flush();
-  }
-
-  /**
-   * Re-arms the debug triggers after a trigger CSR changed: execute triggers
-   * become breakpoints in the decode cache, load/store triggers keep their
-   * pages out of the TLB so that accesses there take the slow path, which
-   * checks them. Nothing armed leaves both paths as they were.
-   */
-  #updateTriggers(): void {
-    const t = this.csr.triggers;
-    const pcs = t.armed ? t.executeAddresses() : [];
-    if (pcs.length !== this.#triggerPcs.size || pcs.some((pc) => !this.#triggerPcs.has(pc))) {
-      for (const pc of this.#triggerPcs) this.#countNoBlockPage(pc, -1);
-      this.#triggerPcs = new Set(pcs);
-      for (const pc of this.#triggerPcs) this.#countNoBlockPage(pc, 1);
-      this.flushDecodeCache();
-    }
-    const ranges = t.armed ? t.accessRanges() : [];
-    if (ranges.join() !== this.#triggerRanges.join()) {
-      this.#triggerRanges = ranges;
-      this.#triggerAccess = ranges.length !== 0;
-      this.#updateWatchedPages();
-    }
-  }
-
-  /** A breakpoint exception (tval 0, as QEMU 7.2) if an execute trigger matches `pc`. */
-  #executeTrigger(pc: number): void {
-    if (this.#executeTriggerFires(pc)) this.#raise(Cause.BREAKPOINT, 0);
-  }
-
-  #executeTriggerFires(pc: number): boolean {
-    return this.#triggerPcs.has(pc) && this.csr.triggers.matchExecute(pc, this.priv);
-  }
-
-  /** A breakpoint exception before the access if a load/store trigger matches it. */
-  #accessTrigger(va: number, size: number, read: boolean, write: boolean): void {
-    if (this.csr.triggers.matchAccess(va, size, read, write, this.priv)) {
-      this.#raise(Cause.BREAKPOINT, 0);
-    }
-  }
-
-  /** True if an access of `size` bytes at `va` touches a watchpoint of its kind. */
-  #watched(va: number, size: number, write: boolean): boolean {
-    for (const w of this.#watchpoints) {
-      if (va + size > w.addr && va < w.addr + w.length && (write ? w.write : w.read)) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Checks an access to physical `pa` against the watchpoints before it is
-   * made; a hit is queued, with the RAM bytes' old value, and the hot loop
-   * left so that the hit is reported right after the instruction.
-   */
-  #watch(va: number, pa: number, size: number, write: boolean): WatchHit | null {
-    if (!this.#watched(va, size, write)) return null;
-    const ram = this.bus.ramOffset(pa, size);
-    const old = ram >= 0 ? readLittleEndian(this.bus.ram, ram, size) : null;
-    const hit = { addr: va, size, write, pc: this.pc, old, value: old ?? 0n };
-    this.#watchHits.push({ hit, ram });
-    this.#resync = true;
-    return hit;
+    return this.#debug.watchpoints;
   }
 
   /**
@@ -464,35 +345,7 @@ export class Hart implements InterruptTarget {
    * next gets control, which for a trap handler is right after it.
    */
   watchAccess(va: number, size: number, write: boolean, old: bigint | null, value: bigint): void {
-    if (!this.#watched(va, size, write)) return;
-    this.#watchHits.push({ hit: { addr: va, size, write, pc: this.pc, old, value }, ram: -1 });
-    this.#resync = true;
-  }
-
-  /** Reports the queued hits (their instruction completed); one that asks to stop ends the run. */
-  #reportWatchHits(): void {
-    const hits = this.#watchHits;
-    this.#watchHits = [];
-    for (const { hit, ram } of hits) {
-      if (ram >= 0) hit.value = readLittleEndian(this.bus.ram, ram, hit.size);
-      if (this.onWatchpoint === null || this.onWatchpoint(hit)) {
-        this.#stop = true;
-        this.#stopReason = StopReason.WATCHPOINT;
-      }
-    }
-  }
-
-  /** True if the breakpoint at `pc` stops the run (it was not reported at this arrival, and the handler says so). */
-  #breakpointStops(pc: number): boolean {
-    if (!this.#breakpoints.has(pc)) return false; // an alias of a breakpoint's physical page
-    const n = this.retired;
-    if (pc === this.#reportedPc && n === this.#reportedRetired) return false;
-    if (this.onBreakpoint !== null && !this.onBreakpoint(pc)) return false;
-    this.#reportedPc = pc;
-    this.#reportedRetired = n;
-    this.#stop = true;
-    this.#stopReason = StopReason.BREAKPOINT;
-    return true;
+    this.#debug.watchAccess(va, size, write, old, value);
   }
 
   /**
@@ -500,8 +353,31 @@ export class Hart implements InterruptTarget {
    * showed it): the next run executes the instruction instead of stopping there.
    */
   breakpointReported(): void {
-    this.#reportedPc = this.pc;
-    this.#reportedRetired = this.retired;
+    this.#debug.breakpointReported();
+  }
+
+  /**
+   * Decides what a breakpoint does: return true to stop the run there
+   * (StopReason.BREAKPOINT), false to go on (the handler may set pc to redirect).
+   * Without a handler every breakpoint stops.
+   */
+  get onBreakpoint(): ((pc: number) => boolean) | null {
+    return this.#debug.onBreakpoint;
+  }
+  set onBreakpoint(fn: ((pc: number) => boolean) | null) {
+    this.#debug.onBreakpoint = fn;
+  }
+
+  /**
+   * Called after the instruction whose access touched a watchpoint completed
+   * (pc is the next instruction's); return true to stop the run there.
+   * Without a handler every hit stops.
+   */
+  get onWatchpoint(): ((hit: WatchHit) => boolean) | null {
+    return this.#debug.onWatchpoint;
+  }
+  set onWatchpoint(fn: ((hit: WatchHit) => boolean) | null) {
+    this.#debug.onWatchpoint = fn;
   }
 
   // ---------------------------------------------------------------- registers
@@ -573,7 +449,7 @@ export class Hart implements InterruptTarget {
 
   /** #trapNoThrow of illegal instruction, with mtval as #illegal gives it. */
   #illegalNoThrow(): void {
-    this.#trapNoThrow(Cause.ILLEGAL_INSTRUCTION, this.#instructionBits(this.pc));
+    this.#trapNoThrow(Cause.ILLEGAL_INSTRUCTION, this.#memory.instructionBits(this.pc));
   }
 
   /**
@@ -589,7 +465,7 @@ export class Hart implements InterruptTarget {
       this.events.emit("trap", e);
       if (e.handled) return;
     }
-    this.#resAddr = -1;
+    this.#res[0] = -1;
     if (this.onTrap !== null) {
       this.pc = pc;
       if (this.onTrap(cause, interrupt, tval, pc)) {
@@ -598,136 +474,6 @@ export class Hart implements InterruptTarget {
       }
     }
     this.pc = this.csr.enterTrap(cause, interrupt, tval, pc);
-  }
-
-  // ----------------------------------------------------------- memory (slow)
-
-  /** Translates `va` or raises the right fault for `kind`. */
-  #translate(va: number, kind: AccessKind, priv: number, fill: boolean): number {
-    const pa = this.mmu.translate(va, kind, priv, fill);
-    if (pa === PAGE_FAULT) {
-      this.#raise(
-        kind === Access.FETCH
-          ? Cause.FETCH_PAGE_FAULT
-          : kind === Access.LOAD
-          ? Cause.LOAD_PAGE_FAULT
-          : Cause.STORE_PAGE_FAULT,
-        va,
-      );
-    }
-    if (pa === ACCESS_FAULT || pa < 0) this.#accessFault(kind, va);
-    return pa;
-  }
-
-  #accessFault(kind: AccessKind, va: number): never {
-    this.#raise(
-      kind === Access.FETCH
-        ? Cause.FETCH_ACCESS
-        : kind === Access.LOAD
-        ? Cause.LOAD_ACCESS
-        : Cause.STORE_ACCESS,
-      va,
-    );
-  }
-
-  /**
-   * Loads `size` bytes at `va` through the MMU (any alignment, RAM or MMIO).
-   * Returns the low 32 bits zero-extended by size; the high word is in #loadHi.
-   */
-  #loadSlow(va: number, size: number, priv: number): number {
-    const pa = this.#translate(va, Access.LOAD, priv, true);
-    if (this.#triggerAccess) this.#accessTrigger(va, size, true, false);
-    const bus = this.bus;
-    if ((va & 0xfff) + size > PAGE) { // crosses a page
-      const pa2 = this.#translate(pageBase(va) + PAGE, Access.LOAD, priv, true);
-      if (bus.ramOffset(pa, 1) < 0 || bus.ramOffset(pa2, 1) < 0) {
-        return this.#loadSplit(va, size, priv);
-      }
-      // RAM on both pages: byte by byte gives the bytes QEMU's split gives.
-      let lo = 0, hi = 0;
-      for (let i = 0; i < size; i++) {
-        const b = this.#loadSlow(va + i, 1, priv);
-        if (i < 4) lo |= b << (8 * i);
-        else hi |= b << (8 * (i - 4));
-      }
-      this.#loadHi = hi;
-      return lo;
-    }
-    const off = bus.ramOffset(pa, size);
-    if (off < 0 && (pa & (size - 1)) !== 0) return this.#loadSplit(va, size, priv);
-    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, false) : null;
-    if (off >= 0) {
-      const ram = bus.ram;
-      let lo = 0, hi = 0;
-      for (let i = 0; i < size; i++) {
-        if (i < 4) lo |= ram[off + i] << (8 * i);
-        else hi |= ram[off + i] << (8 * (i - 4));
-      }
-      this.#loadHi = hi;
-      return lo;
-    }
-    const rule = bus.deviceRule(pa, size);
-    if (rule === null) this.#accessFault(Access.LOAD, va);
-    this.#resync = true; // devices may raise interrupts
-    const lo = bus.loadDevice(pa, size as 1 | 2 | 4 | 8, rule);
-    this.#loadHi = bus.loadHi;
-    if (hit !== null) hit.old = hit.value = BigInt.asUintN(8 * size, toBigInt(lo, this.#loadHi));
-    return lo;
-  }
-
-  /**
-   * A misaligned load that reaches a device, as QEMU 7.2 makes it: the two
-   * aligned loads of its width around it, lower first (each may fault at its
-   * own address), combined.
-   */
-  #loadSplit(va: number, size: number, priv: number): number {
-    const shift = va & (size - 1), first = va - shift;
-    const r1 = toBigInt(this.#loadSlow(first, size, priv), this.#loadHi);
-    const r2 = toBigInt(this.#loadSlow(first + size, size, priv), this.#loadHi);
-    const value = combineSplitLoad(r1, r2, shift, size);
-    this.#loadHi = Number(value >> 32n) | 0;
-    return Number(BigInt.asUintN(32, value)) | 0;
-  }
-
-  /** Stores the low `size` bytes of (lo, hi) at `va` through the MMU. */
-  #storeSlow(va: number, size: number, lo: number, hi: number, priv: number): void {
-    if ((va & 0xfff) + size > PAGE) {
-      // Translate both pages before writing anything, so a fault leaves memory untouched.
-      this.#translate(va, Access.STORE, priv, false);
-      this.#translate(pageBase(va) + PAGE, Access.STORE, priv, false);
-      if (this.#triggerAccess) this.#accessTrigger(va, size, false, true);
-      for (let i = 0; i < size; i++) {
-        const b = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
-        this.#storeSlow(va + i, 1, b & 0xff, 0, priv);
-      }
-      return;
-    }
-    const pa = this.#translate(va, Access.STORE, priv, true);
-    if (this.#triggerAccess) this.#accessTrigger(va, size, false, true);
-    const bus = this.bus;
-    const off = bus.ramOffset(pa, size);
-    if (off < 0 && (pa & (size - 1)) !== 0) {
-      // QEMU 7.2 stores a misaligned access to a device byte by byte, up to the first fault.
-      for (let i = 0; i < size; i++) {
-        const b = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
-        this.#storeSlow(va + i, 1, b & 0xff, 0, priv);
-      }
-      return;
-    }
-    const hit = this.#watchpoints.length !== 0 ? this.#watch(va, pa, size, true) : null;
-    if (off >= 0) {
-      this.#dropDecodedPage(off >> 12);
-      const ram = bus.ram;
-      for (let i = 0; i < size; i++) {
-        ram[off + i] = i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4));
-      }
-      return;
-    }
-    const rule = bus.deviceRule(pa, size);
-    if (rule === null) this.#accessFault(Access.STORE, va);
-    this.#resync = true;
-    if (hit !== null) hit.value = BigInt.asUintN(8 * size, toBigInt(lo, hi));
-    bus.storeDevice(pa, size as 1 | 2 | 4 | 8, rule, lo, hi);
   }
 
   // ------------------------------------------------------------ decode cache
@@ -741,10 +487,10 @@ export class Hart implements InterruptTarget {
     const first = Math.floor((paddr - this.bus.ramBase) / PAGE);
     const last = Math.floor((paddr - this.bus.ramBase + length - 1) / PAGE);
     for (let p = Math.max(0, first); p <= last; p++) this.#dropDecodedPage(p);
+    const off = paddr - this.bus.ramBase;
     for (const h of this.#peers) {
-      if (h.#resAddr >= 0 && h.#resAddr < paddr + length && h.#resAddr + 8 > paddr) {
-        h.#resAddr = -1;
-      }
+      const r = h.#res[0];
+      if (r >= 0 && r < off + length && r + 8 > off) h.#res[0] = -1;
     }
   }
 
@@ -766,7 +512,7 @@ export class Hart implements InterruptTarget {
    * LR/SC loop succeeds on its next try inside the new slice.
    */
   dropReservation(): void {
-    this.#resAddr = -1;
+    this.#res[0] = -1;
   }
 
   #dropDecodedPage(ramPage: number): void {
@@ -817,9 +563,9 @@ export class Hart implements InterruptTarget {
     let pc = this.pc;
     let n = this.retired;
     while (n < end) {
-      if (this.#watchHits.length !== 0) {
+      if (this.#debug.watchHits.length !== 0) {
         this.pc = pc, this.retired = n;
-        this.#reportWatchHits();
+        this.#debug.reportWatchHits();
         pc = this.pc;
       }
       if (this.#stop) break;
@@ -838,7 +584,7 @@ export class Hart implements InterruptTarget {
       // The generated loop (core/interp.ts) runs until a stop, a resync, the end or a trap.
       if (runLoop(this.#host, pc, n, end)) {
         // A faulting instruction does not retire; pc still points at it.
-        this.#watchHits.length = 0; // nor are its accesses made
+        this.#debug.watchHits.length = 0; // nor are its accesses made
         end--;
         this.#takeTrap(this.#trapCause, false, this.#trapTval, this.pc);
       }
@@ -847,13 +593,13 @@ export class Hart implements InterruptTarget {
     }
     this.pc = pc;
     this.retired = n;
-    if (this.#watchHits.length !== 0) this.#reportWatchHits();
+    if (this.#debug.watchHits.length !== 0) this.#debug.reportWatchHits();
     if (this.#stop) return this.#stopReason;
     if (this.waiting) return StopReason.WFI;
     // An execute trigger at the next pc fires now, so that a run (a step) never ends
     // on an instruction that will not run: QEMU checks before it enters a block, and
     // its traces never show such an instruction (scripts/lockstep-trace.ts).
-    if (this.#triggerPcs.size !== 0 && this.#executeTriggerFires(pc)) {
+    if (this.#debug.triggerPcs.size !== 0 && this.#debug.executeTriggerFires(pc)) {
       this.#takeTrap(Cause.BREAKPOINT, false, 0, pc);
     }
     return StopReason.BUDGET;
@@ -866,18 +612,18 @@ export class Hart implements InterruptTarget {
    */
   #stepFromDevice(pc: number, pa: number): boolean {
     const bus = this.bus;
-    if (bus.deviceRule(pa, 2) === null) this.#accessFault(Access.FETCH, pc);
+    if (bus.deviceRule(pa, 2) === null) this.#memory.accessFault(Access.FETCH, pc);
     const lo16 = bus.readDevice(pa, 2);
     if ((lo16 & 3) !== 3) return this.#stepDecoded(pc, lo16, 0);
-    if (bus.deviceRule(pa + 2, 2) === null) this.#accessFault(Access.FETCH, pc + 2);
+    if (bus.deviceRule(pa + 2, 2) === null) this.#memory.accessFault(Access.FETCH, pc + 2);
     return this.#stepDecoded(pc, lo16, bus.readDevice(pa + 2, 2));
   }
 
   /** Executes a 32-bit instruction whose halves lie on two pages (never cached). */
   #stepCrossing(pc: number, lo16: number): boolean {
-    const pa2 = this.#translate(pc + 2, Access.FETCH, this.priv, false);
+    const pa2 = this.#memory.translate(pc + 2, Access.FETCH, this.priv, false);
     const off = this.bus.ramOffset(pa2, 2);
-    if (off < 0) this.#accessFault(Access.FETCH, pc + 2);
+    if (off < 0) this.#memory.accessFault(Access.FETCH, pc + 2);
     return this.#stepDecoded(pc, lo16, this.bus.ram16[off >> 1]);
   }
 
@@ -887,9 +633,9 @@ export class Hart implements InterruptTarget {
    */
   #stepDecoded(pc: number, lo16: number, hi16: number): boolean {
     this.pc = pc;
-    if (this.#breakpoints.size !== 0 && this.#breakpointStops(pc)) return false;
+    if (this.#debug.breakpoints.size !== 0 && this.#debug.breakpointStops(pc)) return false;
     if (this.pc !== pc) return true; // the breakpoint handler redirected execution
-    if (this.#triggerPcs.size !== 0) this.#executeTrigger(pc);
+    if (this.#debug.triggerPcs.size !== 0) this.#debug.executeTrigger(pc);
     decodeAt(lo16, hi16, this.#scratch);
     const p = this.#scratch.packed, imm = this.#scratch.imm;
     const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
@@ -924,13 +670,13 @@ export class Hart implements InterruptTarget {
         return;
     }
     if (op >= Op.LB && op <= Op.LWU) {
-      const v = this.#loadSlow(va, ACCESS_SIZE[op], this.csr.dataPriv);
-      loadResult(xl, xh, op, rd, v, this.#loadHi);
+      const v = this.#memory.loadSlow(va, ACCESS_SIZE[op], this.csr.dataPriv);
+      loadResult(xl, xh, op, rd, v, this.#memory.loadHi);
       this.pc = next;
       return;
     }
     if (op >= Op.SB && op <= Op.SD) {
-      this.#storeSlow(va, ACCESS_SIZE[op], xl[rs2], xh[rs2], this.csr.dataPriv);
+      this.#memory.storeSlow(va, ACCESS_SIZE[op], xl[rs2], xh[rs2], this.csr.dataPriv);
       this.pc = next;
       return;
     }
@@ -987,19 +733,19 @@ export class Hart implements InterruptTarget {
       case Op.CSRRWI:
       case Op.CSRRSI:
       case Op.CSRRCI:
-        if (!this.#csrInstruction(op, rd, rs1, imm)) return; // trapped
+        if (!csrInstruction(this.#core, op, rd, rs1, imm)) return; // trapped
         break;
       case Op.AMO_W:
       case Op.AMO_D:
-        this.#atomic(op === Op.AMO_D ? 8 : 4, imm, rd, rs1, rs2);
+        this.#memory.atomic(op, imm, rd, rs1, rs2);
         break;
       case Op.BREAKPOINT: {
         const pc = this.pc;
-        if (this.#breakpointStops(pc) || this.pc !== pc) return; // stopped, or redirected
+        if (this.#debug.breakpointStops(pc) || this.pc !== pc) return; // stopped, or redirected
         // A debugger's breakpoint stops first; the trigger fires when the run resumes.
-        this.#executeTrigger(pc);
+        this.#debug.executeTrigger(pc);
         // Run the real instruction, decoded again from memory.
-        const bits = this.#instructionBits(pc);
+        const bits = this.#memory.instructionBits(pc);
         decodeAt(bits & 0xffff, bits >>> 16, this.#scratch);
         const q = this.#scratch.packed;
         this.#executeOne(q, this.#scratch.imm, pc + ((q & 0x800000) !== 0 ? 4 : 2));
@@ -1015,8 +761,8 @@ export class Hart implements InterruptTarget {
       case Op.FLD: {
         if (!this.fpu.usable()) this.#illegal();
         const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
-        const lo = this.#loadSlow(va, op === Op.FLD ? 8 : 4, this.csr.dataPriv);
-        this.fpu.load(rd, lo, this.#loadHi, op === Op.FLD);
+        const lo = this.#memory.loadSlow(va, op === Op.FLD ? 8 : 4, this.csr.dataPriv);
+        this.fpu.load(rd, lo, this.#memory.loadHi, op === Op.FLD);
         break;
       }
       case Op.FSW:
@@ -1025,7 +771,13 @@ export class Hart implements InterruptTarget {
         if (!this.fpu.usable()) this.#illegal();
         const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0) + imm;
         const fw = this.fpu.fw;
-        this.#storeSlow(va, op === Op.FSD ? 8 : 4, fw[2 * rs2], fw[2 * rs2 + 1], this.csr.dataPriv);
+        this.#memory.storeSlow(
+          va,
+          op === Op.FSD ? 8 : 4,
+          fw[2 * rs2],
+          fw[2 * rs2 + 1],
+          this.csr.dataPriv,
+        );
         break;
       }
       default:
@@ -1041,111 +793,7 @@ export class Hart implements InterruptTarget {
    * the decode cache does not keep them.
    */
   #illegal(): never {
-    this.#raise(Cause.ILLEGAL_INSTRUCTION, this.#instructionBits(this.pc));
-  }
-
-  #instructionBits(pc: number): number {
-    const t = this.priv * 3 + Access.FETCH;
-    const half = (va: number) => {
-      // The instruction was just fetched, so its page is usually in the fetch TLB (no walk:
-      // under the hypervisor every exit of a CSR access or sfence.vma comes here).
-      const page = va - (va & 0xfff), slot = (va >>> 12) & (TLB_SIZE - 1);
-      if (this.mmu.tags[t][slot] === page) {
-        return this.bus.ram16[(this.mmu.offsets[t][slot] + (va & 0xfff)) >> 1];
-      }
-      const pa = this.mmu.translate(va, Access.FETCH, this.priv, false);
-      return pa >= 0 && this.bus.isMapped(pa, 2)
-        ? (this.bus.ramOffset(pa, 2) >= 0
-          ? this.bus.ram16[this.bus.ramOffset(pa, 2) >> 1]
-          : this.bus.readDevice(pa, 2))
-        : 0;
-    };
-    const lo = half(pc);
-    return (lo & 3) === 3 ? ((half(pc + 2) << 16) | lo) >>> 0 : lo;
-  }
-
-  // ------------------------------------------------------------- atomics
-
-  /**
-   * A extension: LR/SC and AMOs on RAM (MMIO atomics are access faults). An
-   * AMO is atomic across harts without more: harts take turns on one thread,
-   * and each instruction runs whole within its hart's turn.
-   */
-  #atomic(size: 4 | 8, f5: number, rd: number, rs1: number, rs2: number): void {
-    const xl = this.xl, xh = this.xh;
-    const va = xh[rs1] * TWO32 + (xl[rs1] >>> 0);
-    const isLoad = f5 === Amo.LR;
-    // Alignment from the register's low word: va is rounded above 2^53, the low bits are not.
-    if ((xl[rs1] & (size - 1)) !== 0) {
-      this.#raise(isLoad ? Cause.MISALIGNED_LOAD : Cause.MISALIGNED_STORE, va);
-    }
-    const kind = isLoad ? Access.LOAD : Access.STORE;
-    const pa = this.#translate(va, kind, this.csr.dataPriv, false);
-    // QEMU: an AMO hits load and store triggers, LR load triggers, SC store triggers.
-    if (this.#triggerAccess) this.#accessTrigger(va, size, f5 !== Amo.SC, !isLoad);
-    if (this.#watchpoints.length !== 0) this.#watch(va, pa, size, !isLoad);
-    const off = this.bus.ramOffset(pa, size);
-    if (off < 0) this.#accessFault(kind, va);
-    const ram32 = this.bus.ram32;
-    const w = off >> 2;
-    const oldLo = ram32[w], oldHi = size === 8 ? ram32[w + 1] : ram32[w] >> 31;
-    if (f5 === Amo.LR) {
-      this.#resAddr = pa;
-      this.#resLo = oldLo, this.#resHi = oldHi;
-      if (rd !== 0) xl[rd] = oldLo, xh[rd] = oldHi;
-      return;
-    }
-    if (f5 === Amo.SC) {
-      // As QEMU: the SC succeeds if the reservation is for this address and memory
-      // still holds the value LR read (a compare-and-swap), which the spec permits.
-      const ok = this.#resAddr === pa && oldLo === this.#resLo && oldHi === this.#resHi;
-      this.#resAddr = -1;
-      if (ok) {
-        this.#dropDecodedPage(off >> 12);
-        ram32[w] = xl[rs2];
-        if (size === 8) ram32[w + 1] = xh[rs2];
-      }
-      if (rd !== 0) xl[rd] = ok ? 0 : 1, xh[rd] = 0;
-      return;
-    }
-    const bLo = xl[rs2], bHi = size === 8 ? xh[rs2] : xl[rs2] >> 31;
-    amoValue(f5, oldLo, oldHi, bLo, bHi);
-    const lo = r64[0], hi = r64[1];
-    this.#dropDecodedPage(off >> 12);
-    ram32[w] = lo;
-    if (size === 8) ram32[w + 1] = hi;
-    if (rd !== 0) xl[rd] = oldLo, xh[rd] = oldHi;
-  }
-
-  // ---------------------------------------------------------------- CSRs
-
-  /** A CSR instruction; false if it trapped for an inaccessible CSR (#trapNoThrow). */
-  #csrInstruction(op: number, rd: number, rs1: number, csr: number): boolean {
-    const immForm = op >= Op.CSRRWI;
-    const srcLo = immForm ? rs1 : this.xl[rs1];
-    const srcHi = immForm ? 0 : this.xh[rs1];
-    const kind = immForm ? op - 3 : op; // CSRRW / CSRRS / CSRRC
-    const writes = kind === Op.CSRRW || rs1 !== 0;
-    const reads = kind !== Op.CSRRW || rd !== 0;
-    if (!this.csr.accessible(csr, writes)) return this.#illegalNoThrow(), false;
-    let oldLo = 0, oldHi = 0;
-    if (reads || kind !== Op.CSRRW) {
-      if (!this.csr.read(csr)) this.#illegal();
-      oldLo = r64[0], oldHi = r64[1];
-    }
-    if (writes) {
-      const ok = kind === Op.CSRRW
-        ? this.csr.write(csr, srcLo, srcHi)
-        : this.csr.modify(csr, kind === Op.CSRRS, srcLo, srcHi, oldLo, oldHi);
-      if (!ok) this.#illegal();
-      this.#resync = true; // the write may change translation, interrupts or privilege state
-    }
-    if (rd !== 0) this.xl[rd] = oldLo, this.xh[rd] = oldHi;
-    if (this.events.wants("csr")) {
-      const value = toNumber(oldLo, oldHi);
-      this.events.emit("csr", { csr, write: writes, pc: this.pc, value, hartId: this.hartId });
-    }
-    return true;
+    this.#raise(Cause.ILLEGAL_INSTRUCTION, this.#memory.instructionBits(this.pc));
   }
 
   // ---------------------------------------------------------- inspection
@@ -1177,13 +825,14 @@ export class Hart implements InterruptTarget {
    * hooks belong to whoever set them; the TLB and decode cache are caches.
    */
   saveState(): HartState {
+    const res = this.#res;
     return {
       xl: [...this.xl],
       xh: [...this.xh],
       pc: this.pc,
       retired: this.retired,
       waiting: this.waiting,
-      reservation: [this.#resAddr, this.#resLo, this.#resHi],
+      reservation: [res[0] < 0 ? -1 : res[0] + this.bus.ramBase, res[1], res[2]],
       f: [...this.fpu.fw],
       csr: this.csr.saveState(),
     };
@@ -1196,7 +845,8 @@ export class Hart implements InterruptTarget {
     this.pc = state.pc;
     this.retired = state.retired;
     this.waiting = state.waiting;
-    [this.#resAddr, this.#resLo, this.#resHi] = state.reservation;
+    const [addr, lo, hi] = state.reservation;
+    this.#res.set([addr < 0 ? -1 : addr - this.bus.ramBase, lo, hi]);
     this.fpu.fw.set(state.f);
     this.csr.loadState(state.csr);
     this.mmu.flush();
@@ -1220,7 +870,5 @@ export class Hart implements InterruptTarget {
 const aluStep = compileAluStep();
 const branchTest = compileBranchTest();
 const loadResult = compileLoadResult();
-/** AMO arithmetic, from the same ALU definitions. */
-const amoValue = compileAmoValue();
 /** The interpreter's hot loop, generated from the same definitions. */
 const runLoop = compileRunLoop(TRAP);

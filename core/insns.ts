@@ -16,7 +16,9 @@
  * its high word, `$pc` and `$next` this instruction's address and the next's.
  * A template may be a function of the immediate, for shifts by a constant.
  * Temporaries are declared in a block, so templates can be inlined one after
- * another.
+ * another. Atomics' templates (funct5 in the immediate) work on RAM: `ram32`,
+ * the access's byte offset `a`, and `res`, the LR reservation (RAM byte
+ * offset or -1, the low and high word LR read).
  *
  * @module
  */
@@ -36,6 +38,12 @@ export const Kind = {
   LOAD: 4,
   /** Store of `size` bytes of rs2. */
   STORE: 5,
+  /**
+   * LR, SC or AMO of `size` bytes on the aligned RAM word at byte offset `a`
+   * (see {@linkcode atomicSem}): the template is a function of funct5 (the
+   * decoded immediate), so it is always given a number.
+   */
+  ATOMIC: 6,
 } as const;
 
 /** One instruction's definition. */
@@ -226,6 +234,8 @@ export const INSNS: readonly InsnDef[] = [
   { op: Op.SH, kind: Kind.STORE, size: 2, sem: "" },
   { op: Op.SW, kind: Kind.STORE, size: 4, sem: "" },
   { op: Op.SD, kind: Kind.STORE, size: 8, sem: "" },
+  { op: Op.AMO_W, kind: Kind.ATOMIC, size: 4, sem: (f5) => atomicSem(4, funct5(f5)) },
+  { op: Op.AMO_D, kind: Kind.ATOMIC, size: 8, sem: (f5) => atomicSem(8, funct5(f5)) },
 ];
 
 /** Definitions indexed by op id (undefined: not an integer op the generators handle). */
@@ -407,22 +417,19 @@ export function compileLoadResult(): LoadResult {
 }
 
 /**
- * An AMO's new memory value from the old one (a) and rs2 (b), into out[0]
- * (low) and out[1] (high); `f5` is the AMO's funct5 (core/decode.ts Amo).
- * Words come sign-extended to 64 bits, which orders them as 32-bit signed and
- * unsigned compares do, so the 64-bit definitions serve both sizes.
+ * What an AMO writes, from the old memory value (`$al`, `$ah`) and rs2 (`$bl`,
+ * `$bh`) into (`$dl`, `$dh`): the ALU definitions of add, xor, or, and, slt
+ * and sltu. Words come sign-extended to 64 bits, which orders them as 32-bit
+ * signed and unsigned compares do, so the 64-bit definitions serve both sizes.
  */
-export type AmoValue = (f5: number, al: number, ah: number, bl: number, bh: number) => void;
-
-/** Builds {@linkcode AmoValue} from the ALU definitions of add, xor, or, and, slt and sltu. */
-export function compileAmoValue(): AmoValue {
+const AMO_VALUES: ReadonlyMap<number, string> = (() => {
   const o: Operands = {
-    al: "al",
-    ah: "ah",
-    bl: "bl",
-    bh: "bh",
-    dl: "out[0]",
-    dh: "out[1]",
+    al: "$al",
+    ah: "$ah",
+    bl: "$bl",
+    bh: "$bh",
+    dl: "$dl",
+    dh: "$dh",
     pc: "",
     next: "",
   };
@@ -431,9 +438,9 @@ export function compileAmoValue(): AmoValue {
   const pick = (op: number, keepOldIfLess: boolean) =>
     `{ let lt = 0, z = 0; ${expand(INSN_BY_OP[op]!, 0, { ...o, dl: "lt", dh: "z" })} ` +
     `const old = lt === ${keepOldIfLess ? 1 : 0}; ` +
-    "out[0] = old ? al : bl; out[1] = old ? ah : bh; }";
-  const cases: [number, string][] = [
-    [Amo.SWAP, "out[0] = bl; out[1] = bh;"],
+    "$dl = old ? $al : $bl; $dh = old ? $ah : $bh; }";
+  return new Map([
+    [Amo.SWAP, "$dl = $bl; $dh = $bh;"],
     [Amo.ADD, alu(Op.ADD)],
     [Amo.XOR, alu(Op.XOR)],
     [Amo.OR, alu(Op.OR)],
@@ -442,11 +449,86 @@ export function compileAmoValue(): AmoValue {
     [Amo.MAX, pick(Op.SLT, false)],
     [Amo.MINU, pick(Op.SLTU, true)],
     [Amo.MAXU, pick(Op.SLTU, false)],
-  ];
+  ]);
+})();
+
+/** An atomic's funct5: generators always know it (they specialise on it, never pass `"$imm"`). */
+function funct5(imm: number | string): number {
+  if (typeof imm !== "number") throw new Error("an atomic's template needs its funct5");
+  return imm;
+}
+
+/**
+ * The template of an atomic of `size` bytes with funct5 `f5` on the RAM word
+ * at byte offset `a` (aligned, RAM, writable: the caller checked, or left the
+ * block). The old value goes to rd, sign-extended from a word. SC succeeds,
+ * as in QEMU, if the reservation is for this address and memory still holds
+ * the value LR read (a compare-and-swap, which the spec permits), and always
+ * gives up the reservation.
+ */
+export function atomicSem(size: 4 | 8, f5: number): string {
+  const old = "const ol = ram32[a >> 2], oh = " +
+    (size === 8 ? "ram32[(a >> 2) + 1];" : "ol >> 31;");
+  const write = (lo: string, hi: string) =>
+    `ram32[a >> 2] = ${lo};` + (size === 8 ? ` ram32[(a >> 2) + 1] = ${hi};` : "");
+  if (f5 === Amo.LR) {
+    return `{ ${old} res[0] = a; res[1] = ol; res[2] = oh; $dl = ol; $dh = oh; }`;
+  }
+  if (f5 === Amo.SC) {
+    return `{ ${old} const ok = res[0] === a && ol === res[1] && oh === res[2]; res[0] = -1;` +
+      ` if (ok) { ${write("$bl", "$bh")} } $dl = ok ? 0 : 1; $dh = 0; }`;
+  }
+  const value = AMO_VALUES.get(f5)!.replace(
+    /\$(al|ah|bl|bh|dl|dh)\b/g,
+    (_, n: string) =>
+      ({ al: "ol", ah: "oh", bl: "bl", bh: "bh", dl: "nl", dh: "nh" } as Record<string, string>)[n],
+  );
+  const bh = size === 8 ? "$bh" : "$bl >> 31";
+  return `{ ${old} const bl = $bl, bh = ${bh}; let nl = 0, nh = 0; ${value} ` +
+    `${write("nl", "nh")} $dl = ol; $dh = oh; }`;
+}
+
+/**
+ * One atomic on RAM for the interpreter, generated from the same templates as
+ * the translator's: after the hart's checks (alignment, translation, triggers,
+ * watchpoints, RAM), runs op/funct5 at RAM byte offset `a` and writes rd (not
+ * x0).
+ */
+export type AtomicStep = (
+  xl: Int32Array,
+  xh: Int32Array,
+  op: number,
+  f5: number,
+  rd: number,
+  rs2: number,
+  ram32: Int32Array,
+  a: number,
+  res: Float64Array,
+) => void;
+
+/** Builds {@linkcode AtomicStep} from every {@linkcode Kind.ATOMIC} definition and funct5. */
+export function compileAtomicStep(): AtomicStep {
+  const o: Operands = {
+    al: "",
+    ah: "",
+    bl: "xl[rs2]",
+    bh: "xh[rs2]",
+    dl: "dl",
+    dh: "dh",
+    pc: "",
+    next: "",
+  };
+  const cases: string[] = [];
+  for (const d of INSNS) {
+    if (d.kind !== Kind.ATOMIC) continue;
+    const f5s = Object.values(Amo).map((f5) => `case ${f5}: { ${expand(d, f5, o)} break; }`);
+    cases.push(`case ${d.op}: switch (f5) { ${f5s.join(" ")} } break;`);
+  }
   return new Function(
-    "out",
-    `return function amoValue(f5, al, ah, bl, bh) { switch (f5) { ${
-      cases.map(([f5, body]) => `case ${f5}: ${body} return;`).join(" ")
-    } } };`,
-  )(out);
+    `return function atomicStep(xl, xh, op, f5, rd, rs2, ram32, a, res) {
+    let dl = 0, dh = 0;
+    switch (op) { ${cases.join("\n")} }
+    if (rd !== 0) { xl[rd] = dl; xh[rd] = dh; }
+  };`,
+  )();
 }

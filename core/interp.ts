@@ -57,6 +57,8 @@ export interface LoopHost {
   readonly breakpoints: ReadonlySet<number>;
   /** Addresses of armed execute triggers (decoded as Op.BREAKPOINT). */
   triggerPcs(): ReadonlySet<number>;
+  /** The LR reservation (RAM byte offset or -1, the words LR read), which blocks' atomics use. */
+  readonly reservation: Float64Array;
   /** The translator, or null when it is off. */
   jit(): Translator | null;
   /**
@@ -100,7 +102,8 @@ export type RunLoop = (host: LoopHost, pc: number, n: number, end: number) => bo
 /**
  * Ops with a definition that stay out of the hot switch (the cold path runs
  * them from the same templates): theirs call helpers (128-bit multiply,
- * division) and they are rare in real code.
+ * division) or need the slow path's checks (atomics: alignment, triggers,
+ * watchpoints, device memory, decoded code), and they are rare in real code.
  */
 export const COLD_OPS: ReadonlySet<number> = new Set<number>([
   Op.MULH,
@@ -114,6 +117,8 @@ export const COLD_OPS: ReadonlySet<number> = new Set<number>([
   Op.DIVUW,
   Op.REMW,
   Op.REMUW,
+  Op.AMO_W,
+  Op.AMO_D,
 ]);
 
 const TLB_MASK = TLB_SIZE - 1;
@@ -205,7 +210,7 @@ function loopSource(cases: string): string {
   // Fetch page: virtual base, RAM offset and decode cache of the page pc is in.
   let fBase = NaN, fRam = 0;
   let dec = EMPTY_PAGE;
-  const jit = h.jit(), noBlocks = h.noBlockPages;
+  const jit = h.jit(), noBlocks = h.noBlockPages, res = h.reservation;
   let blocks;
   try {
     run: while (n < end) {
@@ -251,6 +256,7 @@ function loopSource(cases: string): string {
             stags,
             soffs,
             jit.io,
+            res,
           );
           const k = jit.io[0];
           if (k !== 0) {

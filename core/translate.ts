@@ -9,13 +9,14 @@
  * every pc-relative value. A block is one path through the page: it goes on
  * past a conditional branch (taken, the branch leaves the block) and follows a
  * jal whose target is in the page; it ends at a jalr, at the first instruction
- * without a template (CSR, system, fence.i, atomic, FP: they stay in the
+ * without a template (CSR, system, fence.i, FP: they stay in the
  * interpreter), at the page end, at an instruction already on the path or at
  * {@linkcode MAX_BLOCK} instructions. A branch or jal back to the block's
  * start loops inside the function while the budget allows another pass.
  *
  * Precise by construction: a block makes only accesses that hit the TLB fast
- * path (aligned, RAM); anything else (a miss, MMIO, a misaligned address, a
+ * path (aligned, RAM; atomics through the store TLB, LR the load TLB, with
+ * the hart's LR reservation passed in); anything else (a miss, MMIO, a misaligned address, a
  * store to a page with decoded code) leaves the block before the instruction,
  * with registers written back and pc and count at that instruction, and the
  * interpreter runs it with all its slow-path rules. A block never traps, reads
@@ -29,7 +30,7 @@
  * @module
  */
 
-import { decodeAt, type Decoded, Op } from "./decode.ts";
+import { Amo, decodeAt, type Decoded, Op } from "./decode.ts";
 import {
   expand,
   INSN_BY_OP,
@@ -79,8 +80,9 @@ const NEVER = 65535;
 /**
  * A compiled block. Arguments: register files, the virtual pc of the block's
  * start, the instruction budget, RAM views, the data TLB (load tags and RAM
- * offsets, store tags and offsets) and `io`, where it leaves the number of
- * instructions it retired in io[0]. Returns the pc to continue at.
+ * offsets, store tags and offsets), `io`, where it leaves the number of
+ * instructions it retired in io[0], and the hart's LR reservation (RAM byte
+ * offset or -1, the words LR read). Returns the pc to continue at.
  */
 export type BlockFn = (
   xl: Int32Array,
@@ -95,6 +97,7 @@ export type BlockFn = (
   stags: Float64Array,
   soffs: Int32Array,
   io: Float64Array,
+  res: Float64Array,
 ) => number;
 
 /** A compiled block and its static length (instructions of one pass). */
@@ -162,6 +165,7 @@ export type Codegen = (insns: readonly PathInsn[]) => { fn: BlockFn; bytes: numb
 export class Translator {
   readonly #pages: (BlockPage | undefined)[] = [];
   readonly #codegen: Codegen;
+  readonly #compiles: (def: InsnDef) => boolean;
   /**
    * RAM pages holding blocks, in the order of the clock hand: an eviction pass
    * goes from the front, empties the pages not entered since the last pass
@@ -193,9 +197,13 @@ export class Translator {
     translatedInstructions: 0,
   };
 
-  /** @param codegen what compiles a block's path (JavaScript functions unless given). */
-  constructor(codegen: Codegen = generate) {
+  /**
+   * @param codegen what compiles a block's path (JavaScript functions unless given).
+   * @param compiles which instructions `codegen` compiles: a block ends before any other.
+   */
+  constructor(codegen: Codegen = generate, compiles: (def: InsnDef) => boolean = () => true) {
     this.#codegen = codegen;
+    this.#compiles = compiles;
   }
 
   /** The block page of RAM page `ramPage`, created on first use; marks it used (the run loop enters it). */
@@ -329,7 +337,7 @@ export class Translator {
         p = this.#scratch.packed, imm = this.#scratch.imm;
       }
       const def = INSN_BY_OP[p & 0xff];
-      if (def === undefined) break;
+      if (def === undefined || !this.#compiles(def)) break;
       insns.push({ p, imm, delta: o - off });
       const op = p & 0xff;
       if (op === Op.JALR) break;
@@ -375,11 +383,12 @@ function mentions(def: InsnDef, x: "a" | "b"): boolean {
 /** Ops that read rs1 (addresses of loads, stores and jalr; templates that use it), by op id. */
 const READS_RS1: readonly boolean[] = INSN_BY_OP.map((d) =>
   d !== undefined &&
-  (d.kind === Kind.LOAD || d.kind === Kind.STORE || d.op === Op.JALR || mentions(d, "a"))
+  (d.kind === Kind.LOAD || d.kind === Kind.STORE || d.kind === Kind.ATOMIC || d.op === Op.JALR ||
+    mentions(d, "a"))
 );
 /** Ops that read rs2 (stores' data; templates that use it), by op id. */
 const READS_RS2: readonly boolean[] = INSN_BY_OP.map((d) =>
-  d !== undefined && (d.kind === Kind.STORE || mentions(d, "b"))
+  d !== undefined && (d.kind === Kind.STORE || d.kind === Kind.ATOMIC || mentions(d, "b"))
 );
 
 /** The JavaScript source of a block, wrapped into a function, and the bytes it is estimated to hold. */
@@ -468,6 +477,19 @@ function generate(insns: readonly PathInsn[]): {
         );
         break;
       }
+      case Kind.ATOMIC: {
+        // The address is rs1 alone (imm is funct5); misaligned, it leaves for the interpreter's trap.
+        const [tags, offs] = imm === Amo.LR ? ["ltags", "loffs"] : ["stags", "soffs"];
+        body.push(
+          `{ const va = ${hi(rs1)} * 4294967296 + (${lo(rs1)} >>> 0);` +
+            ` const po = va & 0xfff, slot = (va >>> 12) & ${TLB_MASK};` +
+            ` if (${tags}[slot] !== va - po || (po & ${def.size - 1}) !== 0) ${
+              exit(here, pcAt(delta))
+            }` +
+            ` const a = ${offs}[slot] + po; ${expand(def, imm, o)} }`,
+        );
+        break;
+      }
       case Kind.BRANCH: {
         const taken = toStart(p, imm, delta) ? again(i) : exit(done, pcAt(delta + imm));
         body.push(`if (${expand(def, imm, o)}) ${taken}`);
@@ -494,7 +516,7 @@ function generate(insns: readonly PathInsn[]): {
   // Parenthesised, the function is compiled with its wrapper (V8's eager heuristic) instead of
   // pre-parsed now and parsed again at its first call: a third less compile time per block.
   const src =
-    `return (function block(xl, xh, pc, budget, ram, ram16, ram32, ltags, loffs, stags, soffs, io) {
+    `return (function block(xl, xh, pc, budget, ram, ram16, ram32, ltags, loffs, stags, soffs, io, res) {
     ${regs} let zl = 0, zh = 0, n = 0, xc = 0, xp = 0;
     leave: {
     ${loops ? "for (;;) {" : ""}

@@ -513,6 +513,8 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
         else exit(i + 1, delta + imm);
         break;
       }
+      default: // the translator ends wasm paths before other kinds (WASM_KINDS)
+        throw new Error(`wasm jit: no code for op ${op}`);
     }
   });
   const last = insns[length - 1];
@@ -544,6 +546,15 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     body: [pro, b, epi],
   };
 }
+
+/** The kinds of instruction wasm blocks hold (atomics end a block: their templates are JavaScript's). */
+const WASM_KINDS: ReadonlySet<number> = new Set([
+  Kind.ALU,
+  Kind.BRANCH,
+  Kind.JUMP,
+  Kind.LOAD,
+  Kind.STORE,
+]);
 
 /** What a hart needs to run wasm blocks: its state as views of the memory, and its translator. */
 export interface WasmHart {
@@ -606,7 +617,7 @@ export class WasmJit {
       xh: new Int32Array(buf, base + XH_AT, 32),
       tlb: { tags, offsets },
       codegen,
-      translator: new Translator(codegen),
+      translator: new Translator(codegen, (def) => WASM_KINDS.has(def.kind)),
     };
   }
 

@@ -115,6 +115,7 @@ function tier(s: Start, t: TierState): Tier {
   }
   jit.threshold = 1;
   const decoded = new Int32Array(PAGE); // always empty: the translator decodes from RAM
+  const NO_RESERVATION = new Float64Array([-1, 0, 0]); // cpu.elf runs no LR/SC
   return (insns) => {
     xl.set(s.xl), xh.set(s.xh), ram.set(s.ram);
     const lengths = new Map<number, number>();
@@ -128,7 +129,21 @@ function tier(s: Start, t: TierState): Tier {
       const b = blocks.blocks[o >> 1] ?? jit.visit(blocks, o, fRam, ram16, decoded);
       if (b === undefined || b.length > insns - n) break;
       lengths.set(pc, b.length);
-      const to = b.fn(xl, xh, pc, insns - n, ram, ram16, ram32, ltags, loffs, stags, soffs, jit.io);
+      const to = b.fn(
+        xl,
+        xh,
+        pc,
+        insns - n,
+        ram,
+        ram16,
+        ram32,
+        ltags,
+        loffs,
+        stags,
+        soffs,
+        jit.io,
+        NO_RESERVATION,
+      );
       const k = jit.io[0];
       if (k === 0) break;
       pc = to, n += k;

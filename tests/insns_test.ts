@@ -14,24 +14,40 @@ import { createMachine } from "../hypervisor/machine.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
 import { expand, INSN_BY_OP, INSNS, Kind } from "../core/insns.ts";
 import { COLD_OPS, compileRunLoop, HOT_OPERANDS } from "../core/interp.ts";
-import { Op, OP_COUNT } from "../core/decode.ts";
+import { Amo, Op, OP_COUNT } from "../core/decode.ts";
+import { FP_INSNS, fpInsn } from "../core/fpinsns.ts";
+import { hostTest, missing } from "../scripts/host-tools.ts";
 
 const ISA = new URL("../guests/isa/build/", import.meta.url).pathname;
 
 await buildGuests();
 
-Deno.test("insns: every integer op but the system ones has exactly one definition", () => {
+Deno.test("insns: every integer and atomic op but the system ones has exactly one definition", () => {
   assert.equal(new Set(INSNS.map((d) => d.op)).size, INSNS.length);
+  const atomics: number[] = [Op.AMO_W, Op.AMO_D];
   for (let op = Op.ADDI; op <= Op.NOP; op++) {
     assert.ok(INSN_BY_OP[op], `op ${op} has no definition`);
   }
-  for (let op = Op.FENCE_I; op < OP_COUNT; op++) assert.equal(INSN_BY_OP[op], undefined);
+  for (const op of atomics) assert.equal(INSN_BY_OP[op]?.kind, Kind.ATOMIC, `op ${op}`);
+  for (let op = Op.FENCE_I; op < OP_COUNT; op++) {
+    if (!atomics.includes(op)) assert.equal(INSN_BY_OP[op], undefined);
+  }
   for (const d of INSNS) {
-    assert.equal(d.size !== 0, d.kind === Kind.LOAD || d.kind === Kind.STORE, `op ${d.op}`);
+    const accesses = d.kind === Kind.LOAD || d.kind === Kind.STORE || d.kind === Kind.ATOMIC;
+    assert.equal(d.size !== 0, accesses, `op ${d.op}`);
   }
 });
 
-for (const name of ["alu", "branch", "muldiv", "compressed", "loadstore"]) {
+Deno.test("insns: an atomic's template is specialised on its funct5, every one a different source", () => {
+  for (const op of [Op.AMO_W, Op.AMO_D]) {
+    const d = INSN_BY_OP[op]!;
+    const sources = Object.values(Amo).map((f5) => expand(d, f5, HOT_OPERANDS));
+    assert.equal(new Set(sources).size, sources.length);
+    assert.throws(() => expand(d, "imm", HOT_OPERANDS), /funct5/);
+  }
+});
+
+for (const name of ["alu", "branch", "muldiv", "compressed", "loadstore", "atomic"]) {
   Deno.test(`insns: ${name}.elf passes with every instruction on the cold path`, async () => {
     const m = createMachine({
       kernel: { name, bytes: Deno.readFileSync(`${ISA}${name}.elf`) },
@@ -57,3 +73,76 @@ Deno.test("insns: the interpreter's hot loop is the definitions' templates, but 
   // Only ops without a definition are left to the hart's own cases.
   for (let op = Op.NOP + 1; op < OP_COUNT; op++) assert.ok(!src.includes(`case ${op}:`));
 });
+
+const OBJDUMP = "riscv64-unknown-elf-objdump";
+
+/** GNU objdump's mnemonic of each 32-bit encoding ("" where it knows none). */
+async function objdumpNames(encodings: readonly number[]): Promise<string[]> {
+  const bin = await Deno.makeTempFile({ suffix: ".bin" });
+  try {
+    const bytes = new Uint8Array(encodings.length * 4);
+    const v = new DataView(bytes.buffer);
+    encodings.forEach((e, i) => v.setUint32(4 * i, e >>> 0, true));
+    await Deno.writeFile(bin, bytes);
+    const args = ["-D", "-b", "binary", "-m", "riscv:rv64", bin];
+    const out = await new Deno.Command(OBJDUMP, { args, stdout: "piped" }).output();
+    const names = new TextDecoder().decode(out.stdout).split("\n")
+      .map((l) => /^\s*[0-9a-f]+:\s+[0-9a-f]{8}\s+(\S+)/.exec(l)?.[1])
+      .filter((n) => n !== undefined);
+    assert.equal(names.length, encodings.length);
+    return names.map((n) => n === ".4byte" ? "" : n);
+  } finally {
+    await Deno.remove(bin);
+  }
+}
+
+Deno.test("insns: each F/D definition is one instruction, no encoding matches two", () => {
+  assert.equal(new Set(FP_INSNS.map((d) => d.name)).size, FP_INSNS.length);
+  for (const d of FP_INSNS) {
+    assert.equal(d.match & d.mask, d.match, d.name);
+    for (const e of FP_INSNS) {
+      if (e !== d) assert.notEqual(d.match & e.mask, e.match, `${d.name} is also ${e.name}`);
+    }
+  }
+});
+
+Deno.test(hostTest(
+  "insns: the F/D definitions decode every OP-FP and fused multiply-add encoding as GNU objdump does",
+  missing(OBJDUMP),
+  async () => {
+    // Every funct7/fmt, rs2 and funct3, with rd = 2, rs1 = 3 (rs3 = 5 for the fused ones).
+    const encodings: number[] = [];
+    for (const opcode of [0x43, 0x47, 0x4b, 0x4f, 0x53]) {
+      for (let f7 = 0; f7 < (opcode === 0x53 ? 128 : 4); f7++) {
+        for (let rs2 = 0; rs2 < 32; rs2++) {
+          for (let f3 = 0; f3 < 8; f3++) {
+            const hi = opcode === 0x53 ? f7 << 25 : 5 << 27 | f7 << 25;
+            encodings.push(hi | rs2 << 20 | 3 << 15 | f3 << 12 | 2 << 7 | opcode);
+          }
+        }
+      }
+    }
+    const names = await objdumpNames(encodings);
+    // objdump's aliases for sign injection with rs1 = rs2.
+    const alias: Record<string, string> = { fmv: "fsgnj", fneg: "fsgnjn", fabs: "fsgnjx" };
+    let checked = 0;
+    encodings.forEach((enc, i) => {
+      const f3 = (enc >>> 12) & 7;
+      const ours = fpInsn(enc)?.name ?? "";
+      const [op, fmt] = names[i].split(/\.(?=[sd]$)/);
+      const theirs = fmt !== undefined && alias[op] ? `${alias[op]}.${fmt}` : names[i];
+      // Known differences, both within the spec: objdump takes the reserved static rounding
+      // modes 5 and 6, and gives the exact conversions to double no rounding mode but 0.
+      if (ours === "" && theirs !== "" && (f3 === 5 || f3 === 6)) return;
+      if (/^fcvt\.d\.(s|w|wu)$/.test(ours) && theirs === "" && f3 !== 0) return;
+      assert.equal(ours, theirs, `encoding 0x${(enc >>> 0).toString(16)}`);
+      if (ours !== "") checked++;
+    });
+    // Every definition was met, with each of its free rs2 and rounding-mode fields.
+    assert.ok(checked > 3000, `${checked}`);
+    assert.deepEqual(
+      new Set(encodings.map((e) => fpInsn(e)?.name).filter((n) => n !== undefined)),
+      new Set(FP_INSNS.map((d) => d.name)),
+    );
+  },
+));

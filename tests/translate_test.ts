@@ -91,18 +91,29 @@ async function outcome(
   };
 }
 
-/** Runs with the translator off and on (the case's tier) and asserts the same outcome; returns the translated share. */
-async function same(
+/** Runs with the translator off and on (the case's tier) and asserts the same outcome; returns the one with it on. */
+async function sameOutcome(
   { mode, tier }: Case,
   config: VirtConfig,
   drive: (m: VirtMachine) => Promise<string[]>,
   threshold?: number,
-): Promise<number> {
+): Promise<Outcome> {
   const off = await outcome(mode, config, false, threshold, drive);
   const on = await outcome(mode, config, tier, threshold, drive);
   assert.equal(off.translated, 0);
   assert.ok(on.translated > 0, "no instruction ran translated");
   assert.deepEqual({ ...on, translated: 0 }, { ...off, translated: 0 });
+  return on;
+}
+
+/** {@linkcode sameOutcome}, returning the translated share. */
+async function same(
+  c: Case,
+  config: VirtConfig,
+  drive: (m: VirtMachine) => Promise<string[]>,
+  threshold?: number,
+): Promise<number> {
+  const on = await sameOutcome(c, config, drive, threshold);
   return on.translated / on.retired;
 }
 
@@ -282,6 +293,45 @@ Deno.test("translator: a full cache empties the pages not entered since its last
   assert.equal(t.stats.evictions, 2);
   assert.equal(t.stats.live, 3);
 });
+
+Deno.test("translator: a block runs on through LR, SC and AMOs, .w and .d", () => {
+  // addi x1,x1,1; amoadd.w x5,x6,(x7); lr.d x5,(x7); sc.d x5,x6,(x7); amomaxu.d x0,x6,(x7); addi
+  const words = [0x00108093, 0x0063a2af, 0x1003b2af, 0x1863b2af, 0xe063b02f, 0x00108093];
+  const ram16 = new Uint16Array(2048);
+  words.forEach((w, i) => (ram16[2 * i] = w & 0xffff, ram16[2 * i + 1] = w >>> 16));
+  const t = new Translator();
+  t.threshold = 1;
+  const b = t.visit(t.page(0), 0, 0, ram16, new Int32Array(4096));
+  // Past the atomics, on to the zeros after them (illegal: no template), where it ends.
+  assert.equal(b?.length, words.length);
+});
+
+/** guests/smp/smp.elf: counts with amoadd, an LR/SC loop and an amoswap lock on every hart. */
+const SMP_ELF = `${ROOT}guests/smp/build/smp.elf`;
+
+for (const c of CASES) {
+  for (const smp of [2, 4]) {
+    Deno.test(`translator on == off: smp.elf's LR/SC and AMO counters on ${smp} harts (${c.label}, every block translated)`, async () => {
+      const config = {
+        isa: "rv64imac",
+        smp,
+        kernel: { name: "smp.elf", bytes: Deno.readFileSync(SMP_ELF) },
+      };
+      const on = await sameOutcome(c, config, runOnce(50_000_000), 1);
+      const n = smp * 1000; // ITER per hart
+      assert.ok(
+        on.console.includes(
+          `smp: ${smp} harts, seen ${2 ** smp - 1}, amo ${n}, lrsc ${n}, lock ${n}`,
+        ),
+        on.console,
+      );
+      assert.ok(
+        on.translated > on.retired / 2,
+        `only ${on.translated} of ${on.retired} translated`,
+      );
+    });
+  }
+}
 
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
   const ends: string[] = [];
@@ -501,6 +551,26 @@ for (const mode of MODES) {
       ends.push(`${m.guestInstructions} ${hits.join()} ${text(m.regs())}`);
     }
     for (const end of ends) assert.equal(end, ends[0]);
+  });
+
+  Deno.test(`translator: a watchpoint sees every AMO of a translated block on its word (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, true]) {
+      const m = machineFor(jitGuest("atomic.elf"), jit, mode);
+      const hits: bigint[] = [];
+      // guests/jit/atomic.S case 1: amoadd.w adds the pass number (1..200) to words[0].
+      const w = m.watch(m.symbol("words"), 4, (hit) => {
+        hits.push(hit.value - hit.old!);
+      });
+      const r = await m.run({ maxInstructions: 1_000_000 });
+      assert.equal(r.stop, "halt", m.consoleText);
+      assert.equal(r.exitCode, 0);
+      assert.deepEqual(hits, Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
+      if (jit) assert.ok(translatedBy(m) > 5_000, `${translatedBy(m)}`);
+      w.remove();
+      ends.push(`${m.guestInstructions} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
   });
 
   Deno.test(`translator: single steps through translated code arrive where the interpreter's do (${mode})`, async () => {
