@@ -100,6 +100,7 @@ export {
   Hypervisor,
   type HypervisorConfig,
   type HypervisorState,
+  type VcpuState,
 } from "./hypervisor/hypervisor.ts";
 export {
   OPENSBI_MEDELEG,

@@ -138,17 +138,15 @@ export interface ExitRecord {
   vpriv: Priv;
 }
 
-/** Saved state of a {@linkcode Hypervisor} (see {@linkcode Hypervisor.saveState}). */
-export interface HypervisorState {
+/** Saved state of one vCPU's hypervisor (see {@linkcode Hypervisor.saveState}). */
+export interface VcpuState {
   /** The vCPU's CSRs and MMU state. */
   vcpu: CsrFileState;
   /** Guest instructions completed by emulation. */
   emulated: number;
-  /** The guest's board. */
-  devices: VirtDevicesState;
   /** Shadow paging. */
   memory: GuestMemoryState;
-  /** The host timer deadline armed for the guest (NaN: none yet). */
+  /** The host timer deadline armed for the vCPU (NaN: none yet). */
   timerArmed: number;
   /** Double-fault and no-progress watchdog counters. */
   progress: number[];
@@ -160,10 +158,22 @@ export interface HypervisorState {
   guestTraps: [string, number][];
   /** Host instructions retired while other guests ran (absent: 0). */
   retiredOffset?: number;
+  /** Stopped by the built-in firmware's HSM (absent: running). */
+  stopped?: boolean;
+  /** The built-in firmware's HSM state, redirected traps and calls by extension (absent: none). */
+  firmware?: [number, number, [number, number][]];
   /** The panic report, if one stopped the run. */
   panicReport: string | null;
   /** Whether that panic was the guest's fault. */
   panicIsGuestFault: boolean;
+}
+
+/** Saved state of a {@linkcode Hypervisor}: vCPU 0's, the guest's board, and the other vCPUs'. */
+export interface HypervisorState extends VcpuState {
+  /** The guest's board. */
+  devices: VirtDevicesState;
+  /** vCPUs 1.. (absent with one vCPU). */
+  moreVcpus?: VcpuState[];
 }
 
 /**
@@ -328,6 +338,7 @@ export class Hypervisor implements MachineSoftware {
     // registers itself and starts the boot vCPU in virtual S-mode (so only once the
     // guest's registers are on the hart), the others stopped until HSM's hart_start.
     if (this.firmware && this.vcpuIndex > 0) {
+      this.takeTraps(); // already here: a restored snapshot may have it started
       this.#stop();
       return;
     }
@@ -547,18 +558,26 @@ export class Hypervisor implements MachineSoftware {
   }
 
   /**
-   * The hypervisor's state for a snapshot: the vCPU's CSRs and emulated count,
-   * the guest's devices, shadow paging (root keys and the page pool: the tables
-   * are in host RAM), the timer coupling, progress watchdogs and statistics.
+   * The hypervisor's state for a snapshot: the guest's devices, and for each
+   * vCPU its CSRs and emulated count, shadow paging (root keys and its page
+   * pool: the tables are in host RAM), timer coupling, HSM state, progress
+   * watchdogs and statistics. The host harts are the machine's to save.
    */
   saveState(): HypervisorState {
-    if (this.vcpus.length > 1) {
-      throw new Error(`a guest with ${this.vcpus.length} vCPUs cannot be saved yet (one vCPU can)`);
-    }
+    return {
+      ...this.#saveVcpu(),
+      devices: this.guest.devices.saveState(),
+      ...(this.vcpus.length > 1
+        ? { moreVcpus: this.vcpus.slice(1).map((v) => v.#saveVcpu()) }
+        : {}),
+    };
+  }
+
+  #saveVcpu(): VcpuState {
+    const f = this.firmware;
     return {
       vcpu: this.guest.vcpu.csr.saveState(),
       emulated: this.guest.vcpu.emulated,
-      devices: this.guest.devices.saveState(),
       memory: this.memory.saveState(),
       timerArmed: this.#timer.saveState(),
       progress: [
@@ -571,20 +590,33 @@ export class Hypervisor implements MachineSoftware {
       recentExits: this.recentExits.map((e) => ({ ...e })),
       guestTraps: [...this.guestTraps],
       retiredOffset: this.retiredOffset,
+      stopped: this.stopped,
+      ...(f ? { firmware: [f.state, f.redirected, [...f.calls]] as VcpuState["firmware"] } : {}),
       panicReport: this.panicReport,
       panicIsGuestFault: this.panicIsGuestFault,
     };
   }
 
-  /** Restores {@linkcode saveState}'s state (the machine restores the host hart and RAM). */
+  /** Restores {@linkcode saveState}'s state (the machine restores the host harts and RAM). */
   loadState(saved: unknown): void {
     const state = saved as HypervisorState;
-    this.guest.vcpu.csr.loadState(state.vcpu);
+    if ((state.moreVcpus?.length ?? 0) !== this.vcpus.length - 1) {
+      throw new Error(
+        `damaged state section: ${1 + (state.moreVcpus?.length ?? 0)} vCPUs saved, ` +
+          `${this.vcpus.length} here`,
+      );
+    }
     // Virtual time counts emulated instructions: keep mtime where the machine restored it.
     const now = this.machine.clock.now();
-    this.guest.vcpu.emulated = state.emulated;
+    this.#loadVcpu(state);
+    state.moreVcpus?.forEach((s, i) => this.vcpus[i + 1].#loadVcpu(s));
     this.machine.clock.set(now);
     this.guest.devices.loadState(state.devices);
+  }
+
+  #loadVcpu(state: VcpuState): void {
+    this.guest.vcpu.csr.loadState(state.vcpu);
+    this.guest.vcpu.emulated = state.emulated;
     this.memory.loadState(state.memory);
     this.#timer.loadState(state.timerArmed);
     [
@@ -600,6 +632,13 @@ export class Hypervisor implements MachineSoftware {
     this.guestTraps.clear();
     for (const [key, n] of state.guestTraps) this.guestTraps.set(key, n);
     this.retiredOffset = state.retiredOffset ?? 0;
+    this.stopped = state.stopped ?? false;
+    const f = this.firmware;
+    if (f && state.firmware) {
+      [f.state, f.redirected] = state.firmware;
+      f.calls.clear();
+      for (const [ext, n] of state.firmware[2]) f.calls.set(ext, n);
+    }
     this.panicReport = state.panicReport;
     this.panicIsGuestFault = state.panicIsGuestFault;
   }
