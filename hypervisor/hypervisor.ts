@@ -264,7 +264,7 @@ export class Hypervisor implements MachineSoftware {
       romPage,
       clock: machine.clock,
       events: machine.events,
-      hostRetired: (i) => machine.harts[i].retired - this.retiredOffset,
+      hostRetired: (i) => machine.harts[i].retired - this.vcpus[i].retiredOffset,
       vcpus: smp,
       console: this.#place.console,
       halt: (reason, code) => halt(reason, code),
@@ -384,10 +384,12 @@ export class Hypervisor implements MachineSoftware {
    * Makes the host hart this guest's again (the guest's registers and pc are
    * already on it): host PMP confines host U-mode to this guest's pages, its
    * traps come here, host satp selects its shadow root, the host timer
-   * carries its deadline, and its FP state and triggers are the host's.
+   * carries its deadline (and interrupts, unless the vCPU is stopped), and its
+   * FP state and triggers are the host's.
    */
   activate(): void {
     this.#confine();
+    this.#hart.csr.write(Csr.mie, this.stopped ? 0 : 1 << 7, 0);
     this.takeTraps();
     this.memory.reselect();
     this.#timer.rearm();
@@ -726,9 +728,10 @@ export class Hypervisor implements MachineSoftware {
     return this.savedRegisters ?? this.#hart;
   }
 
-  /** How reports name the guest ("" for a machine's only guest). */
+  /** How reports name the guest and vCPU ("guest 1, vCPU 2"; "" for a machine's only guest and vCPU). */
   get label(): string {
-    return this.#place.label ?? "";
+    const vcpu = this.vcpus.length > 1 ? `vCPU ${this.vcpuIndex}` : "";
+    return [this.#place.label ?? "", vcpu].filter((s) => s).join(", ");
   }
 
   /** True if virtual M-mode makes its loads and stores through MPRV right now. */

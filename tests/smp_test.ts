@@ -44,7 +44,7 @@ Deno.test("smp: the number of harts is checked (machine, createMachine, boot.ts)
   }
   assert.throws(
     () => createMachine({ smp: 2, guests: [{}, {}] }),
-    /config\.smp 2: several guests have one vCPU each/,
+    /config\.smp: with config\.guests, give it in each guest entry/,
   );
   assert.equal(new VirtMachine({}).harts.length, 1);
   assert.throws(() => parseBootArgs(["--smp", "9", "--no-hypervisor"]), UsageError);
