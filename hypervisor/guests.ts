@@ -37,6 +37,7 @@ import type { SnapshotConfig } from "../core/snapshot.ts";
 import { MachineConfigError, MAX_HARTS } from "../devices/board.ts";
 import { ClintReg } from "../devices/clint.ts";
 import { Csr } from "../core/csr.ts";
+import { Irq } from "../core/irq.ts";
 import { type Halt, type MachineSoftware, VirtMachine } from "../devices/virt.ts";
 import {
   DEFAULT_GUEST_OFFSET,
@@ -342,7 +343,10 @@ export class GuestSwitcher implements MachineSoftware {
 
   /**
    * True if guest `i` can use the harts: not ended, and some vCPU of it
-   * neither stopped nor idle in wfi without a pending interrupt.
+   * neither stopped nor idle in wfi without a pending interrupt. Under the
+   * built-in firmware a passed timer deadline (MTIP) counts: it becomes the
+   * kernel's STIP only once the guest runs ({@linkcode Hypervisor.activate}),
+   * and a kernel idle until its next tick must be given the harts for it.
    */
   #busy(i: number): boolean {
     if (this.ended[i]) return false;
@@ -355,7 +359,8 @@ export class GuestSwitcher implements MachineSoftware {
         : this.#contexts[i]?.[v.vcpuIndex].waiting ?? false;
       if (!waiting) return true;
       if (!updated) hv.guest.devices.clint.update(), updated = true;
-      if (v.guest.vcpu.csr.interruptPending) return true;
+      const csr = v.guest.vcpu.csr;
+      if (csr.interruptPending || (v.firmware && (csr.mipHw & (1 << Irq.MTIP)) !== 0)) return true;
     }
     return false;
   }
@@ -476,13 +481,19 @@ export class GuestSwitcher implements MachineSoftware {
   /**
    * The end of the slice (when another guest could take over) and the
    * timers of guests idle meanwhile: the machine's virtual time stops there,
-   * so a slice ends at the same instruction in every run.
+   * so a slice ends at the same instruction in every run. A deadline already
+   * passed is left out: its guest is busy (and poll switched to it) or has
+   * that interrupt masked, and skipping "to" it would leave the idle machine
+   * where it is, never reaching the running guest's own next deadline.
    */
   nextDeadline(): number {
+    const now = this.machine.clock.now();
     let next = Infinity;
     this.hypervisors.forEach((hv, j) => {
       if (j === this.#current || this.ended[j]) return;
-      next = Math.min(next, this.#sliceEnd, hv.guest.devices.clint.nextDeadline());
+      const timer = hv.guest.devices.clint.nextDeadline();
+      if (this.#sliceEnd > now) next = Math.min(next, this.#sliceEnd);
+      if (timer > now) next = Math.min(next, timer);
     });
     return next;
   }

@@ -393,6 +393,9 @@ export class Hypervisor implements MachineSoftware {
     this.takeTraps();
     this.memory.reselect();
     this.#timer.rearm();
+    // A deadline that passed while another guest ran: the rearm disarmed the host timer,
+    // so no timer exit will turn it into the kernel's STIP (Linux idle until then).
+    this.firmware?.timerInterrupt();
     this.#fsToHost();
     this.#syncTriggers();
     this.#syncTime();
