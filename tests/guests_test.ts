@@ -3,7 +3,9 @@
  * guests side by side through createMachine({ guests }), each reaching its
  * prompt and typed into on its own UART, the same output and counts in two
  * `clock: "virtual"` runs, a guest's poweroff ending it alone, a replaced
- * scheduling policy, snapshots, and the layout checks; and Debian's Linux
+ * scheduling policy, snapshots, and the layout checks; guests with several
+ * vCPUs (smp.elf beside tinyos, a 2-vCPU double fault, boot.ts smp=); two
+ * kernels idle until their timer ticks; and Debian's Linux with 2 vCPUs
  * (scripts/fetch-linux.ts's cache) beside tinyos, both typed into.
  */
 
@@ -330,7 +332,7 @@ const linux = await linuxForTests();
 Deno.test({
   name: typeof linux === "string"
     ? `two guests: Linux and tinyos (ignored: ${linux})`
-    : "two guests: Linux and tinyos side by side, each at its prompt and typed into",
+    : "two guests: Linux with 2 vCPUs and tinyos side by side, each at its prompt and typed into",
   ignore: typeof linux === "string",
   async fn() {
     if (typeof linux === "string") return;
@@ -351,6 +353,7 @@ Deno.test({
           memory: 256 * MiB,
           firmware: "builtin",
           rtcBase: REPRODUCIBLE_RTC_BASE,
+          smp: 2, // (boot.ts's pty test has Linux with one)
         },
         { rtcBase: REPRODUCIBLE_RTC_BASE },
       ],
@@ -369,8 +372,9 @@ Deno.test({
     if (!m.guests[0].consoleText.includes("# ")) await run(0, "# ", 1e9);
     m.guests[0].send("\n");
     await run(0, "# ", 1e9);
-    m.guests[0].send("echo typed-in-li''nux; uname -m\n");
-    await run(0, "typed-in-linux\r\nriscv64\r\n", 1e9);
+    m.guests[0].send("echo typed-in-li''nux; uname -m; nproc\n");
+    await run(0, "typed-in-linux\r\nriscv64\r\n2\r\n", 1e9);
+    assert.match(m.guests[0].consoleText, /smp: Brought up 1 node, 2 CPUs/);
     assert.equal(await command(m, 1, "echo typed in tinyos"), "typed in tinyos\n");
     assert.ok(!m.guests[1].consoleText.includes("linux"));
     assert.equal(m.halted, null);
