@@ -139,7 +139,8 @@ Options:
   --smp N           N harts, 1 to 8 (default 1), as QEMU's -smp N: they take
                     turns of 4096 instructions on one thread, so --clock
                     virtual runs still repeat exactly; under the hypervisor
-                    the guest's vCPUs (vCPU i on hart i; not with --guest)
+                    the guest's vCPUs (vCPU i on hart i; with --guest, its
+                    smp= key)
   --timeout SEC     stop after SEC seconds of wall-clock time (exit 124)
   --clock MODE      how the timer advances: host (wall clock, default) or
                     virtual (from the instruction count: reproducible runs)
@@ -200,9 +201,11 @@ Options:
                     same data (README: Run reports)
   --guest KEY=VALUE,...
                     repeated: several guests under the hypervisor, time-sliced
-                    on the one hart, each with its own RAM, devices and vCPU.
+                    on the harts, each with its own RAM, devices and vCPUs.
                     Keys: kernel, bios, initrd, append, firmware (guest or
-                    builtin), mem (default 128M), disk (its last virtio slot),
+                    builtin), mem (default 128M), smp (its vCPUs, 1 to 8:
+                    vCPU i on hart i, all switched together; the machine has
+                    the most any guest has), disk (its last virtio slot),
                     serial=FILE (its console to FILE, not the terminal); ",,"
                     is a comma in a value. Replaces --kernel, --bios, --mem,
                     --disk... The terminal shows guest 0; Ctrl-A 0..9 switches
@@ -335,13 +338,25 @@ export interface GuestOption {
   firmware: "guest" | "builtin";
   /** Its RAM size. */
   memory: number;
+  /** Its vCPUs. */
+  smp: number;
   /** A disk image in its last virtio slot. */
   disk?: string;
   /** A file that gets its console output instead of the terminal. */
   serial?: string;
 }
 
-const GUEST_KEYS = ["kernel", "bios", "initrd", "append", "firmware", "mem", "disk", "serial"];
+const GUEST_KEYS = [
+  "kernel",
+  "bios",
+  "initrd",
+  "append",
+  "firmware",
+  "mem",
+  "smp",
+  "disk",
+  "serial",
+];
 /** Flags that --guest entries take instead. */
 const PER_GUEST_FLAGS = [
   "kernel",
@@ -398,6 +413,12 @@ export function parseGuest(text: string): GuestOption {
   } catch (e) {
     throw new UsageError(`--guest ${text}: ${(e as Error).message.replace(/^--mem /, "mem=")}`);
   }
+  const smp = Number(fields.get("smp") ?? "1");
+  if (!/^\d+$/.test(fields.get("smp") ?? "1") || smp < 1 || smp > MAX_HARTS) {
+    throw new UsageError(
+      `--guest ${text}: smp=${fields.get("smp")}: the number of vCPUs must be 1 to ${MAX_HARTS}`,
+    );
+  }
   return {
     kernel: fields.get("kernel"),
     bios: fields.get("bios"),
@@ -405,6 +426,7 @@ export function parseGuest(text: string): GuestOption {
     append: fields.get("append"),
     firmware,
     memory,
+    smp,
     disk: fields.get("disk"),
     serial: fields.get("serial"),
   };
@@ -707,7 +729,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     throw new UsageError(`--smp ${values.smp}: the number of harts must be 1 to ${MAX_HARTS}`);
   }
   if (smp > 1 && (values.guest?.length ?? 0) > 0) {
-    throw new UsageError(`--smp ${smp}: several guests (--guest) have one vCPU each for now`);
+    throw new UsageError(`--smp ${smp}: with --guest, give each guest's vCPUs as its smp= key`);
   }
   if (values.report !== undefined) {
     try {
@@ -899,6 +921,7 @@ function guestConfig(s: Session, g: GuestOption, i: number, options: BootOptions
     initrd: g.initrd === undefined ? undefined : readImage(g.initrd, g.memory),
     append: g.append,
     firmware: g.firmware,
+    smp: g.smp,
     disks,
     rtcBase: options.rtcBase,
     console,
@@ -1205,16 +1228,21 @@ export async function main(args: string[]): Promise<void> {
     }
     const halted = machine.halted;
     if (!halted) return s.finish(ExitCode.INTERNAL, "the machine stopped without a halt");
-    const report = s.hypervisor?.panicReport;
-    if (report) {
-      s.finish(s.hypervisor!.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL, report);
+    // Whichever vCPU panicked has the report.
+    const panicOf = (hv: Hypervisor) => hv.vcpus.find((v) => v.panicReport);
+    const single = s.hypervisor && panicOf(s.hypervisor);
+    if (single) {
+      s.finish(
+        single.panicIsGuestFault ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL,
+        single.panicReport!,
+      );
     }
-    const panicked = switcher?.hypervisors.filter((hv) => hv.panicReport) ?? [];
+    const panicked = switcher?.hypervisors.map(panicOf).filter((v) => v) ?? [];
     if (panicked.length > 0) {
       s.finish(
-        panicked.every((hv) => hv.panicIsGuestFault) ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL,
+        panicked.every((v) => v!.panicIsGuestFault) ? ExitCode.GUEST_FAIL : ExitCode.INTERNAL,
         switcher!.hypervisors.map((hv, i) =>
-          `guest ${i}: ${hv.panicReport ?? switcher!.ended[i]?.message ?? "running"}`
+          `guest ${i}: ${panicOf(hv)?.panicReport ?? switcher!.ended[i]?.message ?? "running"}`
         ).join("\n"),
       );
     }

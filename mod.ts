@@ -102,6 +102,7 @@ export {
   type HypervisorConfig,
   type HypervisorState,
   type ShadowStats,
+  type VcpuState,
 } from "./hypervisor/hypervisor.ts";
 export {
   OPENSBI_MEDELEG,

@@ -520,6 +520,8 @@ export class VirtMachine {
     const harts = this.harts, smp = harts.length > 1;
     /** Traps taken in batches that retired nothing: a guest stuck in a trap loop. */
     let stalledTraps = 0;
+    /** Idle turns in a row whose next deadline had already passed (so no skip moved time). */
+    let idleAtDeadline = 0;
     const startRetired = this.hostInstructions, startGuest = this.guestInstructions;
     const t0 = performance.now();
     const limit = options.maxInstructions ?? Infinity;
@@ -591,7 +593,10 @@ export class VirtMachine {
           this.clint.nextDeadline(),
           this.#software?.nextDeadline() ?? Infinity,
         );
-        if (!(Number.isFinite(next) && this.clock.skipTo(next))) {
+        // A passed deadline wakes a hart once (its interrupt comes through below); a second
+        // idle turn at it is a deadline nothing takes (masked): wait, never spin unyielding.
+        idleAtDeadline = next <= this.clock.now() ? idleAtDeadline + 1 : 0;
+        if (idleAtDeadline > 1 || !(Number.isFinite(next) && this.clock.skipTo(next))) {
           await sleep(Math.min(1, Math.max(0, deadline - now)));
           lastYield = performance.now();
         }
@@ -600,6 +605,7 @@ export class VirtMachine {
         for (const h of harts) if (h.interruptPending) h.waiting = false;
         continue;
       }
+      idleAtDeadline = 0;
       if (now - lastYield >= YIELD_MS) {
         await sleep(0);
         lastYield = performance.now();

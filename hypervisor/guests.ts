@@ -1,10 +1,18 @@
 /**
- * Several guests side by side under the hypervisor, time-sliced on the one
- * host hart: each guest has its own RAM window, boot ROM page, shadow page
- * pool, devices (UART, virtio slots, RTC, CLINT, PLIC, syscon), timer and
- * vCPU (a {@linkcode Hypervisor} of its own); the {@linkcode GuestSwitcher}
- * saves the running guest's registers on the host hart, restores the next
- * one's and hands it the host's traps, PMP, satp and timer.
+ * Several guests side by side under the hypervisor, time-sliced on the host
+ * harts: each guest has its own RAM window, boot ROM page, shadow page pool,
+ * devices (UART, virtio slots, RTC, CLINT, PLIC, syscon) and vCPUs (a
+ * {@linkcode Hypervisor} each, with its own timer); the
+ * {@linkcode GuestSwitcher} saves the running guest's registers on the host
+ * harts, restores the next one's and hands it the hosts' traps, PMP, satp
+ * and timers.
+ *
+ * vCPUs: guest i's vCPU j runs on host hart j, as with one guest, so the host
+ * has as many harts as the guest with the most vCPUs, and a guest's vCPUs are
+ * switched together (gang scheduling: its vCPUs spinning on each other's locks
+ * always run in the same slice). The harts a guest with fewer vCPUs does not
+ * use are parked while it runs: no interrupt enabled, in wfi, their timers
+ * disarmed, so the machine's scheduler passes them by.
  *
  * Host RAM: [one ROM page per guest][the guests' shadow pools, in equal
  * shares][the RAM windows, each at its own offset, 2 MiB aligned]. The host
@@ -26,7 +34,10 @@ import { RAM_BASE } from "../core/bus.ts";
 import type { ClockMode } from "../core/clock.ts";
 import type { HaltReason } from "../core/events.ts";
 import type { SnapshotConfig } from "../core/snapshot.ts";
-import { MachineConfigError } from "../devices/board.ts";
+import { MachineConfigError, MAX_HARTS } from "../devices/board.ts";
+import { ClintReg } from "../devices/clint.ts";
+import { Csr } from "../core/csr.ts";
+import { Irq } from "../core/irq.ts";
 import { type Halt, type MachineSoftware, VirtMachine } from "../devices/virt.ts";
 import {
   DEFAULT_GUEST_OFFSET,
@@ -140,12 +151,12 @@ export interface GuestSwitcherState {
   sliceEnd: number;
   /** Each guest's hypervisor. */
   guests: HypervisorState[];
-  /** Saved registers of each guest not running (null: running, or not started). */
-  contexts: (HartContext | null)[];
+  /** Saved registers of each guest not running, by vCPU (null: running, or not started). */
+  contexts: (HartContext[] | null)[];
   /** Whether each guest has started. */
   entered: boolean[];
-  /** Host retired count when each guest last stopped running. */
-  outMarks: number[];
+  /** Host harts' retired counts when each guest last stopped running, by vCPU. */
+  outMarks: number[][];
   /** How each guest ended. */
   ended: (Halt | null)[];
   /** Each guest's console tail and byte count. */
@@ -165,7 +176,7 @@ function zeroContext(pc = 0): HartContext {
   };
 }
 
-/** Time-slices several guests' hypervisors on the host hart. */
+/** Time-slices several guests' hypervisors on the host harts. */
 export class GuestSwitcher implements MachineSoftware {
   /** Each guest's hypervisor, by index. */
   readonly hypervisors: readonly Hypervisor[];
@@ -180,9 +191,9 @@ export class GuestSwitcher implements MachineSoftware {
   #current = 0;
   #focus = 0;
   #sliceEnd = 0;
-  readonly #contexts: (HartContext | null)[];
+  readonly #contexts: (HartContext[] | null)[];
   readonly #entered: boolean[];
-  readonly #outMarks: number[];
+  readonly #outMarks: number[][];
   readonly #tails: string[];
   readonly #totals: number[];
   readonly #watchers: ((i: number) => void)[] = [];
@@ -201,7 +212,7 @@ export class GuestSwitcher implements MachineSoftware {
     this.slices = new Array(n).fill(0);
     this.#contexts = new Array(n).fill(null);
     this.#entered = new Array(n).fill(false);
-    this.#outMarks = new Array(n).fill(0);
+    this.#outMarks = configs.map((c) => new Array(c.smp ?? 1).fill(0));
     this.#tails = new Array(n).fill("");
     this.#totals = new Array(n).fill(0);
     const end = options.end ?? "all";
@@ -225,7 +236,7 @@ export class GuestSwitcher implements MachineSoftware {
     this.#start(0);
   }
 
-  /** The guest running on the host hart now. */
+  /** The guest running on the host harts now. */
   get current(): number {
     return this.#current;
   }
@@ -266,12 +277,21 @@ export class GuestSwitcher implements MachineSoftware {
     };
   }
 
-  /** Guest instructions guest `index` retired (natively and by emulation). */
+  /** Guest instructions guest `index` retired (natively and by emulation), all its vCPUs'. */
   instructions(index: number): number {
     const hv = this.hypervisors[this.#check(index)];
     if (!this.#entered[index]) return 0;
-    const out = index === this.#current ? this.machine.hart.retired : this.#outMarks[index];
-    return out - hv.retiredOffset + hv.emulated;
+    let n = hv.emulated;
+    for (const v of hv.vcpus) n += this.vcpuRetired(index, v.vcpuIndex);
+    return n;
+  }
+
+  /** Instructions vCPU `vcpu` of guest `index` retired natively on its host hart. */
+  vcpuRetired(index: number, vcpu: number): number {
+    const v = this.hypervisors[this.#check(index)].vcpus[vcpu];
+    if (!this.#entered[index] || v === undefined) return 0;
+    const out = index === this.#current ? v.hart.retired : this.#outMarks[index][vcpu];
+    return out - v.retiredOffset;
   }
 
   /** Guest instructions the hypervisors completed by emulation, all guests together. */
@@ -307,7 +327,7 @@ export class GuestSwitcher implements MachineSoftware {
     const line = message ??
       (reason === "fail" ? `guest reported failure ${code}` : `guest ${reason}`);
     this.ended[i] = { reason, code, message: line };
-    if (i === this.#current) this.machine.hart.requestStop();
+    if (i === this.#current) { for (const v of this.hypervisors[i].vcpus) v.hart.requestStop(); }
     if (end === "first") return this.machine.halt(reason, code, `guest ${i}: ${line}`);
     if (this.ended.some((e) => e === null)) return;
     // All ended: the machine's halt is the first failing guest's, else the last one's.
@@ -321,16 +341,28 @@ export class GuestSwitcher implements MachineSoftware {
     );
   }
 
-  /** True if guest `i` can use the hart: not ended, and not idle in wfi without a pending interrupt. */
+  /**
+   * True if guest `i` can use the harts: not ended, and some vCPU of it
+   * neither stopped nor idle in wfi without a pending interrupt. Under the
+   * built-in firmware a passed timer deadline (MTIP) counts: it becomes the
+   * kernel's STIP only once the guest runs ({@linkcode Hypervisor.activate}),
+   * and a kernel idle until its next tick must be given the harts for it.
+   */
   #busy(i: number): boolean {
     if (this.ended[i]) return false;
     const hv = this.hypervisors[i];
-    const waiting = i === this.#current
-      ? this.machine.hart.waiting
-      : this.#contexts[i]?.waiting ?? false;
-    if (!waiting) return true;
-    hv.guest.devices.clint.update();
-    return hv.guest.vcpu.csr.interruptPending;
+    let updated = false;
+    for (const v of hv.vcpus) {
+      if (v.stopped) continue;
+      const waiting = i === this.#current
+        ? v.hart.waiting
+        : this.#contexts[i]?.[v.vcpuIndex].waiting ?? false;
+      if (!waiting) return true;
+      if (!updated) hv.guest.devices.clint.update(), updated = true;
+      const csr = v.guest.vcpu.csr;
+      if (csr.interruptPending || (v.firmware && (csr.mipHw & (1 << Irq.MTIP)) !== 0)) return true;
+    }
+    return false;
   }
 
   /** Between instruction batches: the running guest's turn, then the end of its slice. */
@@ -342,7 +374,7 @@ export class GuestSwitcher implements MachineSoftware {
       ? "halt"
       : this.machine.clock.now() >= this.#sliceEnd
       ? "slice"
-      : this.machine.hart.waiting && !this.#busy(i) &&
+      : this.hypervisors[i].vcpus.every((v) => v.hart.waiting) && !this.#busy(i) &&
           this.hypervisors.some((_, j) => j !== i && this.#busy(j))
       ? "idle"
       : null;
@@ -369,32 +401,39 @@ export class GuestSwitcher implements MachineSoftware {
   #switchTo(next: number): void {
     const cur = this.#current;
     if (next !== cur) {
-      const hart = this.machine.hart;
-      this.hypervisors[cur].suspend();
-      this.#contexts[cur] = {
-        xl: [...hart.xl],
-        xh: [...hart.xh],
-        f: [...hart.fpu.fw],
-        pc: hart.pc,
-        fcsr: hart.csr.fcsr,
-        waiting: hart.waiting,
-      };
-      this.#outMarks[cur] = hart.retired;
-      this.hypervisors[cur].savedRegisters = this.#contexts[cur];
+      const harts = this.machine.harts;
+      this.#contexts[cur] = this.hypervisors[cur].vcpus.map((v, j) => {
+        v.suspend();
+        const hart = harts[j];
+        const c = {
+          xl: [...hart.xl],
+          xh: [...hart.xh],
+          f: [...hart.fpu.fw],
+          pc: hart.pc,
+          fcsr: hart.csr.fcsr,
+          waiting: hart.waiting,
+        };
+        this.#outMarks[cur][j] = hart.retired;
+        v.savedRegisters = c;
+        return c;
+      });
       this.#current = next;
       if (!this.#entered[next]) return this.#start(next);
-      this.#load(this.#contexts[next]!);
+      const contexts = this.#contexts[next]!;
       this.#contexts[next] = null;
-      const hv = this.hypervisors[next];
-      hv.retiredOffset += hart.retired - this.#outMarks[next];
-      hv.activate();
+      for (const v of this.hypervisors[next].vcpus) {
+        this.#load(v.vcpuIndex, contexts[v.vcpuIndex]);
+        v.retiredOffset += v.hart.retired - this.#outMarks[next][v.vcpuIndex];
+        v.activate();
+      }
+      this.#park();
     }
     this.#newSlice();
   }
 
-  #load(c: HartContext): void {
-    const hart = this.machine.hart;
-    this.hypervisors[this.#current].savedRegisters = null;
+  #load(j: number, c: HartContext): void {
+    const hart = this.machine.harts[j];
+    this.hypervisors[this.#current].vcpus[j].savedRegisters = null;
     hart.xl.set(c.xl);
     hart.xh.set(c.xh);
     hart.fpu.fw.set(c.f);
@@ -403,14 +442,34 @@ export class GuestSwitcher implements MachineSoftware {
     hart.waiting = c.waiting;
   }
 
-  /** Guest `i`'s first slice: zeroed registers, its count starting now, its reset vector. */
+  /**
+   * The host harts beyond the running guest's vCPUs sleep: no interrupt
+   * enabled and in wfi (the machine's scheduler passes them by), their
+   * timers disarmed (so they move no idle skip of virtual time), their
+   * registers zeroed (nothing of the guest that ran there stays on them).
+   */
+  #park(): void {
+    const clint = this.machine.clint;
+    for (const hart of this.machine.harts.slice(this.hypervisors[this.#current].vcpus.length)) {
+      hart.csr.write(Csr.mie, 0, 0);
+      hart.waiting = true;
+      hart.xl.fill(0), hart.xh.fill(0), hart.fpu.fw.fill(0);
+      const mtimecmp = ClintReg.MTIMECMP_LO + hart.hartId * ClintReg.MTIMECMP_STRIDE;
+      clint.write(mtimecmp + 4, 4, 0xffffffff);
+      clint.write(mtimecmp, 4, 0xffffffff);
+    }
+  }
+
+  /** Guest `i`'s first slice: zeroed registers, its counts starting now, its reset vector. */
   #start(i: number): void {
     this.#current = i;
     this.#entered[i] = true;
-    this.#load(zeroContext());
-    const hv = this.hypervisors[i];
-    hv.retiredOffset = this.machine.hart.retired;
-    hv.enter();
+    for (const v of this.hypervisors[i].vcpus) {
+      this.#load(v.vcpuIndex, zeroContext());
+      v.retiredOffset = v.hart.retired;
+      v.enter();
+    }
+    this.#park();
     this.#newSlice();
   }
 
@@ -422,13 +481,19 @@ export class GuestSwitcher implements MachineSoftware {
   /**
    * The end of the slice (when another guest could take over) and the
    * timers of guests idle meanwhile: the machine's virtual time stops there,
-   * so a slice ends at the same instruction in every run.
+   * so a slice ends at the same instruction in every run. A deadline already
+   * passed is left out: its guest is busy (and poll switched to it) or has
+   * that interrupt masked, and skipping "to" it would leave the idle machine
+   * where it is, never reaching the running guest's own next deadline.
    */
   nextDeadline(): number {
+    const now = this.machine.clock.now();
     let next = Infinity;
     this.hypervisors.forEach((hv, j) => {
       if (j === this.#current || this.ended[j]) return;
-      next = Math.min(next, this.#sliceEnd, hv.guest.devices.clint.nextDeadline());
+      const timer = hv.guest.devices.clint.nextDeadline();
+      if (this.#sliceEnd > now) next = Math.min(next, this.#sliceEnd);
+      if (timer > now) next = Math.min(next, timer);
     });
     return next;
   }
@@ -453,7 +518,7 @@ export class GuestSwitcher implements MachineSoftware {
       guests: this.hypervisors.map((hv) => hv.saveState()),
       contexts: this.#contexts.map((c) => c && structuredClone(c)),
       entered: [...this.#entered],
-      outMarks: [...this.#outMarks],
+      outMarks: this.#outMarks.map((m) => [...m]),
       ended: this.ended.map((h) => h && { ...h }),
       consoles: this.#tails.map((t, i) => [t, this.#totals[i]]),
       slices: [...this.slices],
@@ -471,14 +536,14 @@ export class GuestSwitcher implements MachineSoftware {
     this.#sliceEnd = s.sliceEnd;
     s.contexts.forEach((c, i) => {
       this.#contexts[i] = c;
-      this.hypervisors[i].savedRegisters = c;
+      for (const v of this.hypervisors[i].vcpus) v.savedRegisters = c?.[v.vcpuIndex] ?? null;
     });
     s.entered.forEach((e, i) => this.#entered[i] = e);
-    s.outMarks.forEach((m, i) => this.#outMarks[i] = m);
+    s.outMarks.forEach((m, i) => this.#outMarks[i] = [...m]);
     s.ended.forEach((h, i) => this.ended[i] = h);
     s.consoles.forEach(([t, n], i) => (this.#tails[i] = t, this.#totals[i] = n));
     s.slices.forEach((n, i) => this.slices[i] = n);
-    this.hypervisors[this.#current].takeTraps();
+    for (const v of this.hypervisors[this.#current].vcpus) v.takeTraps();
     this.focus(s.focus);
   }
 }
@@ -517,6 +582,11 @@ export function placeGuests(
         );
       }
     });
+    if (c.smp !== undefined && !(Number.isInteger(c.smp) && c.smp >= 1 && c.smp <= MAX_HARTS)) {
+      throw new MachineConfigError(
+        `guest ${i}: smp ${c.smp}: the number of vCPUs must be 1 to ${MAX_HARTS}`,
+      );
+    }
     if (c.shadowPages !== undefined && !(c.shadowPages >= 4)) {
       throw new MachineConfigError(
         `guest ${i}: shadow pool of ${c.shadowPages} pages: at least 4 are needed`,
@@ -545,7 +615,10 @@ export function placeGuests(
   return { placed, ram: Math.max(...windows.map((w) => w.end)) };
 }
 
-/** A `virt` machine whose hart time-slices `config`'s guests under the hypervisor. */
+/**
+ * A `virt` machine whose harts time-slice `config`'s guests under the
+ * hypervisor: as many harts as the guest with the most vCPUs.
+ */
 export function createGuestsMachine(
   config: GuestsConfig,
 ): VirtMachine & { hypervisor: Hypervisor; guests: GuestSwitcher } {
@@ -563,6 +636,7 @@ export function createGuestsMachine(
     throw new MachineConfigError(`slice ${config.slice}: a positive number of mtime ticks`);
   }
   const machine = new VirtMachine({
+    smp: Math.max(...config.guests.map((g) => g.smp ?? 1)),
     isa: config.isa,
     jit: config.jit,
     jitThreshold: config.jitThreshold,

@@ -152,17 +152,15 @@ export interface ShadowStats {
   reclaims: number;
 }
 
-/** Saved state of a {@linkcode Hypervisor} (see {@linkcode Hypervisor.saveState}). */
-export interface HypervisorState {
+/** Saved state of one vCPU's hypervisor (see {@linkcode Hypervisor.saveState}). */
+export interface VcpuState {
   /** The vCPU's CSRs and MMU state. */
   vcpu: CsrFileState;
   /** Guest instructions completed by emulation. */
   emulated: number;
-  /** The guest's board. */
-  devices: VirtDevicesState;
   /** Shadow paging. */
   memory: GuestMemoryState;
-  /** The host timer deadline armed for the guest (NaN: none yet). */
+  /** The host timer deadline armed for the vCPU (NaN: none yet). */
   timerArmed: number;
   /** Double-fault and no-progress watchdog counters. */
   progress: number[];
@@ -174,10 +172,22 @@ export interface HypervisorState {
   guestTraps: [string, number][];
   /** Host instructions retired while other guests ran (absent: 0). */
   retiredOffset?: number;
+  /** Stopped by the built-in firmware's HSM (absent: running). */
+  stopped?: boolean;
+  /** The built-in firmware's HSM state, redirected traps and calls by extension (absent: none). */
+  firmware?: [number, number, [number, number][]];
   /** The panic report, if one stopped the run. */
   panicReport: string | null;
   /** Whether that panic was the guest's fault. */
   panicIsGuestFault: boolean;
+}
+
+/** Saved state of a {@linkcode Hypervisor}: vCPU 0's, the guest's board, and the other vCPUs'. */
+export interface HypervisorState extends VcpuState {
+  /** The guest's board. */
+  devices: VirtDevicesState;
+  /** vCPUs 1.. (absent with one vCPU). */
+  moreVcpus?: VcpuState[];
 }
 
 /**
@@ -268,7 +278,7 @@ export class Hypervisor implements MachineSoftware {
       romPage,
       clock: machine.clock,
       events: machine.events,
-      hostRetired: (i) => machine.harts[i].retired - this.retiredOffset,
+      hostRetired: (i) => machine.harts[i].retired - this.vcpus[i].retiredOffset,
       vcpus: smp,
       console: this.#place.console,
       halt: (reason, code) => halt(reason, code),
@@ -342,6 +352,7 @@ export class Hypervisor implements MachineSoftware {
     // registers itself and starts the boot vCPU in virtual S-mode (so only once the
     // guest's registers are on the hart), the others stopped until HSM's hart_start.
     if (this.firmware && this.vcpuIndex > 0) {
+      this.takeTraps(); // already here: a restored snapshot may have it started
       this.#stop();
       return;
     }
@@ -387,13 +398,18 @@ export class Hypervisor implements MachineSoftware {
    * Makes the host hart this guest's again (the guest's registers and pc are
    * already on it): host PMP confines host U-mode to this guest's pages, its
    * traps come here, host satp selects its shadow root, the host timer
-   * carries its deadline, and its FP state and triggers are the host's.
+   * carries its deadline (and interrupts, unless the vCPU is stopped), and its
+   * FP state and triggers are the host's.
    */
   activate(): void {
     this.#confine();
+    this.#hart.csr.write(Csr.mie, this.stopped ? 0 : 1 << 7, 0);
     this.takeTraps();
     this.memory.reselect();
     this.#timer.rearm();
+    // A deadline that passed while another guest ran: the rearm disarmed the host timer,
+    // so no timer exit will turn it into the kernel's STIP (Linux idle until then).
+    this.firmware?.timerInterrupt();
     this.#fsToHost();
     this.#syncTriggers();
     this.#syncTime();
@@ -564,18 +580,26 @@ export class Hypervisor implements MachineSoftware {
   }
 
   /**
-   * The hypervisor's state for a snapshot: the vCPU's CSRs and emulated count,
-   * the guest's devices, shadow paging (root keys and the page pool: the tables
-   * are in host RAM), the timer coupling, progress watchdogs and statistics.
+   * The hypervisor's state for a snapshot: the guest's devices, and for each
+   * vCPU its CSRs and emulated count, shadow paging (root keys and its page
+   * pool: the tables are in host RAM), timer coupling, HSM state, progress
+   * watchdogs and statistics. The host harts are the machine's to save.
    */
   saveState(): HypervisorState {
-    if (this.vcpus.length > 1) {
-      throw new Error(`a guest with ${this.vcpus.length} vCPUs cannot be saved yet (one vCPU can)`);
-    }
+    return {
+      ...this.#saveVcpu(),
+      devices: this.guest.devices.saveState(),
+      ...(this.vcpus.length > 1
+        ? { moreVcpus: this.vcpus.slice(1).map((v) => v.#saveVcpu()) }
+        : {}),
+    };
+  }
+
+  #saveVcpu(): VcpuState {
+    const f = this.firmware;
     return {
       vcpu: this.guest.vcpu.csr.saveState(),
       emulated: this.guest.vcpu.emulated,
-      devices: this.guest.devices.saveState(),
       memory: this.memory.saveState(),
       timerArmed: this.#timer.saveState(),
       progress: [
@@ -588,20 +612,33 @@ export class Hypervisor implements MachineSoftware {
       recentExits: this.recentExits.map((e) => ({ ...e })),
       guestTraps: [...this.vcpuGuestTraps],
       retiredOffset: this.retiredOffset,
+      stopped: this.stopped,
+      ...(f ? { firmware: [f.state, f.redirected, [...f.calls]] as VcpuState["firmware"] } : {}),
       panicReport: this.panicReport,
       panicIsGuestFault: this.panicIsGuestFault,
     };
   }
 
-  /** Restores {@linkcode saveState}'s state (the machine restores the host hart and RAM). */
+  /** Restores {@linkcode saveState}'s state (the machine restores the host harts and RAM). */
   loadState(saved: unknown): void {
     const state = saved as HypervisorState;
-    this.guest.vcpu.csr.loadState(state.vcpu);
+    if ((state.moreVcpus?.length ?? 0) !== this.vcpus.length - 1) {
+      throw new Error(
+        `damaged state section: ${1 + (state.moreVcpus?.length ?? 0)} vCPUs saved, ` +
+          `${this.vcpus.length} here`,
+      );
+    }
     // Virtual time counts emulated instructions: keep mtime where the machine restored it.
     const now = this.machine.clock.now();
-    this.guest.vcpu.emulated = state.emulated;
+    this.#loadVcpu(state);
+    state.moreVcpus?.forEach((s, i) => this.vcpus[i + 1].#loadVcpu(s));
     this.machine.clock.set(now);
     this.guest.devices.loadState(state.devices);
+  }
+
+  #loadVcpu(state: VcpuState): void {
+    this.guest.vcpu.csr.loadState(state.vcpu);
+    this.guest.vcpu.emulated = state.emulated;
     this.memory.loadState(state.memory);
     this.#timer.loadState(state.timerArmed);
     [
@@ -617,6 +654,13 @@ export class Hypervisor implements MachineSoftware {
     this.vcpuGuestTraps.clear();
     for (const [key, n] of state.guestTraps) this.vcpuGuestTraps.set(key, n);
     this.retiredOffset = state.retiredOffset ?? 0;
+    this.stopped = state.stopped ?? false;
+    const f = this.firmware;
+    if (f && state.firmware) {
+      [f.state, f.redirected] = state.firmware;
+      f.calls.clear();
+      for (const [ext, n] of state.firmware[2]) f.calls.set(ext, n);
+    }
     this.panicReport = state.panicReport;
     this.panicIsGuestFault = state.panicIsGuestFault;
   }
@@ -732,9 +776,10 @@ export class Hypervisor implements MachineSoftware {
     return this.savedRegisters ?? this.#hart;
   }
 
-  /** How reports name the guest ("" for a machine's only guest). */
+  /** How reports name the guest and vCPU ("guest 1, vCPU 2"; "" for a machine's only guest and vCPU). */
   get label(): string {
-    return this.#place.label ?? "";
+    const vcpu = this.vcpus.length > 1 ? `vCPU ${this.vcpuIndex}` : "";
+    return [this.#place.label ?? "", vcpu].filter((s) => s).join(", ");
   }
 
   /** True if virtual M-mode makes its loads and stores through MPRV right now. */

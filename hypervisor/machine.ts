@@ -122,8 +122,9 @@ export interface MachineConfig extends BootImages {
   /**
    * Several guests under the hypervisor, time-sliced (hypervisor/guests.ts):
    * each entry takes the per-guest fields (kernel, bios, memory, disks,
-   * console...), which then cannot be given at the top level. Each guest is
-   * in {@linkcode Machine.guests}; the machine's console is the focused one's.
+   * console, smp: its vCPUs...), which then cannot be given at the top level.
+   * Each guest is in {@linkcode Machine.guests}; the machine's console is the
+   * focused one's. The host has as many harts as the guest with the most vCPUs.
    */
   guests?: readonly GuestConfig[];
   /** With `guests`: slice length in mtime ticks (10 MHz; default 50,000 = 5 ms). */
@@ -1194,6 +1195,7 @@ const GUEST_FIELDS = [
   "rtcBase",
   "console",
   "firmware",
+  "smp",
 ];
 /** The fields that only a machine with several guests takes. */
 const SWITCH_FIELDS = ["slice", "schedule", "end"];
@@ -1275,11 +1277,6 @@ function createGuests(config: MachineConfig): Machine {
           : `createMachine: config.${key}: with config.guests, give it in each guest entry`,
       );
     }
-  }
-  if ((config.smp ?? 1) > 1) {
-    throw new MachineConfigError(
-      `createMachine: config.smp ${config.smp}: several guests have one vCPU each for now`,
-    );
   }
   const guests = config.guests!.map((g, i) => {
     const c = { ...g };

@@ -82,15 +82,31 @@ function exitLines(hv: Hypervisor | null): string[] {
   ];
 }
 
-/** Per guest of a machine with several: instructions, slices, how it ended, and its exits. */
+/**
+ * Per guest of a machine with several: instructions (and each vCPU's, with
+ * several), slices, how it ended, and its exits.
+ */
 function guestLines(g: GuestSwitcher): string[] {
   return g.hypervisors.flatMap((hv, i) => [
     `guest ${i}:`,
     `  instructions retired  ${g.instructions(i)}`,
+    ...(hv.vcpus.length > 1
+      ? hv.vcpus.map((v) =>
+        `  vCPU ${v.vcpuIndex}                ${
+          g.vcpuRetired(i, v.vcpuIndex) + v.guest.vcpu.emulated
+        } instructions, ${sum(v.exitCounts)} exits` + (v.stopped ? ", stopped" : "")
+      )
+      : []),
     `  slices                ${g.slices[i]}`,
     `  state                 ${g.ended[i]?.message ?? "running"}`,
     ...exitLines(hv),
   ]);
+}
+
+function sum(counts: ReadonlyMap<unknown, number>): number {
+  let n = 0;
+  for (const c of counts.values()) n += c;
+  return n;
 }
 
 /**

@@ -605,6 +605,9 @@ Deno.test("cli: --guest errors are one line naming the guest's setting", async (
     [["--guest", "mem=128M", "--gdb", "1234"], ["--gdb does not support several guests"]],
     [["--guest", "kernel=/nonexistent.elf"], ["/nonexistent.elf: no such file"]],
     [["--guest", "mem=128M", "--guest", "mem=64M"], ["--guest (guest 1): mem=67108864", "128M"]],
+    [["--guest", "smp=9"], ["--guest smp=9", "smp=9: the number of vCPUs must be 1 to 8"]],
+    [["--guest", "smp=two"], ["--guest smp=two", "smp=two: the number of vCPUs"]],
+    [["--smp", "2", "--guest", "mem=128M"], ["--smp 2", "give each guest's vCPUs as its smp= key"]],
   ];
   for (const [args, mentions] of cases) assertOneLineError(await runBoot(args), ...mentions);
   // A comma inside a value is written twice, as in QEMU's options.
@@ -616,10 +619,12 @@ Deno.test("cli: --guest errors are one line naming the guest's setting", async (
     append: "a,b c",
     firmware: "guest",
     memory: 256 * 1024 * 1024,
+    smp: 1,
     disk: undefined,
     serial: undefined,
   });
   assert.equal(o.guests[1].serial, "s");
+  assert.equal(parseBootArgs(["--guest", "smp=3"]).guests[0].smp, 3);
 });
 
 Deno.test("cli: two --guest: the terminal types into guest 0, serial= takes guest 1's console, --stats per guest", async () => {

@@ -3,7 +3,9 @@
  * guests side by side through createMachine({ guests }), each reaching its
  * prompt and typed into on its own UART, the same output and counts in two
  * `clock: "virtual"` runs, a guest's poweroff ending it alone, a replaced
- * scheduling policy, snapshots, and the layout checks; and Debian's Linux
+ * scheduling policy, snapshots, and the layout checks; guests with several
+ * vCPUs (smp.elf beside tinyos, a 2-vCPU double fault, boot.ts smp=); two
+ * kernels idle until their timer ticks; and Debian's Linux with 2 vCPUs
  * (scripts/fetch-linux.ts's cache) beside tinyos, both typed into.
  */
 
@@ -13,6 +15,8 @@ import { MachineConfigError } from "../devices/board.ts";
 import type { ScheduleInfo } from "../hypervisor/guests.ts";
 import { INIT_MARKER, linuxForTests, REPRODUCIBLE_RTC_BASE } from "../scripts/fetch-linux.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
+import { promptSession } from "./prompt_session.ts";
+import { HANG_GUARD_MS } from "../scripts/host-tools.ts";
 
 await buildGuests();
 const TRAP_LOOP = new URL("../guests/adversarial/build/trap_loop.elf", import.meta.url).pathname;
@@ -200,13 +204,135 @@ Deno.test("two guests: layout and config errors name the guest and the problem",
   assert.throws(() => createMachine({ guests: [{ frobnicate: 1 } as never] }), /frobnicate/);
 });
 
+const SMP_ELF = new URL("../guests/smp/build/smp.elf", import.meta.url).pathname;
+const SMP_LINE = (n: number) =>
+  `smp: ${n} harts, seen ${2 ** n - 1}, amo ${n}000, lrsc ${n}000, lock ${n}000, patched 42\n`;
+
+/** tinyos (guest 0, one vCPU) beside smp.elf with `smp` vCPUs (guest 1); short slices switch mid-run. */
+function tinyosAndSmp(smp: number, slice = 100): Machine {
+  return createMachine({
+    clock: "virtual",
+    slice,
+    guests: [{ rtcBase: RTC_BASE }, {
+      kernel: { name: "smp.elf", bytes: Deno.readFileSync(SMP_ELF) },
+      smp,
+      rtcBase: RTC_BASE,
+    }],
+  });
+}
+
+/** Runs until guest 1 (smp.elf) powers off and tinyos answers a command; returns the end state. */
+async function smpSession(m: Machine) {
+  if (!m.guests[0].consoleText.includes("$ ")) await waitFor(m, 0, "$ ");
+  for (let n = 0; !m.guests[1].halted && n < 100; n++) await m.run({ maxInstructions: 100_000 });
+  assert.equal(m.guests[1].halted?.reason, "poweroff", m.guests[1].consoleText);
+  assert.equal(await command(m, 0, "echo beside smp"), "beside smp\n");
+  return {
+    consoles: m.guests.map((g) => g.consoleText),
+    instructions: m.guests.map((g) => g.instructions),
+    vcpus: m.switcher!.hypervisors[1].vcpus.map((v) => m.switcher!.vcpuRetired(1, v.vcpuIndex)),
+    total: m.guestInstructions,
+    slices: [...m.switcher!.slices],
+    retired: m.vm.harts.map((h) => h.retired),
+  };
+}
+
+Deno.test("guests with vCPUs: smp.elf with 3 vCPUs beside tinyos: both finish, switched mid-run, the same twice", async () => {
+  const m = tinyosAndSmp(3);
+  // The host has as many harts as the guest with the most vCPUs.
+  assert.equal(m.vm.harts.length, 3);
+  assert.deepEqual(m.switcher!.hypervisors.map((hv) => hv.vcpus.length), [1, 3]);
+  const a = await smpSession(m);
+  assert.equal(a.consoles[1], SMP_LINE(3));
+  assert.ok(a.slices[1] > 1, `smp.elf ran in several slices: ${a.slices}`);
+  // Every vCPU of guest 1 ran on its own hart; the counts add up.
+  for (const n of a.vcpus) assert.ok(n > 1000, `${a.vcpus}`);
+  const hv = m.switcher!.hypervisors[1];
+  assert.equal(a.instructions[1], a.vcpus.reduce((x, y) => x + y, 0) + hv.emulated);
+  assert.equal(a.instructions[0] + a.instructions[1], a.total);
+  assert.deepEqual(await smpSession(tinyosAndSmp(3)), a);
+});
+
+Deno.test("guests with vCPUs: a snapshot while smp.elf's 2 vCPUs are switched out continues exactly", async () => {
+  const m = tinyosAndSmp(2);
+  // Until guest 1 has run some but not all, and guest 0 has the harts.
+  while (m.switcher!.current !== 0 || m.guests[1].instructions < 5000) {
+    await m.run({ maxInstructions: 500 });
+  }
+  assert.equal(m.guests[1].halted, null);
+  const bytes = m.saveSnapshot();
+  const n = tinyosAndSmp(2);
+  n.loadSnapshot(bytes);
+  assert.deepEqual(n.saveSnapshot(), bytes);
+  assert.deepEqual(await smpSession(n), await smpSession(m));
+  assert.throws(() => tinyosAndSmp(3).loadSnapshot(bytes), /harts is 2 in the snapshot but 3 here/);
+});
+
+Deno.test("guests with vCPUs: a double fault in a 2-vCPU guest ends it alone, the report naming guest and vCPU", async () => {
+  const kernel = { name: "trap_loop.elf", bytes: Deno.readFileSync(TRAP_LOOP) };
+  const m = createMachine({
+    clock: "virtual",
+    guests: [{ rtcBase: RTC_BASE }, { kernel, smp: 2 }],
+  });
+  await waitFor(m, 0, "$ ");
+  await m.run({ maxInstructions: 5_000_000 });
+  assert.equal(m.guests[1].halted?.reason, "error");
+  const crashed = m.switcher!.hypervisors[1].vcpus.find((v) => v.panicReport);
+  assert.match(
+    crashed?.panicReport ?? "",
+    new RegExp(`^rvisor hypervisor \\(guest 1, vCPU ${crashed?.vcpuIndex}\\): guest double fault`),
+  );
+  assert.equal(await command(m, 0, "echo unharmed"), "unharmed\n");
+});
+
+Deno.test("guests with vCPUs: boot.ts --guest ...,smp=2 beside tinyos; --stats has each guest's vCPUs", async () => {
+  const r = await promptSession(
+    Deno.execPath(),
+    [
+      ...["run", "-A", "boot.ts", "--clock", "virtual", "--stats", "--timeout", "300"],
+      ...["--guest", "mem=128M", "--guest", `kernel=${SMP_ELF},smp=2,serial=/dev/null`],
+    ],
+    new URL("../", import.meta.url).pathname,
+    ["echo typed into zero", "poweroff"],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^typed into zero\r?$/m);
+  assert.match(
+    r.stderr,
+    /^guest 1:\n {2}instructions retired {2}\d+\n {2}vCPU 0 +\d+ instructions, \d+ exits\n {2}vCPU 1 +\d+ instructions, \d+ exits\n/m,
+  );
+  assert.doesNotMatch(r.stderr, /^guest 0:\n {2}instructions retired {2}\d+\n {2}vCPU/m);
+  assert.equal(r.stderr.match(/state {17}guest poweroff/g)?.length, 2, r.stderr);
+  assert.match(r.stderr, /^ {2}hart 1 /m);
+});
+
+Deno.test("two guests idle until their timers (built-in firmware): a deadline passed while switched out wakes its kernel", async () => {
+  // guests/sbi/ticks.S waits in wfi for 20 SBI timer ticks, as an idle Linux does. Its
+  // deadlines pass while the other one has the hart: the MTIP must make it busy (it once
+  // did not, and the machine sat idle at that deadline forever: Linux beside tinyos in
+  // boot.ts froze before its first prompt) and become the kernel's STIP when it runs.
+  const kernel = {
+    name: "ticks.elf",
+    bytes: Deno.readFileSync(new URL("../guests/sbi/build/ticks.elf", import.meta.url)),
+  };
+  const m = createMachine({
+    clock: "virtual",
+    guests: [{ kernel, firmware: "builtin" }, { kernel, firmware: "builtin" }],
+  });
+  const r = await m.run({ maxInstructions: 1_000_000, timeoutMs: HANG_GUARD_MS });
+  assert.equal(r.stop, "halt", `${r.stop}: ${m.guests.map((g) => g.consoleText)}`);
+  assert.equal(r.message, "guest 0: guest poweroff; guest 1: guest poweroff");
+  for (const g of m.guests) assert.equal(g.consoleText, ".".repeat(20) + "\nticks: done\n");
+  assert.ok(m.switcher!.slices.every((n) => n > 10), `slices ${m.switcher!.slices}`);
+});
+
 // As linux_test: the cache, or (RVISOR_LINUX=1, as CI runs) a fetch that waits on another
 // test file's; a failed fetch fails the test.
 const linux = await linuxForTests();
 Deno.test({
   name: typeof linux === "string"
     ? `two guests: Linux and tinyos (ignored: ${linux})`
-    : "two guests: Linux and tinyos side by side, each at its prompt and typed into",
+    : "two guests: Linux with 2 vCPUs and tinyos side by side, each at its prompt and typed into",
   ignore: typeof linux === "string",
   async fn() {
     if (typeof linux === "string") return;
@@ -227,6 +353,7 @@ Deno.test({
           memory: 256 * MiB,
           firmware: "builtin",
           rtcBase: REPRODUCIBLE_RTC_BASE,
+          smp: 2, // (boot.ts's pty test has Linux with one)
         },
         { rtcBase: REPRODUCIBLE_RTC_BASE },
       ],
@@ -245,8 +372,9 @@ Deno.test({
     if (!m.guests[0].consoleText.includes("# ")) await run(0, "# ", 1e9);
     m.guests[0].send("\n");
     await run(0, "# ", 1e9);
-    m.guests[0].send("echo typed-in-li''nux; uname -m\n");
-    await run(0, "typed-in-linux\r\nriscv64\r\n", 1e9);
+    m.guests[0].send("echo typed-in-li''nux; uname -m; nproc\n");
+    await run(0, "typed-in-linux\r\nriscv64\r\n2\r\n", 1e9);
+    assert.match(m.guests[0].consoleText, /smp: Brought up 1 node, 2 CPUs/);
     assert.equal(await command(m, 1, "echo typed in tinyos"), "typed in tinyos\n");
     assert.ok(!m.guests[1].consoleText.includes("linux"));
     assert.equal(m.halted, null);

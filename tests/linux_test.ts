@@ -397,7 +397,8 @@ for (
   ] as const
 ) {
   Deno.test(linuxTest(
-    `linux: --smp 2 under the hypervisor with ${how} boots to the shell; cpuinfo lists both vCPUs, nproc says 2`,
+    `linux: --smp 2 under the hypervisor with ${how} boots to the shell; cpuinfo lists both vCPUs, nproc says 2` +
+      (boot === "hypervisor-builtin" ? "; saved at the prompt, restored, it answers the same" : ""),
     async (images) => {
       const linux = new Linux(boot, images, undefined, false, 2);
       await linux.bootToInit(initrdBytes(images));
@@ -408,6 +409,23 @@ for (
       // Both vCPUs ran on their own host harts.
       assert.equal(linux.hypervisor!.vcpus.length, 2);
       assert.ok(linux.machine.harts[1].retired > 1e6, `${linux.machine.harts[1].retired}`);
+      if (boot === "hypervisor-builtin") {
+        // Saved at the prompt and restored into a new machine (one boot for both): typed
+        // the same line, the restored Linux answers as the original, at the same counts.
+        const restored = new Linux(boot, images, undefined, false, 2);
+        restored.machine.restore(linux.machine.saveSnapshot());
+        const answer = async (l: Linux) => {
+          const from = l.output.length;
+          l.machine.input("echo restored''-ok; nproc\n");
+          assert.ok(await l.waitFor("restored-ok\r\n2\r\n~ # ", from, COMMAND_BUDGET), l.tail());
+          return [l.output.slice(from), l.machine.harts.map((h) => h.retired)];
+        };
+        assert.deepEqual(await answer(restored), await answer(linux));
+        assert.deepEqual(
+          restored.hypervisor!.vcpus.map((v) => [...v.exitCounts].sort()),
+          linux.hypervisor!.vcpus.map((v) => [...v.exitCounts].sort()),
+        );
+      }
       await linux.powerOff();
     },
   ));

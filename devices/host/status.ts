@@ -6,7 +6,9 @@
  * When stdout is the same kind of terminal (the guest's console), the line
  * lives in the bottom row, outside a scrolling region that keeps the guest's
  * output above it (as tmux and screen keep theirs); otherwise it is redrawn in
- * place with a carriage return.
+ * place with a carriage return. A shared terminal that reports no size gets
+ * no line: redrawn in place, it would erase the guest's unfinished line (its
+ * prompt) and glue the guest's next output to the status text.
  *
  * @module
  */
@@ -56,7 +58,7 @@ export function startStatusLine(
 ): StatusLine | null {
   if (!Deno.stderr.isTerminal()) return null;
   const sharedTerminal = Deno.stdout.isTerminal();
-  let rows = 0;
+  let rows = 0, drawn = false;
   let last = { t: performance.now(), retired: source.retired(), exits: source.exits() ?? 0 };
   const draw = () => {
     const now = { t: performance.now(), retired: source.retired(), exits: source.exits() };
@@ -67,9 +69,13 @@ export function startStatusLine(
       now.exits === null ? null : dt > 0 ? (now.exits - last.exits) / dt : 0,
     );
     last = { ...now, exits: now.exits ?? 0 };
+    if (!sharedTerminal) {
+      drawn = true;
+      return writeStderr(`\r\x1b[K${text}`);
+    }
     const size = Deno.consoleSize();
-    // A terminal that reports no size (some pseudo-terminals) gets the in-place line.
-    if (!sharedTerminal || size.rows < 3) return writeStderr(`\r\x1b[K${text}`);
+    if (size.rows < 3) return; // no size (some pseudo-terminals): no room of its own
+    drawn = true;
     if (size.rows !== rows) {
       rows = size.rows; // keep guest output in rows 1..rows-1: save cursor, set region, restore
       writeStderr(`\x1b7\x1b[1;${rows - 1}r\x1b8`);
@@ -89,7 +95,7 @@ export function startStatusLine(
       clearTimeout(delay);
       clearInterval(timer);
       globalThis.removeEventListener("unload", line.stop);
-      if (timer === undefined) return; // never drawn
+      if (!drawn) return;
       if (rows === 0) writeStderr("\r\x1b[K");
       else writeStderr(`\x1b7\x1b[${rows};1H\x1b[2K\x1b[r\x1b8`);
     },
