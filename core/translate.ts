@@ -80,7 +80,10 @@ const NEVER = 65535;
  * A compiled block. Arguments: register files, the virtual pc of the block's
  * start, the instruction budget, RAM views, the data TLB (load tags and RAM
  * offsets, store tags and offsets) and `io`, where it leaves the number of
- * instructions it retired in io[0]. Returns the pc to continue at.
+ * instructions it retired in io[0]; then the fetch TLB (tags null when the
+ * run loop must see every block boundary: breakpoint pages), which lets a
+ * wasm block go on into the next block without returning (core/wasm-jit.ts).
+ * Returns the pc to continue at.
  */
 export type BlockFn = (
   xl: Int32Array,
@@ -95,6 +98,8 @@ export type BlockFn = (
   stags: Float64Array,
   soffs: Int32Array,
   io: Float64Array,
+  ftags?: Float64Array | null,
+  foffs?: Int32Array,
 ) => number;
 
 /** A compiled block and its static length (instructions of one pass). */
@@ -105,6 +110,8 @@ export interface Block {
   length: number;
   /** Estimated bytes V8 holds for `fn`. */
   bytes: number;
+  /** Called when the block is dropped (wasm blocks release their dispatch entry). */
+  free?: () => void;
 }
 
 /** Blocks and heat counters of one RAM page, indexed by halfword offset. */
@@ -140,6 +147,11 @@ export interface TranslatorStats {
   evictions: number;
   /** Instructions retired inside blocks. */
   translatedInstructions: number;
+  /**
+   * Calls from the run loop into blocks: one per block run for JavaScript
+   * blocks; a wasm block goes on into the next ones through its dispatcher.
+   */
+  entries: number;
 }
 
 /** One instruction of a block's path: decoded word, immediate, byte offset from the block's start. */
@@ -156,7 +168,9 @@ export interface PathInsn {
  * Makes a block's function from its path, with the bytes it is estimated to
  * hold: JavaScript by default, wasm for core/wasm-jit.ts's tier.
  */
-export type Codegen = (insns: readonly PathInsn[]) => { fn: BlockFn; bytes: number };
+export type Codegen = (
+  insns: readonly PathInsn[],
+) => { fn: BlockFn; bytes: number; free?: () => void };
 
 /** The translated-block cache of one hart. */
 export class Translator {
@@ -191,6 +205,7 @@ export class Translator {
     flushes: 0,
     evictions: 0,
     translatedInstructions: 0,
+    entries: 0,
   };
 
   /** @param codegen what compiles a block's path (JavaScript functions unless given). */
@@ -224,6 +239,7 @@ export class Translator {
     if (p.blocks === NO_BLOCKS) return;
     for (const b of p.blocks) {
       if (b === undefined) continue;
+      b.free?.();
       this.stats.live--, this.stats.liveInstructions -= b.length, this.stats.liveBytes -= b.bytes;
     }
   }
@@ -263,6 +279,7 @@ export class Translator {
   /** Drops every block. */
   flush(): void {
     if (this.#pages.length !== 0) this.stats.flushes++;
+    for (const p of this.#pages) if (p !== undefined) this.#forget(p);
     this.#pages.length = 0;
     this.#filled.clear();
     this.stats.live = 0;
@@ -343,8 +360,8 @@ export class Translator {
       o += (p & 0x800000) !== 0 ? 4 : 2; // branches fall through here; taken, they leave
     }
     if (insns.length === 0) return undefined;
-    const { fn, bytes } = this.#codegen(insns);
-    return { fn, length: insns.length, bytes };
+    const { fn, bytes, free } = this.#codegen(insns);
+    return { fn, length: insns.length, bytes, free };
   }
 }
 

@@ -53,6 +53,9 @@ function translatorLines(m: VirtMachine): string[] {
     `  compile time          ${t.compileMs.toFixed(1)} ms`,
     `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes, ${t.evictions} pages evicted`,
     `  run translated        ${(share * 100).toFixed(1)} % of instructions`,
+    `  block entries         ${t.entries} (${
+      (t.translatedInstructions / Math.max(1, t.entries)).toFixed(1)
+    } instructions each)`,
   ];
 }
 

@@ -386,6 +386,15 @@ Deno.test("boot.ts --jit wasm: cpu.elf runs nearly all in wasm blocks, the same 
   assert.equal(retiredOf(wasm), retiredOf(await bootCpu(["--jit", "off"])));
 });
 
+Deno.test("boot.ts --jit wasm: blocks go on into the next ones in wasm, entered from the run loop far less often than JS blocks", async () => {
+  const perEntry = (s: string) =>
+    Number(/block entries\s+\d+ \(([\d.]+) instructions each\)/.exec(s)?.[1]);
+  const wasm = await bootCpu(["--jit", "wasm"]);
+  const js = await bootCpu(["--jit", "on"]);
+  assert.ok(perEntry(wasm) > 10 * perEntry(js), `wasm ${perEntry(wasm)}, JS ${perEntry(js)}`);
+  assert.equal(retiredOf(wasm), retiredOf(js));
+});
+
 Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks and the interpreter, and goes on identically", async () => {
   const machine = (jit: boolean | "wasm") => {
     const out = { text: "" };
