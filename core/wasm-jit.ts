@@ -666,7 +666,7 @@ export class WasmJit {
     const pages = Math.ceil((this.ramAt + ramSize) / 65536);
     if (pages * 65536 > MAX_MEMORY) {
       throw new RangeError(
-        `--jit wasm: ${ramSize} bytes of RAM do not fit in a wasm memory (4 GiB less ${this.ramAt})`,
+        `wasm blocks: ${ramSize} bytes of RAM do not fit in a wasm memory (4 GiB less ${this.ramAt})`,
       );
     }
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
