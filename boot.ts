@@ -184,10 +184,11 @@ Options:
   --trace TOPICS    print each event of the comma-separated topics to stderr,
                     one line each: trap, exit, guestTrap, csr, mmio, irq,
                     console, halt, or all
-  --jit on|off|wasm compile hot guest code to JavaScript functions (the block
-                    translator; default on): same results, faster; off runs
-                    only the interpreter; wasm compiles to WebAssembly instead
-                    (experimental)
+  --jit on|off|js|wasm
+                    compile hot guest code (the block translator; default on):
+                    same results, faster; on compiles to WebAssembly where it
+                    can (else to JavaScript: --stats says why), js and wasm
+                    pick one, off runs only the interpreter
   --jit-threshold N interpreter visits of an address before a block is compiled
                     there (1..65534, default 5000; 1 translates all that runs)
   --stats           at exit, print instructions retired, wall time, MIPS,
@@ -296,8 +297,8 @@ export interface BootOptions {
   stats: boolean;
   /** Write a run report (.html or .json) here when the run ends. */
   report?: string;
-  /** Compile hot guest code to JavaScript (the block translator), or to wasm. */
-  jit: boolean | "wasm";
+  /** Compile hot guest code (the block translator): wasm where it can, or `"js"`/`"wasm"`. */
+  jit: boolean | "js" | "wasm";
   /** Interpreter visits before a block is compiled (the translator's default if absent). */
   jitThreshold?: number;
   /** Script module to run on the machine before boot. */
@@ -739,8 +740,8 @@ function parseRvisorArgs(args: string[]): BootOptions {
     }
   }
   const jit = values.jit ?? "on";
-  if (jit !== "on" && jit !== "off" && jit !== "wasm") {
-    throw new UsageError(`--jit ${jit}: must be on, off or wasm`);
+  if (jit !== "on" && jit !== "off" && jit !== "js" && jit !== "wasm") {
+    throw new UsageError(`--jit ${jit}: must be on, off, js or wasm`);
   }
   let jitThreshold: number | undefined;
   if (values["jit-threshold"] !== undefined) {
@@ -785,7 +786,7 @@ function parseRvisorArgs(args: string[]): BootOptions {
     rtcBase: values["rtc-base"] === undefined ? undefined : parseRtcBase(values["rtc-base"]),
     stats: values.stats ?? false,
     report: values.report,
-    jit: jit === "wasm" ? "wasm" : jit === "on",
+    jit: jit === "wasm" || jit === "js" ? jit : jit === "on",
     jitThreshold,
     script: values.script,
     trace: values.trace === undefined ? [] : parseTrace(values.trace, !values["no-hypervisor"]),

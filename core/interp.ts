@@ -257,10 +257,13 @@ function loopSource(cases: string): string {
             soffs,
             jit.io,
             res,
+            noBlocks.size === 0 ? ftags : null,
+            foffs,
           );
           const k = jit.io[0];
           if (k !== 0) {
             jit.stats.translatedInstructions += k;
+            jit.stats.entries++;
             pc = to, n += k;
             continue;
           }

@@ -82,7 +82,10 @@ const NEVER = 65535;
  * start, the instruction budget, RAM views, the data TLB (load tags and RAM
  * offsets, store tags and offsets), `io`, where it leaves the number of
  * instructions it retired in io[0], and the hart's LR reservation (RAM byte
- * offset or -1, the words LR read). Returns the pc to continue at.
+ * offset or -1, the words LR read); then the fetch TLB (tags null when the
+ * run loop must see every block boundary: breakpoint pages), which lets a
+ * wasm block go on into the next block without returning (core/wasm-jit.ts).
+ * Returns the pc to continue at.
  */
 export type BlockFn = (
   xl: Int32Array,
@@ -98,6 +101,8 @@ export type BlockFn = (
   soffs: Int32Array,
   io: Float64Array,
   res: Float64Array,
+  ftags?: Float64Array | null,
+  foffs?: Int32Array,
 ) => number;
 
 /** A compiled block and its static length (instructions of one pass). */
@@ -108,6 +113,8 @@ export interface Block {
   length: number;
   /** Estimated bytes V8 holds for `fn`. */
   bytes: number;
+  /** Called when the block is dropped (wasm blocks release their dispatch entry). */
+  free?: () => void;
 }
 
 /** Blocks and heat counters of one RAM page, indexed by halfword offset. */
@@ -143,6 +150,11 @@ export interface TranslatorStats {
   evictions: number;
   /** Instructions retired inside blocks. */
   translatedInstructions: number;
+  /**
+   * Calls from the run loop into blocks: one per block run for JavaScript
+   * blocks; a wasm block goes on into the next ones through its dispatcher.
+   */
+  entries: number;
 }
 
 /** One instruction of a block's path: decoded word, immediate, byte offset from the block's start. */
@@ -159,7 +171,9 @@ export interface PathInsn {
  * Makes a block's function from its path, with the bytes it is estimated to
  * hold: JavaScript by default, wasm for core/wasm-jit.ts's tier.
  */
-export type Codegen = (insns: readonly PathInsn[]) => { fn: BlockFn; bytes: number };
+export type Codegen = (
+  insns: readonly PathInsn[],
+) => { fn: BlockFn; bytes: number; free?: () => void };
 
 /** The translated-block cache of one hart. */
 export class Translator {
@@ -195,6 +209,7 @@ export class Translator {
     flushes: 0,
     evictions: 0,
     translatedInstructions: 0,
+    entries: 0,
   };
 
   /**
@@ -232,6 +247,7 @@ export class Translator {
     if (p.blocks === NO_BLOCKS) return;
     for (const b of p.blocks) {
       if (b === undefined) continue;
+      b.free?.();
       this.stats.live--, this.stats.liveInstructions -= b.length, this.stats.liveBytes -= b.bytes;
     }
   }
@@ -271,6 +287,7 @@ export class Translator {
   /** Drops every block. */
   flush(): void {
     if (this.#pages.length !== 0) this.stats.flushes++;
+    for (const p of this.#pages) if (p !== undefined) this.#forget(p);
     this.#pages.length = 0;
     this.#filled.clear();
     this.stats.live = 0;
@@ -351,8 +368,8 @@ export class Translator {
       o += (p & 0x800000) !== 0 ? 4 : 2; // branches fall through here; taken, they leave
     }
     if (insns.length === 0) return undefined;
-    const { fn, bytes } = this.#codegen(insns);
-    return { fn, length: insns.length, bytes };
+    const { fn, bytes, free } = this.#codegen(insns);
+    return { fn, length: insns.length, bytes, free };
   }
 }
 

@@ -91,6 +91,7 @@ const W = {
   brIf: 0x0d,
   ret: 0x0f,
   call: 0x10,
+  callIndirect: 0x11,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
@@ -99,6 +100,7 @@ const W = {
   i32Load: 0x28,
   i64Load: 0x29,
   f64Load: 0x2b,
+  f64Store: 0x39,
   i64Load8s: 0x30,
   i64Load8u: 0x31,
   i64Load16s: 0x32,
@@ -114,6 +116,7 @@ const W = {
   i64Const: 0x42,
   i32Eqz: 0x45,
   i32Ne: 0x47,
+  i32GtS: 0x4a,
   i32GeS: 0x4e,
   i64Eqz: 0x50,
   i64Eq: 0x51,
@@ -197,16 +200,18 @@ interface WasmFunction {
   export?: string;
 }
 
-/** Encodes a module importing memory `e.m` with the given function types and functions. */
+/** Encodes a module importing memory `e.m` (and table `e.t` of functions) with the given function types and functions. */
 function encodeModule(
   types: [number[], number[]][],
   fns: WasmFunction[],
+  table = false,
 ): Uint8Array<ArrayBuffer> {
   const out = new Body().op(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
   const t = new Body().uleb(types.length);
   for (const [p, r] of types) t.byte(0x60).uleb(p.length).op(...p).uleb(r.length).op(...r);
   out.byte(1).sized(t);
-  const imp = new Bytes().uleb(1).name("e").name("m").byte(0x02).byte(0x00).byte(0x00); // memory, min 0
+  const imp = new Bytes().uleb(table ? 2 : 1).name("e").name("m").byte(0x02).byte(0x00).byte(0x00); // memory, min 0
+  if (table) imp.name("e").name("t").byte(0x01).byte(0x70).byte(0x00).byte(0x00); // funcref table, min 0
   out.byte(2).sized(imp);
   const f = new Bytes().uleb(fns.length);
   for (const fn of fns) f.uleb(fn.type);
@@ -240,13 +245,29 @@ const XH_AT = 128, COUNT_AT = 256, TAGS_AT = 1024;
 /** TLB tables of an MMU (4 privileges x 3 access kinds: core/mmu.ts). */
 const TLB_TABLES = 12;
 const OFFSETS_AT = TAGS_AT + TLB_TABLES * 8 * TLB_SIZE;
+/**
+ * The dispatch cache after the TLB: per hart, {@linkcode CACHE_SIZE} entries
+ * by virtual pc (the pc as a double, then the block's table index).
+ */
+const CACHE_TAGS_AT = OFFSETS_AT + TLB_TABLES * 4 * TLB_SIZE;
+const CACHE_SIZE = 4096;
+const CACHE_IDX_AT = CACHE_TAGS_AT + 8 * CACHE_SIZE;
+/** Blocks the table holds at most; a block compiled when it is full runs without dispatch. */
+const MAX_INDEX = 65536;
+/**
+ * After the harts' areas: per table index, the RAM offset of the block's
+ * start (-1 until it is first entered and once it is dropped), then its
+ * length in instructions.
+ */
+const INDEX_AREA = 8 * MAX_INDEX;
 /** wasm32's limit on a memory. */
 const MAX_MEMORY = 2 ** 32;
 
-const T_BLOCK = 0, T_BIN = 1;
+const T_BLOCK = 0, T_BIN = 1, T_ENTER = 2;
 const TYPES: [number[], number[]][] = [
   [[F64, I32, I32, I32, I32, I32, I32], [F64]],
   [[I64, I64], [I64]],
+  [[I32, F64, I32, I32, I32, I32, I32, I32, I32, I32], [F64]],
 ];
 
 /** Ops run by a helper function (i64, i64) -> i64 of the module: wasm traps on their edge cases or lacks them. */
@@ -556,6 +577,62 @@ const WASM_KINDS: ReadonlySet<number> = new Set([
   Kind.STORE,
 ]);
 
+/**
+ * The dispatcher, (table index, pc, budget, then a block's five offsets, the
+ * fetch TLB's tags and offsets) -> pc, the count at xl + {@linkcode COUNT_AT}:
+ * enters the block, then, while the block ran at least one instruction, looks
+ * the next pc up in the hart's dispatch cache and calls that block through the
+ * table, returning on a miss or a block longer than the budget left, as the
+ * run loop would (it checks nothing else between blocks). An entry counts only
+ * if the fetch TLB maps the pc to the RAM offset its block was entered at, so
+ * address-space switches (a TLB flush) and dropped blocks (offset -1) miss. The
+ * first call records the entered block in the cache.
+ */
+function dispatcher(physAt: number): WasmFunction {
+  const IDX = 0, PC = 1, BUDGET = 2, XL = 3, FT = 8, FO = 9;
+  const PCV = 10, TOTAL = 11, K = 12, FSLOT = 13, PHYS = 14, CSLOT = 15;
+  const lenAt = physAt + 4 * MAX_INDEX;
+  const b = new Body();
+  /** pcv, fslot from pc; pushes "the fetch TLB misses". */
+  const fetchMiss = () => {
+    b.get(PC).op(W.i64TruncF64s).tee(PCV).i64(12).op(W.i64ShrU, W.i32WrapI64).i32(TLB_MASK)
+      .op(W.i32And).set(FSLOT);
+    b.get(FSLOT).i32(3).op(W.i32Shl).get(FT).op(W.i32Add).mem(W.f64Load, 3, 0);
+    b.get(PCV).i64(-4096).op(W.i64And, W.f64ConvertI64s, W.f64Ne);
+  };
+  const phys = () => {
+    b.get(FSLOT).i32(2).op(W.i32Shl).get(FO).op(W.i32Add).mem(W.i32Load, 2, 0);
+    b.get(PCV).op(W.i32WrapI64).i32(0xfff).op(W.i32And, W.i32Add).set(PHYS);
+    b.get(PCV).op(W.i32WrapI64).i32(1).op(W.i32ShrU).i32(CACHE_SIZE - 1).op(W.i32And).set(CSLOT);
+  };
+  fetchMiss();
+  b.op(W.i32Eqz, W.if, VOID);
+  phys();
+  b.get(IDX).i32(2).op(W.i32Shl).get(PHYS).mem(W.i32Store, 2, physAt);
+  b.get(CSLOT).i32(3).op(W.i32Shl).get(XL).op(W.i32Add).get(PC).mem(W.f64Store, 3, CACHE_TAGS_AT);
+  b.get(CSLOT).i32(2).op(W.i32Shl).get(XL).op(W.i32Add).get(IDX).mem(W.i32Store, 2, CACHE_IDX_AT);
+  b.op(W.end);
+  b.op(W.block, VOID, W.loop, VOID);
+  for (let l = PC; l <= 7; l++) b.get(l);
+  b.get(IDX).byte(W.callIndirect).uleb(T_BLOCK).byte(0).set(PC);
+  b.get(XL).mem(W.i32Load, 2, COUNT_AT).tee(K).get(TOTAL).op(W.i32Add).set(TOTAL);
+  b.get(K).op(W.i32Eqz).br(W.brIf, 1);
+  b.get(BUDGET).get(K).op(W.i32Sub).set(BUDGET);
+  fetchMiss();
+  b.br(W.brIf, 1);
+  phys();
+  b.get(CSLOT).i32(3).op(W.i32Shl).get(XL).op(W.i32Add).mem(W.f64Load, 3, CACHE_TAGS_AT);
+  b.get(PC).op(W.f64Ne).br(W.brIf, 1);
+  b.get(CSLOT).i32(2).op(W.i32Shl).get(XL).op(W.i32Add).mem(W.i32Load, 2, CACHE_IDX_AT).set(IDX);
+  b.get(IDX).i32(2).op(W.i32Shl).mem(W.i32Load, 2, physAt).get(PHYS).op(W.i32Ne).br(W.brIf, 1);
+  b.get(IDX).i32(2).op(W.i32Shl).mem(W.i32Load, 2, lenAt).get(BUDGET).op(W.i32GtS).br(W.brIf, 1);
+  b.br(W.br, 0);
+  b.op(W.end, W.end);
+  b.get(XL).get(TOTAL).mem(W.i32Store, 2, COUNT_AT);
+  b.get(PC);
+  return { type: T_ENTER, locals: [I64, I32, I32, I32, I32, I32], body: [b], export: "enter" };
+}
+
 /** What a hart needs to run wasm blocks: its state as views of the memory, and its translator. */
 export interface WasmHart {
   /** Low halves of x0..x31. */
@@ -579,6 +656,15 @@ export class WasmJit {
   readonly memory: WebAssembly.Memory;
   /** Where RAM starts in it. */
   readonly ramAt: number;
+  /** The blocks the dispatcher calls, by index. */
+  readonly #table: WebAssembly.Table;
+  /** Per index: the RAM offset a block was entered at, its length (views of the index area). */
+  readonly #phys: Int32Array;
+  readonly #lengths: Int32Array;
+  /** Indexes of dropped blocks, reused first; then the next never used. */
+  readonly #free: number[] = [];
+  #nextIndex = 0;
+  readonly #enter: WasmEnterFn;
 
   /**
    * @param ramSize RAM in bytes (the bus's).
@@ -586,14 +672,43 @@ export class WasmJit {
    * @throws RangeError if RAM and the harts' areas exceed wasm32's 4 GiB.
    */
   constructor(readonly ramSize: number, readonly harts: number) {
-    this.ramAt = harts * HART_AREA;
+    const indexAt = harts * HART_AREA;
+    this.ramAt = indexAt + INDEX_AREA;
     const pages = Math.ceil((this.ramAt + ramSize) / 65536);
     if (pages * 65536 > MAX_MEMORY) {
       throw new RangeError(
-        `--jit wasm: ${ramSize} bytes of RAM do not fit in a wasm memory (4 GiB less ${this.ramAt})`,
+        `wasm blocks: ${ramSize} bytes of RAM do not fit in a wasm memory (4 GiB less ${this.ramAt})`,
       );
     }
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    this.#phys = new Int32Array(this.memory.buffer, indexAt, MAX_INDEX).fill(-1);
+    this.#lengths = new Int32Array(this.memory.buffer, indexAt + 4 * MAX_INDEX, MAX_INDEX);
+    this.#table = new WebAssembly.Table({ element: "anyfunc", initial: 0, maximum: MAX_INDEX });
+    const wire = encodeModule(TYPES, [dispatcher(indexAt)], true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wire), {
+      e: { m: this.memory, t: this.#table },
+    });
+    this.#enter = inst.exports.enter as WasmEnterFn;
+  }
+
+  /** A table index for a block of `length` instructions, or -1 if the table is full. */
+  #index(f: WasmBlockFn, length: number): number {
+    let i = this.#free.pop();
+    if (i === undefined) {
+      if (this.#nextIndex === MAX_INDEX) return -1;
+      i = this.#nextIndex++;
+      if (i >= this.#table.length) this.#table.grow(Math.min(MAX_INDEX - i, Math.max(1024, i)));
+    }
+    this.#table.set(i, f);
+    this.#lengths[i] = length;
+    return i;
+  }
+
+  /** Drops a block's index: cache entries naming it miss from now on. */
+  #release(i: number): void {
+    this.#phys[i] = -1;
+    this.#table.set(i, null);
+    this.#free.push(i);
   }
 
   /** RAM as core/bus.ts's backing. */
@@ -637,24 +752,56 @@ export class WasmJit {
     return { fns: paths.map((_, i) => inst.exports[`b${i}`] as WasmBlockFn), bytes: wire.length };
   }
 
-  /** A block of the translator's: its module, wrapped in the JavaScript blocks' signature. */
-  #block(insns: readonly PathInsn[], count: Int32Array): { fn: BlockFn; bytes: number } {
+  /**
+   * A block of the translator's: its module, wrapped in the JavaScript
+   * blocks' signature. Entered through the dispatcher when it has a table
+   * index and the run loop passes the fetch TLB, so that the blocks after it
+   * run without coming back here.
+   */
+  #block(
+    insns: readonly PathInsn[],
+    count: Int32Array,
+  ): { fn: BlockFn; bytes: number; free?: () => void } {
     const { fns: [f], bytes } = this.compile([insns]);
+    const idx = this.#index(f, insns.length);
+    const enter = this.#enter;
     // The arrays come from the hart's views of the memory: their offsets are what wasm reads.
-    const fn: BlockFn = (xl, _xh, pc, budget, _ram, _ram16, _ram32, lt, lo, st, so, io) => {
-      const to = f(
-        pc,
-        budget,
-        xl.byteOffset,
-        lt.byteOffset,
-        lo.byteOffset,
-        st.byteOffset,
-        so.byteOffset,
-      );
+    const fn: BlockFn = (
+      xl,
+      _xh,
+      pc,
+      budget,
+      _ram,
+      _ram16,
+      _ram32,
+      lt,
+      lo,
+      st,
+      so,
+      io,
+      _res,
+      ft,
+      fo,
+    ) => {
+      const to = ft != null && idx >= 0
+        ? enter(
+          idx,
+          pc,
+          budget,
+          xl.byteOffset,
+          lt.byteOffset,
+          lo.byteOffset,
+          st.byteOffset,
+          so.byteOffset,
+          ft.byteOffset,
+          fo!.byteOffset,
+        )
+        : f(pc, budget, xl.byteOffset, lt.byteOffset, lo.byteOffset, st.byteOffset, so.byteOffset);
       io[0] = count[0];
       return to;
     };
-    return { fn, bytes: bytes * BYTES_PER_WASM_BYTE };
+    const free = idx < 0 ? undefined : () => this.#release(idx);
+    return { fn, bytes: bytes * BYTES_PER_WASM_BYTE, free };
   }
 }
 
@@ -667,4 +814,18 @@ export type WasmBlockFn = (
   loffs: number,
   stags: number,
   soffs: number,
+) => number;
+
+/** The dispatcher: a block's table index, then its arguments, then the fetch TLB's tags and offsets. */
+type WasmEnterFn = (
+  idx: number,
+  pc: number,
+  budget: number,
+  xl: number,
+  ltags: number,
+  loffs: number,
+  stags: number,
+  soffs: number,
+  ftags: number,
+  foffs: number,
 ) => number;

@@ -96,6 +96,9 @@ export interface VirtMachineState {
   consoleTotal: number;
 }
 
+/** The translator's choice: `true` (wasm where possible, else JavaScript), `"wasm"`, `"js"`, `false` (off). */
+export type JitOption = boolean | "js" | "wasm";
+
 /** Configuration of a `virt` machine. */
 export interface VirtConfig extends BootImages {
   /** RAM size in bytes (default 128 MiB). */
@@ -126,10 +129,13 @@ export interface VirtConfig extends BootImages {
   /** Number of harts, 1 to {@linkcode MAX_HARTS} (default 1), as QEMU's `-smp N`. */
   smp?: number;
   /**
-   * Compile hot guest code to JavaScript (core/translate.ts); default on.
-   * `"wasm"`: to WebAssembly instead (core/wasm-jit.ts, experimental).
+   * Compile hot guest code (the block translator, core/translate.ts); default
+   * on (`true`): to WebAssembly (core/wasm-jit.ts) where the platform has it
+   * and RAM fits a wasm memory, else to JavaScript ({@linkcode VirtMachine.jitNote}
+   * says why). `"wasm"`: WebAssembly or a config error; `"js"`: JavaScript;
+   * `false`: the interpreter alone.
    */
-  jit?: boolean | "wasm";
+  jit?: JitOption;
   /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
   jitThreshold?: number;
 }
@@ -240,6 +246,11 @@ export class VirtMachine {
   #lastHart: Hart;
   #sliceLeft = SLICE;
 
+  /** What runs hot code: wasm blocks, JavaScript blocks or the interpreter alone (`off`). */
+  readonly jitTier: "wasm" | "js" | "off";
+  /** Why the default translator runs JavaScript blocks instead of wasm, when it does. */
+  readonly jitNote: string | undefined = undefined;
+
   constructor(readonly config: VirtConfig = {}) {
     const memory = config.memory ?? 128 * MiB;
     if (!Number.isInteger(memory) || memory < MiB || memory % 4096 !== 0) {
@@ -253,13 +264,19 @@ export class VirtMachine {
     }
     // wasm blocks reach RAM, registers and TLBs in one WebAssembly.Memory.
     let wasm: WasmJit | null = null;
-    if (config.jit === "wasm") {
+    const jit = config.jit ?? true;
+    if (jit === "wasm" || jit === true) {
       try {
+        if (typeof WebAssembly !== "object") {
+          throw new Error("wasm blocks: this platform has no WebAssembly");
+        }
         wasm = new WasmJit(memory, smp);
       } catch (e) {
-        throw new MachineConfigError((e as Error).message);
+        if (jit === "wasm") throw new MachineConfigError((e as Error).message);
+        this.jitNote = (e as Error).message;
       }
     }
+    this.jitTier = jit === false ? "off" : wasm !== null ? "wasm" : "js";
     this.bus = new Bus(memory, this.events, undefined, wasm?.ramBacking);
     const harts: Hart[] = [];
     for (let id = 0; id < smp; id++) {

@@ -91,8 +91,8 @@ export interface GuestsConfig {
   clock?: ClockMode;
   /** The host hart's (and every guest's) ISA. */
   isa?: string;
-  /** Compile hot code to JavaScript (or `"wasm"`). */
-  jit?: boolean | "wasm";
+  /** Compile hot code: wasm where it can, else JavaScript (or `"js"`, `"wasm"`; false: off). */
+  jit?: boolean | "js" | "wasm";
   /** Interpreter visits of an address before a block is compiled there. */
   jitThreshold?: number;
   /** Receives the console of the guest in focus ({@linkcode GuestSwitcher.focus}). */

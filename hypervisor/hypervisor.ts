@@ -74,8 +74,8 @@ export interface HypervisorConfig extends BootImages {
   rtcBase?: number;
   /** The guest hart's ISA: `rv64imafdc`/`rv64gc` (default: F and D) or `rv64imac`. */
   isa?: string;
-  /** Compile hot code (the guest's, run in host U-mode) to JavaScript (or `"wasm"`); default on. */
-  jit?: boolean | "wasm";
+  /** Compile hot code (the guest's, run in host U-mode): wasm where it can, else JavaScript (or `"js"`, `"wasm"`); default on. */
+  jit?: boolean | "js" | "wasm";
   /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
   jitThreshold?: number;
   /** Receives the guest's console output. */

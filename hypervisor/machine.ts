@@ -105,11 +105,12 @@ export interface MachineConfig extends BootImages {
   /** Harts, 1 to 8 (default 1), as QEMU's `-smp N`; under the hypervisor, the guest's vCPUs (vCPU i on hart i). */
   smp?: number;
   /**
-   * Compile hot guest code to JavaScript functions (core/translate.ts, the block
-   * translator); default true. Results are the same either way. `"wasm"`: to
-   * WebAssembly instead (core/wasm-jit.ts, experimental).
+   * Compile hot guest code (the block translator); default true: to
+   * WebAssembly (core/wasm-jit.ts) where it can, else to JavaScript
+   * (core/translate.ts). `"wasm"` or `"js"` picks one; false interprets.
+   * Results are the same either way.
    */
-  jit?: boolean | "wasm";
+  jit?: boolean | "js" | "wasm";
   /**
    * Interpreter visits of an address before a block is compiled there (1..65534,
    * default 5,000); 1 translates everything that runs.
@@ -1163,7 +1164,7 @@ const CONFIG_CHECKS: Record<string, (where: string, name: string, v: unknown) =>
   isa: (w, n, v) => checkType(w, n, v, "string"),
   firmware: (w, n, v) => checkOneOf(w, n, v, ["guest", "builtin"]),
   smp: (w, n, v) => checkInteger(w, n, v, 1, MAX_HARTS),
-  jit: (w, n, v) => v === "wasm" || checkType(w, n, v, "boolean"),
+  jit: (w, n, v) => v === "wasm" || v === "js" || checkType(w, n, v, "boolean"),
   jitThreshold: (w, n, v) => checkInteger(w, n, v, 1, 65534),
   guests: (w, n, v) => {
     if (!Array.isArray(v) || v.length === 0) fail(w, n, "a non-empty array of guest configs", v);

@@ -48,11 +48,17 @@ function translatorLines(m: VirtMachine): string[] {
   if (t === undefined) return [];
   const share = t.translatedInstructions / Math.max(1, m.hart.retired);
   return [
+    `  translator            ${m.jitTier === "wasm" ? "wasm" : "JavaScript"} blocks${
+      m.jitNote === undefined ? "" : ` (${m.jitNote})`
+    }`,
     `  blocks compiled       ${t.compiled} (${t.live} live, ${t.liveInstructions} instructions, ` +
     `~${Math.round(t.liveBytes / 1024)} KB of code)`,
     `  compile time          ${t.compileMs.toFixed(1)} ms`,
     `  block invalidations   ${t.invalidations} pages, ${t.flushes} flushes, ${t.evictions} pages evicted`,
     `  run translated        ${(share * 100).toFixed(1)} % of instructions`,
+    `  block entries         ${t.entries} (${
+      (t.translatedInstructions / Math.max(1, t.entries)).toFixed(1)
+    } instructions each)`,
   ];
 }
 

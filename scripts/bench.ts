@@ -51,8 +51,13 @@
  *   so the JIT's warm-up is noise), and QEMU's wall time to the same prompt
  *   (best of 3, start-up included) on the same images; then the peak RSS
  *   (VmHWM) of the bare boot with the translator and without, each in a fresh
- *   `deno run` of this script (`--linux-rss on|off`), so neither inherits the
+ *   `deno run` of this script (`--linux-rss on|off|js`), so neither inherits the
  *   other's heap.
+ * - tiers: cpu.elf bare and cpu_user.elf under the hypervisor with the
+ *   interpreter, JavaScript blocks and wasm blocks (the default), interleaved
+ *   rounds after one warm-up of each, best of each kept, the same count each;
+ *   with the Linux rows, the bare boot's peak RSS with JavaScript blocks too
+ *   (`--linux-rss js`; the Linux rows' translator is the default, wasm).
  * - linux --smp 2: the same boot to the shell with two harts, bare with the
  *   translator (one run, paired with one more single-hart run right before it,
  *   both after the rows above: what a second hart costs), under the hypervisor
@@ -62,7 +67,7 @@
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--no-linux] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
- * boots (a smoke run); `--no-linux` skips the Linux boots. `--linux-rss on|off`
+ * boots (a smoke run); `--no-linux` skips the Linux boots. `--linux-rss on|off|js`
  * is the RSS measurement's child: one bare Linux boot, then `{ rss, wallMs }`
  * as JSON.
  *
@@ -319,6 +324,27 @@ export interface BenchReport {
   guests: GuestsFigure | { skipped: string };
   /** Linux to the shell with `--smp 2`, or why it was skipped. */
   linuxSmp: LinuxSmpFigure | { skipped: string };
+  /** The translator's tiers side by side. */
+  tiers: TiersFigure;
+}
+
+/** One workload with the interpreter, JavaScript blocks and wasm blocks (best of each). */
+export interface TierFigure {
+  /** What ran, and how (`cpu.elf`, `cpu_user.elf (hypervisor)`). */
+  workload: string;
+  interpreter: HypervisorRun;
+  js: HypervisorRun;
+  wasm: HypervisorRun;
+  /** Interleaved rounds after one warm-up of each. */
+  rounds: number;
+}
+
+/** The tiers on the CPU-bound programs, and the Linux boot's peak RSS with JavaScript blocks. */
+export interface TiersFigure {
+  cpu: TierFigure;
+  cpuUser: TierFigure;
+  /** Peak RSS (bytes) of the bare Linux boot with JavaScript blocks, or why it was skipped. */
+  linuxRssJs: number | { skipped: string };
 }
 
 /**
@@ -663,8 +689,8 @@ interface Workload {
   until?: string | string[];
   /** Under the hypervisor: who answers SBI calls (default: the guest's bios). */
   firmware?: "guest" | "builtin";
-  /** Run with the block translator (default: the interpreter alone). */
-  jit?: boolean;
+  /** Run with the block translator, or one of its tiers (default: the interpreter alone). */
+  jit?: boolean | "js" | "wasm";
   /** Harts (default 1). */
   smp?: number;
 }
@@ -826,6 +852,43 @@ export async function benchHypervisor(
     target,
     rounds,
   };
+}
+
+/**
+ * `w` (under the hypervisor if `hypervisor`) with the interpreter, JavaScript
+ * blocks and wasm blocks: one warm-up of each, then `rounds` rounds, the order
+ * turned by one each round; the best of each is kept. All must retire the same
+ * instructions.
+ */
+export async function benchTiers(
+  workload: string,
+  w: Workload,
+  hypervisor: boolean,
+  rounds: number,
+): Promise<TierFigure> {
+  const tiers = [false, "js", "wasm"] as const;
+  for (const jit of tiers) await runWorkload({ ...w, jit }, hypervisor);
+  const best: (HypervisorRun | undefined)[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < tiers.length; k++) {
+      const i = (k + round) % tiers.length;
+      const r = await runWorkload({ ...w, jit: tiers[i] }, hypervisor);
+      if (!(r.stop === "limit" || r.stop === "until" || (r.stop === "halt" && r.exitCode === 0))) {
+        throw new Error(`tiers ${workload} (jit ${tiers[i]}): stopped with ${r.stop}`);
+      }
+      if (!best[i] || r.wallMs < best[i]!.wallMs) best[i] = r;
+    }
+  }
+  const [interpreter, js, wasm] = best as HypervisorRun[];
+  if (
+    js.instructions !== interpreter.instructions || wasm.instructions !== interpreter.instructions
+  ) {
+    throw new Error(
+      `tiers ${workload}: ${interpreter.instructions} instructions interpreted, ` +
+        `${js.instructions} with JavaScript blocks, ${wasm.instructions} with wasm blocks`,
+    );
+  }
+  return { workload, interpreter, js, wasm, rounds };
 }
 
 /**
@@ -1023,7 +1086,7 @@ export async function benchLinuxSmp(
 }
 
 /** The bare Linux boot to the shell (OpenSBI), as `benchLinux` runs it. */
-function linuxBare(images: LinuxImages, jit: boolean): Workload {
+function linuxBare(images: LinuxImages, jit: boolean | "js"): Workload {
   return {
     memory: LINUX_MEMORY,
     isa: LINUX_ISA,
@@ -1046,19 +1109,21 @@ function peakRss(): number {
 }
 
 /**
- * Peak RSS of the bare Linux boot with the translator on or off, measured in a
- * child `deno run` of this script (`--linux-rss on|off`) that boots and prints it.
+ * Peak RSS of the bare Linux boot with the translator on (its default tier),
+ * off or with JavaScript blocks (`"js"`), measured in a child `deno run` of
+ * this script (`--linux-rss on|off|js`) that boots and prints it.
  */
-async function linuxRss(jit: boolean): Promise<number> {
+async function linuxRss(jit: boolean | "js"): Promise<number> {
+  const how = jit === "js" ? "js" : jit ? "on" : "off";
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--linux-rss", jit ? "on" : "off"],
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--linux-rss", how],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
     throw new Error(
-      `linux RSS run (jit ${jit ? "on" : "off"}): ${new TextDecoder().decode(out.stderr)}`,
+      `linux RSS run (jit ${how}): ${new TextDecoder().decode(out.stderr)}`,
     );
   }
   return JSON.parse(text).rss;
@@ -1196,6 +1261,21 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
       linuxSmp = await benchLinuxSmp(images, haveQemu, linux.qemuMs);
     }
   }
+  const tiers: TiersFigure = {
+    cpu: await benchTiers(
+      "cpu.elf",
+      { images: { kernel: image(CPU_ELF) }, isa: "rv64imac", maxInstructions: budget },
+      false,
+      quick ? 1 : TRANSLATOR_ROUNDS,
+    ),
+    cpuUser: await benchTiers(
+      "cpu_user.elf (hypervisor)",
+      { images: { kernel: image(CPU_USER_ELF) }, maxInstructions: budget },
+      true,
+      quick ? 1 : TRANSLATOR_ROUNDS,
+    ),
+    linuxRssJs: "skipped" in linux ? { skipped: linux.skipped } : await linuxRss("js"),
+  };
   let guests: GuestsFigure | { skipped: string } = {
     skipped: quick ? "--quick" : "--no-linux",
   };
@@ -1220,6 +1300,7 @@ export async function runBench(quick: boolean, withLinux = true): Promise<BenchR
     linux,
     guests,
     linuxSmp,
+    tiers,
   };
 }
 
@@ -1402,6 +1483,49 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
   ]);
 }
 
+/** The rows of the translator's tiers (separate from the translator and Linux rows above). */
+function tiersRows(rows: [string, string, string][], r: BenchReport): void {
+  for (const f of [r.tiers.cpu, r.tiers.cpuUser]) {
+    const { interpreter: i, js, wasm } = f;
+    const share = (x: HypervisorRun) =>
+      `${((x.translator?.share ?? 0) * 100).toFixed(1)} % translated`;
+    rows.push([
+      `tiers ${f.workload}: interpreter`,
+      `${i.mips.toFixed(1)} MIPS`,
+      `${int(i.instructions)} instructions in ${ms(i.wallMs)}, best of ${f.rounds} interleaved ` +
+      "with JS and wasm blocks, after 1 warm-up of each",
+    ]);
+    rows.push([
+      `tiers ${f.workload}: JS blocks`,
+      `${js.mips.toFixed(1)} MIPS`,
+      `${(js.mips / i.mips).toFixed(2)}x the interpreter; ${share(js)}`,
+    ]);
+    rows.push([
+      `tiers ${f.workload}: wasm blocks`,
+      `${wasm.mips.toFixed(1)} MIPS`,
+      `${(wasm.mips / i.mips).toFixed(2)}x the interpreter, ${(wasm.mips / js.mips).toFixed(2)}x ` +
+      `JS blocks; ${share(wasm)}; target >= 300 MIPS`,
+    ]);
+  }
+  const rss = r.tiers.linuxRssJs;
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+  if (typeof rss !== "number" || "skipped" in r.linux) {
+    rows.push([
+      "tiers linux to shell: peak RSS, JS blocks",
+      "skipped",
+      typeof rss === "number" ? "" : rss.skipped,
+    ]);
+    return;
+  }
+  const { interpreter, translator } = r.linux.rss;
+  rows.push([
+    "tiers linux to shell: peak RSS, JS blocks",
+    mb(rss),
+    `${(rss / interpreter).toFixed(2)}x the interpreter's ${mb(interpreter)}; wasm blocks (the ` +
+    `default) ${mb(translator)}, ${(translator / interpreter).toFixed(2)}x; bare + OpenSBI`,
+  ]);
+}
+
 /** The rows of the SMP Linux boots. */
 function linuxSmpRows(
   rows: [string, string, string][],
@@ -1545,6 +1669,7 @@ export function formatTable(r: BenchReport): string {
   linuxRows(rows, r.linux);
   guestsRows(rows, r.guests);
   linuxSmpRows(rows, r.linuxSmp);
+  tiersRows(rows, r);
   const header: [string, string, string] = ["benchmark", "figure", "detail"];
   const w0 = Math.max(...[header, ...rows].map((x) => x[0].length));
   const w1 = Math.max(...[header, ...rows].map((x) => x[1].length));
@@ -1564,13 +1689,14 @@ if (import.meta.main) {
   });
   if (values["linux-rss"] !== undefined) {
     // A child of linuxRss: one boot, then this process's peak RSS.
-    if (!["on", "off"].includes(values["linux-rss"])) {
-      console.error(`bench: --linux-rss ${values["linux-rss"]}: must be on or off`);
+    const how = values["linux-rss"];
+    if (how !== "on" && how !== "off" && how !== "js") {
+      console.error(`bench: --linux-rss ${how}: must be on, off or js`);
       Deno.exit(2);
     }
     const images = cachedLinux();
     if (!images) throw new Error("--linux-rss: no Linux images in the cache");
-    const r = await runWorkload(linuxBare(images, values["linux-rss"] === "on"), false);
+    const r = await runWorkload(linuxBare(images, how === "js" ? "js" : how === "on"), false);
     if (r.stop !== "until") throw new Error(`--linux-rss: the boot stopped with ${r.stop}`);
     console.log(JSON.stringify({ rss: peakRss(), wallMs: r.wallMs }));
     Deno.exit(0);

@@ -61,11 +61,18 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^linux to shell\s+skipped\s+--quick$/,
         /^two guests: tinyos \+ linux to shell\s+skipped\s+--quick$/,
         /^linux --smp 2 to shell\s+skipped\s+--quick$/,
+        /^tiers cpu\.elf: interpreter\s+[\d.]+ MIPS\s+1,000,000 instructions in \d+ ms, best of 1 interleaved with JS and wasm blocks/,
+        /^tiers cpu\.elf: JS blocks\s+[\d.]+ MIPS\s+[\d.]+x the interpreter; [\d.]+ % translated$/,
+        /^tiers cpu\.elf: wasm blocks\s+[\d.]+ MIPS\s+[\d.]+x the interpreter, [\d.]+x JS blocks; [\d.]+ % translated; target >= 300 MIPS$/,
+        /^tiers cpu_user\.elf \(hypervisor\): interpreter\s+[\d.]+ MIPS\s+1,000,\d{3} instructions/,
+        /^tiers cpu_user\.elf \(hypervisor\): JS blocks\s+[\d.]+ MIPS/,
+        /^tiers cpu_user\.elf \(hypervisor\): wasm blocks\s+[\d.]+ MIPS/,
+        /^tiers linux to shell: peak RSS, JS blocks\s+skipped\s+--quick$/,
       ]
     ) {
       assert.ok(rows.some((r) => row.test(r)), `no row matches ${row}\n${stdout}`);
     }
-    assert.equal(rows.length, 30, stdout);
+    assert.equal(rows.length, 37, stdout);
 
     const report = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
@@ -108,6 +115,13 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     assert.deepEqual(report.linux, { skipped: "--quick" });
     assert.deepEqual(report.guests, { skipped: "--quick" });
     assert.deepEqual(report.linuxSmp, { skipped: "--quick" });
+    // Each tier ran the same instructions (benchTiers checks), the two block tiers mostly in blocks.
+    for (const f of [report.tiers.cpu, report.tiers.cpuUser]) {
+      assert.equal(f.js.instructions, f.interpreter.instructions);
+      assert.equal(f.wasm.instructions, f.interpreter.instructions);
+      assert.equal(f.interpreter.translator, undefined);
+      assert.ok(f.js.translator.share > 0.3 && f.wasm.translator.share > 0.3, JSON.stringify(f));
+    }
 
     // The Linux rows, from a figure shaped like a full run's.
     const run = (wallMs: number, exits?: number) => ({
@@ -141,6 +155,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         rss: { translator: 600 * 2 ** 20, interpreter: 400 * 2 ** 20 },
       },
       guests: { togetherMs: 30_000, sequentialMs: 24_000, instructions: 1.6e9, slices: [9, 310] },
+      tiers: { ...report.tiers, linuxRssJs: 500 * 2 ** 20 },
     });
     for (
       const row of [
@@ -154,6 +169,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
         /^linux to shell: qemu\s+4000 ms\s+.*rvisor bare 10\.00x, hypervisor 11\.00x .*builtin 10\.50x$/,
         /^linux to shell: qemu, translator\s+4000 ms\s+.*bare 5\.00x, hypervisor 8\.25x \(goal <= 3x\), builtin 5\.25x$/,
         /^linux to shell: peak RSS, translator\s+600 MB\s+interpreter 400 MB: 1\.50x \(goal <= 1\.5x\); /,
+        /^tiers linux to shell: peak RSS, JS blocks\s+500 MB\s+1\.25x the interpreter's 400 MB; wasm blocks \(the default\) 600 MB, 1\.50x; bare \+ OpenSBI$/,
         /^two guests: tinyos \+ linux to shell\s+30000 ms\s+at once; one after another 24000 ms \(1\.25x\); 1,600,000,000 instructions, slices 9 \/ 310$/,
       ]
     ) {
@@ -222,7 +238,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
   }
 });
 
-Deno.test("bench --linux-rss takes on or off only, with a one-line error", async () => {
+Deno.test("bench --linux-rss takes on, off or js only, with a one-line error", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", SCRIPT, "--linux-rss", "maybe"],
     stdout: "piped",
@@ -231,7 +247,7 @@ Deno.test("bench --linux-rss takes on or off only, with a one-line error", async
   assert.equal(out.code, 2);
   assert.equal(
     new TextDecoder().decode(out.stderr),
-    "bench: --linux-rss maybe: must be on or off\n",
+    "bench: --linux-rss maybe: must be on, off or js\n",
   );
 });
 

@@ -207,7 +207,7 @@ Deno.test("cli: bad flags and --mem values each give one line naming the flag, e
     [["--timeout", "soon"], ["--timeout soon"]],
     [["--timeout", "0"], ["--timeout 0"]],
     [["--clock", "wall"], ["--clock wall"]],
-    [["--jit", "yes"], ["--jit yes", "on, off or wasm"]],
+    [["--jit", "yes"], ["--jit yes", "on, off, js or wasm"]],
     [["--jit-threshold", "0"], ["--jit-threshold 0", "1 to 65534"]],
     [["--jit-threshold", "65535"], ["--jit-threshold 65535", "1 to 65534"]],
     [["--jit", "off", "--jit-threshold", "10"], ["--jit-threshold", "--jit off"]],

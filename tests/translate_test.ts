@@ -28,13 +28,13 @@ const MODES = ["bare", "hypervisor"] as const;
 /** A mode with a tier of the translator (JavaScript blocks, or wasm: core/wasm-jit.ts), and its label in test names. */
 interface Case {
   mode: (typeof MODES)[number];
-  tier: true | "wasm";
+  tier: "js" | "wasm";
   label: string;
 }
-/** The translator off, on, and on with wasm blocks. */
-const JITS = [false, true, "wasm"] as const;
+/** The translator off, with JavaScript blocks and with wasm blocks. */
+const JITS = [false, "js", "wasm"] as const;
 const CASES: Case[] = MODES.flatMap((mode) => [
-  { mode, tier: true as const, label: mode },
+  { mode, tier: "js" as const, label: mode },
   { mode, tier: "wasm" as const, label: `${mode}, wasm` },
 ]);
 /** U-Boot's boot is short (35 M instructions): code is hot after fewer visits than by default. */
@@ -60,7 +60,7 @@ interface Outcome {
 async function outcome(
   mode: (typeof MODES)[number],
   config: VirtConfig,
-  jit: boolean | "wasm",
+  jit: boolean | "js" | "wasm",
   threshold: number | undefined,
   drive: (m: VirtMachine) => Promise<string[]>,
 ): Promise<Outcome> {
@@ -77,7 +77,7 @@ async function outcome(
   const t = m.hart.translator;
   assert.equal(t !== null, jit !== false);
   // wasm blocks reach the registers in the memory that holds RAM; JavaScript ones need not.
-  assert.equal(m.hart.xl.buffer === m.bus.ram.buffer, jit === "wasm");
+  assert.equal(m.hart.xl.buffer === m.bus.ram.buffer, m.jitTier === "wasm");
   if (t !== null && threshold !== undefined) t.threshold = threshold;
   const stops = await drive(m);
   return {
@@ -438,8 +438,44 @@ Deno.test("boot.ts --jit wasm: cpu.elf runs nearly all in wasm blocks, the same 
   assert.equal(retiredOf(wasm), retiredOf(await bootCpu(["--jit", "off"])));
 });
 
+Deno.test("boot.ts --stats: the default translator runs wasm blocks, --jit js JavaScript ones, the same count", async () => {
+  const tier = (s: string) => /translator\s+(.*)/.exec(s)?.[1];
+  const byDefault = await bootCpu([]);
+  assert.equal(tier(byDefault), "wasm blocks");
+  const js = await bootCpu(["--jit", "js"]);
+  assert.equal(tier(js), "JavaScript blocks");
+  assert.equal(retiredOf(js), retiredOf(byDefault));
+});
+
+Deno.test('createMachine: jit true picks wasm blocks, "js" JavaScript ones, false none; a RAM too large for wasm falls back to JavaScript with a note', () => {
+  const tiny = { kernel: { name: "cpu.elf", bytes: Deno.readFileSync(CPU_ELF) } };
+  for (
+    const [jit, tier] of [[undefined, "wasm"], [true, "wasm"], ["js", "js"], ["wasm", "wasm"], [
+      false,
+      "off",
+    ]] as const
+  ) {
+    const m = createMachine({ ...tiny, jit });
+    assert.equal(m.vm.jitTier, tier, String(jit));
+    assert.equal(m.vm.jitNote, undefined);
+  }
+  const big = createMachine({ ...tiny, memory: 4 * 1024 ** 3 });
+  assert.equal(big.vm.jitTier, "js");
+  assert.match(big.vm.jitNote ?? "", /do not fit in a wasm memory/);
+  assert.throws(() => createMachine({ ...tiny, memory: 4 * 1024 ** 3, jit: "wasm" }), /do not fit/);
+});
+
+Deno.test("boot.ts --jit wasm: blocks go on into the next ones in wasm, entered from the run loop far less often than JS blocks", async () => {
+  const perEntry = (s: string) =>
+    Number(/block entries\s+\d+ \(([\d.]+) instructions each\)/.exec(s)?.[1]);
+  const wasm = await bootCpu(["--jit", "wasm"]);
+  const js = await bootCpu(["--jit", "js"]);
+  assert.ok(perEntry(wasm) > 10 * perEntry(js), `wasm ${perEntry(wasm)}, JS ${perEntry(js)}`);
+  assert.equal(retiredOf(wasm), retiredOf(js));
+});
+
 Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks and the interpreter, and goes on identically", async () => {
-  const machine = (jit: boolean | "wasm") => {
+  const machine = (jit: boolean | "js" | "wasm") => {
     const out = { text: "" };
     const m = new VirtMachine({
       kernel: { name: "tinyos.elf", bytes: Deno.readFileSync(TINYOS_ELF) },
@@ -458,7 +494,7 @@ Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks an
     }
     return `${out.text.slice(from)} ${m.hart.retired} ${JSON.stringify(m.hart.saveState())}`;
   };
-  for (const [from, to] of [[true, "wasm"], ["wasm", true], ["wasm", false]] as const) {
+  for (const [from, to] of [["js", "wasm"], ["wasm", "js"], ["wasm", false]] as const) {
     const a = machine(from);
     assert.equal((await a.m.run({ until: "$ ", maxInstructions: 100_000_000 })).stop, "until");
     const snapshot = a.m.saveSnapshot();
@@ -475,7 +511,7 @@ Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks an
 /** `kernel` with the translator on (compiling at the first visit) or off, bare or under the hypervisor. */
 function machineFor(
   kernel: { name: string; bytes: Uint8Array },
-  jit: boolean | "wasm",
+  jit: boolean | "js" | "wasm",
   mode: (typeof MODES)[number],
 ): Machine {
   return createMachine({
@@ -557,7 +593,7 @@ for (const mode of MODES) {
 
   Deno.test(`translator: a watchpoint sees every AMO of a translated block on its word (${mode})`, async () => {
     const ends: string[] = [];
-    for (const jit of [false, true]) {
+    for (const jit of JITS) {
       const m = machineFor(jitGuest("atomic.elf"), jit, mode);
       const hits: bigint[] = [];
       // guests/jit/atomic.S case 1: amoadd.w adds the pass number (1..200) to words[0].
@@ -572,7 +608,7 @@ for (const mode of MODES) {
       w.remove();
       ends.push(`${m.guestInstructions} ${text(m.regs())}`);
     }
-    assert.equal(ends[1], ends[0]);
+    for (const end of ends) assert.equal(end, ends[0]);
   });
 
   Deno.test(`translator: single steps through translated code arrive where the interpreter's do (${mode})`, async () => {

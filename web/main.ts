@@ -107,9 +107,9 @@ async function picked(input: HTMLInputElement): Promise<PickedFile | undefined> 
 }
 
 const memoryMiB = () => Number($<HTMLSelectElement>("memory").value);
-const jit = (): boolean | "wasm" => {
+const jit = (): boolean | "js" | "wasm" => {
   const v = $<HTMLSelectElement>("jit").value;
-  return v === "wasm" ? "wasm" : v === "on";
+  return v === "wasm" || v === "js" ? v : v === "on";
 };
 
 $("boot-tinyos").onclick = () => boot({ memoryMiB: memoryMiB(), jit: jit() });

@@ -26,8 +26,8 @@ export interface BootRequest {
   append?: string;
   /** Guest RAM in MiB. */
   memoryMiB: number;
-  /** Compile hot guest code to JavaScript (the block translator), or to WebAssembly. */
-  jit: boolean | "wasm";
+  /** Compile hot guest code (the block translator): true picks wasm where it can, `"js"`/`"wasm"` force one. */
+  jit: boolean | "js" | "wasm";
 }
 
 /** A message from the page to the worker. */
