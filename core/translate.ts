@@ -471,8 +471,11 @@ function generate(insns: { p: number; imm: number; delta: number }[]): {
   const regs = [...used].map((r) => `let l${r} = xl[${r}], h${r} = xh[${r}];`).join(" ");
   // Parenthesised, the function is compiled with its wrapper (V8's eager heuristic) instead of
   // pre-parsed now and parsed again at its first call: a third less compile time per block.
-  const src =
-    `return (function block(xl, xh, pc, budget, ram, ram16, ram32, ltags, loffs, stags, soffs, io) {
+  // The dead tagged template keeps the source out of V8's eval compilation cache, which
+  // otherwise holds the source of every `new Function` for the life of the process, evicted
+  // or not (V8's parser disables that cache for a source with a tagged template).
+  const src = `if (false) out\`\`;
+  return (function block(xl, xh, pc, budget, ram, ram16, ram32, ltags, loffs, stags, soffs, io) {
     ${regs} let zl = 0, zh = 0, n = 0, xc = 0, xp = 0;
     leave: {
     ${loops ? "for (;;) {" : ""}
