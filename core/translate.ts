@@ -381,11 +381,11 @@ function generate(insns: { p: number; imm: number; delta: number }[]): {
   used.delete(0), written.delete(0);
   const lo = (r: number) => r === 0 ? "0" : `l${r}`;
   const hi = (r: number) => r === 0 ? "0" : `h${r}`;
-  const pcAt = (delta: number) => delta === 0 ? "pc" : `(pc + ${delta})`;
+  const pcAt = (delta: number) => delta === 0 ? "pc" : `(pc+${delta})`;
   const writeBack = [...written].map((r) => `xl[${r}] = l${r}; xh[${r}] = h${r};`).join(" ");
   // Every exit jumps to one write-back after the block: repeating it at each exit made
   // the source (and V8's parse and bytecode, paid per block) several times longer.
-  const exit = (count: string, pcExpr: string) => `{ xc = ${count}; xp = ${pcExpr}; break leave; }`;
+  const exit = (count: string, pcExpr: string) => `{xc=${count};xp=${pcExpr};break leave}`;
   const last = insns[insns.length - 1];
   const length = insns.length;
   // A branch or jal back to the start loops inside the function.
@@ -410,39 +410,41 @@ function generate(insns: { p: number; imm: number; delta: number }[]): {
       pc: pcAt(delta),
       next,
     };
-    const here = `n + ${i}`;
-    const done = `n + ${i + 1}`;
+    const here = i === 0 ? "n" : `n+${i}`;
+    const done = `n+${i + 1}`;
     switch (def.kind) {
       case Kind.ALU:
         body.push(expand(def, imm, o));
         break;
       case Kind.LOAD:
       case Kind.STORE: {
+        // Written tight: a block is mostly loads and stores, and V8 keeps its source
+        // for as long as the block lives (blanks here were a third of a load's source).
         const load = def.kind === Kind.LOAD;
         const size = def.size;
         const [tags, offs] = load ? ["ltags", "loffs"] : ["stags", "soffs"];
         const access = load
           ? size === 8
-            ? "const v = ram32[a >> 2], w = ram32[(a >> 2) + 1];"
+            ? "v=ram32[a>>2],w=ram32[(a>>2)+1];"
             : size === 4
-            ? "const v = ram32[a >> 2], w = 0;"
+            ? "v=ram32[a>>2];"
             : size === 2
-            ? "const v = ram16[a >> 1], w = 0;"
-            : "const v = ram[a], w = 0;"
+            ? "v=ram16[a>>1];"
+            : "v=ram[a];"
           : size === 8
-          ? `ram32[a >> 2] = ${lo(rs2)}; ram32[(a >> 2) + 1] = ${hi(rs2)};`
+          ? `;ram32[a>>2]=${lo(rs2)};ram32[(a>>2)+1]=${hi(rs2)}`
           : size === 4
-          ? `ram32[a >> 2] = ${lo(rs2)};`
+          ? `;ram32[a>>2]=${lo(rs2)}`
           : size === 2
-          ? `ram16[a >> 1] = ${lo(rs2)};`
-          : `ram[a] = ${lo(rs2)};`;
+          ? `;ram16[a>>1]=${lo(rs2)}`
+          : `;ram[a]=${lo(rs2)}`;
+        const misaligned = size === 1 ? "" : `||po&${size - 1}`;
         body.push(
-          `{ const va = ${hi(rs1)} * 4294967296 + (${lo(rs1)} >>> 0) + ${imm};` +
-            ` const po = va & 0xfff, slot = (va >>> 12) & ${TLB_MASK};` +
-            ` if (${tags}[slot] !== va - po || (po & ${size - 1}) !== 0) ${
-              exit(here, pcAt(delta))
-            }` +
-            ` const a = ${offs}[slot] + po; ${access} ${load ? expand(def, imm, o) : ""} }`,
+          `{const va=${hi(rs1)}*4294967296+(${
+            lo(rs1)
+          }>>>0)+${imm},po=va&4095,k=va>>>12&${TLB_MASK};` +
+            `if(${tags}[k]!==va-po${misaligned})${exit(here, pcAt(delta))}` +
+            `const a=${offs}[k]+po${load ? `,${access}${expand(def, imm, o)}` : access}}`,
         );
         break;
       }
@@ -466,7 +468,7 @@ function generate(insns: { p: number; imm: number; delta: number }[]): {
     }
   });
   if (INSN_BY_OP[last.p & 0xff]!.kind !== Kind.JUMP) {
-    body.push(exit(`n + ${length}`, pcAt(last.delta + ((last.p & 0x800000) !== 0 ? 4 : 2))));
+    body.push(exit(`n+${length}`, pcAt(last.delta + ((last.p & 0x800000) !== 0 ? 4 : 2))));
   }
   const regs = [...used].map((r) => `let l${r} = xl[${r}], h${r} = xh[${r}];`).join(" ");
   // Parenthesised, the function is compiled with its wrapper (V8's eager heuristic) instead of
