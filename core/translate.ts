@@ -45,6 +45,18 @@ const PAGE = 4096;
 export const MAX_BLOCK = 32;
 /** Times the interpreter reaches an address before a block is compiled there. */
 export const HOT_THRESHOLD = 5000;
+/**
+ * Blocks compiled at {@linkcode Translator.threshold}; after them, code must be
+ * {@linkcode LATE_FACTOR} times as hot (but a threshold of 1 still translates
+ * all that runs). A program with little code (cpu.elf: 177 blocks) gets it all
+ * compiled early; a Linux boot moves on through some 15,000 blocks' worth,
+ * most of them run a few thousand times in all, each costing V8 its compile
+ * time and some 10 KB for the rest of the run: 4x after 4,096 blocks took its
+ * peak RSS from 518 to 444 MiB for 4% less CPU time (paired runs).
+ */
+export const EARLY_BLOCKS = 4096;
+/** How much hotter code must be once {@linkcode EARLY_BLOCKS} blocks were compiled. */
+export const LATE_FACTOR = 4;
 /** Compiled blocks kept before pages unused since the last eviction are evicted. */
 export const MAX_BLOCKS = 16384;
 /**
@@ -264,7 +276,10 @@ export class Translator {
     const k = off >> 1;
     const h = page.heat[k];
     if (h === NEVER) return undefined;
-    if (h + 1 < this.threshold) {
+    const limit = this.stats.compiled < EARLY_BLOCKS || this.threshold === 1
+      ? this.threshold
+      : Math.min(this.threshold * LATE_FACTOR, NEVER - 1);
+    if (h + 1 < limit) {
       page.heat[k] = h + 1;
       return undefined;
     }
