@@ -187,7 +187,7 @@ Options:
                     translator; default on): same results, faster; off runs
                     only the interpreter
   --jit-threshold N interpreter visits of an address before a block is compiled
-                    there (1..65534, default 5000, 4x that after 4096 blocks
+                    there (1..65534, default 5000, 8x that after 4096 blocks
                     compiled; 1 translates all that runs)
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by

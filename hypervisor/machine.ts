@@ -111,7 +111,7 @@ export interface MachineConfig extends BootImages {
   jit?: boolean;
   /**
    * Interpreter visits of an address before a block is compiled there (1..65534,
-   * default 5,000; 4x that once 4,096 blocks were compiled); 1 translates
+   * default 5,000; 8x that once 4,096 blocks were compiled); 1 translates
    * everything that runs.
    */
   jitThreshold?: number;
