@@ -94,6 +94,7 @@ import {
   QEMU_CPU,
   QEMU_CPU_FD,
   UBOOT_SMODE as UBOOT,
+  V8_FLAGS,
 } from "./host-tools.ts";
 import { buildGuests } from "./build-guests.ts";
 import {
@@ -1111,12 +1112,20 @@ function peakRss(): number {
 /**
  * Peak RSS of the bare Linux boot with the translator on (its default tier),
  * off or with JavaScript blocks (`"js"`), measured in a child `deno run` of
- * this script (`--linux-rss on|off|js`) that boots and prints it.
+ * this script (`--linux-rss on|off|js`) that boots and prints it, with the V8
+ * flags rvisor runs with ({@linkcode V8_FLAGS}).
  */
 async function linuxRss(jit: boolean | "js"): Promise<number> {
   const how = jit === "js" ? "js" : jit ? "on" : "off";
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--linux-rss", how],
+    args: [
+      "run",
+      "-A",
+      `--v8-flags=${V8_FLAGS}`,
+      new URL(import.meta.url).pathname,
+      "--linux-rss",
+      how,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -1479,7 +1488,7 @@ function linuxRows(rows: [string, string, string][], f: LinuxFigure | { skipped:
     mb(f.rss.translator),
     `interpreter ${mb(f.rss.interpreter)}: ${rss.toFixed(2)}x (goal <= 1.5x${
       rss <= 1.5 ? "" : " MISSED"
-    }); bare + OpenSBI, VmHWM of one process each`,
+    }); bare + OpenSBI, VmHWM of one process each, with rvisor's V8 flags`,
   ]);
 }
 

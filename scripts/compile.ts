@@ -16,6 +16,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { V8_FLAGS } from "./host-tools.ts";
 
 /** The repository root (absolute, with a trailing slash). */
 export const ROOT: string = new URL("../", import.meta.url).pathname;
@@ -28,7 +29,7 @@ export type CompileResult =
 
 /** The arguments given to `deno` (run in {@linkcode ROOT}) to compile rvisor into `output`. */
 export function compileArgs(output: string): string[] {
-  return ["compile", "-A", "--output", output, "boot.ts"];
+  return ["compile", "-A", `--v8-flags=${V8_FLAGS}`, "--output", output, "boot.ts"];
 }
 
 /**

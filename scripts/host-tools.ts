@@ -29,6 +29,16 @@ export const OPENSBI_FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_ju
 export const UBOOT_SMODE = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
 
 /**
+ * The V8 flags rvisor runs with where its runtime is ours: `deno task boot`,
+ * `deno task bench` (and its RSS children), the `deno task compile` binary and
+ * `scripts/rvisor.sh boot`. A young generation of at most 4 MB per semi-space:
+ * V8 grows it to 64 MB on a translated Linux boot, as every compiled block
+ * leaves objects that survive, and capped the boot peaks 44 MiB lower for the
+ * same CPU time (paired runs).
+ */
+export const V8_FLAGS = "--max-semi-space-size=4";
+
+/**
  * Wall-clock hang guard for a test's run or subprocess (ms): a run that should
  * end by itself (a halt, an answer, an instruction budget) and has not after
  * this long is stuck. Far above what any passing run takes on a loaded machine.

@@ -42,7 +42,7 @@ what="${1:-}"
 case "$what" in
   boot)
     need_deno
-    exec deno run -A boot.ts "$@"
+    exec deno run -A --v8-flags=--max-semi-space-size=4 boot.ts "$@"
     ;;
   test)
     need_deno

@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { hostTest, missing, REQUIRE_TOOLS } from "../scripts/host-tools.ts";
+import { compileArgs } from "../scripts/compile.ts";
+import { hostTest, missing, REQUIRE_TOOLS, V8_FLAGS } from "../scripts/host-tools.ts";
 import { ignoredTests, ignoreReason } from "../scripts/test.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -103,4 +104,17 @@ Deno.test("test command: lists the ignored tests; under RVISOR_REQUIRE_TOOLS=1 o
   });
   assert.equal(failing.code, 1, failing.text);
   assert.match(failing.text, /rvisor: 0 tests ignored/);
+});
+
+Deno.test("host-tools: every way rvisor is launched passes V8_FLAGS", () => {
+  const flag = `--v8-flags=${V8_FLAGS}`;
+  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks;
+  for (const task of ["boot", "bench"]) {
+    assert.ok(tasks[task].split(" ").includes(flag), `deno task ${task}: ${tasks[task]}`);
+  }
+  assert.ok(compileArgs("out").includes(flag), "deno task compile");
+  const boot = /^\s*exec deno run .*boot\.ts.*$/m.exec(
+    Deno.readTextFileSync(`${ROOT}scripts/rvisor.sh`),
+  );
+  assert.ok(boot?.[0].split(" ").includes(flag), `scripts/rvisor.sh boot: ${boot?.[0]}`);
 });
