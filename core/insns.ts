@@ -25,6 +25,7 @@
 
 import { Amo, Op, OP_COUNT } from "./decode.ts";
 import { div32, div64, mul128, out } from "./int64.ts";
+import { W } from "./wasm.ts";
 
 /** What an instruction does, as far as a code generator cares. */
 export const Kind = {
@@ -60,7 +61,46 @@ export interface InsnDef {
    * interpreter's, whose immediate is known only at run time) it must not.
    */
   sem: string | ((imm: number | string) => string);
+  /** How wasm blocks compile it (core/wasm-jit.ts); absent: a wasm block ends before it. */
+  wasm?: WasmForm;
 }
+
+/**
+ * An op's WebAssembly form, the same semantics as its template on 64-bit
+ * registers held as i64 (core/wasm-jit.ts encodes it):
+ * - `bin`: rd = rs1 `bin` (rs2 or the immediate, by `src2`), on i64 or, with
+ *   `word`, on the low words as i32 and sign-extended;
+ * - `helper`: rd = a helper function of the module on rs1 and rs2 (division,
+ *   whose edge cases wasm traps on, and the high multiplies wasm lacks);
+ * - `value`: rd = the immediate (lui), pc + immediate (auipc), or nothing (nop);
+ * - `cmp`: the branch's i64 comparison of rs1 with rs2;
+ * - `target`: a jump's target, pc + immediate (jal) or rs1 + immediate with bit 0 cleared (jalr);
+ * - `mem`: a load's or store's i64 memory opcode, its alignment (log2 of the size).
+ */
+export type WasmForm =
+  | { readonly bin: readonly number[]; readonly src2: "reg" | "imm"; readonly word?: true }
+  | { readonly helper: WasmHelper }
+  | { readonly value: "imm" | "pc+imm" | "none" }
+  | { readonly cmp: number }
+  | { readonly target: "pc+imm" | "rs1+imm" }
+  | { readonly mem: number; readonly align: number };
+
+/** The helper functions wasm blocks call (core/wasm-jit.ts defines them), in the order a module holds them. */
+export const WASM_HELPERS = [
+  "mulh",
+  "mulhsu",
+  "mulhu",
+  "div",
+  "divu",
+  "rem",
+  "remu",
+  "divw",
+  "divuw",
+  "remw",
+  "remuw",
+] as const;
+/** A helper's name. */
+export type WasmHelper = typeof WASM_HELPERS[number];
 
 const TWO32 = "4294967296";
 
@@ -113,6 +153,7 @@ export const INSNS: readonly InsnDef[] = [
     size: 0,
     sem: "{ const s = ($al >>> 0) + ($imm >>> 0); " +
       "$dh = ($ah + $ih + (s > 0xffffffff ? 1 : 0)) | 0; $dl = s | 0; }",
+    wasm: { bin: [W.i64Add], src2: "imm" },
   },
   {
     op: Op.ADD,
@@ -120,6 +161,7 @@ export const INSNS: readonly InsnDef[] = [
     size: 0,
     sem: "{ const s = ($al >>> 0) + ($bl >>> 0); " +
       "$dh = ($ah + $bh + (s > 0xffffffff ? 1 : 0)) | 0; $dl = s | 0; }",
+    wasm: { bin: [W.i64Add], src2: "reg" },
   },
   {
     op: Op.SUB,
@@ -127,54 +169,185 @@ export const INSNS: readonly InsnDef[] = [
     size: 0,
     sem: "{ const a = $al >>> 0, b = $bl >>> 0; $dh = ($ah - $bh - (a < b ? 1 : 0)) | 0; " +
       "$dl = (a - b) | 0; }",
+    wasm: { bin: [W.i64Sub], src2: "reg" },
   },
-  { op: Op.LUI, kind: ALU, size: 0, sem: "$dl = $imm; $dh = $ih;" },
-  { op: Op.AUIPC, kind: ALU, size: 0, sem: fromNumber("$pc + $imm") },
+  { op: Op.LUI, kind: ALU, size: 0, sem: "$dl = $imm; $dh = $ih;", wasm: { value: "imm" } },
+  { op: Op.AUIPC, kind: ALU, size: 0, sem: fromNumber("$pc + $imm"), wasm: { value: "pc+imm" } },
   {
     op: Op.SLTI,
     kind: ALU,
     size: 0,
     sem: `{ const v = ${less("$ah", "$al", "$ih", "$imm", false)} ? 1 : 0; $dl = v; $dh = 0; }`,
+    wasm: { bin: [W.i64LtS, W.i64ExtendI32u], src2: "imm" },
   },
   {
     op: Op.SLTIU,
     kind: ALU,
     size: 0,
     sem: `{ const v = ${less("$ah", "$al", "$ih", "$imm", true)} ? 1 : 0; $dl = v; $dh = 0; }`,
+    wasm: { bin: [W.i64LtU, W.i64ExtendI32u], src2: "imm" },
   },
-  { op: Op.XORI, kind: ALU, size: 0, sem: "$dh = $ah ^ $ih; $dl = $al ^ $imm;" },
-  { op: Op.ORI, kind: ALU, size: 0, sem: "$dh = $ah | $ih; $dl = $al | $imm;" },
-  { op: Op.ANDI, kind: ALU, size: 0, sem: "$dh = $ah & $ih; $dl = $al & $imm;" },
-  { op: Op.SLLI, kind: ALU, size: 0, sem: (imm) => shift("sll", imm) },
-  { op: Op.SRLI, kind: ALU, size: 0, sem: (imm) => shift("srl", imm) },
-  { op: Op.SRAI, kind: ALU, size: 0, sem: (imm) => shift("sra", imm) },
-  { op: Op.SLL, kind: ALU, size: 0, sem: shift("sll", "$bl & 63") },
-  { op: Op.SRL, kind: ALU, size: 0, sem: shift("srl", "$bl & 63") },
-  { op: Op.SRA, kind: ALU, size: 0, sem: shift("sra", "$bl & 63") },
+  {
+    op: Op.XORI,
+    kind: ALU,
+    size: 0,
+    sem: "$dh = $ah ^ $ih; $dl = $al ^ $imm;",
+    wasm: { bin: [W.i64Xor], src2: "imm" },
+  },
+  {
+    op: Op.ORI,
+    kind: ALU,
+    size: 0,
+    sem: "$dh = $ah | $ih; $dl = $al | $imm;",
+    wasm: { bin: [W.i64Or], src2: "imm" },
+  },
+  {
+    op: Op.ANDI,
+    kind: ALU,
+    size: 0,
+    sem: "$dh = $ah & $ih; $dl = $al & $imm;",
+    wasm: { bin: [W.i64And], src2: "imm" },
+  },
+  {
+    op: Op.SLLI,
+    kind: ALU,
+    size: 0,
+    sem: (imm) => shift("sll", imm),
+    wasm: { bin: [W.i64Shl], src2: "imm" },
+  },
+  {
+    op: Op.SRLI,
+    kind: ALU,
+    size: 0,
+    sem: (imm) => shift("srl", imm),
+    wasm: { bin: [W.i64ShrU], src2: "imm" },
+  },
+  {
+    op: Op.SRAI,
+    kind: ALU,
+    size: 0,
+    sem: (imm) => shift("sra", imm),
+    wasm: { bin: [W.i64ShrS], src2: "imm" },
+  },
+  {
+    op: Op.SLL,
+    kind: ALU,
+    size: 0,
+    sem: shift("sll", "$bl & 63"),
+    wasm: { bin: [W.i64Shl], src2: "reg" },
+  },
+  {
+    op: Op.SRL,
+    kind: ALU,
+    size: 0,
+    sem: shift("srl", "$bl & 63"),
+    wasm: { bin: [W.i64ShrU], src2: "reg" },
+  },
+  {
+    op: Op.SRA,
+    kind: ALU,
+    size: 0,
+    sem: shift("sra", "$bl & 63"),
+    wasm: { bin: [W.i64ShrS], src2: "reg" },
+  },
   {
     op: Op.SLT,
     kind: ALU,
     size: 0,
     sem: `{ const v = ${less("$ah", "$al", "$bh", "$bl", false)} ? 1 : 0; $dl = v; $dh = 0; }`,
+    wasm: { bin: [W.i64LtS, W.i64ExtendI32u], src2: "reg" },
   },
   {
     op: Op.SLTU,
     kind: ALU,
     size: 0,
     sem: `{ const v = ${less("$ah", "$al", "$bh", "$bl", true)} ? 1 : 0; $dl = v; $dh = 0; }`,
+    wasm: { bin: [W.i64LtU, W.i64ExtendI32u], src2: "reg" },
   },
-  { op: Op.XOR, kind: ALU, size: 0, sem: "$dh = $ah ^ $bh; $dl = $al ^ $bl;" },
-  { op: Op.OR, kind: ALU, size: 0, sem: "$dh = $ah | $bh; $dl = $al | $bl;" },
-  { op: Op.AND, kind: ALU, size: 0, sem: "$dh = $ah & $bh; $dl = $al & $bl;" },
-  { op: Op.ADDIW, kind: ALU, size: 0, sem: word("($al + $imm) | 0") },
-  { op: Op.SLLIW, kind: ALU, size: 0, sem: word("$al << $imm") },
-  { op: Op.SRLIW, kind: ALU, size: 0, sem: word("($al >>> $imm) | 0") },
-  { op: Op.SRAIW, kind: ALU, size: 0, sem: word("$al >> $imm") },
-  { op: Op.ADDW, kind: ALU, size: 0, sem: word("($al + $bl) | 0") },
-  { op: Op.SUBW, kind: ALU, size: 0, sem: word("($al - $bl) | 0") },
-  { op: Op.SLLW, kind: ALU, size: 0, sem: word("$al << ($bl & 31)") },
-  { op: Op.SRLW, kind: ALU, size: 0, sem: word("($al >>> ($bl & 31)) | 0") },
-  { op: Op.SRAW, kind: ALU, size: 0, sem: word("$al >> ($bl & 31)") },
+  {
+    op: Op.XOR,
+    kind: ALU,
+    size: 0,
+    sem: "$dh = $ah ^ $bh; $dl = $al ^ $bl;",
+    wasm: { bin: [W.i64Xor], src2: "reg" },
+  },
+  {
+    op: Op.OR,
+    kind: ALU,
+    size: 0,
+    sem: "$dh = $ah | $bh; $dl = $al | $bl;",
+    wasm: { bin: [W.i64Or], src2: "reg" },
+  },
+  {
+    op: Op.AND,
+    kind: ALU,
+    size: 0,
+    sem: "$dh = $ah & $bh; $dl = $al & $bl;",
+    wasm: { bin: [W.i64And], src2: "reg" },
+  },
+  {
+    op: Op.ADDIW,
+    kind: ALU,
+    size: 0,
+    sem: word("($al + $imm) | 0"),
+    wasm: { bin: [W.i32Add], src2: "imm", word: true },
+  },
+  {
+    op: Op.SLLIW,
+    kind: ALU,
+    size: 0,
+    sem: word("$al << $imm"),
+    wasm: { bin: [W.i32Shl], src2: "imm", word: true },
+  },
+  {
+    op: Op.SRLIW,
+    kind: ALU,
+    size: 0,
+    sem: word("($al >>> $imm) | 0"),
+    wasm: { bin: [W.i32ShrU], src2: "imm", word: true },
+  },
+  {
+    op: Op.SRAIW,
+    kind: ALU,
+    size: 0,
+    sem: word("$al >> $imm"),
+    wasm: { bin: [W.i32ShrS], src2: "imm", word: true },
+  },
+  {
+    op: Op.ADDW,
+    kind: ALU,
+    size: 0,
+    sem: word("($al + $bl) | 0"),
+    wasm: { bin: [W.i32Add], src2: "reg", word: true },
+  },
+  {
+    op: Op.SUBW,
+    kind: ALU,
+    size: 0,
+    sem: word("($al - $bl) | 0"),
+    wasm: { bin: [W.i32Sub], src2: "reg", word: true },
+  },
+  {
+    op: Op.SLLW,
+    kind: ALU,
+    size: 0,
+    sem: word("$al << ($bl & 31)"),
+    wasm: { bin: [W.i32Shl], src2: "reg", word: true },
+  },
+  {
+    op: Op.SRLW,
+    kind: ALU,
+    size: 0,
+    sem: word("($al >>> ($bl & 31)) | 0"),
+    wasm: { bin: [W.i32ShrU], src2: "reg", word: true },
+  },
+  {
+    op: Op.SRAW,
+    kind: ALU,
+    size: 0,
+    sem: word("$al >> ($bl & 31)"),
+    wasm: { bin: [W.i32ShrS], src2: "reg", word: true },
+  },
   {
     // Low 64 bits of the product: al*bl in full, plus the cross terms shifted by 32.
     op: Op.MUL,
@@ -184,56 +357,149 @@ export const INSNS: readonly InsnDef[] = [
       "const p0 = ua * (bl & 0xffff), p1 = ua * (bl >>> 16); " +
       "const c = Math.floor((p1 + Math.floor(p0 / 65536)) / 65536); " +
       "$dh = (c + Math.imul(al, $bh) + Math.imul($ah, bl)) | 0; $dl = Math.imul(al, bl); }",
+    wasm: { bin: [W.i64Mul], src2: "reg" },
   },
-  { op: Op.MULW, kind: ALU, size: 0, sem: word("Math.imul($al, $bl)") },
-  ...([[Op.MULH, true, true], [Op.MULHSU, true, false], [Op.MULHU, false, false]] as const).map((
-    [op, a, b],
-  ) => ({
+  {
+    op: Op.MULW,
+    kind: ALU,
+    size: 0,
+    sem: word("Math.imul($al, $bl)"),
+    wasm: { bin: [W.i32Mul], src2: "reg", word: true },
+  },
+  ...([
+    [Op.MULH, true, true, "mulh"],
+    [Op.MULHSU, true, false, "mulhsu"],
+    [Op.MULHU, false, false, "mulhu"],
+  ] as const).map(([op, a, b, helper]) => ({
     op,
     kind: ALU,
     size: 0,
     sem: `mul128($al, $ah, $bl, $bh, ${a}, ${b}); $dl = out[2]; $dh = out[3];`,
+    wasm: { helper },
   })),
-  ...([[Op.DIV, true, false], [Op.DIVU, false, false], [Op.REM, true, true], [
-    Op.REMU,
-    false,
-    true,
-  ]] as const).map(([op, signed, rem]) => ({
+  ...([
+    [Op.DIV, true, false, "div"],
+    [Op.DIVU, false, false, "divu"],
+    [Op.REM, true, true, "rem"],
+    [Op.REMU, false, true, "remu"],
+  ] as const).map(([op, signed, rem, helper]) => ({
     op,
     kind: ALU,
     size: 0,
     sem: `div64($al, $ah, $bl, $bh, ${signed}, ${rem}); $dl = out[0]; $dh = out[1];`,
+    wasm: { helper },
   })),
-  ...([[Op.DIVW, true, false], [Op.DIVUW, false, false], [Op.REMW, true, true], [
-    Op.REMUW,
-    false,
-    true,
-  ]] as const).map(([op, signed, rem]) => ({
+  ...([
+    [Op.DIVW, true, false, "divw"],
+    [Op.DIVUW, false, false, "divuw"],
+    [Op.REMW, true, true, "remw"],
+    [Op.REMUW, false, true, "remuw"],
+  ] as const).map(([op, signed, rem, helper]) => ({
     op,
     kind: ALU,
     size: 0,
     sem: word(`div32($al, $bl, ${signed}, ${rem})`),
+    wasm: { helper },
   })),
-  { op: Op.NOP, kind: ALU, size: 0, sem: "" },
-  { op: Op.JAL, kind: Kind.JUMP, size: 0, sem: "$pc + $imm" },
-  { op: Op.JALR, kind: Kind.JUMP, size: 0, sem: "$al" }, // target built by the generator
-  { op: Op.BEQ, kind: Kind.BRANCH, size: 0, sem: "$al === $bl && $ah === $bh" },
-  { op: Op.BNE, kind: Kind.BRANCH, size: 0, sem: "$al !== $bl || $ah !== $bh" },
-  { op: Op.BLT, kind: Kind.BRANCH, size: 0, sem: less("$ah", "$al", "$bh", "$bl", false) },
-  { op: Op.BGE, kind: Kind.BRANCH, size: 0, sem: `!${less("$ah", "$al", "$bh", "$bl", false)}` },
-  { op: Op.BLTU, kind: Kind.BRANCH, size: 0, sem: less("$ah", "$al", "$bh", "$bl", true) },
-  { op: Op.BGEU, kind: Kind.BRANCH, size: 0, sem: `!${less("$ah", "$al", "$bh", "$bl", true)}` },
-  { op: Op.LB, kind: Kind.LOAD, size: 1, sem: "$dl = (v << 24) >> 24; $dh = $dl >> 31;" },
-  { op: Op.LH, kind: Kind.LOAD, size: 2, sem: "$dl = (v << 16) >> 16; $dh = $dl >> 31;" },
-  { op: Op.LW, kind: Kind.LOAD, size: 4, sem: "$dl = v; $dh = v >> 31;" },
-  { op: Op.LD, kind: Kind.LOAD, size: 8, sem: "$dl = v; $dh = w;" },
-  { op: Op.LBU, kind: Kind.LOAD, size: 1, sem: "$dl = v & 0xff; $dh = 0;" },
-  { op: Op.LHU, kind: Kind.LOAD, size: 2, sem: "$dl = v & 0xffff; $dh = 0;" },
-  { op: Op.LWU, kind: Kind.LOAD, size: 4, sem: "$dl = v; $dh = 0;" },
-  { op: Op.SB, kind: Kind.STORE, size: 1, sem: "" },
-  { op: Op.SH, kind: Kind.STORE, size: 2, sem: "" },
-  { op: Op.SW, kind: Kind.STORE, size: 4, sem: "" },
-  { op: Op.SD, kind: Kind.STORE, size: 8, sem: "" },
+  { op: Op.NOP, kind: ALU, size: 0, sem: "", wasm: { value: "none" } },
+  { op: Op.JAL, kind: Kind.JUMP, size: 0, sem: "$pc + $imm", wasm: { target: "pc+imm" } },
+  // The target is built by the generator.
+  { op: Op.JALR, kind: Kind.JUMP, size: 0, sem: "$al", wasm: { target: "rs1+imm" } },
+  {
+    op: Op.BEQ,
+    kind: Kind.BRANCH,
+    size: 0,
+    sem: "$al === $bl && $ah === $bh",
+    wasm: { cmp: W.i64Eq },
+  },
+  {
+    op: Op.BNE,
+    kind: Kind.BRANCH,
+    size: 0,
+    sem: "$al !== $bl || $ah !== $bh",
+    wasm: { cmp: W.i64Ne },
+  },
+  {
+    op: Op.BLT,
+    kind: Kind.BRANCH,
+    size: 0,
+    sem: less("$ah", "$al", "$bh", "$bl", false),
+    wasm: { cmp: W.i64LtS },
+  },
+  {
+    op: Op.BGE,
+    kind: Kind.BRANCH,
+    size: 0,
+    sem: `!${less("$ah", "$al", "$bh", "$bl", false)}`,
+    wasm: { cmp: W.i64GeS },
+  },
+  {
+    op: Op.BLTU,
+    kind: Kind.BRANCH,
+    size: 0,
+    sem: less("$ah", "$al", "$bh", "$bl", true),
+    wasm: { cmp: W.i64LtU },
+  },
+  {
+    op: Op.BGEU,
+    kind: Kind.BRANCH,
+    size: 0,
+    sem: `!${less("$ah", "$al", "$bh", "$bl", true)}`,
+    wasm: { cmp: W.i64GeU },
+  },
+  {
+    op: Op.LB,
+    kind: Kind.LOAD,
+    size: 1,
+    sem: "$dl = (v << 24) >> 24; $dh = $dl >> 31;",
+    wasm: { mem: W.i64Load8s, align: 0 },
+  },
+  {
+    op: Op.LH,
+    kind: Kind.LOAD,
+    size: 2,
+    sem: "$dl = (v << 16) >> 16; $dh = $dl >> 31;",
+    wasm: { mem: W.i64Load16s, align: 1 },
+  },
+  {
+    op: Op.LW,
+    kind: Kind.LOAD,
+    size: 4,
+    sem: "$dl = v; $dh = v >> 31;",
+    wasm: { mem: W.i64Load32s, align: 2 },
+  },
+  {
+    op: Op.LD,
+    kind: Kind.LOAD,
+    size: 8,
+    sem: "$dl = v; $dh = w;",
+    wasm: { mem: W.i64Load, align: 3 },
+  },
+  {
+    op: Op.LBU,
+    kind: Kind.LOAD,
+    size: 1,
+    sem: "$dl = v & 0xff; $dh = 0;",
+    wasm: { mem: W.i64Load8u, align: 0 },
+  },
+  {
+    op: Op.LHU,
+    kind: Kind.LOAD,
+    size: 2,
+    sem: "$dl = v & 0xffff; $dh = 0;",
+    wasm: { mem: W.i64Load16u, align: 1 },
+  },
+  {
+    op: Op.LWU,
+    kind: Kind.LOAD,
+    size: 4,
+    sem: "$dl = v; $dh = 0;",
+    wasm: { mem: W.i64Load32u, align: 2 },
+  },
+  { op: Op.SB, kind: Kind.STORE, size: 1, sem: "", wasm: { mem: W.i64Store8, align: 0 } },
+  { op: Op.SH, kind: Kind.STORE, size: 2, sem: "", wasm: { mem: W.i64Store16, align: 1 } },
+  { op: Op.SW, kind: Kind.STORE, size: 4, sem: "", wasm: { mem: W.i64Store32, align: 2 } },
+  { op: Op.SD, kind: Kind.STORE, size: 8, sem: "", wasm: { mem: W.i64Store, align: 3 } },
   { op: Op.AMO_W, kind: Kind.ATOMIC, size: 4, sem: (f5) => atomicSem(4, funct5(f5)) },
   { op: Op.AMO_D, kind: Kind.ATOMIC, size: 8, sem: (f5) => atomicSem(8, funct5(f5)) },
 ];

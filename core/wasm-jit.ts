@@ -15,17 +15,20 @@
  * module: encoding, compiling and instantiating it costs about 0.1 ms, less
  * than `new Function` (scripts/wasm-probe.ts).
  *
- * Ops with edge cases wasm traps on (division) or lacks (high multiply) call
- * helper functions of the module; everything else is one or a few wasm
- * instructions.
+ * What each op compiles to is its definition's wasm form (core/insns.ts
+ * `InsnDef.wasm`, beside its JavaScript template); this file is the encoder
+ * and the block and dispatcher structure around them. Ops with edge cases wasm
+ * traps on (division) or lacks (high multiply) call helper functions of the
+ * module, defined here; a wasm block ends before an op without a wasm form.
  *
  * @module
  */
 
-import { Op } from "./decode.ts";
-import { INSN_BY_OP, Kind } from "./insns.ts";
+import { Op, OP_COUNT } from "./decode.ts";
+import { INSN_BY_OP, INSNS, Kind, WASM_HELPERS, type WasmHelper } from "./insns.ts";
 import { TLB_SIZE } from "./mmu.ts";
 import { type BlockFn, type Codegen, type PathInsn, Translator } from "./translate.ts";
+import { F64, I32, I64, VOID, W } from "./wasm.ts";
 
 const TLB_MASK = TLB_SIZE - 1;
 
@@ -79,85 +82,6 @@ class Bytes {
     return this.uleb(other.len).append(other);
   }
 }
-
-/** The opcodes the blocks use (WebAssembly core spec, section 5.4). */
-const W = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  else: 0x05,
-  end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  ret: 0x0f,
-  call: 0x10,
-  callIndirect: 0x11,
-  drop: 0x1a,
-  select: 0x1b,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Load: 0x28,
-  i64Load: 0x29,
-  f64Load: 0x2b,
-  f64Store: 0x39,
-  i64Load8s: 0x30,
-  i64Load8u: 0x31,
-  i64Load16s: 0x32,
-  i64Load16u: 0x33,
-  i64Load32s: 0x34,
-  i64Load32u: 0x35,
-  i32Store: 0x36,
-  i64Store: 0x37,
-  i64Store8: 0x3c,
-  i64Store16: 0x3d,
-  i64Store32: 0x3e,
-  i32Const: 0x41,
-  i64Const: 0x42,
-  i32Eqz: 0x45,
-  i32Ne: 0x47,
-  i32GtS: 0x4a,
-  i32GeS: 0x4e,
-  i64Eqz: 0x50,
-  i64Eq: 0x51,
-  i64Ne: 0x52,
-  i64LtS: 0x53,
-  i64LtU: 0x54,
-  i64GeS: 0x59,
-  i64GeU: 0x5a,
-  f64Ne: 0x62,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32Mul: 0x6c,
-  i32DivS: 0x6d,
-  i32DivU: 0x6e,
-  i32RemS: 0x6f,
-  i32RemU: 0x70,
-  i32And: 0x71,
-  i32Or: 0x72,
-  i32Shl: 0x74,
-  i32ShrS: 0x75,
-  i32ShrU: 0x76,
-  i64Add: 0x7c,
-  i64Sub: 0x7d,
-  i64Mul: 0x7e,
-  i64DivS: 0x7f,
-  i64DivU: 0x80,
-  i64RemS: 0x81,
-  i64RemU: 0x82,
-  i64And: 0x83,
-  i64Or: 0x84,
-  i64Xor: 0x85,
-  i64Shl: 0x86,
-  i64ShrS: 0x87,
-  i64ShrU: 0x88,
-  i32WrapI64: 0xa7,
-  i64ExtendI32s: 0xac,
-  i64ExtendI32u: 0xad,
-  i64TruncF64s: 0xb0,
-  f64ConvertI64s: 0xb9,
-} as const;
-const I32 = 0x7f, I64 = 0x7e, F64 = 0x7c, VOID = 0x40;
 
 /** A function body under construction. */
 class Body extends Bytes {
@@ -270,22 +194,16 @@ const TYPES: [number[], number[]][] = [
   [[I32, F64, I32, I32, I32, I32, I32, I32, I32, I32], [F64]],
 ];
 
-/** Ops run by a helper function (i64, i64) -> i64 of the module: wasm traps on their edge cases or lacks them. */
-const HELPER_OPS: readonly number[] = [
-  Op.MULH,
-  Op.MULHSU,
-  Op.MULHU,
-  Op.DIV,
-  Op.DIVU,
-  Op.REM,
-  Op.REMU,
-  Op.DIVW,
-  Op.DIVUW,
-  Op.REMW,
-  Op.REMUW,
-];
+/** Per op id, the index of the helper function it calls (its wasm form's `helper`), else -1. */
+const HELPER_OF: Int8Array = (() => {
+  const t = new Int8Array(OP_COUNT).fill(-1);
+  for (const d of INSNS) {
+    if (d.wasm !== undefined && "helper" in d.wasm) t[d.op] = WASM_HELPERS.indexOf(d.wasm.helper);
+  }
+  return t;
+})();
 
-/** The helpers' bodies (params a = 0, b = 1), in HELPER_OPS order; mulhu is index 2. */
+/** The helpers' bodies (params a = 0, b = 1), in {@linkcode WASM_HELPERS} order. */
 function helpers(): WasmFunction[] {
   const mulhu = new Body(); // 64x64 -> high 64 from 32-bit halves
   // locals: 2 alo, 3 ahi, 4 blo, 5 bhi, 6 t, 7 u
@@ -299,10 +217,10 @@ function helpers(): WasmFunction[] {
   /** x - (y < 0 ? z : 0): the signed corrections of the high product. */
   const minusIfNeg = (b: Body, y: number, z: number) =>
     b.get(z).i64(0).get(y).i64(0).op(W.i64LtS, W.select, W.i64Sub);
-  const mulh = new Body().get(0).get(1).call(2);
+  const mulh = new Body().get(0).get(1).call(WASM_HELPERS.indexOf("mulhu"));
   minusIfNeg(mulh, 0, 1);
   minusIfNeg(mulh, 1, 0);
-  const mulhsu = new Body().get(0).get(1).call(2);
+  const mulhsu = new Body().get(0).get(1).call(WASM_HELPERS.indexOf("mulhu"));
   minusIfNeg(mulhsu, 0, 1);
   /** b == 0 ? zero : (overflow ? ovf : a op b), 64-bit. */
   const div = (op: number, zero: Body, signedOverflow: Body | null) => {
@@ -330,85 +248,28 @@ function helpers(): WasmFunction[] {
   const a64 = new Body().get(0);
   const a32 = new Body().get(0).op(W.i32WrapI64, W.i64ExtendI32s);
   const ones = new Body().i64(-1);
-  const bodies = [
+  const bodies: Record<WasmHelper, Body> = {
     mulh,
     mulhsu,
     mulhu,
-    div(W.i64DivS, ones, a64),
-    div(W.i64DivU, ones, null),
-    div(W.i64RemS, a64, null), // i64.rem_s of MIN by -1 is 0 in wasm, as in RISC-V
-    div(W.i64RemU, a64, null),
-    divw(W.i32DivS, ones, a32),
-    divw(W.i32DivU, ones, null),
-    divw(W.i32RemS, a32, null),
-    divw(W.i32RemU, a32, null),
-  ];
-  return bodies.map((b, i) => ({
+    div: div(W.i64DivS, ones, a64),
+    divu: div(W.i64DivU, ones, null),
+    rem: div(W.i64RemS, a64, null), // i64.rem_s of MIN by -1 is 0 in wasm, as in RISC-V
+    remu: div(W.i64RemU, a64, null),
+    divw: divw(W.i32DivS, ones, a32),
+    divuw: divw(W.i32DivU, ones, null),
+    remw: divw(W.i32RemS, a32, null),
+    remuw: divw(W.i32RemU, a32, null),
+  };
+  return WASM_HELPERS.map((name) => ({
     type: T_BIN,
-    locals: i === 2 ? [I64, I64, I64, I64, I64, I64] : [],
-    body: [b],
+    locals: name === "mulhu" ? [I64, I64, I64, I64, I64, I64] : [],
+    body: [bodies[name]],
   }));
 }
 
 /** The helper functions, encoded into each module that calls one. */
 const HELPERS: readonly WasmFunction[] = helpers();
-
-/** ALU ops as wasm: operand sources and the op(s) that combine them. */
-const ALU_BIN: Record<number, [src2: "reg" | "imm", ops: number[], word?: boolean]> = {
-  [Op.ADDI]: ["imm", [W.i64Add]],
-  [Op.ADD]: ["reg", [W.i64Add]],
-  [Op.SUB]: ["reg", [W.i64Sub]],
-  [Op.SLTI]: ["imm", [W.i64LtS, W.i64ExtendI32u]],
-  [Op.SLTIU]: ["imm", [W.i64LtU, W.i64ExtendI32u]],
-  [Op.XORI]: ["imm", [W.i64Xor]],
-  [Op.ORI]: ["imm", [W.i64Or]],
-  [Op.ANDI]: ["imm", [W.i64And]],
-  [Op.SLLI]: ["imm", [W.i64Shl]],
-  [Op.SRLI]: ["imm", [W.i64ShrU]],
-  [Op.SRAI]: ["imm", [W.i64ShrS]],
-  [Op.SLL]: ["reg", [W.i64Shl]], // wasm masks i64 shift counts to 6 bits, as RV64 does
-  [Op.SRL]: ["reg", [W.i64ShrU]],
-  [Op.SRA]: ["reg", [W.i64ShrS]],
-  [Op.SLT]: ["reg", [W.i64LtS, W.i64ExtendI32u]],
-  [Op.SLTU]: ["reg", [W.i64LtU, W.i64ExtendI32u]],
-  [Op.XOR]: ["reg", [W.i64Xor]],
-  [Op.OR]: ["reg", [W.i64Or]],
-  [Op.AND]: ["reg", [W.i64And]],
-  [Op.MUL]: ["reg", [W.i64Mul]],
-  [Op.ADDIW]: ["imm", [W.i32Add], true],
-  [Op.SLLIW]: ["imm", [W.i32Shl], true],
-  [Op.SRLIW]: ["imm", [W.i32ShrU], true],
-  [Op.SRAIW]: ["imm", [W.i32ShrS], true],
-  [Op.ADDW]: ["reg", [W.i32Add], true],
-  [Op.SUBW]: ["reg", [W.i32Sub], true],
-  [Op.SLLW]: ["reg", [W.i32Shl], true],
-  [Op.SRLW]: ["reg", [W.i32ShrU], true],
-  [Op.SRAW]: ["reg", [W.i32ShrS], true],
-  [Op.MULW]: ["reg", [W.i32Mul], true],
-};
-const BRANCH: Record<number, number> = {
-  [Op.BEQ]: W.i64Eq,
-  [Op.BNE]: W.i64Ne,
-  [Op.BLT]: W.i64LtS,
-  [Op.BGE]: W.i64GeS,
-  [Op.BLTU]: W.i64LtU,
-  [Op.BGEU]: W.i64GeU,
-};
-const LOAD: Record<number, [op: number, align: number]> = {
-  [Op.LB]: [W.i64Load8s, 0],
-  [Op.LBU]: [W.i64Load8u, 0],
-  [Op.LH]: [W.i64Load16s, 1],
-  [Op.LHU]: [W.i64Load16u, 1],
-  [Op.LW]: [W.i64Load32s, 2],
-  [Op.LWU]: [W.i64Load32u, 2],
-  [Op.LD]: [W.i64Load, 3],
-};
-const STORE: Record<number, [op: number, align: number]> = {
-  [Op.SB]: [W.i64Store8, 0],
-  [Op.SH]: [W.i64Store16, 1],
-  [Op.SW]: [W.i64Store32, 2],
-  [Op.SD]: [W.i64Store, 3],
-};
 
 /**
  * A block as a wasm function: (pc: f64, budget: i32, then the byte offsets of
@@ -463,79 +324,66 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     const def = INSN_BY_OP[op]!;
     const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
     const size = (p & 0x800000) !== 0 ? 4 : 2;
-    switch (def.kind) {
-      case Kind.ALU: {
-        if (op === Op.NOP) break;
-        if (op === Op.LUI) b.i64(imm);
-        else if (op === Op.AUIPC) pcPlus(delta + imm);
-        else if (HELPER_OPS.includes(op)) {
-          getReg(rs1), getReg(rs2), b.call(HELPER_OPS.indexOf(op));
-        } else {
-          const [src2, ops, word] = ALU_BIN[op];
-          getReg(rs1);
-          if (word) b.op(W.i32WrapI64);
-          if (src2 === "reg") {
-            getReg(rs2);
-            if (word) b.op(W.i32WrapI64);
-          } else if (word) b.i32(imm);
-          else b.i64(imm);
-          b.op(...ops);
-          if (word) b.op(W.i64ExtendI32s);
-        }
+    // The translator ends wasm paths before ops without a wasm form.
+    const w = def.wasm;
+    if (w === undefined) throw new Error(`wasm jit: no code for op ${op}`);
+    if ("value" in w) {
+      if (w.value === "none") return;
+      if (w.value === "imm") b.i64(imm);
+      else pcPlus(delta + imm);
+      setReg(rd);
+    } else if ("helper" in w) {
+      getReg(rs1), getReg(rs2), b.call(HELPER_OF[op]);
+      setReg(rd);
+    } else if ("bin" in w) {
+      getReg(rs1);
+      if (w.word) b.op(W.i32WrapI64);
+      if (w.src2 === "reg") {
+        getReg(rs2);
+        if (w.word) b.op(W.i32WrapI64);
+      } else if (w.word) b.i32(imm);
+      else b.i64(imm);
+      b.op(...w.bin);
+      if (w.word) b.op(W.i64ExtendI32s);
+      setReg(rd);
+    } else if ("mem" in w) {
+      const load = def.kind === Kind.LOAD;
+      getReg(rs1).i64(imm).op(W.i64Add).set(VA);
+      // The hart's TLB: tag (the page base as a double) and alignment; a miss leaves first.
+      b.get(VA).i64(12).op(W.i64ShrU, W.i32WrapI64).i32(TLB_MASK).op(W.i32And).tee(SLOT);
+      b.i32(3).op(W.i32Shl).get(load ? LT : ST).op(W.i32Add).mem(W.f64Load, 3, 0);
+      b.get(VA).i64(-4096).op(W.i64And, W.f64ConvertI64s, W.f64Ne);
+      if (def.size > 1) b.get(VA).op(W.i32WrapI64).i32(def.size - 1).op(W.i32And, W.i32Or);
+      b.op(W.if, VOID);
+      depth++;
+      exit(i, delta);
+      depth--;
+      b.op(W.end);
+      b.get(SLOT).i32(2).op(W.i32Shl).get(load ? LO : SO).op(W.i32Add).mem(W.i32Load, 2, 0);
+      b.get(VA).op(W.i32WrapI64).i32(0xfff).op(W.i32And, W.i32Add);
+      if (load) {
+        b.mem(w.mem, w.align, ramAt);
         setReg(rd);
-        break;
+      } else {
+        getReg(rs2);
+        b.mem(w.mem, w.align, ramAt);
       }
-      case Kind.LOAD:
-      case Kind.STORE: {
-        const load = def.kind === Kind.LOAD;
-        const [wop, align] = load ? LOAD[op] : STORE[op];
-        getReg(rs1).i64(imm).op(W.i64Add).set(VA);
-        // The hart's TLB: tag (the page base as a double) and alignment; a miss leaves first.
-        b.get(VA).i64(12).op(W.i64ShrU, W.i32WrapI64).i32(TLB_MASK).op(W.i32And).tee(SLOT);
-        b.i32(3).op(W.i32Shl).get(load ? LT : ST).op(W.i32Add).mem(W.f64Load, 3, 0);
-        b.get(VA).i64(-4096).op(W.i64And, W.f64ConvertI64s, W.f64Ne);
-        if (def.size > 1) b.get(VA).op(W.i32WrapI64).i32(def.size - 1).op(W.i32And, W.i32Or);
-        b.op(W.if, VOID);
-        depth++;
-        exit(i, delta);
-        depth--;
-        b.op(W.end);
-        b.get(SLOT).i32(2).op(W.i32Shl).get(load ? LO : SO).op(W.i32Add).mem(W.i32Load, 2, 0);
-        b.get(VA).op(W.i32WrapI64).i32(0xfff).op(W.i32And, W.i32Add);
-        if (load) {
-          b.mem(wop, align, ramAt);
-          setReg(rd);
-        } else {
-          getReg(rs2);
-          b.mem(wop, align, ramAt);
-        }
-        break;
-      }
-      case Kind.BRANCH: {
-        getReg(rs1), getReg(rs2), b.op(BRANCH[op], W.if, VOID);
-        depth++;
-        if (toStart(p, imm, delta)) again(i);
-        else exit(i + 1, delta + imm);
-        depth--;
-        b.op(W.end);
-        break;
-      }
-      case Kind.JUMP: {
-        const last = i === length - 1;
-        if (op === Op.JALR) {
-          getReg(rs1).i64(imm).op(W.i64Add).i64(-2).op(W.i64And).set(XP);
-          if (rd !== 0) pcPlus(delta + size), setReg(rd);
-          b.get(N).i32(i + 1).op(W.i32Add).set(XC).br(W.br, depth);
-          break;
-        }
-        if (rd !== 0) pcPlus(delta + size), setReg(rd);
-        if (!last) break; // followed: the next instruction is its target
-        if (toStart(p, imm, delta)) again(i);
-        else exit(i + 1, delta + imm);
-        break;
-      }
-      default: // the translator ends wasm paths before other kinds (WASM_KINDS)
-        throw new Error(`wasm jit: no code for op ${op}`);
+    } else if ("cmp" in w) {
+      getReg(rs1), getReg(rs2), b.op(w.cmp, W.if, VOID);
+      depth++;
+      if (toStart(p, imm, delta)) again(i);
+      else exit(i + 1, delta + imm);
+      depth--;
+      b.op(W.end);
+    } else if (w.target === "rs1+imm") {
+      getReg(rs1).i64(imm).op(W.i64Add).i64(-2).op(W.i64And).set(XP);
+      if (rd !== 0) pcPlus(delta + size), setReg(rd);
+      b.get(N).i32(i + 1).op(W.i32Add).set(XC).br(W.br, depth);
+    } else {
+      if (rd !== 0) pcPlus(delta + size), setReg(rd);
+      if (i < length - 1) return; // followed: the next instruction is its target
+      if (toStart(p, imm, delta)) again(i);
+      else exit(i + 1, delta + imm);
     }
   });
   const last = insns[length - 1];
@@ -567,15 +415,6 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     body: [pro, b, epi],
   };
 }
-
-/** The kinds of instruction wasm blocks hold (atomics end a block: their templates are JavaScript's). */
-const WASM_KINDS: ReadonlySet<number> = new Set([
-  Kind.ALU,
-  Kind.BRANCH,
-  Kind.JUMP,
-  Kind.LOAD,
-  Kind.STORE,
-]);
 
 /**
  * The dispatcher, (table index, pc, budget, then a block's five offsets, the
@@ -732,7 +571,7 @@ export class WasmJit {
       xh: new Int32Array(buf, base + XH_AT, 32),
       tlb: { tags, offsets },
       codegen,
-      translator: new Translator(codegen, (def) => WASM_KINDS.has(def.kind)),
+      translator: new Translator(codegen, (def) => def.wasm !== undefined),
     };
   }
 
@@ -742,7 +581,7 @@ export class WasmJit {
    */
   compile(paths: readonly (readonly PathInsn[])[]): { fns: WasmBlockFn[]; bytes: number } {
     // The helpers come first (their calls are by index), and only into modules that call them.
-    const calls = paths.some((path) => path.some(({ p }) => HELPER_OPS.includes(p & 0xff)));
+    const calls = paths.some((path) => path.some(({ p }) => HELPER_OF[p & 0xff] >= 0));
     const fns = [
       ...(calls ? HELPERS : []),
       ...paths.map((p, i) => ({ ...blockFunction(p, this.ramAt), export: `b${i}` })),
