@@ -159,7 +159,7 @@ export class Hart implements InterruptTarget {
    * LR reservation: RAM byte offset (or -1) and the low and high word loaded
    * (for the SC compare); an array, as translated blocks run LR and SC on it too.
    */
-  readonly #res = new Float64Array([-1, 0, 0]);
+  readonly #res: Float64Array;
   #trapCause = 0;
   #trapTval = 0;
   /** An exception recorded by #trapNoThrow, not yet taken. */
@@ -206,6 +206,7 @@ export class Hart implements InterruptTarget {
   constructor(readonly bus: Bus, readonly events: EventBus, options: HartOptions = {}) {
     this.xl = options.wasm?.xl ?? new Int32Array(32);
     this.xh = options.wasm?.xh ?? new Int32Array(32);
+    this.#res = options.wasm?.res ?? new Float64Array([-1, 0, 0]);
     this.mmu = new Mmu(bus, options.wasm?.tlb);
     this.mmu.onFlush = () => this.#resync = true;
     this.csr = new CsrFile(this.mmu, {

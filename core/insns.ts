@@ -75,7 +75,10 @@ export interface InsnDef {
  * - `value`: rd = the immediate (lui), pc + immediate (auipc), or nothing (nop);
  * - `cmp`: the branch's i64 comparison of rs1 with rs2;
  * - `target`: a jump's target, pc + immediate (jal) or rs1 + immediate with bit 0 cleared (jalr);
- * - `mem`: a load's or store's i64 memory opcode, its alignment (log2 of the size).
+ * - `mem`: a load's or store's i64 memory opcode, its alignment (log2 of the size);
+ * - `amo`: an atomic's value for each AMO funct5 ({@linkcode AmoForm}); LR and
+ *   SC, which keep the reservation as {@linkcode atomicSem} does, and the access
+ *   (the size's load and store) are the encoder's.
  */
 export type WasmForm =
   | { readonly bin: readonly number[]; readonly src2: "reg" | "imm"; readonly word?: true }
@@ -83,7 +86,31 @@ export type WasmForm =
   | { readonly value: "imm" | "pc+imm" | "none" }
   | { readonly cmp: number }
   | { readonly target: "pc+imm" | "rs1+imm" }
-  | { readonly mem: number; readonly align: number };
+  | { readonly mem: number; readonly align: number }
+  | { readonly amo: Readonly<Record<number, AmoForm>> };
+
+/**
+ * What an AMO stores, from the old value and rs2 as i64 (a word's both
+ * sign-extended, as {@linkcode atomicSem} has them): rs2 (`swap`), old `bin`
+ * rs2, or the old value if `old keepOldIf rs2` holds, else rs2 (min, max).
+ */
+export type AmoForm =
+  | { readonly swap: true }
+  | { readonly bin: number }
+  | { readonly keepOldIf: number };
+
+/** Every AMO's {@linkcode AmoForm} by funct5: the same values as the templates' AMO_VALUES. */
+const AMO_WASM: Readonly<Record<number, AmoForm>> = {
+  [Amo.SWAP]: { swap: true },
+  [Amo.ADD]: { bin: W.i64Add },
+  [Amo.XOR]: { bin: W.i64Xor },
+  [Amo.OR]: { bin: W.i64Or },
+  [Amo.AND]: { bin: W.i64And },
+  [Amo.MIN]: { keepOldIf: W.i64LtS },
+  [Amo.MAX]: { keepOldIf: W.i64GeS },
+  [Amo.MINU]: { keepOldIf: W.i64LtU },
+  [Amo.MAXU]: { keepOldIf: W.i64GeU },
+};
 
 /** The helper functions wasm blocks call (core/wasm-jit.ts defines them), in the order a module holds them. */
 export const WASM_HELPERS = [
@@ -500,8 +527,20 @@ export const INSNS: readonly InsnDef[] = [
   { op: Op.SH, kind: Kind.STORE, size: 2, sem: "", wasm: { mem: W.i64Store16, align: 1 } },
   { op: Op.SW, kind: Kind.STORE, size: 4, sem: "", wasm: { mem: W.i64Store32, align: 2 } },
   { op: Op.SD, kind: Kind.STORE, size: 8, sem: "", wasm: { mem: W.i64Store, align: 3 } },
-  { op: Op.AMO_W, kind: Kind.ATOMIC, size: 4, sem: (f5) => atomicSem(4, funct5(f5)) },
-  { op: Op.AMO_D, kind: Kind.ATOMIC, size: 8, sem: (f5) => atomicSem(8, funct5(f5)) },
+  {
+    op: Op.AMO_W,
+    kind: Kind.ATOMIC,
+    size: 4,
+    sem: (f5) => atomicSem(4, funct5(f5)),
+    wasm: { amo: AMO_WASM },
+  },
+  {
+    op: Op.AMO_D,
+    kind: Kind.ATOMIC,
+    size: 8,
+    sem: (f5) => atomicSem(8, funct5(f5)),
+    wasm: { amo: AMO_WASM },
+  },
 ];
 
 /** Definitions indexed by op id (undefined: not an integer op the generators handle). */

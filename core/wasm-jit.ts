@@ -24,7 +24,7 @@
  * @module
  */
 
-import { Op, OP_COUNT } from "./decode.ts";
+import { Amo, Op, OP_COUNT } from "./decode.ts";
 import { INSN_BY_OP, INSNS, Kind, WASM_HELPERS, type WasmHelper } from "./insns.ts";
 import { TLB_SIZE } from "./mmu.ts";
 import { type BlockFn, type Codegen, type PathInsn, Translator } from "./translate.ts";
@@ -162,10 +162,13 @@ function encodeModule(
 
 // ---------------------------------------------------------------- the memory layout
 
-/** Bytes of memory per hart before RAM: register halves, the block count, the TLB. */
+/** Bytes of memory per hart before RAM: register halves, the block count, the LR reservation, the TLB. */
 const HART_AREA = 128 * 1024;
-/** Offsets in a hart's area: xh after xl, the count a block retired, the TLB tables. */
-const XH_AT = 128, COUNT_AT = 256, TAGS_AT = 1024;
+/**
+ * Offsets in a hart's area: xh after xl, the count a block retired, the LR
+ * reservation (three doubles: the hart's and the blocks' `res`), the TLB tables.
+ */
+const XH_AT = 128, COUNT_AT = 256, RES_AT = 512, TAGS_AT = 1024;
 /** TLB tables of an MMU (4 privileges x 3 access kinds: core/mmu.ts). */
 const TLB_TABLES = 12;
 const OFFSETS_AT = TAGS_AT + TLB_TABLES * 8 * TLB_SIZE;
@@ -368,6 +371,57 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
         getReg(rs2);
         b.mem(w.mem, w.align, ramAt);
       }
+    } else if ("amo" in w) {
+      // The address is rs1 alone (imm is funct5); LR goes through the load TLB, the rest the store's.
+      const lr = imm === Amo.LR, word = def.size === 4;
+      getReg(rs1).set(VA);
+      b.get(VA).i64(12).op(W.i64ShrU, W.i32WrapI64).i32(TLB_MASK).op(W.i32And).tee(SLOT);
+      b.i32(3).op(W.i32Shl).get(lr ? LT : ST).op(W.i32Add).mem(W.f64Load, 3, 0);
+      b.get(VA).i64(-4096).op(W.i64And, W.f64ConvertI64s, W.f64Ne);
+      b.get(VA).op(W.i32WrapI64).i32(def.size - 1).op(W.i32And, W.i32Or);
+      b.op(W.if, VOID);
+      depth++;
+      exit(i, delta);
+      depth--;
+      b.op(W.end);
+      // From here SLOT holds the RAM offset of the access, VA the old value (a word sign-extended).
+      b.get(SLOT).i32(2).op(W.i32Shl).get(lr ? LO : SO).op(W.i32Add).mem(W.i32Load, 2, 0);
+      b.get(VA).op(W.i32WrapI64).i32(0xfff).op(W.i32And, W.i32Add).tee(SLOT);
+      b.mem(word ? W.i64Load32s : W.i64Load, word ? 2 : 3, ramAt).set(VA);
+      /** Pushes the old value's low (or high) word as a double, as the reservation holds it. */
+      const oldWord = (high: boolean) => {
+        b.get(VA);
+        if (high) b.i64(32).op(W.i64ShrS);
+        b.op(W.i32WrapI64, W.f64ConvertI32s);
+      };
+      /** Pushes rs2 as the AMO sees it: a word's sign-extended. */
+      const src = () => {
+        getReg(rs2);
+        if (word) b.op(W.i32WrapI64, W.i64ExtendI32s);
+      };
+      const store = word ? W.i64Store32 : W.i64Store, align = word ? 2 : 3;
+      if (lr) {
+        b.get(REGS).get(SLOT).op(W.f64ConvertI32s).mem(W.f64Store, 3, RES_AT);
+        b.get(REGS), oldWord(false), b.mem(W.f64Store, 3, RES_AT + 8);
+        b.get(REGS), oldWord(true), b.mem(W.f64Store, 3, RES_AT + 16);
+        b.get(VA);
+      } else if (imm === Amo.SC) {
+        // Succeeds if the reservation is this address and memory still holds what LR read.
+        b.get(REGS).mem(W.f64Load, 3, RES_AT).get(SLOT).op(W.f64ConvertI32s, W.f64Eq);
+        b.get(REGS).mem(W.f64Load, 3, RES_AT + 8), oldWord(false), b.op(W.f64Eq, W.i32And);
+        b.get(REGS).mem(W.f64Load, 3, RES_AT + 16), oldWord(true), b.op(W.f64Eq, W.i32And);
+        b.op(W.if, I64).get(SLOT);
+        getReg(rs2).mem(store, align, ramAt).i64(0).op(W.else).i64(1).op(W.end);
+        b.get(REGS).i32(-1).op(W.f64ConvertI32s).mem(W.f64Store, 3, RES_AT);
+      } else {
+        const f = w.amo[imm];
+        b.get(SLOT);
+        if ("swap" in f) src();
+        else if ("bin" in f) b.get(VA), src(), b.op(f.bin);
+        else b.get(VA), src(), b.get(VA), src(), b.op(f.keepOldIf, W.select);
+        b.mem(store, align, ramAt).get(VA);
+      }
+      setReg(rd);
     } else if ("cmp" in w) {
       getReg(rs1), getReg(rs2), b.op(w.cmp, W.if, VOID);
       depth++;
@@ -478,6 +532,8 @@ export interface WasmHart {
   xl: Int32Array;
   /** High halves of x0..x31. */
   xh: Int32Array;
+  /** The LR reservation (core/insns.ts atomicSem's `res`), which blocks' LR and SC keep too. */
+  res: Float64Array;
   /** The MMU's TLB tables (core/mmu.ts Mmu.tags and Mmu.offsets). */
   tlb: { tags: Float64Array[]; offsets: Int32Array[] };
   /** Compiles a block's path to wasm for this hart. */
@@ -569,6 +625,7 @@ export class WasmJit {
     return {
       xl: new Int32Array(buf, base, 32),
       xh: new Int32Array(buf, base + XH_AT, 32),
+      res: new Float64Array(buf, base + RES_AT, 3),
       tlb: { tags, offsets },
       codegen,
       translator: new Translator(codegen, (def) => def.wasm !== undefined),

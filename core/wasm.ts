@@ -50,6 +50,7 @@ export const W = {
   i64LtU: 0x54,
   i64GeS: 0x59,
   i64GeU: 0x5a,
+  f64Eq: 0x61,
   f64Ne: 0x62,
   i32Add: 0x6a,
   i32Sub: 0x6b,
@@ -80,6 +81,7 @@ export const W = {
   i64ExtendI32s: 0xac,
   i64ExtendI32u: 0xad,
   i64TruncF64s: 0xb0,
+  f64ConvertI32s: 0xb7,
   f64ConvertI64s: 0xb9,
 } as const;
 /** Value types (and the empty block type) as wasm encodes them. */

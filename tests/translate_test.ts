@@ -263,9 +263,7 @@ for (const c of CASES) {
         assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
         return stops;
       }, 1);
-      // wasm blocks end before an atomic (core/wasm-jit.ts WASM_KINDS), so atomic.elf runs less of itself translated.
-      const min = c.tier === "wasm" && name === "atomic.elf" ? 0.6 : 0.8;
-      assert.ok(share > min, `only ${(share * 100).toFixed(1)} % translated`);
+      assert.ok(share > 0.8, `only ${(share * 100).toFixed(1)} % translated`);
     });
   }
 }
