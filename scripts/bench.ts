@@ -1687,15 +1687,37 @@ export function formatTable(r: BenchReport): string {
     .join("\n");
 }
 
+/** `--help`: the options (the module comment says what each row measures). */
+const USAGE = `Usage: deno task bench [--quick] [--no-linux] [--json FILE]
+
+  --quick       cpu.elf and cpu_user.elf for 1 M instructions only; no QEMU, no boots (a smoke run)
+  --no-linux    skip the Linux boots
+  --json FILE   also write the figures as JSON to FILE
+  --linux-rss on|off|js
+                (internal) one bare Linux boot in this process, then its peak RSS as JSON
+  -h, --help    this text
+
+Every figure is a ratio against a baseline measured in the same run (see scripts/bench.ts).`;
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean" },
-      "no-linux": { type: "boolean" },
-      json: { type: "string" },
-      "linux-rss": { type: "string" },
-    },
-  });
+  const options = {
+    quick: { type: "boolean" },
+    "no-linux": { type: "boolean" },
+    json: { type: "string" },
+    "linux-rss": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let values;
+  try {
+    ({ values } = parseArgs({ options }));
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message} (deno task bench --help lists the options)`);
+    Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   if (values["linux-rss"] !== undefined) {
     // A child of linuxRss: one boot, then this process's peak RSS.
     const how = values["linux-rss"];

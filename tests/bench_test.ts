@@ -17,6 +17,27 @@ import { formatTable, hypervisorRunOrRefusal } from "../scripts/bench.ts";
 const SCRIPT = new URL("../scripts/bench.ts", import.meta.url).pathname;
 const CPU_USER_ELF = new URL("../guests/bench/build/cpu_user.elf", import.meta.url).pathname;
 
+Deno.test("bench: --help lists the options; an unknown option is one line and exit 2", async () => {
+  const run = async (arg: string) => {
+    const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", SCRIPT, arg] })
+      .output();
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+  };
+  const help = await run("--help");
+  assert.equal(help.code, 0, help.stderr);
+  for (const option of ["--quick", "--no-linux", "--json FILE", "--linux-rss"]) {
+    assert.ok(help.stdout.includes(option), help.stdout);
+  }
+  const bad = await run("--frob");
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, "");
+  assert.match(
+    bad.stderr,
+    /^bench: Unknown option '--frob' \(deno task bench --help lists the options\)\n$/,
+  );
+});
+
 Deno.test("bench --quick prints the table and writes --json", async () => {
   const json = await Deno.makeTempFile({ suffix: ".json" });
   try {
