@@ -241,7 +241,13 @@ function loopSource(cases: string): string {
       }
       if (blocks !== undefined) {
         // The translator's entry: a block at least one instruction long runs to its exit.
-        const b = blocks.blocks[o >> 1] ?? jit.visit(blocks, o, fRam, ram16, dec);
+        // Visits below the translator's hot limit are counted here, without a call.
+        let b = blocks.blocks[o >> 1];
+        if (b === undefined) {
+          const heat = blocks.heat, k = o >> 1, v = heat[k] + 1;
+          if (v < jit.hotLimit) heat[k] = v;
+          else b = jit.visit(blocks, o, fRam, ram16, dec);
+        }
         if (b !== undefined && b.length <= end - n) {
           const to = b.fn(
             xl,

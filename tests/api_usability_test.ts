@@ -98,6 +98,27 @@ for (const mode of MODES) {
     assert.equal((await m.run({ until: "$ ", maxInstructions: BOOT })).stop, "until");
   });
 
+  Deno.test(`api: run({ until }) finds text printed across many short runs, where it ends (${mode})`, async () => {
+    // Learn the boot's output, then look for its last line's text in runs of 100
+    // instructions: the UART prints it a byte at a time, so it straddles runs, and
+    // each run looks only at what is new since the last (and the text's length before).
+    const a = tinyos(mode);
+    assert.equal((await a.run({ until: "$ ", maxInstructions: BOOT })).stop, "until");
+    const text = a.consoleText.trimEnd().split("\n").at(-2)!.trim();
+    assert.ok(text.length >= 8, `a line to look for: ${JSON.stringify(text)}`);
+    const b = tinyos(mode);
+    let r, runs = 0, before = 0;
+    while (
+      (r = await b.run({ until: text, maxInstructions: 100 })).stop === "limit" && runs < 1e5
+    ) {
+      runs++, before = b.consoleText.length;
+    }
+    assert.equal(r.stop, "until");
+    assert.ok(runs > 1000, `${runs} runs`);
+    const end = b.consoleText.indexOf(text) + text.length;
+    assert.ok(end > before, "found by the run that printed its end, not later");
+  });
+
   Deno.test(`api: step() fires the pc hooks of the instruction it arrives at, once (${mode})`, async () => {
     // The same deterministic run twice: first learn the path, then hook a pc on it.
     const path = async (m: Machine) => {

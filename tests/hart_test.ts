@@ -103,3 +103,35 @@ Deno.test("CsrFile.qemuQuirks: QEMU 7.2's PMP and HPM CSR choices by default, pr
   // priv 1.12: pmpaddr16 and the counters exist, read-only zero; mcounteren keeps 32 bits.
   assert.deepEqual(afterWrites(false), [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xffff_ffffn]);
 });
+
+Deno.test("misaligned loads and stores in a page the TLB holds move the right bytes; a watchpoint set later sees them", () => {
+  // The first store and load of the page walk and fill the TLB, the second of each hits it.
+  const bytes = new Uint8Array(
+    new Uint32Array([
+      0x00001597, // auipc a1, 1 (0x8000_1000)
+      0x00358593, // addi a1, a1, 3
+      0x00a5b023, // sd a0, 0(a1)
+      0x00a5b423, // sd a0, 8(a1)
+      0x0005b603, // ld a2, 0(a1)
+      0x0085b683, // ld a3, 8(a1)
+      0x0000006f, // j .
+    ]).buffer,
+  );
+  const m = new VirtMachine({ kernel: { name: "misaligned.bin", bytes } });
+  m.hart.reset(0x8000_0000);
+  m.hart.setReg(10, 0x1122_3344_5566_7788n);
+  m.hart.run(6);
+  assert.equal(m.hart.getReg(12), 0x1122_3344_5566_7788n);
+  assert.equal(m.hart.getReg(13), 0x1122_3344_5566_7788n);
+  const at = (pa: number) => m.bus.ram[pa - 0x8000_0000];
+  assert.deepEqual([at(0x8000_1003), at(0x8000_100a), at(0x8000_1012)], [0x88, 0x11, 0x11]);
+  // Both pages' entries are in the TLB now; a watchpoint must still see the second store.
+  const hits: number[] = [];
+  m.hart.onWatchpoint = (hit) => (hits.push(hit.addr), true);
+  m.hart.addWatchpoint({ addr: 0x8000_100d, length: 1, read: false, write: true });
+  m.hart.setReg(10, 0n);
+  m.hart.pc = 0x8000_000c;
+  m.hart.run(1);
+  assert.deepEqual(hits, [0x8000_100b]);
+  assert.equal(at(0x8000_100d), 0);
+});
