@@ -61,9 +61,9 @@
  * - linux --smp 2: the same boot to the shell with two harts, bare with the
  *   translator (one run, paired with one more single-hart run right before it,
  *   both after the rows above: what a second hart costs), under the hypervisor
- *   with OpenSBI (while the hypervisor refuses several vCPUs, the row is skipped
- *   with the machine's own refusal as its reason), and QEMU `-smp 2` to the same
- *   prompt (best of 3, start-up included).
+ *   with OpenSBI (two vCPUs; a configuration the machine refuses is shown as
+ *   skipped, with its refusal), and QEMU `-smp 2` to the same prompt (best of 3,
+ *   start-up included).
  *
  * Usage: `deno run -A scripts/bench.ts [--quick] [--no-linux] [--json FILE]`. `--quick` runs
  * cpu.elf and cpu_user.elf for 1 M instructions only and skips QEMU and the
@@ -1035,8 +1035,8 @@ async function linuxQemuMs(images: LinuxImages, smp: number): Promise<number | u
 
 /**
  * `w` under the hypervisor, or `{ skipped }` with the machine's own refusal
- * when it does not take `w`'s configuration (several vCPUs, until the
- * hypervisor runs them): the row then measures by itself once it does.
+ * when it does not take `w`'s configuration, so that a row shows why it has
+ * no figure instead of failing the whole bench.
  */
 export async function hypervisorRunOrRefusal(
   w: Workload,
