@@ -75,7 +75,8 @@ export interface InsnDef {
  * - `value`: rd = the immediate (lui), pc + immediate (auipc), or nothing (nop);
  * - `cmp`: the branch's i64 comparison of rs1 with rs2;
  * - `target`: a jump's target, pc + immediate (jal) or rs1 + immediate with bit 0 cleared (jalr);
- * - `mem`: a load's or store's i64 memory opcode, its alignment (log2 of the size);
+ * - `mem`: a load's or store's i64 memory opcode (encoded with alignment hint 0: RISC-V
+ *   loads and stores may be misaligned, and blocks make those within a page);
  * - `amo`: an atomic's value for each AMO funct5 ({@linkcode AmoForm}); LR and
  *   SC, which keep the reservation as {@linkcode atomicSem} does, and the access
  *   (the size's load and store) are the encoder's.
@@ -86,7 +87,7 @@ export type WasmForm =
   | { readonly value: "imm" | "pc+imm" | "none" }
   | { readonly cmp: number }
   | { readonly target: "pc+imm" | "rs1+imm" }
-  | { readonly mem: number; readonly align: number }
+  | { readonly mem: number }
   | { readonly amo: Readonly<Record<number, AmoForm>> };
 
 /**
@@ -479,54 +480,54 @@ export const INSNS: readonly InsnDef[] = [
     kind: Kind.LOAD,
     size: 1,
     sem: "$dl = (v << 24) >> 24; $dh = $dl >> 31;",
-    wasm: { mem: W.i64Load8s, align: 0 },
+    wasm: { mem: W.i64Load8s },
   },
   {
     op: Op.LH,
     kind: Kind.LOAD,
     size: 2,
     sem: "$dl = (v << 16) >> 16; $dh = $dl >> 31;",
-    wasm: { mem: W.i64Load16s, align: 1 },
+    wasm: { mem: W.i64Load16s },
   },
   {
     op: Op.LW,
     kind: Kind.LOAD,
     size: 4,
     sem: "$dl = v; $dh = v >> 31;",
-    wasm: { mem: W.i64Load32s, align: 2 },
+    wasm: { mem: W.i64Load32s },
   },
   {
     op: Op.LD,
     kind: Kind.LOAD,
     size: 8,
     sem: "$dl = v; $dh = w;",
-    wasm: { mem: W.i64Load, align: 3 },
+    wasm: { mem: W.i64Load },
   },
   {
     op: Op.LBU,
     kind: Kind.LOAD,
     size: 1,
     sem: "$dl = v & 0xff; $dh = 0;",
-    wasm: { mem: W.i64Load8u, align: 0 },
+    wasm: { mem: W.i64Load8u },
   },
   {
     op: Op.LHU,
     kind: Kind.LOAD,
     size: 2,
     sem: "$dl = v & 0xffff; $dh = 0;",
-    wasm: { mem: W.i64Load16u, align: 1 },
+    wasm: { mem: W.i64Load16u },
   },
   {
     op: Op.LWU,
     kind: Kind.LOAD,
     size: 4,
     sem: "$dl = v; $dh = 0;",
-    wasm: { mem: W.i64Load32u, align: 2 },
+    wasm: { mem: W.i64Load32u },
   },
-  { op: Op.SB, kind: Kind.STORE, size: 1, sem: "", wasm: { mem: W.i64Store8, align: 0 } },
-  { op: Op.SH, kind: Kind.STORE, size: 2, sem: "", wasm: { mem: W.i64Store16, align: 1 } },
-  { op: Op.SW, kind: Kind.STORE, size: 4, sem: "", wasm: { mem: W.i64Store32, align: 2 } },
-  { op: Op.SD, kind: Kind.STORE, size: 8, sem: "", wasm: { mem: W.i64Store, align: 3 } },
+  { op: Op.SB, kind: Kind.STORE, size: 1, sem: "", wasm: { mem: W.i64Store8 } },
+  { op: Op.SH, kind: Kind.STORE, size: 2, sem: "", wasm: { mem: W.i64Store16 } },
+  { op: Op.SW, kind: Kind.STORE, size: 4, sem: "", wasm: { mem: W.i64Store32 } },
+  { op: Op.SD, kind: Kind.STORE, size: 8, sem: "", wasm: { mem: W.i64Store } },
   {
     op: Op.AMO_W,
     kind: Kind.ATOMIC,

@@ -8,10 +8,11 @@
  * register halves (the hart's `xl`/`xh` are views of it, so the interpreter
  * and the blocks share them) and its TLB arrays (the MMU's, also views). A
  * block reads the registers it uses from the halves, writes back the ones it
- * wrote at every exit, and checks the TLB tag and alignment of every access in
- * wasm, leaving the block before an access that misses, as the JavaScript
- * blocks do: so the same exactness rules hold (precise faults, the budget,
- * hooks and invalidation are the translator's, unchanged). Each block is one
+ * wrote at every exit, and checks the TLB tag of every access in wasm, leaving
+ * the block before an access that misses or crosses a page (an atomic also
+ * before a misaligned one), as the JavaScript blocks do on any misaligned
+ * access: so the same exactness rules hold (precise faults, the budget, hooks
+ * and invalidation are the translator's, unchanged). Each block is one
  * module: encoding, compiling and instantiating it costs about 0.1 ms, less
  * than `new Function` (scripts/wasm-probe.ts).
  *
@@ -352,11 +353,18 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     } else if ("mem" in w) {
       const load = def.kind === Kind.LOAD;
       getReg(rs1).i64(imm).op(W.i64Add).set(VA);
-      // The hart's TLB: tag (the page base as a double) and alignment; a miss leaves first.
+      // The hart's TLB: the tag of va's page (its base as a double), and the access within that
+      // page; a miss or a page crossing leaves first. Misaligned within the page is fine (wasm's
+      // accesses are, and the entry's page is contiguous RAM): Linux does millions at boot.
       b.get(VA).i64(12).op(W.i64ShrU, W.i32WrapI64).i32(TLB_MASK).op(W.i32And).tee(SLOT);
       b.i32(3).op(W.i32Shl).get(load ? LT : ST).op(W.i32Add).mem(W.f64Load, 3, 0);
       b.get(VA).i64(-4096).op(W.i64And, W.f64ConvertI64s, W.f64Ne);
-      if (def.size > 1) b.get(VA).op(W.i32WrapI64).i32(def.size - 1).op(W.i32And, W.i32Or);
+      if (def.size > 1) {
+        b.get(VA).op(W.i32WrapI64).i32(0xfff).op(W.i32And).i32(4096 - def.size).op(
+          W.i32GtS,
+          W.i32Or,
+        );
+      }
       b.op(W.if, VOID);
       depth++;
       exit(i, delta);
@@ -365,11 +373,11 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
       b.get(SLOT).i32(2).op(W.i32Shl).get(load ? LO : SO).op(W.i32Add).mem(W.i32Load, 2, 0);
       b.get(VA).op(W.i32WrapI64).i32(0xfff).op(W.i32And, W.i32Add);
       if (load) {
-        b.mem(w.mem, w.align, ramAt);
+        b.mem(w.mem, 0, ramAt);
         setReg(rd);
       } else {
         getReg(rs2);
-        b.mem(w.mem, w.align, ramAt);
+        b.mem(w.mem, 0, ramAt);
       }
     } else if ("amo" in w) {
       // The address is rs1 alone (imm is funct5); LR goes through the load TLB, the rest the store's.
