@@ -12,32 +12,7 @@
 # (4, 5), where rvisor raises the store/AMO ones (6, 7) as QEMU does with
 # several harts.
 #include "test.h"
-
-#define HOT 200
-#define NOWHERE 0           /* no device at 0 on QEMU's virt */
-
-/* Case n: HOT passes of a block around `access` (through t3: data, or the
- * address in a4 on the last pass). a0 counts the passes (before the access),
- * a2 the instructions after it. */
-#define HOT_ATOMIC(n, access...)        \
-test_##n:                               \
-  li TESTNUM, n;                        \
-  li a0, 0;                             \
-  li a2, 0;                             \
-  la a3, data;                          \
-  sub a4, a4, a3;                       \
-  li s3, HOT;                           \
-1:addi a0, a0, 1;                       \
-  addi t4, s3, -1;                      \
-  seqz t4, t4;                          \
-  mul t5, t4, a4;                       \
-  add t3, t5, a3;                       \
-trap_epc_##n:                           \
-  access;                               \
-trap_ret_##n:                           \
-  addi a2, a2, 1;                       \
-  addi s3, s3, -1;                      \
-  bnez s3, 1b
+#include "hot.h"
 
 /* s6 = the mcause of the 4-byte `insn` run once, then the test handler
  * expects it (ARM_TRAP without its cause). */
@@ -183,7 +158,7 @@ test_3:
   la s9, trap_ret_4
   li s5, 1
   la a4, data + 2
-  HOT_ATOMIC(4, amoadd.w t6, a0, (t3))
+  HOT_ACCESS(4, amoadd.w t6, a0, (t3))
   CHECK_TRAPPED
   CHECK_EQ(a0, HOT)
   CHECK_EQ(a2, HOT)
@@ -200,7 +175,7 @@ test_3:
   la s9, trap_ret_5
   li s5, 1
   li a4, NOWHERE
-  HOT_ATOMIC(5, amoswap.d t6, a0, (t3))
+  HOT_ACCESS(5, amoswap.d t6, a0, (t3))
   CHECK_TRAPPED
   CHECK_EQ(a2, HOT)
   ld t0, data
@@ -211,7 +186,7 @@ test_3:
   la s7, trap_epc_6
   ARM_TRAP(4, trap_ret_6)
   la a4, data + 4
-  HOT_ATOMIC(6, lr.d t6, (t3); sc.d t6, a0, (t3))
+  HOT_ACCESS(6, lr.d t6, (t3); sc.d t6, a0, (t3))
   CHECK_TRAPPED
   CHECK_EQ(a2, HOT)
   ld t0, data
