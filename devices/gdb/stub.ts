@@ -27,6 +27,7 @@ import {
   unescapeBinary,
 } from "./protocol.ts";
 import { CSR_REGNUM_BASE, csrName, type DebugTarget, PC_REGNUM, PRIV_REGNUM } from "./target.ts";
+import { yieldToEventLoop } from "../virt.ts";
 
 /** A byte stream to a debugger (a TCP connection; Deno.Conn fits). */
 export interface GdbConnection {
@@ -268,7 +269,7 @@ export class GdbStub {
           continue;
         }
         if (performance.now() - lastYield >= YIELD_MS) {
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          await yieldToEventLoop();
           lastYield = performance.now();
         }
         continue;
@@ -327,7 +328,7 @@ export class GdbStub {
         return this.#stopped("T05" + this.#thread() + (watched ? this.#watchHit : ""), true);
       }
       if (performance.now() - lastYield < YIELD_MS) continue;
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await yieldToEventLoop();
       lastYield = performance.now();
       if (this.#events[0]?.kind === "interrupt") {
         this.#events.shift();
