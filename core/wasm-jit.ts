@@ -686,6 +686,11 @@ export class WasmJit {
     return i;
   }
 
+  /** Table indexes held by live blocks (each released when its block's page is dropped or evicted). */
+  get indexed(): number {
+    return this.#nextIndex - this.#free.length;
+  }
+
   /** Drops a block's index: cache entries naming it miss from now on. */
   #release(i: number): void {
     this.#phys[i] = -1;
