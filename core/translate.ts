@@ -59,6 +59,14 @@ export const HOT_THRESHOLD = 5000;
 export const EARLY_BLOCKS = 4096;
 /** How much hotter code must be once {@linkcode EARLY_BLOCKS} blocks were compiled. */
 export const LATE_FACTOR = 8;
+/**
+ * Paths a region holds at most (a translator given a {@linkcode RegionCodegen}
+ * compiles the hot path with the paths reachable from it in its page as one
+ * function: see {@linkcode Translator.visit}).
+ */
+export const MAX_REGION_PATHS = 64;
+/** Instructions a region holds at most (its paths' lengths summed). */
+export const MAX_REGION_INSNS = 1024;
 /** Compiled blocks kept before pages unused since the last eviction are evicted. */
 export const MAX_BLOCKS = 16384;
 /**
@@ -130,6 +138,14 @@ export interface Block {
   free?: () => void;
 }
 
+/** A path of a region: its byte offset in the page and its instructions. */
+export interface RegionPath {
+  /** Byte offset of its first instruction in the page. */
+  off: number;
+  /** Its instructions. */
+  insns: readonly PathInsn[];
+}
+
 /** Blocks and heat counters of one RAM page, indexed by halfword offset. */
 export interface BlockPage {
   /**
@@ -161,6 +177,12 @@ export interface TranslatorStats {
   flushes: number;
   /** Block pages emptied because the cache was full (unused since the previous pass). */
   evictions: number;
+  /** Regions compiled since start (one function holding one or more of the blocks compiled). */
+  regions: number;
+  /** Block-to-block transitions that stayed inside a region's function (a jump, not a call). */
+  regionJumps: number;
+  /** Block-to-block transitions through the wasm dispatcher (a call into another function). */
+  dispatches: number;
   /** Instructions retired inside blocks. */
   translatedInstructions: number;
   /**
@@ -188,11 +210,42 @@ export type Codegen = (
   insns: readonly PathInsn[],
 ) => { fn: BlockFn; bytes: number; free?: () => void };
 
+/**
+ * Makes one function of a region's paths (all in one RAM page), entered at
+ * any of them: a block per path, in order, and the bytes the whole is
+ * estimated to hold. A static exit of a path to another path of the region
+ * (or to its own start) jumps there inside the function when the budget left
+ * covers the target's length.
+ */
+export type RegionCodegen = (
+  paths: readonly RegionPath[],
+) => { blocks: { fn: BlockFn; free?: () => void }[]; bytes: number };
+
+/**
+ * Page offsets a path may go on at without a computed jump: a taken branch's
+ * target, the target of a jal that ends it, or the instruction after its
+ * last; some may be outside the page.
+ */
+export function staticExits(path: RegionPath): number[] {
+  const out: number[] = [];
+  const { insns, off } = path;
+  insns.forEach(({ p, imm, delta }, i) => {
+    const kind = INSN_BY_OP[p & 0xff]!.kind;
+    if (kind === Kind.BRANCH) out.push(off + delta + imm);
+    else if (i === insns.length - 1) {
+      if ((p & 0xff) === Op.JAL) out.push(off + delta + imm);
+      else if (kind !== Kind.JUMP) out.push(off + delta + ((p & 0x800000) !== 0 ? 4 : 2));
+    }
+  });
+  return out;
+}
+
 /** The translated-block cache of one hart. */
 export class Translator {
   readonly #pages: (BlockPage | undefined)[] = [];
   readonly #codegen: Codegen;
   readonly #compiles: (def: InsnDef) => boolean;
+  readonly #region: RegionCodegen | undefined;
   /**
    * RAM pages holding blocks, in the order of the clock hand: an eviction pass
    * goes from the front, empties the pages not entered since the last pass
@@ -235,6 +288,9 @@ export class Translator {
     invalidations: 0,
     flushes: 0,
     evictions: 0,
+    regions: 0,
+    regionJumps: 0,
+    dispatches: 0,
     translatedInstructions: 0,
     entries: 0,
   };
@@ -242,10 +298,16 @@ export class Translator {
   /**
    * @param codegen what compiles a block's path (JavaScript functions unless given).
    * @param compiles which instructions `codegen` compiles: a block ends before any other.
+   * @param region what compiles a region's paths into one function (then used instead of `codegen`).
    */
-  constructor(codegen: Codegen = generate, compiles: (def: InsnDef) => boolean = () => true) {
+  constructor(
+    codegen: Codegen = generate,
+    compiles: (def: InsnDef) => boolean = () => true,
+    region?: RegionCodegen,
+  ) {
     this.#codegen = codegen;
     this.#compiles = compiles;
+    this.#region = region;
   }
 
   /** The block page of RAM page `ramPage`, created on first use; marks it used (the run loop enters it). */
@@ -279,24 +341,24 @@ export class Translator {
     }
   }
 
-  /** True if one more block of `bytes` would pass either bound less a `slack`th of it. */
-  #full(bytes: number, slack: number): boolean {
+  /** True if `count` more blocks of `bytes` would pass either bound less a `slack`th of it. */
+  #full(count: number, bytes: number, slack: number): boolean {
     const c = this.capacity, cb = this.capacityBytes;
-    return this.stats.live + 1 > c - Math.floor(c / slack) ||
+    return this.stats.live + count > c - Math.floor(c / slack) ||
       this.stats.liveBytes + bytes > cb - Math.floor(cb / slack);
   }
 
   /**
    * Empties pages not entered since the previous pass (a clock) until an
-   * eighth of the capacity is free beside a new block of `bytes`: a Linux
+   * eighth of the capacity is free beside `count` new blocks of `bytes`: a Linux
    * boot moves through far more code than it needs at any time, most of it
    * run for a while and never again, and evicting the oldest pages would
    * throw away hot loops compiled early. An emptied page keeps its object (the
    * hart may hold it) and starts cold again.
    */
-  #evict(bytes: number): void {
+  #evict(count: number, bytes: number): void {
     for (const ramPage of this.#filled) {
-      if (!this.#full(bytes, 8)) break;
+      if (!this.#full(count, bytes, 8)) break;
       const p = this.#pages[ramPage]!;
       this.#filled.delete(ramPage);
       if (p.used) {
@@ -327,6 +389,15 @@ export class Translator {
    * there once it is hot. `ramOff` is the page's RAM byte offset, `pc` the
    * virtual address of `off`, `ram16` RAM, `decoded` the page's decode cache.
    * Returns the block to enter, if any.
+   *
+   * With a {@linkcode RegionCodegen}, the block is the first path of a region:
+   * the paths reached from it through static exits ({@linkcode staticExits})
+   * in the same page, breadth first, where the interpreter has run (heat > 0:
+   * cold paths would cost compile time and memory for nothing) and no block
+   * starts yet, up to {@linkcode MAX_REGION_PATHS} paths and
+   * {@linkcode MAX_REGION_INSNS} instructions. Every path is a block of the
+   * page, so the run loop and the dispatcher enter the region at any of them;
+   * a region lives and dies with its page like any block.
    */
   visit(
     page: BlockPage,
@@ -347,31 +418,81 @@ export class Translator {
       return undefined;
     }
     const t0 = performance.now();
-    const b = this.#compile(off, ramOff, ram16, decoded);
+    const blocks = this.#compile(page, off, ramOff, ram16, decoded);
     this.stats.compileMs += performance.now() - t0;
-    if (b === undefined) {
+    if (blocks === undefined) {
       page.heat[k] = NEVER;
       return undefined;
     }
     page.used = true; // the page being compiled into is in use, whatever the last pass saw
-    if (this.#full(b.bytes, Infinity)) this.#evict(b.bytes);
+    let bytes = 0;
+    for (const [, b] of blocks) bytes += b.bytes;
+    if (this.#full(blocks.length, bytes, Infinity)) this.#evict(blocks.length, bytes);
     if (page.blocks === NO_BLOCKS) page.blocks = blockArray();
-    page.blocks[k] = b;
+    for (const [o, b] of blocks) {
+      page.blocks[o >> 1] = b;
+      this.stats.liveInstructions += b.length;
+    }
     this.#filled.add(ramOff >> 12); // a page emptied by eviction comes back as the newest
-    this.stats.compiled++;
-    this.stats.live++;
-    this.stats.liveInstructions += b.length;
-    this.stats.liveBytes += b.bytes;
-    return b;
+    this.stats.compiled += blocks.length;
+    this.stats.live += blocks.length;
+    this.stats.liveBytes += bytes;
+    this.stats.regions++;
+    return blocks[0][1];
   }
 
-  /** Decodes the block at `off` and generates its function; undefined if its first instruction has no template. */
+  /**
+   * The blocks to compile for a visit at `off` (by page offset, the one at
+   * `off` first): its path, or the region from it when regions are compiled;
+   * undefined if its first instruction has no template.
+   */
   #compile(
+    page: BlockPage,
     off: number,
     ramOff: number,
     ram16: Uint16Array,
     decoded: Int32Array,
-  ): Block | undefined {
+  ): [number, Block][] | undefined {
+    const first = this.#path(off, ramOff, ram16, decoded);
+    if (first.length === 0) return undefined;
+    if (this.#region === undefined) {
+      const { fn, bytes, free } = this.#codegen(first);
+      return [[off, { fn, length: first.length, bytes, free }]];
+    }
+    const paths: RegionPath[] = [{ off, insns: first }];
+    const queued = new Set([off]);
+    let total = first.length;
+    for (let i = 0; i < paths.length && paths.length < MAX_REGION_PATHS; i++) {
+      for (const t of staticExits(paths[i])) {
+        if (t < 0 || t >= PAGE || queued.has(t)) continue;
+        queued.add(t);
+        const heat = page.heat[t >> 1];
+        if (heat === 0 || heat === NEVER || page.blocks[t >> 1] !== undefined) continue;
+        const insns = this.#path(t, ramOff, ram16, decoded);
+        if (insns.length === 0 || total + insns.length > MAX_REGION_INSNS) continue;
+        paths.push({ off: t, insns });
+        total += insns.length;
+        if (paths.length === MAX_REGION_PATHS) break;
+      }
+    }
+    const { blocks, bytes } = this.#region(paths);
+    // The region's bytes are shared among its blocks: they die together, with their page.
+    const share = Math.floor(bytes / paths.length);
+    return paths.map(({ off, insns }, i) => [off, {
+      fn: blocks[i].fn,
+      length: insns.length,
+      bytes: i === 0 ? bytes - share * (paths.length - 1) : share,
+      free: blocks[i].free,
+    }]);
+  }
+
+  /** Decodes the path at `off` (empty if its first instruction has no template). */
+  #path(
+    off: number,
+    ramOff: number,
+    ram16: Uint16Array,
+    decoded: Int32Array,
+  ): PathInsn[] {
     const insns: PathInsn[] = [];
     const seen = new Set<number>();
     let o = off;
@@ -398,9 +519,7 @@ export class Translator {
       }
       o += (p & 0x800000) !== 0 ? 4 : 2; // branches fall through here; taken, they leave
     }
-    if (insns.length === 0) return undefined;
-    const { fn, bytes, free } = this.#codegen(insns);
-    return { fn, length: insns.length, bytes, free };
+    return insns;
   }
 }
 

@@ -25,10 +25,18 @@
  * @module
  */
 
-import { Amo, Op, OP_COUNT } from "./decode.ts";
+import { Amo, OP_COUNT } from "./decode.ts";
 import { INSN_BY_OP, INSNS, Kind, WASM_HELPERS, type WasmHelper } from "./insns.ts";
 import { TLB_SIZE } from "./mmu.ts";
-import { type BlockFn, type Codegen, type PathInsn, Translator } from "./translate.ts";
+import {
+  type BlockFn,
+  type Codegen,
+  type PathInsn,
+  type RegionPath,
+  staticExits,
+  Translator,
+  type TranslatorStats,
+} from "./translate.ts";
 import { F64, I32, I64, VOID, W } from "./wasm.ts";
 
 const TLB_MASK = TLB_SIZE - 1;
@@ -170,6 +178,12 @@ const HART_AREA = 128 * 1024;
  * reservation (three doubles: the hart's and the blocks' `res`), the TLB tables.
  */
 const XH_AT = 128, COUNT_AT = 256, RES_AT = 512, TAGS_AT = 1024;
+/**
+ * Counters after the count, added to by regions and the dispatcher and taken
+ * into the translator's stats after each call from the run loop: jumps
+ * inside regions, calls from one block to the next through the dispatcher.
+ */
+const JUMPS_AT = 260, DISPATCHES_AT = 264;
 /** TLB tables of an MMU (4 privileges x 3 access kinds: core/mmu.ts). */
 const TLB_TABLES = 12;
 const OFFSETS_AT = TAGS_AT + TLB_TABLES * 8 * TLB_SIZE;
@@ -191,11 +205,12 @@ const INDEX_AREA = 8 * MAX_INDEX;
 /** wasm32's limit on a memory. */
 const MAX_MEMORY = 2 ** 32;
 
-const T_BLOCK = 0, T_BIN = 1, T_ENTER = 2;
+const T_BLOCK = 0, T_BIN = 1, T_ENTER = 2, T_REGION = 3;
 const TYPES: [number[], number[]][] = [
   [[F64, I32, I32, I32, I32, I32, I32], [F64]],
   [[I64, I64], [I64]],
   [[I32, F64, I32, I32, I32, I32, I32, I32, I32, I32], [F64]],
+  [[F64, I32, I32, I32, I32, I32, I32, I32], [F64]], // a block's, then the path to enter
 ];
 
 /** Per op id, the index of the helper function it calls (its wasm form's `helper`), else -1. */
@@ -276,36 +291,49 @@ function helpers(): WasmFunction[] {
 const HELPERS: readonly WasmFunction[] = helpers();
 
 /**
- * A block as a wasm function: (pc: f64, budget: i32, then the byte offsets of
- * the hart's xl, load tags, load offsets, store tags, store offsets) -> f64 the
- * pc to continue at, the count at xl + {@linkcode COUNT_AT}. Locals after
- * those seven: pcv (i64), n, xc (i32), xp, va (i64), slot (i32), then one i64
- * per register used. `ramAt`: where RAM starts in the memory.
+ * A region as a wasm function: (pc: f64, budget: i32, then the byte offsets of
+ * the hart's xl, load tags, load offsets, store tags, store offsets, and with
+ * several paths the index of the one to enter) -> f64 the pc to continue at,
+ * the count at xl + {@linkcode COUNT_AT}. Locals after those eight (the
+ * eighth a local with one path): pcv (i64), n, xc (i32), xp, va (i64), slot,
+ * jumps (i32), then one i64 per register used. `ramAt`: where RAM starts in
+ * the memory.
+ *
+ * The paths' code follows a `br_table` on the path index inside `loop $top`:
+ * a static exit to a path of the region (its own start included) adds the
+ * instructions run to n and, if the budget left covers the target's length,
+ * sets the index and goes round the loop; else it leaves as any exit does,
+ * so a region runs exactly what the blocks it holds would, one by one. Such
+ * a jump stays in the virtual page the region was entered in, whose mapping
+ * cannot change inside a block (no CSR, fence or trap runs in one), so it
+ * needs none of the dispatcher's fetch TLB checks. The region's registers
+ * are loaded once at entry and the written ones stored at exit.
  */
-function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction {
-  const REGS = 2, LT = 3, LO = 4, ST = 5, SO = 6;
-  const PCV = 7, N = 8, XC = 9, XP = 10, VA = 11, SLOT = 12;
+function regionFunction(paths: readonly RegionPath[], ramAt: number): WasmFunction {
+  const REGS = 2, LT = 3, LO = 4, ST = 5, SO = 6, ID = 7;
+  const PCV = 8, N = 9, XC = 10, XP = 11, VA = 12, SLOT = 13, JUMPS = 14;
   const reg = new Map<number, number>();
   const written = new Set<number>();
   const local = (r: number) => {
     let l = reg.get(r);
-    if (l === undefined) reg.set(r, l = 13 + reg.size);
+    if (l === undefined) reg.set(r, l = 15 + reg.size);
     return l;
   };
   const b = new Body();
-  const length = insns.length;
-  const toStart = (p: number, imm: number, delta: number) =>
-    (INSN_BY_OP[p & 0xff]!.kind === Kind.BRANCH || (p & 0xff) === Op.JAL) && delta + imm === 0;
-  const loops = insns.some(({ p, imm, delta }) => toStart(p, imm, delta));
-  // depth: labels between the current position and $leave (loop $top is one).
-  let depth = loops ? 1 : 0;
+  const multi = paths.length > 1;
+  const ids = new Map(paths.map(({ off }, i) => [off, i]));
+  const internal = paths.some((path) => staticExits(path).some((t) => ids.has(t)));
+  // depth: labels between the current position and $leave (loop $top is one); set per path.
+  let depth = 0;
   const getReg = (r: number) => r === 0 ? b.i64(0) : b.get(local(r));
   const setReg = (r: number) => {
     if (r === 0) return b.op(W.drop);
     written.add(r);
     return b.set(local(r));
   };
-  const pcPlus = (d: number) => d === 0 ? b.get(PCV) : b.get(PCV).i64(d).op(W.i64Add);
+  // With several paths pcv is the page's virtual base and a path's pcs are pcv + off + delta.
+  let base = 0;
+  const pcPlus = (d: number) => base + d === 0 ? b.get(PCV) : b.get(PCV).i64(base + d).op(W.i64Add);
   /** xc = n + count; xp = (value already pushed); leave. */
   const exitWithPushedPc = (count: number) => {
     b.set(XP).get(N);
@@ -316,14 +344,24 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     pcPlus(pcDelta);
     exitWithPushedPc(count);
   };
-  /** Another pass if the budget covers one, else leave at the start (inside an if). */
-  const again = (i: number) => {
-    b.get(N).i32(i + 1).op(W.i32Add).set(N);
-    b.get(1).get(N).op(W.i32Sub).i32(length).op(W.i32GeS).br(W.brIf, depth - 1);
-    b.get(PCV);
-    b.set(XP).get(N).set(XC).br(W.br, depth);
+  /**
+   * After `count` instructions of the current path: on at page offset `to`
+   * inside the function if a path of the region starts there and the budget
+   * left covers it, else leave for pc + `pcDelta`.
+   */
+  const go = (count: number, pcDelta: number, to: number) => {
+    const t = ids.get(to);
+    if (t === undefined) return exit(count, pcDelta);
+    b.get(1).get(N).i32(count).op(W.i32Add).tee(N).op(W.i32Sub);
+    b.i32(paths[t].insns.length).op(W.i32GeS, W.if, VOID);
+    if (t !== id) b.i32(t).set(ID);
+    b.get(JUMPS).i32(1).op(W.i32Add).set(JUMPS).br(W.br, depth);
+    b.op(W.end);
+    exit(0, pcDelta);
   };
-  insns.forEach(({ p, imm, delta }, i) => {
+  // The path being encoded: its index, page offset and length.
+  let id = 0, off = 0, length = 0;
+  const insnCode = ({ p, imm, delta }: PathInsn, i: number) => {
     const op = p & 0xff;
     const def = INSN_BY_OP[op]!;
     const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
@@ -433,8 +471,7 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     } else if ("cmp" in w) {
       getReg(rs1), getReg(rs2), b.op(w.cmp, W.if, VOID);
       depth++;
-      if (toStart(p, imm, delta)) again(i);
-      else exit(i + 1, delta + imm);
+      go(i + 1, delta + imm, off + delta + imm);
       depth--;
       b.op(W.end);
     } else if (w.target === "rs1+imm") {
@@ -444,25 +481,41 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     } else {
       if (rd !== 0) pcPlus(delta + size), setReg(rd);
       if (i < length - 1) return; // followed: the next instruction is its target
-      if (toStart(p, imm, delta)) again(i);
-      else exit(i + 1, delta + imm);
+      go(i + 1, delta + imm, off + delta + imm);
+    }
+  };
+  // The paths after a br_table on the index: path i's code follows the end of the
+  // (i+1)th innermost of the blocks it opens.
+  if (multi) {
+    for (let i = 0; i < paths.length; i++) b.op(W.block, VOID);
+    b.get(ID).byte(W.brTable).uleb(paths.length - 1);
+    for (let i = 0; i < paths.length; i++) b.uleb(i);
+  }
+  paths.forEach((path, i) => {
+    if (multi) b.op(W.end);
+    id = i, off = path.off, length = path.insns.length;
+    base = multi ? off : 0;
+    depth = (multi ? paths.length - 1 - id : 0) + (internal ? 1 : 0);
+    path.insns.forEach(insnCode);
+    const last = path.insns[length - 1];
+    if (INSN_BY_OP[last.p & 0xff]!.kind !== Kind.JUMP) {
+      const end = last.delta + ((last.p & 0x800000) !== 0 ? 4 : 2);
+      go(length, end, off + end);
     }
   });
-  const last = insns[length - 1];
-  if (INSN_BY_OP[last.p & 0xff]!.kind !== Kind.JUMP) {
-    exit(length, last.delta + ((last.p & 0x800000) !== 0 ? 4 : 2));
-  }
   // Prologue: pcv, registers from the hart's halves; the body inside block $leave (and loop
   // $top); epilogue: written registers back, the count, the pc.
-  const pro = new Body().get(0).op(W.i64TruncF64s).set(PCV);
+  const pro = new Body().get(0).op(W.i64TruncF64s);
+  if (multi) pro.i64(-4096).op(W.i64And);
+  pro.set(PCV);
   for (const [r, l] of reg) {
     pro.get(REGS).mem(W.i64Load32u, 2, 4 * r);
     pro.get(REGS).mem(W.i64Load32s, 2, XH_AT + 4 * r).i64(32).op(W.i64Shl, W.i64Or).set(l);
   }
   pro.op(W.block, VOID);
-  if (loops) pro.op(W.loop, VOID);
+  if (internal) pro.op(W.loop, VOID);
   const epi = new Body();
-  if (loops) epi.op(W.end);
+  if (internal) epi.op(W.end);
   epi.op(W.end);
   for (const r of written) {
     const l = reg.get(r)!;
@@ -470,10 +523,24 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
     epi.get(REGS).get(l).i64(32).op(W.i64ShrU).mem(W.i64Store32, 2, XH_AT + 4 * r);
   }
   epi.get(REGS).get(XC).mem(W.i32Store, 2, COUNT_AT);
+  if (internal) {
+    epi.get(REGS).get(REGS).mem(W.i32Load, 2, JUMPS_AT).get(JUMPS).op(W.i32Add);
+    epi.mem(W.i32Store, 2, JUMPS_AT);
+  }
   epi.get(XP).op(W.f64ConvertI64s);
   return {
-    type: T_BLOCK,
-    locals: [I64, I32, I32, I64, I64, I32, ...[...reg.keys()].map(() => I64)],
+    type: multi ? T_REGION : T_BLOCK,
+    locals: [
+      ...(multi ? [] : [I32]),
+      I64,
+      I32,
+      I32,
+      I64,
+      I64,
+      I32,
+      I32,
+      ...[...reg.keys()].map(() => I64),
+    ],
     body: [pro, b, epi],
   };
 }
@@ -491,7 +558,7 @@ function blockFunction(insns: readonly PathInsn[], ramAt: number): WasmFunction 
  */
 function dispatcher(physAt: number): WasmFunction {
   const IDX = 0, PC = 1, BUDGET = 2, XL = 3, FT = 8, FO = 9;
-  const PCV = 10, TOTAL = 11, K = 12, FSLOT = 13, PHYS = 14, CSLOT = 15;
+  const PCV = 10, TOTAL = 11, K = 12, FSLOT = 13, PHYS = 14, CSLOT = 15, CALLS = 16;
   const lenAt = physAt + 4 * MAX_INDEX;
   const b = new Body();
   /** pcv, fslot from pc; pushes "the fetch TLB misses". */
@@ -527,11 +594,14 @@ function dispatcher(physAt: number): WasmFunction {
   b.get(CSLOT).i32(2).op(W.i32Shl).get(XL).op(W.i32Add).mem(W.i32Load, 2, CACHE_IDX_AT).set(IDX);
   b.get(IDX).i32(2).op(W.i32Shl).mem(W.i32Load, 2, physAt).get(PHYS).op(W.i32Ne).br(W.brIf, 1);
   b.get(IDX).i32(2).op(W.i32Shl).mem(W.i32Load, 2, lenAt).get(BUDGET).op(W.i32GtS).br(W.brIf, 1);
+  b.get(CALLS).i32(1).op(W.i32Add).set(CALLS);
   b.br(W.br, 0);
   b.op(W.end, W.end);
   b.get(XL).get(TOTAL).mem(W.i32Store, 2, COUNT_AT);
+  b.get(XL).get(XL).mem(W.i32Load, 2, DISPATCHES_AT).get(CALLS).op(W.i32Add);
+  b.mem(W.i32Store, 2, DISPATCHES_AT);
   b.get(PC);
-  return { type: T_ENTER, locals: [I64, I32, I32, I32, I32, I32], body: [b], export: "enter" };
+  return { type: T_ENTER, locals: [I64, I32, I32, I32, I32, I32, I32], body: [b], export: "enter" };
 }
 
 /** What a hart needs to run wasm blocks: its state as views of the memory, and its translator. */
@@ -559,6 +629,13 @@ export interface WasmHart {
 const BLOCK_BYTES = 5 * 1024;
 /** See {@linkcode BLOCK_BYTES}. */
 const BYTES_PER_WASM_BYTE = 6;
+/**
+ * Bytes the cache counts for each path of a region after its first (its
+ * export, entry function, table entry and closure), as measured: V8's heap
+ * after 2,048 regions of 8 and of 32 paths grew 0.58 KiB a path beyond
+ * regions of one; the region's code counts by its size as a block's does.
+ */
+const PATH_BYTES = 600;
 
 /** One machine's memory for wasm blocks: RAM and every hart's registers and TLB. */
 export class WasmJit {
@@ -614,6 +691,11 @@ export class WasmJit {
     return i;
   }
 
+  /** Table indexes held by live blocks (each released when its block's page is dropped or evicted). */
+  get indexed(): number {
+    return this.#nextIndex - this.#free.length;
+  }
+
   /** Drops a block's index: cache entries naming it miss from now on. */
   #release(i: number): void {
     this.#phys[i] = -1;
@@ -635,15 +717,24 @@ export class WasmJit {
       tags.push(new Float64Array(buf, base + TAGS_AT + 8 * TLB_SIZE * i, TLB_SIZE));
       offsets.push(new Int32Array(buf, base + OFFSETS_AT + 4 * TLB_SIZE * i, TLB_SIZE));
     }
-    const count = new Int32Array(buf, base + COUNT_AT, 1);
-    const codegen: Codegen = (insns) => this.#block(insns, count);
+    const count = new Int32Array(buf, base + COUNT_AT, 3); // the count, jumps, dispatches
+    const codegen: Codegen = (insns) => {
+      const { blocks: [{ fn, free }], bytes } = this.#region([{ off: 0, insns }], count, stats);
+      return { fn, bytes, free };
+    };
+    const translator: Translator = new Translator(
+      codegen,
+      (def) => def.wasm !== undefined,
+      (paths) => this.#region(paths, count, stats),
+    );
+    const stats: TranslatorStats = translator.stats;
     return {
       xl: new Int32Array(buf, base, 32),
       xh: new Int32Array(buf, base + XH_AT, 32),
       res: new Float64Array(buf, base + RES_AT, 3),
       tlb: { tags, offsets },
       codegen,
-      translator: new Translator(codegen, (def) => def.wasm !== undefined),
+      translator,
     };
   }
 
@@ -656,7 +747,10 @@ export class WasmJit {
     const calls = paths.some((path) => path.some(({ p }) => HELPER_OF[p & 0xff] >= 0));
     const fns = [
       ...(calls ? HELPERS : []),
-      ...paths.map((p, i) => ({ ...blockFunction(p, this.ramAt), export: `b${i}` })),
+      ...paths.map((insns, i) => ({
+        ...regionFunction([{ off: 0, insns }], this.ramAt),
+        export: `b${i}`,
+      })),
     ];
     const wire = encodeModule(TYPES, fns);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(wire), { e: { m: this.memory } });
@@ -664,55 +758,90 @@ export class WasmJit {
   }
 
   /**
-   * A block of the translator's: its module, wrapped in the JavaScript
-   * blocks' signature. Entered through the dispatcher when it has a table
-   * index and the run loop passes the fetch TLB, so that the blocks after it
-   * run without coming back here.
+   * A region of the translator's: one module holding its function and, with
+   * several paths, an entry per path that calls it with the path's index;
+   * each entry wrapped in the JavaScript blocks' signature. Entered through
+   * the dispatcher when it has a table index and the run loop passes the
+   * fetch TLB, so that the blocks after it run without coming back here.
    */
-  #block(
-    insns: readonly PathInsn[],
+  #region(
+    paths: readonly RegionPath[],
     count: Int32Array,
-  ): { fn: BlockFn; bytes: number; free?: () => void } {
-    const { fns: [f], bytes } = this.compile([insns]);
-    const idx = this.#index(f, insns.length);
+    stats: TranslatorStats,
+  ): { blocks: { fn: BlockFn; free?: () => void }[]; bytes: number } {
+    // The helpers come first (their calls are by index), and only into modules that call them.
+    const helpers = paths.some(({ insns }) => insns.some(({ p }) => HELPER_OF[p & 0xff] >= 0))
+      ? HELPERS
+      : [];
+    const region = regionFunction(paths, this.ramAt);
+    const entries: WasmFunction[] = paths.length === 1 ? [{ ...region, export: "b0" }] : [
+      region,
+      ...paths.map((_, i) => {
+        const call = new Body();
+        for (let l = 0; l < 7; l++) call.get(l);
+        call.i32(i).call(helpers.length);
+        return { type: T_BLOCK, locals: [], body: [call], export: `b${i}` };
+      }),
+    ];
+    const wire = encodeModule(TYPES, [...helpers, ...entries]);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(wire), { e: { m: this.memory } });
     const enter = this.#enter;
-    // The arrays come from the hart's views of the memory: their offsets are what wasm reads.
-    const fn: BlockFn = (
-      xl,
-      _xh,
-      pc,
-      budget,
-      _ram,
-      _ram16,
-      _ram32,
-      lt,
-      lo,
-      st,
-      so,
-      io,
-      _res,
-      ft,
-      fo,
-    ) => {
-      const to = ft != null && idx >= 0
-        ? enter(
-          idx,
-          pc,
-          budget,
-          xl.byteOffset,
-          lt.byteOffset,
-          lo.byteOffset,
-          st.byteOffset,
-          so.byteOffset,
-          ft.byteOffset,
-          fo!.byteOffset,
-        )
-        : f(pc, budget, xl.byteOffset, lt.byteOffset, lo.byteOffset, st.byteOffset, so.byteOffset);
-      io[0] = count[0];
-      return to;
+    const blocks = paths.map(({ insns }, i) => {
+      const f = inst.exports[`b${i}`] as WasmBlockFn;
+      const idx = this.#index(f, insns.length);
+      // The arrays come from the hart's views of the memory: their offsets are what wasm reads.
+      const fn: BlockFn = (
+        xl,
+        _xh,
+        pc,
+        budget,
+        _ram,
+        _ram16,
+        _ram32,
+        lt,
+        lo,
+        st,
+        so,
+        io,
+        _res,
+        ft,
+        fo,
+      ) => {
+        const to = ft != null && idx >= 0
+          ? enter(
+            idx,
+            pc,
+            budget,
+            xl.byteOffset,
+            lt.byteOffset,
+            lo.byteOffset,
+            st.byteOffset,
+            so.byteOffset,
+            ft.byteOffset,
+            fo!.byteOffset,
+          )
+          : f(
+            pc,
+            budget,
+            xl.byteOffset,
+            lt.byteOffset,
+            lo.byteOffset,
+            st.byteOffset,
+            so.byteOffset,
+          );
+        io[0] = count[0];
+        if ((count[1] | count[2]) !== 0) {
+          stats.regionJumps += count[1], stats.dispatches += count[2];
+          count[1] = count[2] = 0;
+        }
+        return to;
+      };
+      return { fn, free: idx < 0 ? undefined : () => this.#release(idx) };
+    });
+    return {
+      blocks,
+      bytes: BLOCK_BYTES + (paths.length - 1) * PATH_BYTES + wire.length * BYTES_PER_WASM_BYTE,
     };
-    const free = idx < 0 ? undefined : () => this.#release(idx);
-    return { fn, bytes: BLOCK_BYTES + bytes * BYTES_PER_WASM_BYTE, free };
   }
 }
 

@@ -14,6 +14,7 @@ export const W = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  brTable: 0x0e,
   ret: 0x0f,
   call: 0x10,
   callIndirect: 0x11,

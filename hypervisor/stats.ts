@@ -59,6 +59,10 @@ function translatorLines(m: VirtMachine): string[] {
     `  block entries         ${t.entries} (${
       (t.translatedInstructions / Math.max(1, t.entries)).toFixed(1)
     } instructions each)`,
+    ...(t.regionJumps + t.dispatches === 0 ? [] : [
+      `  regions compiled      ${t.regions} (${(t.compiled / Math.max(1, t.regions)).toFixed(1)} ` +
+      `blocks each), ${t.regionJumps} jumps inside, ${t.dispatches} calls between blocks`,
+    ]),
   ];
 }
 

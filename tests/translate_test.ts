@@ -9,7 +9,8 @@
  */
 
 import assert from "node:assert/strict";
-import { EARLY_BLOCKS, LATE_FACTOR, Translator } from "../core/translate.ts";
+import { EARLY_BLOCKS, LATE_FACTOR, Translator, type TranslatorStats } from "../core/translate.ts";
+import { WasmJit } from "../core/wasm-jit.ts";
 import { MemoryBlockBackend } from "../devices/block.ts";
 import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
@@ -294,6 +295,82 @@ for (const c of CASES) {
     },
   );
 }
+
+// ------------------------------------------------ regions (wasm blocks)
+
+/** guests/jit/region.elf's code is compiled after this many visits, when both paths of each loop ran. */
+const REGION_THRESHOLD = 10;
+const regionConfig = { isa: "rv64imac", kernel: jitGuest("region.elf") };
+
+for (const mode of MODES) {
+  Deno.test(`translator on == off: guests/jit/region.elf's loops run as wasm regions, jumping between their paths (a fault in the second path, a store rewriting it) (${mode})`, async () => {
+    let stats: TranslatorStats | undefined;
+    await same({ mode, tier: "wasm", label: mode }, regionConfig, async (m) => {
+      const stops = await runOnce(20_000_000)(m);
+      assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
+      stats = m.hart.translator?.stats;
+      return stops;
+    }, REGION_THRESHOLD);
+    const s = stats!;
+    // 400 passes through two paths each: all but a few go from path to path inside the function.
+    assert.ok(
+      s.regions >= 2 && s.compiled > s.regions,
+      `${s.compiled} blocks in ${s.regions} regions`,
+    );
+    assert.ok(s.invalidations >= 1, "the rewritten region was not dropped");
+    const calls = s.entries + s.dispatches;
+    assert.ok(s.regionJumps > 10 * calls, `${s.regionJumps} jumps inside, ${calls} calls`);
+  });
+
+  Deno.test(`translator on == off: guests/jit/region.elf run in slices of 5 to 40 instructions, so budgets end at jumps inside regions (${mode})`, async () => {
+    let jumps = 0;
+    await same({ mode, tier: "wasm", label: mode }, regionConfig, async (m) => {
+      const stops: string[] = [];
+      for (let i = 0; stops.at(-1)?.startsWith("halt") !== true; i++) {
+        const r = await m.run({ maxInstructions: 5 + (i * 7) % 36 });
+        stops.push(`${r.stop} ${m.hart.pc.toString(16)} ${m.hart.retired}`);
+        assert.ok(i < 100_000, "no end");
+      }
+      jumps = m.hart.translator?.stats.regionJumps ?? 0;
+      return stops;
+    }, REGION_THRESHOLD);
+    assert.ok(jumps > 100, `${jumps} jumps inside regions`);
+  });
+}
+
+Deno.test("translator: a region's paths are blocks of its page; dropping or evicting the page releases every table index", () => {
+  const wasm = new WasmJit(3 * 4096, 1);
+  const t = wasm.hart(0).translator;
+  t.threshold = 1;
+  const ram16 = new Uint16Array(wasm.memory.buffer, wasm.ramAt, 3 * 2048);
+  // 0: addi x1,x1,1; beq x1,x2,16; addi x3,x3,1; j 0; 16: addi x4,x4,1; j 0 (in every page)
+  const words = [0x00108093, 0x00208663, 0x00118193, 0xff5ff06f, 0x00120213, 0xfedff06f];
+  for (let page = 0; page < 3; page++) {
+    words.forEach((w, i) => {
+      ram16[page * 2048 + 2 * i] = w & 0xffff, ram16[page * 2048 + 2 * i + 1] = w >>> 16;
+    });
+  }
+  /** Compiles the region at page `n`'s start, after the interpreter ran offset 16 once. */
+  const compile = (n: number) => {
+    const page = t.page(n);
+    page.heat[16 >> 1] = 1;
+    assert.ok(t.visit(page, 0, n * 4096, ram16, new Int32Array(4096)), `no block in page ${n}`);
+    return page;
+  };
+  const page0 = compile(0);
+  assert.ok(page0.blocks[0] && page0.blocks[16 >> 1], "the path at 16 is no block of the page");
+  assert.deepEqual([t.stats.regions, t.stats.compiled, t.stats.live, wasm.indexed], [1, 2, 2, 2]);
+  const bytes = t.stats.liveBytes;
+  t.dropPage(0);
+  assert.deepEqual([t.stats.live, t.stats.liveBytes, wasm.indexed], [0, 0, 0]);
+  // Two regions fit in five blocks; the third evicts a page not entered since the last pass.
+  t.capacity = 5;
+  for (const n of [0, 1, 2]) compile(n);
+  assert.equal(t.stats.evictions, 1);
+  assert.deepEqual([t.stats.live, t.stats.liveBytes, wasm.indexed], [4, 2 * bytes, 4]);
+  t.flush();
+  assert.deepEqual([t.stats.live, t.stats.liveBytes, wasm.indexed], [0, 0, 0]);
+});
 
 Deno.test("translator: a full cache empties the pages not entered since its last pass, keeps the others", () => {
   const pages = 6;
