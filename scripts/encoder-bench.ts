@@ -31,7 +31,9 @@ const USAGE = "usage: encoder-bench.ts [--record] [--insns N] [--threshold N] [-
 /** Boots Linux and returns every compiled path as [p, imm, delta] triples. */
 async function record(insns: number, threshold: number): Promise<number[][]> {
   const images = cachedLinux();
-  if (images === null) throw new Error("encoder-bench: no cached Linux (deno run -A scripts/fetch-linux.ts)");
+  if (images === null) {
+    throw new Error("encoder-bench: no cached Linux (deno run -A scripts/fetch-linux.ts)");
+  }
   const paths: number[][] = [];
   const compile = WasmJit.prototype.compile;
   WasmJit.prototype.compile = function (this: WasmJit, ps) {
