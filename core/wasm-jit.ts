@@ -37,137 +37,19 @@ import {
   Translator,
   type TranslatorStats,
 } from "./translate.ts";
-import { F64, I32, I64, VOID, W } from "./wasm.ts";
+import {
+  Body,
+  encodeModule,
+  F64,
+  I32,
+  I64,
+  preEncode,
+  VOID,
+  W,
+  type WasmFunction,
+} from "./wasm.ts";
 
 const TLB_MASK = TLB_SIZE - 1;
-
-// ---------------------------------------------------------------- the encoder
-
-/** A growable byte buffer with the encodings wasm uses. */
-class Bytes {
-  buf: Uint8Array<ArrayBuffer> = new Uint8Array(256);
-  len = 0;
-  byte(b: number): this {
-    if (this.len === this.buf.length) {
-      const bigger = new Uint8Array(this.buf.length * 2);
-      bigger.set(this.buf);
-      this.buf = bigger;
-    }
-    this.buf[this.len++] = b;
-    return this;
-  }
-  /** Unsigned LEB128. */
-  uleb(v: number): this {
-    do {
-      let b = v % 128;
-      v = Math.floor(v / 128);
-      if (v !== 0) b |= 0x80;
-      this.byte(b);
-    } while (v !== 0);
-    return this;
-  }
-  /** Signed LEB128 of a safe integer (i32 and i64 constants). */
-  sleb(v: number): this {
-    for (;;) {
-      const b = ((v % 128) + 128) % 128;
-      v = Math.floor(v / 128);
-      const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
-      this.byte(done ? b : b | 0x80);
-      if (done) return this;
-    }
-  }
-  append(other: Bytes): this {
-    for (let i = 0; i < other.len; i++) this.byte(other.buf[i]);
-    return this;
-  }
-  /** A length-prefixed string (names). */
-  name(s: string): this {
-    this.uleb(s.length);
-    for (let i = 0; i < s.length; i++) this.byte(s.charCodeAt(i));
-    return this;
-  }
-  /** `other` prefixed with its length in bytes (sections, function bodies). */
-  sized(other: Bytes): this {
-    return this.uleb(other.len).append(other);
-  }
-}
-
-/** A function body under construction. */
-class Body extends Bytes {
-  op(...ops: number[]): this {
-    for (let i = 0; i < ops.length; i++) this.byte(ops[i]);
-    return this;
-  }
-  i32(v: number): this {
-    return this.byte(W.i32Const).sleb(v);
-  }
-  i64(v: number): this {
-    return this.byte(W.i64Const).sleb(v);
-  }
-  get(l: number): this {
-    return this.byte(W.localGet).uleb(l);
-  }
-  set(l: number): this {
-    return this.byte(W.localSet).uleb(l);
-  }
-  tee(l: number): this {
-    return this.byte(W.localTee).uleb(l);
-  }
-  /** A memory access with alignment hint `align` (log2) and a constant offset. */
-  mem(op: number, align: number, offset: number): this {
-    return this.byte(op).byte(align).uleb(offset);
-  }
-  br(op: number, depth: number): this {
-    return this.byte(op).uleb(depth);
-  }
-  call(f: number): this {
-    return this.byte(W.call).uleb(f);
-  }
-}
-
-/** One function of a module: its type index, extra locals (by type) and body (prologue, code, epilogue). */
-interface WasmFunction {
-  type: number;
-  locals: number[];
-  body: Bytes[];
-  export?: string;
-}
-
-/** Encodes a module importing memory `e.m` (and table `e.t` of functions) with the given function types and functions. */
-function encodeModule(
-  types: [number[], number[]][],
-  fns: WasmFunction[],
-  table = false,
-): Uint8Array<ArrayBuffer> {
-  const out = new Body().op(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
-  const t = new Body().uleb(types.length);
-  for (const [p, r] of types) t.byte(0x60).uleb(p.length).op(...p).uleb(r.length).op(...r);
-  out.byte(1).sized(t);
-  const imp = new Bytes().uleb(table ? 2 : 1).name("e").name("m").byte(0x02).byte(0x00).byte(0x00); // memory, min 0
-  if (table) imp.name("e").name("t").byte(0x01).byte(0x70).byte(0x00).byte(0x00); // funcref table, min 0
-  out.byte(2).sized(imp);
-  const f = new Bytes().uleb(fns.length);
-  for (const fn of fns) f.uleb(fn.type);
-  out.byte(3).sized(f);
-  const ex = new Bytes();
-  let exports = 0;
-  fns.forEach((fn, i) => {
-    if (fn.export !== undefined) ex.name(fn.export).byte(0x00).uleb(i), exports++;
-  });
-  out.byte(7).sized(new Bytes().uleb(exports).append(ex));
-  const code = new Bytes().uleb(fns.length);
-  const body = new Bytes();
-  for (const fn of fns) {
-    body.len = 0;
-    body.uleb(fn.locals.length);
-    for (const ty of fn.locals) body.byte(1).byte(ty); // one entry per local: simple, a few bytes more
-    for (const part of fn.body) body.append(part);
-    body.byte(W.end);
-    code.sized(body);
-  }
-  out.byte(10).sized(code);
-  return out.buf.slice(0, out.len);
-}
 
 // ---------------------------------------------------------------- the memory layout
 
@@ -287,8 +169,8 @@ function helpers(): WasmFunction[] {
   }));
 }
 
-/** The helper functions, encoded into each module that calls one. */
-const HELPERS: readonly WasmFunction[] = helpers();
+/** The helper functions, encoded once and copied into each module that calls one. */
+const HELPERS: readonly WasmFunction[] = helpers().map(preEncode);
 
 /**
  * A region as a wasm function: (pc: f64, budget: i32, then the byte offsets of
