@@ -16,7 +16,13 @@ import { type VirtConfig, VirtMachine } from "../devices/virt.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
 import { createMachine, type Machine } from "../hypervisor/machine.ts";
 import { buildGuests } from "../scripts/build-guests.ts";
-import { hostTest, missing, OPENSBI_FW_JUMP, UBOOT_SMODE } from "../scripts/host-tools.ts";
+import {
+  HANG_GUARD_MS,
+  hostTest,
+  missing,
+  OPENSBI_FW_JUMP,
+  UBOOT_SMODE,
+} from "../scripts/host-tools.ts";
 import { buildProgram } from "../scripts/progen-diff.ts";
 import { TINYOS_ELF } from "../scripts/build-tinyos.ts";
 
@@ -489,6 +495,28 @@ Deno.test("translator: after EARLY_BLOCKS blocks, code must be LATE_FACTOR times
   assert.equal(visits(EARLY_BLOCKS), 3 * LATE_FACTOR);
   t.threshold = 1;
   assert.equal(visits(EARLY_BLOCKS + 1), 1);
+});
+
+Deno.test("translator: the interpreter counts heat where a block can start (a branch target, a run's first instruction), not at straight-line code", async () => {
+  // li x1, 100; l: addi x2, x2, 1; addi x3, x3, 1; addi x1, x1, -1; bnez x1, l; j .
+  const words = [0x06400093, 0x00110113, 0x00118193, 0xfff08093, 0xfe009ae3, 0x0000006f];
+  const m = new VirtMachine({
+    kernel: { name: "heat.bin", bytes: new Uint8Array(new Uint32Array(words).buffer) },
+    clock: "virtual",
+    jitThreshold: 65_534, // nothing compiles: every visit stays in the counters
+  });
+  await m.run({ maxInstructions: 2_000, timeoutMs: HANG_GUARD_MS });
+  const t = m.hart.translator!;
+  assert.equal(t.stats.compiled, 0);
+  const heat = t.page(0).heat; // RAM page 0 is 0x8000_0000
+  assert.ok(heat[0] >= 1, "the first instruction of a run is a place to look for a block");
+  assert.equal(
+    heat[4 >> 1],
+    99,
+    "the loop head: 99 taken branches (entered the first time in sequence)",
+  );
+  assert.deepEqual([8, 12, 16].map((o) => heat[o >> 1]), [0, 0, 0], "straight-line code");
+  assert.ok(heat[20 >> 1] > 1_000, "j . jumps to itself");
 });
 
 Deno.test("translator on == off: code rewritten by DMA in a hot loop runs anew", async () => {
