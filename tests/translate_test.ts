@@ -630,6 +630,18 @@ Deno.test("boot.ts --jit wasm: blocks go on into the next ones in wasm, entered 
   assert.equal(retiredOf(wasm), retiredOf(js));
 });
 
+Deno.test("boot.ts --stats: wasm regions on cpu.elf jump between their blocks far more often than the dispatcher calls one; JavaScript blocks have no regions", async () => {
+  const regions = (s: string) =>
+    /regions compiled\s+(\d+) \(([\d.]+) blocks each\), (\d+) jumps inside, (\d+) calls between blocks/
+      .exec(s)?.slice(1).map(Number);
+  const wasm = regions(await bootCpu(["--jit", "wasm"]));
+  assert.ok(wasm, "no regions line");
+  const [count, each, jumps, calls] = wasm;
+  assert.ok(count > 0 && each > 1, `${count} regions of ${each} blocks`);
+  assert.ok(jumps > 10 * calls, `${jumps} jumps inside, ${calls} calls`);
+  assert.equal(regions(await bootCpu(["--jit", "js"])), undefined);
+});
+
 Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks and the interpreter, and goes on identically", async () => {
   const machine = (jit: boolean | "js" | "wasm") => {
     const out = { text: "" };
