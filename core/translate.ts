@@ -27,6 +27,11 @@
  * Invalidation follows the decode cache: a block page lives exactly as long as
  * the decode-cache page of the same RAM page (the hart drops both together).
  *
+ * The wasm tier compiles regions (see {@linkcode Translator.visit}): the hot
+ * path with the paths reachable from it in its page, in one function that
+ * goes from one to the next without a call; each path is still a block of its
+ * page, with the rules above.
+ *
  * @module
  */
 

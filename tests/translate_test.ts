@@ -344,6 +344,35 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  Deno.test(`translator: a pc hook set on a region's second path sees every pass after it, as with the translator off (${mode})`, async () => {
+    const ends: string[] = [];
+    for (const jit of [false, "wasm"] as const) {
+      const m = createMachine({
+        kernel: jitGuest("region.elf"),
+        isa: "rv64imac",
+        clock: "virtual",
+        rtcBase: Date.UTC(2026, 0, 1),
+        hypervisor: mode === "hypervisor",
+        jit,
+        ...(jit ? { jitThreshold: REGION_THRESHOLD } : {}),
+      });
+      assert.equal((await m.run({ maxInstructions: 1000 })).stop, "limit"); // into case 1's loop
+      if (jit) assert.ok(m.vm.hart.translator!.stats.regionJumps > 0, "no region ran yet");
+      let hits = 0;
+      const h = m.hookPc(m.symbol("even_1"), () => {
+        hits++;
+      });
+      const end = await m.run({ maxInstructions: 1_000_000 });
+      assert.deepEqual([end.stop, end.exitCode], ["halt", 0], m.consoleText);
+      h.remove();
+      assert.ok(hits > 40, `${hits} hits`);
+      ends.push(`${m.guestInstructions} ${hits} ${text(m.regs())}`);
+    }
+    assert.equal(ends[1], ends[0]);
+  });
+}
+
 Deno.test("translator: a region's paths are blocks of its page; dropping or evicting the page releases every table index", () => {
   const wasm = new WasmJit(3 * 4096, 1);
   const t = wasm.hart(0).translator;
@@ -656,6 +685,18 @@ Deno.test("boot.ts --jit wasm: blocks go on into the next ones in wasm, entered 
   const js = await bootCpu(["--jit", "js"]);
   assert.ok(perEntry(wasm) > 10 * perEntry(js), `wasm ${perEntry(wasm)}, JS ${perEntry(js)}`);
   assert.equal(retiredOf(wasm), retiredOf(js));
+});
+
+Deno.test("boot.ts --stats: wasm regions on cpu.elf jump between their blocks far more often than the dispatcher calls one; JavaScript blocks have no regions", async () => {
+  const regions = (s: string) =>
+    /regions compiled\s+(\d+) \(([\d.]+) blocks each\), (\d+) jumps inside, (\d+) calls between blocks/
+      .exec(s)?.slice(1).map(Number);
+  const wasm = regions(await bootCpu(["--jit", "wasm"]));
+  assert.ok(wasm, "no regions line");
+  const [count, each, jumps, calls] = wasm;
+  assert.ok(count > 0 && each > 1, `${count} regions of ${each} blocks`);
+  assert.ok(jumps > 10 * calls, `${jumps} jumps inside, ${calls} calls`);
+  assert.equal(regions(await bootCpu(["--jit", "js"])), undefined);
 });
 
 Deno.test("translator: a tinyos snapshot moves between JS blocks, wasm blocks and the interpreter, and goes on identically", async () => {
