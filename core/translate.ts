@@ -141,6 +141,12 @@ export interface Block {
   bytes: number;
   /** Called when the block is dropped (wasm blocks release their dispatch entry). */
   free?: () => void;
+  /**
+   * Whether the block ran since the last call, clearing that mark: wasm
+   * blocks run on into others through their dispatcher, which never returns
+   * to the run loop that marks {@linkcode BlockPage.used}.
+   */
+  used?: () => boolean;
 }
 
 /** A path of a region: its byte offset in the page and its instructions. */
@@ -213,7 +219,7 @@ export interface PathInsn {
  */
 export type Codegen = (
   insns: readonly PathInsn[],
-) => { fn: BlockFn; bytes: number; free?: () => void };
+) => { fn: BlockFn; bytes: number; free?: () => void; used?: () => boolean };
 
 /**
  * Makes one function of a region's paths (all in one RAM page), entered at
@@ -224,7 +230,7 @@ export type Codegen = (
  */
 export type RegionCodegen = (
   paths: readonly RegionPath[],
-) => { blocks: { fn: BlockFn; free?: () => void }[]; bytes: number };
+) => { blocks: { fn: BlockFn; free?: () => void; used?: () => boolean }[]; bytes: number };
 
 /**
  * Page offsets a path may go on at without a computed jump: a taken branch's
@@ -366,8 +372,7 @@ export class Translator {
       if (!this.#full(count, bytes, 8)) break;
       const p = this.#pages[ramPage]!;
       this.#filled.delete(ramPage);
-      if (p.used) {
-        p.used = false;
+      if (this.#ran(p)) {
         this.#filled.add(ramPage); // visited again by this loop: evicted then if still unused
         continue;
       }
@@ -376,6 +381,18 @@ export class Translator {
       p.heat.fill(0);
       this.stats.evictions++;
     }
+  }
+
+  /**
+   * Whether `p` ran since the last pass: entered by the run loop, or one of
+   * its blocks called by a dispatcher. Clears every mark (none may carry over
+   * to the next pass, so no early return).
+   */
+  #ran(p: BlockPage): boolean {
+    let ran = p.used;
+    p.used = false;
+    for (const b of p.blocks) if (b?.used?.() === true) ran = true;
+    return ran;
   }
 
   /** Drops every block. */
@@ -461,8 +478,8 @@ export class Translator {
     const first = this.#path(off, ramOff, ram16, decoded);
     if (first.length === 0) return undefined;
     if (this.#region === undefined) {
-      const { fn, bytes, free } = this.#codegen(first);
-      return [[off, { fn, length: first.length, bytes, free }]];
+      const { fn, bytes, free, used } = this.#codegen(first);
+      return [[off, { fn, length: first.length, bytes, free, used }]];
     }
     const paths: RegionPath[] = [{ off, insns: first }];
     const queued = new Set([off]);
@@ -488,6 +505,7 @@ export class Translator {
       length: insns.length,
       bytes: i === 0 ? bytes - share * (paths.length - 1) : share,
       free: blocks[i].free,
+      used: blocks[i].used,
     }]);
   }
 

@@ -81,9 +81,10 @@ const MAX_INDEX = 65536;
 /**
  * After the harts' areas: per table index, the RAM offset of the block's
  * start (-1 until it is first entered and once it is dropped), then its
- * length in instructions.
+ * length in instructions, then a byte the dispatcher sets when it calls the
+ * block (the eviction clock's mark: see {@linkcode dispatcher}).
  */
-const INDEX_AREA = 8 * MAX_INDEX;
+const INDEX_AREA = 9 * MAX_INDEX;
 /** wasm32's limit on a memory. */
 const MAX_MEMORY = 2 ** 32;
 
@@ -437,11 +438,19 @@ function regionFunction(paths: readonly RegionPath[], ramAt: number): WasmFuncti
  * if the fetch TLB maps the pc to the RAM offset its block was entered at, so
  * address-space switches (a TLB flush) and dropped blocks (offset -1) miss. The
  * first call records the entered block in the cache.
+ *
+ * Before each call it sets the block's byte in the index area, which the
+ * eviction clock reads (and clears) through `Block.used`: the blocks it calls
+ * never return to the run loop that marks pages entered. One `i32.store8` at
+ * a constant offset from the table index the call needs anyway: a mark per
+ * page would need the RAM offset (computed only for chained calls) shifted,
+ * and a store in each block's code would grow every module and run on every
+ * jump inside a region too.
  */
 function dispatcher(physAt: number): WasmFunction {
   const IDX = 0, PC = 1, BUDGET = 2, XL = 3, FT = 8, FO = 9;
   const PCV = 10, TOTAL = 11, K = 12, FSLOT = 13, PHYS = 14, CSLOT = 15, CALLS = 16;
-  const lenAt = physAt + 4 * MAX_INDEX;
+  const lenAt = physAt + 4 * MAX_INDEX, calledAt = physAt + 8 * MAX_INDEX;
   const b = new Body();
   /** pcv, fslot from pc; pushes "the fetch TLB misses". */
   const fetchMiss = () => {
@@ -463,6 +472,7 @@ function dispatcher(physAt: number): WasmFunction {
   b.get(CSLOT).i32(2).op(W.i32Shl).get(XL).op(W.i32Add).get(IDX).mem(W.i32Store, 2, CACHE_IDX_AT);
   b.op(W.end);
   b.op(W.block, VOID, W.loop, VOID);
+  b.get(IDX).i32(1).mem(W.i32Store8, 0, calledAt);
   for (let l = PC; l <= 7; l++) b.get(l);
   b.get(IDX).byte(W.callIndirect).uleb(T_BLOCK).byte(0).set(PC);
   b.get(XL).mem(W.i32Load, 2, COUNT_AT).tee(K).get(TOTAL).op(W.i32Add).set(TOTAL);
@@ -527,9 +537,10 @@ export class WasmJit {
   readonly ramAt: number;
   /** The blocks the dispatcher calls, by index. */
   readonly #table: WebAssembly.Table;
-  /** Per index: the RAM offset a block was entered at, its length (views of the index area). */
+  /** Per index: the RAM offset a block was entered at, its length, its mark (views of the index area). */
   readonly #phys: Int32Array;
   readonly #lengths: Int32Array;
+  readonly #called: Uint8Array;
   /** Indexes of dropped blocks, reused first; then the next never used. */
   readonly #free: number[] = [];
   #nextIndex = 0;
@@ -552,6 +563,7 @@ export class WasmJit {
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.#phys = new Int32Array(this.memory.buffer, indexAt, MAX_INDEX).fill(-1);
     this.#lengths = new Int32Array(this.memory.buffer, indexAt + 4 * MAX_INDEX, MAX_INDEX);
+    this.#called = new Uint8Array(this.memory.buffer, indexAt + 8 * MAX_INDEX, MAX_INDEX);
     this.#table = new WebAssembly.Table({ element: "anyfunc", initial: 0, maximum: MAX_INDEX });
     const wire = encodeModule(TYPES, [dispatcher(indexAt)], true);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(wire), {
@@ -570,7 +582,15 @@ export class WasmJit {
     }
     this.#table.set(i, f);
     this.#lengths[i] = length;
+    this.#called[i] = 0; // a reused index's last block's mark is not this one's
     return i;
+  }
+
+  /** Whether the dispatcher called index `i`'s block since the last look, clearing the mark. */
+  #ranSince(i: number): boolean {
+    const ran = this.#called[i] !== 0;
+    this.#called[i] = 0;
+    return ran;
   }
 
   /** Table indexes held by live blocks (each released when its block's page is dropped or evicted). */
@@ -601,8 +621,12 @@ export class WasmJit {
     }
     const count = new Int32Array(buf, base + COUNT_AT, 3); // the count, jumps, dispatches
     const codegen: Codegen = (insns) => {
-      const { blocks: [{ fn, free }], bytes } = this.#region([{ off: 0, insns }], count, stats);
-      return { fn, bytes, free };
+      const { blocks: [{ fn, free, used }], bytes } = this.#region(
+        [{ off: 0, insns }],
+        count,
+        stats,
+      );
+      return { fn, bytes, free, used };
     };
     const translator: Translator = new Translator(
       codegen,
@@ -650,7 +674,7 @@ export class WasmJit {
     paths: readonly RegionPath[],
     count: Int32Array,
     stats: TranslatorStats,
-  ): { blocks: { fn: BlockFn; free?: () => void }[]; bytes: number } {
+  ): { blocks: { fn: BlockFn; free?: () => void; used?: () => boolean }[]; bytes: number } {
     // The helpers come first (their calls are by index), and only into modules that call them.
     const helpers = paths.some(({ insns }) => insns.some(({ p }) => HELPER_OF[p & 0xff] >= 0))
       ? HELPERS
@@ -718,7 +742,9 @@ export class WasmJit {
         }
         return to;
       };
-      return { fn, free: idx < 0 ? undefined : () => this.#release(idx) };
+      return idx < 0
+        ? { fn }
+        : { fn, free: () => this.#release(idx), used: () => this.#ranSince(idx) };
     });
     return {
       blocks,

@@ -38,6 +38,7 @@ export const W = {
   i64Store8: 0x3c,
   i64Store16: 0x3d,
   i64Store32: 0x3e,
+  i32Store8: 0x3a,
   i32Const: 0x41,
   i64Const: 0x42,
   i32Eqz: 0x45,

@@ -373,6 +373,51 @@ for (const mode of MODES) {
   });
 }
 
+// ------------------------------------------------ eviction
+
+/**
+ * Cache bound for guests/jit/evict.elf: its hot code (some 10 blocks) and a
+ * few of its pages run once; the clock's first pass (every page still marked)
+ * takes the start code and the oldest of those.
+ */
+const EVICT_CAPACITY = 32;
+/** guests/jit/evict.S's pages run once (PRELUDE + PASSES). */
+const EVICT_COLD_PAGES = 8 + 96;
+
+for (const c of CASES) {
+  Deno.test(`translator on == off: guests/jit/evict.elf with a ${EVICT_CAPACITY}-block cache keeps the loop blocks reach without the run loop, evicts the pages run once (${c.label})`, async () => {
+    const config = { isa: "rv64imac", kernel: jitGuest("evict.elf") };
+    const stats: TranslatorStats[] = [];
+    const run = (capacity?: number) => async (m: VirtMachine) => {
+      const t = m.hart.translator;
+      if (t !== null && capacity !== undefined) t.capacity = capacity;
+      const stops = await runOnce(1_000_000)(m);
+      assert.deepEqual(stops, ["halt poweroff 0"], "the program itself failed");
+      if (t !== null) stats.push({ ...t.stats });
+      return stops;
+    };
+    await sameOutcome(c, config, run(EVICT_CAPACITY), 1);
+    await outcome(c.mode, config, c.tier, 1, run());
+    const [bounded, unbounded] = stats;
+    assert.equal(unbounded.evictions, 0);
+    assert.ok(bounded.live <= EVICT_CAPACITY, `${bounded.live} blocks live`);
+    // The cold pages go (all but the few compiled since the clock's last passes)...
+    assert.ok(
+      bounded.evictions >= EVICT_COLD_PAGES - EVICT_CAPACITY,
+      `${bounded.evictions} pages evicted`,
+    );
+    // ...and the hot ones stay: nothing is compiled twice.
+    assert.equal(bounded.compiled, unbounded.compiled);
+    if (c.tier === "wasm") {
+      // The run loop enters blocks about once a pass (the new page), the dispatcher the rest.
+      assert.ok(
+        bounded.dispatches > 4 * bounded.entries,
+        `${bounded.dispatches} calls through the dispatcher, ${bounded.entries} from the run loop`,
+      );
+    }
+  });
+}
+
 Deno.test("translator: a region's paths are blocks of its page; dropping or evicting the page releases every table index", () => {
   const wasm = new WasmJit(3 * 4096, 1);
   const t = wasm.hart(0).translator;
