@@ -452,6 +452,54 @@ Deno.test("translator: a region's paths are blocks of its page; dropping or evic
   assert.deepEqual([t.stats.live, t.stats.liveBytes, wasm.indexed], [0, 0, 0]);
 });
 
+Deno.test("translator: a wasm block the dispatcher calls is marked until the clock reads it; a reused table index starts unmarked", () => {
+  const wasm = new WasmJit(2 * 4096, 1);
+  const h = wasm.hart(0);
+  const t = h.translator;
+  t.threshold = 1;
+  const ram16 = new Uint16Array(wasm.memory.buffer, wasm.ramAt, 2 * 2048);
+  // addi x1,x1,1; jalr x0,0(x2) (in both pages): one block, run through the dispatcher.
+  for (const [i, w] of [0x00108093, 0x00010067].entries()) {
+    for (const page of [0, 1]) ram16[page * 2048 + 2 * i] = w & 0xffff;
+    for (const page of [0, 1]) ram16[page * 2048 + 2 * i + 1] = w >>> 16;
+  }
+  const compile = (n: number) => t.visit(t.page(n), 0, n * 4096, ram16, new Int32Array(4096))!;
+  const [lt, st, ft] = [0, 1, 2].map((a) => h.tlb.tags[a]);
+  const [lo, so, fo] = [0, 1, 2].map((a) => h.tlb.offsets[a]);
+  const run = (b: ReturnType<typeof compile>) => {
+    const ram = new Uint8Array(wasm.memory.buffer, wasm.ramAt, 2 * 4096);
+    b.fn(
+      h.xl,
+      h.xh,
+      0,
+      2, // one pass: the dispatcher then finds no budget for another call
+      ram,
+      ram16,
+      new Int32Array(ram.buffer, ram.byteOffset, 2048),
+      lt,
+      lo,
+      st,
+      so,
+      t.io,
+      h.res,
+      ft,
+      fo,
+    );
+    assert.equal(t.io[0], 2);
+  };
+  const first = compile(0);
+  assert.equal(first.used!(), false);
+  run(first);
+  assert.deepEqual([first.used!(), first.used!()], [true, false]); // read once, then cleared
+  run(first);
+  t.dropPage(0); // released while marked: the next block gets its index
+  const second = compile(1);
+  assert.equal(wasm.indexed, 1);
+  assert.equal(second.used!(), false);
+  run(second);
+  assert.equal(second.used!(), true);
+});
+
 Deno.test("translator: a full cache empties the pages not entered since its last pass, keeps the others", () => {
   const pages = 6;
   const ram16 = new Uint16Array(pages * 2048);
