@@ -125,7 +125,9 @@ const TLB_MASK = TLB_SIZE - 1;
 
 /**
  * What the hot switch's templates operate on: the register file in place (rd of
- * an ALU op in the switch is never x0: the decoder makes those NOP).
+ * an ALU op in the switch is never x0: the decoder makes those NOP), and `at`,
+ * the instruction's address (the loop's pc is written back only where it leaves
+ * straight-line code or may throw).
  */
 export const HOT_OPERANDS: Operands = {
   al: "xl[rs1]",
@@ -134,7 +136,7 @@ export const HOT_OPERANDS: Operands = {
   bh: "xh[rs2]",
   dl: "xl[rd]",
   dh: "xh[rd]",
-  pc: "pc",
+  pc: "at",
   next: "next",
 };
 
@@ -158,7 +160,7 @@ function hotCases(): string {
         body = `${expand(d, "imm", o)} break;`;
         break;
       case Kind.BRANCH:
-        body = `if (${expand(d, "imm", o)}) { pc += imm, n++; continue run; } break;`;
+        body = `if (${expand(d, "imm", o)}) { pc = at + imm, n++; continue run; } break;`;
         break;
       case Kind.JUMP:
         // jalr's target is rs1 + imm with bit 0 cleared, read before the link writes rd.
@@ -173,7 +175,7 @@ function hotCases(): string {
         body = `{ ${va} ${dataTlb("ltags", d.size)}` +
           ` const a = loffs[slot] + po; ${loadAccess(d.size)}` +
           ` if (rd !== 0) { ${expand(d, "imm", o)} } } else {` +
-          " num[0] = pc; num[1] = n;" + // MMIO may read mtime
+          " num[0] = pc = at; num[1] = n;" + // MMIO may read mtime
           ` const v = h.loadSlow(va, ${d.size}, csr.dataPriv), w = h.loadHi();` +
           ` const resync = h.resync(); if (rd !== 0) { ${expand(d, "imm", o)} }` +
           " pc = next, n++; if (resync) break run; continue run; } break; }";
@@ -181,7 +183,7 @@ function hotCases(): string {
       case Kind.STORE:
         body = `{ ${va} ${dataTlb("stags", d.size)}` +
           ` const a = soffs[slot] + po; ${storeAccess(d.size, "xl[rs2]", "xh[rs2]")} } else {` +
-          ` num[0] = pc; num[1] = n;` +
+          ` num[0] = pc = at; num[1] = n;` +
           ` h.storeSlow(va, ${d.size}, xl[rs2], xh[rs2], csr.dataPriv);` +
           " pc = next, n++; if (h.resync()) break run; continue run; } break; }";
         break;
@@ -286,11 +288,13 @@ function loopSource(cases: string): string {
       // steps through the page without float conversions (cpu.elf interpreted 0.85x CPU).
       o |= 0;
       for (;;) {
+        // pc is written back only where the loop leaves this one or may throw.
+        const at = fBase + o;
         let p = dec[o];
         if (p === 0) {
           const lo16 = ram16[(fRam + o) >> 1];
           if ((lo16 & 3) === 3 && o === ${PAGE - 2}) { // 32-bit instruction crossing the page
-            num[0] = pc;
+            num[0] = pc = at;
             num[1] = n;
             if (!h.stepCrossing(pc, lo16)) break run; // stopped at a breakpoint
             n++;
@@ -301,20 +305,20 @@ function loopSource(cases: string): string {
           decodeAt(lo16, ram16[(fRam + o + 2) >> 1], scratch);
           p = scratch.packed;
           if (
-            (breakpoints.size !== 0 && breakpoints.has(pc)) ||
-            (triggerPcs.size !== 0 && triggerPcs.has(pc))
+            (breakpoints.size !== 0 && breakpoints.has(at)) ||
+            (triggerPcs.size !== 0 && triggerPcs.has(at))
           ) p = ${Op.BREAKPOINT};
           dec[o] = p;
           dec[o + 1] = scratch.imm;
         }
         const imm = dec[o + 1];
         const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
-        const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
+        const next = at + ((p & 0x800000) !== 0 ? 4 : 2);
         switch (p & 0xff) {
 ${cases}
           default: {
             // Everything else is rare enough to live outside this function.
-            num[0] = pc;
+            num[0] = pc = at;
             num[1] = n; // counters and the virtual clock read it
             const r = h.rare(p, imm, next);
             pc = num[0];
@@ -325,11 +329,12 @@ ${cases}
             continue run;
           }
         }
-        pc = next;
         n++;
-        if (n >= end) break run;
         o += (p & 0x800000) !== 0 ? 4 : 2;
-        if (o >= ${PAGE}) continue run;
+        if (o >= ${PAGE} || n >= end) {
+          pc = fBase + o;
+          continue run;
+        }
       }
     }
   } catch (e) {
