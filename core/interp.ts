@@ -124,6 +124,14 @@ export const COLD_OPS: ReadonlySet<number> = new Set<number>([
 const TLB_MASK = TLB_SIZE - 1;
 
 /**
+ * The instruction's address and the next one's in straight-line code (the
+ * loop's pc is written back only where it leaves that or may throw), as
+ * expressions rather than variables: V8 then computes them only in the cases
+ * that read them, not for every instruction.
+ */
+const AT = "(fBase + o)", NEXT = "(fBase + o + 2 + ((p >> 22) & 2))";
+
+/**
  * What the hot switch's templates operate on: the register file in place (rd of
  * an ALU op in the switch is never x0: the decoder makes those NOP).
  */
@@ -134,8 +142,8 @@ export const HOT_OPERANDS: Operands = {
   bh: "xh[rs2]",
   dl: "xl[rd]",
   dh: "xh[rd]",
-  pc: "pc",
-  next: "next",
+  pc: AT,
+  next: NEXT,
 };
 
 /** The hot switch's cases, one per definition, from the templates. */
@@ -145,9 +153,7 @@ function hotCases(): string {
   const dataTlb = (tags: string, size: number) =>
     "const po = va & 0xfff, slot = (va >>> 12) & " + TLB_MASK + ";" +
     ` if (${tags}[slot] === va - po && (po & ${size - 1}) === 0) {`;
-  const link = `if (rd !== 0) ${
-    fromNumber("next").replaceAll("$dl", o.dl).replaceAll("$dh", o.dh)
-  }`;
+  const link = `if (rd !== 0) ${fromNumber(NEXT).replaceAll("$dl", o.dl).replaceAll("$dh", o.dh)}`;
   const cases: string[] = [];
   // In op order, dense from 1, as a jump table wants them.
   for (const d of [...INSNS].sort((a, b) => a.op - b.op)) {
@@ -158,7 +164,7 @@ function hotCases(): string {
         body = `${expand(d, "imm", o)} break;`;
         break;
       case Kind.BRANCH:
-        body = `if (${expand(d, "imm", o)}) { pc += imm, n++; continue run; } break;`;
+        body = `if (${expand(d, "imm", o)}) { pc = ${AT} + imm, n++; continue run; } break;`;
         break;
       case Kind.JUMP:
         // jalr's target is rs1 + imm with bit 0 cleared, read before the link writes rd.
@@ -173,17 +179,17 @@ function hotCases(): string {
         body = `{ ${va} ${dataTlb("ltags", d.size)}` +
           ` const a = loffs[slot] + po; ${loadAccess(d.size)}` +
           ` if (rd !== 0) { ${expand(d, "imm", o)} } } else {` +
-          " num[0] = pc; num[1] = n;" + // MMIO may read mtime
+          ` num[0] = pc = ${AT}; num[1] = n;` + // MMIO may read mtime
           ` const v = h.loadSlow(va, ${d.size}, csr.dataPriv), w = h.loadHi();` +
           ` const resync = h.resync(); if (rd !== 0) { ${expand(d, "imm", o)} }` +
-          " pc = next, n++; if (resync) break run; continue run; } break; }";
+          ` pc = ${NEXT}, n++; if (resync) break run; continue run; } break; }`;
         break;
       case Kind.STORE:
         body = `{ ${va} ${dataTlb("stags", d.size)}` +
           ` const a = soffs[slot] + po; ${storeAccess(d.size, "xl[rs2]", "xh[rs2]")} } else {` +
-          ` num[0] = pc; num[1] = n;` +
+          ` num[0] = pc = ${AT}; num[1] = n;` +
           ` h.storeSlow(va, ${d.size}, xl[rs2], xh[rs2], csr.dataPriv);` +
-          " pc = next, n++; if (h.resync()) break run; continue run; } break; }";
+          ` pc = ${NEXT}, n++; if (h.resync()) break run; continue run; } break; }`;
         break;
       default:
         throw new Error(`op ${d.op}: no interpreter case for kind ${d.kind}`);
@@ -290,7 +296,7 @@ function loopSource(cases: string): string {
         if (p === 0) {
           const lo16 = ram16[(fRam + o) >> 1];
           if ((lo16 & 3) === 3 && o === ${PAGE - 2}) { // 32-bit instruction crossing the page
-            num[0] = pc;
+            num[0] = pc = ${AT};
             num[1] = n;
             if (!h.stepCrossing(pc, lo16)) break run; // stopped at a breakpoint
             n++;
@@ -301,22 +307,21 @@ function loopSource(cases: string): string {
           decodeAt(lo16, ram16[(fRam + o + 2) >> 1], scratch);
           p = scratch.packed;
           if (
-            (breakpoints.size !== 0 && breakpoints.has(pc)) ||
-            (triggerPcs.size !== 0 && triggerPcs.has(pc))
+            (breakpoints.size !== 0 && breakpoints.has(${AT})) ||
+            (triggerPcs.size !== 0 && triggerPcs.has(${AT}))
           ) p = ${Op.BREAKPOINT};
           dec[o] = p;
           dec[o + 1] = scratch.imm;
         }
         const imm = dec[o + 1];
         const rd = (p >> 8) & 31, rs1 = (p >> 13) & 31, rs2 = (p >> 18) & 31;
-        const next = pc + ((p & 0x800000) !== 0 ? 4 : 2);
         switch (p & 0xff) {
 ${cases}
           default: {
             // Everything else is rare enough to live outside this function.
-            num[0] = pc;
+            num[0] = pc = ${AT};
             num[1] = n; // counters and the virtual clock read it
-            const r = h.rare(p, imm, next);
+            const r = h.rare(p, imm, ${NEXT});
             pc = num[0];
             if (r === 0) break run; // a breakpoint: nothing ran
             if (r === 3) return true; // trapped without a throw: as the catch below, num is set
@@ -325,11 +330,12 @@ ${cases}
             continue run;
           }
         }
-        pc = next;
         n++;
-        if (n >= end) break run;
         o += (p & 0x800000) !== 0 ? 4 : 2;
-        if (o >= ${PAGE}) continue run;
+        if (o >= ${PAGE} || n >= end) {
+          pc = fBase + o;
+          continue run;
+        }
       }
     }
   } catch (e) {
