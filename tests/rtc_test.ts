@@ -182,3 +182,21 @@ Deno.test("rtc: with the virtual clock the alarm interrupt comes at the first in
   // The same instruction and time in every run.
   assert.equal(seen.size, 1, [...seen].join("; "));
 });
+
+Deno.test("rtc: with the virtual clock and two guests, each guest's alarm interrupt comes in the mtime tick that reaches it", async () => {
+  await buildGuests();
+  const kernel = {
+    name: "rtc_alarm.elf",
+    bytes: Deno.readFileSync(new URL("../guests/jit/build/rtc_alarm.elf", import.meta.url)),
+  };
+  const guest = { kernel, rtcBase: Date.UTC(2026, 0, 1), memory: 16 << 20 };
+  const m = createMachine({ clock: "virtual", guests: [guest, guest] });
+  assert.equal((await m.run({ maxInstructions: 50_000_000 })).stop, "halt");
+  for (const g of m.guests) {
+    assert.equal(g.halted?.reason, "poweroff", "the program itself failed");
+    const { xl, xh } = g.hypervisor.registers;
+    const reg = (n: number) => (BigInt(xh[n] >>> 0) << 32n) | BigInt(xl[n] >>> 0);
+    // The RTC's time in each handler (s3, s8) less its alarm (s1, s6): the same tick.
+    for (const [time, alarm] of [[19, 9], [24, 22]]) assert.ok(reg(time) - reg(alarm) < 100n);
+  }
+});
