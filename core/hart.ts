@@ -73,6 +73,8 @@ export interface HartState {
   pc: number;
   /** Instructions retired (virtual time derives from it). */
   retired: number;
+  /** Traps taken since reset (`--stats` counts them per hart). */
+  trapsTaken: number;
   /** Waiting in wfi. */
   waiting: boolean;
   /** LR reservation: address (-1: none), low and high word of the loaded value. */
@@ -822,7 +824,7 @@ export class Hart implements InterruptTarget {
 
   /**
    * The architectural state for a snapshot: x and f registers, pc, instruction count,
-   * wfi, the LR reservation, CSRs and MMU state. Breakpoints, watchpoints and
+   * traps taken, wfi, the LR reservation, CSRs and MMU state. Breakpoints, watchpoints and
    * hooks belong to whoever set them; the TLB and decode cache are caches.
    */
   saveState(): HartState {
@@ -832,6 +834,7 @@ export class Hart implements InterruptTarget {
       xh: [...this.xh],
       pc: this.pc,
       retired: this.retired,
+      trapsTaken: this.trapsTaken,
       waiting: this.waiting,
       reservation: [res[0] < 0 ? -1 : res[0] + this.bus.ramBase, res[1], res[2]],
       f: [...this.fpu.fw],
@@ -845,6 +848,7 @@ export class Hart implements InterruptTarget {
     this.xh.set(state.xh);
     this.pc = state.pc;
     this.retired = state.retired;
+    this.trapsTaken = state.trapsTaken;
     this.waiting = state.waiting;
     const [addr, lo, hi] = state.reservation;
     this.#res.set([addr < 0 ? -1 : addr - this.bus.ramBase, lo, hi]);

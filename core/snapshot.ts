@@ -41,7 +41,7 @@ export const SNAPSHOT_MAGIC = "RVSNAP";
  * component's saved state changes shape, so an old file is refused with a
  * clear message instead of being half-restored.
  */
-export const SNAPSHOT_FORMAT_VERSION = 4;
+export const SNAPSHOT_FORMAT_VERSION = 5;
 
 const PAGE = 4096;
 /** Zero words that end a literal run: shorter gaps stay in it (a run costs 8 bytes). */

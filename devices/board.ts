@@ -41,6 +41,9 @@ export interface ImageFile {
 /** The most harts a board has (QEMU's `virt` takes more; 8 is what rvisor schedules). */
 export const MAX_HARTS = 8;
 
+/** Nanoseconds per mtime tick: the RTC's time advances with mtime. */
+const NS_PER_TICK = BigInt(1e9 / TIMEBASE_HZ);
+
 /** Thrown for configurations and images that cannot boot; the message names the input. */
 export class MachineConfigError extends Error {
   override name = "MachineConfigError";
@@ -172,6 +175,7 @@ export class VirtDevices {
   readonly disks: readonly AttachedDisk[];
   /** Wall-clock ns at start-up: the RTC's time is this plus mtime (a snapshot keeps it). */
   #epochNs: number;
+  readonly #clock: Clock;
 
   constructor(w: BoardWiring) {
     const base = w.rtcBase ?? Date.now();
@@ -190,8 +194,9 @@ export class VirtDevices {
     // Wall-clock time at start-up, then advancing with mtime (so virtual runs stay reproducible).
     this.rtc = new GoldfishRtc(
       this.plic.line(VIRT_IRQ.RTC),
-      () => this.#epochNs + w.clock.now() * (1e9 / TIMEBASE_HZ),
+      () => BigInt(Math.floor(this.#epochNs)) + BigInt(w.clock.now()) * NS_PER_TICK,
     );
+    this.#clock = w.clock;
     const m = VIRT_MEMMAP;
     w.bus.map(m.test.base, m.test.size, new Syscon(w.halt));
     w.bus.map(m.rtc.base, m.rtc.size, this.rtc);
@@ -291,6 +296,23 @@ export class VirtDevices {
   update(): void {
     this.clint.update();
     this.rtc.update();
+  }
+
+  /**
+   * The mtime at which the RTC's armed alarm fires (Infinity: none armed):
+   * its time advances with mtime, so the alarm is due at the first tick that
+   * reaches it. With the virtual clock the machine ends a batch there, so the
+   * alarm comes at its instruction whatever the batch size.
+   */
+  alarmDeadline(): number {
+    const ns = this.rtc.nanosUntilAlarm();
+    if (ns === null) return Infinity;
+    return this.#clock.now() + (ns <= 0n ? 0 : Number((ns + NS_PER_TICK - 1n) / NS_PER_TICK));
+  }
+
+  /** The earliest of the CLINT's next timer deadline and the RTC alarm, in mtime. */
+  nextDeadline(): number {
+    return Math.min(this.clint.nextDeadline(), this.alarmDeadline());
   }
 }
 

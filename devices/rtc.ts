@@ -68,12 +68,20 @@ export class GoldfishRtc implements MmioDevice {
   #alarmArmed = false;
   #irqPending = false;
   #irqEnabled = false;
+  /**
+   * Called when a write arms the alarm. With the virtual clock the machine
+   * runs the hart in batches that end at the deadlines known at their start;
+   * a new alarm must end the batch so that the next one is cut to it.
+   */
+  onAlarmWrite: (() => void) | null = null;
 
   /**
    * @param irq the line into the interrupt controller.
-   * @param nowNs the time source in ns (wall clock, or deterministic for reproducible runs).
+   * @param nowNs the time source in ns (wall clock, or deterministic for
+   *   reproducible runs): a bigint, as wall-clock ns exceed 2^53 and a double
+   *   there would step by 256 ns.
    */
-  constructor(readonly irq: IrqLine, readonly nowNs: () => number) {
+  constructor(readonly irq: IrqLine, readonly nowNs: () => bigint) {
     irq.set(false);
   }
 
@@ -127,6 +135,7 @@ export class GoldfishRtc implements MmioDevice {
         this.#alarm = (this.#alarm & HIGH_MASK) | word;
         this.#alarmArmed = true;
         this.update();
+        this.onAlarmWrite?.();
         break;
       case RtcReg.ALARM_HIGH:
         this.#alarm = (word << 32n) | (this.#alarm & LOW_MASK);
@@ -181,9 +190,18 @@ export class GoldfishRtc implements MmioDevice {
     }
   }
 
+  /**
+   * Nanoseconds of the time source until the armed alarm fires (as QEMU's
+   * goldfish_rtc_set_alarm arms its timer at `alarm - tick_offset`), or null
+   * when none is armed: the machine ends an instruction batch there.
+   */
+  nanosUntilAlarm(): bigint | null {
+    return this.#alarmArmed ? this.#alarm - this.#now() : null;
+  }
+
   /** RTC time: the source's ns plus the guest's adjustment, wrapped to 64 bits. */
   #now(): bigint {
-    return BigInt.asUintN(64, BigInt(Math.floor(this.nowNs())) + this.#offset);
+    return BigInt.asUintN(64, this.nowNs() + this.#offset);
   }
 
   /** QEMU's goldfish_rtc_update: signals the line each time, changed or not (the PLIC pends on each). */

@@ -314,7 +314,9 @@ export class VirtMachine {
       rtcBase: config.rtcBase,
     });
     ({ clint: this.clint, plic: this.plic, uart: this.uart, rtc: this.rtc } = this.devices);
-    if (this.clock.mode === "virtual") this.clint.onTimerWrite = () => this.#stopHarts();
+    if (this.clock.mode === "virtual") {
+      this.clint.onTimerWrite = this.rtc.onAlarmWrite = () => this.#stopHarts();
+    }
     const layout = loadBoot(this.bus, config, dtbIsaString(this.hart.csr.fpu), { harts: smp });
     this.images = layout.images;
     this.#tohost = layout.tohost;
@@ -587,9 +589,10 @@ export class VirtMachine {
       let stop: number = StopReason.WFI;
       if (hart !== null) {
         const retiredBefore = hart.retired, trapsBefore = hart.trapsTaken;
-        // Virtual time: never past the next timer deadline, so the interrupt comes at its instruction.
+        // Virtual time: never past the next timer or RTC alarm deadline, so the interrupt comes at
+        // its instruction.
         const toTimer = this.clock.instructionsUntil(
-          Math.min(this.clint.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
+          Math.min(this.devices.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
         );
         const batch = smp ? this.#sliceLeft : BATCH;
         this.#lastHart = hart;
@@ -621,7 +624,7 @@ export class VirtMachine {
       if (smp ? idle : stop === StopReason.WFI && !this.hart.interruptPending) {
         // Idle: jump virtual time to the next timer deadline, or wait for real time/input.
         const next = Math.min(
-          this.clint.nextDeadline(),
+          this.devices.nextDeadline(),
           this.#software?.nextDeadline() ?? Infinity,
         );
         // A passed deadline wakes a hart once (its interrupt comes through below); a second

@@ -484,11 +484,13 @@ export class GuestSwitcher implements MachineSoftware {
    * so a slice ends at the same instruction in every run. A deadline already
    * passed is left out: its guest is busy (and poll switched to it) or has
    * that interrupt masked, and skipping "to" it would leave the idle machine
-   * where it is, never reaching the running guest's own next deadline.
+   * where it is, never reaching the running guest's own next deadline. The
+   * running guest's RTC alarm counts too (its timer is the host CLINT's).
    */
   nextDeadline(): number {
     const now = this.machine.clock.now();
-    let next = Infinity;
+    const current = this.#current;
+    let next = this.ended[current] ? Infinity : this.hypervisors[current].nextDeadline();
     this.hypervisors.forEach((hv, j) => {
       if (j === this.#current || this.ended[j]) return;
       const timer = hv.guest.devices.clint.nextDeadline();

@@ -320,6 +320,12 @@ export class Hypervisor implements MachineSoftware {
     }, this.firmware);
     this.guest.vcpu.csr.triggers.onChange = () => this.#syncTriggers();
     if (first) return;
+    // A new alarm ends the batch, as a host mtimecmp write does, so the next is cut to it.
+    if (machine.clock.mode === "virtual") {
+      this.guest.devices.rtc.onAlarmWrite = () => {
+        for (const h of machine.harts) h.requestStop();
+      };
+    }
     for (let i = 1; i < smp; i++) new Hypervisor(machine, config, guestOffset, place, this, i);
     if (place) return;
     for (const v of this.vcpus) v.enter();
@@ -701,9 +707,9 @@ export class Hypervisor implements MachineSoftware {
     return t;
   }
 
-  /** The host CLINT carries the guest's timer deadline, so nothing else to wait for. */
+  /** The guest's RTC alarm: the host CLINT carries the guest's timer deadline. */
   nextDeadline(): number {
-    return Infinity;
+    return this.guest.devices.alarmDeadline();
   }
 
   /** Takes the guest's highest-priority deliverable interrupt, if any, in its virtual mode. */

@@ -473,10 +473,13 @@ export class Machine {
    * configured as the saved one was (kernel, memory, hypervisor or bare...);
    * otherwise throws a one-line SnapshotError starting with `source` and the
    * machine is left as it was. In the virtual clock mode the run then goes on
-   * exactly as the saved machine's would.
+   * exactly as the saved machine's would. A report being recorded goes on
+   * counting from where it was ({@linkcode RunSampler.rebase}).
    */
   loadSnapshot(bytes: Uint8Array, source = "snapshot"): void {
-    this.vm.restore(bytes, source);
+    const load = () => this.vm.restore(bytes, source);
+    if (this.#sampler) this.#sampler.rebase(load);
+    else load();
   }
 
   // ----------------------------------------------------------------- report

@@ -302,7 +302,12 @@ class KeyCounter {
   }
 }
 
-/** One sample: cumulative counters only, so that dropping samples keeps the others right. */
+/**
+ * One sample: cumulative counters only, so that dropping samples keeps the
+ * others right. The machine's counters count from the recording's start
+ * (`exits` too, by kind): {@linkcode RunSampler.rebase} moves that start
+ * across a jump.
+ */
 interface Sample {
   wallMs: number;
   guest: number;
@@ -339,7 +344,7 @@ export class RunSampler {
   #resumedAt = NaN;
   #startGuest: number;
   #startHost: number;
-  #startExits: ReadonlyMap<ExitKind, number>;
+  #startExits: Map<ExitKind, number>;
   /** Each vCPU's counters when recording started. */
   #startVcpus: VcpuCounters[];
   #startFills = 0;
@@ -482,6 +487,36 @@ export class RunSampler {
     this.traps.remove();
   }
 
+  /**
+   * Runs `jump`, which makes the machine's counters jump (a snapshot load, a
+   * reset to the start-up state), and moves the recording's start by the jump
+   * of each counter, so that the counts go on from where they were: no
+   * interval shows negative (or huge) MIPS or exits. The web console and
+   * `Machine.loadSnapshot` call it; if `jump` throws, nothing moves.
+   */
+  rebase(jump: () => void): void {
+    const hv = this.#m.hypervisor, vm = this.#m.vm;
+    const guest = vm.guestInstructions, host = vm.hostInstructions;
+    const exits = new Map(hv?.exitCounts ?? []);
+    const vcpus = hv ? vcpuCounters(hv) : [];
+    const shadow = hv?.shadowStats;
+    jump();
+    this.#startGuest += vm.guestInstructions - guest;
+    this.#startHost += vm.hostInstructions - host;
+    if (!hv) return;
+    moveStart(this.#startExits, exits, hv.exitCounts);
+    vcpuCounters(hv).forEach((now, i) => {
+      const start = this.#startVcpus[i], before = vcpus[i];
+      start.guest += now.guest - before.guest;
+      start.fills += now.fills - before.fills;
+      moveStart(start.exits, before.exits, now.exits);
+    });
+    const after = hv.shadowStats;
+    this.#startFills += after.fills - shadow!.fills;
+    this.#startResets += after.resets - shadow!.resets;
+    this.#startReclaims += after.reclaims - shadow!.reclaims;
+  }
+
   /** Records the counters now (nothing once removed: the recording is over). */
   sample(): void {
     if (this.#removed) return;
@@ -497,7 +532,7 @@ export class RunSampler {
       guest,
       host: m.vm.hostInstructions - this.#startHost,
       mtime: m.vm.clock.now(),
-      exits: hv ? new Map(hv.exitCounts) : null,
+      exits: hv ? exitsSince(hv.exitCounts, this.#startExits) : null,
       timedMs: this.#timedMs,
       timedExits: this.#timedExits,
       seenExits: this.#seenExits,
@@ -532,7 +567,7 @@ export class RunSampler {
     const m = this.#m, hv = m.hypervisor, vm = m.vm;
     const s = this.#samples, last = s[s.length - 1];
     const wallMs = last.wallMs;
-    const exitsByKind = hv ? this.#exitDelta(last.exits!, this.#startExits) : {};
+    const exitsByKind = hv ? this.#exitDelta(last.exits!, NO_EXITS) : {};
     const totalExits = hv ? sumValues(exitsByKind) : null;
     const meanExitMs = this.#meanExitMs();
     const notes: string[] = [];
@@ -669,11 +704,10 @@ export class RunSampler {
       reclaims: hv ? col((x) => x.reclaims) : [],
     };
     if (!hv) return series;
-    const kinds = Object.keys(this.#exitDelta(all[all.length - 1].exits!, this.#startExits));
+    const kinds = Object.keys(this.#exitDelta(all[all.length - 1].exits!, NO_EXITS));
     for (const kind of kinds as ExitKind[]) {
       series.exits[kind] = col((x, i) =>
-        (x.exits!.get(kind) ?? 0) -
-        ((i === 0 ? this.#startExits : all[i - 1].exits!).get(kind) ?? 0)
+        (x.exits!.get(kind) ?? 0) - ((i === 0 ? NO_EXITS : all[i - 1].exits!).get(kind) ?? 0)
       );
     }
     series.hypervisorShare = col((x, i) => {
@@ -753,8 +787,31 @@ export class RunSampler {
 /** A vCPU's cumulative counters. */
 interface VcpuCounters {
   guest: number;
-  exits: ReadonlyMap<ExitKind, number>;
+  exits: Map<ExitKind, number>;
   fills: number;
+}
+
+const NO_EXITS: ReadonlyMap<ExitKind, number> = new Map();
+
+/** Exits by kind from `start` to `now`. */
+function exitsSince(
+  now: ReadonlyMap<ExitKind, number>,
+  start: ReadonlyMap<ExitKind, number>,
+): Map<ExitKind, number> {
+  const out = new Map<ExitKind, number>();
+  for (const [kind, n] of now) out.set(kind, n - (start.get(kind) ?? 0));
+  return out;
+}
+
+/** Moves `start` by each kind's jump from `before` to `after`. */
+function moveStart(
+  start: Map<ExitKind, number>,
+  before: ReadonlyMap<ExitKind, number>,
+  after: ReadonlyMap<ExitKind, number>,
+): void {
+  for (const kind of new Set([...before.keys(), ...after.keys()])) {
+    start.set(kind, (start.get(kind) ?? 0) + (after.get(kind) ?? 0) - (before.get(kind) ?? 0));
+  }
 }
 
 /** Each of `hv`'s vCPUs' counters now. */

@@ -192,6 +192,51 @@ Deno.test("report: Machine.startReport()/report() on tinyos under the hypervisor
   assert.equal(m.report().summary.samples, r.summary.samples);
 });
 
+for (const hypervisor of [true, false]) {
+  Deno.test(
+    `report: across snapshot loads (back, then forward) the counts go on from where they were: no interval goes backwards (${
+      hypervisor ? "hypervisor" : "bare"
+    })`,
+    async () => {
+      const m = createMachine({ clock: "virtual", hypervisor });
+      m.startReport({ intervalMs: 10 });
+      const ran: number[] = [];
+      const run = async (until?: string) => {
+        const r = await m.run({ until, maxInstructions: until ? 100_000_000 : 2_000_000 });
+        assert.equal(r.stop, until ? "until" : "limit");
+        ran.push(r.guestInstructions);
+      };
+      await run("$ ");
+      const atPrompt = m.saveSnapshot();
+      m.send("echo one\n");
+      await run("$ ");
+      const later = m.saveSnapshot();
+      m.loadSnapshot(atPrompt); // the machine's counters go back
+      m.send("echo two\n");
+      await run("$ ");
+      m.loadSnapshot(later); // and jump forward
+      await run();
+      const r = m.report();
+      assert.equal(r.summary.guestInstructions, sum(ran));
+      assertSeriesAddUp(r);
+      const g = r.series.guestInstructions;
+      for (let i = 1; i < g.length; i++) assert.ok(g[i] >= g[i - 1], `sample ${i}: ${g}`);
+      assert.ok(r.series.mips.every((x) => x >= 0), `MIPS ${r.series.mips}`);
+      // No interval ran faster than the whole recording by far (a jump forward counted as running).
+      const mean = r.summary.guestInstructions / r.summary.wallMs / 1000;
+      assert.ok(Math.max(...r.series.mips) < 20 * mean, `MIPS ${r.series.mips}, mean ${mean}`);
+      for (const [kind, counts] of Object.entries(r.series.exits)) {
+        assert.ok(counts.every((x) => x >= 0), `${kind}: ${counts}`);
+      }
+      if (hypervisor) {
+        assert.equal(r.vcpus![0].guestInstructions, sum(ran));
+        assert.equal(r.vcpus![0].exits, r.summary.exits);
+        assert.ok(r.shadow!.fills >= 0 && r.shadow!.reclaims >= 0, JSON.stringify(r.shadow));
+      }
+    },
+  );
+}
+
 Deno.test("report: a shadow pool that runs dry shows its reclaims", async () => {
   await ensureGuests();
   const m = createMachine({

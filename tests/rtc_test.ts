@@ -3,6 +3,8 @@ import { GoldfishRtc } from "../devices/rtc.ts";
 import { VirtMachine } from "../devices/virt.ts";
 import { MachineConfigError } from "../devices/board.ts";
 import { createHypervisorMachine } from "../hypervisor/hypervisor.ts";
+import { createMachine } from "../hypervisor/machine.ts";
+import { buildGuests } from "../scripts/build-guests.ts";
 
 const TIME_LOW = 0x00, TIME_HIGH = 0x04;
 const ALARM_LOW = 0x08, ALARM_HIGH = 0x0c;
@@ -19,7 +21,7 @@ function setup(startNs = 0) {
       this.level = level;
     },
   };
-  const rtc = new GoldfishRtc(irq, () => time.ns);
+  const rtc = new GoldfishRtc(irq, () => BigInt(time.ns));
   const r = (reg: number) => rtc.read(reg, 4);
   const w = (reg: number, v: number) => rtc.write(reg, 4, v);
   const readTime = () => {
@@ -96,7 +98,7 @@ Deno.test("rtc: IRQ_ENABLED and CLEAR_INTERRUPT writes signal the line every tim
   const time = { ns: 0 };
   const signals: boolean[] = [];
   const irq = { set: (level: boolean) => signals.push(level) };
-  const probe = new GoldfishRtc(irq, () => time.ns);
+  const probe = new GoldfishRtc(irq, () => BigInt(time.ns));
   signals.length = 0;
   probe.write(ALARM_LOW, 4, 10);
   time.ns = 20;
@@ -146,4 +148,55 @@ Deno.test("rtc: rtcBase sets the board's time at start-up, bare and for a guest"
     () => new VirtMachine({ rtcBase: -1, kernel: SPIN }),
     (e: Error) => e instanceof MachineConfigError && /RTC base -1/.test(e.message),
   );
+});
+
+Deno.test("rtc: with the virtual clock the alarm interrupt comes at the first instruction whose mtime tick reaches it, bare and under the hypervisor, the translator on and off", async () => {
+  await buildGuests();
+  const kernel = {
+    name: "rtc_alarm.elf",
+    bytes: Deno.readFileSync(new URL("../guests/jit/build/rtc_alarm.elf", import.meta.url)),
+  };
+  const base = Date.UTC(2026, 0, 1);
+  const epochNs = BigInt(base) * 1_000_000n;
+  const seen = new Set<string>();
+  for (const hypervisor of [false, true]) {
+    for (const jit of [false, true, true]) {
+      const m = createMachine({ kernel, hypervisor, jit, clock: "virtual", rtcBase: base });
+      const r = await m.run({ maxInstructions: 50_000_000 });
+      assert.equal(`${r.stop} ${r.exitCode}`, "halt 0", "the program itself failed");
+      // The RTC's time is the epoch plus mtime's 100 ns ticks, and mtime is instructions / 100:
+      // an alarm is due at the first instruction of the tick at or after it.
+      const due = (alarm: bigint) => (alarm - epochNs + 99n) / 100n * 100n;
+      // The first alarm, armed before the first batch ended, and the second, armed in the middle
+      // of a batch by the first's handler; neither is due at the end of a 32,768-instruction batch.
+      for (const [alarm, retired, time] of [["s1", "s2", "s3"], ["s6", "s7", "s8"]] as const) {
+        const at = due(m.getReg(alarm));
+        assert.ok(at % 32768n > 100n, `due at ${at}`);
+        const delay = m.getReg(retired) - at;
+        assert.ok(delay >= 0n && delay <= 4n, `minstret in the handler ${delay} after ${alarm}`);
+        assert.ok(m.getReg(time) - m.getReg(alarm) < 100n);
+      }
+      seen.add((["s2", "s3", "s5", "s7", "s8"] as const).map((r) => m.getReg(r)).join(" "));
+    }
+  }
+  // The same instruction and time in every run.
+  assert.equal(seen.size, 1, [...seen].join("; "));
+});
+
+Deno.test("rtc: with the virtual clock and two guests, each guest's alarm interrupt comes in the mtime tick that reaches it", async () => {
+  await buildGuests();
+  const kernel = {
+    name: "rtc_alarm.elf",
+    bytes: Deno.readFileSync(new URL("../guests/jit/build/rtc_alarm.elf", import.meta.url)),
+  };
+  const guest = { kernel, rtcBase: Date.UTC(2026, 0, 1), memory: 16 << 20 };
+  const m = createMachine({ clock: "virtual", guests: [guest, guest] });
+  assert.equal((await m.run({ maxInstructions: 50_000_000 })).stop, "halt");
+  for (const g of m.guests) {
+    assert.equal(g.halted?.reason, "poweroff", "the program itself failed");
+    const { xl, xh } = g.hypervisor.registers;
+    const reg = (n: number) => (BigInt(xh[n] >>> 0) << 32n) | BigInt(xl[n] >>> 0);
+    // The RTC's time in each handler (s3, s8) less its alarm (s1, s6): the same tick.
+    for (const [time, alarm] of [[19, 9], [24, 22]]) assert.ok(reg(time) - reg(alarm) < 100n);
+  }
 });

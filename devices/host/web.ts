@@ -64,7 +64,10 @@ export const STATS_PERIOD_MS = 500;
 export const TABLES_EVERY = 4;
 
 /** What the console reads a run report's live figures from: a {@linkcode RunSampler}. */
-export type LiveSource = Pick<RunSampler, "samplesSince" | "tables" | "pause" | "resume">;
+export type LiveSource = Pick<
+  RunSampler,
+  "samplesSince" | "tables" | "pause" | "resume" | "rebase"
+>;
 
 /** What the console drives: hypervisor/machine.ts's `Machine` has all of it. */
 export interface WebTarget {
@@ -517,9 +520,14 @@ export class WebConsole {
     });
   }
 
-  /** Restores a snapshot with `load`; the input pacer starts again from the restored UART. */
+  /**
+   * Restores a snapshot with `load`; the live report's counts go on from where
+   * they were (the restored machine's counters jump); the input pacer starts
+   * again from the restored UART.
+   */
   #restore(load: () => void): void {
-    load();
+    if (this.#live) this.#live.rebase(load);
+    else load();
     this.#pacer?.close();
     this.#pacer = new InputPacer(this.#sink!);
   }
