@@ -190,8 +190,9 @@ Options:
                     can (else to JavaScript: --stats says why), js and wasm
                     pick one, off runs only the interpreter
   --jit-threshold N interpreter visits of an address before a block is compiled
-                    there (1..65534, default 5000, 8x that after 4096 blocks
-                    compiled; 1 translates all that runs)
+                    there (1..65534, default 500 with wasm blocks and 5000
+                    with js, 8x that after 4096 blocks compiled; 1 translates
+                    all that runs)
   --stats           at exit, print instructions retired, wall time, MIPS,
                     trap counts by cause and (under the hypervisor) exits by
                     kind to stderr (and the translator's blocks and share)

@@ -49,8 +49,17 @@ import { TLB_SIZE } from "./mmu.ts";
 const PAGE = 4096;
 /** Longest block in instructions. */
 export const MAX_BLOCK = 32;
-/** Times the interpreter reaches an address before a block is compiled there. */
+/** Times the interpreter reaches an address before a JavaScript block is compiled there. */
 export const HOT_THRESHOLD = 5000;
+/**
+ * The same for wasm blocks (core/wasm-jit.ts), which cost far less to compile
+ * (regions of paths in one module, our own encoder, no parse): a Linux boot to
+ * the shell under the hypervisor took 0.93x the wall time at 1,000 visits
+ * against 5,000 and 0.98x again at 500 (paired runs on a quiet machine, the
+ * same CPU time: the other core compiles and optimises), and 200 gained
+ * nothing more, for a peak RSS of about 1.2x the interpreter's.
+ */
+export const WASM_HOT_THRESHOLD = 500;
 /**
  * Blocks compiled at {@linkcode Translator.threshold}; after them, code must be
  * {@linkcode LATE_FACTOR} times as hot (but a threshold of 1 still translates

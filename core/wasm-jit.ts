@@ -36,6 +36,7 @@ import {
   staticExits,
   Translator,
   type TranslatorStats,
+  WASM_HOT_THRESHOLD,
 } from "./translate.ts";
 import {
   Body,
@@ -634,6 +635,7 @@ export class WasmJit {
       (paths) => this.#region(paths, count, stats),
     );
     const stats: TranslatorStats = translator.stats;
+    translator.threshold = WASM_HOT_THRESHOLD;
     return {
       xl: new Int32Array(buf, base, 32),
       xh: new Int32Array(buf, base + XH_AT, 32),

@@ -136,7 +136,7 @@ export interface VirtConfig extends BootImages {
    * `false`: the interpreter alone.
    */
   jit?: JitOption;
-  /** Interpreter visits of an address before a block is compiled there (1..65534; default 5,000). */
+  /** Interpreter visits of an address before a block is compiled there (1..65534; default 500 with wasm blocks, 5,000 with JavaScript blocks). */
   jitThreshold?: number;
 }
 

@@ -113,8 +113,8 @@ export interface MachineConfig extends BootImages {
   jit?: boolean | "js" | "wasm";
   /**
    * Interpreter visits of an address before a block is compiled there (1..65534,
-   * default 5,000; 8x that once 4,096 blocks were compiled); 1 translates
-   * everything that runs.
+   * default 500 with wasm blocks and 5,000 with JavaScript blocks; 8x that once
+   * 4,096 blocks were compiled); 1 translates everything that runs.
    */
   jitThreshold?: number;
   /** Receives every console byte (the streams of {@linkcode Machine} are the other way). */

@@ -101,7 +101,7 @@ Deno.test("bench --quick prints the table and writes --json", async () => {
     assert.equal(report.interpreter.stop, "limit");
     assert.deepEqual(report.qemu, { skipped: "--quick" });
     // The translator ran the same instructions, most of them in blocks (a block is compiled
-    // after 5,000 interpreted visits, so 1 M instructions include the warm-up).
+    // after 500 interpreted visits, so 1 M instructions include the warm-up).
     assert.equal(report.translator.on.instructions, 1_000_000);
     assert.equal(report.translator.off.instructions, 1_000_000);
     assert.ok(
