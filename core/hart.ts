@@ -95,7 +95,10 @@ export interface HartOptions {
   jit?: boolean;
   /** Compile them to wasm instead: registers, TLB and translator from core/wasm-jit.ts. */
   wasm?: WasmHart;
-  /** Interpreter visits of an address before a block is compiled there (1..65534; default 500 with wasm blocks, 5,000 with JavaScript blocks). */
+  /**
+   * Interpreter visits of an address before a block is compiled there
+   * (1..65534; default 500 with wasm blocks, 5,000 with JavaScript blocks).
+   */
   jitThreshold?: number;
 }
 

@@ -136,7 +136,10 @@ export interface VirtConfig extends BootImages {
    * `false`: the interpreter alone.
    */
   jit?: JitOption;
-  /** Interpreter visits of an address before a block is compiled there (1..65534; default 500 with wasm blocks, 5,000 with JavaScript blocks). */
+  /**
+   * Interpreter visits of an address before a block is compiled there
+   * (1..65534; default 500 with wasm blocks, 5,000 with JavaScript blocks).
+   */
   jitThreshold?: number;
 }
 
@@ -324,6 +327,11 @@ export class VirtMachine {
     this.rom = new BootRom(layout.start, layout.dtbAddress, layout.kernelEntry);
     this.bus.map(BOOT_ROM_BASE, BOOT_ROM_SIZE, this.rom);
     for (const h of harts) h.reset(BOOT_ROM_BASE);
+  }
+
+  /** The mtime tick of the next timer or RTC alarm, the hypervisor's software timers included. */
+  #nextDeadline(): number {
+    return Math.min(this.devices.nextDeadline(), this.#software?.nextDeadline() ?? Infinity);
   }
 
   /** Makes the running hart's run return at the next instruction boundary (stale stops are reset by run). */
@@ -592,7 +600,7 @@ export class VirtMachine {
         // Virtual time: never past the next timer or RTC alarm deadline, so the interrupt comes at
         // its instruction.
         const toTimer = this.clock.instructionsUntil(
-          Math.min(this.devices.nextDeadline(), this.#software?.nextDeadline() ?? Infinity),
+          this.#nextDeadline(),
         );
         const batch = smp ? this.#sliceLeft : BATCH;
         this.#lastHart = hart;
@@ -623,10 +631,7 @@ export class VirtMachine {
       if (now >= deadline) return result("timeout");
       if (smp ? idle : stop === StopReason.WFI && !this.hart.interruptPending) {
         // Idle: jump virtual time to the next timer deadline, or wait for real time/input.
-        const next = Math.min(
-          this.devices.nextDeadline(),
-          this.#software?.nextDeadline() ?? Infinity,
-        );
+        const next = this.#nextDeadline();
         // A passed deadline wakes a hart once (its interrupt comes through below); a second
         // idle turn at it is a deadline nothing takes (masked): wait, never spin unyielding.
         idleAtDeadline = next <= this.clock.now() ? idleAtDeadline + 1 : 0;

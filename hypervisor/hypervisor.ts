@@ -76,7 +76,10 @@ export interface HypervisorConfig extends BootImages {
   isa?: string;
   /** Compile hot code (the guest's, run in host U-mode): wasm where it can, else JavaScript (or `"js"`, `"wasm"`); default on. */
   jit?: boolean | "js" | "wasm";
-  /** Interpreter visits of an address before a block is compiled there (1..65534; default 500 with wasm blocks, 5,000 with JavaScript blocks). */
+  /**
+   * Interpreter visits of an address before a block is compiled there
+   * (1..65534; default 500 with wasm blocks, 5,000 with JavaScript blocks).
+   */
   jitThreshold?: number;
   /** Receives the guest's console output. */
   console?: (byte: number) => void;
